@@ -1,0 +1,43 @@
+namespace Cluster.Contracts.Devices;
+
+/// <summary>What a device reports about itself.</summary>
+[GenerateSerializer, Immutable]
+public sealed record DeviceStatus
+{
+    /// <summary>The device grain's key, <c>{silo}/{device}</c>.</summary>
+    [Id(0)] public required string Key { get; init; }
+
+    /// <summary>The silo whose process hosts the device grain.</summary>
+    [Id(1)] public required string HostSilo { get; init; }
+
+    /// <summary>The device kind: <c>cpu</c>, <c>cuda</c> or <c>sim:&lt;profile&gt;</c>.</summary>
+    [Id(2)] public required string Kind { get; init; }
+
+    /// <summary>Whether the device can run models.</summary>
+    [Id(3)] public required DeviceHealth Health { get; init; }
+
+    /// <summary>Why the device is unhealthy; null when healthy.</summary>
+    [Id(4)] public string? HealthReason { get; init; }
+
+    /// <summary>Device memory in bytes (0 when unknown).</summary>
+    [Id(5)] public long MemoryTotalBytes { get; init; }
+
+    /// <summary>Bytes taken by the loaded models' weights (an estimate from the ONNX file sizes).</summary>
+    [Id(6)] public long MemoryUsedBytes { get; init; }
+
+    /// <summary>Loaded model versions as <c>model:version</c>.</summary>
+    [Id(7)] public string[] LoadedModels { get; init; } = [];
+
+    /// <summary>Batches run since the device started.</summary>
+    [Id(8)] public long BatchesRun { get; init; }
+}
+
+/// <summary>Device health.</summary>
+public enum DeviceHealth
+{
+    /// <summary>Runs models.</summary>
+    Healthy,
+
+    /// <summary>Cannot run models; see <see cref="DeviceStatus.HealthReason"/>.</summary>
+    Unhealthy,
+}

@@ -1,0 +1,28 @@
+namespace Cluster.Contracts.Errors;
+
+/// <summary>Base of the errors the cluster reports to callers; the message names what is at fault.</summary>
+[GenerateSerializer]
+public class InferenceException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public InferenceException(string message)
+        : base(message)
+    {
+    }
+}
+
+/// <summary>The model, or the requested version of it, is not in the repository.</summary>
+[GenerateSerializer]
+public sealed class ModelNotFoundException(string message) : InferenceException(message);
+
+/// <summary>An input is missing, unknown, or of the wrong type or shape; the message names it with expected and given.</summary>
+[GenerateSerializer]
+public sealed class InvalidInputException(string message) : InferenceException(message);
+
+/// <summary>The model version exists but cannot be served (failed to load, or no device can host it).</summary>
+[GenerateSerializer]
+public sealed class ModelUnavailableException(string message) : InferenceException(message);
+
+/// <summary>A grain was addressed to a silo or device that is not in the cluster.</summary>
+[GenerateSerializer]
+public sealed class DeviceNotFoundException(string message) : InferenceException(message);

@@ -1,0 +1,23 @@
+using Cluster.Contracts.Devices;
+using Cluster.Contracts.Tensors;
+
+namespace Cluster.Contracts.Grains;
+
+/// <summary>
+/// One accelerator, keyed <c>{silo}/{device}</c> (e.g. <c>gpu-a/cuda:0</c>) and pinned to the silo its key
+/// names. Holds the ONNX Runtime sessions of the model versions loaded on it.
+/// </summary>
+public interface IDeviceGrain : IGrainWithStringKey
+{
+    /// <summary>Kind, memory, loaded models and health.</summary>
+    Task<DeviceStatus> GetStatusAsync();
+
+    /// <summary>Loads a model version into a session on this device (no-op when loaded).</summary>
+    Task LoadModelAsync(string model, long version);
+
+    /// <summary>Unloads a model version (no-op when not loaded).</summary>
+    Task UnloadModelAsync(string model, long version);
+
+    /// <summary>Runs one batch of validated inputs and returns the named outputs in that order.</summary>
+    Task<TensorData[]> RunAsync(string model, long version, TensorData[] inputs, string[] outputNames);
+}

@@ -1,0 +1,28 @@
+namespace Cluster.Contracts.Models;
+
+/// <summary>A model's serving configuration, read from <c>config.json</c> beside its versions (Triton's knobs).</summary>
+[GenerateSerializer, Immutable]
+public sealed record ModelConfig
+{
+    /// <summary>Largest batch the model accepts in its first dimension; 0 means the model has no batch dimension.</summary>
+    [Id(0)] public int MaxBatchSize { get; init; }
+
+    /// <summary>Session instances per device (batches that may run at once on one device).</summary>
+    [Id(1)] public int InstanceCount { get; init; } = 1;
+
+    /// <summary>Device kinds the model may run on (<c>cuda</c>, <c>cpu</c>, <c>sim</c>); empty means any.</summary>
+    [Id(2)] public string[] DeviceKinds { get; init; } = [];
+
+    /// <summary>Which versions are served.</summary>
+    [Id(3)] public VersionPolicy VersionPolicy { get; init; } = VersionPolicy.Latest(1);
+
+    /// <summary>Fewest replicas kept running.</summary>
+    [Id(4)] public int MinReplicas { get; init; } = 1;
+
+    /// <summary>Most replicas allowed.</summary>
+    [Id(5)] public int MaxReplicas { get; init; } = 1;
+
+    /// <summary>Whether a device of the given kind may host the model.</summary>
+    public bool AllowsDeviceKind(string kind) =>
+        DeviceKinds.Length == 0 || Array.Exists(DeviceKinds, allowed => kind == allowed || kind.StartsWith(allowed + ":", StringComparison.Ordinal));
+}

@@ -1,0 +1,48 @@
+namespace Cluster.Contracts.Models;
+
+/// <summary>A model in the repository: its configuration and the versions found on disk.</summary>
+[GenerateSerializer, Immutable]
+public sealed record ModelDescriptor
+{
+    /// <summary>The model's name (its folder in the repository).</summary>
+    [Id(0)] public required string Name { get; init; }
+
+    /// <summary>The serving configuration.</summary>
+    [Id(1)] public required ModelConfig Config { get; init; }
+
+    /// <summary>Every version found, newest first.</summary>
+    [Id(2)] public required ModelVersionDescriptor[] Versions { get; init; }
+
+    /// <summary>Set when the model's folder or configuration could not be read; the model then serves nothing.</summary>
+    [Id(3)] public string? Error { get; init; }
+
+    /// <summary>The versions the version policy serves, newest first.</summary>
+    public ModelVersionDescriptor[] ServedVersions
+    {
+        get
+        {
+            var served = Config.VersionPolicy.Select(Versions.Select(v => v.Version).ToArray());
+            return Versions.Where(v => served.Contains(v.Version)).ToArray();
+        }
+    }
+}
+
+/// <summary>One version of a model: its tensors as the ONNX file declares them, or why it cannot be served.</summary>
+[GenerateSerializer, Immutable]
+public sealed record ModelVersionDescriptor
+{
+    /// <summary>The version number (its folder name).</summary>
+    [Id(0)] public required long Version { get; init; }
+
+    /// <summary>The inputs, in the model's order.</summary>
+    [Id(1)] public required TensorSpec[] Inputs { get; init; }
+
+    /// <summary>The outputs, in the model's order.</summary>
+    [Id(2)] public required TensorSpec[] Outputs { get; init; }
+
+    /// <summary>Set when the ONNX file could not be loaded (ONNX Runtime's message); the version then serves nothing.</summary>
+    [Id(3)] public string? Error { get; init; }
+
+    /// <summary>Whether the version can be served.</summary>
+    public bool IsLoadable => Error is null;
+}

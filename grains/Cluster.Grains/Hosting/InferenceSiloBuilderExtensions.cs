@@ -1,0 +1,25 @@
+using Cluster.Grains.Devices;
+using Cluster.Grains.Placement;
+using Cluster.Inference.Devices;
+using Cluster.Inference.Repository;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Microsoft.Extensions.Hosting;
+
+/// <summary>Adds the inference grains and their services to a silo.</summary>
+public static class InferenceSiloBuilderExtensions
+{
+    /// <summary>
+    /// Serves the models in <paramref name="modelRepositoryPath"/> on this silo's devices (discovered per
+    /// <paramref name="devices"/>), with device grains pinned to their silos.
+    /// </summary>
+    public static ISiloBuilder AddInferenceServing(this ISiloBuilder builder, string modelRepositoryPath, DeviceOptions devices)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddSingleton(sp => new ModelRepository(modelRepositoryPath, sp.GetRequiredService<ILogger<ModelRepository>>()));
+        builder.Services.AddSingleton(_ => new LocalDevices(DeviceDiscovery.Discover(devices)));
+        builder.Services.AddPlacementDirector<SiloNamePlacement, SiloNamePlacementDirector>();
+        return builder;
+    }
+}

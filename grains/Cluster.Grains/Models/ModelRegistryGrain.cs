@@ -1,0 +1,60 @@
+using Cluster.Contracts.Errors;
+using Cluster.Contracts.Grains;
+using Cluster.Contracts.Models;
+using Cluster.Inference.Repository;
+
+namespace Cluster.Grains.Models;
+
+/// <summary>The catalogue of models, read from the model repository of the silo it runs on.</summary>
+public sealed class ModelRegistryGrain(ModelRepository repository) : Grain, IModelRegistryGrain
+{
+    private Dictionary<string, ModelDescriptor> _models = [];
+
+    /// <inheritdoc />
+    public override Task OnActivateAsync(CancellationToken cancellationToken) => RescanAsync();
+
+    /// <inheritdoc />
+    public Task<ModelDescriptor[]> GetModelsAsync() => Task.FromResult(_models.Values.OrderBy(m => m.Name, StringComparer.Ordinal).ToArray());
+
+    /// <inheritdoc />
+    public Task<ModelTarget> ResolveAsync(string model, long? version)
+    {
+        if (!ModelName.IsValid(model))
+        {
+            throw new InvalidInputException($"Model name '{model}' is invalid: use 1-128 letters, digits, '_', '-' or '.', starting with a letter or digit.");
+        }
+
+        if (!_models.TryGetValue(model, out var descriptor))
+        {
+            throw new ModelNotFoundException($"Model '{model}' is not in the repository; models: {string.Join(", ", _models.Keys.Order(StringComparer.Ordinal))}.");
+        }
+
+        if (descriptor.Error is not null)
+        {
+            throw new ModelUnavailableException($"Model '{model}' cannot be served: {descriptor.Error}");
+        }
+
+        var served = descriptor.ServedVersions;
+        var chosen = version is null ? served.FirstOrDefault(v => v.IsLoadable) ?? served.FirstOrDefault() : Array.Find(served, v => v.Version == version);
+        if (chosen is null)
+        {
+            throw new ModelNotFoundException(version is null
+                ? $"Model '{model}' has no served version."
+                : $"Model '{model}' has no served version {version}; served versions: {string.Join(", ", served.Select(v => v.Version))}.");
+        }
+
+        if (!chosen.IsLoadable)
+        {
+            throw new ModelUnavailableException($"Model '{model}' version {chosen.Version} cannot be served: {chosen.Error}");
+        }
+
+        return Task.FromResult(new ModelTarget { Model = model, Config = descriptor.Config, Version = chosen });
+    }
+
+    /// <inheritdoc />
+    public Task RescanAsync()
+    {
+        _models = repository.Scan().ToDictionary(m => m.Name, StringComparer.Ordinal);
+        return Task.CompletedTask;
+    }
+}

@@ -1,0 +1,28 @@
+using Cluster.Contracts.Devices;
+
+namespace Cluster.Inference.Devices;
+
+/// <summary>A device found on this machine, as discovery saw it.</summary>
+public sealed record DeviceDescriptor
+{
+    /// <summary>The device's name within its silo, e.g. <c>cpu:0</c>, <c>cuda:1</c>, <c>sim:t4:0</c>.</summary>
+    public required string Name { get; init; }
+
+    /// <summary><c>cpu</c>, <c>cuda</c> or <c>sim:&lt;profile&gt;</c>.</summary>
+    public required string Kind { get; init; }
+
+    /// <summary>Index within the kind (the CUDA device id for GPUs).</summary>
+    public required int Index { get; init; }
+
+    /// <summary>Health as found at discovery.</summary>
+    public DeviceHealth Health { get; init; } = DeviceHealth.Healthy;
+
+    /// <summary>Why the device is unhealthy.</summary>
+    public string? HealthReason { get; init; }
+
+    /// <summary>Device memory in bytes (0 when unknown).</summary>
+    public long MemoryTotalBytes { get; init; }
+
+    /// <summary>For simulated devices, the modelled timing and memory.</summary>
+    public SimulatedDeviceProfile? Simulation { get; init; }
+}

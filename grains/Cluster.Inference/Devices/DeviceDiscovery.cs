@@ -1,0 +1,92 @@
+using System.Globalization;
+using Cluster.Contracts.Devices;
+using Microsoft.ML.OnnxRuntime;
+
+namespace Cluster.Inference.Devices;
+
+/// <summary>
+/// Finds this machine's devices: CUDA GPUs (each probed through ONNX Runtime's CUDA provider),
+/// always <c>cpu:0</c>, and configured simulated devices. A GPU whose provider cannot load is kept,
+/// marked unhealthy with ONNX Runtime's reason; it is never turned into a CPU device.
+/// </summary>
+public static class DeviceDiscovery
+{
+    /// <summary>Discovers devices according to <paramref name="options"/>.</summary>
+    public static IReadOnlyList<DeviceDescriptor> Discover(DeviceOptions options, string nvidiaDeviceDirectory = "/dev")
+    {
+        var devices = new List<DeviceDescriptor>();
+        foreach (var id in CudaDeviceIds(options.Cuda, nvidiaDeviceDirectory))
+        {
+            devices.Add(ProbeCuda(id));
+        }
+
+        devices.Add(new DeviceDescriptor { Name = "cpu:0", Kind = "cpu", Index = 0, MemoryTotalBytes = TotalMemoryBytes() });
+        foreach (var profile in options.Simulated)
+        {
+            for (var i = 0; i < profile.Count; i++)
+            {
+                devices.Add(new DeviceDescriptor
+                {
+                    Name = $"sim:{profile.Profile}:{i}",
+                    Kind = $"sim:{profile.Profile}",
+                    Index = i,
+                    MemoryTotalBytes = profile.MemoryMiB * 1024L * 1024L,
+                    Simulation = profile,
+                });
+            }
+        }
+
+        return devices;
+    }
+
+    /// <summary>The CUDA device ids to use: parsed from the setting, or the driver's <c>/dev/nvidiaN</c> nodes for <c>auto</c>.</summary>
+    public static IReadOnlyList<int> CudaDeviceIds(string setting, string nvidiaDeviceDirectory)
+    {
+        switch (setting.Trim().ToLowerInvariant())
+        {
+            case "none" or "":
+                return [];
+            case "auto":
+                if (!Directory.Exists(nvidiaDeviceDirectory))
+                {
+                    return [];
+                }
+
+                var ids = new List<int>();
+                foreach (var path in Directory.EnumerateFiles(nvidiaDeviceDirectory, "nvidia*"))
+                {
+                    if (int.TryParse(Path.GetFileName(path).AsSpan("nvidia".Length), NumberStyles.None, CultureInfo.InvariantCulture, out var id))
+                    {
+                        ids.Add(id);
+                    }
+                }
+
+                ids.Sort();
+                return ids;
+            default:
+                return setting.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+                    .Select(s => int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var id)
+                        ? id
+                        : throw new ArgumentException($"Cluster:Devices:Cuda must be 'auto', 'none' or a list of device ids like '0,1'; '{s}' is not a device id."))
+                    .ToArray();
+        }
+    }
+
+    /// <summary>Asks ONNX Runtime's CUDA provider for device <paramref name="id"/>.</summary>
+    public static DeviceDescriptor ProbeCuda(int id)
+    {
+        var device = new DeviceDescriptor { Name = $"cuda:{id}", Kind = "cuda", Index = id };
+        try
+        {
+            using var options = new SessionOptions();
+            options.AppendExecutionProvider_CUDA(id);
+            return device;
+        }
+        catch (Exception e) when (e is OnnxRuntimeException or DllNotFoundException or EntryPointNotFoundException)
+        {
+            return device with { Health = DeviceHealth.Unhealthy, HealthReason = $"CUDA execution provider unavailable for device {id}: {e.Message}" };
+        }
+    }
+
+    private static long TotalMemoryBytes() => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+}

@@ -1,0 +1,129 @@
+using System.Text.Json;
+using Cluster.Contracts.Models;
+
+namespace Cluster.Inference.Repository;
+
+/// <summary>Reads a model's <c>config.json</c> (Triton's knobs in snake_case), rejecting unknown fields and bad values by name.</summary>
+public static class ModelConfigReader
+{
+    private static readonly string[] KnownDeviceKinds = ["cuda", "cpu", "sim"];
+
+    /// <summary>Reads and validates the file.</summary>
+    public static ModelConfig Read(string file)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(File.ReadAllText(file), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        }
+        catch (JsonException e)
+        {
+            throw new ModelConfigException(file, "$", $"is not valid JSON: {e.Message}");
+        }
+
+        using (document)
+        {
+            return Parse(file, document.RootElement);
+        }
+    }
+
+    /// <summary>Parses a config from JSON text; <paramref name="file"/> names the source in errors.</summary>
+    public static ModelConfig Parse(string file, JsonElement root)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            throw new ModelConfigException(file, "$", "must be a JSON object");
+        }
+
+        var config = new ModelConfig();
+        foreach (var property in root.EnumerateObject())
+        {
+            var value = property.Value;
+            config = property.Name switch
+            {
+                "max_batch_size" => config with { MaxBatchSize = Int(file, "max_batch_size", value, min: 0) },
+                "instance_count" => config with { InstanceCount = Int(file, "instance_count", value, min: 1) },
+                "device_kinds" => config with { DeviceKinds = DeviceKinds(file, value) },
+                "version_policy" => config with { VersionPolicy = VersionPolicyOf(file, value) },
+                "min_replicas" => config with { MinReplicas = Int(file, "min_replicas", value, min: 0) },
+                "max_replicas" => config with { MaxReplicas = Int(file, "max_replicas", value, min: 1) },
+                _ => throw new ModelConfigException(file, property.Name, "is not a known setting (known: max_batch_size, instance_count, device_kinds, version_policy, min_replicas, max_replicas)"),
+            };
+        }
+
+        if (config.MinReplicas > config.MaxReplicas)
+        {
+            throw new ModelConfigException(file, "min_replicas", $"({config.MinReplicas}) must not exceed max_replicas ({config.MaxReplicas})");
+        }
+
+        return config;
+    }
+
+    private static int Int(string file, string field, JsonElement value, int min)
+    {
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out var number))
+        {
+            throw new ModelConfigException(file, field, $"must be an integer, got {value.GetRawText()}");
+        }
+
+        if (number < min)
+        {
+            throw new ModelConfigException(file, field, $"must be at least {min}, got {number}");
+        }
+
+        return number;
+    }
+
+    private static string[] DeviceKinds(string file, JsonElement value)
+    {
+        if (value.ValueKind != JsonValueKind.Array)
+        {
+            throw new ModelConfigException(file, "device_kinds", $"must be an array of strings, got {value.GetRawText()}");
+        }
+
+        var kinds = new List<string>();
+        foreach (var item in value.EnumerateArray())
+        {
+            var kind = item.ValueKind == JsonValueKind.String ? item.GetString()! : "";
+            var family = kind.Split(':')[0];
+            if (!KnownDeviceKinds.Contains(family))
+            {
+                throw new ModelConfigException(file, "device_kinds", $"has {item.GetRawText()}; use \"cuda\", \"cpu\", \"sim\" or \"sim:<profile>\"");
+            }
+
+            kinds.Add(kind);
+        }
+
+        return [.. kinds];
+    }
+
+    private static VersionPolicy VersionPolicyOf(string file, JsonElement value)
+    {
+        const string Field = "version_policy";
+        if (value.ValueKind != JsonValueKind.Object || value.EnumerateObject().Count() != 1)
+        {
+            throw new ModelConfigException(file, Field, "must be an object with exactly one of \"latest\", \"all\", \"specific\"");
+        }
+
+        var choice = value.EnumerateObject().Single();
+        switch (choice.Name)
+        {
+            case "all":
+                return VersionPolicy.All();
+            case "latest":
+                var count = choice.Value.ValueKind == JsonValueKind.Object && choice.Value.TryGetProperty("num_versions", out var n)
+                    ? Int(file, "version_policy.latest.num_versions", n, min: 1)
+                    : throw new ModelConfigException(file, "version_policy.latest.num_versions", "is required");
+                return VersionPolicy.Latest(count);
+            case "specific":
+                if (choice.Value.ValueKind != JsonValueKind.Object || !choice.Value.TryGetProperty("versions", out var versions) || versions.ValueKind != JsonValueKind.Array)
+                {
+                    throw new ModelConfigException(file, "version_policy.specific.versions", "is required and must be an array of version numbers");
+                }
+
+                return VersionPolicy.Specific([.. versions.EnumerateArray().Select(v => (long)Int(file, "version_policy.specific.versions", v, min: 1))]);
+            default:
+                throw new ModelConfigException(file, $"{Field}.{choice.Name}", "is not a version policy; use \"latest\", \"all\" or \"specific\"");
+        }
+    }
+}

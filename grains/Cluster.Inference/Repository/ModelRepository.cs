@@ -1,0 +1,150 @@
+using System.Globalization;
+using Cluster.Contracts.Errors;
+using Cluster.Contracts.Models;
+using Microsoft.Extensions.Logging;
+
+namespace Cluster.Inference.Repository;
+
+/// <summary>
+/// A model repository in Triton's layout: <c>&lt;root&gt;/&lt;model&gt;/&lt;version&gt;/model.onnx</c>
+/// plus an optional <c>&lt;root&gt;/&lt;model&gt;/config.json</c>. A model or version that cannot be read is
+/// reported with its error; it never stops the others from being served.
+/// </summary>
+public sealed class ModelRepository(string rootPath, ILogger<ModelRepository> logger)
+{
+    /// <summary>File name of a version's model inside its folder.</summary>
+    public const string ModelFileName = "model.onnx";
+
+    /// <summary>File name of a model's configuration.</summary>
+    public const string ConfigFileName = "config.json";
+
+    /// <summary>Default batch size for a model without config.json whose tensors all have a dynamic first dimension.</summary>
+    public const int DefaultMaxBatchSize = 8;
+
+    /// <summary>The repository's folder (absolute).</summary>
+    public string RootPath { get; } = Path.GetFullPath(rootPath);
+
+    /// <summary>Reads every model folder.</summary>
+    public IReadOnlyList<ModelDescriptor> Scan()
+    {
+        if (!Directory.Exists(RootPath))
+        {
+            throw new DirectoryNotFoundException($"Model repository '{RootPath}' does not exist.");
+        }
+
+        var models = new List<ModelDescriptor>();
+        foreach (var directory in Directory.EnumerateDirectories(RootPath).Order(StringComparer.Ordinal))
+        {
+            var name = Path.GetFileName(directory);
+            if (!ModelName.IsValid(name))
+            {
+                logger.LogWarning("Skipping folder {Folder} in the model repository: not a valid model name", directory);
+                continue;
+            }
+
+            models.Add(Read(name));
+        }
+
+        return models;
+    }
+
+    /// <summary>Reads one model; throws <see cref="ModelNotFoundException"/> when its folder does not exist.</summary>
+    public ModelDescriptor Read(string name)
+    {
+        var directory = ModelDirectory(name);
+        if (!Directory.Exists(directory))
+        {
+            throw new ModelNotFoundException($"Model '{name}' is not in the repository '{RootPath}'.");
+        }
+
+        var versions = ReadVersions(directory);
+        ModelConfig config;
+        try
+        {
+            var configFile = Path.Combine(directory, ConfigFileName);
+            config = File.Exists(configFile) ? ModelConfigReader.Read(configFile) : DefaultConfig(versions);
+        }
+        catch (ModelConfigException e)
+        {
+            logger.LogWarning("Model {Model} cannot be served: {Error}", name, e.Message);
+            return new ModelDescriptor { Name = name, Config = new ModelConfig(), Versions = versions, Error = e.Message };
+        }
+
+        return new ModelDescriptor { Name = name, Config = config, Versions = CheckBatchDimension(config, versions) };
+    }
+
+    /// <summary>The ONNX file of a model version.</summary>
+    public string ModelFile(string name, long version) =>
+        Path.Combine(ModelDirectory(name), version.ToString(CultureInfo.InvariantCulture), ModelFileName);
+
+    private string ModelDirectory(string name)
+    {
+        ModelName.Validate(name);
+        return Path.Combine(RootPath, name);
+    }
+
+    private ModelVersionDescriptor[] ReadVersions(string modelDirectory)
+    {
+        var versions = new List<ModelVersionDescriptor>();
+        foreach (var versionDirectory in Directory.EnumerateDirectories(modelDirectory))
+        {
+            if (!long.TryParse(Path.GetFileName(versionDirectory), NumberStyles.None, CultureInfo.InvariantCulture, out var version) || version < 1)
+            {
+                continue;
+            }
+
+            var file = Path.Combine(versionDirectory, ModelFileName);
+            if (!File.Exists(file))
+            {
+                versions.Add(Failed(version, $"{file} is missing."));
+                continue;
+            }
+
+            try
+            {
+                var (inputs, outputs) = OnnxModelInspector.Inspect(file);
+                versions.Add(new ModelVersionDescriptor { Version = version, Inputs = inputs, Outputs = outputs });
+            }
+            catch (Exception e) when (e is Microsoft.ML.OnnxRuntime.OnnxRuntimeException or IOException)
+            {
+                logger.LogWarning("Model file {File} cannot be loaded: {Error}", file, e.Message);
+                versions.Add(Failed(version, $"ONNX Runtime cannot load {file}: {e.Message}"));
+            }
+        }
+
+        versions.Sort((a, b) => b.Version.CompareTo(a.Version));
+        return [.. versions];
+    }
+
+    private static ModelVersionDescriptor Failed(long version, string error) =>
+        new() { Version = version, Inputs = [], Outputs = [], Error = error };
+
+    private static ModelConfig DefaultConfig(ModelVersionDescriptor[] versions)
+    {
+        var newest = Array.Find(versions, v => v.IsLoadable);
+        var batchable = newest is not null && AllHaveDynamicFirstDimension(newest);
+        return new ModelConfig { MaxBatchSize = batchable ? DefaultMaxBatchSize : 0 };
+    }
+
+    private static ModelVersionDescriptor[] CheckBatchDimension(ModelConfig config, ModelVersionDescriptor[] versions)
+    {
+        if (config.MaxBatchSize == 0)
+        {
+            return versions;
+        }
+
+        return Array.ConvertAll(versions, v =>
+        {
+            if (!v.IsLoadable || AllHaveDynamicFirstDimension(v))
+            {
+                return v;
+            }
+
+            var fixedTensor = v.Inputs.Concat(v.Outputs).First(t => t.Shape.Length == 0 || t.Shape[0] != -1);
+            return v with { Error = $"max_batch_size {config.MaxBatchSize} needs a dynamic first dimension on every input and output, but '{fixedTensor}' has none; set max_batch_size to 0." };
+        });
+    }
+
+    private static bool AllHaveDynamicFirstDimension(ModelVersionDescriptor version) =>
+        version.Inputs.Concat(version.Outputs).All(t => t.Shape.Length > 0 && t.Shape[0] == -1);
+}

@@ -1,0 +1,127 @@
+using System.Net;
+using System.Net.Sockets;
+using Cluster.Inference.Devices;
+
+namespace Cluster.Silo.Configuration;
+
+/// <summary>The silo's settings: configuration section <c>Cluster</c> (environment variables <c>Cluster__...</c>).</summary>
+public sealed class SiloSettings
+{
+    /// <summary>The configuration section.</summary>
+    public const string Section = "Cluster";
+
+    /// <summary>This silo's name; device grains are keyed by it. Defaults to the machine name.</summary>
+    public string SiloName { get; set; } = Environment.MachineName.ToLowerInvariant();
+
+    /// <summary><c>Localhost</c> (single machine) or <c>Redis</c> (multi-host).</summary>
+    public string Clustering { get; set; } = "Localhost";
+
+    /// <summary>StackExchange.Redis connection string, required with <c>Clustering=Redis</c>.</summary>
+    public string? RedisConnectionString { get; set; }
+
+    /// <summary>Orleans cluster id (silos and clients of one deployment share it).</summary>
+    public string ClusterId { get; set; } = "inference";
+
+    /// <summary>Orleans service id (stable across deployments).</summary>
+    public string ServiceId { get; set; } = "inference";
+
+    /// <summary>Port for silo-to-silo traffic.</summary>
+    public int SiloPort { get; set; } = 11111;
+
+    /// <summary>Port clients connect to.</summary>
+    public int GatewayPort { get; set; } = 30000;
+
+    /// <summary>With Localhost clustering: the silo port of the first silo, which later silos on the machine join (defaults to this silo's own).</summary>
+    public int? PrimarySiloPort { get; set; }
+
+    /// <summary>Address other silos and clients reach this silo at; defaults to loopback with Localhost clustering, else the first non-loopback IPv4 address.</summary>
+    public string? AdvertisedAddress { get; set; }
+
+    /// <summary>The model repository folder.</summary>
+    public string ModelRepository { get; set; } = "deploy/models";
+
+    /// <summary>Which devices to serve.</summary>
+    public DeviceOptions Devices { get; set; } = new();
+
+    /// <summary>Whether Redis clustering is selected.</summary>
+    public bool UsesRedis => string.Equals(Clustering, "Redis", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Every problem with the settings, each naming its key; empty when valid.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(SiloName) || SiloName.Contains('/', StringComparison.Ordinal))
+        {
+            errors.Add($"Cluster:SiloName '{SiloName}' must be non-empty and contain no '/'.");
+        }
+
+        if (!UsesRedis && !string.Equals(Clustering, "Localhost", StringComparison.OrdinalIgnoreCase))
+        {
+            errors.Add($"Cluster:Clustering '{Clustering}' is not supported; use 'Localhost' or 'Redis'.");
+        }
+
+        if (UsesRedis && string.IsNullOrWhiteSpace(RedisConnectionString))
+        {
+            errors.Add("Cluster:RedisConnectionString is required when Cluster:Clustering is 'Redis' (e.g. 'redis-host:6379').");
+        }
+
+        foreach (var (name, port) in new[] { ("SiloPort", SiloPort), ("GatewayPort", GatewayPort), ("PrimarySiloPort", PrimarySiloPort ?? SiloPort) })
+        {
+            if (port is < 1 or > 65535)
+            {
+                errors.Add($"Cluster:{name} {port} is not a TCP port (1-65535).");
+            }
+        }
+
+        if (SiloPort == GatewayPort)
+        {
+            errors.Add($"Cluster:SiloPort and Cluster:GatewayPort must differ (both are {SiloPort}).");
+        }
+
+        if (AdvertisedAddress is not null && !IPAddress.TryParse(AdvertisedAddress, out _))
+        {
+            errors.Add($"Cluster:AdvertisedAddress '{AdvertisedAddress}' is not an IP address.");
+        }
+
+        if (!Directory.Exists(ModelRepository))
+        {
+            errors.Add($"Cluster:ModelRepository '{Path.GetFullPath(ModelRepository)}' does not exist; run from the repository root or set Cluster__ModelRepository.");
+        }
+
+        try
+        {
+            DeviceDiscovery.CudaDeviceIds(Devices.Cuda, "/dev");
+        }
+        catch (ArgumentException e)
+        {
+            errors.Add(e.Message);
+        }
+
+        foreach (var profile in Devices.Simulated)
+        {
+            if (string.IsNullOrWhiteSpace(profile.Profile) || profile.Profile.Contains(':', StringComparison.Ordinal) || profile.Count < 1 || profile.MemoryMiB < 1)
+            {
+                errors.Add($"Cluster:Devices:Simulated entry '{profile.Profile}' needs a Profile name without ':', Count >= 1 and MemoryMiB >= 1.");
+            }
+        }
+
+        return errors;
+    }
+
+    /// <summary>The address to advertise.</summary>
+    public IPAddress ResolveAdvertisedAddress()
+    {
+        if (AdvertisedAddress is not null)
+        {
+            return IPAddress.Parse(AdvertisedAddress);
+        }
+
+        if (!UsesRedis)
+        {
+            return IPAddress.Loopback;
+        }
+
+        return Dns.GetHostAddresses(Dns.GetHostName())
+            .FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a)) ?? IPAddress.Loopback;
+    }
+}

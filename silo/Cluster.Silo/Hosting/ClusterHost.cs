@@ -1,0 +1,62 @@
+using System.Net;
+using Cluster.Silo.Configuration;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Orleans.Configuration;
+using StackExchange.Redis;
+
+namespace Cluster.Silo.Hosting;
+
+/// <summary>Builds the silo host from configuration (appsettings.json, <c>Cluster__*</c> environment variables, command line).</summary>
+public static class ClusterHost
+{
+    /// <summary>How long a stopping silo may take to leave the cluster before the process ends.</summary>
+    public static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(8);
+
+    /// <summary>
+    /// Builds the host; <paramref name="overrides"/> (e.g. from tests) win over every other source.
+    /// Throws <see cref="SiloConfigurationException"/> listing every invalid setting.
+    /// </summary>
+    public static IHost Build(string[] args, IReadOnlyDictionary<string, string?>? overrides = null)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            Args = args,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        if (overrides is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(overrides);
+        }
+
+        var settings = builder.Configuration.GetSection(SiloSettings.Section).Get<SiloSettings>() ?? new SiloSettings();
+        var errors = settings.Validate();
+        if (errors.Count > 0)
+        {
+            throw new SiloConfigurationException(errors);
+        }
+
+        builder.Services.AddSingleton(settings);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
+        builder.UseOrleans(silo =>
+        {
+            silo.Configure<SiloOptions>(o => o.SiloName = settings.SiloName);
+            if (settings.UsesRedis)
+            {
+                silo.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (settings.ClusterId, settings.ServiceId));
+                silo.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(settings.RedisConnectionString!));
+                silo.ConfigureEndpoints(settings.ResolveAdvertisedAddress(), settings.SiloPort, settings.GatewayPort, listenOnAnyHostAddress: true);
+            }
+            else
+            {
+                var primary = new IPEndPoint(IPAddress.Loopback, settings.PrimarySiloPort ?? settings.SiloPort);
+                silo.UseLocalhostClustering(settings.SiloPort, settings.GatewayPort, primary, settings.ServiceId, settings.ClusterId);
+            }
+
+            silo.AddInferenceServing(settings.ModelRepository, settings.Devices);
+        });
+        builder.Services.AddHostedService<StartupReport>();
+        return builder.Build();
+    }
+}

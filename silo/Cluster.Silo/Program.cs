@@ -1,0 +1,23 @@
+using Cluster.Inference.Onnx;
+using Cluster.Silo.Configuration;
+using Cluster.Silo.Hosting;
+using Microsoft.Extensions.Hosting;
+
+if (args is ["--write-demo-models", var directory])
+{
+    DemoModels.WriteAll(directory);
+    Console.WriteLine($"Wrote {DemoModels.All.Count} demo models to {Path.GetFullPath(directory)}");
+    return 0;
+}
+
+try
+{
+    using var host = ClusterHost.Build(args);
+    await host.RunAsync();
+    return 0;
+}
+catch (SiloConfigurationException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 2;
+}
