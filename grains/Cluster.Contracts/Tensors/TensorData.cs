@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 
@@ -80,9 +81,9 @@ public sealed record TensorData
     public static TensorData FromValues<T>(string name, TensorElementType type, ReadOnlySpan<T> values, params long[] shape)
         where T : unmanaged
     {
-        if (type.SizeOf() != Marshal.SizeOf<T>())
+        if (type.SizeOf() != Unsafe.SizeOf<T>())
         {
-            throw new ArgumentException($"Tensor '{name}': {typeof(T).Name} values cannot hold {type.ToProtocolName()} elements.", nameof(type));
+            throw new ArgumentException($"Tensor '{name}': {typeof(T).Name} values cannot hold {type.ToProtocolName()} elements.");
         }
 
         CheckCount(name, values.Length, shape);
@@ -137,7 +138,7 @@ public sealed record TensorData
         var expected = TensorShape.ElementCount(shape);
         if (expected != count)
         {
-            throw new ArgumentException($"Tensor '{name}': shape {TensorShape.Format(shape)} holds {expected} elements but {count} were given.", nameof(shape));
+            throw new ArgumentException($"Tensor '{name}': shape {TensorShape.Format(shape)} holds {expected} elements but {count} were given.");
         }
     }
 }

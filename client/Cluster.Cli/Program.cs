@@ -1,0 +1,91 @@
+using Cluster.Cli;
+using Cluster.Cli.Commands;
+using Cluster.Client;
+using Cluster.Contracts.Errors;
+
+const string Usage = """
+    Usage: cluster <command> [options]
+
+    Commands:
+      models [--json]                                  list models with their versions, inputs and outputs
+      infer <model> --input name=v1,v2,... [--shape name=1x4] [--version N] [--output name] [--json]
+                                                       run one inference and print the outputs
+
+    Connection (default: the local silo's gateway 127.0.0.1:30000):
+      --gateway host:port   a silo gateway (repeatable)
+      --redis <connection>  find the silos through the cluster's Redis membership table
+      --cluster-id <id>     Orleans cluster id (default: inference)
+    """;
+
+CliArguments arguments;
+try
+{
+    arguments = CliArguments.Parse(args);
+}
+catch (UsageException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 2;
+}
+
+if (arguments.Command is "" or "help" || arguments.Has("--help"))
+{
+    Console.WriteLine(Usage);
+    return arguments.Command is "" ? 2 : 0;
+}
+
+if (arguments.Command is not ("models" or "infer"))
+{
+    Console.Error.WriteLine($"Unknown command '{arguments.Command}'.");
+    Console.Error.WriteLine(Usage);
+    return 2;
+}
+
+var options = new ClusterConnectionOptions
+{
+    RedisConnectionString = arguments.Value("--redis"),
+    ClusterId = arguments.Value("--cluster-id") ?? "inference",
+    ServiceId = arguments.Value("--service-id") ?? "inference",
+};
+if (arguments.All("--gateway") is { Count: > 0 } gateways)
+{
+    options.Gateways = [.. gateways];
+}
+
+ClusterConnection connection;
+try
+{
+    connection = await ClusterConnection.ConnectAsync(options);
+}
+catch (Exception e) when (e is not OutOfMemoryException)
+{
+    Console.Error.WriteLine($"Cannot connect to the cluster ({(options.RedisConnectionString is null ? "gateway " + string.Join(", ", options.Gateways) : "redis " + options.RedisConnectionString)}): {e.Message}");
+    return 3;
+}
+
+await using (connection)
+{
+    try
+    {
+        return arguments.Command switch
+        {
+            "models" => await ModelsCommand.RunAsync(connection.Inference, arguments, Console.Out),
+            _ => await InferCommand.RunAsync(connection.Inference, arguments, Console.Out),
+        };
+    }
+    catch (UsageException e)
+    {
+        Console.Error.WriteLine(e.Message);
+        return 2;
+    }
+    catch (InferenceException e)
+    {
+        Console.Error.WriteLine($"{e.GetType().Name}: {e.Message}");
+        return 1;
+    }
+    catch (Exception e) when (e is not OutOfMemoryException)
+    {
+        Console.Error.WriteLine($"Error: {e.Message}");
+        return 1;
+    }
+}

@@ -1,0 +1,79 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+using StackExchange.Redis;
+
+namespace Cluster.Client;
+
+/// <summary>A connected Orleans client with its <see cref="InferenceClient"/>. Dispose to disconnect.</summary>
+public sealed class ClusterConnection : IAsyncDisposable
+{
+    private readonly IHost _host;
+
+    private ClusterConnection(IHost host)
+    {
+        _host = host;
+        Inference = new InferenceClient(host.Services.GetRequiredService<IClusterClient>());
+    }
+
+    /// <summary>The inference API.</summary>
+    public InferenceClient Inference { get; }
+
+    /// <summary>Connects; throws when no gateway answers.</summary>
+    public static async Task<ClusterConnection> ConnectAsync(ClusterConnectionOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.UseOrleansClient(client =>
+        {
+            client.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (options.ClusterId, options.ServiceId));
+            if (options.RedisConnectionString is { } redis)
+            {
+                client.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis));
+            }
+            else
+            {
+                client.UseStaticClustering([.. options.Gateways.Select(ParseEndpoint)]);
+            }
+        });
+        var host = builder.Build();
+        try
+        {
+            await host.StartAsync(cancellationToken);
+        }
+        catch
+        {
+            host.Dispose();
+            throw;
+        }
+
+        return new ClusterConnection(host);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await _host.StopAsync();
+        _host.Dispose();
+    }
+
+    private static IPEndPoint ParseEndpoint(string value)
+    {
+        if (IPEndPoint.TryParse(value, out var endpoint) && endpoint.Port != 0)
+        {
+            return endpoint;
+        }
+
+        var colon = value.LastIndexOf(':');
+        if (colon > 0 && int.TryParse(value.AsSpan(colon + 1), out var port))
+        {
+            var address = Dns.GetHostAddresses(value[..colon]).First(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork);
+            return new IPEndPoint(address, port);
+        }
+
+        throw new ArgumentException($"Gateway '{value}' is not of the form host:port.", nameof(value));
+    }
+}

@@ -1,0 +1,17 @@
+namespace Cluster.Client;
+
+/// <summary>How a client reaches the cluster: a silo gateway on a known address, or the silos listed in Redis.</summary>
+public sealed class ClusterConnectionOptions
+{
+    /// <summary>Gateway endpoints <c>host:port</c> (used when <see cref="RedisConnectionString"/> is not set).</summary>
+    public List<string> Gateways { get; set; } = ["127.0.0.1:30000"];
+
+    /// <summary>StackExchange.Redis connection string of the cluster's membership table.</summary>
+    public string? RedisConnectionString { get; set; }
+
+    /// <summary>Orleans cluster id.</summary>
+    public string ClusterId { get; set; } = "inference";
+
+    /// <summary>Orleans service id.</summary>
+    public string ServiceId { get; set; } = "inference";
+}
