@@ -15,8 +15,12 @@ public sealed class ClusterConnection : IAsyncDisposable
     private ClusterConnection(IHost host)
     {
         _host = host;
-        Inference = new InferenceClient(host.Services.GetRequiredService<IClusterClient>());
+        Grains = host.Services.GetRequiredService<IClusterClient>();
+        Inference = new InferenceClient(Grains);
     }
+
+    /// <summary>Direct access to the cluster's grains (devices, registry), for tools and tests.</summary>
+    public IGrainFactory Grains { get; }
 
     /// <summary>The inference API.</summary>
     public InferenceClient Inference { get; }

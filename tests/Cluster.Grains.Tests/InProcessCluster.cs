@@ -1,0 +1,98 @@
+using System.Globalization;
+using Cluster.Client;
+using Cluster.Silo.Hosting;
+using Cluster.Tests.Shared;
+using Microsoft.Extensions.Hosting;
+
+namespace Cluster.Grains.Tests;
+
+/// <summary>
+/// Several real silos in this process, each built by the silo's own <see cref="ClusterHost"/> on free
+/// ports, plus a client connected through their gateways (or through Redis).
+/// </summary>
+public sealed class InProcessCluster : IAsyncDisposable
+{
+    private readonly List<IHost> _silos = [];
+
+    private InProcessCluster(string modelRepository) => ModelRepository = modelRepository;
+
+    /// <summary>The silos' model repository (a temporary copy of deploy/models).</summary>
+    public string ModelRepository { get; }
+
+    /// <summary>The client connection.</summary>
+    public ClusterConnection Connection { get; private set; } = null!;
+
+    /// <summary>The client's inference API.</summary>
+    public InferenceClient Client => Connection.Inference;
+
+    /// <summary>
+    /// Starts one silo per name. <paramref name="perSilo"/> adds settings for a silo (by index);
+    /// <paramref name="redis"/> switches clustering to Redis.
+    /// </summary>
+    public static async Task<InProcessCluster> StartAsync(
+        string[] siloNames,
+        Func<int, Dictionary<string, string?>>? perSilo = null,
+        string? redis = null,
+        Action<string>? prepareRepository = null)
+    {
+        var repository = RepositoryPaths.CopyModelsToTemp();
+        prepareRepository?.Invoke(repository);
+        var cluster = new InProcessCluster(repository);
+        var ports = FreePorts.Take(siloNames.Length * 2);
+        var clusterId = "test-" + Guid.NewGuid().ToString("N")[..8];
+        var gateways = new List<string>();
+        for (var i = 0; i < siloNames.Length; i++)
+        {
+            var settings = new Dictionary<string, string?>
+            {
+                ["Cluster:SiloName"] = siloNames[i],
+                ["Cluster:ClusterId"] = clusterId,
+                ["Cluster:SiloPort"] = Port(ports[2 * i]),
+                ["Cluster:GatewayPort"] = Port(ports[(2 * i) + 1]),
+                ["Cluster:PrimarySiloPort"] = Port(ports[0]),
+                ["Cluster:ModelRepository"] = repository,
+                ["Cluster:Devices:Cuda"] = "none",
+                ["Cluster:Clustering"] = redis is null ? "Localhost" : "Redis",
+                ["Cluster:RedisConnectionString"] = redis,
+                ["Cluster:AdvertisedAddress"] = "127.0.0.1",
+                ["Logging:LogLevel:Default"] = "Warning",
+            };
+            foreach (var (key, value) in perSilo?.Invoke(i) ?? [])
+            {
+                settings[key] = value;
+            }
+
+            var silo = ClusterHost.Build([], settings);
+            await silo.StartAsync();
+            cluster._silos.Add(silo);
+            gateways.Add($"127.0.0.1:{ports[(2 * i) + 1]}");
+        }
+
+        cluster.Connection = await ClusterConnection.ConnectAsync(new ClusterConnectionOptions
+        {
+            ClusterId = clusterId,
+            Gateways = gateways,
+            RedisConnectionString = redis,
+        });
+        return cluster;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (Connection is not null)
+        {
+            await Connection.DisposeAsync();
+        }
+
+        for (var i = _silos.Count - 1; i >= 0; i--)
+        {
+            await _silos[i].StopAsync();
+            _silos[i].Dispose();
+        }
+
+        Directory.Delete(ModelRepository, recursive: true);
+    }
+
+    private static string Port(int port) => port.ToString(CultureInfo.InvariantCulture);
+}
