@@ -15,6 +15,7 @@ const string Usage = """
       --gateway host:port   a silo gateway (repeatable)
       --redis <connection>  find the silos through the cluster's Redis membership table
       --cluster-id <id>     Orleans cluster id (default: inference)
+      --service-id <id>     Orleans service id (default: inference)
     """;
 
 CliArguments arguments;
@@ -46,6 +47,7 @@ var options = new ClusterConnectionOptions
     RedisConnectionString = arguments.Value("--redis"),
     ClusterId = arguments.Value("--cluster-id") ?? "inference",
     ServiceId = arguments.Value("--service-id") ?? "inference",
+    ConnectTimeout = TimeSpan.FromSeconds(5),
 };
 if (arguments.All("--gateway") is { Count: > 0 } gateways)
 {

@@ -44,9 +44,16 @@ public sealed class ClusterConnection : IAsyncDisposable
             }
         });
         var host = builder.Build();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.ConnectTimeout);
         try
         {
-            await host.StartAsync(cancellationToken);
+            await host.StartAsync(timeout.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            host.Dispose();
+            throw new TimeoutException($"No gateway answered within {options.ConnectTimeout.TotalSeconds:0} s.");
         }
         catch
         {

@@ -12,6 +12,9 @@ public sealed class ClusterConnectionOptions
     /// <summary>Orleans cluster id.</summary>
     public string ClusterId { get; set; } = "inference";
 
+    /// <summary>How long to keep trying to reach a gateway before giving up.</summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
     /// <summary>Orleans service id.</summary>
     public string ServiceId { get; set; } = "inference";
 }

@@ -10,7 +10,6 @@ using Cluster.Inference.Repository;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.OnnxRuntime;
 using Orleans.Placement;
-using Orleans.Runtime;
 
 namespace Cluster.Grains.Devices;
 

@@ -5,7 +5,6 @@ using Cluster.Contracts.Models;
 using Cluster.Grains.Devices;
 using Cluster.Inference.Devices;
 using Cluster.Inference.Tensors;
-using Orleans.Runtime;
 
 namespace Cluster.Grains.Models;
 

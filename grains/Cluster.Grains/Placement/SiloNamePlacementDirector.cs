@@ -1,5 +1,4 @@
 using Cluster.Contracts.Errors;
-using Orleans.Runtime;
 using Orleans.Runtime.Placement;
 
 namespace Cluster.Grains.Placement;
