@@ -26,3 +26,11 @@ public sealed class ModelUnavailableException(string message) : InferenceExcepti
 /// <summary>A grain was addressed to a silo or device that is not in the cluster.</summary>
 [GenerateSerializer]
 public sealed class DeviceNotFoundException(string message) : InferenceException(message);
+
+/// <summary>The model's queue is full; retry later or elsewhere.</summary>
+[GenerateSerializer]
+public sealed class QueueFullException(string message) : InferenceException(message);
+
+/// <summary>The request's timeout or deadline passed before it ran.</summary>
+[GenerateSerializer]
+public sealed class InferenceTimeoutException(string message) : InferenceException(message);

@@ -22,6 +22,12 @@ public sealed record ModelConfig
     /// <summary>Most replicas allowed.</summary>
     [Id(5)] public int MaxReplicas { get; init; } = 1;
 
+    /// <summary>Dynamic batching; on whenever <see cref="MaxBatchSize"/> is above 1.</summary>
+    [Id(6)] public DynamicBatchingConfig DynamicBatching { get; init; } = new();
+
+    /// <summary>Warm-up requests run on every new session before it serves; none configured means one zero-filled request.</summary>
+    [Id(7)] public WarmupSetting[] Warmup { get; init; } = [];
+
     /// <summary>Whether a device of the given kind may host the model.</summary>
     public bool AllowsDeviceKind(string kind) =>
         DeviceKinds.Length == 0 || Array.Exists(DeviceKinds, allowed => kind == allowed || kind.StartsWith(allowed + ":", StringComparison.Ordinal));

@@ -6,6 +6,8 @@ namespace Cluster.Inference.Repository;
 /// <summary>Reads a model's <c>config.json</c> (Triton's knobs in snake_case), rejecting unknown fields and bad values by name.</summary>
 public static class ModelConfigReader
 {
+    private const string Known = "max_batch_size, instance_count, device_kinds, version_policy, min_replicas, max_replicas, dynamic_batching, model_warmup";
+
     private static readonly string[] KnownDeviceKinds = ["cuda", "cpu", "sim"];
 
     /// <summary>Reads and validates the file.</summary>
@@ -41,37 +43,25 @@ public static class ModelConfigReader
             var value = property.Value;
             config = property.Name switch
             {
-                "max_batch_size" => config with { MaxBatchSize = Int(file, "max_batch_size", value, min: 0) },
-                "instance_count" => config with { InstanceCount = Int(file, "instance_count", value, min: 1) },
+                "max_batch_size" => config with { MaxBatchSize = ConfigFields.Int(file, "max_batch_size", value, min: 0) },
+                "instance_count" => config with { InstanceCount = ConfigFields.Int(file, "instance_count", value, min: 1) },
                 "device_kinds" => config with { DeviceKinds = DeviceKinds(file, value) },
                 "version_policy" => config with { VersionPolicy = VersionPolicyOf(file, value) },
-                "min_replicas" => config with { MinReplicas = Int(file, "min_replicas", value, min: 0) },
-                "max_replicas" => config with { MaxReplicas = Int(file, "max_replicas", value, min: 1) },
-                _ => throw new ModelConfigException(file, property.Name, "is not a known setting (known: max_batch_size, instance_count, device_kinds, version_policy, min_replicas, max_replicas)"),
+                "min_replicas" => config with { MinReplicas = ConfigFields.Int(file, "min_replicas", value, min: 0) },
+                "max_replicas" => config with { MaxReplicas = ConfigFields.Int(file, "max_replicas", value, min: 1) },
+                "dynamic_batching" => config with { DynamicBatching = DynamicBatchingReader.Read(file, value) },
+                "model_warmup" => config with { Warmup = WarmupReader.Read(file, value) },
+                _ => throw ConfigFields.Unknown(file, property.Name, Known),
             };
         }
 
+        DynamicBatchingReader.Validate(file, config.DynamicBatching, config.MaxBatchSize);
         if (config.MinReplicas > config.MaxReplicas)
         {
             throw new ModelConfigException(file, "min_replicas", $"({config.MinReplicas}) must not exceed max_replicas ({config.MaxReplicas})");
         }
 
         return config;
-    }
-
-    private static int Int(string file, string field, JsonElement value, int min)
-    {
-        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out var number))
-        {
-            throw new ModelConfigException(file, field, $"must be an integer, got {value.GetRawText()}");
-        }
-
-        if (number < min)
-        {
-            throw new ModelConfigException(file, field, $"must be at least {min}, got {number}");
-        }
-
-        return number;
     }
 
     private static string[] DeviceKinds(string file, JsonElement value)
@@ -112,7 +102,7 @@ public static class ModelConfigReader
                 return VersionPolicy.All();
             case "latest":
                 var count = choice.Value.ValueKind == JsonValueKind.Object && choice.Value.TryGetProperty("num_versions", out var n)
-                    ? Int(file, "version_policy.latest.num_versions", n, min: 1)
+                    ? ConfigFields.Int(file, "version_policy.latest.num_versions", n, min: 1)
                     : throw new ModelConfigException(file, "version_policy.latest.num_versions", "is required");
                 return VersionPolicy.Latest(count);
             case "specific":
@@ -121,7 +111,7 @@ public static class ModelConfigReader
                     throw new ModelConfigException(file, "version_policy.specific.versions", "is required and must be an array of version numbers");
                 }
 
-                return VersionPolicy.Specific([.. versions.EnumerateArray().Select(v => (long)Int(file, "version_policy.specific.versions", v, min: 1))]);
+                return VersionPolicy.Specific([.. versions.EnumerateArray().Select(v => (long)ConfigFields.Int(file, "version_policy.specific.versions", v, min: 1))]);
             default:
                 throw new ModelConfigException(file, $"{Field}.{choice.Name}", "is not a version policy; use \"latest\", \"all\" or \"specific\"");
         }

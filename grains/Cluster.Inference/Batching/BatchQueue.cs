@@ -1,0 +1,121 @@
+namespace Cluster.Inference.Batching;
+
+/// <summary>
+/// The queued requests of one replica: one FIFO list per priority level (1 first), then the requests
+/// whose timeout passed with the DELAY action. Decides which batch, if any, is due now.
+/// Not thread-safe: the scheduler holds its lock around every call.
+/// </summary>
+internal sealed class BatchQueue<TPayload, TResult>(BatchingPolicy policy)
+{
+    private readonly LinkedList<QueuedRequest<TPayload, TResult>>[] _levels =
+        [.. Enumerable.Range(0, Math.Max(1, policy.PriorityLevels) + 1).Select(_ => new LinkedList<QueuedRequest<TPayload, TResult>>())];
+
+    /// <summary>Queued requests, delayed ones included.</summary>
+    public int Count { get; private set; }
+
+    private LinkedList<QueuedRequest<TPayload, TResult>> Delayed => _levels[^1];
+
+    public void Add(QueuedRequest<TPayload, TResult> request)
+    {
+        request.Node = _levels[Math.Max(0, request.Priority - 1)].AddLast(request);
+        Count++;
+    }
+
+    public void Remove(QueuedRequest<TPayload, TResult> request)
+    {
+        request.Node!.List!.Remove(request.Node);
+        request.Node = null;
+        Count--;
+    }
+
+    /// <summary>Moves a request whose timeout passed behind every request that has not timed out.</summary>
+    public void Delay(QueuedRequest<TPayload, TResult> request)
+    {
+        Remove(request);
+        request.Delayed = true;
+        request.Node = Delayed.AddLast(request);
+        Count++;
+    }
+
+    /// <summary>Every queued request in dispatch order.</summary>
+    public IEnumerable<QueuedRequest<TPayload, TResult>> InOrder()
+    {
+        foreach (var level in _levels)
+        {
+            for (var node = level.First; node is not null; node = node.Next)
+            {
+                yield return node.Value;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The batch to send now, if one is due: the first request in order plus later ones of the same
+    /// shape that fit in max_batch_size. It is due when it is full, when a prefix of it is a preferred
+    /// size (that prefix is sent), when there is no queue delay, or when its oldest request has waited
+    /// the delay. Otherwise <paramref name="dueAt"/> says when it will be.
+    /// </summary>
+    public List<QueuedRequest<TPayload, TResult>>? TakeDueBatch(DateTimeOffset now, out DateTimeOffset? dueAt)
+    {
+        dueAt = null;
+        var candidates = new List<QueuedRequest<TPayload, TResult>>();
+        QueuedRequest<TPayload, TResult>? head = null;
+        var total = 0;
+        var full = false;
+        var preferredCount = 0;
+        var oldest = DateTimeOffset.MaxValue;
+        var limit = Math.Max(1, policy.MaxBatchSize);
+        foreach (var request in InOrder())
+        {
+            head ??= request;
+            if (request.ShapeKey != head.ShapeKey)
+            {
+                continue;
+            }
+
+            if (total + request.BatchSize > limit || (candidates.Count > 0 && policy.MaxBatchSize <= 1))
+            {
+                full = true;
+                break;
+            }
+
+            candidates.Add(request);
+            total += request.BatchSize;
+            oldest = request.EnqueuedAt < oldest ? request.EnqueuedAt : oldest;
+            if (Array.BinarySearch(policy.PreferredBatchSizes, total) >= 0)
+            {
+                preferredCount = candidates.Count;
+            }
+
+            full |= total == limit;
+        }
+
+        if (head is null)
+        {
+            return null;
+        }
+
+        if (candidates.Count == 0)
+        {
+            // A request larger than max_batch_size on its own (validation normally stops these) runs alone.
+            candidates.Add(head);
+        }
+
+        if (!full && preferredCount > 0)
+        {
+            candidates.RemoveRange(preferredCount, candidates.Count - preferredCount);
+        }
+        else if (!full && policy.MaxQueueDelay > TimeSpan.Zero && now - oldest < policy.MaxQueueDelay)
+        {
+            dueAt = oldest + policy.MaxQueueDelay;
+            return null;
+        }
+
+        foreach (var request in candidates)
+        {
+            Remove(request);
+        }
+
+        return candidates;
+    }
+}

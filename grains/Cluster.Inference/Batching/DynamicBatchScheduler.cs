@@ -1,0 +1,271 @@
+using Cluster.Contracts.Errors;
+using Cluster.Contracts.Models;
+
+namespace Cluster.Inference.Batching;
+
+/// <summary>
+/// Triton's dynamic batcher for one model replica, free of Orleans: queues requests by priority,
+/// forms batches of equal-shaped requests up to max_batch_size, dispatches them while fewer than
+/// <see cref="BatchingPolicy.Slots"/> batches run, and hands each request its own result. With an idle
+/// slot and no queue delay a request is sent at once; while every slot is busy requests accumulate
+/// into the next batch. Timeouts, deadlines and cancellation take a request out of the queue before
+/// it costs a batch slot. Thread-safe; time comes from the injected <see cref="TimeProvider"/>.
+/// </summary>
+public sealed class DynamicBatchScheduler<TPayload, TResult> : IDisposable
+{
+    private readonly object _gate = new();
+    private readonly BatchingPolicy _policy;
+    private readonly Func<IReadOnlyList<QueuedRequest<TPayload, TResult>>, Task<TResult[]>> _execute;
+    private readonly TimeProvider _time;
+    private readonly BatchQueue<TPayload, TResult> _queue;
+    private readonly OrderedRelease<TPayload, TResult> _release;
+    private readonly ITimer _timer;
+    private DateTimeOffset? _earliestExpiry;
+    private long _nextSequence;
+    private int _running;
+    private bool _stopped;
+
+    /// <summary>Creates the scheduler; <paramref name="execute"/> runs one batch and returns one result per request, in order.</summary>
+    public DynamicBatchScheduler(
+        BatchingPolicy policy,
+        Func<IReadOnlyList<QueuedRequest<TPayload, TResult>>, Task<TResult[]>> execute,
+        TimeProvider time)
+    {
+        _policy = policy;
+        _execute = execute;
+        _time = time;
+        _queue = new BatchQueue<TPayload, TResult>(policy);
+        _release = new OrderedRelease<TPayload, TResult>(policy.PreserveOrdering);
+        _timer = time.CreateTimer(_ => Pump(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>Requests waiting in the queue.</summary>
+    public int QueuedCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _queue.Count;
+            }
+        }
+    }
+
+    /// <summary>Batches sent and not yet finished.</summary>
+    public int RunningBatches
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _running;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Queues a request of <paramref name="batchSize"/> items whose shape is summarised by
+    /// <paramref name="shapeKey"/>; completes with its result. Throws QueueFullException when the queue is
+    /// full and InvalidInputException for a priority outside the model's levels.
+    /// </summary>
+    public Task<TResult> EnqueueAsync(TPayload payload, int batchSize, string shapeKey, RequestOptions options = default)
+    {
+        var priority = ResolvePriority(options.Priority);
+        QueuedRequest<TPayload, TResult> request;
+        lock (_gate)
+        {
+            if (_stopped)
+            {
+                throw new ModelUnavailableException("The model replica is stopping; retry the request.");
+            }
+
+            if (_policy.MaxQueueSize > 0 && _queue.Count >= _policy.MaxQueueSize)
+            {
+                throw new QueueFullException($"The queue is full ({_policy.MaxQueueSize} requests, max_queue_size); retry later.");
+            }
+
+            var now = _time.GetUtcNow();
+            request = new QueuedRequest<TPayload, TResult>(payload, batchSize, shapeKey, priority, now) { Sequence = _nextSequence++ };
+            var timeout = _policy.AllowTimeoutOverride && options.Timeout is { } own && own > TimeSpan.Zero ? own : _policy.DefaultTimeout;
+            request.TimeoutAt = now + timeout;
+            request.Deadline = options.Deadline;
+            _earliestExpiry = Earliest(_earliestExpiry, Earliest(request.TimeoutAt, request.Deadline));
+            _queue.Add(request);
+        }
+
+        if (options.CancellationToken.CanBeCanceled)
+        {
+            request.Cancellation = options.CancellationToken.Register(() => Cancel(request, options.CancellationToken));
+        }
+
+        Pump();
+        return request.Completion.Task;
+    }
+
+    /// <summary>Fails every queued request (the replica is going away); running batches finish.</summary>
+    public void Stop()
+    {
+        lock (_gate)
+        {
+            _stopped = true;
+            foreach (var request in _queue.InOrder().ToList())
+            {
+                _queue.Remove(request);
+                _release.Fail(request, new ModelUnavailableException("The model replica stopped before the request ran; retry it."));
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        Stop();
+        _timer.Dispose();
+    }
+
+    private int ResolvePriority(int? requested)
+    {
+        if (_policy.PriorityLevels == 0 || requested is null or 0)
+        {
+            return _policy.DefaultPriorityLevel;
+        }
+
+        return requested.Value >= 1 && requested.Value <= _policy.PriorityLevels
+            ? requested.Value
+            : throw new InvalidInputException($"Priority {requested} is outside the model's priority levels 1..{_policy.PriorityLevels}.");
+    }
+
+    private void Cancel(QueuedRequest<TPayload, TResult> request, CancellationToken token)
+    {
+        lock (_gate)
+        {
+            if (request.State != RequestState.Queued)
+            {
+                return;
+            }
+
+            _queue.Remove(request);
+            _release.Fail(request, new OperationCanceledException("The request was cancelled while queued.", token));
+        }
+
+        Pump();
+    }
+
+    /// <summary>Applies timeouts, dispatches every batch that is due while slots are free, and arms the timer for the next event.</summary>
+    private void Pump()
+    {
+        List<List<QueuedRequest<TPayload, TResult>>>? due = null;
+        lock (_gate)
+        {
+            var now = _time.GetUtcNow();
+            var next = ExpireTimeouts(now);
+            while (_running < _policy.Slots)
+            {
+                var batch = _queue.TakeDueBatch(now, out var dueAt);
+                if (batch is null)
+                {
+                    next = Earliest(next, dueAt);
+                    break;
+                }
+
+                foreach (var request in batch)
+                {
+                    request.State = RequestState.Scheduled;
+                }
+
+                _running++;
+                (due ??= []).Add(batch);
+            }
+
+            _timer.Change(next is { } at ? Max(at - now, TimeSpan.Zero) : Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
+
+        foreach (var batch in due ?? [])
+        {
+            _ = RunAsync(batch);
+        }
+    }
+
+    private DateTimeOffset? ExpireTimeouts(DateTimeOffset now)
+    {
+        if (_earliestExpiry is null || _earliestExpiry > now)
+        {
+            return _earliestExpiry;
+        }
+
+        DateTimeOffset? next = null;
+        foreach (var request in _queue.InOrder().ToList())
+        {
+            if (request.Deadline <= now)
+            {
+                _queue.Remove(request);
+                _release.Fail(request, new InferenceTimeoutException($"The request's deadline passed after {(now - request.EnqueuedAt).TotalMilliseconds:0.###} ms in the queue."));
+            }
+            else if (!request.Delayed && request.TimeoutAt <= now)
+            {
+                if (_policy.TimeoutAction == TimeoutAction.Delay)
+                {
+                    _queue.Delay(request);
+                    next = Earliest(next, request.Deadline);
+                    continue;
+                }
+
+                _queue.Remove(request);
+                _release.Fail(request, new InferenceTimeoutException($"The request timed out after {(now - request.EnqueuedAt).TotalMilliseconds:0.###} ms in the queue."));
+            }
+            else
+            {
+                next = Earliest(Earliest(next, request.Deadline), request.Delayed ? null : request.TimeoutAt);
+            }
+        }
+
+        _earliestExpiry = next;
+        return next;
+    }
+
+    private async Task RunAsync(List<QueuedRequest<TPayload, TResult>> batch)
+    {
+        TResult[]? results = null;
+        Exception? error = null;
+        try
+        {
+            results = await _execute(batch);
+            if (results.Length != batch.Count)
+            {
+                error = new InvalidOperationException($"A batch of {batch.Count} requests returned {results.Length} results.");
+            }
+        }
+        catch (Exception e)
+        {
+            error = e;
+        }
+
+        foreach (var request in batch)
+        {
+            // Outside the lock: disposing waits for a cancellation callback that may be waiting for the lock.
+            request.Cancellation.Dispose();
+        }
+
+        lock (_gate)
+        {
+            _running--;
+            for (var i = 0; i < batch.Count; i++)
+            {
+                if (error is null)
+                {
+                    _release.Succeed(batch[i], results![i]);
+                }
+                else
+                {
+                    _release.Fail(batch[i], error);
+                }
+            }
+        }
+
+        Pump();
+    }
+
+    private static DateTimeOffset? Earliest(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : a < b ? a : b;
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+}

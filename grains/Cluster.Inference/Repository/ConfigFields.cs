@@ -1,0 +1,47 @@
+using System.Text.Json;
+
+namespace Cluster.Inference.Repository;
+
+/// <summary>Typed reads of <c>config.json</c> values that fail with the file and the field's full path.</summary>
+internal static class ConfigFields
+{
+    public static int Int(string file, string field, JsonElement value, int min)
+    {
+        var number = Long(file, field, value, min);
+        return number <= int.MaxValue ? (int)number : throw new ModelConfigException(file, field, $"must be at most {int.MaxValue}, got {number}");
+    }
+
+    public static long Long(string file, string field, JsonElement value, long min)
+    {
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out var number))
+        {
+            throw new ModelConfigException(file, field, $"must be an integer, got {value.GetRawText()}");
+        }
+
+        if (number < min)
+        {
+            throw new ModelConfigException(file, field, $"must be at least {min}, got {number}");
+        }
+
+        return number;
+    }
+
+    public static bool Bool(string file, string field, JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.True => true,
+        JsonValueKind.False => false,
+        _ => throw new ModelConfigException(file, field, $"must be true or false, got {value.GetRawText()}"),
+    };
+
+    public static string String(string file, string field, JsonElement value) =>
+        value.ValueKind == JsonValueKind.String ? value.GetString()! : throw new ModelConfigException(file, field, $"must be a string, got {value.GetRawText()}");
+
+    public static JsonElement Object(string file, string field, JsonElement value) =>
+        value.ValueKind == JsonValueKind.Object ? value : throw new ModelConfigException(file, field, $"must be a JSON object, got {value.GetRawText()}");
+
+    public static JsonElement Array(string file, string field, JsonElement value) =>
+        value.ValueKind == JsonValueKind.Array ? value : throw new ModelConfigException(file, field, $"must be an array, got {value.GetRawText()}");
+
+    public static ModelConfigException Unknown(string file, string field, string known) =>
+        new(file, field, $"is not a known setting (known: {known})");
+}

@@ -1,0 +1,37 @@
+using Cluster.Inference.Batching;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Cluster.Inference.Tests.Batching;
+
+/// <summary>A scheduler over int payloads whose batches the test finishes by hand, on a fake clock.</summary>
+internal sealed class SchedulerHarness : IDisposable
+{
+    public SchedulerHarness(BatchingPolicy policy)
+    {
+        Scheduler = new DynamicBatchScheduler<int, int>(policy, Execute, Time);
+    }
+
+    public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+
+    public DynamicBatchScheduler<int, int> Scheduler { get; }
+
+    /// <summary>Every batch dispatched so far, as its payloads, with the means to finish it.</summary>
+    public List<(int[] Payloads, TaskCompletionSource<int[]> Done)> Batches { get; } = [];
+
+    public Task<int> Enqueue(int payload, int batchSize = 1, string shape = "[4]", RequestOptions options = default) =>
+        Scheduler.EnqueueAsync(payload, batchSize, shape, options);
+
+    /// <summary>Finishes batch <paramref name="index"/>: each request's result is its payload × 10.</summary>
+    public void Finish(int index) => Batches[index].Done.SetResult(Array.ConvertAll(Batches[index].Payloads, p => p * 10));
+
+    public int[][] Dispatched() => [.. Batches.Select(b => b.Payloads)];
+
+    public void Dispose() => Scheduler.Dispose();
+
+    private Task<int[]> Execute(IReadOnlyList<QueuedRequest<int, int>> batch)
+    {
+        var done = new TaskCompletionSource<int[]>();
+        Batches.Add(([.. batch.Select(r => r.Payload)], done));
+        return done.Task;
+    }
+}
