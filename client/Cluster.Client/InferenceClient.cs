@@ -21,16 +21,40 @@ public sealed class InferenceClient(IGrainFactory grains, TimeProvider? timeProv
     /// <summary>
     /// Runs <paramref name="model"/> (the newest served version unless <paramref name="version"/> is given)
     /// on <paramref name="inputs"/>. Returns every output unless <paramref name="outputs"/> names some.
-    /// Throws ModelNotFoundException, InvalidInputException or ModelUnavailableException with a message naming the fault.
+    /// Cancelling <paramref name="cancellationToken"/> takes a queued request out of the model's queue.
+    /// Throws ModelNotFoundException, InvalidInputException, ModelUnavailableException, QueueFullException
+    /// or InferenceTimeoutException with a message naming the fault.
     /// </summary>
-    public async Task<InferenceResponse> InferAsync(string model, IReadOnlyList<TensorData> inputs, long? version = null, IReadOnlyList<string>? outputs = null, string id = "")
+    public async Task<InferenceResponse> InferAsync(
+        string model,
+        IReadOnlyList<TensorData> inputs,
+        long? version = null,
+        IReadOnlyList<string>? outputs = null,
+        string id = "",
+        InferOptions? options = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(inputs);
         var target = await ResolveAsync(model, version);
-        var request = new InferenceRequest { Id = id, Inputs = [.. inputs], RequestedOutputs = outputs is null ? [] : [.. outputs] };
+        var request = new InferenceRequest
+        {
+            Id = id,
+            Inputs = [.. inputs],
+            RequestedOutputs = outputs is null ? [] : [.. outputs],
+            Priority = options?.Priority ?? 0,
+            TimeoutMicroseconds = options?.Timeout is { } timeout ? (long)timeout.TotalMicroseconds : 0,
+            Deadline = options?.Deadline,
+        };
         var replica = grains.GetGrain<IModelBatcherGrain>(new ReplicaKey(target.Model, target.Version.Version, 0).ToString());
-        return await replica.InferAsync(request);
+        return await replica.InferAsync(request, cancellationToken);
+    }
+
+    /// <summary>The statistics of a model version's replica, in Triton's shape.</summary>
+    public async Task<ModelStatistics> GetStatisticsAsync(string model, long? version = null)
+    {
+        var target = await ResolveAsync(model, version);
+        return await grains.GetGrain<IModelBatcherGrain>(new ReplicaKey(target.Model, target.Version.Version, 0).ToString()).GetStatisticsAsync();
     }
 
     /// <summary>Every model in the repository with its versions, inputs and outputs.</summary>

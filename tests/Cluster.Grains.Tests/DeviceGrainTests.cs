@@ -58,9 +58,10 @@ public sealed class DeviceGrainTests(TwoSiloFixture fixture)
     public async Task SimulatedDevice_RunsTheModelledDeviceWithDeclaredShapes()
     {
         var grain = fixture.Cluster.Connection.Grains.GetGrain<IDeviceGrain>("silo-b/sim:t4:0");
-        var outputs = await grain.RunAsync("tiny_classifier", 1, [TensorData.FromFloat32("features", new float[8], 2, 4)], ["probabilities"]);
-        Assert.Equal([2L, 3L], outputs[0].Shape);
-        Assert.Equal(new float[6], outputs[0].AsFloat32());
+        var result = await grain.RunBatchAsync("tiny_classifier", 1, [[TensorData.FromFloat32("features", new float[8], 2, 4)], [TensorData.FromFloat32("features", new float[4], 1, 4)]], ["probabilities"]);
+        Assert.Equal([2L, 3L], result.Outputs[0][0].Shape);
+        Assert.Equal(new float[6], result.Outputs[0][0].AsFloat32());
+        Assert.Equal([1L, 3L], result.Outputs[1][0].Shape);
         var status = await grain.GetStatusAsync();
         Assert.Equal("sim:t4", status.Kind);
         Assert.Equal(["tiny_classifier:1"], status.LoadedModels);

@@ -1,4 +1,5 @@
 using Cluster.Contracts.Devices;
+using Cluster.Contracts.Models;
 using Cluster.Contracts.Tensors;
 
 namespace Cluster.Contracts.Grains;
@@ -12,12 +13,15 @@ public interface IDeviceGrain : IGrainWithStringKey
     /// <summary>Kind, memory, loaded models and health.</summary>
     Task<DeviceStatus> GetStatusAsync();
 
-    /// <summary>Loads a model version into a session on this device (no-op when loaded).</summary>
+    /// <summary>Loads a model version into its session instances on this device and warms them up (no-op when loaded).</summary>
     Task LoadModelAsync(string model, long version);
 
     /// <summary>Unloads a model version (no-op when not loaded).</summary>
     Task UnloadModelAsync(string model, long version);
 
-    /// <summary>Runs one batch of validated inputs and returns the named outputs in that order.</summary>
-    Task<TensorData[]> RunAsync(string model, long version, TensorData[] inputs, string[] outputNames);
+    /// <summary>
+    /// Runs validated requests of equal shape as one batch on a free session instance (loading the model
+    /// first if needed); returns each request's named outputs, in that order.
+    /// </summary>
+    Task<BatchResult> RunBatchAsync(string model, long version, TensorData[][] requests, string[] outputNames);
 }

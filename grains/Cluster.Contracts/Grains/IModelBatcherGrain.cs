@@ -3,11 +3,20 @@ using Cluster.Contracts.Models;
 namespace Cluster.Contracts.Grains;
 
 /// <summary>
-/// A replica of one model version, keyed <c>{model}:{version}/{replica}</c>: it validates requests and
-/// runs them on a device of its own silo.
+/// A replica of one model version, keyed <c>{model}:{version}/{replica}</c>: the dynamic batcher that
+/// queues requests, forms batches and runs them on a device of its own silo.
 /// </summary>
 public interface IModelBatcherGrain : IGrainWithStringKey
 {
-    /// <summary>Runs one request.</summary>
-    Task<InferenceResponse> InferAsync(InferenceRequest request);
+    /// <summary>
+    /// Runs one request through the batcher. Cancelling <paramref name="cancellationToken"/> while the
+    /// request is queued takes it out of the queue.
+    /// </summary>
+    Task<InferenceResponse> InferAsync(InferenceRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Queue depth, running batches and readiness.</summary>
+    Task<ReplicaStatus> GetStatusAsync();
+
+    /// <summary>The replica's statistics in Triton's shape.</summary>
+    Task<ModelStatistics> GetStatisticsAsync();
 }

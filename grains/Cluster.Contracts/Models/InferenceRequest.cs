@@ -14,6 +14,15 @@ public sealed record InferenceRequest
 
     /// <summary>Outputs to return; empty returns every output.</summary>
     [Id(2)] public string[] RequestedOutputs { get; init; } = [];
+
+    /// <summary>Priority level (1 is highest); 0 for the model's default.</summary>
+    [Id(3)] public int Priority { get; init; }
+
+    /// <summary>Queue timeout in microseconds (Triton's <c>timeout</c> parameter); 0 for the model's default.</summary>
+    [Id(4)] public long TimeoutMicroseconds { get; init; }
+
+    /// <summary>The caller's deadline; a request still queued then is rejected.</summary>
+    [Id(5)] public DateTimeOffset? Deadline { get; init; }
 }
 
 /// <summary>The outputs of one inference call.</summary>

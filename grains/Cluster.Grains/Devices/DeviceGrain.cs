@@ -9,26 +9,28 @@ using Cluster.Inference.Execution;
 using Cluster.Inference.Repository;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.OnnxRuntime;
+using Orleans.Concurrency;
 using Orleans.Placement;
 
 namespace Cluster.Grains.Devices;
 
 /// <summary>
-/// Owns one device of its silo: its model sessions and the dedicated thread they run on. Pinned to
-/// the silo its key names and never migrated, because the device it drives lives in that process.
+/// Owns one device of its silo: the session instances of the models loaded on it, each on its own
+/// thread. Pinned to the silo its key names and never migrated, because the device it drives lives in
+/// that process. Reentrant so several batches can run at once on different session instances.
 /// </summary>
 [SiloNamePlacement]
 [Immovable]
-public sealed class DeviceGrain(
+[Reentrant]
+public sealed partial class DeviceGrain(
     LocalDevices localDevices,
     ModelRepository repository,
     ILocalSiloDetails localSilo,
     ILogger<DeviceGrain> logger) : Grain, IDeviceGrain
 {
-    private readonly Dictionary<(string Model, long Version), ILoadedModel> _models = [];
+    private readonly Dictionary<(string Model, long Version), Task<ModelInstancePool>> _models = [];
     private DeviceKey _key;
     private DeviceDescriptor? _device;
-    private DeviceExecutor? _executor;
     private long _batchesRun;
 
     /// <inheritdoc />
@@ -36,25 +38,21 @@ public sealed class DeviceGrain(
     {
         _key = DeviceKey.Parse(this.GetPrimaryKeyString());
         _device = _key.Silo == localSilo.Name ? localDevices.Find(_key.Device) : null;
-        if (_device is not null)
-        {
-            _executor = new DeviceExecutor(_key.ToString());
-        }
-
         return Task.CompletedTask;
     }
 
     /// <inheritdoc />
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        foreach (var model in _models.Values)
+        foreach (var pool in _models.Values)
         {
-            model.Dispose();
+            if (pool.IsCompletedSuccessfully)
+            {
+                (await pool).Dispose();
+            }
         }
 
         _models.Clear();
-        _executor?.Dispose();
-        return Task.CompletedTask;
     }
 
     /// <inheritdoc />
@@ -63,10 +61,13 @@ public sealed class DeviceGrain(
         var device = RequireDevice();
         long used = 0;
         var loaded = new List<string>();
-        foreach (var (id, model) in _models)
+        foreach (var (id, pool) in _models)
         {
-            used += model.WeightBytes;
-            loaded.Add($"{id.Model}:{id.Version}");
+            if (pool.IsCompletedSuccessfully)
+            {
+                used += pool.Result.WeightBytes;
+                loaded.Add($"{id.Model}:{id.Version}");
+            }
         }
 
         return Task.FromResult(new DeviceStatus
@@ -84,61 +85,80 @@ public sealed class DeviceGrain(
     }
 
     /// <inheritdoc />
-    public async Task LoadModelAsync(string model, long version) => await EnsureLoadedAsync(model, version);
+    public Task LoadModelAsync(string model, long version) => PoolFor(model, version);
 
     /// <inheritdoc />
-    public Task UnloadModelAsync(string model, long version)
+    public async Task UnloadModelAsync(string model, long version)
     {
-        if (_models.Remove((model, version), out var loaded))
+        if (_models.Remove((model, version), out var pool) && pool.IsCompletedSuccessfully)
         {
-            // Dispose on the device thread so it never races a run of the same session.
-            _ = _executor!.RunAsync(() =>
-            {
-                loaded.Dispose();
-                return true;
-            });
-            logger.LogInformation("Unloaded {Model}:{Version} from {Device}", model, version, _key);
+            (await pool).Dispose();
+            LogUnloaded(model, version, _key.ToString());
         }
-
-        return Task.CompletedTask;
     }
 
     /// <inheritdoc />
-    public async Task<TensorData[]> RunAsync(string model, long version, TensorData[] inputs, string[] outputNames)
+    public async Task<BatchResult> RunBatchAsync(string model, long version, TensorData[][] requests, string[] outputNames)
     {
-        var loaded = await EnsureLoadedAsync(model, version);
-        var outputs = await _executor!.RunAsync(() => loaded.Run(inputs, outputNames));
+        var pool = await PoolFor(model, version);
+        var result = await pool.RunAsync(requests, outputNames);
         _batchesRun++;
-        return outputs;
+        return result;
     }
 
-    private async Task<ILoadedModel> EnsureLoadedAsync(string model, long version)
+    private Task<ModelInstancePool> PoolFor(string model, long version)
     {
-        if (_models.TryGetValue((model, version), out var loaded))
+        if (!_models.TryGetValue((model, version), out var pool))
         {
-            return loaded;
+            pool = LoadAsync(model, version);
+            _models[(model, version)] = pool;
         }
 
-        var device = RequireDevice();
-        if (device.Health != DeviceHealth.Healthy)
-        {
-            throw new ModelUnavailableException($"Device '{_key}' is unhealthy and cannot load '{model}:{version}': {device.HealthReason}");
-        }
+        return pool;
+    }
 
-        var target = await GrainFactory.GetGrain<IModelRegistryGrain>(0).ResolveAsync(model, version);
-        var file = repository.ModelFile(model, version);
+    private async Task<ModelInstancePool> LoadAsync(string model, long version)
+    {
         try
         {
-            loaded = await _executor!.RunAsync(() => Load(file, device, target));
-        }
-        catch (OnnxRuntimeException e)
-        {
-            throw new ModelUnavailableException($"Device '{_key}' cannot load '{model}:{version}' from {file}: {e.Message}");
-        }
+            var device = RequireDevice();
+            if (device.Health != DeviceHealth.Healthy)
+            {
+                throw new ModelUnavailableException($"Device '{_key}' is unhealthy and cannot load '{model}:{version}': {device.HealthReason}");
+            }
 
-        _models[(model, version)] = loaded;
-        logger.LogInformation("Loaded {Model}:{Version} on {Device}", model, version, _key);
-        return loaded;
+            var target = await GrainFactory.GetGrain<IModelRegistryGrain>(0).ResolveAsync(model, version);
+            var file = repository.ModelFile(model, version);
+            IReadOnlyList<WarmupRequest> warmups;
+            try
+            {
+                warmups = WarmupRequests.Build(target.Config, target.Version, repository.WarmupDirectory(model));
+            }
+            catch (ArgumentException e)
+            {
+                throw new ModelUnavailableException($"Model '{model}' version {version}: {e.Message}");
+            }
+
+            var outputs = Array.ConvertAll(target.Version.Outputs, o => o.Name);
+            var pool = await ModelInstancePool.CreateAsync(_key.ToString(), target.Config.InstanceCount, () => Load(file, device, target), warmups, outputs);
+            foreach (var skipped in pool.SkippedWarmups)
+            {
+                LogWarmupSkipped(model, version, _key.ToString(), skipped);
+            }
+
+            LogLoaded(model, version, _key.ToString(), pool.Count, warmups.Count);
+            return pool;
+        }
+        catch (Exception e)
+        {
+            _models.Remove((model, version));
+            throw e switch
+            {
+                InferenceException => e,
+                OnnxRuntimeException => new ModelUnavailableException($"Device '{_key}' cannot load '{model}:{version}': {e.Message}"),
+                _ => new ModelUnavailableException($"Device '{_key}' cannot load or warm up '{model}:{version}': {e.Message}"),
+            };
+        }
     }
 
     private static ILoadedModel Load(string file, DeviceDescriptor device, ModelTarget target) =>
@@ -149,4 +169,13 @@ public sealed class DeviceGrain(
     private DeviceDescriptor RequireDevice() =>
         _device ?? throw new DeviceNotFoundException(
             $"Device '{_key.Device}' is not a device of silo '{localSilo.Name}'; its devices are: {string.Join(", ", localDevices.All.Select(d => d.Name))}.");
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Loaded {Model}:{Version} on {Device}: {Instances} session instance(s), {Warmups} warm-up request(s) each")]
+    private partial void LogLoaded(string model, long version, string device, int instances, int warmups);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Unloaded {Model}:{Version} from {Device}")]
+    private partial void LogUnloaded(string model, long version, string device);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Default warm-up of {Model}:{Version} on {Device} skipped: {Reason}")]
+    private partial void LogWarmupSkipped(string model, long version, string device, string reason);
 }

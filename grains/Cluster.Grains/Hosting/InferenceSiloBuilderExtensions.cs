@@ -3,6 +3,7 @@ using Cluster.Grains.Placement;
 using Cluster.Inference.Devices;
 using Cluster.Inference.Repository;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 
 namespace Microsoft.Extensions.Hosting;
@@ -19,6 +20,7 @@ public static class InferenceSiloBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddSingleton(sp => new ModelRepository(modelRepositoryPath, sp.GetRequiredService<ILogger<ModelRepository>>()));
         builder.Services.AddSingleton(_ => new LocalDevices(DeviceDiscovery.Discover(devices)));
+        builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddPlacementDirector<SiloNamePlacement, SiloNamePlacementDirector>();
         return builder;
     }

@@ -1,54 +1,151 @@
+using System.Text;
 using Cluster.Contracts.Devices;
 using Cluster.Contracts.Errors;
 using Cluster.Contracts.Grains;
 using Cluster.Contracts.Models;
+using Cluster.Contracts.Tensors;
 using Cluster.Grains.Devices;
+using Cluster.Inference.Batching;
 using Cluster.Inference.Devices;
 using Cluster.Inference.Tensors;
+using Orleans.Concurrency;
 
 namespace Cluster.Grains.Models;
 
 /// <summary>
-/// A replica of one model version (<c>{model}:{version}/{replica}</c>). It validates each request and
-/// runs it on a device of its own silo. Requests run one at a time here; dynamic batching plugs in
-/// between validation and dispatch.
+/// A replica of one model version (<c>{model}:{version}/{replica}</c>): validates each request, queues
+/// it in the dynamic batcher and runs the batches on a device of its own silo, then hands each caller
+/// its outputs. Reentrant, since many callers wait on it at once; the batcher is thread-safe.
 /// </summary>
-public sealed class ModelBatcherGrain(LocalDevices localDevices, ILocalSiloDetails localSilo) : Grain, IModelBatcherGrain
+[Reentrant]
+public sealed class ModelBatcherGrain(LocalDevices localDevices, ILocalSiloDetails localSilo, TimeProvider time) : Grain, IModelBatcherGrain
 {
     private ReplicaKey _key;
-    private ModelTarget? _target;
-    private IDeviceGrain? _device;
+    private Task<Replica>? _ready;
+    private TaskScheduler _grainScheduler = TaskScheduler.Default;
 
     /// <inheritdoc />
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _key = ReplicaKey.Parse(this.GetPrimaryKeyString());
+        _grainScheduler = TaskScheduler.Current;
         return Task.CompletedTask;
     }
 
     /// <inheritdoc />
-    public async Task<InferenceResponse> InferAsync(InferenceRequest request)
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        var (target, device) = await EnsureReadyAsync();
-        var outputNames = InputValidator.Validate(target.Model, target.Config, target.Version, request);
-        var inputs = OrderAsModel(target.Version, request);
-        var outputs = await device.RunAsync(target.Model, target.Version.Version, inputs, outputNames);
-        return new InferenceResponse { Model = target.Model, Version = target.Version.Version, Id = request.Id, Outputs = outputs };
+        if (_ready is { IsCompletedSuccessfully: true })
+        {
+            (await _ready).Scheduler.Dispose();
+        }
     }
 
-    private async Task<(ModelTarget Target, IDeviceGrain Device)> EnsureReadyAsync()
+    /// <inheritdoc />
+    public async Task<InferenceResponse> InferAsync(InferenceRequest request, CancellationToken cancellationToken = default)
     {
-        if (_target is not null && _device is not null)
+        var replica = await EnsureReadyAsync();
+        var started = time.GetTimestamp();
+        var succeeded = false;
+        try
         {
-            return (_target, _device);
+            var target = replica.Target;
+            var requested = InputValidator.Validate(target.Model, target.Config, target.Version, request);
+            var inputs = OrderAsModel(target.Version, request.Inputs);
+            var batchSize = target.Config.MaxBatchSize > 0 ? checked((int)inputs[0].Shape[0]) : 1;
+            var options = new RequestOptions
+            {
+                Priority = request.Priority,
+                Timeout = request.TimeoutMicroseconds > 0 ? TimeSpan.FromMicroseconds(request.TimeoutMicroseconds) : null,
+                Deadline = request.Deadline,
+                CancellationToken = cancellationToken,
+            };
+            var outputs = await replica.Scheduler.EnqueueAsync(new Pending(inputs, OutputIndices(replica.OutputNames, requested)), batchSize, ShapeKey(inputs), options);
+            succeeded = true;
+            return new InferenceResponse { Model = target.Model, Version = target.Version.Version, Id = request.Id, Outputs = outputs };
+        }
+        finally
+        {
+            replica.Statistics.RecordRequest(succeeded, time.GetElapsedTime(started));
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<ReplicaStatus> GetStatusAsync()
+    {
+        var replica = _ready is { IsCompletedSuccessfully: true } ? _ready.Result : null;
+        return Task.FromResult(new ReplicaStatus
+        {
+            Key = _key.ToString(),
+            Silo = localSilo.Name,
+            Device = replica?.DeviceKey,
+            Ready = replica is not null,
+            Queued = replica?.Scheduler.QueuedCount ?? 0,
+            RunningBatches = replica?.Scheduler.RunningBatches ?? 0,
+        });
+    }
+
+    /// <inheritdoc />
+    public async Task<ModelStatistics> GetStatisticsAsync() => (await EnsureReadyAsync()).Statistics.Snapshot();
+
+    private Task<Replica> EnsureReadyAsync()
+    {
+        if (_ready is null || _ready.IsFaulted || _ready.IsCanceled)
+        {
+            _ready = StartAsync();
         }
 
+        return _ready;
+    }
+
+    /// <summary>Resolves the model, loads and warms it up on the best local device, then starts the batcher.</summary>
+    private async Task<Replica> StartAsync()
+    {
         var target = await GrainFactory.GetGrain<IModelRegistryGrain>(0).ResolveAsync(_key.Model, _key.Version);
-        var device = ChooseDevice(target);
-        var grain = GrainFactory.GetGrain<IDeviceGrain>(new DeviceKey(localSilo.Name, device.Name).ToString());
-        await grain.LoadModelAsync(target.Model, target.Version.Version);
-        (_target, _device) = (target, grain);
-        return (target, grain);
+        var deviceKey = new DeviceKey(localSilo.Name, ChooseDevice(target).Name).ToString();
+        var device = GrainFactory.GetGrain<IDeviceGrain>(deviceKey);
+        await device.LoadModelAsync(target.Model, target.Version.Version);
+
+        var outputNames = Array.ConvertAll(target.Version.Outputs, o => o.Name);
+        var statistics = new StatisticsRecorder(target.Model, target.Version.Version, time);
+        var scheduler = new DynamicBatchScheduler<Pending, TensorData[]>(
+            BatchingPolicy.From(target.Config),
+            batch => Task.Factory.StartNew(() => RunBatchAsync(target, device, outputNames, statistics, batch), CancellationToken.None, TaskCreationOptions.None, _grainScheduler).Unwrap(),
+            time);
+        return new Replica(target, deviceKey, outputNames, scheduler, statistics);
+    }
+
+    private async Task<TensorData[][]> RunBatchAsync(
+        ModelTarget target,
+        IDeviceGrain device,
+        string[] outputNames,
+        StatisticsRecorder statistics,
+        IReadOnlyList<QueuedRequest<Pending, TensorData[]>> batch)
+    {
+        var now = time.GetUtcNow();
+        var inputs = new TensorData[batch.Count][];
+        var samples = 0;
+        for (var i = 0; i < batch.Count; i++)
+        {
+            statistics.RecordQueued(now - batch[i].EnqueuedAt);
+            inputs[i] = batch[i].Payload.Inputs;
+            samples += batch[i].BatchSize;
+        }
+
+        var result = await device.RunBatchAsync(target.Model, target.Version.Version, inputs, outputNames);
+        statistics.RecordBatch(batch.Count, samples, result.Timings);
+        var outputs = new TensorData[batch.Count][];
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var wanted = batch[i].Payload.OutputIndices;
+            outputs[i] = new TensorData[wanted.Length];
+            for (var o = 0; o < wanted.Length; o++)
+            {
+                outputs[i][o] = result.Outputs[i][wanted[o]];
+            }
+        }
+
+        return outputs;
     }
 
     /// <summary>The best healthy local device the model allows: a GPU first, then the CPU, then a simulated one.</summary>
@@ -75,14 +172,52 @@ public sealed class ModelBatcherGrain(LocalDevices localDevices, ILocalSiloDetai
         _ => 2,
     };
 
-    private static Contracts.Tensors.TensorData[] OrderAsModel(ModelVersionDescriptor version, InferenceRequest request)
+    private static TensorData[] OrderAsModel(ModelVersionDescriptor version, TensorData[] given)
     {
-        var ordered = new Contracts.Tensors.TensorData[version.Inputs.Length];
+        var ordered = new TensorData[version.Inputs.Length];
         for (var i = 0; i < ordered.Length; i++)
         {
-            ordered[i] = Array.Find(request.Inputs, t => t.Name == version.Inputs[i].Name)!;
+            ordered[i] = Array.Find(given, t => t.Name == version.Inputs[i].Name)!;
         }
 
         return ordered;
     }
+
+    private static int[] OutputIndices(string[] all, string[] requested)
+    {
+        var indices = new int[requested.Length];
+        for (var i = 0; i < requested.Length; i++)
+        {
+            indices[i] = Array.IndexOf(all, requested[i]);
+        }
+
+        return indices;
+    }
+
+    /// <summary>Requests share a batch only when every input has the same non-batch dimensions.</summary>
+    private static string ShapeKey(TensorData[] inputs)
+    {
+        var key = new StringBuilder();
+        foreach (var input in inputs)
+        {
+            for (var d = 1; d < input.Shape.Length; d++)
+            {
+                key.Append(input.Shape[d]).Append(',');
+            }
+
+            key.Append('|');
+        }
+
+        return key.ToString();
+    }
+
+    /// <summary>A request in the queue: its inputs in model order and which outputs it wants.</summary>
+    private sealed record Pending(TensorData[] Inputs, int[] OutputIndices);
+
+    private sealed record Replica(
+        ModelTarget Target,
+        string DeviceKey,
+        string[] OutputNames,
+        DynamicBatchScheduler<Pending, TensorData[]> Scheduler,
+        StatisticsRecorder Statistics);
 }

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using Cluster.Contracts.Models;
 using Cluster.Contracts.Tensors;
 using Cluster.Inference.Devices;
 using Cluster.Inference.Tensors;
@@ -28,36 +30,59 @@ public sealed class OnnxRuntimeModel : ILoadedModel
     public long WeightBytes { get; }
 
     /// <inheritdoc />
-    public TensorData[] Run(IReadOnlyList<TensorData> inputs, IReadOnlyList<string> outputNames)
+    public BatchResult RunBatch(IReadOnlyList<TensorData[]> requests, IReadOnlyList<string> outputNames)
     {
-        var names = new string[inputs.Count];
-        var values = new OrtValue[inputs.Count];
-        var pins = new System.Buffers.MemoryHandle[inputs.Count];
+        var first = requests[0];
+        var names = new string[first.Length];
+        var inputs = new MergedInput[first.Length];
+        var values = new OrtValue[first.Length];
+        var start = Stopwatch.GetTimestamp();
         try
         {
-            for (var i = 0; i < inputs.Count; i++)
+            for (var i = 0; i < first.Length; i++)
             {
-                names[i] = inputs[i].Name;
-                values[i] = OrtTensorBridge.ToOrtValue(inputs[i], out pins[i]);
+                names[i] = first[i].Name;
+                inputs[i] = BatchTensors.Merge(requests, i);
+                values[i] = inputs[i].Value;
             }
 
+            var merged = Stopwatch.GetTimestamp();
             using var outputs = _session.Run(_runOptions, names, values, outputNames);
-            var results = new TensorData[outputNames.Count];
+            var ran = Stopwatch.GetTimestamp();
+            var results = new TensorData[requests.Count][];
+            var rows = new int[requests.Count];
+            for (var r = 0; r < requests.Count; r++)
+            {
+                results[r] = new TensorData[outputNames.Count];
+                rows[r] = requests[r][0].Shape.Length > 0 ? (int)requests[r][0].Shape[0] : 1;
+            }
+
             var index = 0;
             foreach (var output in outputs)
             {
-                results[index] = OrtTensorBridge.FromOrtValue(outputNames[index], output);
+                BatchTensors.Split(outputNames[index], output, rows, results, index);
                 index++;
             }
 
-            return results;
+            return new BatchResult
+            {
+                Outputs = results,
+                Timings = new BatchTimings
+                {
+                    InputNanoseconds = Nanoseconds(start, merged),
+                    InferNanoseconds = Nanoseconds(merged, ran),
+                    OutputNanoseconds = Nanoseconds(ran, Stopwatch.GetTimestamp()),
+                },
+            };
         }
         finally
         {
-            for (var i = 0; i < inputs.Count; i++)
+            foreach (var input in inputs)
             {
-                values[i]?.Dispose();
-                pins[i].Dispose();
+                if (input.Value is not null)
+                {
+                    input.Dispose();
+                }
             }
         }
     }
@@ -68,4 +93,6 @@ public sealed class OnnxRuntimeModel : ILoadedModel
         _runOptions.Dispose();
         _session.Dispose();
     }
+
+    private static long Nanoseconds(long from, long to) => (long)Stopwatch.GetElapsedTime(from, to).TotalNanoseconds;
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Cluster.Contracts.Models;
 using Cluster.Contracts.Tensors;
 using Cluster.Inference.Devices;
@@ -14,31 +15,52 @@ public sealed class SimulatedModel(ModelVersionDescriptor version, SimulatedDevi
     public long WeightBytes { get; } = weightBytes;
 
     /// <inheritdoc />
-    public TensorData[] Run(IReadOnlyList<TensorData> inputs, IReadOnlyList<string> outputNames)
+    public BatchResult RunBatch(IReadOnlyList<TensorData[]> requests, IReadOnlyList<string> outputNames)
     {
-        var batch = inputs.Count > 0 && inputs[0].Shape.Length > 0 ? inputs[0].Shape[0] : 1;
-        Thread.Sleep(TimeSpan.FromMicroseconds(profile.FixedLatencyMicroseconds + (profile.PerItemMicroseconds * batch)));
-        var results = new TensorData[outputNames.Count];
-        for (var i = 0; i < outputNames.Count; i++)
+        var start = Stopwatch.GetTimestamp();
+        long items = 0;
+        foreach (var request in requests)
         {
-            var spec = Array.Find(version.Outputs, o => o.Name == outputNames[i])!;
-            var shape = new long[spec.Shape.Length];
-            for (var d = 0; d < shape.Length; d++)
-            {
-                shape[d] = spec.Shape[d] >= 0 ? spec.Shape[d] : d == 0 ? batch : 1;
-            }
-
-            var count = (int)TensorShape.ElementCount(shape);
-            results[i] = spec.ElementType == TensorElementType.String
-                ? TensorData.FromStrings(spec.Name, new string[count].Select(_ => "").ToArray(), shape)
-                : new TensorData { Name = spec.Name, ElementType = spec.ElementType, Shape = shape, Data = new byte[count * spec.ElementType.SizeOf()] };
+            items += Rows(request);
         }
 
-        return results;
+        Thread.Sleep(TimeSpan.FromMicroseconds(profile.FixedLatencyMicroseconds + (profile.PerItemMicroseconds * items)));
+        var ran = Stopwatch.GetTimestamp();
+        var results = new TensorData[requests.Count][];
+        for (var r = 0; r < requests.Count; r++)
+        {
+            results[r] = new TensorData[outputNames.Count];
+            for (var i = 0; i < outputNames.Count; i++)
+            {
+                results[r][i] = Zeros(Array.Find(version.Outputs, o => o.Name == outputNames[i])!, Rows(requests[r]));
+            }
+        }
+
+        return new BatchResult
+        {
+            Outputs = results,
+            Timings = new BatchTimings { InferNanoseconds = (long)Stopwatch.GetElapsedTime(start, ran).TotalNanoseconds },
+        };
     }
 
     /// <inheritdoc />
     public void Dispose()
     {
+    }
+
+    private static long Rows(TensorData[] request) => request.Length > 0 && request[0].Shape.Length > 0 ? request[0].Shape[0] : 1;
+
+    private static TensorData Zeros(TensorSpec spec, long rows)
+    {
+        var shape = new long[spec.Shape.Length];
+        for (var d = 0; d < shape.Length; d++)
+        {
+            shape[d] = spec.Shape[d] >= 0 ? spec.Shape[d] : d == 0 ? rows : 1;
+        }
+
+        var count = (int)TensorShape.ElementCount(shape);
+        return spec.ElementType == TensorElementType.String
+            ? TensorData.FromStrings(spec.Name, Enumerable.Repeat("", count).ToArray(), shape)
+            : new TensorData { Name = spec.Name, ElementType = spec.ElementType, Shape = shape, Data = new byte[count * spec.ElementType.SizeOf()] };
     }
 }

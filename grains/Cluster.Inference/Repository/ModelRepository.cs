@@ -77,6 +77,9 @@ public sealed class ModelRepository(string rootPath, ILogger<ModelRepository> lo
     public string ModelFile(string name, long version) =>
         Path.Combine(ModelDirectory(name), version.ToString(CultureInfo.InvariantCulture), ModelFileName);
 
+    /// <summary>The folder of a model's warm-up data files (Triton's <c>&lt;model&gt;/warmup</c>).</summary>
+    public string WarmupDirectory(string name) => Path.Combine(ModelDirectory(name), "warmup");
+
     private string ModelDirectory(string name)
     {
         ModelName.Validate(name);

@@ -1,0 +1,127 @@
+using System.Collections.Concurrent;
+using Cluster.Contracts.Models;
+using Cluster.Contracts.Tensors;
+
+namespace Cluster.Inference.Execution;
+
+/// <summary>
+/// The session instances of one model version on one device (Triton's instance_count), each with its
+/// own thread and warmed up before the pool is returned. A batch runs on whichever instance is free.
+/// </summary>
+public sealed class ModelInstancePool : IDisposable
+{
+    private readonly (ILoadedModel Model, DeviceExecutor Executor)[] _instances;
+    private readonly ConcurrentQueue<int> _free;
+    private readonly SemaphoreSlim _available;
+
+    private ModelInstancePool((ILoadedModel, DeviceExecutor)[] instances)
+    {
+        _instances = instances;
+        _free = new ConcurrentQueue<int>(Enumerable.Range(0, instances.Length));
+        _available = new SemaphoreSlim(instances.Length);
+    }
+
+    /// <summary>Session instances in the pool.</summary>
+    public int Count => _instances.Length;
+
+    /// <summary>Weight bytes held by all instances.</summary>
+    public long WeightBytes => _instances.Sum(i => i.Model.WeightBytes);
+
+    /// <summary>Warm-up requests that failed without failing the load (the default warm-up), with the reason.</summary>
+    public IReadOnlyList<string> SkippedWarmups { get; private init; } = [];
+
+    /// <summary>
+    /// Loads <paramref name="count"/> instances with <paramref name="load"/>, each on its own thread, and runs every
+    /// warm-up request on each. A required warm-up that fails disposes what was loaded and throws.
+    /// </summary>
+    public static async Task<ModelInstancePool> CreateAsync(string deviceName, int count, Func<ILoadedModel> load, IReadOnlyList<WarmupRequest> warmups, IReadOnlyList<string> outputNames)
+    {
+        var instances = new List<(ILoadedModel, DeviceExecutor)>();
+        var skipped = new List<string>();
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                var executor = new DeviceExecutor($"{deviceName}#{i}");
+                ILoadedModel model;
+                try
+                {
+                    model = await executor.RunAsync(load);
+                }
+                catch
+                {
+                    executor.Dispose();
+                    throw;
+                }
+
+                instances.Add((model, executor));
+                foreach (var warmup in warmups)
+                {
+                    try
+                    {
+                        await executor.RunAsync(() => RunWarmup(model, warmup, outputNames));
+                    }
+                    catch (Exception e) when (!warmup.Required)
+                    {
+                        skipped.Add($"{warmup.Name}: {e.Message}");
+                    }
+                }
+            }
+        }
+        catch
+        {
+            Dispose(instances);
+            throw;
+        }
+
+        return new ModelInstancePool([.. instances]) { SkippedWarmups = skipped };
+    }
+
+    /// <summary>Runs a batch on a free instance, waiting for one if all are busy.</summary>
+    public async Task<BatchResult> RunAsync(IReadOnlyList<TensorData[]> requests, IReadOnlyList<string> outputNames)
+    {
+        await _available.WaitAsync();
+        _free.TryDequeue(out var index);
+        try
+        {
+            var (model, executor) = _instances[index];
+            return await executor.RunAsync(() => model.RunBatch(requests, outputNames));
+        }
+        finally
+        {
+            _free.Enqueue(index);
+            _available.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        Dispose(_instances);
+        _available.Dispose();
+    }
+
+    private static bool RunWarmup(ILoadedModel model, WarmupRequest warmup, IReadOnlyList<string> outputNames)
+    {
+        for (var i = 0; i < warmup.Count; i++)
+        {
+            model.RunBatch([warmup.Inputs], outputNames);
+        }
+
+        return true;
+    }
+
+    private static void Dispose(IEnumerable<(ILoadedModel Model, DeviceExecutor Executor)> instances)
+    {
+        foreach (var (model, executor) in instances)
+        {
+            // Queued behind any running batch, so a session is never disposed mid-run.
+            _ = executor.RunAsync(() =>
+            {
+                model.Dispose();
+                return true;
+            });
+            executor.Dispose();
+        }
+    }
+}
