@@ -1,0 +1,186 @@
+using Cluster.Contracts.Tensors;
+using Cluster.Inference.Devices;
+using Cluster.Inference.Execution;
+
+namespace Cluster.Benchmarks;
+
+/// <summary>
+/// Dynamic batching on <c>wide_mlp</c> (FP32 <c>input</c> [N,256] → <c>logits</c> [N,10], max_batch_size 64):
+/// the raw ONNX Runtime ceiling at batch 64 and its batch-1 latency; the cluster under 64 closed-loop callers
+/// sending one row each, batched and with a max_batch_size 1 copy of the model; one caller's latency and the
+/// cluster's overhead over raw ONNX Runtime; and a sweep over the number of callers.
+/// </summary>
+public sealed class BatchingScenario : IBenchScenario
+{
+    private const string Model = "wide_mlp";
+    private const string UnbatchedModel = "wide_mlp_unbatched";
+    private const string InputName = "input";
+    private const string OutputName = "logits";
+    private const int Features = 256;
+    private const int RawBatch = 64;
+    private const int Callers = 64;
+    private static readonly int[] SweepConcurrency = [1, 2, 4, 8, 16, 32, 64, 128];
+    private static readonly DeviceDescriptor Cpu = new() { Name = "cpu:0", Kind = "cpu", Index = 0 };
+
+    /// <inheritdoc />
+    public string Name => "batching";
+
+    /// <inheritdoc />
+    public string Summary => $"{Model}: raw ONNX Runtime vs the cluster with and without batching, plus a concurrency sweep";
+
+    /// <inheritdoc />
+    public async Task RunAsync(BenchOptions options, string repositoryRoot)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var models = RepositoryRoot.Models(repositoryRoot);
+        Console.WriteLine($"batching: {Model}, {Environment.ProcessorCount} cores, {options.Seconds:0.##} s per load, {options.SweepSeconds:0.##} s per sweep level, {options.WarmupSeconds:0.##} s warm-up");
+
+        var (rawCeiling, rawBatch1) = await MeasureRawAsync(Path.Combine(models, Model, "1", "model.onnx"), options);
+        var (batched, unbatched, single, sweep) = await MeasureClusterAsync(models, options);
+
+        var results = new BatchingResults
+        {
+            RawSamplesPerSecond = Math.Round(rawCeiling.SamplesPerSecond, 1),
+            RawBatch1P50Microseconds = rawBatch1.P50Microseconds,
+            BatchedSamplesPerSecond = Math.Round(batched.SamplesPerSecond, 1),
+            UnbatchedSamplesPerSecond = Math.Round(unbatched.SamplesPerSecond, 1),
+            BatchedP50Milliseconds = batched.P50Milliseconds,
+            BatchedP99Milliseconds = batched.P99Milliseconds,
+            Concurrency1P50Microseconds = single.P50Microseconds,
+            Cores = Environment.ProcessorCount,
+            Seconds = options.Seconds,
+            SweepSeconds = options.SweepSeconds,
+            WarmupSeconds = options.WarmupSeconds,
+            Sweep = [.. sweep.Select(SweepPoint.From)],
+        };
+
+        Console.WriteLine();
+        Console.Write(SummaryTable(results));
+        Console.WriteLine();
+        Console.Write(SweepTable(results.Sweep));
+        Console.WriteLine();
+        Console.WriteLine($"wrote {BenchReport.WriteJson(repositoryRoot, "batching.json", results)}");
+        Console.WriteLine($"wrote {BenchReport.WriteText(repositoryRoot, "batching.svg", Chart(results.Sweep))}");
+    }
+
+    /// <summary>A tight loop of <see cref="OnnxRuntimeModel.Run"/> on the CPU, no cluster: batch 64 for throughput, batch 1 for latency.</summary>
+    private static async Task<(LoadResult Ceiling, LoadResult Batch1)> MeasureRawAsync(string onnxPath, BenchOptions options)
+    {
+        using var model = new OnnxRuntimeModel(onnxPath, Cpu);
+        string[] outputs = [OutputName];
+        TensorData[] batch = [TensorData.FromFloat32(InputName, RandomRows(RawBatch), RawBatch, Features)];
+        TensorData[] row = [TensorData.FromFloat32(InputName, RandomRows(1), 1, Features)];
+
+        var ceiling = await new ClosedLoopLoad(1, options.Warmup, options.Measure, samplesPerCall: RawBatch)
+            .RunAsync(_ => RunSynchronously(model, batch, outputs));
+        Progress($"raw ONNX Runtime, batch {RawBatch}", ceiling);
+        var batch1 = await new ClosedLoopLoad(1, options.Warmup, options.Measure)
+            .RunAsync(_ => RunSynchronously(model, row, outputs));
+        Progress("raw ONNX Runtime, batch 1", batch1);
+        return (ceiling, batch1);
+    }
+
+    /// <summary>One in-process silo serving the model batched and unbatched, loaded over its gateway.</summary>
+    private static async Task<(LoadResult Batched, LoadResult Unbatched, LoadResult Single, List<LoadResult> Sweep)> MeasureClusterAsync(
+        string models, BenchOptions options)
+    {
+        await using var cluster = await BenchCluster.StartAsync(repository =>
+        {
+            ModelCopies.Copy(models, Model, repository);
+            ModelCopies.Copy(models, Model, repository, UnbatchedModel, """{"max_batch_size": 1}""");
+        });
+        TensorData[] row = [TensorData.FromFloat32(InputName, RandomRows(1), 1, Features)];
+        foreach (var model in new[] { Model, UnbatchedModel })
+        {
+            await CheckServedAsync(cluster, model, row);
+        }
+
+        // A freshly started silo and client (JIT tiers, thread pool growth, connections) are slower than a
+        // warm one; without this, whichever load ran first would pay for it.
+        foreach (var model in new[] { Model, UnbatchedModel })
+        {
+            await ClusterLoadAsync(cluster, model, row, Callers, TimeSpan.Zero, options.Warmup * 2);
+        }
+
+        var batched = await ClusterLoadAsync(cluster, Model, row, Callers, options.Warmup, options.Measure);
+        Progress($"cluster {Model}, {Callers} callers", batched);
+        var unbatched = await ClusterLoadAsync(cluster, UnbatchedModel, row, Callers, options.Warmup, options.Measure);
+        Progress($"cluster {UnbatchedModel}, {Callers} callers", unbatched);
+        var single = await ClusterLoadAsync(cluster, Model, row, 1, options.Warmup, options.Measure);
+        Progress($"cluster {Model}, 1 caller", single);
+
+        var sweep = new List<LoadResult>();
+        foreach (var concurrency in SweepConcurrency)
+        {
+            var level = await ClusterLoadAsync(cluster, Model, row, concurrency, options.Warmup, options.SweepMeasure);
+            Progress($"sweep {Model}, {concurrency} callers", level);
+            sweep.Add(level);
+        }
+
+        return (batched, unbatched, single, sweep);
+    }
+
+    private static Task<LoadResult> ClusterLoadAsync(BenchCluster cluster, string model, TensorData[] row, int callers, TimeSpan warmup, TimeSpan measure) =>
+        new ClosedLoopLoad(callers, warmup, measure).RunAsync(_ => cluster.Inference.InferAsync(model, row));
+
+    /// <summary>One request first, so a model the silo failed to load stops the run with the cluster's error.</summary>
+    private static async Task CheckServedAsync(BenchCluster cluster, string model, TensorData[] row)
+    {
+        var response = await cluster.Inference.InferAsync(model, row);
+        var logits = response.Output(OutputName);
+        if (logits.Shape is not [1, 10])
+        {
+            throw new InvalidOperationException($"{model} returned {OutputName} of shape [{string.Join(',', logits.Shape)}], expected [1,10].");
+        }
+    }
+
+    private static Task RunSynchronously(OnnxRuntimeModel model, TensorData[] inputs, string[] outputs)
+    {
+        model.Run(inputs, outputs);
+        return Task.CompletedTask;
+    }
+
+    private static float[] RandomRows(int rows)
+    {
+        var random = new Random(20240601 + rows);
+        var values = new float[rows * Features];
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = (float)((random.NextDouble() * 2) - 1);
+        }
+
+        return values;
+    }
+
+    private static void Progress(string what, LoadResult load) =>
+        Console.WriteLine($"  {what,-40} {BenchReport.Number(load.SamplesPerSecond),10} samples/s  p50 {BenchReport.Number(load.P50Milliseconds, 3)} ms  p99 {BenchReport.Number(load.P99Milliseconds, 3)} ms  ({load.Calls} calls)");
+
+    private static string SummaryTable(BatchingResults r) => BenchReport.Table(
+        ["figure", "value", "unit"],
+        [
+            [$"raw ONNX Runtime, batch {RawBatch} (ceiling)", BenchReport.Number(r.RawSamplesPerSecond), "samples/s"],
+            ["raw ONNX Runtime, batch 1 p50", BenchReport.Number(r.RawBatch1P50Microseconds), "us"],
+            [$"cluster batched, {Callers} callers", BenchReport.Number(r.BatchedSamplesPerSecond), "samples/s"],
+            [$"cluster batched, {Callers} callers p50", BenchReport.Number(r.BatchedP50Milliseconds, 3), "ms"],
+            [$"cluster batched, {Callers} callers p99", BenchReport.Number(r.BatchedP99Milliseconds, 3), "ms"],
+            [$"cluster unbatched (max_batch_size 1), {Callers} callers", BenchReport.Number(r.UnbatchedSamplesPerSecond), "samples/s"],
+            ["cluster, 1 caller p50", BenchReport.Number(r.Concurrency1P50Microseconds), "us"],
+            ["cluster overhead p50 (1 caller - raw batch 1)", BenchReport.Number(r.OverheadP50Microseconds), "us"],
+            ["batched / raw", BenchReport.Number(r.BatchedOverRaw, 3), "x"],
+            ["batched / unbatched", BenchReport.Number(r.BatchedOverUnbatched, 3), "x"],
+        ]);
+
+    private static string SweepTable(IReadOnlyList<SweepPoint> sweep) => BenchReport.Table(
+        ["callers", "samples/s", "p50 ms", "p99 ms"],
+        sweep.Select(p => (IReadOnlyList<string>)
+            [p.Concurrency.ToString(System.Globalization.CultureInfo.InvariantCulture), BenchReport.Number(p.SamplesPerSecond), BenchReport.Number(p.P50Milliseconds, 3), BenchReport.Number(p.P99Milliseconds, 3)]));
+
+    private static string Chart(IReadOnlyList<SweepPoint> sweep) => SvgChart.Render(
+        $"{Model} on the cluster: throughput and p99 latency vs callers ({Environment.ProcessorCount} cores)",
+        "concurrent closed-loop callers (log2 scale)",
+        [.. sweep.Select(p => (double)p.Concurrency)],
+        [
+            new ChartPanel("throughput (samples/s)", [.. sweep.Select(p => p.SamplesPerSecond)], "#1f77b4"),
+            new ChartPanel("p99 latency (ms)", [.. sweep.Select(p => p.P99Milliseconds)], "#d62728"),
+        ]);
+}

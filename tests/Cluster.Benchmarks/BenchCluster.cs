@@ -1,0 +1,91 @@
+using System.Globalization;
+using Cluster.Client;
+using Cluster.Silo.Hosting;
+using Cluster.Tests.Shared;
+using Microsoft.Extensions.Hosting;
+
+namespace Cluster.Benchmarks;
+
+/// <summary>
+/// One real silo in this process, built by the silo's own <see cref="ClusterHost"/> on free ports over a
+/// temporary model repository, and a client connected through its gateway. Disposing stops both and
+/// deletes the repository.
+/// </summary>
+public sealed class BenchCluster : IAsyncDisposable
+{
+    private readonly IHost _silo;
+
+    private BenchCluster(string modelRepository, IHost silo, ClusterConnection connection)
+    {
+        ModelRepository = modelRepository;
+        _silo = silo;
+        Connection = connection;
+    }
+
+    /// <summary>The silo's temporary model repository.</summary>
+    public string ModelRepository { get; }
+
+    /// <summary>The client connection.</summary>
+    public ClusterConnection Connection { get; }
+
+    /// <summary>The client's inference API.</summary>
+    public InferenceClient Inference => Connection.Inference;
+
+    /// <summary>
+    /// Creates an empty temporary repository, lets <paramref name="prepareRepository"/> fill it, starts the
+    /// silo (CPU only, warnings and errors logged) and connects a client.
+    /// </summary>
+    public static async Task<BenchCluster> StartAsync(Action<string> prepareRepository)
+    {
+        ArgumentNullException.ThrowIfNull(prepareRepository);
+        var repository = Directory.CreateTempSubdirectory("cluster-bench-models-").FullName;
+        IHost? silo = null;
+        try
+        {
+            prepareRepository(repository);
+            var ports = FreePorts.Take(2);
+            var clusterId = "bench-" + Guid.NewGuid().ToString("N")[..8];
+            silo = ClusterHost.Build([], new Dictionary<string, string?>
+            {
+                ["Cluster:SiloName"] = "bench",
+                ["Cluster:ClusterId"] = clusterId,
+                ["Cluster:SiloPort"] = Port(ports[0]),
+                ["Cluster:GatewayPort"] = Port(ports[1]),
+                ["Cluster:ModelRepository"] = repository,
+                ["Cluster:Devices:Cuda"] = "none",
+                ["Cluster:Clustering"] = "Localhost",
+                ["Cluster:AdvertisedAddress"] = "127.0.0.1",
+                ["Logging:LogLevel:Default"] = "Warning",
+            });
+            await silo.StartAsync();
+            var connection = await ClusterConnection.ConnectAsync(new ClusterConnectionOptions
+            {
+                ClusterId = clusterId,
+                Gateways = [$"127.0.0.1:{Port(ports[1])}"],
+            });
+            return new BenchCluster(repository, silo, connection);
+        }
+        catch
+        {
+            if (silo is not null)
+            {
+                await silo.StopAsync();
+                silo.Dispose();
+            }
+
+            Directory.Delete(repository, recursive: true);
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await Connection.DisposeAsync();
+        await _silo.StopAsync();
+        _silo.Dispose();
+        Directory.Delete(ModelRepository, recursive: true);
+    }
+
+    private static string Port(int port) => port.ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,92 @@
+using System.Globalization;
+using System.Text;
+
+namespace Cluster.Benchmarks;
+
+/// <summary>
+/// How long each load runs. <c>--seconds N</c> sets the measured period of a main scenario (default 5 s);
+/// a sweep level measures 0.4 × N unless <c>--sweep-seconds</c> says otherwise; every load first
+/// runs an unmeasured warm-up (<c>--warmup-seconds</c>, default 1 s).
+/// </summary>
+public sealed record BenchOptions(double Seconds, double SweepSeconds, double WarmupSeconds)
+{
+    /// <summary>The defaults: 5 s measured, 2 s per sweep level, 1 s warm-up.</summary>
+    public static readonly BenchOptions Default = new(5, 2, 1);
+
+    /// <summary>The measured period of a main scenario.</summary>
+    public TimeSpan Measure => TimeSpan.FromSeconds(Seconds);
+
+    /// <summary>The measured period of one sweep level.</summary>
+    public TimeSpan SweepMeasure => TimeSpan.FromSeconds(SweepSeconds);
+
+    /// <summary>The unmeasured period before each measurement.</summary>
+    public TimeSpan Warmup => TimeSpan.FromSeconds(WarmupSeconds);
+
+    /// <summary>Parses <c>&lt;scenario&gt; [--seconds N] [--sweep-seconds N] [--warmup-seconds N]</c>.</summary>
+    public static bool TryParse(string[] args, out string scenario, out BenchOptions options, out string error)
+    {
+        scenario = "";
+        options = Default;
+        error = "";
+        double? seconds = null, sweep = null, warmup = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (!args[i].StartsWith("--", StringComparison.Ordinal))
+            {
+                if (scenario.Length > 0)
+                {
+                    error = $"Only one scenario may be given, not '{scenario}' and '{args[i]}'.";
+                    return false;
+                }
+
+                scenario = args[i];
+                continue;
+            }
+
+            if (i + 1 >= args.Length || !double.TryParse(args[i + 1], NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || value <= 0)
+            {
+                error = $"{args[i]} needs a positive number of seconds.";
+                return false;
+            }
+
+            switch (args[i])
+            {
+                case "--seconds": seconds = value; break;
+                case "--sweep-seconds": sweep = value; break;
+                case "--warmup-seconds": warmup = value; break;
+                default:
+                    error = $"Unknown option '{args[i]}'.";
+                    return false;
+            }
+
+            i++;
+        }
+
+        if (scenario.Length == 0)
+        {
+            error = "No scenario given.";
+            return false;
+        }
+
+        var measured = seconds ?? Default.Seconds;
+        options = new BenchOptions(measured, sweep ?? measured * 0.4, warmup ?? Default.WarmupSeconds);
+        return true;
+    }
+
+    /// <summary>The usage message listing the scenarios.</summary>
+    public static string Usage(IEnumerable<IBenchScenario> scenarios)
+    {
+        var text = new StringBuilder()
+            .AppendLine("usage: dotnet run -c Release --project tests/Cluster.Benchmarks -- <scenario> [--seconds N] [--sweep-seconds N] [--warmup-seconds N]")
+            .AppendLine("  --seconds N          measured seconds per main load (default 5)")
+            .AppendLine("  --sweep-seconds N    measured seconds per sweep level (default 0.4 x --seconds)")
+            .AppendLine("  --warmup-seconds N   unmeasured seconds before each load (default 1)")
+            .AppendLine("scenarios:");
+        foreach (var scenario in scenarios)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"  {scenario.Name,-20} {scenario.Summary}");
+        }
+
+        return text.ToString().TrimEnd();
+    }
+}

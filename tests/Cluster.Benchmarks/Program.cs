@@ -1,0 +1,27 @@
+using Cluster.Benchmarks;
+
+IBenchScenario[] scenarios = [new BatchingScenario()];
+
+if (args is ["--help" or "-h", ..])
+{
+    Console.WriteLine(BenchOptions.Usage(scenarios));
+    return 0;
+}
+
+if (!BenchOptions.TryParse(args, out var scenarioName, out var options, out var error))
+{
+    Console.Error.WriteLine(error);
+    Console.Error.WriteLine(BenchOptions.Usage(scenarios));
+    return 2;
+}
+
+var scenario = Array.Find(scenarios, s => s.Name == scenarioName);
+if (scenario is null)
+{
+    Console.Error.WriteLine($"Unknown scenario '{scenarioName}'.");
+    Console.Error.WriteLine(BenchOptions.Usage(scenarios));
+    return 2;
+}
+
+await scenario.RunAsync(options, RepositoryRoot.Find());
+return 0;
