@@ -23,6 +23,9 @@ public sealed record BatchingResults
     /// <summary>99th percentile latency of the batched load.</summary>
     [JsonPropertyName("batched_p99_ms")] public required double BatchedP99Milliseconds { get; init; }
 
+    /// <summary>Samples per batch the replica ran during the batched load (its warm-up included).</summary>
+    [JsonPropertyName("batched_mean_batch_size")] public required double BatchedMeanBatchSize { get; init; }
+
     /// <summary>Median latency of one caller on the batched model.</summary>
     [JsonPropertyName("concurrency1_p50_us")] public required double Concurrency1P50Microseconds { get; init; }
 

@@ -36,7 +36,7 @@ public sealed class BatchingScenario : IBenchScenario
         Console.WriteLine($"batching: {Model}, {Environment.ProcessorCount} cores, {options.Seconds:0.##} s per load, {options.SweepSeconds:0.##} s per sweep level, {options.WarmupSeconds:0.##} s warm-up");
 
         var (rawCeiling, rawBatch1) = await MeasureRawAsync(Path.Combine(models, Model, "1", "model.onnx"), options);
-        var (batched, unbatched, single, sweep) = await MeasureClusterAsync(models, options);
+        var (batched, meanBatch, unbatched, single, sweep) = await MeasureClusterAsync(models, options);
 
         var results = new BatchingResults
         {
@@ -46,6 +46,7 @@ public sealed class BatchingScenario : IBenchScenario
             UnbatchedSamplesPerSecond = Math.Round(unbatched.SamplesPerSecond, 1),
             BatchedP50Milliseconds = batched.P50Milliseconds,
             BatchedP99Milliseconds = batched.P99Milliseconds,
+            BatchedMeanBatchSize = Math.Round(meanBatch, 2),
             Concurrency1P50Microseconds = single.P50Microseconds,
             Cores = Environment.ProcessorCount,
             Seconds = options.Seconds,
@@ -63,7 +64,7 @@ public sealed class BatchingScenario : IBenchScenario
         Console.WriteLine($"wrote {BenchReport.WriteText(repositoryRoot, "batching.svg", Chart(results.Sweep))}");
     }
 
-    /// <summary>A tight loop of <see cref="OnnxRuntimeModel.Run"/> on the CPU, no cluster: batch 64 for throughput, batch 1 for latency.</summary>
+    /// <summary>A tight loop of <see cref="OnnxRuntimeModel.RunBatch"/> on the CPU, no cluster: batch 64 for throughput, batch 1 for latency.</summary>
     private static async Task<(LoadResult Ceiling, LoadResult Batch1)> MeasureRawAsync(string onnxPath, BenchOptions options)
     {
         using var model = new OnnxRuntimeModel(onnxPath, Cpu);
@@ -81,7 +82,7 @@ public sealed class BatchingScenario : IBenchScenario
     }
 
     /// <summary>One in-process silo serving the model batched and unbatched, loaded over its gateway.</summary>
-    private static async Task<(LoadResult Batched, LoadResult Unbatched, LoadResult Single, List<LoadResult> Sweep)> MeasureClusterAsync(
+    private static async Task<(LoadResult Batched, double MeanBatch, LoadResult Unbatched, LoadResult Single, List<LoadResult> Sweep)> MeasureClusterAsync(
         string models, BenchOptions options)
     {
         await using var cluster = await BenchCluster.StartAsync(repository =>
@@ -102,8 +103,11 @@ public sealed class BatchingScenario : IBenchScenario
             await ClusterLoadAsync(cluster, model, row, Callers, TimeSpan.Zero, options.Warmup * 2);
         }
 
+        var before = await cluster.Inference.GetStatisticsAsync(Model);
         var batched = await ClusterLoadAsync(cluster, Model, row, Callers, options.Warmup, options.Measure);
-        Progress($"cluster {Model}, {Callers} callers", batched);
+        var after = await cluster.Inference.GetStatisticsAsync(Model);
+        var meanBatch = (after.InferenceCount - before.InferenceCount) / (double)Math.Max(1, after.ExecutionCount - before.ExecutionCount);
+        Progress($"cluster {Model}, {Callers} callers (mean batch {meanBatch:0.0}, warm-up included)", batched);
         var unbatched = await ClusterLoadAsync(cluster, UnbatchedModel, row, Callers, options.Warmup, options.Measure);
         Progress($"cluster {UnbatchedModel}, {Callers} callers", unbatched);
         var single = await ClusterLoadAsync(cluster, Model, row, 1, options.Warmup, options.Measure);
@@ -117,7 +121,7 @@ public sealed class BatchingScenario : IBenchScenario
             sweep.Add(level);
         }
 
-        return (batched, unbatched, single, sweep);
+        return (batched, meanBatch, unbatched, single, sweep);
     }
 
     private static Task<LoadResult> ClusterLoadAsync(BenchCluster cluster, string model, TensorData[] row, int callers, TimeSpan warmup, TimeSpan measure) =>
@@ -163,6 +167,7 @@ public sealed class BatchingScenario : IBenchScenario
             [$"cluster batched, {Callers} callers", BenchReport.Number(r.BatchedSamplesPerSecond), "samples/s"],
             [$"cluster batched, {Callers} callers p50", BenchReport.Number(r.BatchedP50Milliseconds, 3), "ms"],
             [$"cluster batched, {Callers} callers p99", BenchReport.Number(r.BatchedP99Milliseconds, 3), "ms"],
+            [$"cluster batched, {Callers} callers mean batch", BenchReport.Number(r.BatchedMeanBatchSize, 1), "samples"],
             [$"cluster unbatched (max_batch_size 1), {Callers} callers", BenchReport.Number(r.UnbatchedSamplesPerSecond), "samples/s"],
             ["cluster, 1 caller p50", BenchReport.Number(r.Concurrency1P50Microseconds), "us"],
             ["cluster overhead p50 (1 caller - raw batch 1)", BenchReport.Number(r.OverheadP50Microseconds), "us"],

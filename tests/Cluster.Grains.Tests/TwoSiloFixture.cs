@@ -15,7 +15,11 @@ public sealed class TwoSiloFixture : IAsyncLifetime
         perSilo: i => i == 0
             ? new() { ["Cluster:Devices:Cuda"] = "0" }
             : new() { ["Cluster:Devices:Simulated:0:Profile"] = "t4", ["Cluster:Devices:Simulated:0:Count"] = "2" },
-        prepareRepository: repository => RepositoryPaths.AddCorruptModel(repository, "broken"));
+        prepareRepository: repository =>
+        {
+            RepositoryPaths.AddCorruptModel(repository, "broken");
+            BatchingModels.AddTo(repository);
+        });
 
     public async Task DisposeAsync() => await Cluster.DisposeAsync();
 }

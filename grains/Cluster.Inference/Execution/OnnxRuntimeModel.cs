@@ -17,6 +17,9 @@ public sealed class OnnxRuntimeModel : ILoadedModel
     public OnnxRuntimeModel(string onnxPath, DeviceDescriptor device)
     {
         using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+
+        // Idle intra-op threads would spin between runs, taking the cores the batcher and Orleans need to form the next batch.
+        options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         if (device.Kind == "cuda")
         {
             options.AppendExecutionProvider_CUDA(device.Index);

@@ -71,3 +71,58 @@ public sealed class ModelConfigReaderTests
         return ModelConfigReader.Parse("models/m/config.json", document.RootElement);
     }
 }
+
+public sealed class BatchingConfigReaderTests
+{
+    [Fact]
+    public void Parse_DynamicBatchingAndWarmup_ReadsTritonNames()
+    {
+        using var document = System.Text.Json.JsonDocument.Parse("""
+            {
+              "max_batch_size": 16,
+              "dynamic_batching": {
+                "preferred_batch_size": [4, 8],
+                "max_queue_delay_microseconds": 500,
+                "preserve_ordering": true,
+                "priority_levels": 3,
+                "default_priority_level": 2,
+                "default_queue_policy": { "timeout_action": "DELAY", "default_timeout_microseconds": 1000, "allow_timeout_override": false, "max_queue_size": 32 }
+              },
+              "model_warmup": [
+                { "name": "zeros", "batch_size": 4, "count": 2, "inputs": { "x": { "data_type": "TYPE_FP32", "dims": [8], "zero_data": true } } },
+                { "name": "file", "inputs": { "t": { "data_type": "TYPE_STRING", "dims": [1], "input_data_file": "t.bin" } } }
+              ]
+            }
+            """);
+        var config = Cluster.Inference.Repository.ModelConfigReader.Parse("c.json", document.RootElement);
+        var batching = config.DynamicBatching;
+        Assert.Equal([4, 8], batching.PreferredBatchSizes);
+        Assert.Equal(500, batching.MaxQueueDelayMicroseconds);
+        Assert.True(batching.PreserveOrdering);
+        Assert.Equal((3, 2), (batching.PriorityLevels, batching.DefaultPriorityLevel));
+        Assert.Equal(TimeoutAction.Delay, batching.TimeoutAction);
+        Assert.Equal(1000, batching.DefaultTimeoutMicroseconds);
+        Assert.False(batching.AllowTimeoutOverride);
+        Assert.Equal(32, batching.MaxQueueSize);
+        Assert.Equal(2, config.Warmup.Length);
+        Assert.Equal(("zeros", 4, 2), (config.Warmup[0].Name, config.Warmup[0].BatchSize, config.Warmup[0].Count));
+        Assert.Equal(Cluster.Contracts.Tensors.TensorElementType.Float32, config.Warmup[0].Inputs[0].ElementType);
+        Assert.Equal(WarmupData.File, config.Warmup[1].Inputs[0].Data);
+        Assert.Equal(Cluster.Contracts.Tensors.TensorElementType.String, config.Warmup[1].Inputs[0].ElementType);
+    }
+
+    [Theory]
+    [InlineData("""{"max_batch_size": 4, "dynamic_batching": {"preferred_batch_size": [8]}}""", "dynamic_batching.preferred_batch_size", "above max_batch_size 4")]
+    [InlineData("""{"dynamic_batching": {"priority_levels": 2, "default_priority_level": 3}}""", "dynamic_batching.default_priority_level", "between 1 and priority_levels (2)")]
+    [InlineData("""{"dynamic_batching": {"default_queue_policy": {"timeout_action": "DROP"}}}""", "dynamic_batching.default_queue_policy.timeout_action", "\"REJECT\" or \"DELAY\"")]
+    [InlineData("""{"dynamic_batching": {"max_delay": 5}}""", "dynamic_batching.max_delay", "is not a known setting")]
+    [InlineData("""{"model_warmup": [{"name": "w", "inputs": {"x": {"data_type": "TYPE_FP32", "dims": [2]}}}]}""", "model_warmup[0].inputs.x", "exactly one of zero_data, random_data, input_data_file")]
+    [InlineData("""{"model_warmup": [{"name": "w", "inputs": {"x": {"data_type": "TYPE_FP99", "dims": [2], "zero_data": true}}}]}""", "model_warmup[0].inputs.x.data_type", "is not a datatype")]
+    public void Parse_BadBatchingOrWarmup_NamesTheField(string json, string field, string problem)
+    {
+        using var document = System.Text.Json.JsonDocument.Parse(json);
+        var error = Assert.Throws<Cluster.Inference.Repository.ModelConfigException>(() => Cluster.Inference.Repository.ModelConfigReader.Parse("c.json", document.RootElement));
+        Assert.Equal(field, error.Field);
+        Assert.Contains(problem, error.Message, StringComparison.Ordinal);
+    }
+}
