@@ -26,6 +26,9 @@ public sealed record BatchingResults
     /// <summary>Samples per batch the replica ran during the batched load (its warm-up included).</summary>
     [JsonPropertyName("batched_mean_batch_size")] public required double BatchedMeanBatchSize { get; init; }
 
+    /// <summary>Requests per second on a model with next to no compute: the ceiling the cluster's own per-request cost sets.</summary>
+    [JsonPropertyName("cheap_model_requests_per_s")] public required double CheapModelRequestsPerSecond { get; init; }
+
     /// <summary>Median latency of one caller on the batched model.</summary>
     [JsonPropertyName("concurrency1_p50_us")] public required double Concurrency1P50Microseconds { get; init; }
 

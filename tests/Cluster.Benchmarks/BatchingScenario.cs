@@ -14,6 +14,9 @@ public sealed class BatchingScenario : IBenchScenario
 {
     private const string Model = "wide_mlp";
     private const string UnbatchedModel = "wide_mlp_unbatched";
+
+    /// <summary>A model with next to no compute (int64 ids × 3 + 1), so its load measures the cluster's own per-request cost.</summary>
+    private const string CheapModel = "int64_scale";
     private const string InputName = "input";
     private const string OutputName = "logits";
     private const int Features = 256;
@@ -36,7 +39,7 @@ public sealed class BatchingScenario : IBenchScenario
         Console.WriteLine($"batching: {Model}, {Environment.ProcessorCount} cores, {options.Seconds:0.##} s per load, {options.SweepSeconds:0.##} s per sweep level, {options.WarmupSeconds:0.##} s warm-up");
 
         var (rawCeiling, rawBatch1) = await MeasureRawAsync(Path.Combine(models, Model, "1", "model.onnx"), options);
-        var (batched, meanBatch, unbatched, single, sweep) = await MeasureClusterAsync(models, options);
+        var (batched, meanBatch, unbatched, cheap, single, sweep) = await MeasureClusterAsync(models, options);
 
         var results = new BatchingResults
         {
@@ -47,6 +50,7 @@ public sealed class BatchingScenario : IBenchScenario
             BatchedP50Milliseconds = batched.P50Milliseconds,
             BatchedP99Milliseconds = batched.P99Milliseconds,
             BatchedMeanBatchSize = Math.Round(meanBatch, 2),
+            CheapModelRequestsPerSecond = Math.Round(cheap.SamplesPerSecond, 1),
             Concurrency1P50Microseconds = single.P50Microseconds,
             Cores = Environment.ProcessorCount,
             Seconds = options.Seconds,
@@ -82,13 +86,14 @@ public sealed class BatchingScenario : IBenchScenario
     }
 
     /// <summary>One in-process silo serving the model batched and unbatched, loaded over its gateway.</summary>
-    private static async Task<(LoadResult Batched, double MeanBatch, LoadResult Unbatched, LoadResult Single, List<LoadResult> Sweep)> MeasureClusterAsync(
+    private static async Task<(LoadResult Batched, double MeanBatch, LoadResult Unbatched, LoadResult Cheap, LoadResult Single, List<LoadResult> Sweep)> MeasureClusterAsync(
         string models, BenchOptions options)
     {
         await using var cluster = await BenchCluster.StartAsync(repository =>
         {
             ModelCopies.Copy(models, Model, repository);
             ModelCopies.Copy(models, Model, repository, UnbatchedModel, """{"max_batch_size": 1}""");
+            ModelCopies.Copy(models, CheapModel, repository);
         });
         TensorData[] row = [TensorData.FromFloat32(InputName, RandomRows(1), 1, Features)];
         foreach (var model in new[] { Model, UnbatchedModel })
@@ -110,6 +115,9 @@ public sealed class BatchingScenario : IBenchScenario
         Progress($"cluster {Model}, {Callers} callers (mean batch {meanBatch:0.0}, warm-up included)", batched);
         var unbatched = await ClusterLoadAsync(cluster, UnbatchedModel, row, Callers, options.Warmup, options.Measure);
         Progress($"cluster {UnbatchedModel}, {Callers} callers", unbatched);
+        var cheap = await new ClosedLoopLoad(Callers, options.Warmup, options.Measure)
+            .RunAsync(_ => cluster.Inference.InferAsync(CheapModel, [TensorData.FromInt64("ids", new long[Features], 1, Features)]));
+        Progress($"cluster {CheapModel} (no real compute), {Callers} callers", cheap);
         var single = await ClusterLoadAsync(cluster, Model, row, 1, options.Warmup, options.Measure);
         Progress($"cluster {Model}, 1 caller", single);
 
@@ -121,7 +129,7 @@ public sealed class BatchingScenario : IBenchScenario
             sweep.Add(level);
         }
 
-        return (batched, meanBatch, unbatched, single, sweep);
+        return (batched, meanBatch, unbatched, cheap, single, sweep);
     }
 
     private static Task<LoadResult> ClusterLoadAsync(BenchCluster cluster, string model, TensorData[] row, int callers, TimeSpan warmup, TimeSpan measure) =>
@@ -168,6 +176,7 @@ public sealed class BatchingScenario : IBenchScenario
             [$"cluster batched, {Callers} callers p50", BenchReport.Number(r.BatchedP50Milliseconds, 3), "ms"],
             [$"cluster batched, {Callers} callers p99", BenchReport.Number(r.BatchedP99Milliseconds, 3), "ms"],
             [$"cluster batched, {Callers} callers mean batch", BenchReport.Number(r.BatchedMeanBatchSize, 1), "samples"],
+            [$"cluster, no-compute model, {Callers} callers", BenchReport.Number(r.CheapModelRequestsPerSecond), "requests/s"],
             [$"cluster unbatched (max_batch_size 1), {Callers} callers", BenchReport.Number(r.UnbatchedSamplesPerSecond), "samples/s"],
             ["cluster, 1 caller p50", BenchReport.Number(r.Concurrency1P50Microseconds), "us"],
             ["cluster overhead p50 (1 caller - raw batch 1)", BenchReport.Number(r.OverheadP50Microseconds), "us"],
