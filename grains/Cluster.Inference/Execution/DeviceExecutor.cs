@@ -1,15 +1,16 @@
-using System.Collections.Concurrent;
-
 namespace Cluster.Inference.Execution;
 
 /// <summary>
-/// A dedicated thread that runs one device's work items in order, so callers (grain turns) await
-/// ONNX Runtime instead of blocking on it.
+/// A dedicated thread that runs one device session's work items in order, so callers (grain turns)
+/// await ONNX Runtime instead of blocking on it. The idle thread sleeps in the kernel rather than
+/// spinning, leaving the cores to the batcher and to ONNX Runtime's own threads.
 /// </summary>
 public sealed class DeviceExecutor : IDisposable
 {
-    private readonly BlockingCollection<Action> _work = [];
+    private readonly Queue<Action> _work = new();
+    private readonly object _gate = new();
     private readonly Thread _thread;
+    private bool _completed;
 
     /// <summary>Starts the thread.</summary>
     public DeviceExecutor(string deviceName)
@@ -22,32 +23,58 @@ public sealed class DeviceExecutor : IDisposable
     public Task<T> RunAsync<T>(Func<T> work)
     {
         var completion = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _work.Add(() =>
+        lock (_gate)
         {
-            try
+            ObjectDisposedException.ThrowIf(_completed, this);
+            _work.Enqueue(() =>
             {
-                completion.SetResult(work());
-            }
-            catch (Exception e)
-            {
-                completion.SetException(e);
-            }
-        });
+                try
+                {
+                    completion.SetResult(work());
+                }
+                catch (Exception e)
+                {
+                    completion.SetException(e);
+                }
+            });
+            Monitor.Pulse(_gate);
+        }
+
         return completion.Task;
     }
 
     /// <summary>Lets queued work finish, then stops the thread.</summary>
     public void Dispose()
     {
-        _work.CompleteAdding();
+        lock (_gate)
+        {
+            _completed = true;
+            Monitor.Pulse(_gate);
+        }
+
         _thread.Join();
-        _work.Dispose();
     }
 
     private void Loop()
     {
-        foreach (var item in _work.GetConsumingEnumerable())
+        while (true)
         {
+            Action item;
+            lock (_gate)
+            {
+                while (_work.Count == 0)
+                {
+                    if (_completed)
+                    {
+                        return;
+                    }
+
+                    Monitor.Wait(_gate);
+                }
+
+                item = _work.Dequeue();
+            }
+
             item();
         }
     }
