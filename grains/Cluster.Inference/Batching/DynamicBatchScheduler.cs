@@ -229,7 +229,7 @@ public sealed class DynamicBatchScheduler<TPayload, TResult> : IDisposable
         Exception? error = null;
         try
         {
-            results = await _execute(batch);
+            results = await _execute(batch).ConfigureAwait(false);
             if (results.Length != batch.Count)
             {
                 error = new InvalidOperationException($"A batch of {batch.Count} requests returned {results.Length} results.");

@@ -235,7 +235,7 @@ public sealed class DynamicBatchSchedulerTests
         using var h = new SchedulerHarness(new BatchingPolicy { MaxBatchSize = 8 });
         var failing = h.Enqueue(0);
         var next = h.Enqueue(1);
-        h.Batches[0].Done.SetException(new ModelUnavailableException("device lost"));
+        h.Fail(0, new ModelUnavailableException("device lost"));
         Assert.Equal("device lost", (await Assert.ThrowsAsync<ModelUnavailableException>(() => failing)).Message);
         h.Finish(1);
         Assert.Equal(10, await next);

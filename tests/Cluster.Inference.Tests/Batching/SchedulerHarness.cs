@@ -22,11 +22,32 @@ internal sealed class SchedulerHarness : IDisposable
         Scheduler.EnqueueAsync(payload, batchSize, shape, options);
 
     /// <summary>Finishes batch <paramref name="index"/>: each request's result is its payload × 10.</summary>
-    public void Finish(int index) => Batches[index].Done.SetResult(Array.ConvertAll(Batches[index].Payloads, p => p * 10));
+    public void Finish(int index) => Inline(() => Batches[index].Done.SetResult(Array.ConvertAll(Batches[index].Payloads, p => p * 10)));
+
+    /// <summary>Fails batch <paramref name="index"/> with <paramref name="error"/>.</summary>
+    public void Fail(int index, Exception error) => Inline(() => Batches[index].Done.SetException(error));
 
     public int[][] Dispatched() => [.. Batches.Select(b => b.Payloads)];
 
     public void Dispose() => Scheduler.Dispose();
+
+    /// <summary>
+    /// Completes a batch with no synchronization context, so the scheduler's continuation (and the next
+    /// dispatch) runs before this returns and the test can assert on it at once.
+    /// </summary>
+    private static void Inline(Action complete)
+    {
+        var context = SynchronizationContext.Current;
+        SynchronizationContext.SetSynchronizationContext(null);
+        try
+        {
+            complete();
+        }
+        finally
+        {
+            SynchronizationContext.SetSynchronizationContext(context);
+        }
+    }
 
     private Task<int[]> Execute(IReadOnlyList<QueuedRequest<int, int>> batch)
     {
