@@ -50,8 +50,7 @@ public sealed class ModelBatcherGrain(LocalDevices localDevices, ILocalSiloDetai
         try
         {
             var target = replica.Target;
-            var requested = InputValidator.Validate(target.Model, target.Config, target.Version, request);
-            var inputs = OrderAsModel(target.Version, request.Inputs);
+            var (inputs, requested) = InputValidator.Validate(target.Model, target.Config, target.Version, request);
             var batchSize = target.Config.MaxBatchSize > 0 ? checked((int)inputs[0].Shape[0]) : 1;
             var options = new RequestOptions
             {
@@ -171,17 +170,6 @@ public sealed class ModelBatcherGrain(LocalDevices localDevices, ILocalSiloDetai
         "cpu" => 1,
         _ => 2,
     };
-
-    private static TensorData[] OrderAsModel(ModelVersionDescriptor version, TensorData[] given)
-    {
-        var ordered = new TensorData[version.Inputs.Length];
-        for (var i = 0; i < ordered.Length; i++)
-        {
-            ordered[i] = Array.Find(given, t => t.Name == version.Inputs[i].Name)!;
-        }
-
-        return ordered;
-    }
 
     private static int[] OutputIndices(string[] all, string[] requested)
     {

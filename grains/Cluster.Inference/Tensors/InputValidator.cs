@@ -11,60 +11,70 @@ namespace Cluster.Inference.Tensors;
 /// </summary>
 public static class InputValidator
 {
-    /// <summary>Validates the request; returns the output names to produce, in the model's order.</summary>
-    public static string[] Validate(string model, ModelConfig config, ModelVersionDescriptor version, InferenceRequest request)
+    /// <summary>Validates the request; returns its inputs in the model's order and the outputs to return, in the model's order.</summary>
+    public static ValidatedRequest Validate(string model, ModelConfig config, ModelVersionDescriptor version, InferenceRequest request)
     {
-        var where = $"model '{model}' version {version.Version}";
+        string Where() => $"model '{model}' version {version.Version}";
         foreach (var input in request.Inputs)
         {
-            if (Array.Find(version.Inputs, s => s.Name == input.Name) is null)
+            if (IndexOf(version.Inputs, input.Name) < 0)
             {
-                throw new InvalidInputException($"Input '{input.Name}' is not an input of {where}; its inputs are: {Names(version.Inputs)}.");
+                throw new InvalidInputException($"Input '{input.Name}' is not an input of {Where()}; its inputs are: {Names(version.Inputs)}.");
             }
         }
 
+        var ordered = new TensorData[version.Inputs.Length];
         long? batch = null;
-        foreach (var spec in version.Inputs)
+        for (var i = 0; i < ordered.Length; i++)
         {
-            var matches = Array.FindAll(request.Inputs, i => i.Name == spec.Name);
-            if (matches.Length != 1)
+            var spec = version.Inputs[i];
+            var given = 0;
+            foreach (var input in request.Inputs)
             {
-                throw new InvalidInputException(matches.Length == 0
-                    ? $"Input '{spec.Name}' of {where} is missing (expected {spec})."
-                    : $"Input '{spec.Name}' of {where} is given {matches.Length} times.");
+                if (input.Name == spec.Name)
+                {
+                    ordered[i] = input;
+                    given++;
+                }
             }
 
-            var input = matches[0];
-            CheckTensor(where, spec, input);
+            if (given != 1)
+            {
+                throw new InvalidInputException(given == 0
+                    ? $"Input '{spec.Name}' of {Where()} is missing (expected {spec})."
+                    : $"Input '{spec.Name}' of {Where()} is given {given} times.");
+            }
+
+            CheckTensor(Where, spec, ordered[i]);
             if (config.MaxBatchSize > 0)
             {
-                var size = input.Shape[0];
+                var size = ordered[i].Shape[0];
                 if (batch is not null && batch != size)
                 {
-                    throw new InvalidInputException($"Input '{spec.Name}' of {where} has batch size {size} but other inputs have {batch}; all inputs must share the first dimension.");
+                    throw new InvalidInputException($"Input '{spec.Name}' of {Where()} has batch size {size} but other inputs have {batch}; all inputs must share the first dimension.");
                 }
 
                 batch = size;
                 if (size > config.MaxBatchSize)
                 {
-                    throw new InvalidInputException($"Input '{spec.Name}' of {where} has batch size {size}, over the model's max_batch_size {config.MaxBatchSize}.");
+                    throw new InvalidInputException($"Input '{spec.Name}' of {Where()} has batch size {size}, over the model's max_batch_size {config.MaxBatchSize}.");
                 }
             }
         }
 
-        return SelectOutputs(where, version, request.RequestedOutputs);
+        return new ValidatedRequest(ordered, SelectOutputs(Where, version, request.RequestedOutputs));
     }
 
-    private static void CheckTensor(string where, TensorSpec spec, TensorData input)
+    private static void CheckTensor(Func<string> where, TensorSpec spec, TensorData input)
     {
         if (input.ElementType != spec.ElementType)
         {
-            throw new InvalidInputException($"Input '{spec.Name}' of {where} has datatype {input.ElementType.ToProtocolName()}; expected {spec.ElementType.ToProtocolName()}.");
+            throw new InvalidInputException($"Input '{spec.Name}' of {where()} has datatype {input.ElementType.ToProtocolName()}; expected {spec.ElementType.ToProtocolName()}.");
         }
 
         if (!TensorShape.Fits(spec.Shape, input.Shape) || Array.Exists(input.Shape, d => d < 0))
         {
-            throw new InvalidInputException($"Input '{spec.Name}' of {where} has shape {TensorShape.Format(input.Shape)}; expected {TensorShape.Format(spec.Shape)} (-1 = any size).");
+            throw new InvalidInputException($"Input '{spec.Name}' of {where()} has shape {TensorShape.Format(input.Shape)}; expected {TensorShape.Format(spec.Shape)} (-1 = any size).");
         }
 
         var count = TensorShape.ElementCount(input.Shape);
@@ -76,16 +86,16 @@ public static class InputValidator
             }
             catch (FormatException e)
             {
-                throw new InvalidInputException($"Input '{spec.Name}' of {where}: {e.Message}");
+                throw new InvalidInputException($"Input '{spec.Name}' of {where()}: {e.Message}");
             }
         }
         else if (input.Data.LongLength != count * spec.ElementType.SizeOf())
         {
-            throw new InvalidInputException($"Input '{spec.Name}' of {where} has {input.Data.LongLength} bytes of data; shape {TensorShape.Format(input.Shape)} of {spec.ElementType.ToProtocolName()} needs {count * spec.ElementType.SizeOf()}.");
+            throw new InvalidInputException($"Input '{spec.Name}' of {where()} has {input.Data.LongLength} bytes of data; shape {TensorShape.Format(input.Shape)} of {spec.ElementType.ToProtocolName()} needs {count * spec.ElementType.SizeOf()}.");
         }
     }
 
-    private static string[] SelectOutputs(string where, ModelVersionDescriptor version, string[] requested)
+    private static string[] SelectOutputs(Func<string> where, ModelVersionDescriptor version, string[] requested)
     {
         if (requested.Length == 0)
         {
@@ -94,14 +104,30 @@ public static class InputValidator
 
         foreach (var name in requested)
         {
-            if (Array.Find(version.Outputs, o => o.Name == name) is null)
+            if (IndexOf(version.Outputs, name) < 0)
             {
-                throw new InvalidInputException($"Requested output '{name}' is not an output of {where}; its outputs are: {Names(version.Outputs)}.");
+                throw new InvalidInputException($"Requested output '{name}' is not an output of {where()}; its outputs are: {Names(version.Outputs)}.");
             }
         }
 
         return Array.FindAll(Array.ConvertAll(version.Outputs, o => o.Name), requested.Contains);
     }
 
+    private static int IndexOf(TensorSpec[] specs, string name)
+    {
+        for (var i = 0; i < specs.Length; i++)
+        {
+            if (specs[i].Name == name)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
     private static string Names(TensorSpec[] specs) => string.Join(", ", specs.Select(s => s.ToString()));
 }
+
+/// <summary>A request that passed validation: its inputs in the model's order, and the outputs to return.</summary>
+public readonly record struct ValidatedRequest(TensorData[] Inputs, string[] Outputs);

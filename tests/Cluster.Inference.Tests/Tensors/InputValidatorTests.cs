@@ -26,11 +26,18 @@ public sealed class InputValidatorTests
 
     [Fact]
     public void Validate_GoodRequest_ReturnsAllOutputsInModelOrder() =>
-        Assert.Equal(["x", "y"], Validate(A(1), B(1)));
+        Assert.Equal(["x", "y"], Validate(A(1), B(1)).Outputs);
+
+    [Fact]
+    public void Validate_InputsInAnyOrder_ReturnedInModelOrder()
+    {
+        var (a, b) = (A(1), B(1));
+        Assert.Equal([a, b], Validate(b, a).Inputs);
+    }
 
     [Fact]
     public void Validate_RequestedOutputs_ReturnsThemInModelOrder() =>
-        Assert.Equal(["x", "y"], InputValidator.Validate("m", Config, Version, new InferenceRequest { Inputs = [A(1), B(1)], RequestedOutputs = ["y", "x"] }));
+        Assert.Equal(["x", "y"], InputValidator.Validate("m", Config, Version, new InferenceRequest { Inputs = [A(1), B(1)], RequestedOutputs = ["y", "x"] }).Outputs);
 
     [Fact]
     public void Validate_MissingInput_NamesItWithExpectedSpec() =>
@@ -71,7 +78,7 @@ public sealed class InputValidatorTests
 
     private static TensorData B(int batch) => TensorData.FromInt64("b", new long[batch * 2], batch, 2);
 
-    private static string[] Validate(params TensorData[] inputs) => InputValidator.Validate("m", Config, Version, new InferenceRequest { Inputs = inputs });
+    private static ValidatedRequest Validate(params TensorData[] inputs) => InputValidator.Validate("m", Config, Version, new InferenceRequest { Inputs = inputs });
 
     private static void AssertError(string expected, params TensorData[] inputs) =>
         Assert.Equal(expected, Assert.Throws<InvalidInputException>(() => Validate(inputs)).Message);
