@@ -23,7 +23,7 @@ public sealed class BatchingScenario : IBenchScenario
     private const int RawBatch = 64;
     private const int Callers = 64;
     private static readonly int[] SweepConcurrency = [1, 2, 4, 8, 16, 32, 64, 128];
-    private static readonly DeviceDescriptor Cpu = new() { Name = "cpu:0", Kind = "cpu", Index = 0 };
+    private static readonly DeviceDescriptor Cpu = DeviceDescriptor.Cpu;
 
     /// <inheritdoc />
     public string Name => "batching";

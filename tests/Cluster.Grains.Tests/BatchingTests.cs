@@ -19,7 +19,7 @@ public sealed class BatchingTests(TwoSiloFixture fixture)
         var inputs = Enumerable.Range(0, 8).Select(i => TensorData.FromFloat32("features", [i, -i, i * 0.5f, 1f], 1, 4)).ToArray();
         var responses = await Task.WhenAll(inputs.Select(input => Client.InferAsync(BatchingModels.PreferredEight, [input])));
 
-        using var direct = new OnnxRuntimeModel(ModelFile(BatchingModels.PreferredEight), new DeviceDescriptor { Name = "cpu:0", Kind = "cpu", Index = 0 });
+        using var direct = new OnnxRuntimeModel(ModelFile(BatchingModels.PreferredEight), DeviceDescriptor.Cpu);
         for (var i = 0; i < inputs.Length; i++)
         {
             Assert.Equal(direct.Run([inputs[i]], ["probabilities"])[0].AsFloat32(), responses[i].Output("probabilities").AsFloat32());

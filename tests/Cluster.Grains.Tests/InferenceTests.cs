@@ -16,7 +16,7 @@ public sealed class InferenceTests(TwoSiloFixture fixture)
         var input = TensorData.FromFloat32("features", [1f, 2f, 3f, 4f, 0.5f, -1f, 0f, 2f], 2, 4);
         var response = await Cluster.Client.InferAsync("tiny_classifier", [input], id: "req-1");
 
-        using var direct = new OnnxRuntimeModel(Path.Combine(Cluster.ModelRepository, "tiny_classifier", "1", "model.onnx"), new DeviceDescriptor { Name = "cpu:0", Kind = "cpu", Index = 0 });
+        using var direct = new OnnxRuntimeModel(Path.Combine(Cluster.ModelRepository, "tiny_classifier", "1", "model.onnx"), DeviceDescriptor.Cpu);
         var expected = direct.Run([input], ["probabilities"])[0];
         Assert.Equal(("tiny_classifier", 1L, "req-1"), (response.Model, response.Version, response.Id));
         var output = response.Output("probabilities");

@@ -25,4 +25,7 @@ public sealed record DeviceDescriptor
 
     /// <summary>For simulated devices, the modelled timing and memory.</summary>
     public SimulatedDeviceProfile? Simulation { get; init; }
+
+    /// <summary>The machine's CPU as device <c>cpu:0</c>.</summary>
+    public static DeviceDescriptor Cpu { get; } = new() { Name = "cpu:0", Kind = "cpu", Index = 0, MemoryTotalBytes = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes };
 }

@@ -20,7 +20,7 @@ public static class DeviceDiscovery
             devices.Add(ProbeCuda(id));
         }
 
-        devices.Add(new DeviceDescriptor { Name = "cpu:0", Kind = "cpu", Index = 0, MemoryTotalBytes = TotalMemoryBytes() });
+        devices.Add(DeviceDescriptor.Cpu);
         foreach (var profile in options.Simulated)
         {
             for (var i = 0; i < profile.Count; i++)
@@ -87,6 +87,4 @@ public static class DeviceDiscovery
             return device with { Health = DeviceHealth.Unhealthy, HealthReason = $"CUDA execution provider unavailable for device {id}: {e.Message}" };
         }
     }
-
-    private static long TotalMemoryBytes() => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
 }

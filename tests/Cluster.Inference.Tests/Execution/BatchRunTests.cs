@@ -8,7 +8,7 @@ namespace Cluster.Inference.Tests.Execution;
 /// <summary>Several requests run as one ONNX Runtime batch give each request exactly what it gets alone.</summary>
 public sealed class BatchRunTests
 {
-    private static readonly DeviceDescriptor Cpu = new() { Name = "cpu:0", Kind = "cpu", Index = 0 };
+    private static readonly DeviceDescriptor Cpu = DeviceDescriptor.Cpu;
 
     [Fact]
     public void RunBatch_RequestsOfDifferentBatchSizes_EachGetsItsOwnRows()

@@ -9,7 +9,7 @@ namespace Cluster.Inference.Tests.Execution;
 /// <summary>ONNX Runtime's outputs on the demo models against references computed here in plain managed maths.</summary>
 public sealed class OnnxRuntimeModelTests
 {
-    private static readonly DeviceDescriptor Cpu = new() { Name = "cpu:0", Kind = "cpu", Index = 0 };
+    private static readonly DeviceDescriptor Cpu = DeviceDescriptor.Cpu;
 
     [Fact]
     public void TinyClassifier_MatchesManagedReference()
