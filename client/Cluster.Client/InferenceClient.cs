@@ -74,6 +74,9 @@ public sealed class InferenceClient(IGrainFactory grains, TimeProvider? timeProv
         return target;
     }
 
+    /// <summary>Drops cached version resolutions, e.g. after a model was loaded or unloaded.</summary>
+    public void ForgetResolutions() => _resolved.Clear();
+
     /// <summary>The status of one device, keyed <c>{silo}/{device}</c>.</summary>
     public Task<DeviceStatus> GetDeviceStatusAsync(string deviceKey) =>
         grains.GetGrain<IDeviceGrain>(DeviceKey.Parse(deviceKey).ToString()).GetStatusAsync();

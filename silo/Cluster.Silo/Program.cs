@@ -1,7 +1,6 @@
 using Cluster.Inference.Onnx;
 using Cluster.Silo.Configuration;
 using Cluster.Silo.Hosting;
-using Microsoft.Extensions.Hosting;
 
 if (args is ["--write-demo-models", var directory])
 {

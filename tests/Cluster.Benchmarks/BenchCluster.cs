@@ -43,7 +43,7 @@ public sealed class BenchCluster : IAsyncDisposable
         try
         {
             prepareRepository(repository);
-            var ports = FreePorts.Take(2);
+            var ports = FreePorts.Take(4);
             var clusterId = "bench-" + Guid.NewGuid().ToString("N")[..8];
             silo = ClusterHost.Build([], new Dictionary<string, string?>
             {
@@ -53,6 +53,8 @@ public sealed class BenchCluster : IAsyncDisposable
                 ["Cluster:GatewayPort"] = Port(ports[1]),
                 ["Cluster:ModelRepository"] = repository,
                 ["Cluster:Devices:Cuda"] = "none",
+                ["Cluster:Edge:GrpcAddress"] = $"127.0.0.1:{ports[2]}",
+                ["Cluster:Edge:HttpAddress"] = $"127.0.0.1:{ports[3]}",
                 ["Cluster:Clustering"] = "Localhost",
                 ["Cluster:AdvertisedAddress"] = "127.0.0.1",
                 ["Logging:LogLevel:Default"] = "Warning",

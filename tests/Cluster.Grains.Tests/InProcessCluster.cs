@@ -19,6 +19,12 @@ public sealed class InProcessCluster : IAsyncDisposable
     /// <summary>The silos' model repository (a temporary copy of deploy/models).</summary>
     public string ModelRepository { get; }
 
+    /// <summary>Each silo's gRPC edge, as a URL.</summary>
+    public List<string> GrpcAddresses { get; } = [];
+
+    /// <summary>Each silo's REST edge, as a URL.</summary>
+    public List<string> HttpAddresses { get; } = [];
+
     /// <summary>The client connection.</summary>
     public ClusterConnection Connection { get; private set; } = null!;
 
@@ -38,7 +44,7 @@ public sealed class InProcessCluster : IAsyncDisposable
         var repository = RepositoryPaths.CopyModelsToTemp();
         prepareRepository?.Invoke(repository);
         var cluster = new InProcessCluster(repository);
-        var ports = FreePorts.Take(siloNames.Length * 2);
+        var ports = FreePorts.Take(siloNames.Length * 4);
         var clusterId = "test-" + Guid.NewGuid().ToString("N")[..8];
         var gateways = new List<string>();
         for (var i = 0; i < siloNames.Length; i++)
@@ -47,8 +53,10 @@ public sealed class InProcessCluster : IAsyncDisposable
             {
                 ["Cluster:SiloName"] = siloNames[i],
                 ["Cluster:ClusterId"] = clusterId,
-                ["Cluster:SiloPort"] = Port(ports[2 * i]),
-                ["Cluster:GatewayPort"] = Port(ports[(2 * i) + 1]),
+                ["Cluster:SiloPort"] = Port(ports[4 * i]),
+                ["Cluster:GatewayPort"] = Port(ports[(4 * i) + 1]),
+                ["Cluster:Edge:GrpcAddress"] = $"127.0.0.1:{ports[(4 * i) + 2]}",
+                ["Cluster:Edge:HttpAddress"] = $"127.0.0.1:{ports[(4 * i) + 3]}",
                 ["Cluster:PrimarySiloPort"] = Port(ports[0]),
                 ["Cluster:ModelRepository"] = repository,
                 ["Cluster:Devices:Cuda"] = "none",
@@ -65,7 +73,9 @@ public sealed class InProcessCluster : IAsyncDisposable
             var silo = ClusterHost.Build([], settings);
             await silo.StartAsync();
             cluster._silos.Add(silo);
-            gateways.Add($"127.0.0.1:{ports[(2 * i) + 1]}");
+            gateways.Add($"127.0.0.1:{ports[(4 * i) + 1]}");
+            cluster.GrpcAddresses.Add($"http://127.0.0.1:{ports[(4 * i) + 2]}");
+            cluster.HttpAddresses.Add($"http://127.0.0.1:{ports[(4 * i) + 3]}");
         }
 
         cluster.Connection = await ClusterConnection.ConnectAsync(new ClusterConnectionOptions

@@ -12,7 +12,7 @@ public sealed class SiloProcessTests
     [Fact]
     public async Task Silo_ServesCliRequests_AndExitsCleanlyOnSigterm()
     {
-        var ports = FreePorts.Take(2);
+        var ports = FreePorts.Take(4);
         var gateway = $"127.0.0.1:{ports[1]}";
         using var silo = ChildProcess.Start(Path.Combine("silo", "Cluster.Silo"), "Cluster.Silo", [], new Dictionary<string, string>
         {
@@ -20,6 +20,8 @@ public sealed class SiloProcessTests
             ["Cluster__SiloPort"] = ports[0].ToString(CultureInfo.InvariantCulture),
             ["Cluster__GatewayPort"] = ports[1].ToString(CultureInfo.InvariantCulture),
             ["Cluster__Devices__Cuda"] = "none",
+            ["Cluster__Edge__GrpcAddress"] = $"127.0.0.1:{ports[2]}",
+            ["Cluster__Edge__HttpAddress"] = $"127.0.0.1:{ports[3]}",
         });
         await silo.WaitForOutputAsync("Silo process-test ready: Localhost clustering", StartTimeout);
         Assert.Contains("Device cpu:0 (cpu): Healthy", silo.Output, StringComparison.Ordinal);

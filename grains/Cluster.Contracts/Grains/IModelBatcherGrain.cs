@@ -19,4 +19,10 @@ public interface IModelBatcherGrain : IGrainWithStringKey
 
     /// <summary>The replica's statistics in Triton's shape.</summary>
     Task<ModelStatistics> GetStatisticsAsync();
+
+    /// <summary>Loads and warms up the replica's sessions so it is ready before traffic.</summary>
+    Task WarmAsync();
+
+    /// <summary>Fails queued requests with a retriable error, unloads the model from its device and deactivates.</summary>
+    Task StopAsync();
 }

@@ -17,4 +17,10 @@ public interface IModelRegistryGrain : IGrainWithIntegerKey
 
     /// <summary>Reads the repository again.</summary>
     Task RescanAsync();
+
+    /// <summary>
+    /// Loads a model (reading its folder again) or unloads it; an unloaded model answers requests with
+    /// ModelUnavailableException until loaded again. Returns the model as now catalogued.
+    /// </summary>
+    Task<ModelDescriptor> SetLoadedAsync(string model, bool loaded);
 }

@@ -16,6 +16,9 @@ public sealed record ModelDescriptor
     /// <summary>Set when the model's folder or configuration could not be read; the model then serves nothing.</summary>
     [Id(3)] public string? Error { get; init; }
 
+    /// <summary>Set when an operator unloaded the model; it serves nothing until loaded again.</summary>
+    [Id(4)] public bool Unloaded { get; init; }
+
     /// <summary>The versions the version policy serves, newest first.</summary>
     public ModelVersionDescriptor[] ServedVersions
     {

@@ -87,6 +87,23 @@ public sealed class ModelBatcherGrain(LocalDevices localDevices, ILocalSiloDetai
     /// <inheritdoc />
     public async Task<ModelStatistics> GetStatisticsAsync() => (await EnsureReadyAsync()).Statistics.Snapshot();
 
+    /// <inheritdoc />
+    public Task WarmAsync() => EnsureReadyAsync();
+
+    /// <inheritdoc />
+    public async Task StopAsync()
+    {
+        if (_ready is { IsCompletedSuccessfully: true })
+        {
+            var replica = await _ready;
+            replica.Scheduler.Stop();
+            await GrainFactory.GetGrain<IDeviceGrain>(replica.DeviceKey).UnloadModelAsync(_key.Model, _key.Version);
+        }
+
+        _ready = null;
+        DeactivateOnIdle();
+    }
+
     private Task<Replica> EnsureReadyAsync()
     {
         if (_ready is null || _ready.IsFaulted || _ready.IsCanceled)

@@ -29,6 +29,11 @@ public sealed class ModelRegistryGrain(ModelRepository repository) : Grain, IMod
             throw new ModelNotFoundException($"Model '{model}' is not in the repository; models: {string.Join(", ", _models.Keys.Order(StringComparer.Ordinal))}.");
         }
 
+        if (descriptor.Unloaded)
+        {
+            throw new ModelUnavailableException($"Model '{model}' is unloaded; load it again through the repository API.");
+        }
+
         if (descriptor.Error is not null)
         {
             throw new ModelUnavailableException($"Model '{model}' cannot be served: {descriptor.Error}");
@@ -54,7 +59,25 @@ public sealed class ModelRegistryGrain(ModelRepository repository) : Grain, IMod
     /// <inheritdoc />
     public Task RescanAsync()
     {
-        _models = repository.Scan().ToDictionary(m => m.Name, StringComparer.Ordinal);
+        var unloaded = _models.Values.Where(m => m.Unloaded).Select(m => m.Name).ToHashSet(StringComparer.Ordinal);
+        _models = repository.Scan().ToDictionary(m => m.Name, m => m with { Unloaded = unloaded.Contains(m.Name) }, StringComparer.Ordinal);
         return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task<ModelDescriptor> SetLoadedAsync(string model, bool loaded)
+    {
+        if (!ModelName.IsValid(model))
+        {
+            throw new InvalidInputException($"Model name '{model}' is invalid: use 1-128 letters, digits, '_', '-' or '.', starting with a letter or digit.");
+        }
+
+        var descriptor = loaded
+            ? repository.Read(model)
+            : _models.TryGetValue(model, out var known)
+                ? known with { Unloaded = true }
+                : throw new ModelNotFoundException($"Model '{model}' is not in the repository; models: {string.Join(", ", _models.Keys.Order(StringComparer.Ordinal))}.");
+        _models[model] = descriptor;
+        return Task.FromResult(descriptor);
     }
 }

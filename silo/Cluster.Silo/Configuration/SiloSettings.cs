@@ -43,6 +43,9 @@ public sealed class SiloSettings
     /// <summary>Which devices to serve.</summary>
     public DeviceOptions Devices { get; set; } = new();
 
+    /// <summary>The gRPC and REST edge.</summary>
+    public EdgeSettings Edge { get; set; } = new();
+
     /// <summary>Whether Redis clustering is selected.</summary>
     public bool UsesRedis => string.Equals(Clustering, "Redis", StringComparison.OrdinalIgnoreCase);
 
@@ -104,6 +107,8 @@ public sealed class SiloSettings
                 errors.Add($"Cluster:Devices:Simulated entry '{profile.Profile}' needs a Profile name without ':', Count >= 1 and MemoryMiB >= 1.");
             }
         }
+
+        errors.AddRange(Edge.Validate());
 
         return errors;
     }

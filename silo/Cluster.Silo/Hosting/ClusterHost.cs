@@ -1,8 +1,6 @@
 using System.Net;
 using Cluster.Silo.Configuration;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
+using Cluster.Silo.Edge;
 using Orleans.Configuration;
 using StackExchange.Redis;
 
@@ -20,7 +18,7 @@ public static class ClusterHost
     /// </summary>
     public static IHost Build(string[] args, IReadOnlyDictionary<string, string?>? overrides = null)
     {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
             Args = args,
             ContentRootPath = AppContext.BaseDirectory,
@@ -56,7 +54,10 @@ public static class ClusterHost
 
             silo.AddInferenceServing(settings.ModelRepository, settings.Devices);
         });
+        builder.AddEdge(settings.Edge);
         builder.Services.AddHostedService<StartupReport>();
-        return builder.Build();
+        var app = builder.Build();
+        app.MapEdge();
+        return app;
     }
 }

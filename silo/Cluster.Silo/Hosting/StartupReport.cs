@@ -1,8 +1,9 @@
+using Cluster.Contracts.Errors;
 using Cluster.Contracts.Grains;
+using Cluster.Contracts.Models;
 using Cluster.Grains.Devices;
 using Cluster.Silo.Configuration;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
+using Cluster.Silo.Edge;
 
 namespace Cluster.Silo.Hosting;
 
@@ -11,6 +12,7 @@ internal sealed partial class StartupReport(
     SiloSettings settings,
     LocalDevices devices,
     IGrainFactory grains,
+    ClusterReadiness readiness,
     ILogger<StartupReport> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -34,7 +36,42 @@ internal sealed partial class StartupReport(
             }
         }
 
-        LogReady(settings.SiloName, settings.Clustering, settings.GatewayPort, models.Length);
+        await WarmAsync(models);
+        readiness.MarkReady();
+        LogReady(settings.SiloName, settings.Clustering, settings.GatewayPort, settings.Edge.GrpcAddress, settings.Edge.HttpAddress, models.Length);
+    }
+
+    /// <summary>Loads and warms a replica of every servable model version, so no request pays a cold start.</summary>
+    private async Task WarmAsync(ModelDescriptor[] models)
+    {
+        var warming = new List<(string Model, long Version, Task Task)>();
+        foreach (var model in models)
+        {
+            if (model.Error is not null || model.Unloaded)
+            {
+                continue;
+            }
+
+            foreach (var version in model.ServedVersions)
+            {
+                if (version.IsLoadable)
+                {
+                    warming.Add((model.Name, version.Version, grains.GetGrain<IModelBatcherGrain>(new ReplicaKey(model.Name, version.Version, 0).ToString()).WarmAsync()));
+                }
+            }
+        }
+
+        foreach (var (model, version, task) in warming)
+        {
+            try
+            {
+                await task;
+            }
+            catch (Exception e) when (e is InferenceException or TimeoutException)
+            {
+                LogWarmFailed(model, version, e.Message);
+            }
+        }
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -48,6 +85,9 @@ internal sealed partial class StartupReport(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Model {Model} cannot be served: {Error}")]
     private partial void LogModelFailed(string model, string error);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Silo {Silo} ready: {Clustering} clustering, gateway port {GatewayPort}, {ModelCount} models")]
-    private partial void LogReady(string silo, string clustering, int gatewayPort, int modelCount);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Model {Model}:{Version} could not be warmed up: {Error}")]
+    private partial void LogWarmFailed(string model, long version, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Silo {Silo} ready: {Clustering} clustering, gateway port {GatewayPort}, gRPC {Grpc}, HTTP {Http}, {ModelCount} models")]
+    private partial void LogReady(string silo, string clustering, int gatewayPort, string grpc, string http, int modelCount);
 }

@@ -1,0 +1,84 @@
+using System.Net;
+
+namespace Cluster.Silo.Configuration;
+
+/// <summary>The Open Inference Protocol edge: configuration section <c>Cluster:Edge</c>.</summary>
+public sealed class EdgeSettings
+{
+    /// <summary>gRPC endpoint (HTTP/2), Triton's 8001.</summary>
+    public string GrpcAddress { get; set; } = "127.0.0.1:8001";
+
+    /// <summary>REST endpoint (HTTP/1.1 and HTTP/2), Triton's 8000.</summary>
+    public string HttpAddress { get; set; } = "127.0.0.1:8000";
+
+    /// <summary>A PKCS#12 certificate file: when set, both endpoints use TLS.</summary>
+    public string? CertificatePath { get; set; }
+
+    /// <summary>The certificate file's password.</summary>
+    public string? CertificatePassword { get; set; }
+
+    /// <summary>Largest request message in bytes (gRPC message or REST body).</summary>
+    public int MaxMessageBytes { get; set; } = 64 * 1024 * 1024;
+
+    /// <summary>Most elements one tensor may claim.</summary>
+    public long MaxElementsPerTensor { get; set; } = 16L * 1024 * 1024;
+
+    /// <summary>Most elements all tensors of one request may claim together.</summary>
+    public long MaxElementsPerRequest { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>API keys; when any are configured (here or in <see cref="ApiKeysFile"/>) every call needs one.</summary>
+    public List<ApiKeySetting> ApiKeys { get; set; } = [];
+
+    /// <summary>A file of API keys, one per line: <c>key scope[,scope]</c>.</summary>
+    public string? ApiKeysFile { get; set; }
+
+    /// <summary>Problems, each naming its key.</summary>
+    public IEnumerable<string> Validate()
+    {
+        foreach (var (name, value) in new[] { ("GrpcAddress", GrpcAddress), ("HttpAddress", HttpAddress) })
+        {
+            if (!IPEndPoint.TryParse(value, out var endpoint) || endpoint.Port == 0)
+            {
+                yield return $"Cluster:Edge:{name} '{value}' is not an address:port like 127.0.0.1:8001.";
+            }
+        }
+
+        if (GrpcAddress == HttpAddress)
+        {
+            yield return $"Cluster:Edge:GrpcAddress and Cluster:Edge:HttpAddress must differ (both are {GrpcAddress}).";
+        }
+
+        if (CertificatePath is not null && !File.Exists(CertificatePath))
+        {
+            yield return $"Cluster:Edge:CertificatePath '{CertificatePath}' does not exist.";
+        }
+
+        if (ApiKeysFile is not null && !File.Exists(ApiKeysFile))
+        {
+            yield return $"Cluster:Edge:ApiKeysFile '{ApiKeysFile}' does not exist.";
+        }
+
+        if (MaxMessageBytes < 1024 || MaxElementsPerTensor < 1 || MaxElementsPerRequest < MaxElementsPerTensor)
+        {
+            yield return "Cluster:Edge limits need MaxMessageBytes >= 1024, MaxElementsPerTensor >= 1 and MaxElementsPerRequest >= MaxElementsPerTensor.";
+        }
+
+        foreach (var key in ApiKeys)
+        {
+            if (string.IsNullOrWhiteSpace(key.Key) || key.Scopes.Count == 0 || key.Scopes.Exists(s => s is not ("infer" or "admin")))
+            {
+                yield return "Cluster:Edge:ApiKeys entries need a Key and Scopes from 'infer', 'admin'.";
+            }
+        }
+    }
+}
+
+/// <summary>One API key and what it may do.</summary>
+public sealed class ApiKeySetting
+{
+    /// <summary>The bearer token.</summary>
+    public string Key { get; set; } = "";
+
+    /// <summary><c>infer</c> (inference, metadata, health) and/or <c>admin</c> (repository, statistics).</summary>
+    public List<string> Scopes { get; set; } = [];
+}

@@ -1,0 +1,81 @@
+using Cluster.Contracts.Errors;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+
+namespace Cluster.Silo.Edge;
+
+/// <summary>The protocol's error mapping: each cluster error to its gRPC status and REST code.</summary>
+public static class EdgeErrors
+{
+    /// <summary>The gRPC status for an exception; null for faults of the server itself.</summary>
+    public static StatusCode? StatusOf(Exception error) => error switch
+    {
+        ModelNotFoundException => StatusCode.NotFound,
+        InvalidInputException => StatusCode.InvalidArgument,
+        QueueFullException => StatusCode.ResourceExhausted,
+        InferenceTimeoutException => StatusCode.DeadlineExceeded,
+        ModelUnavailableException or DeviceNotFoundException => StatusCode.Unavailable,
+        OperationCanceledException => StatusCode.Cancelled,
+        _ => null,
+    };
+
+    /// <summary>The REST status code for a gRPC status.</summary>
+    public static int HttpStatusOf(StatusCode status) => status switch
+    {
+        StatusCode.NotFound => 404,
+        StatusCode.InvalidArgument => 400,
+        StatusCode.ResourceExhausted => 429,
+        StatusCode.DeadlineExceeded => 504,
+        StatusCode.Unavailable => 503,
+        StatusCode.Cancelled => 499,
+        StatusCode.Unauthenticated => 401,
+        StatusCode.PermissionDenied => 403,
+        _ => 500,
+    };
+}
+
+/// <summary>Turns cluster errors thrown by edge handlers into their gRPC statuses with the error's message.</summary>
+public sealed partial class EdgeErrorInterceptor(ILogger<EdgeErrorInterceptor> logger) : Interceptor
+{
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            return await continuation(request, context);
+        }
+        catch (Exception e) when (e is not RpcException)
+        {
+            throw Translate(context.Method, e);
+        }
+    }
+
+    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            await continuation(requestStream, responseStream, context);
+        }
+        catch (Exception e) when (e is not RpcException)
+        {
+            throw Translate(context.Method, e);
+        }
+    }
+
+    private RpcException Translate(string method, Exception error)
+    {
+        if (EdgeErrors.StatusOf(error) is { } status)
+        {
+            LogRejected(method, status, error.Message);
+            return new RpcException(new Status(status, error.Message));
+        }
+
+        LogFault(error, method);
+        return new RpcException(new Status(StatusCode.Internal, $"The server failed: {error.Message}"));
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Method} rejected with {Status}: {Reason}")]
+    private partial void LogRejected(string method, StatusCode status, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Method} failed")]
+    private partial void LogFault(Exception error, string method);
+}

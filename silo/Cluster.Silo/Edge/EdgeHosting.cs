@@ -1,0 +1,62 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using Cluster.Client;
+using Cluster.Silo.Configuration;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace Cluster.Silo.Edge;
+
+/// <summary>Wires the Open Inference Protocol edge into the silo's web host: gRPC on one port, REST on another, optional TLS.</summary>
+public static class EdgeHosting
+{
+    /// <summary>Registers the edge's services and Kestrel endpoints.</summary>
+    public static void AddEdge(this WebApplicationBuilder builder, EdgeSettings settings)
+    {
+        builder.Services.AddSingleton(new ClusterReadiness());
+        builder.Services.AddSingleton(sp => new InferenceClient(sp.GetRequiredService<IGrainFactory>()));
+        builder.Services.AddSingleton<ModelOperations>();
+        builder.Services.AddSingleton(new EdgeLimits(settings.MaxElementsPerTensor, settings.MaxElementsPerRequest));
+        builder.Services.AddSingleton(new ApiKeyAuthorizer(settings));
+        builder.Services.AddGrpc(o =>
+        {
+            o.MaxReceiveMessageSize = settings.MaxMessageBytes;
+            o.MaxSendMessageSize = null;
+            o.Interceptors.Add<ApiKeyInterceptor>();
+            o.Interceptors.Add<EdgeErrorInterceptor>();
+        });
+        builder.Services.AddGrpcHealthChecks().AddCheck<ReadinessHealthCheck>("ready");
+
+        var certificate = settings.CertificatePath is { } path ? X509CertificateLoader.LoadPkcs12FromFile(path, settings.CertificatePassword) : null;
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Limits.MaxRequestBodySize = settings.MaxMessageBytes;
+            kestrel.Listen(IPEndPoint.Parse(settings.GrpcAddress), o => Listen(o, HttpProtocols.Http2, certificate));
+            kestrel.Listen(IPEndPoint.Parse(settings.HttpAddress), o => Listen(o, certificate is null ? HttpProtocols.Http1 : HttpProtocols.Http1AndHttp2, certificate));
+        });
+    }
+
+    /// <summary>Maps the gRPC service, gRPC health and the REST routes.</summary>
+    public static void MapEdge(this WebApplication app)
+    {
+        app.MapGrpcService<GrpcInferenceService>();
+        app.MapGrpcHealthChecksService();
+        RestEndpoints.Map(app);
+    }
+
+    private static void Listen(ListenOptions options, HttpProtocols protocols, X509Certificate2? certificate)
+    {
+        options.Protocols = protocols;
+        if (certificate is not null)
+        {
+            options.UseHttps(certificate);
+        }
+    }
+
+    /// <summary>Healthy once the silo has joined and warmed its models, so gRPC health agrees with <c>/v2/health/ready</c>.</summary>
+    private sealed class ReadinessHealthCheck(ClusterReadiness readiness) : IHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+            Task.FromResult(readiness.IsReady ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("The silo has not finished starting."));
+    }
+}

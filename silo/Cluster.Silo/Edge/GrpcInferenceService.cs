@@ -1,0 +1,169 @@
+using System.Globalization;
+using Cluster.Client;
+using Cluster.Client.Protocol;
+using Cluster.Contracts.Models;
+using Cluster.Contracts.Tensors;
+using Grpc.Core;
+using ProtocolStatistics = Cluster.Client.Protocol.ModelStatistics;
+
+namespace Cluster.Silo.Edge;
+
+/// <summary><c>inference.GRPCInferenceService</c>: the Open Inference Protocol with Triton's extensions.</summary>
+public sealed class GrpcInferenceService(InferenceClient client, ModelOperations models, EdgeLimits limits, ClusterReadiness readiness)
+    : GRPCInferenceService.GRPCInferenceServiceBase
+{
+    /// <summary>The server name reported by ServerMetadata.</summary>
+    public const string ServerName = "cluster-inference";
+
+    private static readonly string[] Extensions = ["classification", "model_repository", "model_repository(unload_dependents)", "schedule_policy", "model_configuration", "statistics"];
+
+    public override Task<ServerLiveResponse> ServerLive(ServerLiveRequest request, ServerCallContext context) =>
+        Task.FromResult(new ServerLiveResponse { Live = true });
+
+    public override Task<ServerReadyResponse> ServerReady(ServerReadyRequest request, ServerCallContext context) =>
+        Task.FromResult(new ServerReadyResponse { Ready = readiness.IsReady });
+
+    public override async Task<ModelReadyResponse> ModelReady(ModelReadyRequest request, ServerCallContext context) =>
+        new() { Ready = await models.IsReadyAsync(request.Name, request.Version) };
+
+    public override Task<ServerMetadataResponse> ServerMetadata(ServerMetadataRequest request, ServerCallContext context)
+    {
+        var response = new ServerMetadataResponse { Name = ServerName, Version = typeof(GrpcInferenceService).Assembly.GetName().Version?.ToString() ?? "1.0.0" };
+        response.Extensions.Add(Extensions);
+        return Task.FromResult(response);
+    }
+
+    public override async Task<ModelMetadataResponse> ModelMetadata(ModelMetadataRequest request, ServerCallContext context)
+    {
+        var (model, target) = await models.MetadataAsync(request.Name, request.Version);
+        var response = new ModelMetadataResponse { Name = model.Name, Platform = "onnxruntime_onnx" };
+        response.Versions.Add(model.ServedVersions.Select(v => v.Version.ToString(CultureInfo.InvariantCulture)));
+        response.Inputs.Add(target.Version.Inputs.Select(Metadata));
+        response.Outputs.Add(target.Version.Outputs.Select(Metadata));
+        response.Properties["max_batch_size"] = target.Config.MaxBatchSize.ToString(CultureInfo.InvariantCulture);
+        return response;
+    }
+
+    public override Task<ModelInferResponse> ModelInfer(ModelInferRequest request, ServerCallContext context) =>
+        InferRequestMapper.InferAsync(client, limits, request, Deadline(context), context.CancellationToken);
+
+    /// <summary>Each request runs as soon as it arrives; responses are written as they complete, each carrying its request's id.</summary>
+    public override async Task ModelStreamInfer(IAsyncStreamReader<ModelInferRequest> requestStream, IServerStreamWriter<ModelStreamInferResponse> responseStream, ServerCallContext context)
+    {
+        using var writeLock = new SemaphoreSlim(1);
+        var running = new List<Task>();
+        await foreach (var request in requestStream.ReadAllAsync(context.CancellationToken))
+        {
+            running.Add(AnswerAsync(request));
+        }
+
+        await Task.WhenAll(running);
+
+        async Task AnswerAsync(ModelInferRequest request)
+        {
+            ModelStreamInferResponse answer;
+            try
+            {
+                answer = new ModelStreamInferResponse { InferResponse = await InferRequestMapper.InferAsync(client, limits, request, deadline: null, context.CancellationToken) };
+            }
+            catch (Exception e) when (EdgeErrors.StatusOf(e) is { } status)
+            {
+                answer = new ModelStreamInferResponse
+                {
+                    ErrorMessage = $"{status}: {e.Message}",
+                    InferResponse = new ModelInferResponse { ModelName = request.ModelName, ModelVersion = request.ModelVersion, Id = request.Id },
+                };
+            }
+
+            await writeLock.WaitAsync(context.CancellationToken);
+            try
+            {
+                await responseStream.WriteAsync(answer, context.CancellationToken);
+            }
+            finally
+            {
+                writeLock.Release();
+            }
+        }
+    }
+
+    public override async Task<ModelStatisticsResponse> ModelStatistics(ModelStatisticsRequest request, ServerCallContext context)
+    {
+        var response = new ModelStatisticsResponse();
+        foreach (var statistics in await models.StatisticsAsync(request.Name, request.Version))
+        {
+            response.ModelStats.Add(ToProtocol(statistics));
+        }
+
+        return response;
+    }
+
+    public override async Task<RepositoryIndexResponse> RepositoryIndex(RepositoryIndexRequest request, ServerCallContext context)
+    {
+        var response = new RepositoryIndexResponse();
+        foreach (var entry in RepositoryEntries.From(await client.GetModelsAsync()))
+        {
+            if (!request.Ready || entry.State == RepositoryEntries.Ready)
+            {
+                response.Models.Add(new RepositoryIndexResponse.Types.ModelIndex { Name = entry.Name, Version = entry.Version, State = entry.State, Reason = entry.Reason });
+            }
+        }
+
+        return response;
+    }
+
+    public override async Task<RepositoryModelLoadResponse> RepositoryModelLoad(RepositoryModelLoadRequest request, ServerCallContext context)
+    {
+        await models.SetLoadedAsync(request.ModelName, loaded: true);
+        return new RepositoryModelLoadResponse();
+    }
+
+    public override async Task<RepositoryModelUnloadResponse> RepositoryModelUnload(RepositoryModelUnloadRequest request, ServerCallContext context)
+    {
+        await models.SetLoadedAsync(request.ModelName, loaded: false);
+        return new RepositoryModelUnloadResponse();
+    }
+
+    private static DateTimeOffset? Deadline(ServerCallContext context) =>
+        context.Deadline == DateTime.MaxValue ? null : new DateTimeOffset(context.Deadline.ToUniversalTime(), TimeSpan.Zero);
+
+    private static ModelMetadataResponse.Types.TensorMetadata Metadata(TensorSpec spec)
+    {
+        var metadata = new ModelMetadataResponse.Types.TensorMetadata { Name = spec.Name, Datatype = spec.ElementType.ToProtocolName() };
+        metadata.Shape.Add(spec.Shape);
+        return metadata;
+    }
+
+    private static ProtocolStatistics ToProtocol(Contracts.Models.ModelStatistics s)
+    {
+        var statistics = new ProtocolStatistics
+        {
+            Name = s.Model,
+            Version = s.Version.ToString(CultureInfo.InvariantCulture),
+            LastInference = (ulong)s.LastInferenceMs,
+            InferenceCount = (ulong)s.InferenceCount,
+            ExecutionCount = (ulong)s.ExecutionCount,
+            InferenceStats = new InferStatistics
+            {
+                Success = Duration(s.Success),
+                Fail = Duration(s.Fail),
+                Queue = Duration(s.Queue),
+                ComputeInput = Duration(s.ComputeInput),
+                ComputeInfer = Duration(s.ComputeInfer),
+                ComputeOutput = Duration(s.ComputeOutput),
+                CacheHit = new Client.Protocol.StatisticDuration(),
+                CacheMiss = new Client.Protocol.StatisticDuration(),
+            },
+        };
+        statistics.BatchStats.Add(s.Batches.Select(b => new InferBatchStatistics
+        {
+            BatchSize = (ulong)b.BatchSize,
+            ComputeInput = Duration(b.ComputeInput),
+            ComputeInfer = Duration(b.ComputeInfer),
+            ComputeOutput = Duration(b.ComputeOutput),
+        }));
+        return statistics;
+    }
+
+    private static Client.Protocol.StatisticDuration Duration(Contracts.Models.StatisticDuration d) => new() { Count = (ulong)d.Count, Ns = (ulong)d.Nanoseconds };
+}

@@ -1,0 +1,125 @@
+using System.Globalization;
+using Cluster.Client;
+using Cluster.Client.Protocol;
+using Cluster.Contracts.Errors;
+using Cluster.Contracts.Models;
+using Cluster.Contracts.Tensors;
+
+namespace Cluster.Silo.Edge;
+
+/// <summary>Limits applied to every request before any tensor buffer is allocated.</summary>
+public sealed record EdgeLimits(long MaxElementsPerTensor, long MaxElementsPerRequest);
+
+/// <summary>Runs an Open Inference Protocol <c>ModelInferRequest</c> through the SDK and builds its response.</summary>
+public static class InferRequestMapper
+{
+    /// <summary>Validates, runs and answers one request; errors are InferenceExceptions naming the model, input and field.</summary>
+    public static async Task<ModelInferResponse> InferAsync(
+        InferenceClient client, EdgeLimits limits, ModelInferRequest request, DateTimeOffset? deadline, CancellationToken cancellationToken)
+    {
+        var model = request.ModelName;
+        if (string.IsNullOrEmpty(model))
+        {
+            throw new InvalidInputException("model_name is required.");
+        }
+
+        var version = ParseVersion(model, request.ModelVersion);
+        var useRaw = request.RawInputContents.Count > 0;
+        if (useRaw && request.RawInputContents.Count != request.Inputs.Count)
+        {
+            throw new InvalidInputException($"Model '{model}': {request.RawInputContents.Count} raw_input_contents for {request.Inputs.Count} inputs; give one per input, in input order.");
+        }
+
+        long total = 0;
+        var inputs = new TensorData[request.Inputs.Count];
+        for (var i = 0; i < inputs.Length; i++)
+        {
+            var input = request.Inputs[i];
+            if (useRaw && input.Contents is not null)
+            {
+                throw new InvalidInputException($"Input '{input.Name}' of model '{model}': a request must not mix raw_input_contents with typed contents.");
+            }
+
+            inputs[i] = ProtocolTensors.Read(model, input, useRaw ? request.RawInputContents[i] : null, limits.MaxElementsPerTensor);
+            total += inputs[i].ElementCount;
+            if (total > limits.MaxElementsPerRequest)
+            {
+                throw new InvalidInputException($"Model '{model}': the request's tensors claim more than the limit of {limits.MaxElementsPerRequest} elements.");
+            }
+        }
+
+        var outputs = request.Outputs.Select(o => o.Name).ToArray();
+        var response = await client.InferAsync(model, inputs, version, outputs, request.Id, Options(model, request.Parameters, deadline), cancellationToken);
+        return Answer(response, useRaw);
+    }
+
+    /// <summary>The protocol's version string as a version number; empty means the version policy's choice.</summary>
+    public static long? ParseVersion(string model, string version)
+    {
+        if (string.IsNullOrEmpty(version))
+        {
+            return null;
+        }
+
+        return long.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out var number)
+            ? number
+            : throw new ModelNotFoundException($"Model '{model}' has no version '{version}'; versions are numbers.");
+    }
+
+    private static ModelInferResponse Answer(InferenceResponse response, bool useRaw)
+    {
+        var answer = new ModelInferResponse
+        {
+            ModelName = response.Model,
+            ModelVersion = response.Version.ToString(CultureInfo.InvariantCulture),
+            Id = response.Id,
+        };
+        var raw = useRaw || Array.Exists(response.Outputs, o => ProtocolTensors.RawOnly(o.ElementType));
+        foreach (var output in response.Outputs)
+        {
+            answer.Outputs.Add(ProtocolTensors.Write(output, raw ? answer.RawOutputContents : null));
+        }
+
+        return answer;
+    }
+
+    private static InferOptions Options(string model, Google.Protobuf.Collections.MapField<string, InferParameter> parameters, DateTimeOffset? deadline)
+    {
+        int? priority = null;
+        TimeSpan? timeout = null;
+        foreach (var (name, value) in parameters)
+        {
+            switch (name)
+            {
+                case "priority":
+                    priority = (int)Math.Min(int.MaxValue, Integer(model, name, value));
+                    break;
+                case "timeout":
+                    timeout = TimeSpan.FromMicroseconds(Integer(model, name, value));
+                    break;
+                case "sequence_id" or "sequence_start" or "sequence_end" when !IsZero(value):
+                    throw new InvalidInputException($"Model '{model}': parameter '{name}' asks for sequence batching, which this server does not offer.");
+                default:
+                    break;
+            }
+        }
+
+        return new InferOptions { Priority = priority, Timeout = timeout is { } t && t > TimeSpan.Zero ? t : null, Deadline = deadline };
+    }
+
+    private static long Integer(string model, string name, InferParameter value) => value.ParameterChoiceCase switch
+    {
+        InferParameter.ParameterChoiceOneofCase.Int64Param when value.Int64Param >= 0 => value.Int64Param,
+        InferParameter.ParameterChoiceOneofCase.Uint64Param => (long)Math.Min(value.Uint64Param, long.MaxValue),
+        _ => throw new InvalidInputException($"Model '{model}': parameter '{name}' must be a non-negative int64 or uint64."),
+    };
+
+    private static bool IsZero(InferParameter value) => value.ParameterChoiceCase switch
+    {
+        InferParameter.ParameterChoiceOneofCase.BoolParam => !value.BoolParam,
+        InferParameter.ParameterChoiceOneofCase.Int64Param => value.Int64Param == 0,
+        InferParameter.ParameterChoiceOneofCase.Uint64Param => value.Uint64Param == 0,
+        InferParameter.ParameterChoiceOneofCase.StringParam => value.StringParam.Length == 0,
+        _ => true,
+    };
+}

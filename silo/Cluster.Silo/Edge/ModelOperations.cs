@@ -1,0 +1,89 @@
+using Cluster.Client;
+using Cluster.Contracts.Errors;
+using Cluster.Contracts.Grains;
+using Cluster.Contracts.Models;
+
+namespace Cluster.Silo.Edge;
+
+/// <summary>The model questions and operations both edge protocols answer: readiness, metadata, statistics, load and unload.</summary>
+public sealed class ModelOperations(InferenceClient client, IGrainFactory grains)
+{
+    /// <summary>Whether the model version resolves and its replica has loaded and warmed its sessions.</summary>
+    public async Task<bool> IsReadyAsync(string model, string version)
+    {
+        try
+        {
+            var target = await client.ResolveAsync(model, InferRequestMapper.ParseVersion(model, version));
+            return (await Replica(target.Model, target.Version.Version).GetStatusAsync()).Ready;
+        }
+        catch (InferenceException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The model and its served versions; throws ModelNotFoundException.</summary>
+    public async Task<(ModelDescriptor Model, ModelTarget Target)> MetadataAsync(string model, string version)
+    {
+        var target = await client.ResolveAsync(model, InferRequestMapper.ParseVersion(model, version));
+        var descriptor = (await client.GetModelsAsync()).First(m => m.Name == target.Model);
+        return (descriptor, target);
+    }
+
+    /// <summary>Statistics of one model version, of a model's served versions, or of every servable model when <paramref name="model"/> is empty.</summary>
+    public async Task<IReadOnlyList<ModelStatistics>> StatisticsAsync(string model, string version)
+    {
+        var models = await client.GetModelsAsync();
+        if (model.Length > 0 && !Array.Exists(models, m => m.Name == model))
+        {
+            throw new ModelNotFoundException($"Model '{model}' is not in the repository.");
+        }
+
+        var statistics = new List<ModelStatistics>();
+        foreach (var descriptor in models)
+        {
+            if ((model.Length > 0 && descriptor.Name != model) || descriptor.Error is not null || descriptor.Unloaded)
+            {
+                continue;
+            }
+
+            foreach (var served in descriptor.ServedVersions)
+            {
+                if (served.IsLoadable && (version.Length == 0 || InferRequestMapper.ParseVersion(model, version) == served.Version))
+                {
+                    statistics.Add(await Replica(descriptor.Name, served.Version).GetStatisticsAsync());
+                }
+            }
+        }
+
+        return statistics;
+    }
+
+    /// <summary>Loads (reading its folder again) and warms a model, or unloads it from every replica.</summary>
+    public async Task SetLoadedAsync(string model, bool loaded)
+    {
+        var registry = grains.GetGrain<IModelRegistryGrain>(0);
+        var before = loaded ? null : (await registry.GetModelsAsync()).FirstOrDefault(m => m.Name == model);
+        var descriptor = await registry.SetLoadedAsync(model, loaded);
+        client.ForgetResolutions();
+        foreach (var version in (before ?? descriptor).ServedVersions)
+        {
+            if (!version.IsLoadable)
+            {
+                continue;
+            }
+
+            if (loaded)
+            {
+                await Replica(model, version.Version).WarmAsync();
+            }
+            else
+            {
+                await Replica(model, version.Version).StopAsync();
+            }
+        }
+    }
+
+    private IModelBatcherGrain Replica(string model, long version) =>
+        grains.GetGrain<IModelBatcherGrain>(new ReplicaKey(model, version, 0).ToString());
+}

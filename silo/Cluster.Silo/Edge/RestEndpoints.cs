@@ -1,0 +1,140 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Cluster.Client;
+using Cluster.Contracts.Models;
+using Cluster.Contracts.Tensors;
+using Grpc.Core;
+
+namespace Cluster.Silo.Edge;
+
+/// <summary>The REST (HTTP/JSON) twin of the gRPC service under <c>/v2</c>; errors are <c>{"error": "..."}</c>.</summary>
+public static class RestEndpoints
+{
+    /// <summary>Maps every route.</summary>
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        app.MapGet("/v2/health/live", () => Results.Ok(new { live = true }));
+        app.MapGet("/v2/health/ready", (ClusterReadiness readiness) =>
+            readiness.IsReady ? Results.Ok(new { ready = true }) : Results.Json(new { ready = false }, statusCode: 503));
+
+        var infer = app.MapGroup("/v2").AddEndpointFilter(new ApiKeyFilter(ApiKeyAuthorizer.InferScope));
+        infer.MapGet("", () => Results.Ok(new { name = GrpcInferenceService.ServerName, version = typeof(RestEndpoints).Assembly.GetName().Version?.ToString(), extensions = new[] { "model_repository", "statistics", "schedule_policy" } }));
+        foreach (var prefix in new[] { "/models/{model}", "/models/{model}/versions/{version}" })
+        {
+            infer.MapGet(prefix, (string model, string? version, ModelOperations models) => Guard(() => MetadataAsync(models, model, version ?? "")));
+            infer.MapGet(prefix + "/ready", async (string model, string? version, ModelOperations models) =>
+                await models.IsReadyAsync(model, version ?? "") ? Results.Ok(new { ready = true }) : Results.Json(new { ready = false }, statusCode: 400));
+            infer.MapPost(prefix + "/infer", (string model, string? version, HttpRequest request, InferenceClient client, EdgeLimits limits) =>
+                Guard(() => InferAsync(client, limits, model, version ?? "", request)));
+        }
+
+        var admin = app.MapGroup("/v2").AddEndpointFilter(new ApiKeyFilter(ApiKeyAuthorizer.AdminScope));
+        admin.MapGet("/models/stats", (ModelOperations models) => Guard(() => StatisticsAsync(models, "", "")));
+        admin.MapGet("/models/{model}/stats", (string model, ModelOperations models) => Guard(() => StatisticsAsync(models, model, "")));
+        admin.MapGet("/models/{model}/versions/{version}/stats", (string model, string version, ModelOperations models) => Guard(() => StatisticsAsync(models, model, version)));
+        admin.MapPost("/repository/index", (InferenceClient client) => Guard(async () => Results.Ok(RepositoryEntries.From(await client.GetModelsAsync())
+            .Select(e => new { name = e.Name, version = e.Version, state = e.State, reason = e.Reason }))));
+        admin.MapPost("/repository/models/{model}/load", (string model, ModelOperations models) => Guard(async () =>
+        {
+            await models.SetLoadedAsync(model, loaded: true);
+            return Results.Ok();
+        }));
+        admin.MapPost("/repository/models/{model}/unload", (string model, ModelOperations models) => Guard(async () =>
+        {
+            await models.SetLoadedAsync(model, loaded: false);
+            return Results.Ok();
+        }));
+    }
+
+    private static async Task<IResult> InferAsync(InferenceClient client, EdgeLimits limits, string model, string version, HttpRequest http)
+    {
+        JsonDocument body;
+        try
+        {
+            body = await JsonDocument.ParseAsync(http.Body, cancellationToken: http.HttpContext.RequestAborted);
+        }
+        catch (JsonException e)
+        {
+            return Error(StatusCode.InvalidArgument, $"The request body is not valid JSON: {e.Message}");
+        }
+
+        using (body)
+        {
+            var request = RestTensors.ReadRequest(model, version, body.RootElement, limits.MaxElementsPerTensor);
+            var response = await InferRequestMapper.InferAsync(client, limits, request, deadline: null, http.HttpContext.RequestAborted);
+            return Results.Text(RestTensors.WriteResponse(response).ToJsonString(), "application/json");
+        }
+    }
+
+    private static async Task<IResult> MetadataAsync(ModelOperations models, string model, string version)
+    {
+        var (descriptor, target) = await models.MetadataAsync(model, version);
+        return Results.Ok(new
+        {
+            name = descriptor.Name,
+            versions = descriptor.ServedVersions.Select(v => v.Version.ToString(CultureInfo.InvariantCulture)),
+            platform = "onnxruntime_onnx",
+            inputs = target.Version.Inputs.Select(Spec),
+            outputs = target.Version.Outputs.Select(Spec),
+        });
+    }
+
+    private static async Task<IResult> StatisticsAsync(ModelOperations models, string model, string version)
+    {
+        var statistics = await models.StatisticsAsync(model, version);
+        return Results.Ok(new
+        {
+            model_stats = statistics.Select(s => new
+            {
+                name = s.Model,
+                version = s.Version.ToString(CultureInfo.InvariantCulture),
+                last_inference = s.LastInferenceMs,
+                inference_count = s.InferenceCount,
+                execution_count = s.ExecutionCount,
+                inference_stats = new
+                {
+                    success = Duration(s.Success),
+                    fail = Duration(s.Fail),
+                    queue = Duration(s.Queue),
+                    compute_input = Duration(s.ComputeInput),
+                    compute_infer = Duration(s.ComputeInfer),
+                    compute_output = Duration(s.ComputeOutput),
+                },
+                batch_stats = s.Batches.Select(b => new { batch_size = b.BatchSize, compute_input = Duration(b.ComputeInput), compute_infer = Duration(b.ComputeInfer), compute_output = Duration(b.ComputeOutput) }),
+            }),
+        });
+    }
+
+    private static object Duration(Contracts.Models.StatisticDuration d) => new { count = d.Count, ns = d.Nanoseconds };
+
+    private static object Spec(TensorSpec spec) => new { name = spec.Name, datatype = spec.ElementType.ToProtocolName(), shape = spec.Shape };
+
+    /// <summary>Runs a handler, answering cluster errors with their status and <c>{"error": message}</c>.</summary>
+    private static async Task<IResult> Guard(Func<Task<IResult>> handler)
+    {
+        try
+        {
+            return await handler();
+        }
+        catch (Exception e) when (EdgeErrors.StatusOf(e) is { } status)
+        {
+            return Error(status, e.Message);
+        }
+    }
+
+    private static IResult Error(StatusCode status, string message) =>
+        Results.Json(new JsonObject { ["error"] = message }, statusCode: EdgeErrors.HttpStatusOf(status));
+
+    /// <summary>Checks the bearer key against the scope of a group of routes.</summary>
+    private sealed class ApiKeyFilter(string scope) : IEndpointFilter
+    {
+        public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+        {
+            var keys = context.HttpContext.RequestServices.GetRequiredService<ApiKeyAuthorizer>();
+            return keys.Check(context.HttpContext.Request.Headers.Authorization.ToString() is { Length: > 0 } header ? header : null, scope) is { } denied
+                ? Error(denied.Status, denied.Message)
+                : await next(context);
+        }
+    }
+}
