@@ -1,0 +1,66 @@
+using Cluster.Client.Protocol;
+using Cluster.Grains.Tests;
+using Cluster.Tests.Shared;
+using Grpc.Core;
+using Grpc.Net.Client;
+
+namespace Cluster.Edge.Tests;
+
+/// <summary>
+/// One silo whose edge requires API keys (<c>infer-key</c>: infer; <c>admin-key</c>: infer and admin) and
+/// has small limits (1 MiB messages, 4096 elements per tensor), plus stubs compiled from the project's proto.
+/// </summary>
+public sealed class EdgeFixture : IAsyncLifetime
+{
+    public const string InferKey = "infer-key";
+    public const string AdminKey = "admin-key";
+    public const int MaxMessageBytes = 1024 * 1024;
+    public const long MaxElementsPerTensor = 4096;
+
+    private GrpcChannel? _channel;
+
+    public InProcessCluster Cluster { get; private set; } = null!;
+
+    public GRPCInferenceService.GRPCInferenceServiceClient Grpc { get; private set; } = null!;
+
+    public GrpcChannel Channel => _channel!;
+
+    public HttpClient Http { get; } = new();
+
+    public async Task InitializeAsync()
+    {
+        Cluster = await InProcessCluster.StartAsync(
+            ["edge"],
+            perSilo: _ => new()
+            {
+                ["Cluster:Edge:MaxMessageBytes"] = MaxMessageBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["Cluster:Edge:MaxElementsPerTensor"] = MaxElementsPerTensor.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["Cluster:Edge:MaxElementsPerRequest"] = (MaxElementsPerTensor * 4).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["Cluster:Edge:ApiKeys:0:Key"] = InferKey,
+                ["Cluster:Edge:ApiKeys:0:Scopes:0"] = "infer",
+                ["Cluster:Edge:ApiKeys:1:Key"] = AdminKey,
+                ["Cluster:Edge:ApiKeys:1:Scopes:0"] = "infer",
+                ["Cluster:Edge:ApiKeys:1:Scopes:1"] = "admin",
+            },
+            prepareRepository: repository => RepositoryPaths.AddCorruptModel(repository, "broken"));
+        _channel = GrpcChannel.ForAddress(Cluster.GrpcAddresses[0], new GrpcChannelOptions { MaxSendMessageSize = null, MaxReceiveMessageSize = null });
+        Grpc = new GRPCInferenceService.GRPCInferenceServiceClient(_channel);
+        Http.BaseAddress = new Uri(Cluster.HttpAddresses[0]);
+    }
+
+    public async Task DisposeAsync()
+    {
+        Http.Dispose();
+        _channel?.Dispose();
+        await Cluster.DisposeAsync();
+    }
+
+    /// <summary>Call headers carrying an API key.</summary>
+    public static Metadata Key(string key = AdminKey) => new() { { "authorization", $"Bearer {key}" } };
+}
+
+[CollectionDefinition(Name)]
+public sealed class EdgeCollection : ICollectionFixture<EdgeFixture>
+{
+    public const string Name = "edge";
+}
