@@ -8,15 +8,36 @@ namespace Cluster.Client;
 
 /// <summary>
 /// Runs models on the cluster. Resolves a model's version once and caches it briefly, then sends
-/// each request straight to a model replica grain.
+/// each request straight to a model replica: as a grain call (inside the cluster's network, see
+/// <see cref="ClusterConnection"/>) or through the gRPC edge (<see cref="ForGrpc"/>), with the same API.
 /// </summary>
-public sealed class InferenceClient(IGrainFactory grains, TimeProvider? timeProvider = null)
+public sealed class InferenceClient
 {
     /// <summary>How long a resolved model version is reused before asking the registry again.</summary>
     public static readonly TimeSpan ResolutionLifetime = TimeSpan.FromSeconds(5);
 
     private readonly ConcurrentDictionary<(string Model, long? Version), (ModelTarget Target, DateTimeOffset Expires)> _resolved = new();
-    private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
+    private readonly TimeProvider _time;
+    private readonly IInferenceTransport _transport;
+
+    /// <summary>A client making grain calls through <paramref name="grains"/> (an Orleans client or a silo's grain factory).</summary>
+    public InferenceClient(IGrainFactory grains, TimeProvider? timeProvider = null)
+        : this(new OrleansTransport(grains), timeProvider)
+    {
+    }
+
+    private InferenceClient(IInferenceTransport transport, TimeProvider? timeProvider)
+    {
+        _transport = transport;
+        _time = timeProvider ?? TimeProvider.System;
+    }
+
+    /// <summary>
+    /// A client speaking the Open Inference Protocol to a silo's gRPC edge, for applications outside the
+    /// cluster's network; <paramref name="apiKey"/> is sent as a bearer token when the edge requires keys.
+    /// </summary>
+    public static InferenceClient ForGrpc(Grpc.Net.Client.GrpcChannel channel, string? apiKey = null) =>
+        new(new GrpcTransport(channel ?? throw new ArgumentNullException(nameof(channel)), apiKey), null);
 
     /// <summary>
     /// Runs <paramref name="model"/> (the newest served version unless <paramref name="version"/> is given)
@@ -46,19 +67,17 @@ public sealed class InferenceClient(IGrainFactory grains, TimeProvider? timeProv
             TimeoutMicroseconds = options?.Timeout is { } timeout ? (long)timeout.TotalMicroseconds : 0,
             Deadline = options?.Deadline,
         };
-        var replica = grains.GetGrain<IModelBatcherGrain>(new ReplicaKey(target.Model, target.Version.Version, 0).ToString());
-        return await replica.InferAsync(request, cancellationToken);
+        return await _transport.InferAsync(target, request, cancellationToken);
     }
 
     /// <summary>The statistics of a model version's replica, in Triton's shape.</summary>
     public async Task<ModelStatistics> GetStatisticsAsync(string model, long? version = null)
     {
-        var target = await ResolveAsync(model, version);
-        return await grains.GetGrain<IModelBatcherGrain>(new ReplicaKey(target.Model, target.Version.Version, 0).ToString()).GetStatisticsAsync();
+        return await _transport.GetStatisticsAsync(await ResolveAsync(model, version));
     }
 
     /// <summary>Every model in the repository with its versions, inputs and outputs.</summary>
-    public Task<ModelDescriptor[]> GetModelsAsync() => grains.GetGrain<IModelRegistryGrain>(0).GetModelsAsync();
+    public Task<ModelDescriptor[]> GetModelsAsync() => _transport.GetModelsAsync();
 
     /// <summary>The model version a request would use, with its inputs and outputs.</summary>
     public async Task<ModelTarget> ResolveAsync(string model, long? version = null)
@@ -69,7 +88,7 @@ public sealed class InferenceClient(IGrainFactory grains, TimeProvider? timeProv
             return cached.Target;
         }
 
-        var target = await grains.GetGrain<IModelRegistryGrain>(0).ResolveAsync(model, version);
+        var target = await _transport.ResolveAsync(model, version);
         _resolved[(model, version)] = (target, now + ResolutionLifetime);
         return target;
     }
@@ -77,7 +96,8 @@ public sealed class InferenceClient(IGrainFactory grains, TimeProvider? timeProv
     /// <summary>Drops cached version resolutions, e.g. after a model was loaded or unloaded.</summary>
     public void ForgetResolutions() => _resolved.Clear();
 
-    /// <summary>The status of one device, keyed <c>{silo}/{device}</c>.</summary>
-    public Task<DeviceStatus> GetDeviceStatusAsync(string deviceKey) =>
-        grains.GetGrain<IDeviceGrain>(DeviceKey.Parse(deviceKey).ToString()).GetStatusAsync();
+    /// <summary>The status of one device, keyed <c>{silo}/{device}</c> (grain-call clients only).</summary>
+    public Task<DeviceStatus> GetDeviceStatusAsync(string deviceKey) => _transport is OrleansTransport orleans
+        ? orleans.Grains.GetGrain<IDeviceGrain>(DeviceKey.Parse(deviceKey).ToString()).GetStatusAsync()
+        : throw new NotSupportedException("Device status is available to clients inside the cluster (ClusterConnection), not over the gRPC edge.");
 }

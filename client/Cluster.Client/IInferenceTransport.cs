@@ -1,0 +1,15 @@
+using Cluster.Contracts.Models;
+
+namespace Cluster.Client;
+
+/// <summary>How an <see cref="InferenceClient"/> reaches the cluster: Orleans grain calls or the gRPC edge.</summary>
+internal interface IInferenceTransport
+{
+    Task<InferenceResponse> InferAsync(ModelTarget target, InferenceRequest request, CancellationToken cancellationToken);
+
+    Task<ModelTarget> ResolveAsync(string model, long? version);
+
+    Task<ModelDescriptor[]> GetModelsAsync();
+
+    Task<ModelStatistics> GetStatisticsAsync(ModelTarget target);
+}
