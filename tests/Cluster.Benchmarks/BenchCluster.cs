@@ -15,12 +15,16 @@ public sealed class BenchCluster : IAsyncDisposable
 {
     private readonly IHost _silo;
 
-    private BenchCluster(string modelRepository, IHost silo, ClusterConnection connection)
+    private BenchCluster(string modelRepository, IHost silo, ClusterConnection connection, string grpcAddress)
     {
         ModelRepository = modelRepository;
         _silo = silo;
         Connection = connection;
+        GrpcAddress = grpcAddress;
     }
+
+    /// <summary>The silo's gRPC edge, as a URL.</summary>
+    public string GrpcAddress { get; }
 
     /// <summary>The silo's temporary model repository.</summary>
     public string ModelRepository { get; }
@@ -65,7 +69,7 @@ public sealed class BenchCluster : IAsyncDisposable
                 ClusterId = clusterId,
                 Gateways = [$"127.0.0.1:{Port(ports[1])}"],
             });
-            return new BenchCluster(repository, silo, connection);
+            return new BenchCluster(repository, silo, connection, $"http://127.0.0.1:{Port(ports[2])}");
         }
         catch
         {

@@ -1,6 +1,6 @@
 using Cluster.Benchmarks;
 
-IBenchScenario[] scenarios = [new BatchingScenario(), new AllocationScenario()];
+IBenchScenario[] scenarios = [new BatchingScenario(), new EdgeScenario(), new AllocationScenario()];
 
 if (args is ["--help" or "-h", ..])
 {
