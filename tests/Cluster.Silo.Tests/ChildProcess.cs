@@ -59,8 +59,11 @@ public sealed class ChildProcess : IDisposable
             start.Environment[key] = value;
         }
 
-        return new ChildProcess(Process.Start(start)!);
+        return Start(start);
     }
+
+    /// <summary>Starts any command with its output captured.</summary>
+    public static ChildProcess Start(ProcessStartInfo start) => new(Process.Start(start)!);
 
     /// <summary>Runs the CLI to completion and returns its exit code and output.</summary>
     public static async Task<(int ExitCode, string Output)> RunCliAsync(params string[] args)

@@ -56,6 +56,31 @@ public sealed class SiloProcessTests
     }
 
     [Fact]
+    public async Task ReadmeRunCommand_FromRepositoryRoot_ServesTheDefaultRepository()
+    {
+        var ports = FreePorts.Take(4);
+        var start = new ProcessStartInfo("dotnet", ["run", "--no-build", "-c", RepositoryPaths.Configuration, "--project", "silo/Cluster.Silo"])
+        {
+            WorkingDirectory = RepositoryPaths.Root,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.Environment["Cluster__SiloName"] = "readme-run";
+        start.Environment["Cluster__SiloPort"] = ports[0].ToString(CultureInfo.InvariantCulture);
+        start.Environment["Cluster__GatewayPort"] = ports[1].ToString(CultureInfo.InvariantCulture);
+        start.Environment["Cluster__Edge__GrpcAddress"] = $"127.0.0.1:{ports[2]}";
+        start.Environment["Cluster__Edge__HttpAddress"] = $"127.0.0.1:{ports[3]}";
+        using var silo = ChildProcess.Start(start);
+        await silo.WaitForOutputAsync("Silo readme-run ready: Localhost clustering", StartTimeout);
+        Assert.Contains("Model tiny_classifier (max_batch_size 8): v1", silo.Output, StringComparison.Ordinal);
+
+        using var http = new HttpClient();
+        const string Body = """{"inputs":[{"name":"ids","shape":[1,2],"datatype":"INT64","data":[1,2]}]}""";
+        var response = await http.PostAsync($"http://127.0.0.1:{ports[3]}/v2/models/int64_scale/infer", new StringContent(Body));
+        Assert.Contains("\"data\":[4,7]", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Silo_InvalidConfiguration_FailsAtStartNamingTheSettings()
     {
         using var silo = ChildProcess.Start(Path.Combine("silo", "Cluster.Silo"), "Cluster.Silo", [], new Dictionary<string, string>
