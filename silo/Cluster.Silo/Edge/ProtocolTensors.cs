@@ -97,8 +97,14 @@ public static class ProtocolTensors
             throw new InvalidInputException($"{where}: raw_input_contents has {raw.Length} bytes; shape {TensorShape.Format(shape)} of {type.ToProtocolName()} needs {count * type.SizeOf()}.");
         }
 
-        return new TensorData { Name = name, ElementType = type, Shape = shape, Data = raw.ToByteArray() };
+        return new TensorData { Name = name, ElementType = type, Shape = shape, Data = BytesOf(raw) };
     }
+
+    /// <summary>The message's own array when the bytes fill it exactly (both are immutable), else a copy.</summary>
+    private static byte[] BytesOf(ByteString raw) =>
+        MemoryMarshal.TryGetArray(raw.Memory, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
+            ? segment.Array
+            : raw.ToByteArray();
 
     private static TensorData ReadTyped(string where, InputTensor input, TensorElementType type, long[] shape, long count)
     {
