@@ -2,6 +2,8 @@ using Cluster.Cli;
 using Cluster.Cli.Commands;
 using Cluster.Client;
 using Cluster.Contracts.Errors;
+using Grpc.Core;
+using Grpc.Net.Client;
 
 const string Usage = """
     Usage: cluster <command> [options]
@@ -16,6 +18,8 @@ const string Usage = """
       --redis <connection>  find the silos through the cluster's Redis membership table
       --cluster-id <id>     Orleans cluster id (default: inference)
       --service-id <id>     Orleans service id (default: inference)
+      --grpc host:port      use a silo's gRPC edge instead (e.g. 127.0.0.1:8001; https://... for TLS)
+      --api-key <key>       bearer key for the gRPC edge when it requires one
     """;
 
 CliArguments arguments;
@@ -40,6 +44,13 @@ if (arguments.Command is not ("models" or "infer"))
     Console.Error.WriteLine($"Unknown command '{arguments.Command}'.");
     Console.Error.WriteLine(Usage);
     return 2;
+}
+
+if (arguments.Value("--grpc") is { } edge)
+{
+    // The gRPC edge: for machines outside the cluster's network; connection failures surface on the first call.
+    using var channel = GrpcChannel.ForAddress(edge.Contains("://", StringComparison.Ordinal) ? edge : "http://" + edge);
+    return await RunAsync(InferenceClient.ForGrpc(channel, arguments.Value("--api-key")), arguments, connectionFailure: $"gRPC edge {edge}");
 }
 
 var options = new ClusterConnectionOptions
@@ -67,12 +78,17 @@ catch (Exception e) when (e is not OutOfMemoryException)
 
 await using (connection)
 {
+    return await RunAsync(connection.Inference, arguments, connectionFailure: null);
+}
+
+static async Task<int> RunAsync(InferenceClient client, CliArguments arguments, string? connectionFailure)
+{
     try
     {
         return arguments.Command switch
         {
-            "models" => await ModelsCommand.RunAsync(connection.Inference, arguments, Console.Out),
-            _ => await InferCommand.RunAsync(connection.Inference, arguments, Console.Out),
+            "models" => await ModelsCommand.RunAsync(client, arguments, Console.Out),
+            _ => await InferCommand.RunAsync(client, arguments, Console.Out),
         };
     }
     catch (UsageException e)
@@ -84,6 +100,11 @@ await using (connection)
     {
         Console.Error.WriteLine($"{e.GetType().Name}: {e.Message}");
         return 1;
+    }
+    catch (RpcException e) when (connectionFailure is not null && e.StatusCode == StatusCode.Unavailable)
+    {
+        Console.Error.WriteLine($"Cannot connect to the cluster ({connectionFailure}): {e.Status.Detail}");
+        return 3;
     }
     catch (Exception e) when (e is not OutOfMemoryException)
     {

@@ -125,8 +125,9 @@ internal sealed class GrpcTransport(GrpcChannel channel, string? apiKey) : IInfe
         {
             return await call();
         }
-        catch (RpcException e)
+        catch (RpcException e) when (e.Status.DebugException is null)
         {
+            // Statuses the edge answered with; a transport failure (no server, TLS) stays an RpcException.
             throw e.StatusCode switch
             {
                 StatusCode.NotFound => new ModelNotFoundException(e.Status.Detail),

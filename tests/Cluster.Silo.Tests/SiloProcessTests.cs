@@ -44,6 +44,10 @@ public sealed class SiloProcessTests
             Assert.True(Math.Abs(expected[i] - printed[i]) < 1e-5, $"probability {i}: expected {expected[i]}, printed {printed[i]}");
         }
 
+        var (grpcExit, viaGrpc) = await ChildProcess.RunCliAsync("infer", "tiny_classifier", "--input", "features=1,2,3,4", "--grpc", $"127.0.0.1:{ports[2]}");
+        Assert.Equal(0, grpcExit);
+        Assert.Contains(line, viaGrpc, StringComparison.Ordinal);
+
         var (badExit, bad) = await ChildProcess.RunCliAsync("infer", "tiny_classifier", "--input", "features=1,2,3,4", "--shape", "features=2x2", "--gateway", gateway);
         Assert.Equal(1, badExit);
         Assert.Contains("InvalidInputException: Input 'features' of model 'tiny_classifier' version 1 has shape [2,2]; expected [-1,4]", bad, StringComparison.Ordinal);
@@ -103,6 +107,10 @@ public sealed class SiloProcessTests
         var (exit, output) = await ChildProcess.RunCliAsync("models", "--gateway", $"127.0.0.1:{port}");
         Assert.Equal(3, exit);
         Assert.Contains($"Cannot connect to the cluster (gateway 127.0.0.1:{port}): No gateway answered within 5 s.", output, StringComparison.Ordinal);
+
+        var (grpcExit, grpcOutput) = await ChildProcess.RunCliAsync("infer", "tiny_classifier", "--input", "features=1,2,3,4", "--grpc", $"127.0.0.1:{port}");
+        Assert.Equal(3, grpcExit);
+        Assert.Contains($"Cannot connect to the cluster (gRPC edge 127.0.0.1:{port})", grpcOutput, StringComparison.Ordinal);
     }
 
     [Fact]
