@@ -47,7 +47,7 @@ public sealed class BenchCluster : IAsyncDisposable
         try
         {
             prepareRepository(repository);
-            var ports = FreePorts.Take(4);
+            var ports = FreePorts.Take(5);
             var clusterId = "bench-" + Guid.NewGuid().ToString("N")[..8];
             silo = ClusterHost.Build([], new Dictionary<string, string?>
             {
@@ -59,6 +59,7 @@ public sealed class BenchCluster : IAsyncDisposable
                 ["Cluster:Devices:Cuda"] = "none",
                 ["Cluster:Edge:GrpcAddress"] = $"127.0.0.1:{ports[2]}",
                 ["Cluster:Edge:HttpAddress"] = $"127.0.0.1:{ports[3]}",
+                ["Cluster:MetricsAddress"] = $"127.0.0.1:{ports[4]}",
                 ["Cluster:Clustering"] = "Localhost",
                 ["Cluster:AdvertisedAddress"] = "127.0.0.1",
                 ["Logging:LogLevel:Default"] = "Warning",

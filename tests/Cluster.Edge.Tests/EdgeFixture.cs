@@ -17,6 +17,9 @@ public sealed class EdgeFixture : IAsyncLifetime
     public const int MaxMessageBytes = 1024 * 1024;
     public const long MaxElementsPerTensor = 4096;
 
+    /// <summary>A copy of tiny_classifier only the metrics test calls, so its counts are exact.</summary>
+    public const string MetricsModel = "tiny_metrics";
+
     private GrpcChannel? _channel;
 
     public InProcessCluster Cluster { get; private set; } = null!;
@@ -42,7 +45,13 @@ public sealed class EdgeFixture : IAsyncLifetime
                 ["Cluster:Edge:ApiKeys:1:Scopes:0"] = "infer",
                 ["Cluster:Edge:ApiKeys:1:Scopes:1"] = "admin",
             },
-            prepareRepository: repository => RepositoryPaths.AddCorruptModel(repository, "broken"));
+            prepareRepository: repository =>
+            {
+                RepositoryPaths.AddCorruptModel(repository, "broken");
+                var version = Path.Combine(repository, MetricsModel, "1");
+                Directory.CreateDirectory(version);
+                File.Copy(Path.Combine(repository, "tiny_classifier", "1", "model.onnx"), Path.Combine(version, "model.onnx"));
+            });
         _channel = GrpcChannel.ForAddress(Cluster.GrpcAddresses[0], new GrpcChannelOptions { MaxSendMessageSize = null, MaxReceiveMessageSize = null });
         Grpc = new GRPCInferenceService.GRPCInferenceServiceClient(_channel);
         Http.BaseAddress = new Uri(Cluster.HttpAddresses[0]);

@@ -25,6 +25,9 @@ public sealed class InProcessCluster : IAsyncDisposable
     /// <summary>Each silo's REST edge, as a URL.</summary>
     public List<string> HttpAddresses { get; } = [];
 
+    /// <summary>Each silo's Prometheus endpoint, as a URL.</summary>
+    public List<string> MetricsAddresses { get; } = [];
+
     /// <summary>The client connection.</summary>
     public ClusterConnection Connection { get; private set; } = null!;
 
@@ -44,7 +47,7 @@ public sealed class InProcessCluster : IAsyncDisposable
         var repository = RepositoryPaths.CopyModelsToTemp();
         prepareRepository?.Invoke(repository);
         var cluster = new InProcessCluster(repository);
-        var ports = FreePorts.Take(siloNames.Length * 4);
+        var ports = FreePorts.Take(siloNames.Length * 5);
         var clusterId = "test-" + Guid.NewGuid().ToString("N")[..8];
         var gateways = new List<string>();
         for (var i = 0; i < siloNames.Length; i++)
@@ -53,10 +56,11 @@ public sealed class InProcessCluster : IAsyncDisposable
             {
                 ["Cluster:SiloName"] = siloNames[i],
                 ["Cluster:ClusterId"] = clusterId,
-                ["Cluster:SiloPort"] = Port(ports[4 * i]),
-                ["Cluster:GatewayPort"] = Port(ports[(4 * i) + 1]),
-                ["Cluster:Edge:GrpcAddress"] = $"127.0.0.1:{ports[(4 * i) + 2]}",
-                ["Cluster:Edge:HttpAddress"] = $"127.0.0.1:{ports[(4 * i) + 3]}",
+                ["Cluster:SiloPort"] = Port(ports[5 * i]),
+                ["Cluster:GatewayPort"] = Port(ports[(5 * i) + 1]),
+                ["Cluster:Edge:GrpcAddress"] = $"127.0.0.1:{ports[(5 * i) + 2]}",
+                ["Cluster:Edge:HttpAddress"] = $"127.0.0.1:{ports[(5 * i) + 3]}",
+                ["Cluster:MetricsAddress"] = $"127.0.0.1:{ports[(5 * i) + 4]}",
                 ["Cluster:PrimarySiloPort"] = Port(ports[0]),
                 ["Cluster:ModelRepository"] = repository,
                 ["Cluster:Devices:Cuda"] = "none",
@@ -73,9 +77,10 @@ public sealed class InProcessCluster : IAsyncDisposable
             var silo = ClusterHost.Build([], settings);
             await silo.StartAsync();
             cluster._silos.Add(silo);
-            gateways.Add($"127.0.0.1:{ports[(4 * i) + 1]}");
-            cluster.GrpcAddresses.Add($"http://127.0.0.1:{ports[(4 * i) + 2]}");
-            cluster.HttpAddresses.Add($"http://127.0.0.1:{ports[(4 * i) + 3]}");
+            gateways.Add($"127.0.0.1:{ports[(5 * i) + 1]}");
+            cluster.GrpcAddresses.Add($"http://127.0.0.1:{ports[(5 * i) + 2]}");
+            cluster.HttpAddresses.Add($"http://127.0.0.1:{ports[(5 * i) + 3]}");
+            cluster.MetricsAddresses.Add($"http://127.0.0.1:{ports[(5 * i) + 4]}");
         }
 
         cluster.Connection = await ClusterConnection.ConnectAsync(new ClusterConnectionOptions

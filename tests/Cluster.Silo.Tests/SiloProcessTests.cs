@@ -12,7 +12,7 @@ public sealed class SiloProcessTests
     [Fact]
     public async Task Silo_ServesCliRequests_AndExitsCleanlyOnSigterm()
     {
-        var ports = FreePorts.Take(4);
+        var ports = FreePorts.Take(5);
         var gateway = $"127.0.0.1:{ports[1]}";
         using var silo = ChildProcess.Start(Path.Combine("silo", "Cluster.Silo"), "Cluster.Silo", [], new Dictionary<string, string>
         {
@@ -22,6 +22,7 @@ public sealed class SiloProcessTests
             ["Cluster__Devices__Cuda"] = "none",
             ["Cluster__Edge__GrpcAddress"] = $"127.0.0.1:{ports[2]}",
             ["Cluster__Edge__HttpAddress"] = $"127.0.0.1:{ports[3]}",
+            ["Cluster__MetricsAddress"] = $"127.0.0.1:{ports[4]}",
         });
         await silo.WaitForOutputAsync("Silo process-test ready: Localhost clustering", StartTimeout);
         Assert.Contains("Device cpu:0 (cpu): Healthy", silo.Output, StringComparison.Ordinal);
@@ -62,7 +63,7 @@ public sealed class SiloProcessTests
     [Fact]
     public async Task ReadmeRunCommand_FromRepositoryRoot_ServesTheDefaultRepository()
     {
-        var ports = FreePorts.Take(4);
+        var ports = FreePorts.Take(5);
         var start = new ProcessStartInfo("dotnet", ["run", "--no-build", "-c", RepositoryPaths.Configuration, "--project", "silo/Cluster.Silo"])
         {
             WorkingDirectory = RepositoryPaths.Root,
@@ -74,6 +75,7 @@ public sealed class SiloProcessTests
         start.Environment["Cluster__GatewayPort"] = ports[1].ToString(CultureInfo.InvariantCulture);
         start.Environment["Cluster__Edge__GrpcAddress"] = $"127.0.0.1:{ports[2]}";
         start.Environment["Cluster__Edge__HttpAddress"] = $"127.0.0.1:{ports[3]}";
+        start.Environment["Cluster__MetricsAddress"] = $"127.0.0.1:{ports[4]}";
         using var silo = ChildProcess.Start(start);
         await silo.WaitForOutputAsync("Silo readme-run ready: Localhost clustering", StartTimeout);
         Assert.Contains("Model tiny_classifier (max_batch_size 8): v1", silo.Output, StringComparison.Ordinal);

@@ -2,6 +2,7 @@ using Cluster.Grains.Devices;
 using Cluster.Grains.Placement;
 using Cluster.Inference.Devices;
 using Cluster.Inference.Repository;
+using Cluster.Inference.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -21,6 +22,8 @@ public static class InferenceSiloBuilderExtensions
         builder.Services.AddSingleton(sp => new ModelRepository(modelRepositoryPath, sp.GetRequiredService<ILogger<ModelRepository>>()));
         builder.Services.AddSingleton(_ => new LocalDevices(DeviceDiscovery.Discover(devices)));
         builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddMetrics();
+        builder.Services.TryAddSingleton<InferenceMetrics>();
         builder.Services.AddPlacementDirector<SiloNamePlacement, SiloNamePlacementDirector>();
         return builder;
     }

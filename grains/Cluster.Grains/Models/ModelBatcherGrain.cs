@@ -7,6 +7,7 @@ using Cluster.Contracts.Tensors;
 using Cluster.Grains.Devices;
 using Cluster.Inference.Batching;
 using Cluster.Inference.Devices;
+using Cluster.Inference.Telemetry;
 using Cluster.Inference.Tensors;
 using Orleans.Concurrency;
 
@@ -18,7 +19,7 @@ namespace Cluster.Grains.Models;
 /// its outputs. Reentrant, since many callers wait on it at once; the batcher is thread-safe.
 /// </summary>
 [Reentrant]
-public sealed class ModelBatcherGrain(LocalDevices localDevices, ILocalSiloDetails localSilo, TimeProvider time) : Grain, IModelBatcherGrain
+public sealed class ModelBatcherGrain(LocalDevices localDevices, ILocalSiloDetails localSilo, TimeProvider time, InferenceMetrics metrics) : Grain, IModelBatcherGrain
 {
     private ReplicaKey _key;
     private Task<Replica>? _ready;
@@ -46,7 +47,8 @@ public sealed class ModelBatcherGrain(LocalDevices localDevices, ILocalSiloDetai
     {
         var replica = await EnsureReadyAsync();
         var started = time.GetTimestamp();
-        var succeeded = false;
+        FailureReason? failure = FailureReason.Other;
+        replica.Statistics.RecordArrival();
         try
         {
             var target = replica.Target;
@@ -60,12 +62,23 @@ public sealed class ModelBatcherGrain(LocalDevices localDevices, ILocalSiloDetai
                 CancellationToken = cancellationToken,
             };
             var outputs = await replica.Scheduler.EnqueueAsync(new Pending(inputs, OutputIndices(replica.OutputNames, requested)), batchSize, ShapeKey(inputs), options);
-            succeeded = true;
+            failure = null;
             return new InferenceResponse { Model = target.Model, Version = target.Version.Version, Id = request.Id, Outputs = outputs };
+        }
+        catch (Exception e)
+        {
+            failure = e switch
+            {
+                QueueFullException or InferenceTimeoutException => FailureReason.Rejected,
+                OperationCanceledException => FailureReason.Canceled,
+                ModelUnavailableException or DeviceNotFoundException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException => FailureReason.Backend,
+                _ => FailureReason.Other,
+            };
+            throw;
         }
         finally
         {
-            replica.Statistics.RecordRequest(succeeded, time.GetElapsedTime(started));
+            replica.Statistics.RecordRequest(failure, time.GetElapsedTime(started));
         }
     }
 
@@ -123,7 +136,7 @@ public sealed class ModelBatcherGrain(LocalDevices localDevices, ILocalSiloDetai
         await device.LoadModelAsync(target.Model, target.Version.Version);
 
         var outputNames = Array.ConvertAll(target.Version.Outputs, o => o.Name);
-        var statistics = new StatisticsRecorder(target.Model, target.Version.Version, time);
+        var statistics = new StatisticsRecorder(target.Model, target.Version.Version, time, metrics, localSilo.Name);
         var scheduler = new DynamicBatchScheduler<Pending, TensorData[]>(
             BatchingPolicy.From(target.Config),
             batch => Task.Factory.StartNew(() => RunBatchAsync(target, device, outputNames, statistics, batch), CancellationToken.None, TaskCreationOptions.None, _grainScheduler).Unwrap(),

@@ -1,10 +1,23 @@
+using System.Diagnostics;
+using System.Globalization;
 using Cluster.Contracts.Models;
+using Cluster.Inference.Telemetry;
 
 namespace Cluster.Inference.Batching;
 
-/// <summary>Accumulates a replica's statistics in Triton's shape. Thread-safe.</summary>
-public sealed class StatisticsRecorder(string model, long version, TimeProvider time)
+/// <summary>
+/// Accumulates a replica's statistics in Triton's shape and, when given <see cref="InferenceMetrics"/>,
+/// records the same events on the metrics instruments. Thread-safe.
+/// </summary>
+public sealed class StatisticsRecorder(string model, long version, TimeProvider time, InferenceMetrics? metrics = null, string silo = "")
 {
+    private readonly TagList _tags = new()
+    {
+        { "model", model },
+        { "version", version.ToString(CultureInfo.InvariantCulture) },
+        { "silo", silo },
+    };
+
     private readonly object _gate = new();
     private readonly SortedDictionary<int, (Total Input, Total Infer, Total Output)> _batches = [];
     private Total _success;
@@ -24,6 +37,9 @@ public sealed class StatisticsRecorder(string model, long version, TimeProvider 
         {
             _queue.Add(waited.Ticks * 100);
         }
+
+        metrics?.QueueDuration.Add((long)waited.TotalMicroseconds, _tags);
+        metrics?.QueueTime.Record(waited.TotalMilliseconds, _tags);
     }
 
     /// <summary>A batch of <paramref name="requests"/> requests and <paramref name="samples"/> samples ran.</summary>
@@ -44,15 +60,47 @@ public sealed class StatisticsRecorder(string model, long version, TimeProvider 
             batch.Output.Add(timings.OutputNanoseconds);
             _batches[samples] = batch;
         }
+
+        if (metrics is not null)
+        {
+            metrics.Executions.Add(1, _tags);
+            metrics.Inferences.Add(samples, _tags);
+            metrics.ComputeInput.Add(timings.InputNanoseconds / 1000 * requests, _tags);
+            metrics.ComputeInfer.Add(timings.InferNanoseconds / 1000 * requests, _tags);
+            metrics.ComputeOutput.Add(timings.OutputNanoseconds / 1000 * requests, _tags);
+            metrics.BatchSize.Record(samples, _tags);
+        }
     }
 
-    /// <summary>A request finished, successfully or not, <paramref name="elapsed"/> after it arrived.</summary>
-    public void RecordRequest(bool succeeded, TimeSpan elapsed)
+    /// <summary>A request arrived (it counts as pending until <see cref="RecordRequest"/>).</summary>
+    public void RecordArrival() => metrics?.Pending.Add(1, _tags);
+
+    /// <summary>A request finished <paramref name="elapsed"/> after it arrived: successfully when <paramref name="failure"/> is null.</summary>
+    public void RecordRequest(FailureReason? failure, TimeSpan elapsed)
     {
         lock (_gate)
         {
-            (succeeded ? ref _success : ref _fail).Add(elapsed.Ticks * 100);
+            (failure is null ? ref _success : ref _fail).Add(elapsed.Ticks * 100);
             _lastInferenceMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+        }
+
+        if (metrics is null)
+        {
+            return;
+        }
+
+        metrics.Pending.Add(-1, _tags);
+        metrics.RequestDuration.Add((long)elapsed.TotalMicroseconds, _tags);
+        metrics.RequestLatency.Record(elapsed.TotalMilliseconds, _tags);
+        if (failure is { } reason)
+        {
+            var tags = _tags;
+            tags.Add("reason", InferenceMetrics.Label(reason));
+            metrics.Failure.Add(1, tags);
+        }
+        else
+        {
+            metrics.Success.Add(1, _tags);
         }
     }
 

@@ -46,6 +46,9 @@ public sealed class SiloSettings
     /// <summary>The gRPC and REST edge.</summary>
     public EdgeSettings Edge { get; set; } = new();
 
+    /// <summary>Where Prometheus scrapes <c>/metrics</c> (Triton's 8002).</summary>
+    public string MetricsAddress { get; set; } = "127.0.0.1:8002";
+
     /// <summary>Whether Redis clustering is selected.</summary>
     public bool UsesRedis => string.Equals(Clustering, "Redis", StringComparison.OrdinalIgnoreCase);
 
@@ -109,6 +112,10 @@ public sealed class SiloSettings
         }
 
         errors.AddRange(Edge.Validate());
+        if (!IPEndPoint.TryParse(MetricsAddress, out var metrics) || metrics.Port == 0 || MetricsAddress == Edge.GrpcAddress || MetricsAddress == Edge.HttpAddress)
+        {
+            errors.Add($"Cluster:MetricsAddress '{MetricsAddress}' must be an address:port like 127.0.0.1:8002, apart from the edge's.");
+        }
 
         return errors;
     }

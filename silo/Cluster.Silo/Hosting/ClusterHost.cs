@@ -1,6 +1,7 @@
 using System.Net;
 using Cluster.Silo.Configuration;
 using Cluster.Silo.Edge;
+using Cluster.Silo.Telemetry;
 using Orleans.Configuration;
 using StackExchange.Redis;
 
@@ -55,9 +56,11 @@ public static class ClusterHost
             silo.AddInferenceServing(settings.ModelRepository, settings.Devices);
         });
         builder.AddEdge(settings.Edge);
+        builder.AddMetricsEndpoint(settings.MetricsAddress);
         builder.Services.AddHostedService<StartupReport>();
         var app = builder.Build();
         app.MapEdge();
+        app.MapMetricsEndpoint(settings.MetricsAddress);
         return app;
     }
 }

@@ -1,0 +1,49 @@
+using System.Globalization;
+using Cluster.Contracts.Errors;
+using Cluster.Contracts.Tensors;
+using static Cluster.Edge.Tests.EdgeFixture;
+
+namespace Cluster.Edge.Tests;
+
+/// <summary>The Prometheus endpoint reports exactly the requests made, under Triton's metric names.</summary>
+[Collection(EdgeCollection.Name)]
+public sealed class MetricsTests(EdgeFixture fixture)
+{
+    [Fact]
+    public async Task Scrape_AfterKnownRequests_ShowsExactlyThoseCounts()
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            await fixture.Cluster.Client.InferAsync(MetricsModel, [TensorData.FromFloat32("features", [i, 1f, 2f, 3f], 1, 4)]);
+        }
+
+        for (var i = 0; i < 2; i++)
+        {
+            await Assert.ThrowsAsync<InvalidInputException>(() => fixture.Cluster.Client.InferAsync(MetricsModel, [TensorData.FromFloat32("features", [1f], 1, 1)]));
+        }
+
+        using var http = new HttpClient();
+        var text = await http.GetStringAsync(fixture.Cluster.MetricsAddresses[0] + "/metrics");
+
+        Assert.Equal(3, Value(text, "nv_inference_request_success"));
+        Assert.Equal(2, Value(text, "nv_inference_request_failure", "reason=\"OTHER\""));
+        Assert.Equal(3, Value(text, "nv_inference_count"));
+        Assert.Equal(3, Value(text, "nv_inference_exec_count"));
+        Assert.Equal(0, Value(text, "nv_inference_pending_request_count"));
+        Assert.True(Value(text, "nv_inference_request_duration_us") > 0);
+        Assert.True(Value(text, "nv_inference_compute_infer_duration_us") > 0);
+        Assert.Equal(3, Value(text, "inference_batch_size_bucket", "le=\"1\""));
+        Assert.Equal(5, Value(text, "inference_request_latency_ms_count"));
+    }
+
+    /// <summary>The value of the one series of <paramref name="name"/> for the metrics model (and <paramref name="label"/>).</summary>
+    private static double Value(string text, string name, string label = "")
+    {
+        var lines = text.Split('\n').Where(l =>
+            l.StartsWith(name + "{", StringComparison.Ordinal)
+            && l.Contains($"model=\"{MetricsModel}\"", StringComparison.Ordinal)
+            && l.Contains(label, StringComparison.Ordinal)).ToArray();
+        var line = Assert.Single(lines);
+        return double.Parse(line[(line.LastIndexOf('}') + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+    }
+}
