@@ -29,6 +29,8 @@ public sealed class BadRequestTests(EdgeFixture fixture)
         { "missing model name", StatusCode.InvalidArgument, "model_name is required." },
         { "failed model", StatusCode.Unavailable, "Model 'broken' version 1 cannot be served: ONNX Runtime cannot load" },
         { "sequence parameter", StatusCode.InvalidArgument, "parameter 'sequence_id' asks for sequence batching" },
+        { "timeout too long", StatusCode.InvalidArgument, "parameter 'timeout' is 9223372036854775807 µs, above the maximum of 86400000000 (24 h)." },
+        { "bytes shape without data", StatusCode.InvalidArgument, "Input 'text' of model 'type_zoo': raw BYTES contents have 0 bytes, too few for 4096 length-prefixed elements." },
     };
 
     [Theory]
@@ -101,6 +103,12 @@ public sealed class BadRequestTests(EdgeFixture fixture)
             case "missing model name": request.ModelName = ""; break;
             case "failed model": request.ModelName = "broken"; break;
             case "sequence parameter": request.Parameters["sequence_id"] = new InferParameter { Int64Param = 42 }; break;
+            case "timeout too long": request.Parameters["timeout"] = new InferParameter { Int64Param = long.MaxValue }; break;
+            case "bytes shape without data":
+                request.ModelName = "type_zoo";
+                features = Input("text", "BYTES", [1, 4096]);
+                request.RawInputContents.Add(Google.Protobuf.ByteString.Empty);
+                break;
             case "missing input" or "extra input":
                 request.ModelName = "two_in_two_out";
                 features = Input("a", "FP32", [1, 4], c => c.Fp32Contents.Add([1f, 2f, 3f, 4f]));

@@ -69,6 +69,8 @@ public sealed class RestTests(EdgeFixture fixture)
     [InlineData("/v2/models/tiny_classifier/infer", """{"inputs": [{"name": "features", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, "x"]}]}""", HttpStatusCode.BadRequest, "holds a value that is not FP32")]
     [InlineData("/v2/models/tiny_classifier/infer", """{"inputs": 5}""", HttpStatusCode.BadRequest, "\"inputs\" is required and must be an array.")]
     [InlineData("/v2/models/tiny_classifier/infer", """{"inputs": [""", HttpStatusCode.BadRequest, "The request body is not valid JSON")]
+    [InlineData("/v2/models/tiny_classifier/infer", """{"inputs": [{"name": "features", "shape": ["1", 4], "datatype": "FP32", "data": [1, 2, 3, 4]}]}""", HttpStatusCode.BadRequest, "has a bad dimension")]
+    [InlineData("/v2/models/tiny_classifier/infer", """{"inputs": [{"name": "features", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}], "outputs": {}}""", HttpStatusCode.BadRequest, "\"outputs\" must be an array")]
     [InlineData("/v2/models/broken/infer", """{"inputs": []}""", HttpStatusCode.ServiceUnavailable, "cannot be served")]
     public async Task Infer_BadRequest_JsonErrorWithStatus(string path, string body, HttpStatusCode status, string message)
     {

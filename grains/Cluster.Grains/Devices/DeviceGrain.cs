@@ -42,17 +42,15 @@ public sealed partial class DeviceGrain(
     }
 
     /// <inheritdoc />
-    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         foreach (var pool in _models.Values)
         {
-            if (pool.IsCompletedSuccessfully)
-            {
-                (await pool).Dispose();
-            }
+            DisposeWhenLoaded(pool);
         }
 
         _models.Clear();
+        return Task.CompletedTask;
     }
 
     /// <inheritdoc />
@@ -88,13 +86,15 @@ public sealed partial class DeviceGrain(
     public Task LoadModelAsync(string model, long version) => PoolFor(model, version);
 
     /// <inheritdoc />
-    public async Task UnloadModelAsync(string model, long version)
+    public Task UnloadModelAsync(string model, long version)
     {
-        if (_models.Remove((model, version), out var pool) && pool.IsCompletedSuccessfully)
+        if (_models.Remove((model, version), out var pool))
         {
-            (await pool).Dispose();
+            DisposeWhenLoaded(pool);
             LogUnloaded(model, version, _key.ToString());
         }
+
+        return Task.CompletedTask;
     }
 
     /// <inheritdoc />
@@ -160,6 +160,10 @@ public sealed partial class DeviceGrain(
             };
         }
     }
+
+    /// <summary>Disposes a pool now, or when a load still in progress finishes; a failed load holds nothing.</summary>
+    private static void DisposeWhenLoaded(Task<ModelInstancePool> pool) =>
+        pool.ContinueWith(t => t.Result.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
 
     private static ILoadedModel Load(string file, DeviceDescriptor device, ModelTarget target) =>
         device.Simulation is { } profile

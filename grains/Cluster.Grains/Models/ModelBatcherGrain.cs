@@ -106,14 +106,25 @@ public sealed class ModelBatcherGrain(LocalDevices localDevices, ILocalSiloDetai
     /// <inheritdoc />
     public async Task StopAsync()
     {
-        if (_ready is { IsCompletedSuccessfully: true })
+        var starting = _ready;
+        _ready = null;
+        if (starting is not null)
         {
-            var replica = await _ready;
-            replica.Scheduler.Stop();
+            Replica replica;
+            try
+            {
+                replica = await starting;
+            }
+            catch (InferenceException)
+            {
+                DeactivateOnIdle();
+                return;
+            }
+
+            replica.Scheduler.Dispose();
             await GrainFactory.GetGrain<IDeviceGrain>(replica.DeviceKey).UnloadModelAsync(_key.Model, _key.Version);
         }
 
-        _ready = null;
         DeactivateOnIdle();
     }
 

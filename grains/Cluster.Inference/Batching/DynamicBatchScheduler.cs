@@ -13,6 +13,9 @@ namespace Cluster.Inference.Batching;
 /// </summary>
 public sealed class DynamicBatchScheduler<TPayload, TResult> : IDisposable
 {
+    /// <summary>Timers cannot wait longer; a later event is simply re-checked when this passes.</summary>
+    private static readonly TimeSpan LongestTimerDelay = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
+
     private readonly object _gate = new();
     private readonly BatchingPolicy _policy;
     private readonly Func<IReadOnlyList<QueuedRequest<TPayload, TResult>>, Task<TResult[]>> _execute;
@@ -85,10 +88,14 @@ public sealed class DynamicBatchScheduler<TPayload, TResult> : IDisposable
             }
 
             var now = _time.GetUtcNow();
-            request = new QueuedRequest<TPayload, TResult>(payload, batchSize, shapeKey, priority, now) { Sequence = _nextSequence++ };
             var timeout = _policy.AllowTimeoutOverride && options.Timeout is { } own && own > TimeSpan.Zero ? own : _policy.DefaultTimeout;
-            request.TimeoutAt = now + timeout;
-            request.Deadline = options.Deadline;
+            request = new QueuedRequest<TPayload, TResult>(payload, batchSize, shapeKey, priority, now)
+            {
+                // A timeout beyond the calendar means none.
+                TimeoutAt = timeout is { } t && t < DateTimeOffset.MaxValue - now ? now + t : null,
+                Deadline = options.Deadline,
+                Sequence = _nextSequence++,
+            };
             _earliestExpiry = Earliest(_earliestExpiry, Earliest(request.TimeoutAt, request.Deadline));
             _queue.Add(request);
         }
@@ -96,6 +103,11 @@ public sealed class DynamicBatchScheduler<TPayload, TResult> : IDisposable
         if (options.CancellationToken.CanBeCanceled)
         {
             request.Cancellation = options.CancellationToken.Register(() => Cancel(request, options.CancellationToken));
+            if (request.State != RequestState.Queued)
+            {
+                // Scheduled (or released) before the registration was stored: nobody else will dispose it.
+                request.Cancellation.Dispose();
+            }
         }
 
         Pump();
@@ -177,7 +189,7 @@ public sealed class DynamicBatchScheduler<TPayload, TResult> : IDisposable
                 (due ??= []).Add(batch);
             }
 
-            _timer.Change(next is { } at ? Max(at - now, TimeSpan.Zero) : Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            _timer.Change(next is { } at ? Min(Max(at - now, TimeSpan.Zero), LongestTimerDelay) : Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         }
 
         foreach (var batch in due ?? [])
@@ -268,4 +280,6 @@ public sealed class DynamicBatchScheduler<TPayload, TResult> : IDisposable
     private static DateTimeOffset? Earliest(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : a < b ? a : b;
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 }

@@ -9,14 +9,12 @@ public sealed class DeviceExecutor : IDisposable
 {
     private readonly Queue<Action> _work = new();
     private readonly object _gate = new();
-    private readonly Thread _thread;
     private bool _completed;
 
     /// <summary>Starts the thread.</summary>
     public DeviceExecutor(string deviceName)
     {
-        _thread = new Thread(Loop) { IsBackground = true, Name = $"device {deviceName}" };
-        _thread.Start();
+        new Thread(Loop) { IsBackground = true, Name = $"device {deviceName}" }.Start();
     }
 
     /// <summary>Runs <paramref name="work"/> on the device thread.</summary>
@@ -43,7 +41,7 @@ public sealed class DeviceExecutor : IDisposable
         return completion.Task;
     }
 
-    /// <summary>Lets queued work finish, then stops the thread.</summary>
+    /// <summary>Refuses new work; the thread finishes what is queued, then ends. Does not wait for it.</summary>
     public void Dispose()
     {
         lock (_gate)
@@ -51,8 +49,6 @@ public sealed class DeviceExecutor : IDisposable
             _completed = true;
             Monitor.Pulse(_gate);
         }
-
-        _thread.Join();
     }
 
     private void Loop()

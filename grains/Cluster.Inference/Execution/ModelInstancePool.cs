@@ -95,11 +95,11 @@ public sealed class ModelInstancePool : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose()
-    {
-        Dispose(_instances);
-        _available.Dispose();
-    }
+    /// <remarks>
+    /// Returns at once: each session is disposed on its own thread after the batches already queued
+    /// there. The semaphore is left to the collector so a batch finishing after this still releases it.
+    /// </remarks>
+    public void Dispose() => Dispose(_instances);
 
     private static bool RunWarmup(ILoadedModel model, WarmupRequest warmup, IReadOnlyList<string> outputNames)
     {

@@ -56,10 +56,19 @@ public static class BatchTensors
         }
 
         var pin = buffer.AsMemory(0, bytes).Pin();
-        unsafe
+        try
         {
-            var merged = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, first.ElementType.ToOrt(), shape, (IntPtr)pin.Pointer, bytes);
-            return new MergedInput(merged, pin, buffer);
+            unsafe
+            {
+                var merged = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, first.ElementType.ToOrt(), shape, (IntPtr)pin.Pointer, bytes);
+                return new MergedInput(merged, pin, buffer);
+            }
+        }
+        catch
+        {
+            pin.Dispose();
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
         }
     }
 

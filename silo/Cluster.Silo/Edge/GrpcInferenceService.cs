@@ -47,17 +47,30 @@ public sealed class GrpcInferenceService(InferenceClient client, ModelOperations
     public override Task<ModelInferResponse> ModelInfer(ModelInferRequest request, ServerCallContext context) =>
         InferRequestMapper.InferAsync(client, limits, request, Deadline(context), context.CancellationToken);
 
-    /// <summary>Each request runs as soon as it arrives; responses are written as they complete, each carrying its request's id.</summary>
+    /// <summary>
+    /// Each request runs as soon as it arrives; responses are written as they complete, each carrying
+    /// its request's id. A request that fails is answered with <c>error_message</c>; the stream goes on.
+    /// </summary>
     public override async Task ModelStreamInfer(IAsyncStreamReader<ModelInferRequest> requestStream, IServerStreamWriter<ModelStreamInferResponse> responseStream, ServerCallContext context)
     {
-        using var writeLock = new SemaphoreSlim(1);
+        var writeLock = new SemaphoreSlim(1);
         var running = new List<Task>();
-        await foreach (var request in requestStream.ReadAllAsync(context.CancellationToken))
+        try
         {
-            running.Add(AnswerAsync(request));
-        }
+            await foreach (var request in requestStream.ReadAllAsync(context.CancellationToken))
+            {
+                if (running.Count >= 1024)
+                {
+                    running.RemoveAll(t => t.IsCompleted);
+                }
 
-        await Task.WhenAll(running);
+                running.Add(AnswerAsync(request));
+            }
+        }
+        finally
+        {
+            await Task.WhenAll(running);
+        }
 
         async Task AnswerAsync(ModelInferRequest request)
         {
@@ -66,8 +79,9 @@ public sealed class GrpcInferenceService(InferenceClient client, ModelOperations
             {
                 answer = new ModelStreamInferResponse { InferResponse = await InferRequestMapper.InferAsync(client, limits, request, deadline: null, context.CancellationToken) };
             }
-            catch (Exception e) when (EdgeErrors.StatusOf(e) is { } status)
+            catch (Exception e)
             {
+                var status = EdgeErrors.StatusOf(e) ?? StatusCode.Internal;
                 answer = new ModelStreamInferResponse
                 {
                     ErrorMessage = $"{status}: {e.Message}",

@@ -13,6 +13,9 @@ public sealed record EdgeLimits(long MaxElementsPerTensor, long MaxElementsPerRe
 /// <summary>Runs an Open Inference Protocol <c>ModelInferRequest</c> through the SDK and builds its response.</summary>
 public static class InferRequestMapper
 {
+    /// <summary>The longest queue timeout a request may ask for: 24 hours.</summary>
+    public const long MaxTimeoutMicroseconds = 24L * 60 * 60 * 1_000_000;
+
     /// <summary>Validates, runs and answers one request; errors are InferenceExceptions naming the model, input and field.</summary>
     public static async Task<ModelInferResponse> InferAsync(
         InferenceClient client, EdgeLimits limits, ModelInferRequest request, DateTimeOffset? deadline, CancellationToken cancellationToken)
@@ -95,7 +98,10 @@ public static class InferRequestMapper
                     priority = (int)Math.Min(int.MaxValue, Integer(model, name, value));
                     break;
                 case "timeout":
-                    timeout = TimeSpan.FromMicroseconds(Integer(model, name, value));
+                    var microseconds = Integer(model, name, value);
+                    timeout = microseconds <= MaxTimeoutMicroseconds
+                        ? TimeSpan.FromMicroseconds(microseconds)
+                        : throw new InvalidInputException($"Model '{model}': parameter 'timeout' is {microseconds} µs, above the maximum of {MaxTimeoutMicroseconds} (24 h).");
                     break;
                 case "sequence_id" or "sequence_start" or "sequence_end" when !IsZero(value):
                     throw new InvalidInputException($"Model '{model}': parameter '{name}' asks for sequence batching, which this server does not offer.");

@@ -83,6 +83,11 @@ public static class ProtocolTensors
     {
         if (type == TensorElementType.String)
         {
+            if (raw.Length < 4L * count)
+            {
+                throw new InvalidInputException($"{where}: raw BYTES contents have {raw.Length} bytes, too few for {count} length-prefixed elements.");
+            }
+
             try
             {
                 StringTensorCodec.Decode(name, raw.Span, checked((int)count));

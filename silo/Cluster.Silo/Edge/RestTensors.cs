@@ -51,6 +51,11 @@ public static class RestTensors
 
         if (body.TryGetProperty("outputs", out var outputs))
         {
+            if (outputs.ValueKind != JsonValueKind.Array)
+            {
+                throw new InvalidInputException("\"outputs\" must be an array of {\"name\": ...}.");
+            }
+
             foreach (var output in outputs.EnumerateArray())
             {
                 request.Outputs.Add(new ModelInferRequest.Types.InferRequestedOutputTensor { Name = Text(output, "name", "outputs[].name") });
@@ -106,7 +111,7 @@ public static class RestTensors
         long count = 1;
         foreach (var dimension in shape.EnumerateArray())
         {
-            if (!dimension.TryGetInt64(out var d) || d < 0 || (d > 0 && count > maxElements / d))
+            if (dimension.ValueKind != JsonValueKind.Number || !dimension.TryGetInt64(out var d) || d < 0 || (d > 0 && count > maxElements / d))
             {
                 throw new InvalidInputException($"{where}: shape {shape.GetRawText()} has a bad dimension or claims more than the limit of {maxElements} elements per tensor.");
             }

@@ -254,6 +254,19 @@ public sealed class DynamicBatchSchedulerTests
     }
 
     [Fact]
+    public async Task Timeout_BeyondTheCalendar_MeansNoTimeoutAndKeepsOrdering()
+    {
+        using var h = new SchedulerHarness(new BatchingPolicy { MaxBatchSize = 1, PreserveOrdering = true });
+        var first = h.Enqueue(1);
+        var second = h.Enqueue(2, options: new RequestOptions { Timeout = TimeSpan.MaxValue });
+        h.Time.Advance(TimeSpan.FromDays(365));
+        h.Finish(0);
+        h.Finish(1);
+        Assert.Equal(10, await first);
+        Assert.Equal(20, await second);
+    }
+
+    [Fact]
     public async Task Stop_FailsQueuedRequestsWithRetriableError()
     {
         var h = new SchedulerHarness(new BatchingPolicy { MaxBatchSize = 8 });
