@@ -34,6 +34,17 @@ public sealed class MetricsTests(EdgeFixture fixture)
         Assert.True(Value(text, "nv_inference_compute_infer_duration_us") > 0);
         Assert.Equal(3, Value(text, "inference_batch_size_bucket", "le=\"1\""));
         Assert.Equal(5, Value(text, "inference_request_latency_ms_count"));
+
+        var memory = DeviceValue(text, "nv_gpu_memory_used_bytes");
+        Assert.True(memory >= new FileInfo(Path.Combine(fixture.Cluster.ModelRepository, MetricsModel, "1", "model.onnx")).Length);
+        Assert.True(DeviceValue(text, "nv_gpu_memory_total_bytes") > memory);
+        Assert.InRange(DeviceValue(text, "nv_gpu_utilization"), 0, 1);
+    }
+
+    private static double DeviceValue(string text, string name)
+    {
+        var line = Assert.Single(text.Split('\n'), l => l.StartsWith(name + "{", StringComparison.Ordinal) && l.Contains("device=\"cpu:0\"", StringComparison.Ordinal) && l.Contains("silo=\"edge\"", StringComparison.Ordinal));
+        return double.Parse(line[(line.LastIndexOf('}') + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
     }
 
     /// <summary>The value of the one series of <paramref name="name"/> for the metrics model (and <paramref name="label"/>).</summary>

@@ -7,6 +7,7 @@ using Cluster.Grains.Placement;
 using Cluster.Inference.Devices;
 using Cluster.Inference.Execution;
 using Cluster.Inference.Repository;
+using Cluster.Inference.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.OnnxRuntime;
 using Orleans.Concurrency;
@@ -26,6 +27,7 @@ public sealed partial class DeviceGrain(
     LocalDevices localDevices,
     ModelRepository repository,
     ILocalSiloDetails localSilo,
+    DeviceUsageBoard usageBoard,
     ILogger<DeviceGrain> logger) : Grain, IDeviceGrain
 {
     private readonly Dictionary<(string Model, long Version), Task<ModelInstancePool>> _models = [];
@@ -140,7 +142,8 @@ public sealed partial class DeviceGrain(
             }
 
             var outputs = Array.ConvertAll(target.Version.Outputs, o => o.Name);
-            var pool = await ModelInstancePool.CreateAsync(_key.ToString(), target.Config.InstanceCount, () => Load(file, device, target), warmups, outputs);
+            var usage = usageBoard.For(_key.Silo, _key.Device, device.MemoryTotalBytes);
+            var pool = await ModelInstancePool.CreateAsync(_key.ToString(), target.Config.InstanceCount, () => Load(file, device, target), warmups, outputs, usage);
             foreach (var skipped in pool.SkippedWarmups)
             {
                 LogWarmupSkipped(model, version, _key.ToString(), skipped);

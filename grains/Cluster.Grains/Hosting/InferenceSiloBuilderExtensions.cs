@@ -23,6 +23,7 @@ public static class InferenceSiloBuilderExtensions
         builder.Services.AddSingleton(_ => new LocalDevices(DeviceDiscovery.Discover(devices)));
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddMetrics();
+        builder.Services.TryAddSingleton<DeviceUsageBoard>();
         builder.Services.TryAddSingleton<InferenceMetrics>();
         builder.Services.AddPlacementDirector<SiloNamePlacement, SiloNamePlacementDirector>();
         return builder;

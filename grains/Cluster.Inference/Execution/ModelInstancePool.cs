@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Cluster.Contracts.Models;
 using Cluster.Contracts.Tensors;
+using Cluster.Inference.Telemetry;
 
 namespace Cluster.Inference.Execution;
 
@@ -14,9 +16,13 @@ public sealed class ModelInstancePool : IDisposable
     private readonly ConcurrentQueue<int> _free;
     private readonly SemaphoreSlim _available;
 
-    private ModelInstancePool((ILoadedModel, DeviceExecutor)[] instances)
+    private readonly DeviceUsage? _usage;
+
+    private ModelInstancePool((ILoadedModel, DeviceExecutor)[] instances, DeviceUsage? usage)
     {
         _instances = instances;
+        _usage = usage;
+        _usage?.AddMemory(WeightBytes);
         _free = new ConcurrentQueue<int>(Enumerable.Range(0, instances.Length));
         _available = new SemaphoreSlim(instances.Length);
     }
@@ -34,7 +40,8 @@ public sealed class ModelInstancePool : IDisposable
     /// Loads <paramref name="count"/> instances with <paramref name="load"/>, each on its own thread, and runs every
     /// warm-up request on each. A required warm-up that fails disposes what was loaded and throws.
     /// </summary>
-    public static async Task<ModelInstancePool> CreateAsync(string deviceName, int count, Func<ILoadedModel> load, IReadOnlyList<WarmupRequest> warmups, IReadOnlyList<string> outputNames)
+    public static async Task<ModelInstancePool> CreateAsync(
+        string deviceName, int count, Func<ILoadedModel> load, IReadOnlyList<WarmupRequest> warmups, IReadOnlyList<string> outputNames, DeviceUsage? usage = null)
     {
         var instances = new List<(ILoadedModel, DeviceExecutor)>();
         var skipped = new List<string>();
@@ -74,7 +81,7 @@ public sealed class ModelInstancePool : IDisposable
             throw;
         }
 
-        return new ModelInstancePool([.. instances]) { SkippedWarmups = skipped };
+        return new ModelInstancePool([.. instances], usage) { SkippedWarmups = skipped };
     }
 
     /// <summary>Runs a batch on a free instance, waiting for one if all are busy.</summary>
@@ -85,7 +92,13 @@ public sealed class ModelInstancePool : IDisposable
         try
         {
             var (model, executor) = _instances[index];
-            return await executor.RunAsync(() => model.RunBatch(requests, outputNames));
+            return await executor.RunAsync(() =>
+            {
+                var started = Stopwatch.GetTimestamp();
+                var result = model.RunBatch(requests, outputNames);
+                _usage?.RecordBusy(Stopwatch.GetElapsedTime(started));
+                return result;
+            });
         }
         finally
         {
@@ -99,7 +112,11 @@ public sealed class ModelInstancePool : IDisposable
     /// Returns at once: each session is disposed on its own thread after the batches already queued
     /// there. The semaphore is left to the collector so a batch finishing after this still releases it.
     /// </remarks>
-    public void Dispose() => Dispose(_instances);
+    public void Dispose()
+    {
+        _usage?.AddMemory(-WeightBytes);
+        Dispose(_instances);
+    }
 
     private static bool RunWarmup(ILoadedModel model, WarmupRequest warmup, IReadOnlyList<string> outputNames)
     {

@@ -31,10 +31,13 @@ public sealed class InferenceMetrics
     /// <summary>Bucket bounds of the batch-size histogram.</summary>
     public static readonly double[] BatchSizeBuckets = [1, 2, 4, 8, 16, 32, 64, 128, 256];
 
-    /// <summary>Creates the instruments on a meter from <paramref name="meters"/>.</summary>
-    public InferenceMetrics(IMeterFactory meters)
+    /// <summary>Creates the instruments on a meter from <paramref name="meters"/>; device gauges read <paramref name="devices"/>.</summary>
+    public InferenceMetrics(IMeterFactory meters, DeviceUsageBoard devices)
     {
         var meter = meters.Create(MeterName);
+        meter.CreateObservableGauge("nv_gpu_utilization", () => Read(devices, d => d.TakeUtilization()), description: "Fraction of time the device ran batches since the previous scrape (0..1)");
+        meter.CreateObservableGauge("nv_gpu_memory_total_bytes", () => Read(devices, d => d.MemoryTotalBytes), description: "Device memory");
+        meter.CreateObservableGauge("nv_gpu_memory_used_bytes", () => Read(devices, d => d.MemoryUsedBytes), description: "Device memory held by loaded models");
         Success = meter.CreateCounter<long>("nv_inference_request_success", description: "Successful inference requests");
         Failure = meter.CreateCounter<long>("nv_inference_request_failure", description: "Failed inference requests, by reason");
         Inferences = meter.CreateCounter<long>("nv_inference_count", description: "Inferences performed (samples, counting each batch item)");
@@ -75,6 +78,15 @@ public sealed class InferenceMetrics
     public Histogram<double> QueueTime { get; }
 
     public Histogram<long> BatchSize { get; }
+
+    private static IEnumerable<Measurement<T>> Read<T>(DeviceUsageBoard devices, Func<DeviceUsage, T> value)
+        where T : struct
+    {
+        foreach (var device in devices.Devices)
+        {
+            yield return new Measurement<T>(value(device), new KeyValuePair<string, object?>("silo", device.Silo), new KeyValuePair<string, object?>("device", device.Device));
+        }
+    }
 
     /// <summary>The reason label's value.</summary>
     public static string Label(FailureReason reason) => reason switch
