@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Cluster.Contracts.Devices;
 using Cluster.Contracts.Grains;
 using Cluster.Contracts.Models;
@@ -17,6 +18,9 @@ public sealed class InferenceClient
     public static readonly TimeSpan ResolutionLifetime = TimeSpan.FromSeconds(5);
 
     private readonly ConcurrentDictionary<(string Model, long? Version), (ModelTarget Target, DateTimeOffset Expires)> _resolved = new();
+    /// <summary>The SDK's spans come from the cluster's activity source name, so one subscription sees the whole path.</summary>
+    private static readonly ActivitySource Tracing = new("Cluster.Inference");
+
     private readonly TimeProvider _time;
     private readonly IInferenceTransport _transport;
 
@@ -57,7 +61,16 @@ public sealed class InferenceClient
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(inputs);
-        var target = await ResolveAsync(model, version);
+        using var span = Tracing.StartActivity("infer", ActivityKind.Client);
+        span?.SetTag("model", model);
+        span?.SetTag("request.id", id);
+        ModelTarget target;
+        using (var route = Tracing.StartActivity("route"))
+        {
+            target = await ResolveAsync(model, version);
+            route?.SetTag("version", target.Version.Version);
+        }
+
         var request = new InferenceRequest
         {
             Id = id,

@@ -9,6 +9,9 @@ internal static class BatchingModels
     /// <summary>int64_scale holding requests until 2 of one shape are queued.</summary>
     public const string PreferredTwoInt64 = "int64_preferred_2";
 
+    /// <summary>int64_scale holding requests until 2 are queued; only the tracing test uses it.</summary>
+    public const string TracedPairs = "int64_traced";
+
     /// <summary>Holds a lone request 60 s, with room for one queued request.</summary>
     public const string SlowQueue = "tiny_slow_queue";
 
@@ -24,6 +27,9 @@ internal static class BatchingModels
             {"max_batch_size": 8, "dynamic_batching": {"preferred_batch_size": [8], "max_queue_delay_microseconds": 60000000}}
             """);
         Copy(repository, "int64_scale", PreferredTwoInt64, """
+            {"max_batch_size": 8, "dynamic_batching": {"preferred_batch_size": [2], "max_queue_delay_microseconds": 60000000}}
+            """);
+        Copy(repository, "int64_scale", TracedPairs, """
             {"max_batch_size": 8, "dynamic_batching": {"preferred_batch_size": [2], "max_queue_delay_microseconds": 60000000}}
             """);
         Copy(repository, "tiny_classifier", SlowQueue, """

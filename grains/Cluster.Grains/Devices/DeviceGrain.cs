@@ -103,6 +103,9 @@ public sealed partial class DeviceGrain(
     public async Task<BatchResult> RunBatchAsync(string model, long version, TensorData[][] requests, string[] outputNames)
     {
         var pool = await PoolFor(model, version);
+        using var span = InferenceTracing.Source.StartActivity("device.run");
+        span?.SetTag("device", _key.ToString());
+        span?.SetTag("requests", requests.Length);
         var result = await pool.RunAsync(requests, outputNames);
         _batchesRun++;
         return result;

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text;
 using Cluster.Contracts.Devices;
 using Cluster.Contracts.Errors;
@@ -61,7 +62,8 @@ public sealed class ModelBatcherGrain(LocalDevices localDevices, ILocalSiloDetai
                 Deadline = request.Deadline,
                 CancellationToken = cancellationToken,
             };
-            var outputs = await replica.Scheduler.EnqueueAsync(new Pending(inputs, OutputIndices(replica.OutputNames, requested)), batchSize, ShapeKey(inputs), options);
+            var queued = InferenceTracing.StartDetached("queue", ("model", target.Model), ("version", target.Version.Version), ("silo", localSilo.Name), ("request.id", request.Id));
+            var outputs = await replica.Scheduler.EnqueueAsync(new Pending(inputs, OutputIndices(replica.OutputNames, requested), queued), batchSize, ShapeKey(inputs), options);
             failure = null;
             return new InferenceResponse { Model = target.Model, Version = target.Version.Version, Id = request.Id, Outputs = outputs };
         }
@@ -164,14 +166,24 @@ public sealed class ModelBatcherGrain(LocalDevices localDevices, ILocalSiloDetai
     {
         var now = time.GetUtcNow();
         var inputs = new TensorData[batch.Count][];
+        var links = new ActivityLink[batch.Count];
         var samples = 0;
         for (var i = 0; i < batch.Count; i++)
         {
             statistics.RecordQueued(now - batch[i].EnqueuedAt);
             inputs[i] = batch[i].Payload.Inputs;
             samples += batch[i].BatchSize;
+            var queued = batch[i].Payload.Queued;
+            queued?.Stop();
+            links[i] = new ActivityLink(queued?.Context ?? default);
         }
 
+        // A batch serves many traces: it starts its own, linked to the queue span of every request in it.
+        Activity.Current = null;
+        using var span = InferenceTracing.Source.StartActivity("batch", ActivityKind.Internal, parentContext: default, links: links);
+        span?.SetTag("model", target.Model);
+        span?.SetTag("batch.size", samples);
+        span?.SetTag("silo", localSilo.Name);
         var result = await device.RunBatchAsync(target.Model, target.Version.Version, inputs, outputNames);
         statistics.RecordBatch(batch.Count, samples, result.Timings);
         var outputs = new TensorData[batch.Count][];
@@ -241,7 +253,7 @@ public sealed class ModelBatcherGrain(LocalDevices localDevices, ILocalSiloDetai
     }
 
     /// <summary>A request in the queue: its inputs in model order and which outputs it wants.</summary>
-    private sealed record Pending(TensorData[] Inputs, int[] OutputIndices);
+    private sealed record Pending(TensorData[] Inputs, int[] OutputIndices, Activity? Queued);
 
     private sealed record Replica(
         ModelTarget Target,

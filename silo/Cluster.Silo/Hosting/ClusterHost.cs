@@ -41,6 +41,7 @@ public static class ClusterHost
         builder.UseOrleans(silo =>
         {
             silo.Configure<SiloOptions>(o => o.SiloName = settings.SiloName);
+            silo.AddActivityPropagation();
             if (settings.UsesRedis)
             {
                 silo.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (settings.ClusterId, settings.ServiceId));
