@@ -76,6 +76,7 @@ public sealed class SiloProcessTests
         start.Environment["Cluster__Edge__GrpcAddress"] = $"127.0.0.1:{ports[2]}";
         start.Environment["Cluster__Edge__HttpAddress"] = $"127.0.0.1:{ports[3]}";
         start.Environment["Cluster__MetricsAddress"] = $"127.0.0.1:{ports[4]}";
+        start.Environment["Cluster__OtlpEndpoint"] = $"http://127.0.0.1:{FreePorts.Take(1)[0]}";
         using var silo = ChildProcess.Start(start);
         await silo.WaitForOutputAsync("Silo readme-run ready: Localhost clustering", StartTimeout);
         Assert.Contains("Model tiny_classifier (max_batch_size 8): v1", silo.Output, StringComparison.Ordinal);
@@ -94,12 +95,14 @@ public sealed class SiloProcessTests
             ["Cluster__Clustering"] = "Redis",
             ["Cluster__GatewayPort"] = "70000",
             ["Cluster__ModelRepository"] = "/nonexistent/models",
+            ["Cluster__OtlpEndpoint"] = "collector without scheme",
         });
         Assert.True(await silo.WaitForExitAsync(StartTimeout), silo.Output);
         Assert.Equal(2, silo.ExitCode);
         Assert.Contains("Cluster:RedisConnectionString is required when Cluster:Clustering is 'Redis'", silo.Output, StringComparison.Ordinal);
         Assert.Contains("Cluster:GatewayPort 70000 is not a TCP port", silo.Output, StringComparison.Ordinal);
         Assert.Contains("Cluster:ModelRepository '/nonexistent/models' does not exist", silo.Output, StringComparison.Ordinal);
+        Assert.Contains("Cluster:OtlpEndpoint 'collector without scheme' is not an absolute URI", silo.Output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -49,6 +49,9 @@ public sealed class SiloSettings
     /// <summary>Where Prometheus scrapes <c>/metrics</c> (Triton's 8002).</summary>
     public string MetricsAddress { get; set; } = "127.0.0.1:8002";
 
+    /// <summary>An OTLP collector (e.g. <c>http://collector:4317</c>) to export traces and metrics to; none when unset.</summary>
+    public string? OtlpEndpoint { get; set; }
+
     /// <summary>Whether Redis clustering is selected.</summary>
     public bool UsesRedis => string.Equals(Clustering, "Redis", StringComparison.OrdinalIgnoreCase);
 
@@ -112,6 +115,11 @@ public sealed class SiloSettings
         }
 
         errors.AddRange(Edge.Validate());
+        if (OtlpEndpoint is not null && !Uri.TryCreate(OtlpEndpoint, UriKind.Absolute, out _))
+        {
+            errors.Add($"Cluster:OtlpEndpoint '{OtlpEndpoint}' is not an absolute URI like http://collector:4317.");
+        }
+
         if (!IPEndPoint.TryParse(MetricsAddress, out var metrics) || metrics.Port == 0 || MetricsAddress == Edge.GrpcAddress || MetricsAddress == Edge.HttpAddress)
         {
             errors.Add($"Cluster:MetricsAddress '{MetricsAddress}' must be an address:port like 127.0.0.1:8002, apart from the edge's.");

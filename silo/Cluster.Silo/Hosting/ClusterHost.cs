@@ -57,7 +57,7 @@ public static class ClusterHost
             silo.AddInferenceServing(settings.ModelRepository, settings.Devices);
         });
         builder.AddEdge(settings.Edge);
-        builder.AddMetricsEndpoint(settings.MetricsAddress);
+        builder.AddTelemetry(settings.MetricsAddress, settings.OtlpEndpoint);
         builder.Services.AddHostedService<StartupReport>();
         var app = builder.Build();
         app.MapEdge();

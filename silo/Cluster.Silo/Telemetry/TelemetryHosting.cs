@@ -1,0 +1,49 @@
+using System.Net;
+using Cluster.Inference.Telemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+
+namespace Cluster.Silo.Telemetry;
+
+/// <summary>
+/// Metrics in Prometheus' text format on their own port under Triton's names, and, when an OTLP
+/// endpoint is configured, traces and metrics exported there.
+/// </summary>
+public static class TelemetryHosting
+{
+    /// <summary>The Orleans activity sources that carry a trace across grain calls.</summary>
+    public static readonly string[] OrleansSources = ["Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application"];
+
+    /// <summary>Registers the OpenTelemetry pipelines and the metrics listener.</summary>
+    public static void AddTelemetry(this WebApplicationBuilder builder, string metricsAddress, string? otlpEndpoint)
+    {
+        var telemetry = builder.Services.AddOpenTelemetry().WithMetrics(metrics =>
+        {
+            metrics
+                .AddMeter(InferenceMetrics.MeterName)
+                .AddView("inference_batch_size", new ExplicitBucketHistogramConfiguration { Boundaries = InferenceMetrics.BatchSizeBuckets })
+                .AddPrometheusExporter(o =>
+                {
+                    o.DisableTotalNameSuffixForCounters = true;
+                    o.ScrapeResponseCacheDurationMilliseconds = 0;
+                });
+            if (otlpEndpoint is not null)
+            {
+                metrics.AddOtlpExporter(o => o.Endpoint = new Uri(otlpEndpoint));
+            }
+        });
+        if (otlpEndpoint is not null)
+        {
+            telemetry.WithTracing(tracing => tracing
+                .AddSource(InferenceTracing.SourceName)
+                .AddSource(OrleansSources)
+                .AddOtlpExporter(o => o.Endpoint = new Uri(otlpEndpoint)));
+        }
+
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPEndPoint.Parse(metricsAddress)));
+    }
+
+    /// <summary>Maps <c>/metrics</c> on the metrics port only.</summary>
+    public static void MapMetricsEndpoint(this WebApplication app, string address) =>
+        app.MapPrometheusScrapingEndpoint("/metrics").RequireHost($"*:{IPEndPoint.Parse(address).Port}");
+}
