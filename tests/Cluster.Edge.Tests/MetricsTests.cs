@@ -39,6 +39,10 @@ public sealed class MetricsTests(EdgeFixture fixture)
         Assert.True(memory >= new FileInfo(Path.Combine(fixture.Cluster.ModelRepository, MetricsModel, "1", "model.onnx")).Length);
         Assert.True(DeviceValue(text, "nv_gpu_memory_total_bytes") > memory);
         Assert.InRange(DeviceValue(text, "nv_gpu_utilization"), 0, 1);
+
+        Assert.Equal(1, Value(text, "cluster_model_replicas"));
+        var silos = Assert.Single(text.Split('\n'), l => l.StartsWith("cluster_silos{", StringComparison.Ordinal) && l.Contains("state=\"Active\"", StringComparison.Ordinal) && l.Contains("silo=\"edge\"", StringComparison.Ordinal));
+        Assert.Equal(1, double.Parse(silos[(silos.LastIndexOf('}') + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture));
     }
 
     private static double DeviceValue(string text, string name)

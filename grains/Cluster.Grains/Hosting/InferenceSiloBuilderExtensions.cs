@@ -24,6 +24,7 @@ public static class InferenceSiloBuilderExtensions
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddMetrics();
         builder.Services.TryAddSingleton<DeviceUsageBoard>();
+        builder.Services.TryAddSingleton<ReplicaBoard>();
         builder.Services.TryAddSingleton<InferenceMetrics>();
         builder.Services.AddPlacementDirector<SiloNamePlacement, SiloNamePlacementDirector>();
         return builder;

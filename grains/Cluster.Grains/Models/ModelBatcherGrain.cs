@@ -20,7 +20,12 @@ namespace Cluster.Grains.Models;
 /// its outputs. Reentrant, since many callers wait on it at once; the batcher is thread-safe.
 /// </summary>
 [Reentrant]
-public sealed class ModelBatcherGrain(LocalDevices localDevices, ILocalSiloDetails localSilo, TimeProvider time, InferenceMetrics metrics) : Grain, IModelBatcherGrain
+public sealed class ModelBatcherGrain(
+    LocalDevices localDevices,
+    ILocalSiloDetails localSilo,
+    TimeProvider time,
+    InferenceMetrics metrics,
+    ReplicaBoard replicas) : Grain, IModelBatcherGrain
 {
     private ReplicaKey _key;
     private Task<Replica>? _ready;
@@ -37,6 +42,7 @@ public sealed class ModelBatcherGrain(LocalDevices localDevices, ILocalSiloDetai
     /// <inheritdoc />
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        replicas.Gone(_key.ToString());
         if (_ready is { IsCompletedSuccessfully: true })
         {
             (await _ready).Scheduler.Dispose();
@@ -110,6 +116,7 @@ public sealed class ModelBatcherGrain(LocalDevices localDevices, ILocalSiloDetai
     {
         var starting = _ready;
         _ready = null;
+        replicas.Gone(_key.ToString());
         if (starting is not null)
         {
             Replica replica;
@@ -154,6 +161,7 @@ public sealed class ModelBatcherGrain(LocalDevices localDevices, ILocalSiloDetai
             BatchingPolicy.From(target.Config),
             batch => Task.Factory.StartNew(() => RunBatchAsync(target, device, outputNames, statistics, batch), CancellationToken.None, TaskCreationOptions.None, _grainScheduler).Unwrap(),
             time);
+        replicas.Ready(_key.ToString(), target.Model, target.Version.Version);
         return new Replica(target, deviceKey, outputNames, scheduler, statistics);
     }
 

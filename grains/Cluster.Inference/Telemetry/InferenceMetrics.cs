@@ -31,10 +31,14 @@ public sealed class InferenceMetrics
     /// <summary>Bucket bounds of the batch-size histogram.</summary>
     public static readonly double[] BatchSizeBuckets = [1, 2, 4, 8, 16, 32, 64, 128, 256];
 
-    /// <summary>Creates the instruments on a meter from <paramref name="meters"/>; device gauges read <paramref name="devices"/>.</summary>
-    public InferenceMetrics(IMeterFactory meters, DeviceUsageBoard devices)
+    /// <summary>Creates the instruments on a meter from <paramref name="meters"/>; gauges read <paramref name="devices"/> and <paramref name="replicas"/>.</summary>
+    public InferenceMetrics(IMeterFactory meters, DeviceUsageBoard devices, ReplicaBoard replicas)
     {
         var meter = meters.Create(MeterName);
+        meter.CreateObservableGauge("cluster_model_replicas", () => replicas.Counts().Select(r => new Measurement<int>(
+            r.Count,
+            new KeyValuePair<string, object?>("model", r.Target.Model),
+            new KeyValuePair<string, object?>("version", r.Target.Version.ToString(System.Globalization.CultureInfo.InvariantCulture)))), description: "Model replicas ready on this silo");
         meter.CreateObservableGauge("nv_gpu_utilization", () => Read(devices, d => d.TakeUtilization()), description: "Fraction of time the device ran batches since the previous scrape (0..1)");
         meter.CreateObservableGauge("nv_gpu_memory_total_bytes", () => Read(devices, d => d.MemoryTotalBytes), description: "Device memory");
         meter.CreateObservableGauge("nv_gpu_memory_used_bytes", () => Read(devices, d => d.MemoryUsedBytes), description: "Device memory held by loaded models");

@@ -40,10 +40,14 @@ public static class TelemetryHosting
                 .AddOtlpExporter(o => o.Endpoint = new Uri(otlpEndpoint)));
         }
 
+        builder.Services.AddSingleton<ClusterGauges>();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPEndPoint.Parse(metricsAddress)));
     }
 
     /// <summary>Maps <c>/metrics</c> on the metrics port only.</summary>
-    public static void MapMetricsEndpoint(this WebApplication app, string address) =>
+    public static void MapMetricsEndpoint(this WebApplication app, string address)
+    {
+        app.Services.GetRequiredService<ClusterGauges>();
         app.MapPrometheusScrapingEndpoint("/metrics").RequireHost($"*:{IPEndPoint.Parse(address).Port}");
+    }
 }
