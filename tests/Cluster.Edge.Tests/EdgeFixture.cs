@@ -20,6 +20,9 @@ public sealed class EdgeFixture : IAsyncLifetime
     /// <summary>A copy of tiny_classifier only the metrics test calls, so its counts are exact.</summary>
     public const string MetricsModel = "tiny_metrics";
 
+    /// <summary>wide_mlp with a warm-up long enough (300 batches of 64) to observe readiness while it runs.</summary>
+    public const string SlowWarmupModel = "wide_slow_warmup";
+
     private GrpcChannel? _channel;
 
     public InProcessCluster Cluster { get; private set; } = null!;
@@ -51,6 +54,12 @@ public sealed class EdgeFixture : IAsyncLifetime
                 var version = Path.Combine(repository, MetricsModel, "1");
                 Directory.CreateDirectory(version);
                 File.Copy(Path.Combine(repository, "tiny_classifier", "1", "model.onnx"), Path.Combine(version, "model.onnx"));
+                var slow = Path.Combine(repository, SlowWarmupModel, "1");
+                Directory.CreateDirectory(slow);
+                File.Copy(Path.Combine(repository, "wide_mlp", "1", "model.onnx"), Path.Combine(slow, "model.onnx"));
+                File.WriteAllText(Path.Combine(repository, SlowWarmupModel, "config.json"), """
+                    {"max_batch_size": 64, "model_warmup": [{"name": "long", "batch_size": 64, "count": 300, "inputs": {"input": {"data_type": "TYPE_FP32", "dims": [256], "zero_data": true}}}]}
+                    """);
             });
         _channel = GrpcChannel.ForAddress(Cluster.GrpcAddresses[0], new GrpcChannelOptions { MaxSendMessageSize = null, MaxReceiveMessageSize = null });
         Grpc = new GRPCInferenceService.GRPCInferenceServiceClient(_channel);

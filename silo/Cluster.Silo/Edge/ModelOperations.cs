@@ -6,7 +6,7 @@ using Cluster.Contracts.Models;
 namespace Cluster.Silo.Edge;
 
 /// <summary>The model questions and operations both edge protocols answer: readiness, metadata, statistics, load and unload.</summary>
-public sealed class ModelOperations(InferenceClient client, IGrainFactory grains)
+public sealed class ModelOperations(InferenceClient client, IGrainFactory grains, ClusterReadiness readiness)
 {
     /// <summary>Whether the model version resolves and its replica has loaded and warmed its sessions.</summary>
     public async Task<bool> IsReadyAsync(string model, string version)
@@ -59,8 +59,28 @@ public sealed class ModelOperations(InferenceClient client, IGrainFactory grains
         return statistics;
     }
 
-    /// <summary>Loads (reading its folder again) and warms a model, or unloads it from every replica.</summary>
+    /// <summary>Loads (reading its folder again) and warms a model, or unloads it from every replica; the silo reports not ready while a load warms.</summary>
     public async Task SetLoadedAsync(string model, bool loaded)
+    {
+        if (!loaded)
+        {
+            await ApplyAsync(model, loaded);
+            return;
+        }
+
+        // Not ready while the model warms: a load-balancer must not send its traffic here yet.
+        readiness.BeginWarming();
+        try
+        {
+            await ApplyAsync(model, loaded);
+        }
+        finally
+        {
+            readiness.EndWarming();
+        }
+    }
+
+    private async Task ApplyAsync(string model, bool loaded)
     {
         var registry = grains.GetGrain<IModelRegistryGrain>(0);
         var before = loaded ? null : (await registry.GetModelsAsync()).FirstOrDefault(m => m.Name == model);
