@@ -22,7 +22,6 @@ public static class InferenceSiloBuilderExtensions
         builder.Services.AddSingleton(sp => new ModelRepository(modelRepositoryPath, sp.GetRequiredService<ILogger<ModelRepository>>()));
         builder.Services.AddSingleton(_ => new LocalDevices(DeviceDiscovery.Discover(devices)));
         builder.Services.TryAddSingleton(TimeProvider.System);
-        builder.Services.AddMetrics();
         builder.Services.TryAddSingleton<DeviceUsageBoard>();
         builder.Services.TryAddSingleton<ReplicaBoard>();
         builder.Services.TryAddSingleton<InferenceMetrics>();

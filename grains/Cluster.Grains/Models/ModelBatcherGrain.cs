@@ -161,7 +161,7 @@ public sealed class ModelBatcherGrain(
             BatchingPolicy.From(target.Config),
             batch => Task.Factory.StartNew(() => RunBatchAsync(target, device, outputNames, statistics, batch), CancellationToken.None, TaskCreationOptions.None, _grainScheduler).Unwrap(),
             time);
-        replicas.Ready(_key.ToString(), target.Model, target.Version.Version);
+        replicas.Ready(_key.ToString(), target.Model, target.Version.Version, localSilo.Name);
         return new Replica(target, deviceKey, outputNames, scheduler, statistics);
     }
 

@@ -32,10 +32,10 @@ public sealed class DeviceUsage(string silo, string device, long memoryTotalByte
 
     public string Device { get; } = device;
 
-    public long MemoryTotalBytes { get; } = memoryTotalBytes;
+    public double MemoryTotalBytes { get; } = memoryTotalBytes;
 
     /// <summary>Bytes held by the models loaded on the device.</summary>
-    public long MemoryUsedBytes => Interlocked.Read(ref _memoryUsedBytes);
+    public double MemoryUsedBytes => Interlocked.Read(ref _memoryUsedBytes);
 
     /// <summary>A batch kept the device busy for <paramref name="busy"/>.</summary>
     public void RecordBusy(TimeSpan busy) => Interlocked.Add(ref _busyTicks, busy.Ticks);
