@@ -42,6 +42,8 @@ public sealed class EdgeFixture : IAsyncLifetime
                 ["Cluster:Edge:MaxMessageBytes"] = MaxMessageBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Cluster:Edge:MaxElementsPerTensor"] = MaxElementsPerTensor.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Cluster:Edge:MaxElementsPerRequest"] = (MaxElementsPerTensor * 4).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["Orleans:Metadata:cloud"] = "aws",
+                ["Orleans:Metadata:region"] = "eu-west-1",
                 ["Cluster:Edge:ApiKeys:0:Key"] = InferKey,
                 ["Cluster:Edge:ApiKeys:0:Scopes:0"] = "infer",
                 ["Cluster:Edge:ApiKeys:1:Key"] = AdminKey,
@@ -54,6 +56,11 @@ public sealed class EdgeFixture : IAsyncLifetime
                 var version = Path.Combine(repository, MetricsModel, "1");
                 Directory.CreateDirectory(version);
                 File.Copy(Path.Combine(repository, "tiny_classifier", "1", "model.onnx"), Path.Combine(version, "model.onnx"));
+
+                // Single rows run at once (preferred size 1); a two-row request waits for the 60 s delay, so it can time out or be cancelled.
+                File.WriteAllText(Path.Combine(repository, MetricsModel, "config.json"), """
+                    {"max_batch_size": 8, "dynamic_batching": {"preferred_batch_size": [1], "max_queue_delay_microseconds": 60000000}}
+                    """);
                 var slow = Path.Combine(repository, SlowWarmupModel, "1");
                 Directory.CreateDirectory(slow);
                 File.Copy(Path.Combine(repository, "wide_mlp", "1", "model.onnx"), Path.Combine(slow, "model.onnx"));

@@ -22,18 +22,35 @@ public sealed class MetricsTests(EdgeFixture fixture)
             await Assert.ThrowsAsync<InvalidInputException>(() => fixture.Cluster.Client.InferAsync(MetricsModel, [TensorData.FromFloat32("features", [1f], 1, 1)]));
         }
 
+        TensorData[] twoRows = [TensorData.FromFloat32("features", new float[8], 2, 4)];
+        await Assert.ThrowsAsync<InferenceTimeoutException>(() => fixture.Cluster.Client.InferAsync(MetricsModel, twoRows, options: new() { Timeout = TimeSpan.FromMilliseconds(50) }));
+        using (var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(200)))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => fixture.Cluster.Client.InferAsync(MetricsModel, twoRows, cancellationToken: cancel.Token));
+        }
+
+        // The caller's cancellation reaches the replica asynchronously: scrape until the replica has recorded it.
         using var http = new HttpClient();
-        var text = await http.GetStringAsync(fixture.Cluster.MetricsAddresses[0] + "/metrics");
+        var text = "";
+        for (var deadline = DateTime.UtcNow.AddSeconds(10); !text.Contains("reason=\"CANCELED\"", StringComparison.Ordinal);)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the cancelled request was never counted");
+            text = await http.GetStringAsync(fixture.Cluster.MetricsAddresses[0] + "/metrics");
+        }
 
         Assert.Equal(3, Value(text, "nv_inference_request_success"));
         Assert.Equal(2, Value(text, "nv_inference_request_failure", "reason=\"OTHER\""));
+        Assert.Equal(1, Value(text, "nv_inference_request_failure", "reason=\"REJECTED\""));
+        Assert.Equal(1, Value(text, "nv_inference_request_failure", "reason=\"CANCELED\""));
+        Assert.Equal(3, Value(text, "nv_inference_request_success", "cloud=\"aws\""));
+        Assert.Equal(3, Value(text, "nv_inference_request_success", "region=\"eu-west-1\""));
         Assert.Equal(3, Value(text, "nv_inference_count"));
         Assert.Equal(3, Value(text, "nv_inference_exec_count"));
         Assert.Equal(0, Value(text, "nv_inference_pending_request_count"));
         Assert.True(Value(text, "nv_inference_request_duration_us") > 0);
         Assert.True(Value(text, "nv_inference_compute_infer_duration_us") > 0);
         Assert.Equal(3, Value(text, "inference_batch_size_bucket", "le=\"1\""));
-        Assert.Equal(5, Value(text, "inference_request_latency_ms_count"));
+        Assert.Equal(7, Value(text, "inference_request_latency_ms_count"));
 
         var memory = DeviceValue(text, "nv_gpu_memory_used_bytes");
         Assert.True(memory >= new FileInfo(Path.Combine(fixture.Cluster.ModelRepository, MetricsModel, "1", "model.onnx")).Length);

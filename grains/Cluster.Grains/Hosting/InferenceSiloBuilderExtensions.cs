@@ -16,12 +16,13 @@ public static class InferenceSiloBuilderExtensions
     /// Serves the models in <paramref name="modelRepositoryPath"/> on this silo's devices (discovered per
     /// <paramref name="devices"/>), with device grains pinned to their silos.
     /// </summary>
-    public static ISiloBuilder AddInferenceServing(this ISiloBuilder builder, string modelRepositoryPath, DeviceOptions devices)
+    public static ISiloBuilder AddInferenceServing(this ISiloBuilder builder, string modelRepositoryPath, DeviceOptions devices, SiloLabels? labels = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddSingleton(sp => new ModelRepository(modelRepositoryPath, sp.GetRequiredService<ILogger<ModelRepository>>()));
         builder.Services.AddSingleton(_ => new LocalDevices(DeviceDiscovery.Discover(devices)));
         builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(labels ?? SiloLabels.Local);
         builder.Services.TryAddSingleton<DeviceUsageBoard>();
         builder.Services.TryAddSingleton<ReplicaBoard>();
         builder.Services.TryAddSingleton<InferenceMetrics>();

@@ -25,7 +25,8 @@ public sealed class ModelBatcherGrain(
     ILocalSiloDetails localSilo,
     TimeProvider time,
     InferenceMetrics metrics,
-    ReplicaBoard replicas) : Grain, IModelBatcherGrain
+    ReplicaBoard replicas,
+    SiloLabels labels) : Grain, IModelBatcherGrain
 {
     private ReplicaKey _key;
     private Task<Replica>? _ready;
@@ -156,7 +157,7 @@ public sealed class ModelBatcherGrain(
         await device.LoadModelAsync(target.Model, target.Version.Version);
 
         var outputNames = Array.ConvertAll(target.Version.Outputs, o => o.Name);
-        var statistics = new StatisticsRecorder(target.Model, target.Version.Version, time, metrics, localSilo.Name);
+        var statistics = new StatisticsRecorder(target.Model, target.Version.Version, time, metrics, localSilo.Name, labels);
         var scheduler = new DynamicBatchScheduler<Pending, TensorData[]>(
             BatchingPolicy.From(target.Config),
             batch => Task.Factory.StartNew(() => RunBatchAsync(target, device, outputNames, statistics, batch), CancellationToken.None, TaskCreationOptions.None, _grainScheduler).Unwrap(),

@@ -9,13 +9,15 @@ namespace Cluster.Inference.Batching;
 /// Accumulates a replica's statistics in Triton's shape and, when given <see cref="InferenceMetrics"/>,
 /// records the same events on the metrics instruments. Thread-safe.
 /// </summary>
-public sealed class StatisticsRecorder(string model, long version, TimeProvider time, InferenceMetrics? metrics = null, string silo = "")
+public sealed class StatisticsRecorder(string model, long version, TimeProvider time, InferenceMetrics? metrics = null, string silo = "", SiloLabels? labels = null)
 {
     private readonly TagList _tags = new()
     {
         { "model", model },
         { "version", version.ToString(CultureInfo.InvariantCulture) },
         { "silo", silo },
+        { "cloud", (labels ?? SiloLabels.Local).Cloud },
+        { "region", (labels ?? SiloLabels.Local).Region },
     };
 
     private readonly object _gate = new();

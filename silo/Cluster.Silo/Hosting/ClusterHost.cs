@@ -1,4 +1,5 @@
 using System.Net;
+using Cluster.Inference.Telemetry;
 using Cluster.Silo.Configuration;
 using Cluster.Silo.Edge;
 using Cluster.Silo.Telemetry;
@@ -54,7 +55,8 @@ public static class ClusterHost
                 silo.UseLocalhostClustering(settings.SiloPort, settings.GatewayPort, primary, settings.ServiceId, settings.ClusterId);
             }
 
-            silo.AddInferenceServing(settings.ModelRepository, settings.Devices);
+            var metadata = builder.Configuration.GetSection("Orleans:Metadata");
+            silo.AddInferenceServing(settings.ModelRepository, settings.Devices, new SiloLabels(metadata["cloud"] ?? "local", metadata["region"] ?? "local"));
         });
         builder.AddEdge(settings.Edge);
         builder.AddTelemetry(settings.MetricsAddress, settings.OtlpEndpoint);
