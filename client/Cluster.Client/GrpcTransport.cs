@@ -136,6 +136,7 @@ internal sealed class GrpcTransport(GrpcChannel channel, string? apiKey) : IInfe
                 StatusCode.Unavailable => new ModelUnavailableException(e.Status.Detail),
                 StatusCode.DeadlineExceeded => new InferenceTimeoutException(e.Status.Detail),
                 StatusCode.Cancelled => new OperationCanceledException(e.Status.Detail, e),
+                StatusCode.Internal => new ModelExecutionException(e.Status.Detail),
                 _ => e,
             };
         }

@@ -20,6 +20,9 @@ public sealed class EdgeFixture : IAsyncLifetime
     /// <summary>A copy of tiny_classifier only the metrics test calls, so its counts are exact.</summary>
     public const string MetricsModel = "tiny_metrics";
 
+    /// <summary>A model whose every run fails inside ONNX Runtime (a reshape to the wrong size).</summary>
+    public const string FailingModel = "fails_at_run";
+
     /// <summary>wide_mlp with a warm-up long enough (300 batches of 64) to observe readiness while it runs.</summary>
     public const string SlowWarmupModel = "wide_slow_warmup";
 
@@ -61,6 +64,15 @@ public sealed class EdgeFixture : IAsyncLifetime
                 File.WriteAllText(Path.Combine(repository, MetricsModel, "config.json"), """
                     {"max_batch_size": 8, "dynamic_batching": {"preferred_batch_size": [1], "max_queue_delay_microseconds": 60000000}}
                     """);
+                var failing = Path.Combine(repository, FailingModel, "1");
+                Directory.CreateDirectory(failing);
+                var reshape = new global::Cluster.Inference.Onnx.OnnxGraphBuilder(FailingModel)
+                    .Input("x", global::Cluster.Inference.Onnx.Proto.TensorProto.Types.DataType.Float, -1, 4)
+                    .Output("y", global::Cluster.Inference.Onnx.Proto.TensorProto.Types.DataType.Float, -1)
+                    .Initializer("five", [5L], 1)
+                    .Node("Reshape", ["x", "five"], ["y"])
+                    .Build("Reshapes any input to 5 elements, which fails at run time for a batch of 4-vectors.");
+                File.WriteAllBytes(Path.Combine(failing, "model.onnx"), Google.Protobuf.MessageExtensions.ToByteArray(reshape));
                 var slow = Path.Combine(repository, SlowWarmupModel, "1");
                 Directory.CreateDirectory(slow);
                 File.Copy(Path.Combine(repository, "wide_mlp", "1", "model.onnx"), Path.Combine(slow, "model.onnx"));

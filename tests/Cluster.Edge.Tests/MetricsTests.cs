@@ -22,6 +22,9 @@ public sealed class MetricsTests(EdgeFixture fixture)
             await Assert.ThrowsAsync<InvalidInputException>(() => fixture.Cluster.Client.InferAsync(MetricsModel, [TensorData.FromFloat32("features", [1f], 1, 1)]));
         }
 
+        var backend = await Assert.ThrowsAsync<ModelExecutionException>(() => fixture.Cluster.Client.InferAsync(FailingModel, [TensorData.FromFloat32("x", [1f, 2f, 3f, 4f], 1, 4)]));
+        Assert.StartsWith($"Model '{FailingModel}' version 1 failed on device 'edge/cpu:0': ", backend.Message, StringComparison.Ordinal);
+
         TensorData[] twoRows = [TensorData.FromFloat32("features", new float[8], 2, 4)];
         await Assert.ThrowsAsync<InferenceTimeoutException>(() => fixture.Cluster.Client.InferAsync(MetricsModel, twoRows, options: new() { Timeout = TimeSpan.FromMilliseconds(50) }));
         using (var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(200)))
@@ -42,6 +45,7 @@ public sealed class MetricsTests(EdgeFixture fixture)
         Assert.Equal(2, Value(text, "nv_inference_request_failure", "reason=\"OTHER\""));
         Assert.Equal(1, Value(text, "nv_inference_request_failure", "reason=\"REJECTED\""));
         Assert.Equal(1, Value(text, "nv_inference_request_failure", "reason=\"CANCELED\""));
+        Assert.Equal(1, Value(text, "nv_inference_request_failure", "reason=\"BACKEND\"", FailingModel));
         Assert.Equal(3, Value(text, "nv_inference_request_success", "cloud=\"aws\""));
         Assert.Equal(3, Value(text, "nv_inference_request_success", "region=\"eu-west-1\""));
         Assert.Equal(3, Value(text, "nv_inference_count"));
@@ -69,11 +73,11 @@ public sealed class MetricsTests(EdgeFixture fixture)
     }
 
     /// <summary>The value of the one series of <paramref name="name"/> for the metrics model (and <paramref name="label"/>).</summary>
-    private static double Value(string text, string name, string label = "")
+    private static double Value(string text, string name, string label = "", string model = MetricsModel)
     {
         var lines = text.Split('\n').Where(l =>
             l.StartsWith(name + "{", StringComparison.Ordinal)
-            && l.Contains($"model=\"{MetricsModel}\"", StringComparison.Ordinal)
+            && l.Contains($"model=\"{model}\"", StringComparison.Ordinal)
             && l.Contains(label, StringComparison.Ordinal)).ToArray();
         var line = Assert.Single(lines);
         return double.Parse(line[(line.LastIndexOf('}') + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);

@@ -34,3 +34,7 @@ public sealed class QueueFullException(string message) : InferenceException(mess
 /// <summary>The request's timeout or deadline passed before it ran.</summary>
 [GenerateSerializer]
 public sealed class InferenceTimeoutException(string message) : InferenceException(message);
+
+/// <summary>The model failed while running a batch (the runtime's message says why); not the caller's fault.</summary>
+[GenerateSerializer]
+public sealed class ModelExecutionException(string message) : InferenceException(message);

@@ -106,7 +106,16 @@ public sealed partial class DeviceGrain(
         using var span = InferenceTracing.Source.StartActivity("device.run");
         span?.SetTag("device", _key.ToString());
         span?.SetTag("requests", requests.Length);
-        var result = await pool.RunAsync(requests, outputNames);
+        BatchResult result;
+        try
+        {
+            result = await pool.RunAsync(requests, outputNames);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new ModelExecutionException($"Model '{model}' version {version} failed on device '{_key}': {e.Message}");
+        }
+
         _batchesRun++;
         return result;
     }

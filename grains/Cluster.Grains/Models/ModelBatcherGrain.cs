@@ -10,6 +10,7 @@ using Cluster.Inference.Batching;
 using Cluster.Inference.Devices;
 using Cluster.Inference.Telemetry;
 using Cluster.Inference.Tensors;
+using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
 
 namespace Cluster.Grains.Models;
@@ -20,13 +21,14 @@ namespace Cluster.Grains.Models;
 /// its outputs. Reentrant, since many callers wait on it at once; the batcher is thread-safe.
 /// </summary>
 [Reentrant]
-public sealed class ModelBatcherGrain(
+public sealed partial class ModelBatcherGrain(
     LocalDevices localDevices,
     ILocalSiloDetails localSilo,
     TimeProvider time,
     InferenceMetrics metrics,
     ReplicaBoard replicas,
-    SiloLabels labels) : Grain, IModelBatcherGrain
+    SiloLabels labels,
+    ILogger<ModelBatcherGrain> logger) : Grain, IModelBatcherGrain
 {
     private ReplicaKey _key;
     private Task<Replica>? _ready;
@@ -80,9 +82,18 @@ public sealed class ModelBatcherGrain(
             {
                 QueueFullException or InferenceTimeoutException => FailureReason.Rejected,
                 OperationCanceledException => FailureReason.Canceled,
-                ModelUnavailableException or DeviceNotFoundException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException => FailureReason.Backend,
+                ModelExecutionException or ModelUnavailableException or DeviceNotFoundException => FailureReason.Backend,
                 _ => FailureReason.Other,
             };
+            if (failure == FailureReason.Backend)
+            {
+                LogBackendFailure(_key.Model, _key.Version, request.Id, localSilo.Name, e.Message);
+            }
+            else
+            {
+                LogRequestFailed(_key.Model, _key.Version, request.Id, localSilo.Name, InferenceMetrics.Label(failure.Value), e.Message);
+            }
+
             throw;
         }
         finally
@@ -260,6 +271,12 @@ public sealed class ModelBatcherGrain(
 
         return key.ToString();
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Request {RequestId} for {Model}:{Version} on {Silo} failed ({Reason}): {Error}")]
+    private partial void LogRequestFailed(string model, long version, string requestId, string silo, string reason, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId} for {Model}:{Version} on {Silo} failed in the model or its device: {Error}")]
+    private partial void LogBackendFailure(string model, long version, string requestId, string silo, string error);
 
     /// <summary>A request in the queue: its inputs in model order and which outputs it wants.</summary>
     private sealed record Pending(TensorData[] Inputs, int[] OutputIndices, Activity? Queued);

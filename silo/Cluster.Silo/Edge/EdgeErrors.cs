@@ -16,6 +16,7 @@ public static class EdgeErrors
         InferenceTimeoutException => StatusCode.DeadlineExceeded,
         ModelUnavailableException or DeviceNotFoundException => StatusCode.Unavailable,
         OperationCanceledException => StatusCode.Cancelled,
+        ModelExecutionException => StatusCode.Internal,
         _ => null,
     };
 
