@@ -3,12 +3,6 @@ namespace Cluster.Contracts.Devices;
 /// <summary>A device grain key, <c>{silo}/{device}</c>, e.g. <c>gpu-a/cuda:0</c>, <c>node-1/cpu:0</c>, <c>sim-1/sim:t4:2</c>.</summary>
 public readonly record struct DeviceKey(string Silo, string Device)
 {
-    /// <summary>The device kind: <c>cuda</c>, <c>cpu</c> or <c>sim:&lt;profile&gt;</c>.</summary>
-    public string Kind => Device[..Device.LastIndexOf(':')];
-
-    /// <summary>The device index within its kind.</summary>
-    public int Index => int.Parse(Device[(Device.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
-
     /// <summary>Parses <c>{silo}/{device}</c>; throws naming the key when it is malformed.</summary>
     public static DeviceKey Parse(string key)
     {
