@@ -48,10 +48,10 @@ public sealed class EdgeScenario : IBenchScenario
 
         await new ClosedLoopLoad(Callers, TimeSpan.Zero, options.Warmup * 2).RunAsync(Sdk);
         await new ClosedLoopLoad(Callers, TimeSpan.Zero, options.Warmup * 2).RunAsync(Grpc);
-        var sdk = await Measure("SDK (grain calls)", Callers, Sdk, options);
-        var viaGrpc = await Measure("gRPC edge", Callers, Grpc, options);
-        var sdkSingle = await Measure("SDK (grain calls)", 1, Sdk, options);
-        var grpcSingle = await Measure("gRPC edge", 1, Grpc, options);
+        var sdk = await Measure("SDK (grain calls)", Callers, Sdk, options, cluster);
+        var viaGrpc = await Measure("gRPC edge", Callers, Grpc, options, cluster);
+        var sdkSingle = await Measure("SDK (grain calls)", 1, Sdk, options, cluster);
+        var grpcSingle = await Measure("gRPC edge", 1, Grpc, options, cluster);
 
         var results = new EdgeResults
         {
@@ -78,10 +78,13 @@ public sealed class EdgeScenario : IBenchScenario
         Console.WriteLine($"wrote {BenchReport.WriteJson(repositoryRoot, "edge.json", results)}");
     }
 
-    private static async Task<LoadResult> Measure(string what, int callers, Func<int, Task> call, BenchOptions options)
+    private static async Task<LoadResult> Measure(string what, int callers, Func<int, Task> call, BenchOptions options, BenchCluster cluster)
     {
+        var before = await cluster.Inference.GetStatisticsAsync(Model);
         var result = await new ClosedLoopLoad(callers, options.Warmup, options.Measure).RunAsync(call);
-        Console.WriteLine($"  {what}, {callers} callers: {result.SamplesPerSecond:N0} samples/s, p50 {result.P50Milliseconds:0.###} ms, p99 {result.P99Milliseconds:0.###} ms");
+        var after = await cluster.Inference.GetStatisticsAsync(Model);
+        var meanBatch = (after.InferenceCount - before.InferenceCount) / (double)Math.Max(1, after.ExecutionCount - before.ExecutionCount);
+        Console.WriteLine($"  {what}, {callers} callers: {result.SamplesPerSecond:N0} samples/s, p50 {result.P50Milliseconds:0.###} ms, p99 {result.P99Milliseconds:0.###} ms, mean batch {meanBatch:0.0} (warm-up included)");
         return result;
     }
 }
