@@ -19,7 +19,7 @@ internal sealed partial class StartupReport(
     {
         foreach (var device in devices.All)
         {
-            LogDevice(device.Name, device.Kind, device.Health.ToString(), device.HealthReason ?? "");
+            LogDevice(device.Name, device.Kind, device.Health.ToString(), device.HealthReason is { } reason ? $": {reason}" : "");
         }
 
         var models = await grains.GetGrain<IModelRegistryGrain>(0).GetModelsAsync();
@@ -76,7 +76,7 @@ internal sealed partial class StartupReport(
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Device {Device} ({Kind}): {Health} {Reason}")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Device {Device} ({Kind}): {Health}{Reason}")]
     private partial void LogDevice(string device, string kind, string health, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Model {Model} (max_batch_size {MaxBatchSize}): {Versions}")]
