@@ -13,9 +13,13 @@ public static partial class ModelName
     {
         if (!IsValid(name))
         {
-            throw new ArgumentException($"Model name '{name}' is invalid: use 1-128 letters, digits, '_', '-' or '.', starting with a letter or digit.", nameof(name));
+            throw new ArgumentException(Problem(name), nameof(name));
         }
     }
+
+    /// <summary>What is wrong with an invalid model name, naming it.</summary>
+    public static string Problem(string? name) =>
+        $"Model name '{name}' is invalid: use 1-128 letters, digits, '_', '-' or '.', starting with a letter or digit.";
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")]
     private static partial Regex Pattern();

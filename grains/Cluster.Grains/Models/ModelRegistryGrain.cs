@@ -21,12 +21,12 @@ public sealed class ModelRegistryGrain(ModelRepository repository) : Grain, IMod
     {
         if (!ModelName.IsValid(model))
         {
-            throw new InvalidInputException($"Model name '{model}' is invalid: use 1-128 letters, digits, '_', '-' or '.', starting with a letter or digit.");
+            throw new InvalidInputException(ModelName.Problem(model));
         }
 
         if (!_models.TryGetValue(model, out var descriptor))
         {
-            throw new ModelNotFoundException($"Model '{model}' is not in the repository; models: {string.Join(", ", _models.Keys.Order(StringComparer.Ordinal))}.");
+            throw NotFound(model);
         }
 
         if (descriptor.Unloaded)
@@ -69,15 +69,18 @@ public sealed class ModelRegistryGrain(ModelRepository repository) : Grain, IMod
     {
         if (!ModelName.IsValid(model))
         {
-            throw new InvalidInputException($"Model name '{model}' is invalid: use 1-128 letters, digits, '_', '-' or '.', starting with a letter or digit.");
+            throw new InvalidInputException(ModelName.Problem(model));
         }
 
         var descriptor = loaded
             ? repository.Read(model)
             : _models.TryGetValue(model, out var known)
                 ? known with { Unloaded = true }
-                : throw new ModelNotFoundException($"Model '{model}' is not in the repository; models: {string.Join(", ", _models.Keys.Order(StringComparer.Ordinal))}.");
+                : throw NotFound(model);
         _models[model] = descriptor;
         return Task.FromResult(descriptor);
     }
+
+    private ModelNotFoundException NotFound(string model) =>
+        new($"Model '{model}' is not in the repository; models: {string.Join(", ", _models.Keys.Order(StringComparer.Ordinal))}.");
 }
