@@ -12,6 +12,8 @@ const string Usage = """
       models [--json]                                  list models with their versions, inputs and outputs
       infer <model> --input name=v1,v2,... [--shape name=1x4] [--version N] [--output name] [--json]
                                                        run one inference and print the outputs
+      embed "text" ["text" ...] [--model m] [--json]   sentence embeddings (default model all-MiniLM-L6-v2-embeddings)
+                                                       and the cosine similarity of every pair
 
     Connection (default: the local silo's gateway 127.0.0.1:30000):
       --gateway host:port   a silo gateway (repeatable)
@@ -39,7 +41,7 @@ if (arguments.Command is "" or "help" || arguments.Has("--help"))
     return arguments.Command is "" ? 2 : 0;
 }
 
-if (arguments.Command is not ("models" or "infer"))
+if (arguments.Command is not ("models" or "infer" or "embed"))
 {
     Console.Error.WriteLine($"Unknown command '{arguments.Command}'.");
     Console.Error.WriteLine(Usage);
@@ -88,6 +90,7 @@ static async Task<int> RunAsync(InferenceClient client, CliArguments arguments, 
         return arguments.Command switch
         {
             "models" => await ModelsCommand.RunAsync(client, arguments, Console.Out),
+            "embed" => await EmbedCommand.RunAsync(client, arguments, Console.Out),
             _ => await InferCommand.RunAsync(client, arguments, Console.Out),
         };
     }

@@ -28,6 +28,9 @@ public sealed record ModelConfig
     /// <summary>Warm-up requests run on every new session before it serves; none configured means one zero-filled request.</summary>
     [Id(7)] public WarmupSetting[] Warmup { get; init; } = [];
 
+    /// <summary>Set when the model is served as a text-embedding pipeline (BYTES sentences in, FP32 embeddings out).</summary>
+    [Id(8)] public TextEmbeddingConfig? TextEmbedding { get; init; }
+
     /// <summary>Whether a device of the given kind may host the model.</summary>
     public bool AllowsDeviceKind(string kind) =>
         DeviceKinds.Length == 0 || Array.Exists(DeviceKinds, allowed => kind == allowed || kind.StartsWith(allowed + ":", StringComparison.Ordinal));

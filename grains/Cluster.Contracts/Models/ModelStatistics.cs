@@ -39,6 +39,9 @@ public sealed record ModelStatistics
 
     /// <summary>Per batch size (in samples): how many batches of that size ran and their compute times.</summary>
     [Id(11)] public BatchStatistics[] Batches { get; init; } = [];
+
+    /// <summary>Token positions run, for text models that pad sequences: real tokens and padding.</summary>
+    [Id(12)] public TokenCounts Tokens { get; init; }
 }
 
 /// <summary>A count and the total nanoseconds they took.</summary>

@@ -8,6 +8,7 @@ using Cluster.Inference.Devices;
 using Cluster.Inference.Execution;
 using Cluster.Inference.Repository;
 using Cluster.Inference.Telemetry;
+using Cluster.Inference.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.OnnxRuntime;
 using Orleans.Concurrency;
@@ -142,7 +143,6 @@ public sealed partial class DeviceGrain(
             }
 
             var target = await GrainFactory.GetGrain<IModelRegistryGrain>(0).ResolveAsync(model, version);
-            var file = repository.ModelFile(model, version);
             IReadOnlyList<WarmupRequest> warmups;
             try
             {
@@ -155,7 +155,7 @@ public sealed partial class DeviceGrain(
 
             var outputs = Array.ConvertAll(target.Version.Outputs, o => o.Name);
             var usage = usageBoard.For(_key.Silo, _key.Device, device.MemoryTotalBytes);
-            var pool = await ModelInstancePool.CreateAsync(_key.ToString(), target.Config.InstanceCount, () => Load(file, device, target), warmups, outputs, usage);
+            var pool = await ModelInstancePool.CreateAsync(_key.ToString(), target.Config.InstanceCount, () => Load(model, version, device, target), warmups, outputs, usage);
             foreach (var skipped in pool.SkippedWarmups)
             {
                 LogWarmupSkipped(model, version, _key.ToString(), skipped);
@@ -180,10 +180,18 @@ public sealed partial class DeviceGrain(
     private static void DisposeWhenLoaded(Task<ModelInstancePool> pool) =>
         pool.ContinueWith(t => t.Result.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
 
-    private static ILoadedModel Load(string file, DeviceDescriptor device, ModelTarget target) =>
-        device.Simulation is { } profile
-            ? new SimulatedModel(target.Version, profile, new FileInfo(file).Length)
+    private ILoadedModel Load(string model, long version, DeviceDescriptor device, ModelTarget target)
+    {
+        var file = repository.ModelFile(model, version);
+        if (device.Simulation is { } profile)
+        {
+            return new SimulatedModel(target.Version, profile, new FileInfo(file).Length);
+        }
+
+        return target.Config.TextEmbedding is { } text
+            ? new SentenceEmbeddingModel(file, repository.VersionFile(model, version, text.Vocabulary), device, text)
             : new OnnxRuntimeModel(file, device);
+    }
 
     private DeviceDescriptor RequireDevice() =>
         _device ?? throw new DeviceNotFoundException(

@@ -16,10 +16,14 @@ public static class InferenceSiloBuilderExtensions
     /// Serves the models in <paramref name="modelRepositoryPath"/> on this silo's devices (discovered per
     /// <paramref name="devices"/>), with device grains pinned to their silos.
     /// </summary>
-    public static ISiloBuilder AddInferenceServing(this ISiloBuilder builder, string modelRepositoryPath, DeviceOptions devices, SiloLabels? labels = null)
+    public static ISiloBuilder AddInferenceServing(this ISiloBuilder builder, string modelRepositoryPath, DeviceOptions devices, SiloLabels? labels = null) =>
+        builder.AddInferenceServing([modelRepositoryPath], devices, labels);
+
+    /// <summary>Serves the models of several repository folders (a model name must be unique across them).</summary>
+    public static ISiloBuilder AddInferenceServing(this ISiloBuilder builder, IReadOnlyList<string> modelRepositoryPaths, DeviceOptions devices, SiloLabels? labels = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.AddSingleton(sp => new ModelRepository(modelRepositoryPath, sp.GetRequiredService<ILogger<ModelRepository>>()));
+        builder.Services.AddSingleton(sp => new ModelRepository(modelRepositoryPaths, sp.GetRequiredService<ILogger<ModelRepository>>()));
         builder.Services.AddSingleton(_ => new LocalDevices(DeviceDiscovery.Discover(devices)));
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(labels ?? SiloLabels.Local);

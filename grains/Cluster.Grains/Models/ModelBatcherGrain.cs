@@ -205,7 +205,7 @@ public sealed partial class ModelBatcherGrain(
         span?.SetTag("batch.size", samples);
         span?.SetTag("silo", localSilo.Name);
         var result = await device.RunBatchAsync(target.Model, target.Version.Version, inputs, outputNames);
-        statistics.RecordBatch(batch.Count, samples, result.Timings);
+        statistics.RecordBatch(batch.Count, samples, result.Timings, result.Tokens);
         var outputs = new TensorData[batch.Count][];
         for (var i = 0; i < batch.Count; i++)
         {

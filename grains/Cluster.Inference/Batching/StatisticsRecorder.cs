@@ -31,6 +31,7 @@ public sealed class StatisticsRecorder(string model, long version, TimeProvider 
     private long _inferences;
     private long _executions;
     private long _lastInferenceMs;
+    private TokenCounts _tokens;
 
     /// <summary>A request left the queue after <paramref name="waited"/>.</summary>
     public void RecordQueued(TimeSpan waited)
@@ -44,12 +45,13 @@ public sealed class StatisticsRecorder(string model, long version, TimeProvider 
         metrics?.QueueTime.Record(waited.TotalMilliseconds, _tags);
     }
 
-    /// <summary>A batch of <paramref name="requests"/> requests and <paramref name="samples"/> samples ran.</summary>
-    public void RecordBatch(int requests, int samples, BatchTimings timings)
+    /// <summary>A batch of <paramref name="requests"/> requests and <paramref name="samples"/> samples ran (over <paramref name="tokens"/> positions for a text model).</summary>
+    public void RecordBatch(int requests, int samples, BatchTimings timings, TokenCounts tokens = default)
     {
         lock (_gate)
         {
             _executions++;
+            _tokens += tokens;
             _inferences += samples;
             // Triton counts a batch's compute time once for every request in it.
             _input.Add(timings.InputNanoseconds, requests);
@@ -71,6 +73,7 @@ public sealed class StatisticsRecorder(string model, long version, TimeProvider 
             metrics.ComputeInfer.Add(timings.InferNanoseconds / 1000 * requests, _tags);
             metrics.ComputeOutput.Add(timings.OutputNanoseconds / 1000 * requests, _tags);
             metrics.BatchSize.Record(samples, _tags);
+            RecordTokens(metrics, tokens);
         }
     }
 
@@ -131,8 +134,24 @@ public sealed class StatisticsRecorder(string model, long version, TimeProvider 
                     ComputeInfer = b.Value.Infer.ToDuration(),
                     ComputeOutput = b.Value.Output.ToDuration(),
                 })],
+                Tokens = _tokens,
             };
         }
+    }
+
+    private void RecordTokens(InferenceMetrics metrics, TokenCounts tokens)
+    {
+        if (tokens.Real + tokens.Padding == 0)
+        {
+            return;
+        }
+
+        var real = _tags;
+        real.Add("kind", "real");
+        metrics.Tokens.Add(tokens.Real, real);
+        var padding = _tags;
+        padding.Add("kind", "padding");
+        metrics.Tokens.Add(tokens.Padding, padding);
     }
 
     private struct Total

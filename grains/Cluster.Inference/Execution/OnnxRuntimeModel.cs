@@ -16,16 +16,7 @@ public sealed class OnnxRuntimeModel : ILoadedModel
     /// <summary>Creates the session; throws <see cref="OnnxRuntimeException"/> with ONNX Runtime's message when it cannot.</summary>
     public OnnxRuntimeModel(string onnxPath, DeviceDescriptor device)
     {
-        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
-
-        // Idle intra-op threads would spin between runs, taking the cores the batcher and Orleans need to form the next batch.
-        options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
-        if (device.Kind == "cuda")
-        {
-            options.AppendExecutionProvider_CUDA(device.Index);
-        }
-
-        _session = new InferenceSession(onnxPath, options);
+        _session = OrtSessions.Open(onnxPath, device);
         WeightBytes = new FileInfo(onnxPath).Length;
     }
 

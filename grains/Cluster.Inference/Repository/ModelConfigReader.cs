@@ -6,7 +6,7 @@ namespace Cluster.Inference.Repository;
 /// <summary>Reads a model's <c>config.json</c> (Triton's knobs in snake_case), rejecting unknown fields and bad values by name.</summary>
 public static class ModelConfigReader
 {
-    private const string Known = "max_batch_size, instance_count, device_kinds, version_policy, min_replicas, max_replicas, dynamic_batching, model_warmup";
+    private const string Known = "max_batch_size, instance_count, device_kinds, version_policy, min_replicas, max_replicas, dynamic_batching, model_warmup, text_embedding";
 
     private static readonly string[] KnownDeviceKinds = ["cuda", "cpu", "sim"];
 
@@ -51,11 +51,17 @@ public static class ModelConfigReader
                 "max_replicas" => config with { MaxReplicas = ConfigFields.Int(file, "max_replicas", value, min: 1) },
                 "dynamic_batching" => config with { DynamicBatching = DynamicBatchingReader.Read(file, value) },
                 "model_warmup" => config with { Warmup = WarmupReader.Read(file, value) },
+                "text_embedding" => config with { TextEmbedding = TextEmbeddingReader.Read(file, value) },
                 _ => throw ConfigFields.Unknown(file, property.Name, Known),
             };
         }
 
         DynamicBatchingReader.Validate(file, config.DynamicBatching, config.MaxBatchSize);
+        if (config.TextEmbedding is not null && config.MaxBatchSize == 0)
+        {
+            throw new ModelConfigException(file, "text_embedding", "needs max_batch_size above 0: sentences are batched along the first dimension");
+        }
+
         if (config.MinReplicas > config.MaxReplicas)
         {
             throw new ModelConfigException(file, "min_replicas", $"({config.MinReplicas}) must not exceed max_replicas ({config.MaxReplicas})");

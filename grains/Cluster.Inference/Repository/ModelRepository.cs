@@ -1,16 +1,18 @@
 using System.Globalization;
 using Cluster.Contracts.Errors;
 using Cluster.Contracts.Models;
+using Cluster.Inference.Text;
 using Microsoft.Extensions.Logging;
 
 namespace Cluster.Inference.Repository;
 
 /// <summary>
 /// A model repository in Triton's layout: <c>&lt;root&gt;/&lt;model&gt;/&lt;version&gt;/model.onnx</c>
-/// plus an optional <c>&lt;root&gt;/&lt;model&gt;/config.json</c>. A model or version that cannot be read is
-/// reported with its error; it never stops the others from being served.
+/// plus an optional <c>&lt;root&gt;/&lt;model&gt;/config.json</c>, over one or more root folders (like Triton's
+/// repeated <c>--model-repository</c>; a model name must be unique across them). A model or version that
+/// cannot be read is reported with its error; it never stops the others from being served.
 /// </summary>
-public sealed class ModelRepository(string rootPath, ILogger<ModelRepository> logger)
+public sealed class ModelRepository(IReadOnlyList<string> rootPaths, ILogger<ModelRepository> logger)
 {
     /// <summary>File name of a version's model inside its folder.</summary>
     public const string ModelFileName = "model.onnx";
@@ -21,31 +23,42 @@ public sealed class ModelRepository(string rootPath, ILogger<ModelRepository> lo
     /// <summary>Default batch size for a model without config.json whose tensors all have a dynamic first dimension.</summary>
     public const int DefaultMaxBatchSize = 8;
 
-    /// <summary>The repository's folder (absolute).</summary>
-    public string RootPath { get; } = Path.GetFullPath(rootPath);
+    /// <summary>A repository with one root folder.</summary>
+    public ModelRepository(string rootPath, ILogger<ModelRepository> logger)
+        : this([rootPath], logger)
+    {
+    }
 
-    /// <summary>Reads every model folder.</summary>
+    /// <summary>The repository's folders (absolute), searched in order.</summary>
+    public IReadOnlyList<string> RootPaths { get; } = [.. rootPaths.Select(Path.GetFullPath)];
+
+    private string RootDescription => string.Join("', '", RootPaths);
+
+    /// <summary>Reads every model folder; a name found in two roots is served from neither, with an error naming both.</summary>
     public IReadOnlyList<ModelDescriptor> Scan()
     {
-        if (!Directory.Exists(RootPath))
+        var found = new SortedDictionary<string, List<string>>(StringComparer.Ordinal);
+        foreach (var root in RootPaths)
         {
-            throw new DirectoryNotFoundException($"Model repository '{RootPath}' does not exist.");
-        }
-
-        var models = new List<ModelDescriptor>();
-        foreach (var directory in Directory.EnumerateDirectories(RootPath).Order(StringComparer.Ordinal))
-        {
-            var name = Path.GetFileName(directory);
-            if (!ModelName.IsValid(name))
+            if (!Directory.Exists(root))
             {
-                logger.LogWarning("Skipping folder {Folder} in the model repository: not a valid model name", directory);
-                continue;
+                throw new DirectoryNotFoundException($"Model repository '{root}' does not exist.");
             }
 
-            models.Add(Read(name));
+            foreach (var directory in Directory.EnumerateDirectories(root))
+            {
+                var name = Path.GetFileName(directory);
+                if (!ModelName.IsValid(name))
+                {
+                    logger.LogWarning("Skipping folder {Folder} in the model repository: not a valid model name", directory);
+                    continue;
+                }
+
+                (found.TryGetValue(name, out var places) ? places : found[name] = []).Add(directory);
+            }
         }
 
-        return models;
+        return [.. found.Select(model => model.Value.Count == 1 ? Read(model.Key) : Ambiguous(model.Key, model.Value))];
     }
 
     /// <summary>Reads one model; throws <see cref="ModelNotFoundException"/> when its folder does not exist.</summary>
@@ -54,22 +67,23 @@ public sealed class ModelRepository(string rootPath, ILogger<ModelRepository> lo
         var directory = ModelDirectory(name);
         if (!Directory.Exists(directory))
         {
-            throw new ModelNotFoundException($"Model '{name}' is not in the repository '{RootPath}'.");
+            throw new ModelNotFoundException($"Model '{name}' is not in the repository '{RootDescription}'.");
         }
 
-        var versions = ReadVersions(directory);
-        ModelConfig config;
+        var configFile = Path.Combine(directory, ConfigFileName);
+        ModelConfig? config = null;
         try
         {
-            var configFile = Path.Combine(directory, ConfigFileName);
-            config = File.Exists(configFile) ? ModelConfigReader.Read(configFile) : DefaultConfig(versions);
+            config = File.Exists(configFile) ? ModelConfigReader.Read(configFile) : null;
         }
         catch (ModelConfigException e)
         {
             logger.LogWarning("Model {Model} cannot be served: {Error}", name, e.Message);
-            return new ModelDescriptor { Name = name, Config = new ModelConfig(), Versions = versions, Error = e.Message };
+            return new ModelDescriptor { Name = name, Config = new ModelConfig(), Versions = ReadVersions(directory, null), Error = e.Message };
         }
 
+        var versions = ReadVersions(directory, config?.TextEmbedding);
+        config ??= DefaultConfig(versions);
         return new ModelDescriptor { Name = name, Config = config, Versions = CheckBatchDimension(config, versions) };
     }
 
@@ -77,16 +91,28 @@ public sealed class ModelRepository(string rootPath, ILogger<ModelRepository> lo
     public string ModelFile(string name, long version) =>
         Path.Combine(ModelDirectory(name), version.ToString(CultureInfo.InvariantCulture), ModelFileName);
 
+    /// <summary>A file beside the ONNX file in a model version's folder (e.g. a tokenizer's vocabulary).</summary>
+    public string VersionFile(string name, long version, string fileName) =>
+        Path.Combine(ModelDirectory(name), version.ToString(CultureInfo.InvariantCulture), Path.GetFileName(fileName));
+
     /// <summary>The folder of a model's warm-up data files (Triton's <c>&lt;model&gt;/warmup</c>).</summary>
     public string WarmupDirectory(string name) => Path.Combine(ModelDirectory(name), "warmup");
 
     private string ModelDirectory(string name)
     {
         ModelName.Validate(name);
-        return Path.Combine(RootPath, name);
+        var directories = RootPaths.Select(root => Path.Combine(root, name));
+        return directories.FirstOrDefault(Directory.Exists) ?? Path.Combine(RootPaths[0], name);
     }
 
-    private ModelVersionDescriptor[] ReadVersions(string modelDirectory)
+    private ModelDescriptor Ambiguous(string name, List<string> directories)
+    {
+        var error = $"Model '{name}' is in more than one repository folder ({string.Join(", ", directories)}); rename or remove one.";
+        logger.LogWarning("Model {Model} cannot be served: {Error}", name, error);
+        return new ModelDescriptor { Name = name, Config = new ModelConfig(), Versions = [], Error = error };
+    }
+
+    private ModelVersionDescriptor[] ReadVersions(string modelDirectory, TextEmbeddingConfig? textEmbedding)
     {
         var versions = new List<ModelVersionDescriptor>();
         foreach (var versionDirectory in Directory.EnumerateDirectories(modelDirectory))
@@ -106,12 +132,27 @@ public sealed class ModelRepository(string rootPath, ILogger<ModelRepository> lo
             try
             {
                 var (inputs, outputs) = OnnxModelInspector.Inspect(file);
+                if (textEmbedding is not null)
+                {
+                    (inputs, outputs) = TextEmbeddingSignature.Describe(inputs, outputs, textEmbedding.Dimensions);
+                    var vocabulary = Path.Combine(versionDirectory, textEmbedding.Vocabulary);
+                    if (!File.Exists(vocabulary))
+                    {
+                        versions.Add(Failed(version, $"{vocabulary} (text_embedding.vocabulary) is missing."));
+                        continue;
+                    }
+                }
+
                 versions.Add(new ModelVersionDescriptor { Version = version, Inputs = inputs, Outputs = outputs });
             }
             catch (Exception e) when (e is Microsoft.ML.OnnxRuntime.OnnxRuntimeException or IOException)
             {
                 logger.LogWarning("Model file {File} cannot be loaded: {Error}", file, e.Message);
                 versions.Add(Failed(version, $"ONNX Runtime cannot load {file}: {e.Message}"));
+            }
+            catch (ArgumentException e)
+            {
+                versions.Add(Failed(version, $"{file}: {e.Message}"));
             }
         }
 

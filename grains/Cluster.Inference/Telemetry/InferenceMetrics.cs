@@ -44,6 +44,7 @@ public sealed class InferenceMetrics : IDisposable
     private static readonly Counter<long> ComputeOutputCounter = Meter.CreateCounter<long>("nv_inference_compute_output_duration_us", description: "Cumulative output split time, per request (microseconds)");
     private static readonly Histogram<double> LatencyHistogram = Meter.CreateHistogram<double>("inference_request_latency_ms", description: "Request latency, arrival to response (milliseconds)");
     private static readonly Histogram<double> QueueHistogram = Meter.CreateHistogram<double>("inference_queue_time_ms", description: "Time requests waited in the queue (milliseconds)");
+    private static readonly Counter<long> TokenCounter = Meter.CreateCounter<long>("inference_text_tokens", description: "Token positions run by text models, by kind: real or padding");
     private static readonly Histogram<long> BatchSizeHistogram = Meter.CreateHistogram<long>("inference_batch_size", description: "Samples per executed batch");
 
     private readonly IDisposable[] _gauges;
@@ -86,6 +87,9 @@ public sealed class InferenceMetrics : IDisposable
     public Histogram<double> QueueTime => QueueHistogram;
 
     public Histogram<long> BatchSize => BatchSizeHistogram;
+
+    /// <summary>Token positions run by text models (tag <c>kind</c>: real or padding).</summary>
+    public Counter<long> Tokens => TokenCounter;
 
     /// <inheritdoc />
     public void Dispose()

@@ -40,6 +40,16 @@ public sealed class SiloSettings
     /// <summary>The model repository folder.</summary>
     public string ModelRepository { get; set; } = "deploy/models";
 
+    /// <summary>
+    /// The folder of the pretrained models built into the silo (all-MiniLM-L6-v2 and its text-embedding
+    /// pipeline), served beside <see cref="ModelRepository"/>; empty to serve only that repository.
+    /// </summary>
+    public string BundledModels { get; set; } = Path.Combine(AppContext.BaseDirectory, "models");
+
+    /// <summary>The model repository folders to serve: <see cref="ModelRepository"/>, then <see cref="BundledModels"/> when set.</summary>
+    public IReadOnlyList<string> ModelRepositories =>
+        string.IsNullOrWhiteSpace(BundledModels) ? [ModelRepository] : [ModelRepository, BundledModels];
+
     /// <summary>Which devices to serve.</summary>
     public DeviceOptions Devices { get; set; } = new();
 
@@ -95,6 +105,11 @@ public sealed class SiloSettings
         if (!Directory.Exists(ModelRepository))
         {
             errors.Add($"Cluster:ModelRepository '{Path.GetFullPath(ModelRepository)}' does not exist; run from the repository root or set Cluster__ModelRepository.");
+        }
+
+        if (!string.IsNullOrWhiteSpace(BundledModels) && !Directory.Exists(BundledModels))
+        {
+            errors.Add($"Cluster:BundledModels '{Path.GetFullPath(BundledModels)}' does not exist; build the silo (it writes the bundled models there) or set Cluster__BundledModels to an empty value.");
         }
 
         try

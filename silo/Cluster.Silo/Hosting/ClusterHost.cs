@@ -56,7 +56,7 @@ public static class ClusterHost
             }
 
             var metadata = builder.Configuration.GetSection("Orleans:Metadata");
-            silo.AddInferenceServing(settings.ModelRepository, settings.Devices, new SiloLabels(metadata["cloud"] ?? "local", metadata["region"] ?? "local"));
+            silo.AddInferenceServing(settings.ModelRepositories, settings.Devices, new SiloLabels(metadata["cloud"] ?? "local", metadata["region"] ?? "local"));
         });
         builder.AddEdge(settings.Edge);
         builder.AddTelemetry(settings.MetricsAddress, settings.OtlpEndpoint);
