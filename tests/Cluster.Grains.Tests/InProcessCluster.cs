@@ -63,6 +63,7 @@ public sealed class InProcessCluster : IAsyncDisposable
                 ["Cluster:MetricsAddress"] = $"127.0.0.1:{ports[(5 * i) + 4]}",
                 ["Cluster:PrimarySiloPort"] = Port(ports[0]),
                 ["Cluster:ModelRepository"] = repository,
+                ["Cluster:BundledModels"] = "",
                 ["Cluster:Devices:Cuda"] = "none",
                 ["Cluster:Clustering"] = redis is null ? "Localhost" : "Redis",
                 ["Cluster:RedisConnectionString"] = redis,

@@ -11,6 +11,9 @@ public static class RepositoryPaths
     /// <summary>The committed demo model repository.</summary>
     public static string Models => Path.Combine(Root, "deploy", "models");
 
+    /// <summary>The bundled pretrained models (all-MiniLM-L6-v2), written beside the test assembly by build/PretrainedModels.targets.</summary>
+    public static string BundledModels => Path.Combine(AppContext.BaseDirectory, "models");
+
     /// <summary>The build configuration the tests were built with (Debug or Release).</summary>
     public static string Configuration { get; } =
         typeof(RepositoryPaths).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().First(a => a.Key == "Configuration").Value!;

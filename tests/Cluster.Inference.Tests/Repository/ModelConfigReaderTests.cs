@@ -37,6 +37,11 @@ public sealed class ModelConfigReaderTests
     [InlineData("""{"version_policy": {"newest": {}}}""", "version_policy.newest", "is not a version policy")]
     [InlineData("""{"version_policy": {"latest": {}}}""", "version_policy.latest.num_versions", "is required")]
     [InlineData("""{"min_replicas": 3, "max_replicas": 2}""", "min_replicas", "must not exceed max_replicas")]
+    [InlineData("""{"max_batch_size": 8, "text_embedding": {"pooling": "cls"}}""", "text_embedding.pooling", "is not a known setting")]
+    [InlineData("""{"max_batch_size": 8, "text_embedding": {"max_padding_fraction": 1.5}}""", "text_embedding.max_padding_fraction", "from 0 up to")]
+    [InlineData("""{"max_batch_size": 8, "text_embedding": {"vocabulary": "../../vocab.txt"}}""", "text_embedding.vocabulary", "must be a file name")]
+    [InlineData("""{"max_batch_size": 8, "text_embedding": {"max_tokens": 2}}""", "text_embedding.max_tokens", "must be at least 3")]
+    [InlineData("""{"text_embedding": {}}""", "text_embedding", "needs max_batch_size above 0")]
     public void Parse_BadField_NamesFileAndField(string json, string field, string problem)
     {
         var error = Assert.Throws<ModelConfigException>(() => Parse(json));
@@ -44,6 +49,14 @@ public sealed class ModelConfigReaderTests
         Assert.Equal(field, error.Field);
         Assert.StartsWith($"models/m/config.json: field '{field}' ", error.Message, StringComparison.Ordinal);
         Assert.Contains(problem, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_TextEmbedding_ReadsEachSetting()
+    {
+        var config = Parse("""{"max_batch_size": 64, "text_embedding": {"vocabulary": "words.txt", "max_tokens": 128, "lower_case": false, "max_padding_fraction": 0.1, "dimensions": 384}}""");
+        Assert.Equal(new TextEmbeddingConfig { Vocabulary = "words.txt", MaxTokens = 128, LowerCase = false, MaxPaddingFraction = 0.1, Dimensions = 384 }, config.TextEmbedding);
+        Assert.Null(Parse("{}").TextEmbedding);
     }
 
     [Fact]

@@ -126,5 +126,67 @@ public sealed class ModelRepositoryTests : IDisposable
     [InlineData("a b", false)]
     public void ModelName_IsValid(string name, bool valid) => Assert.Equal(valid, ModelName.IsValid(name));
 
+    [Fact]
+    public void Scan_SeveralRoots_ServesTheUnionAndRefusesANameFoundTwice()
+    {
+        var second = Directory.CreateTempSubdirectory("cluster-models-").FullName;
+        try
+        {
+            CopyModel("tiny_classifier", second, "tiny_copy");
+            CopyModel("tiny_classifier", second, "wide_mlp");
+            var models = new ModelRepository([_root, second], NullLogger<ModelRepository>.Instance).Scan();
+
+            Assert.Null(models.Single(m => m.Name == "tiny_copy").Error);
+            Assert.Null(models.Single(m => m.Name == "tiny_classifier").Error);
+            var twice = models.Single(m => m.Name == "wide_mlp");
+            Assert.Contains("more than one repository folder", twice.Error, StringComparison.Ordinal);
+            Assert.Contains(second, twice.Error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(second, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Read_TextEmbedding_ServesTextInAndEmbeddingsOut()
+    {
+        var model = new ModelRepository(RepositoryPaths.BundledModels, NullLogger<ModelRepository>.Instance).Read("all-MiniLM-L6-v2-embeddings");
+
+        var version = Assert.Single(model.Versions);
+        Assert.Null(version.Error);
+        Assert.Equal("text BYTES [-1]", Assert.Single(version.Inputs).ToString());
+        Assert.Equal("embedding FP32 [-1,384]", Assert.Single(version.Outputs).ToString());
+    }
+
+    [Fact]
+    public void Read_TextEmbeddingOverANonEncoder_FailsTheVersionSayingWhy()
+    {
+        File.WriteAllText(Path.Combine(_root, "tiny_classifier", "config.json"), """{"max_batch_size": 8, "text_embedding": {"dimensions": 3}}""");
+
+        var version = Repository().Read("tiny_classifier").Versions.Single();
+
+        Assert.Contains("model.onnx: text_embedding cannot feed encoder input 'features FP32 [-1,4]'", version.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Read_TextEmbeddingWithoutVocabulary_FailsTheVersionNamingTheFile()
+    {
+        var encoder = Path.Combine(_root, "encoder");
+        CopyModel("all-MiniLM-L6-v2", _root, "encoder", RepositoryPaths.BundledModels);
+        File.WriteAllText(Path.Combine(encoder, "config.json"), """{"max_batch_size": 8, "text_embedding": {"dimensions": 384}}""");
+
+        var version = Repository().Read("encoder").Versions.Single();
+
+        Assert.Equal($"{Path.Combine(encoder, "1", "vocab.txt")} (text_embedding.vocabulary) is missing.", version.Error);
+    }
+
+    private static void CopyModel(string model, string toRoot, string asName, string? fromRoot = null)
+    {
+        var version = Path.Combine(toRoot, asName, "1");
+        Directory.CreateDirectory(version);
+        File.Copy(Path.Combine(fromRoot ?? RepositoryPaths.Models, model, "1", "model.onnx"), Path.Combine(version, "model.onnx"));
+    }
+
     private ModelRepository Repository() => new(_root, NullLogger<ModelRepository>.Instance);
 }
