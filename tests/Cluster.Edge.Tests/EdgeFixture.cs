@@ -45,6 +45,7 @@ public sealed class EdgeFixture : IAsyncLifetime
                 ["Cluster:Edge:MaxMessageBytes"] = MaxMessageBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Cluster:Edge:MaxElementsPerTensor"] = MaxElementsPerTensor.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Cluster:Edge:MaxElementsPerRequest"] = (MaxElementsPerTensor * 4).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["Cluster:BundledModels"] = RepositoryPaths.BundledModels,
                 ["Orleans:Metadata:cloud"] = "aws",
                 ["Orleans:Metadata:region"] = "eu-west-1",
                 ["Cluster:Edge:ApiKeys:0:Key"] = InferKey,
