@@ -23,6 +23,9 @@ public sealed class BenchCluster : IAsyncDisposable
         GrpcAddress = grpcAddress;
     }
 
+    /// <summary>The bundled pretrained models written beside this program by build/PretrainedModels.targets.</summary>
+    public static string BundledModelsPath => Path.Combine(AppContext.BaseDirectory, "models");
+
     /// <summary>The silo's gRPC edge, as a URL.</summary>
     public string GrpcAddress { get; }
 
@@ -37,9 +40,10 @@ public sealed class BenchCluster : IAsyncDisposable
 
     /// <summary>
     /// Creates an empty temporary repository, lets <paramref name="prepareRepository"/> fill it, starts the
-    /// silo (CPU only, warnings and errors logged) and connects a client.
+    /// silo (CPU only, warnings and errors logged; the bundled models too when <paramref name="bundledModels"/>)
+    /// and connects a client.
     /// </summary>
-    public static async Task<BenchCluster> StartAsync(Action<string> prepareRepository)
+    public static async Task<BenchCluster> StartAsync(Action<string> prepareRepository, bool bundledModels = false)
     {
         ArgumentNullException.ThrowIfNull(prepareRepository);
         var repository = Directory.CreateTempSubdirectory("cluster-bench-models-").FullName;
@@ -56,6 +60,7 @@ public sealed class BenchCluster : IAsyncDisposable
                 ["Cluster:SiloPort"] = Port(ports[0]),
                 ["Cluster:GatewayPort"] = Port(ports[1]),
                 ["Cluster:ModelRepository"] = repository,
+                ["Cluster:BundledModels"] = bundledModels ? BundledModelsPath : "",
                 ["Cluster:Devices:Cuda"] = "none",
                 ["Cluster:Edge:GrpcAddress"] = $"127.0.0.1:{ports[2]}",
                 ["Cluster:Edge:HttpAddress"] = $"127.0.0.1:{ports[3]}",

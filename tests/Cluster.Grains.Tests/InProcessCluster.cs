@@ -16,6 +16,9 @@ public sealed class InProcessCluster : IAsyncDisposable
 
     private InProcessCluster(string modelRepository) => ModelRepository = modelRepository;
 
+    /// <summary>The silo hosts, in start order.</summary>
+    public IReadOnlyList<IHost> Silos => _silos;
+
     /// <summary>The silos' model repository (a temporary copy of deploy/models).</summary>
     public string ModelRepository { get; }
 

@@ -96,6 +96,8 @@ public sealed class SiloProcessTests
             ["Cluster__GatewayPort"] = "70000",
             ["Cluster__ModelRepository"] = "/nonexistent/models",
             ["Cluster__OtlpEndpoint"] = "collector without scheme",
+            ["Orleans__Metadata__speed"] = "fast",
+            ["Orleans__Metadata__cost_per_hour"] = "-1",
         });
         Assert.True(await silo.WaitForExitAsync(StartTimeout), silo.Output);
         Assert.Equal(2, silo.ExitCode);
@@ -103,6 +105,8 @@ public sealed class SiloProcessTests
         Assert.Contains("Cluster:GatewayPort 70000 is not a TCP port", silo.Output, StringComparison.Ordinal);
         Assert.Contains("Cluster:ModelRepository '/nonexistent/models' does not exist", silo.Output, StringComparison.Ordinal);
         Assert.Contains("Cluster:OtlpEndpoint 'collector without scheme' is not an absolute URI", silo.Output, StringComparison.Ordinal);
+        Assert.Contains("Orleans:Metadata:speed 'fast' is not a non-negative number", silo.Output, StringComparison.Ordinal);
+        Assert.Contains("Orleans:Metadata:cost_per_hour '-1' is not a non-negative number", silo.Output, StringComparison.Ordinal);
     }
 
     [Fact]

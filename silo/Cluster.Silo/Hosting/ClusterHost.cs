@@ -4,6 +4,7 @@ using Cluster.Silo.Configuration;
 using Cluster.Silo.Edge;
 using Cluster.Silo.Telemetry;
 using Orleans.Configuration;
+using Orleans.Runtime.MembershipService.SiloMetadata;
 using StackExchange.Redis;
 
 namespace Cluster.Silo.Hosting;
@@ -31,7 +32,8 @@ public static class ClusterHost
         }
 
         var settings = builder.Configuration.GetSection(SiloSettings.Section).Get<SiloSettings>() ?? new SiloSettings();
-        var errors = settings.Validate();
+        var metadata = builder.Configuration.GetSection(SiloMetadataKeys.Section);
+        var errors = settings.Validate().Concat(SiloMetadataKeys.Validate(metadata)).ToList();
         if (errors.Count > 0)
         {
             throw new SiloConfigurationException(errors);
@@ -43,6 +45,7 @@ public static class ClusterHost
         {
             silo.Configure<SiloOptions>(o => o.SiloName = settings.SiloName);
             silo.AddActivityPropagation();
+            silo.UseSiloMetadata(metadata);
             if (settings.UsesRedis)
             {
                 silo.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (settings.ClusterId, settings.ServiceId));
@@ -55,8 +58,8 @@ public static class ClusterHost
                 silo.UseLocalhostClustering(settings.SiloPort, settings.GatewayPort, primary, settings.ServiceId, settings.ClusterId);
             }
 
-            var metadata = builder.Configuration.GetSection("Orleans:Metadata");
-            silo.AddInferenceServing(settings.ModelRepositories, settings.Devices, new SiloLabels(metadata["cloud"] ?? "local", metadata["region"] ?? "local"));
+            var labels = new SiloLabels(metadata[SiloMetadataKeys.Cloud] ?? "local", metadata[SiloMetadataKeys.Region] ?? "local");
+            silo.AddInferenceServing(settings.ModelRepositories, settings.Devices, labels);
         });
         builder.AddEdge(settings.Edge);
         builder.AddTelemetry(settings.MetricsAddress, settings.OtlpEndpoint);

@@ -1,0 +1,166 @@
+using System.Diagnostics;
+using System.Text.Json.Serialization;
+using Cluster.Client;
+using Cluster.Client.Protocol;
+using Cluster.Contracts.Models;
+using Cluster.Contracts.Tensors;
+using Cluster.Inference.Devices;
+using Cluster.Inference.Text;
+using Google.Protobuf;
+using Grpc.Net.Client;
+
+namespace Cluster.Benchmarks;
+
+/// <summary>
+/// <c>-- embeddings</c>: the bundled all-MiniLM-L6-v2 text pipeline under 32 concurrent callers (one
+/// sentence each, from a fixed corpus of mixed lengths) through the SDK and through the gRPC edge, against
+/// the same pipeline run directly (no cluster, one thread) on batches of the size the cluster formed, in one
+/// run. Writes artifacts/bench/embeddings.json.
+/// </summary>
+public sealed class EmbeddingsScenario : IBenchScenario
+{
+    private const int Callers = 32;
+    private const string Model = TextEmbeddings.DefaultModel;
+
+    public string Name => "embeddings";
+
+    public string Summary => "all-MiniLM-L6-v2 sentences/s, 32 callers via SDK and gRPC, vs direct ONNX Runtime at the same batch sizes";
+
+    public async Task RunAsync(BenchOptions options, string repositoryRoot)
+    {
+        var corpus = SentenceCorpus.Build(1024);
+        Console.WriteLine($"embeddings: {Model}, {corpus.Length} sentences of 3-60 words, {Callers} callers, {Environment.ProcessorCount} cores, {options.Seconds:0.##} s per load");
+        LoadFigures sdk, grpc;
+        await using (var cluster = await BenchCluster.StartAsync(_ => { }, bundledModels: true))
+        {
+            using var channel = GrpcChannel.ForAddress(cluster.GrpcAddress);
+            var stub = new GRPCInferenceService.GRPCInferenceServiceClient(channel);
+            var requests = corpus.Select(GrpcRequest).ToArray();
+            var next = 0;
+            Task Sdk(int _) => cluster.Inference.EmbedAsync([corpus[Interlocked.Increment(ref next) % corpus.Length]]);
+            Task Grpc(int _) => stub.ModelInferAsync(requests[Interlocked.Increment(ref next) % corpus.Length]).ResponseAsync;
+
+            sdk = await Measure("SDK (grain calls)", Sdk, options, cluster.Inference);
+            grpc = await Measure("gRPC edge", Grpc, options, cluster.Inference);
+        }
+
+        var batchSize = (int)Math.Round((sdk.MeanBatch + grpc.MeanBatch) / 2);
+        var direct = Direct(corpus, batchSize, options);
+        var results = new EmbeddingsResults
+        {
+            SdkSentencesPerSecond = Math.Round(sdk.Load.SamplesPerSecond, 1),
+            GrpcSentencesPerSecond = Math.Round(grpc.Load.SamplesPerSecond, 1),
+            DirectSentencesPerSecond = Math.Round(direct.SentencesPerSecond, 1),
+            DirectBatchSize = batchSize,
+            SdkP50Milliseconds = sdk.Load.P50Milliseconds,
+            SdkP99Milliseconds = sdk.Load.P99Milliseconds,
+            GrpcP50Milliseconds = grpc.Load.P50Milliseconds,
+            GrpcP99Milliseconds = grpc.Load.P99Milliseconds,
+            ClusterMeanBatch = Math.Round((sdk.MeanBatch + grpc.MeanBatch) / 2, 2),
+            ClusterPaddingFraction = Math.Round((sdk.Tokens + grpc.Tokens).PaddingFraction, 4),
+            DirectPaddingFraction = Math.Round(direct.Tokens.PaddingFraction, 4),
+            Cores = Environment.ProcessorCount,
+            Seconds = options.Seconds,
+        };
+        Console.WriteLine();
+        Console.Write(BenchReport.Table(
+            ["figure", "value", "unit"],
+            [
+                [$"SDK, {Callers} callers", BenchReport.Number(results.SdkSentencesPerSecond), "sentences/s"],
+                [$"gRPC edge, {Callers} callers", BenchReport.Number(results.GrpcSentencesPerSecond), "sentences/s"],
+                [$"direct, batches of {batchSize}", BenchReport.Number(results.DirectSentencesPerSecond), "sentences/s"],
+                ["SDK / direct", BenchReport.Number(results.SdkOverDirect, 3), "x"],
+                ["gRPC / direct", BenchReport.Number(results.GrpcOverDirect, 3), "x"],
+                ["SDK p50 / p99", $"{results.SdkP50Milliseconds:0.###} / {results.SdkP99Milliseconds:0.###}", "ms"],
+                ["gRPC p50 / p99", $"{results.GrpcP50Milliseconds:0.###} / {results.GrpcP99Milliseconds:0.###}", "ms"],
+                ["padding fraction, cluster / direct", $"{results.ClusterPaddingFraction:0.###} / {results.DirectPaddingFraction:0.###}", ""],
+            ]));
+        Console.WriteLine($"wrote {BenchReport.WriteJson(repositoryRoot, "embeddings.json", results)}");
+    }
+
+    private static ModelInferRequest GrpcRequest(string sentence)
+    {
+        var request = new ModelInferRequest { ModelName = Model };
+        var input = new ModelInferRequest.Types.InferInputTensor { Name = TextEmbeddingSignature.TextInput, Datatype = "BYTES" };
+        input.Shape.Add(1);
+        request.Inputs.Add(input);
+        request.RawInputContents.Add(ByteString.CopyFrom(TensorData.FromStrings(TextEmbeddingSignature.TextInput, [sentence], 1).Data));
+        return request;
+    }
+
+    private static async Task<LoadFigures> Measure(string what, Func<int, Task> call, BenchOptions options, InferenceClient client)
+    {
+        await new ClosedLoopLoad(Callers, TimeSpan.Zero, options.Warmup).RunAsync(call);
+        var before = await client.GetStatisticsAsync(Model);
+        var load = await new ClosedLoopLoad(Callers, options.Warmup, options.Measure).RunAsync(call);
+        var after = await client.GetStatisticsAsync(Model);
+        var meanBatch = (after.InferenceCount - before.InferenceCount) / (double)Math.Max(1, after.ExecutionCount - before.ExecutionCount);
+        var tokens = new TokenCounts { Real = after.Tokens.Real - before.Tokens.Real, Padding = after.Tokens.Padding - before.Tokens.Padding };
+        Console.WriteLine($"  {what}: {load.SamplesPerSecond:N1} sentences/s, p50 {load.P50Milliseconds:0.###} ms, p99 {load.P99Milliseconds:0.###} ms, mean batch {meanBatch:0.0}, padding {tokens.PaddingFraction:P1} (warm-up included)");
+        return new LoadFigures(load, meanBatch, tokens);
+    }
+
+    /// <summary>The pipeline called directly on one thread, batch after batch, for the measuring time.</summary>
+    private static (double SentencesPerSecond, TokenCounts Tokens) Direct(string[] corpus, int batchSize, BenchOptions options)
+    {
+        var folder = Path.Combine(BenchCluster.BundledModelsPath, Model, "1");
+        using var pipeline = new SentenceEmbeddingModel(Path.Combine(folder, "model.onnx"), Path.Combine(folder, "vocab.txt"), DeviceDescriptor.Cpu, new TextEmbeddingConfig { Dimensions = 384 });
+        var batches = corpus.Chunk(batchSize).Select(b => new[] { TensorData.FromStrings(TextEmbeddingSignature.TextInput, b, b.Length) }).ToArray();
+        string[] outputs = [TextEmbeddingSignature.EmbeddingOutput];
+        var warmupEnd = Stopwatch.GetTimestamp() + (long)(options.Warmup.TotalSeconds * Stopwatch.Frequency);
+        for (var i = 0; Stopwatch.GetTimestamp() < warmupEnd; i++)
+        {
+            pipeline.RunBatch([batches[i % batches.Length]], outputs);
+        }
+
+        var start = Stopwatch.GetTimestamp();
+        long sentences = 0;
+        var tokens = default(TokenCounts);
+        for (var i = 0; Stopwatch.GetElapsedTime(start) < options.Measure; i++)
+        {
+            var batch = batches[i % batches.Length];
+            tokens += pipeline.RunBatch([batch], outputs).Tokens;
+            sentences += batch[0].Shape[0];
+        }
+
+        var result = sentences / Stopwatch.GetElapsedTime(start).TotalSeconds;
+        Console.WriteLine($"  direct, batches of {batchSize}: {result:N1} sentences/s, padding {tokens.PaddingFraction:P1}");
+        return (result, tokens);
+    }
+
+    private sealed record LoadFigures(LoadResult Load, double MeanBatch, TokenCounts Tokens);
+}
+
+/// <summary>The <c>embeddings</c> scenario's figures.</summary>
+public sealed record EmbeddingsResults
+{
+    [JsonPropertyName("sdk_sentences_per_s")] public required double SdkSentencesPerSecond { get; init; }
+
+    [JsonPropertyName("grpc_sentences_per_s")] public required double GrpcSentencesPerSecond { get; init; }
+
+    [JsonPropertyName("direct_sentences_per_s")] public required double DirectSentencesPerSecond { get; init; }
+
+    [JsonPropertyName("direct_batch_size")] public required int DirectBatchSize { get; init; }
+
+    [JsonPropertyName("sdk_over_direct")] public double SdkOverDirect => Math.Round(SdkSentencesPerSecond / DirectSentencesPerSecond, 4);
+
+    [JsonPropertyName("grpc_over_direct")] public double GrpcOverDirect => Math.Round(GrpcSentencesPerSecond / DirectSentencesPerSecond, 4);
+
+    [JsonPropertyName("sdk_p50_ms")] public required double SdkP50Milliseconds { get; init; }
+
+    [JsonPropertyName("sdk_p99_ms")] public required double SdkP99Milliseconds { get; init; }
+
+    [JsonPropertyName("grpc_p50_ms")] public required double GrpcP50Milliseconds { get; init; }
+
+    [JsonPropertyName("grpc_p99_ms")] public required double GrpcP99Milliseconds { get; init; }
+
+    [JsonPropertyName("cluster_mean_batch")] public required double ClusterMeanBatch { get; init; }
+
+    [JsonPropertyName("cluster_padding_fraction")] public required double ClusterPaddingFraction { get; init; }
+
+    [JsonPropertyName("direct_padding_fraction")] public required double DirectPaddingFraction { get; init; }
+
+    [JsonPropertyName("cores")] public required int Cores { get; init; }
+
+    [JsonPropertyName("seconds")] public required double Seconds { get; init; }
+}
