@@ -96,9 +96,13 @@ public sealed class EmbeddingsScenario : IBenchScenario
         var after = await client.GetStatisticsAsync(Model);
         var meanBatch = (after.InferenceCount - before.InferenceCount) / (double)Math.Max(1, after.ExecutionCount - before.ExecutionCount);
         var tokens = new TokenCounts { Real = after.Tokens.Real - before.Tokens.Real, Padding = after.Tokens.Padding - before.Tokens.Padding };
-        Console.WriteLine($"  {what}: {load.SamplesPerSecond:N1} sentences/s, p50 {load.P50Milliseconds:0.###} ms, p99 {load.P99Milliseconds:0.###} ms, mean batch {meanBatch:0.0}, padding {tokens.PaddingFraction:P1} (warm-up included)");
+        var deviceSeconds = (DeviceNanoseconds(after) - DeviceNanoseconds(before)) / 1e9;
+        Console.WriteLine($"  {what}: {load.SamplesPerSecond:N1} sentences/s, p50 {load.P50Milliseconds:0.###} ms, p99 {load.P99Milliseconds:0.###} ms, mean batch {meanBatch:0.0}, padding {tokens.PaddingFraction:P1}, device busy {deviceSeconds / (options.Warmup + options.Measure).TotalSeconds:P0} (warm-up included)");
         return new LoadFigures(load, meanBatch, tokens);
     }
+
+    private static long DeviceNanoseconds(Cluster.Contracts.Models.ModelStatistics statistics) =>
+        statistics.Batches.Sum(b => b.ComputeInput.Nanoseconds + b.ComputeInfer.Nanoseconds + b.ComputeOutput.Nanoseconds);
 
     /// <summary>The pipeline called directly on one thread, batch after batch, for the measuring time.</summary>
     private static (double SentencesPerSecond, TokenCounts Tokens) Direct(string[] corpus, int batchSize, BenchOptions options)
