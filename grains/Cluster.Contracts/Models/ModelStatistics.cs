@@ -39,6 +39,12 @@ public sealed record ModelStatistics
 
     /// <summary>Per batch size (in samples): how many batches of that size ran and their compute times.</summary>
     [Id(11)] public BatchStatistics[] Batches { get; init; } = [];
+
+    /// <summary>Median latency (arrival to response) of the most recent successful requests, in milliseconds (0 if none).</summary>
+    [Id(12)] public double RecentP50Ms { get; init; }
+
+    /// <summary>99th-percentile latency of the most recent successful requests, in milliseconds (0 if none).</summary>
+    [Id(13)] public double RecentP99Ms { get; init; }
 }
 
 /// <summary>A count and the total nanoseconds they took.</summary>

@@ -40,6 +40,12 @@ public sealed class SiloSettings
     /// <summary>The model repository folder.</summary>
     public string ModelRepository { get; set; } = "deploy/models";
 
+    /// <summary>
+    /// Where the operator's decisions (loaded versions, version policy, traffic splits, replica bounds, drained
+    /// silos) are kept as JSON files with Localhost clustering; with Redis they are kept in the cluster's Redis.
+    /// </summary>
+    public string StateDirectory { get; set; } = ".cluster-state";
+
     /// <summary>Which devices to serve.</summary>
     public DeviceOptions Devices { get; set; } = new();
 
@@ -95,6 +101,11 @@ public sealed class SiloSettings
         if (!Directory.Exists(ModelRepository))
         {
             errors.Add($"Cluster:ModelRepository '{Path.GetFullPath(ModelRepository)}' does not exist; run from the repository root or set Cluster__ModelRepository.");
+        }
+
+        if (!UsesRedis && (string.IsNullOrWhiteSpace(StateDirectory) || File.Exists(StateDirectory)))
+        {
+            errors.Add($"Cluster:StateDirectory '{StateDirectory}' must name a folder (it is created when missing).");
         }
 
         try

@@ -1,9 +1,11 @@
 using System.Net;
+using Cluster.Grains.State;
 using Cluster.Inference.Telemetry;
 using Cluster.Silo.Configuration;
 using Cluster.Silo.Edge;
 using Cluster.Silo.Telemetry;
 using Orleans.Configuration;
+using Orleans.Dashboard;
 using StackExchange.Redis;
 
 namespace Cluster.Silo.Hosting;
@@ -47,22 +49,26 @@ public static class ClusterHost
             {
                 silo.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (settings.ClusterId, settings.ServiceId));
                 silo.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(settings.RedisConnectionString!));
+                silo.AddRedisGrainStorage(ClusterState.StorageName, o => o.ConfigurationOptions = ConfigurationOptions.Parse(settings.RedisConnectionString!));
                 silo.ConfigureEndpoints(settings.ResolveAdvertisedAddress(), settings.SiloPort, settings.GatewayPort, listenOnAnyHostAddress: true);
             }
             else
             {
                 var primary = new IPEndPoint(IPAddress.Loopback, settings.PrimarySiloPort ?? settings.SiloPort);
                 silo.UseLocalhostClustering(settings.SiloPort, settings.GatewayPort, primary, settings.ServiceId, settings.ClusterId);
+                silo.AddClusterStateFiles(settings.StateDirectory);
             }
 
             var metadata = builder.Configuration.GetSection("Orleans:Metadata");
             silo.AddInferenceServing(settings.ModelRepository, settings.Devices, new SiloLabels(metadata["cloud"] ?? "local", metadata["region"] ?? "local"));
+            silo.AddDashboard();
         });
         builder.AddEdge(settings.Edge);
         builder.AddTelemetry(settings.MetricsAddress, settings.OtlpEndpoint);
         builder.Services.AddHostedService<StartupReport>();
         var app = builder.Build();
         app.MapEdge();
+        app.MapAdminDashboard(settings.Edge.HttpAddress);
         app.MapMetricsEndpoint(settings.MetricsAddress);
         return app;
     }
