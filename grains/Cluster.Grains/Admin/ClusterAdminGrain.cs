@@ -36,7 +36,7 @@ public sealed class ClusterAdminGrain(
         var silos = hosts.Select(h => new SiloView
         {
             Name = h.SiloName,
-            Address = h.SiloAddress.ToString(),
+            Address = h.SiloAddress.ToParsableString(),
             State = h.Status.ToString(),
             HostName = h.HostName ?? "",
             StartedUtc = h.StartTime,
@@ -173,7 +173,7 @@ public sealed class ClusterAdminGrain(
             if (removing.Contains(weight.Version) && !leavesNone)
             {
                 throw new OperationRefusedException(
-                    $"Model '{model.Name}' version {weight.Version} takes {weight.Percent}% of the traffic split ({TrafficSplit.Format(model.TrafficSplit)}); change the split first, or force the unload (the split then leaves it out).");
+                    $"Model '{model.Name}' version {weight.Version} takes {weight.Percent}% of the traffic split ({TrafficSplit.Format(model.TrafficSplit)}); change the split first, or force the unload (--force; the split then leaves it out).");
             }
         }
 
@@ -195,7 +195,7 @@ public sealed class ClusterAdminGrain(
             if (last > 0 && now - last < RecentTraffic.TotalMilliseconds)
             {
                 throw new OperationRefusedException(
-                    $"Model '{model.Name}' version {version} is the last served version and answered a request {(now - last) / 1000.0:0.#} s ago; unloading it would fail its traffic. Force the unload to do it anyway.");
+                    $"Model '{model.Name}' version {version} is the last served version and answered a request {(now - last) / 1000.0:0.#} s ago; unloading it would fail its traffic. Force the unload (--force) to do it anyway.");
             }
         }
     }

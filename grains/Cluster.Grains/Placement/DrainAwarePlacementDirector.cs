@@ -7,21 +7,18 @@ namespace Cluster.Grains.Placement;
 
 /// <summary>
 /// Hands placement to the cluster's default director with the draining silos taken out of the
-/// candidates. The draining set comes from the admin grain, cached briefly; when every candidate is
-/// draining, or the set cannot be read, all candidates stay so the model can still be served.
+/// candidates. The draining set is asked of the admin grain on every placement (replicas are placed
+/// rarely, and a drain must take effect at once); when every candidate is draining, or the set cannot
+/// be read, all candidates stay so the model can still be served.
 /// </summary>
 internal sealed partial class DrainAwarePlacementDirector(
     IServiceProvider services,
     IClusterMembershipService membership,
     IGrainFactory grains,
-    TimeProvider time,
     ILogger<DrainAwarePlacementDirector> logger) : IPlacementDirector
 {
-    private static readonly TimeSpan CacheLifetime = TimeSpan.FromSeconds(1);
-
     private readonly PlacementStrategy _defaultStrategy = services.GetRequiredService<PlacementStrategy>();
     private IPlacementDirector? _defaultDirector;
-    private (HashSet<string> Names, DateTimeOffset Expires) _draining = ([], DateTimeOffset.MinValue);
 
     public async Task<SiloAddress> OnAddActivation(PlacementStrategy strategy, PlacementTarget target, IPlacementContext context)
     {
@@ -36,22 +33,15 @@ internal sealed partial class DrainAwarePlacementDirector(
 
     private async Task<HashSet<string>> DrainingAsync()
     {
-        var now = time.GetUtcNow();
-        if (_draining.Expires > now)
-        {
-            return _draining.Names;
-        }
-
         try
         {
-            _draining = ([.. await grains.GetGrain<IClusterAdminGrain>(0).GetDrainingSilosAsync()], now + CacheLifetime);
+            return [.. await grains.GetGrain<IClusterAdminGrain>(0).GetDrainingSilosAsync()];
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             LogDrainingUnknown(e.Message);
+            return [];
         }
-
-        return _draining.Names;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Placing a model replica without knowing which silos drain: {Error}")]
