@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using Cluster.Contracts.Models;
+using Cluster.Tests.Shared;
 
 namespace Cluster.Grains.Tests.Admin;
 
@@ -42,6 +43,23 @@ public sealed class AdminStateTests
         {
             Directory.Delete(state, recursive: true);
         }
+    }
+
+    [Fact]
+    public async Task Restart_WithRedisClustering_KeepsTheDecisionsInRedis()
+    {
+        using var redis = await RedisServer.StartAsync();
+        await using (var cluster = await InProcessCluster.StartAsync(["redis-keeper"], redis: redis.ConnectionString, prepareRepository: AdminCli.PrepareRepository))
+        {
+            Assert.Equal(0, (await cluster.RunCliAsync("load", "int64_scale", "--version", "1")).Exit);
+            Assert.Equal(0, (await cluster.RunCliAsync("split", "int64_scale", "1=60", "2=40")).Exit);
+            Assert.Equal(0, (await cluster.RunCliAsync("drain", "redis-keeper")).Exit);
+            Assert.Empty(Directory.GetFiles(cluster.StateDirectory));
+        }
+
+        await using var restarted = await InProcessCluster.StartAsync(["redis-keeper"], redis: redis.ConnectionString, prepareRepository: AdminCli.PrepareRepository);
+        Assert.Equal("1=60 2=40", TrafficSplit.Format((await restarted.Connection.Admin.GetModelAsync("int64_scale")).Model.TrafficSplit));
+        Assert.Equal(["redis-keeper"], await restarted.Connection.Admin.GetDrainingSilosAsync());
     }
 
     [Fact]
