@@ -1,4 +1,5 @@
 using System.Net;
+using Cluster.Contracts.Admin;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -21,6 +22,9 @@ public sealed class ClusterConnection : IAsyncDisposable
 
     /// <summary>Direct access to the cluster's grains (devices, registry), for tools and tests.</summary>
     public IGrainFactory Grains { get; }
+
+    /// <summary>The admin API: cluster status, devices, models and the operator's decisions.</summary>
+    public IClusterAdminGrain Admin => Grains.GetGrain<IClusterAdminGrain>(0);
 
     /// <summary>The inference API.</summary>
     public InferenceClient Inference { get; }

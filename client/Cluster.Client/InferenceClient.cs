@@ -67,7 +67,7 @@ public sealed class InferenceClient
         ModelTarget target;
         using (var route = Tracing.StartActivity("route"))
         {
-            target = await ResolveAsync(model, version);
+            target = await RouteAsync(model, version);
             route?.SetTag("version", target.Version.Version);
         }
 
@@ -106,8 +106,27 @@ public sealed class InferenceClient
         return target;
     }
 
+    /// <summary>
+    /// The version one request goes to: the one asked for, or, when the model splits its versionless
+    /// traffic, a weighted choice made afresh for every request (so cached resolutions keep the split).
+    /// </summary>
+    private async Task<ModelTarget> RouteAsync(string model, long? version)
+    {
+        var target = await ResolveAsync(model, version);
+        if (version is not null || target.TrafficSplit.Length == 0)
+        {
+            return target;
+        }
+
+        var chosen = TrafficSplit.Choose(target.TrafficSplit, Random.Shared.NextDouble());
+        return chosen == target.Version.Version ? target : await ResolveAsync(model, chosen);
+    }
+
     /// <summary>Drops cached version resolutions, e.g. after a model was loaded or unloaded.</summary>
     public void ForgetResolutions() => _resolved.Clear();
+
+    /// <summary>The cluster's grains when this client makes grain calls; null over the gRPC edge.</summary>
+    public IGrainFactory? Grains => (_transport as OrleansTransport)?.Grains;
 
     /// <summary>The status of one device, keyed <c>{silo}/{device}</c> (grain-call clients only).</summary>
     public Task<DeviceStatus> GetDeviceStatusAsync(string deviceKey) => _transport is OrleansTransport orleans

@@ -14,13 +14,30 @@ public sealed class InProcessCluster : IAsyncDisposable
 {
     private readonly List<IHost> _silos = [];
 
-    private InProcessCluster(string modelRepository) => ModelRepository = modelRepository;
+    private readonly bool _ownsStateDirectory;
+
+    private InProcessCluster(string modelRepository, string stateDirectory, bool ownsStateDirectory, string clusterId)
+    {
+        ModelRepository = modelRepository;
+        StateDirectory = stateDirectory;
+        _ownsStateDirectory = ownsStateDirectory;
+        ClusterId = clusterId;
+    }
 
     /// <summary>The silo hosts, in start order.</summary>
     public IReadOnlyList<IHost> Silos => _silos;
 
     /// <summary>The silos' model repository (a temporary copy of deploy/models).</summary>
     public string ModelRepository { get; }
+
+    /// <summary>Where the silos keep the operator's decisions (a temporary folder unless one was given).</summary>
+    public string StateDirectory { get; }
+
+    /// <summary>The Orleans cluster id.</summary>
+    public string ClusterId { get; }
+
+    /// <summary>Each silo's gateway, <c>127.0.0.1:port</c>.</summary>
+    public List<string> Gateways { get; } = [];
 
     /// <summary>Each silo's gRPC edge, as a URL.</summary>
     public List<string> GrpcAddresses { get; } = [];
@@ -45,14 +62,15 @@ public sealed class InProcessCluster : IAsyncDisposable
         string[] siloNames,
         Func<int, Dictionary<string, string?>>? perSilo = null,
         string? redis = null,
-        Action<string>? prepareRepository = null)
+        Action<string>? prepareRepository = null,
+        string? stateDirectory = null)
     {
         var repository = RepositoryPaths.CopyModelsToTemp();
         prepareRepository?.Invoke(repository);
-        var cluster = new InProcessCluster(repository);
-        var ports = FreePorts.Take(siloNames.Length * 5);
         var clusterId = "test-" + Guid.NewGuid().ToString("N")[..8];
-        var gateways = new List<string>();
+        var cluster = new InProcessCluster(repository, stateDirectory ?? Directory.CreateTempSubdirectory("cluster-state-").FullName, stateDirectory is null, clusterId);
+        var ports = FreePorts.Take(siloNames.Length * 5);
+        var gateways = cluster.Gateways;
         for (var i = 0; i < siloNames.Length; i++)
         {
             var settings = new Dictionary<string, string?>
@@ -67,6 +85,7 @@ public sealed class InProcessCluster : IAsyncDisposable
                 ["Cluster:PrimarySiloPort"] = Port(ports[0]),
                 ["Cluster:ModelRepository"] = repository,
                 ["Cluster:BundledModels"] = "",
+                ["Cluster:StateDirectory"] = cluster.StateDirectory,
                 ["Cluster:Devices:Cuda"] = "none",
                 ["Cluster:Clustering"] = redis is null ? "Localhost" : "Redis",
                 ["Cluster:RedisConnectionString"] = redis,
@@ -111,6 +130,10 @@ public sealed class InProcessCluster : IAsyncDisposable
         }
 
         Directory.Delete(ModelRepository, recursive: true);
+        if (_ownsStateDirectory && Directory.Exists(StateDirectory))
+        {
+            Directory.Delete(StateDirectory, recursive: true);
+        }
     }
 
     private static string Port(int port) => port.ToString(CultureInfo.InvariantCulture);

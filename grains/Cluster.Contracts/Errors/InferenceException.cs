@@ -38,3 +38,11 @@ public sealed class InferenceTimeoutException(string message) : InferenceExcepti
 /// <summary>The model failed while running a batch (the runtime's message says why); not the caller's fault.</summary>
 [GenerateSerializer]
 public sealed class ModelExecutionException(string message) : InferenceException(message);
+
+/// <summary>An operator's request the cluster refuses (unknown silo, a split not summing to 100, ...); nothing changed.</summary>
+[GenerateSerializer]
+public sealed class OperationRefusedException(string message) : InferenceException(message);
+
+/// <summary>An operator's decision could not be saved to the cluster's state storage; nothing changed.</summary>
+[GenerateSerializer]
+public sealed class ClusterStateException(string message) : InferenceException(message);

@@ -2,16 +2,20 @@ using Cluster.Contracts.Models;
 
 namespace Cluster.Contracts.Grains;
 
-/// <summary>The catalogue of models (singleton, key 0): what the repository holds and which versions are served.</summary>
+/// <summary>
+/// The catalogue of models (singleton, key 0): what the repository holds and which versions are served,
+/// with the operator's decisions (unloaded models, version policy, traffic split, replica bounds) applied
+/// and kept in grain storage. Refused changes throw OperationRefusedException; unsaved ones ClusterStateException.
+/// </summary>
 public interface IModelRegistryGrain : IGrainWithIntegerKey
 {
     /// <summary>Every model, including those that failed to load (with their errors).</summary>
     Task<ModelDescriptor[]> GetModelsAsync();
 
     /// <summary>
-    /// The model version a request should use: <paramref name="version"/> if given, otherwise the newest
-    /// served. Throws ModelNotFoundException for unknown models or versions, ModelUnavailableException for
-    /// ones that cannot be served.
+    /// The model version a request should use: <paramref name="version"/> if given, otherwise one chosen by
+    /// the model's traffic split, or the newest served. Throws ModelNotFoundException for unknown models or
+    /// versions, ModelUnavailableException for ones that cannot be served.
     /// </summary>
     Task<ModelTarget> ResolveAsync(string model, long? version);
 
@@ -23,4 +27,16 @@ public interface IModelRegistryGrain : IGrainWithIntegerKey
     /// ModelUnavailableException until loaded again. Returns the model as now catalogued.
     /// </summary>
     Task<ModelDescriptor> SetLoadedAsync(string model, bool loaded);
+
+    /// <summary>Adds a version to the served ones (reading the model's folder again) or takes it out (and out of the traffic split).</summary>
+    Task<ModelDescriptor> SetVersionLoadedAsync(string model, long version, bool loaded);
+
+    /// <summary>Replaces the model's version policy; the traffic split keeps only versions still served.</summary>
+    Task<ModelDescriptor> SetVersionPolicyAsync(string model, VersionPolicy policy);
+
+    /// <summary>Sets the traffic split (empty clears it).</summary>
+    Task<ModelDescriptor> SetTrafficSplitAsync(string model, VersionWeight[] split);
+
+    /// <summary>Sets the replica bounds.</summary>
+    Task<ModelDescriptor> SetReplicaBoundsAsync(string model, int min, int max);
 }

@@ -19,6 +19,9 @@ public sealed record ModelDescriptor
     /// <summary>Set when an operator unloaded the model; it serves nothing until loaded again.</summary>
     [Id(4)] public bool Unloaded { get; init; }
 
+    /// <summary>How requests that name no version are shared between served versions; empty sends them all to the newest.</summary>
+    [Id(5)] public VersionWeight[] TrafficSplit { get; init; } = [];
+
     /// <summary>The versions the version policy serves, newest first.</summary>
     public ModelVersionDescriptor[] ServedVersions
     {
@@ -27,6 +30,15 @@ public sealed record ModelDescriptor
             var served = Config.VersionPolicy.Select(Versions.Select(v => v.Version).ToArray());
             return Versions.Where(v => served.Contains(v.Version)).ToArray();
         }
+    }
+
+    /// <summary>Whether <paramref name="version"/> serves, and if not, why (unloaded, the model's or the version's error, or the version policy).</summary>
+    public (bool Ready, string Reason) StateOf(ModelVersionDescriptor version)
+    {
+        ArgumentNullException.ThrowIfNull(version);
+        var reason = Unloaded ? "unloaded"
+            : Error ?? version.Error ?? (Array.Exists(ServedVersions, v => v.Version == version.Version) ? "" : "not served by the version policy");
+        return (reason.Length == 0, reason);
     }
 }
 

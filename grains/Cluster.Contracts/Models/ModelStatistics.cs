@@ -42,6 +42,12 @@ public sealed record ModelStatistics
 
     /// <summary>Token positions run, for text models that pad sequences: real tokens and padding.</summary>
     [Id(12)] public TokenCounts Tokens { get; init; }
+
+    /// <summary>Median latency (arrival to response) of the most recent successful requests, in milliseconds (0 if none).</summary>
+    [Id(13)] public double RecentP50Ms { get; init; }
+
+    /// <summary>99th-percentile latency of the most recent successful requests, in milliseconds (0 if none).</summary>
+    [Id(14)] public double RecentP99Ms { get; init; }
 }
 
 /// <summary>A count and the total nanoseconds they took.</summary>

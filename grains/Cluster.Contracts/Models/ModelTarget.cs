@@ -12,4 +12,10 @@ public sealed record ModelTarget
 
     /// <summary>The version and its tensors.</summary>
     [Id(2)] public required ModelVersionDescriptor Version { get; init; }
+
+    /// <summary>
+    /// Set when no version was asked for and the model's traffic is split: callers choose a version per
+    /// request with <see cref="Models.TrafficSplit.Choose"/> rather than reuse <see cref="Version"/>.
+    /// </summary>
+    [Id(3)] public VersionWeight[] TrafficSplit { get; init; } = [];
 }

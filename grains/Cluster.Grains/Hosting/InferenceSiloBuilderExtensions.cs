@@ -1,11 +1,13 @@
 using Cluster.Grains.Devices;
 using Cluster.Grains.Placement;
+using Cluster.Grains.State;
 using Cluster.Inference.Devices;
 using Cluster.Inference.Repository;
 using Cluster.Inference.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
+using Orleans.Runtime.Hosting;
 
 namespace Microsoft.Extensions.Hosting;
 
@@ -31,6 +33,19 @@ public static class InferenceSiloBuilderExtensions
         builder.Services.TryAddSingleton<ReplicaBoard>();
         builder.Services.TryAddSingleton<InferenceMetrics>();
         builder.Services.AddPlacementDirector<SiloNamePlacement, SiloNamePlacementDirector>();
+        builder.Services.AddPlacementDirector<DrainAwarePlacement, DrainAwarePlacementDirector>();
+        return builder;
+    }
+
+    /// <summary>
+    /// Keeps the operator's decisions (the registry's and the admin grain's state) as JSON files in
+    /// <paramref name="directory"/>: the single-node default. Multi-host clusters register a shared
+    /// storage under <see cref="ClusterState.StorageName"/> instead.
+    /// </summary>
+    public static ISiloBuilder AddClusterStateFiles(this ISiloBuilder builder, string directory)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddGrainStorage(ClusterState.StorageName, (_, _) => new JsonFileGrainStorage(directory));
         return builder;
     }
 }

@@ -6,6 +6,7 @@ using Cluster.Contracts.Grains;
 using Cluster.Contracts.Models;
 using Cluster.Contracts.Tensors;
 using Cluster.Grains.Devices;
+using Cluster.Grains.Placement;
 using Cluster.Inference.Batching;
 using Cluster.Inference.Devices;
 using Cluster.Inference.Telemetry;
@@ -21,6 +22,7 @@ namespace Cluster.Grains.Models;
 /// its outputs. Reentrant, since many callers wait on it at once; the batcher is thread-safe.
 /// </summary>
 [Reentrant]
+[DrainAwarePlacement]
 public sealed partial class ModelBatcherGrain(
     LocalDevices localDevices,
     ILocalSiloDetails localSilo,

@@ -15,6 +15,9 @@ public sealed class DeviceUsageBoard
     public DeviceUsage For(string silo, string device, long memoryTotalBytes) =>
         _devices.GetOrAdd((silo, device), key => new DeviceUsage(key.Silo, key.Device, memoryTotalBytes));
 
+    /// <summary>The usage record of a device, or null when it has not run or loaded anything yet.</summary>
+    public DeviceUsage? Find(string silo, string device) => _devices.GetValueOrDefault((silo, device));
+
     /// <summary>Every device seen so far.</summary>
     public IEnumerable<DeviceUsage> Devices => _devices.Values;
 }
@@ -33,6 +36,12 @@ public sealed class DeviceUsage(string silo, string device, long memoryTotalByte
     public string Device { get; } = device;
 
     public double MemoryTotalBytes { get; } = memoryTotalBytes;
+
+    /// <summary>When the record was created (a <see cref="Stopwatch"/> timestamp).</summary>
+    public long CreatedTimestamp { get; } = Stopwatch.GetTimestamp();
+
+    /// <summary>Total time the device ran batches.</summary>
+    public TimeSpan BusyTime => TimeSpan.FromTicks(Interlocked.Read(ref _busyTicks));
 
     /// <summary>Bytes held by the models loaded on the device.</summary>
     public double MemoryUsedBytes => Interlocked.Read(ref _memoryUsedBytes);

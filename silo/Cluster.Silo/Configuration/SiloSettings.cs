@@ -50,6 +50,12 @@ public sealed class SiloSettings
     public IReadOnlyList<string> ModelRepositories =>
         string.IsNullOrWhiteSpace(BundledModels) ? [ModelRepository] : [ModelRepository, BundledModels];
 
+    /// <summary>
+    /// Where the operator's decisions (loaded versions, version policy, traffic splits, replica bounds, drained
+    /// silos) are kept as JSON files with Localhost clustering; with Redis they are kept in the cluster's Redis.
+    /// </summary>
+    public string StateDirectory { get; set; } = ".cluster-state";
+
     /// <summary>Which devices to serve.</summary>
     public DeviceOptions Devices { get; set; } = new();
 
@@ -110,6 +116,11 @@ public sealed class SiloSettings
         if (!string.IsNullOrWhiteSpace(BundledModels) && !Directory.Exists(BundledModels))
         {
             errors.Add($"Cluster:BundledModels '{Path.GetFullPath(BundledModels)}' does not exist; build the silo (it writes the bundled models there) or set Cluster__BundledModels to an empty value.");
+        }
+
+        if (!UsesRedis && (string.IsNullOrWhiteSpace(StateDirectory) || File.Exists(StateDirectory)))
+        {
+            errors.Add($"Cluster:StateDirectory '{StateDirectory}' must name a folder (it is created when missing).");
         }
 
         try

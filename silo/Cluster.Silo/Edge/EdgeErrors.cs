@@ -14,7 +14,8 @@ public static class EdgeErrors
         InvalidInputException => StatusCode.InvalidArgument,
         QueueFullException => StatusCode.ResourceExhausted,
         InferenceTimeoutException => StatusCode.DeadlineExceeded,
-        ModelUnavailableException or DeviceNotFoundException => StatusCode.Unavailable,
+        ModelUnavailableException or DeviceNotFoundException or ClusterStateException => StatusCode.Unavailable,
+        OperationRefusedException => StatusCode.FailedPrecondition,
         OperationCanceledException => StatusCode.Cancelled,
         ModelExecutionException => StatusCode.Internal,
         _ => null,
@@ -24,7 +25,7 @@ public static class EdgeErrors
     public static int HttpStatusOf(StatusCode status) => status switch
     {
         StatusCode.NotFound => 404,
-        StatusCode.InvalidArgument => 400,
+        StatusCode.InvalidArgument or StatusCode.FailedPrecondition => 400,
         StatusCode.ResourceExhausted => 429,
         StatusCode.DeadlineExceeded => 504,
         StatusCode.Unavailable => 503,

@@ -1,4 +1,5 @@
 using Cluster.Client;
+using Cluster.Contracts.Admin;
 using Cluster.Contracts.Errors;
 using Cluster.Contracts.Grains;
 using Cluster.Contracts.Models;
@@ -59,12 +60,18 @@ public sealed class ModelOperations(InferenceClient client, IGrainFactory grains
         return statistics;
     }
 
-    /// <summary>Loads (reading its folder again) and warms a model, or unloads it from every replica; the silo reports not ready while a load warms.</summary>
+    /// <summary>
+    /// Loads (reading its folder again) and warms a model, or unloads it from every replica, through the
+    /// cluster's admin API; the silo reports not ready while a load warms. An unload through the protocol is
+    /// always carried out (as Triton does), so it is forced past the admin API's traffic checks.
+    /// </summary>
     public async Task SetLoadedAsync(string model, bool loaded)
     {
+        var admin = grains.GetGrain<IClusterAdminGrain>(0);
         if (!loaded)
         {
-            await ApplyAsync(model, loaded);
+            await admin.UnloadAsync(model, version: null, force: true);
+            client.ForgetResolutions();
             return;
         }
 
@@ -72,35 +79,13 @@ public sealed class ModelOperations(InferenceClient client, IGrainFactory grains
         readiness.BeginWarming();
         try
         {
-            await ApplyAsync(model, loaded);
+            await admin.LoadAsync(model, version: null);
+            client.ForgetResolutions();
+            await admin.WarmAsync(model, version: null);
         }
         finally
         {
             readiness.EndWarming();
-        }
-    }
-
-    private async Task ApplyAsync(string model, bool loaded)
-    {
-        var registry = grains.GetGrain<IModelRegistryGrain>(0);
-        var before = loaded ? null : (await registry.GetModelsAsync()).FirstOrDefault(m => m.Name == model);
-        var descriptor = await registry.SetLoadedAsync(model, loaded);
-        client.ForgetResolutions();
-        foreach (var version in (before ?? descriptor).ServedVersions)
-        {
-            if (!version.IsLoadable)
-            {
-                continue;
-            }
-
-            if (loaded)
-            {
-                await Replica(model, version.Version).WarmAsync();
-            }
-            else
-            {
-                await Replica(model, version.Version).StopAsync();
-            }
         }
     }
 

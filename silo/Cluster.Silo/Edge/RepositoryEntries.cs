@@ -20,12 +20,10 @@ public static class RepositoryEntries
     {
         foreach (var model in models)
         {
-            var served = model.ServedVersions.Select(v => v.Version).ToHashSet();
             foreach (var version in model.Versions.OrderBy(v => v.Version))
             {
-                var reason = model.Unloaded ? "unloaded"
-                    : model.Error ?? version.Error ?? (served.Contains(version.Version) ? "" : "not served by the version policy");
-                yield return new Entry(model.Name, version.Version.ToString(CultureInfo.InvariantCulture), reason.Length == 0 ? Ready : Unavailable, reason);
+                var (ready, reason) = model.StateOf(version);
+                yield return new Entry(model.Name, version.Version.ToString(CultureInfo.InvariantCulture), ready ? Ready : Unavailable, reason);
             }
         }
     }

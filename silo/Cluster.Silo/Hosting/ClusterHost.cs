@@ -1,10 +1,12 @@
 using System.Net;
+using Cluster.Grains.State;
 using Cluster.Inference.Telemetry;
 using Cluster.Silo.Configuration;
 using Cluster.Silo.Edge;
 using Cluster.Silo.Telemetry;
 using Orleans.Configuration;
 using Orleans.Runtime.MembershipService.SiloMetadata;
+using Orleans.Dashboard;
 using StackExchange.Redis;
 
 namespace Cluster.Silo.Hosting;
@@ -50,22 +52,26 @@ public static class ClusterHost
             {
                 silo.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (settings.ClusterId, settings.ServiceId));
                 silo.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(settings.RedisConnectionString!));
+                silo.AddRedisGrainStorage(ClusterState.StorageName, o => o.ConfigurationOptions = ConfigurationOptions.Parse(settings.RedisConnectionString!));
                 silo.ConfigureEndpoints(settings.ResolveAdvertisedAddress(), settings.SiloPort, settings.GatewayPort, listenOnAnyHostAddress: true);
             }
             else
             {
                 var primary = new IPEndPoint(IPAddress.Loopback, settings.PrimarySiloPort ?? settings.SiloPort);
                 silo.UseLocalhostClustering(settings.SiloPort, settings.GatewayPort, primary, settings.ServiceId, settings.ClusterId);
+                silo.AddClusterStateFiles(settings.StateDirectory);
             }
 
             var labels = new SiloLabels(metadata[SiloMetadataKeys.Cloud] ?? "local", metadata[SiloMetadataKeys.Region] ?? "local");
             silo.AddInferenceServing(settings.ModelRepositories, settings.Devices, labels);
+            silo.AddDashboard();
         });
         builder.AddEdge(settings.Edge);
         builder.AddTelemetry(settings.MetricsAddress, settings.OtlpEndpoint);
         builder.Services.AddHostedService<StartupReport>();
         var app = builder.Build();
         app.MapEdge();
+        app.MapAdminDashboard(settings.Edge.HttpAddress);
         app.MapMetricsEndpoint(settings.MetricsAddress);
         return app;
     }

@@ -1,0 +1,62 @@
+using Cluster.Contracts.Models;
+using Orleans.Concurrency;
+
+namespace Cluster.Contracts.Admin;
+
+/// <summary>
+/// The cluster's admin API (singleton, key 0): what the console and the edge's repository RPCs read and
+/// steer. Operator decisions (loaded versions, version policy, traffic split, replica bounds, drained
+/// silos) are kept in grain storage and survive a restart. Refused operations throw
+/// OperationRefusedException and change nothing; a decision that cannot be saved throws ClusterStateException.
+/// </summary>
+public interface IClusterAdminGrain : IGrainWithIntegerKey
+{
+    /// <summary>Every silo the membership table knows, with its state, metadata and drain flag.</summary>
+    [AlwaysInterleave]
+    Task<ClusterStatus> GetStatusAsync();
+
+    /// <summary>Every device of every active silo: kind, memory, busy fraction, health, loaded models.</summary>
+    [AlwaysInterleave]
+    Task<DeviceView[]> GetDevicesAsync();
+
+    /// <summary>Every model with its versions' states, replicas and recent traffic.</summary>
+    [AlwaysInterleave]
+    Task<ModelView[]> GetModelsAsync();
+
+    /// <summary>One model; throws ModelNotFoundException.</summary>
+    [AlwaysInterleave]
+    Task<ModelView> GetModelAsync(string model);
+
+    /// <summary>
+    /// Serves a model again (reading its folder again), or adds <paramref name="version"/> to the versions
+    /// it serves. Does not warm up: call <see cref="WarmAsync"/> next.
+    /// </summary>
+    Task<ModelView> LoadAsync(string model, long? version);
+
+    /// <summary>
+    /// Stops serving a model, or one version of it, and stops the affected replicas. Without
+    /// <paramref name="force"/> it refuses to take a version out of the traffic split, or to leave the
+    /// model with no served version while it had requests in the last minute.
+    /// </summary>
+    Task<ModelView> UnloadAsync(string model, long? version, bool force);
+
+    /// <summary>Loads and warms up the replica of each served version (or of <paramref name="version"/>) on its device.</summary>
+    [AlwaysInterleave]
+    Task<ReplicaView[]> WarmAsync(string model, long? version);
+
+    /// <summary>Sets which versions are served (latest N, all, specific); replicas of versions no longer served stop.</summary>
+    Task<ModelView> SetVersionPolicyAsync(string model, VersionPolicy policy);
+
+    /// <summary>Shares versionless requests between served versions (percentages summing to 100); empty clears the split.</summary>
+    Task<ModelView> SetTrafficSplitAsync(string model, VersionWeight[] split);
+
+    /// <summary>Stores the replica bounds of a model, for the autoscaler; today every version runs one replica.</summary>
+    Task<ModelView> SetReplicaBoundsAsync(string model, int min, int max);
+
+    /// <summary>Marks a silo draining (no new model replicas are placed on it) or not.</summary>
+    Task<ClusterStatus> SetDrainingAsync(string silo, bool draining);
+
+    /// <summary>Names of the silos marked draining.</summary>
+    [AlwaysInterleave]
+    Task<string[]> GetDrainingSilosAsync();
+}

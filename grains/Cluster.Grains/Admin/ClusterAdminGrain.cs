@@ -1,0 +1,276 @@
+using System.Diagnostics;
+using Cluster.Contracts.Admin;
+using Cluster.Contracts.Errors;
+using Cluster.Contracts.Grains;
+using Cluster.Contracts.Models;
+using Cluster.Grains.State;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Runtime.MembershipService.SiloMetadata;
+
+namespace Cluster.Grains.Admin;
+
+/// <summary>
+/// The admin API: reads silos from Orleans' management grain, devices from each silo's inventory,
+/// models from the registry and their replicas; model decisions go to the registry, drained silos are
+/// kept here. Both are written to grain storage before they take effect.
+/// </summary>
+public sealed class ClusterAdminGrain(
+    IClusterMembershipService membership,
+    IServiceProvider services,
+    TimeProvider time,
+    [PersistentState("admin", ClusterState.StorageName)] IPersistentState<AdminIntent> intent) : Grain, IClusterAdminGrain
+{
+    /// <summary>A replica that answered a request this recently still has traffic.</summary>
+    public static readonly TimeSpan RecentTraffic = TimeSpan.FromMinutes(1);
+
+    /// <summary>Each replica's request count at the previous reading, for requests per second.</summary>
+    private readonly Dictionary<string, (long Requests, long Timestamp)> _previousCounts = [];
+
+    private IModelRegistryGrain Registry => GrainFactory.GetGrain<IModelRegistryGrain>(0);
+
+    /// <inheritdoc />
+    public async Task<ClusterStatus> GetStatusAsync()
+    {
+        var hosts = await GrainFactory.GetGrain<IManagementGrain>(0).GetDetailedHosts(onlyActive: false);
+        var metadata = services.GetService<ISiloMetadataCache>();
+        var silos = hosts.Select(h => new SiloView
+        {
+            Name = h.SiloName,
+            Address = h.SiloAddress.ToParsableString(),
+            State = h.Status.ToString(),
+            HostName = h.HostName ?? "",
+            StartedUtc = h.StartTime,
+            Draining = intent.State.DrainingSilos.Contains(h.SiloName),
+            Metadata = MetadataOf(metadata, h.SiloAddress),
+        });
+        return new ClusterStatus { Silos = [.. silos.OrderBy(s => s.State == nameof(SiloStatus.Active) ? 0 : 1).ThenBy(s => s.Name, StringComparer.Ordinal)] };
+    }
+
+    /// <inheritdoc />
+    public async Task<DeviceView[]> GetDevicesAsync()
+    {
+        var silos = membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).Select(m => m.Name);
+        var perSilo = await Task.WhenAll(silos.Select(s => GrainFactory.GetGrain<ISiloInventoryGrain>(s).GetDevicesAsync()));
+        return [.. perSilo.SelectMany(d => d).OrderBy(d => d.Status.Key, StringComparer.Ordinal)];
+    }
+
+    /// <inheritdoc />
+    public async Task<ModelView[]> GetModelsAsync() => await Task.WhenAll((await Registry.GetModelsAsync()).Select(ViewAsync));
+
+    /// <inheritdoc />
+    public async Task<ModelView> GetModelAsync(string model) => await ViewAsync(await FindAsync(model));
+
+    /// <inheritdoc />
+    public async Task<ModelView> LoadAsync(string model, long? version) => await ViewAsync(version is { } v
+        ? await Registry.SetVersionLoadedAsync(model, v, loaded: true)
+        : await Registry.SetLoadedAsync(model, loaded: true));
+
+    /// <inheritdoc />
+    public async Task<ModelView> UnloadAsync(string model, long? version, bool force)
+    {
+        var before = await FindAsync(model);
+        if (version is { } v && !Array.Exists(before.Versions, d => d.Version == v))
+        {
+            throw new ModelNotFoundException($"Model '{model}' has no version {v}; versions: {string.Join(", ", before.Versions.Select(d => d.Version))}.");
+        }
+
+        var served = Served(before);
+        var removing = version is { } one ? served.Where(s => s == one).ToArray() : served;
+        if (!force)
+        {
+            await RefuseIfTrafficAsync(before, removing, leavesNone: removing.Length > 0 && removing.Length == served.Length);
+        }
+
+        var after = version is { } chosen
+            ? await Registry.SetVersionLoadedAsync(model, chosen, loaded: false)
+            : await Registry.SetLoadedAsync(model, loaded: false);
+        await StopNoLongerServedAsync(before, after);
+        return await ViewAsync(after);
+    }
+
+    /// <inheritdoc />
+    public async Task<ReplicaView[]> WarmAsync(string model, long? version)
+    {
+        var descriptor = await FindAsync(model);
+        var served = Served(descriptor).Where(v => version is null || v == version).ToArray();
+        if (version is { } wanted && served.Length == 0)
+        {
+            throw new OperationRefusedException($"Model '{model}' does not serve version {wanted}; load it first. Served versions: {string.Join(", ", Served(descriptor))}.");
+        }
+
+        await Task.WhenAll(served.Select(v => Replica(model, v).WarmAsync()));
+        return await Task.WhenAll(served.Select(v => ReplicaAsync(model, v)));
+    }
+
+    /// <inheritdoc />
+    public async Task<ModelView> SetVersionPolicyAsync(string model, VersionPolicy policy)
+    {
+        var before = await FindAsync(model);
+        var after = await Registry.SetVersionPolicyAsync(model, policy);
+        await StopNoLongerServedAsync(before, after);
+        return await ViewAsync(after);
+    }
+
+    /// <inheritdoc />
+    public async Task<ModelView> SetTrafficSplitAsync(string model, VersionWeight[] split) => await ViewAsync(await Registry.SetTrafficSplitAsync(model, split));
+
+    /// <inheritdoc />
+    public async Task<ModelView> SetReplicaBoundsAsync(string model, int min, int max) => await ViewAsync(await Registry.SetReplicaBoundsAsync(model, min, max));
+
+    /// <inheritdoc />
+    public async Task<ClusterStatus> SetDrainingAsync(string silo, bool draining)
+    {
+        var known = membership.CurrentSnapshot.Members.Values.Select(m => m.Name).Distinct().Order(StringComparer.Ordinal).ToArray();
+        if (!known.Contains(silo))
+        {
+            throw new OperationRefusedException($"Silo '{silo}' is not in the cluster; silos: {string.Join(", ", known)}.");
+        }
+
+        var previous = intent.State;
+        var names = previous.DrainingSilos.Where(s => s != silo).ToList();
+        if (draining)
+        {
+            names.Add(silo);
+        }
+
+        intent.State = new AdminIntent { DrainingSilos = names };
+        try
+        {
+            await intent.WriteStateAsync();
+        }
+        catch (Exception e) when (e is not InferenceException)
+        {
+            intent.State = previous;
+            throw new ClusterStateException($"Marking silo '{silo}' {(draining ? "draining" : "not draining")} could not be saved, so nothing changed: {e.Message}");
+        }
+
+        return await GetStatusAsync();
+    }
+
+    /// <inheritdoc />
+    public Task<string[]> GetDrainingSilosAsync() => Task.FromResult(intent.State.DrainingSilos.ToArray());
+
+    private static long[] Served(ModelDescriptor model) =>
+        model.Unloaded || model.Error is not null ? [] : [.. model.ServedVersions.Where(v => v.IsLoadable).Select(v => v.Version)];
+
+    private static Dictionary<string, string> MetadataOf(ISiloMetadataCache? cache, SiloAddress silo)
+    {
+        try
+        {
+            return cache?.GetSiloMetadata(silo).Metadata.ToDictionary(StringComparer.Ordinal) ?? [];
+        }
+        catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException)
+        {
+            return [];
+        }
+    }
+
+    /// <summary>Refuses to take a version out of the traffic split, or the last served versions away while they have traffic.</summary>
+    private async Task RefuseIfTrafficAsync(ModelDescriptor model, long[] removing, bool leavesNone)
+    {
+        foreach (var weight in model.TrafficSplit)
+        {
+            if (removing.Contains(weight.Version) && !leavesNone)
+            {
+                throw new OperationRefusedException(
+                    $"Model '{model.Name}' version {weight.Version} takes {weight.Percent}% of the traffic split ({TrafficSplit.Format(model.TrafficSplit)}); change the split first, or force the unload (--force; the split then leaves it out).");
+            }
+        }
+
+        if (!leavesNone)
+        {
+            return;
+        }
+
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        foreach (var version in removing)
+        {
+            var replica = Replica(model.Name, version);
+            if (!(await replica.GetStatusAsync()).Ready)
+            {
+                continue;
+            }
+
+            var last = (await replica.GetStatisticsAsync()).LastInferenceMs;
+            if (last > 0 && now - last < RecentTraffic.TotalMilliseconds)
+            {
+                throw new OperationRefusedException(
+                    $"Model '{model.Name}' version {version} is the last served version and answered a request {(now - last) / 1000.0:0.#} s ago; unloading it would fail its traffic. Force the unload (--force) to do it anyway.");
+            }
+        }
+    }
+
+    private async Task StopNoLongerServedAsync(ModelDescriptor before, ModelDescriptor after)
+    {
+        var stillServed = Served(after);
+        await Task.WhenAll(Served(before).Where(v => !stillServed.Contains(v)).Select(v => Replica(before.Name, v).StopAsync()));
+    }
+
+    private async Task<ModelDescriptor> FindAsync(string model)
+    {
+        var models = await Registry.GetModelsAsync();
+        return Array.Find(models, m => m.Name == model) ?? throw (ModelName.IsValid(model)
+            ? new ModelNotFoundException($"Model '{model}' is not in the repository; models: {string.Join(", ", models.Select(m => m.Name))}.")
+            : new InvalidInputException(ModelName.Problem(model)));
+    }
+
+    private async Task<ModelView> ViewAsync(ModelDescriptor model)
+    {
+        var versions = await Task.WhenAll(model.Versions.Select(async version =>
+        {
+            var (ready, reason) = model.StateOf(version);
+            return new VersionView
+            {
+                Version = version.Version,
+                Ready = ready,
+                Reason = reason,
+                SplitPercent = model.TrafficSplit.Length == 0 ? null : Array.Find(model.TrafficSplit, w => w.Version == version.Version)?.Percent ?? 0,
+                Replicas = ready ? [await ReplicaAsync(model.Name, version.Version)] : [],
+            };
+        }));
+        return new ModelView { Model = model, Versions = versions };
+    }
+
+    private async Task<ReplicaView> ReplicaAsync(string model, long version)
+    {
+        var key = new ReplicaKey(model, version, 0).ToString();
+        var replica = GrainFactory.GetGrain<IModelBatcherGrain>(key);
+        try
+        {
+            var status = await replica.GetStatusAsync();
+            var view = new ReplicaView { Key = key, Silo = status.Silo, Device = status.Device, Ready = status.Ready, Queued = status.Queued };
+            if (!status.Ready)
+            {
+                return view;
+            }
+
+            var statistics = await replica.GetStatisticsAsync();
+            var requests = statistics.Success.Count + statistics.Fail.Count;
+            return view with
+            {
+                Succeeded = statistics.Success.Count,
+                Failed = statistics.Fail.Count,
+                RequestsPerSecond = RequestsPerSecond(key, requests),
+                P50Ms = statistics.RecentP50Ms,
+                P99Ms = statistics.RecentP99Ms,
+                BatchSizes = [.. statistics.Batches.Select(b => new BatchCount { BatchSize = b.BatchSize, Batches = b.ComputeInfer.Count })],
+            };
+        }
+        catch (Exception e) when (e is InferenceException or TimeoutException)
+        {
+            return new ReplicaView { Key = key, Error = e.Message };
+        }
+    }
+
+    private double RequestsPerSecond(string key, long requests)
+    {
+        var now = Stopwatch.GetTimestamp();
+        var rate = _previousCounts.TryGetValue(key, out var previous) && Stopwatch.GetElapsedTime(previous.Timestamp, now) is { TotalSeconds: > 0 } elapsed
+            ? Math.Max(0, requests - previous.Requests) / elapsed.TotalSeconds
+            : 0;
+        _previousCounts[key] = (requests, now);
+        return rate;
+    }
+
+    private IModelBatcherGrain Replica(string model, long version) => GrainFactory.GetGrain<IModelBatcherGrain>(new ReplicaKey(model, version, 0).ToString());
+}
