@@ -92,6 +92,9 @@ public static class SiloSchema
     private static Type? ElementType(Type type) =>
         type != typeof(string) && typeof(IEnumerable).IsAssignableFrom(type) && type.IsGenericType ? type.GetGenericArguments()[0] : null;
 
+    private static bool OnPort(RouteEndpoint endpoint, int port) =>
+        endpoint.Metadata.GetMetadata<IHostMetadata>() is { } hosts && hosts.Hosts.Any(h => h.EndsWith($":{port}", StringComparison.Ordinal));
+
     private static HashSet<string> Routes(bool metrics)
     {
         using var host = ClusterHost.Build([], new Dictionary<string, string?>
@@ -105,8 +108,8 @@ public static class SiloSchema
             .OfType<RouteEndpoint>()
             .Where(e => e.RoutePattern.Parameters.Count == 0)
             .Where(e => metrics
-                ? e.Metadata.GetMetadata<IHostMetadata>() is { Hosts.Count: > 0 }
-                : e.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods.Contains("GET") == true && e.Metadata.GetMetadata<IHostMetadata>() is null or { Hosts.Count: 0 })
+                ? OnPort(e, IPEndPoint.Parse(new SiloSettings().MetricsAddress).Port)
+                : e.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods.Contains("GET") == true && !OnPort(e, IPEndPoint.Parse(new SiloSettings().MetricsAddress).Port))
             .Select(e => "/" + e.RoutePattern.RawText!.TrimStart('/'))
             .ToHashSet();
     }
