@@ -81,6 +81,8 @@ public sealed class EmbeddingTests(EdgeFixture fixture) : IDisposable
 
         Assert.True(statistics.Tokens.Real >= Sentences.Length * 2 * 3, $"{statistics.Tokens.Real} real tokens");
         Assert.InRange(statistics.Tokens.PaddingFraction, 0, 0.2);
+        var replica = (await fixture.Cluster.Connection.Admin.GetModelAsync(TextEmbeddings.DefaultModel)).Versions.Single().Replicas.Single();
+        Assert.True(replica.Tokens.Real >= statistics.Tokens.Real, "the admin view reports the replica's tokens");
     }
 
     [Fact]

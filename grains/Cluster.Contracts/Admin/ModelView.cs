@@ -72,6 +72,9 @@ public sealed record ReplicaView
 
     /// <summary>Why the replica could not be read or started; null when fine.</summary>
     [Id(11)] public string? Error { get; init; }
+
+    /// <summary>Token positions run, for text models: real tokens and padding.</summary>
+    [Id(12)] public TokenCounts Tokens { get; init; }
 }
 
 /// <summary>How many batches of one size ran.</summary>

@@ -254,6 +254,7 @@ public sealed class ClusterAdminGrain(
                 P50Ms = statistics.RecentP50Ms,
                 P99Ms = statistics.RecentP99Ms,
                 BatchSizes = [.. statistics.Batches.Select(b => new BatchCount { BatchSize = b.BatchSize, Batches = b.ComputeInfer.Count })],
+                Tokens = statistics.Tokens,
             };
         }
         catch (Exception e) when (e is InferenceException or TimeoutException)
