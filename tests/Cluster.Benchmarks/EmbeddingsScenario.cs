@@ -31,6 +31,8 @@ public sealed class EmbeddingsScenario : IBenchScenario
         var corpus = SentenceCorpus.Build(1024);
         Console.WriteLine($"embeddings: {Model}, {corpus.Length} sentences of 3-60 words, {Callers} callers, {Environment.ProcessorCount} cores, {options.Seconds:0.##} s per load");
         LoadFigures sdk, grpc;
+        int batchSize;
+        (double SentencesPerSecond, TokenCounts Tokens) direct;
         await using (var cluster = await BenchCluster.StartAsync(_ => { }, bundledModels: true))
         {
             using var channel = GrpcChannel.ForAddress(cluster.GrpcAddress);
@@ -40,12 +42,13 @@ public sealed class EmbeddingsScenario : IBenchScenario
             Task Sdk(int _) => cluster.Inference.EmbedAsync([corpus[Interlocked.Increment(ref next) % corpus.Length]]);
             Task Grpc(int _) => stub.ModelInferAsync(requests[Interlocked.Increment(ref next) % corpus.Length]).ResponseAsync;
 
+            // The direct run sits between the two cluster loads, so a drifting machine affects all three alike.
             sdk = await Measure("SDK (grain calls)", Sdk, options, cluster.Inference);
+            batchSize = (int)Math.Round(sdk.MeanBatch);
+            direct = Direct(corpus, batchSize, options);
             grpc = await Measure("gRPC edge", Grpc, options, cluster.Inference);
         }
 
-        var batchSize = (int)Math.Round((sdk.MeanBatch + grpc.MeanBatch) / 2);
-        var direct = Direct(corpus, batchSize, options);
         var results = new EmbeddingsResults
         {
             SdkSentencesPerSecond = Math.Round(sdk.Load.SamplesPerSecond, 1),

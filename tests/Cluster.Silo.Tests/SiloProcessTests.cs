@@ -85,6 +85,14 @@ public sealed class SiloProcessTests
         const string Body = """{"inputs":[{"name":"ids","shape":[1,2],"datatype":"INT64","data":[1,2]}]}""";
         var response = await http.PostAsync($"http://127.0.0.1:{ports[3]}/v2/models/int64_scale/infer", new StringContent(Body));
         Assert.Contains("\"data\":[4,7]", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        // The bundled embedder, as the README's embed example shows it.
+        Assert.Contains("Model all-MiniLM-L6-v2-embeddings (max_batch_size 64): v1", silo.Output, StringComparison.Ordinal);
+        var (embedExit, embed) = await ChildProcess.RunCliAsync("embed", "A man is eating food.", "Someone is having a meal.", "--gateway", $"127.0.0.1:{ports[1]}");
+        Assert.Equal(0, embedExit);
+        Assert.Contains("all-MiniLM-L6-v2-embeddings: 2 text(s), 384 dimensions", embed, StringComparison.Ordinal);
+        var similarity = double.Parse(embed.Split('\n').Single(l => l.Contains("[1] ~ [2]", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[^1], CultureInfo.InvariantCulture);
+        Assert.InRange(similarity, 0.6, 0.8);
     }
 
     [Fact]
