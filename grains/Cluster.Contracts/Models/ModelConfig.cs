@@ -31,6 +31,13 @@ public sealed record ModelConfig
     /// <summary>Set when the model is served as a text-embedding pipeline (BYTES sentences in, FP32 embeddings out).</summary>
     [Id(8)] public TextEmbeddingConfig? TextEmbedding { get; init; }
 
+    /// <summary>
+    /// Threads each session instance uses inside one operator (ONNX Runtime's intra-op threads); 0 means
+    /// ONNX Runtime's default, one per core. Several single-threaded instances keep a CPU busier than one
+    /// instance spread over every core, which stalls whenever any other thread takes a core.
+    /// </summary>
+    [Id(9)] public int IntraOpThreads { get; init; }
+
     /// <summary>Whether a device of the given kind may host the model.</summary>
     public bool AllowsDeviceKind(string kind) =>
         DeviceKinds.Length == 0 || Array.Exists(DeviceKinds, allowed => kind == allowed || kind.StartsWith(allowed + ":", StringComparison.Ordinal));

@@ -189,8 +189,8 @@ public sealed partial class DeviceGrain(
         }
 
         return target.Config.TextEmbedding is { } text
-            ? new SentenceEmbeddingModel(file, repository.VersionFile(model, version, text.Vocabulary), device, text)
-            : new OnnxRuntimeModel(file, device);
+            ? new SentenceEmbeddingModel(file, repository.VersionFile(model, version, text.Vocabulary), device, text, target.Config.IntraOpThreads)
+            : new OnnxRuntimeModel(file, device, target.Config.IntraOpThreads);
     }
 
     private DeviceDescriptor RequireDevice() =>

@@ -14,9 +14,9 @@ public sealed class OnnxRuntimeModel : ILoadedModel
     private readonly RunOptions _runOptions = new();
 
     /// <summary>Creates the session; throws <see cref="OnnxRuntimeException"/> with ONNX Runtime's message when it cannot.</summary>
-    public OnnxRuntimeModel(string onnxPath, DeviceDescriptor device)
+    public OnnxRuntimeModel(string onnxPath, DeviceDescriptor device, int intraOpThreads = 0)
     {
-        _session = OrtSessions.Open(onnxPath, device);
+        _session = OrtSessions.Open(onnxPath, device, intraOpThreads);
         WeightBytes = new FileInfo(onnxPath).Length;
     }
 

@@ -25,10 +25,10 @@ public sealed class SentenceEmbeddingModel : ILoadedModel
     private readonly int _dimensions;
 
     /// <summary>Opens the encoder and reads the vocabulary; throws <see cref="OnnxRuntimeException"/> or <see cref="ArgumentException"/> saying why it cannot serve.</summary>
-    public SentenceEmbeddingModel(string onnxPath, string vocabularyFile, DeviceDescriptor device, TextEmbeddingConfig config)
+    public SentenceEmbeddingModel(string onnxPath, string vocabularyFile, DeviceDescriptor device, TextEmbeddingConfig config, int intraOpThreads = 0)
     {
         _config = config ?? throw new ArgumentNullException(nameof(config));
-        _session = OrtSessions.Open(onnxPath, device);
+        _session = OrtSessions.Open(onnxPath, device, intraOpThreads);
         try
         {
             var inputs = OnnxModelInspector.Specs(_session.InputNames, _session.InputMetadata);

@@ -9,7 +9,8 @@ public sealed class ModelConfigReaderTests
     [Fact]
     public void Parse_AllSettings_ReadsEach()
     {
-        var config = Parse("""{"max_batch_size": 16, "instance_count": 2, "device_kinds": ["cuda", "sim:t4"], "version_policy": {"specific": {"versions": [1, 3]}}, "min_replicas": 2, "max_replicas": 4}""");
+        var config = Parse("""{"max_batch_size": 16, "instance_count": 2, "device_kinds": ["cuda", "sim:t4"], "version_policy": {"specific": {"versions": [1, 3]}}, "min_replicas": 2, "max_replicas": 4, "intra_op_threads": 1}""");
+        Assert.Equal(1, config.IntraOpThreads);
         Assert.Equal(16, config.MaxBatchSize);
         Assert.Equal(2, config.InstanceCount);
         Assert.Equal(["cuda", "sim:t4"], config.DeviceKinds);
@@ -42,6 +43,7 @@ public sealed class ModelConfigReaderTests
     [InlineData("""{"max_batch_size": 8, "text_embedding": {"vocabulary": "../../vocab.txt"}}""", "text_embedding.vocabulary", "must be a file name")]
     [InlineData("""{"max_batch_size": 8, "text_embedding": {"max_tokens": 2}}""", "text_embedding.max_tokens", "must be at least 3")]
     [InlineData("""{"text_embedding": {}}""", "text_embedding", "needs max_batch_size above 0")]
+    [InlineData("""{"intra_op_threads": -1}""", "intra_op_threads", "must be at least 0")]
     public void Parse_BadField_NamesFileAndField(string json, string field, string problem)
     {
         var error = Assert.Throws<ModelConfigException>(() => Parse(json));
