@@ -22,7 +22,7 @@ namespace Cluster.Grains.Models;
 /// its outputs. Reentrant, since many callers wait on it at once; the batcher is thread-safe.
 /// </summary>
 [Reentrant]
-[DrainAwarePlacement]
+[CapacityPlacement]
 public sealed partial class ModelBatcherGrain(
     LocalDevices localDevices,
     ILocalSiloDetails localSilo,
@@ -32,8 +32,12 @@ public sealed partial class ModelBatcherGrain(
     SiloLabels labels,
     ILogger<ModelBatcherGrain> logger) : Grain, IModelBatcherGrain
 {
+    /// <summary>How often a retiring replica looks whether its queue is done.</summary>
+    private static readonly TimeSpan RetirePoll = TimeSpan.FromMilliseconds(10);
+
     private ReplicaKey _key;
     private Task<Replica>? _ready;
+    private bool _retiring;
     private TaskScheduler _grainScheduler = TaskScheduler.Default;
 
     /// <inheritdoc />
@@ -57,6 +61,11 @@ public sealed partial class ModelBatcherGrain(
     /// <inheritdoc />
     public async Task<InferenceResponse> InferAsync(InferenceRequest request, CancellationToken cancellationToken = default)
     {
+        if (_retiring)
+        {
+            throw new ReplicaNotStartedException($"Replica {_key} on silo '{localSilo.Name}' is retiring and did not start the request; retry it on another replica.");
+        }
+
         var replica = await EnsureReadyAsync();
         var started = time.GetTimestamp();
         FailureReason? failure = FailureReason.Other;
@@ -82,7 +91,7 @@ public sealed partial class ModelBatcherGrain(
         {
             failure = e switch
             {
-                QueueFullException or InferenceTimeoutException => FailureReason.Rejected,
+                QueueFullException or InferenceTimeoutException or ReplicaNotStartedException => FailureReason.Rejected,
                 OperationCanceledException => FailureReason.Canceled,
                 ModelExecutionException or ModelUnavailableException or DeviceNotFoundException => FailureReason.Backend,
                 _ => FailureReason.Other,
@@ -128,27 +137,39 @@ public sealed partial class ModelBatcherGrain(
     /// <inheritdoc />
     public async Task StopAsync()
     {
-        var starting = _ready;
-        _ready = null;
-        replicas.Gone(_key.ToString());
-        if (starting is not null)
+        _retiring = true;
+        if (_ready is not null && await StartedOrNullAsync(_ready) is { } replica)
         {
-            Replica replica;
-            try
+            replica.Entry.Retiring = true;
+            replica.Scheduler.StopAccepting();
+            while (replica.Scheduler.QueuedCount > 0 || replica.Scheduler.RunningBatches > 0)
             {
-                replica = await starting;
-            }
-            catch (InferenceException)
-            {
-                DeactivateOnIdle();
-                return;
+                await Task.Delay(RetirePoll, time);
             }
 
             replica.Scheduler.Dispose();
-            await GrainFactory.GetGrain<IDeviceGrain>(replica.DeviceKey).UnloadModelAsync(_key.Model, _key.Version);
+            replicas.Gone(_key.ToString());
+            if (!replicas.Entries.Any(r => r.Model == _key.Model && r.Version == _key.Version && r.Device == replica.Entry.Device))
+            {
+                await GrainFactory.GetGrain<IDeviceGrain>(replica.DeviceKey).UnloadModelAsync(_key.Model, _key.Version);
+            }
         }
 
+        replicas.Gone(_key.ToString());
+        _ready = null;
         DeactivateOnIdle();
+    }
+
+    private static async Task<Replica?> StartedOrNullAsync(Task<Replica> starting)
+    {
+        try
+        {
+            return await starting;
+        }
+        catch (InferenceException)
+        {
+            return null;
+        }
     }
 
     private Task<Replica> EnsureReadyAsync()
@@ -165,7 +186,8 @@ public sealed partial class ModelBatcherGrain(
     private async Task<Replica> StartAsync()
     {
         var target = await GrainFactory.GetGrain<IModelRegistryGrain>(0).ResolveAsync(_key.Model, _key.Version);
-        var deviceKey = new DeviceKey(localSilo.Name, ChooseDevice(target).Name).ToString();
+        var deviceName = ChooseDevice(target).Name;
+        var deviceKey = new DeviceKey(localSilo.Name, deviceName).ToString();
         var device = GrainFactory.GetGrain<IDeviceGrain>(deviceKey);
         await device.LoadModelAsync(target.Model, target.Version.Version);
 
@@ -175,8 +197,8 @@ public sealed partial class ModelBatcherGrain(
             BatchingPolicy.From(target.Config),
             batch => Task.Factory.StartNew(() => RunBatchAsync(target, device, outputNames, statistics, batch), CancellationToken.None, TaskCreationOptions.None, _grainScheduler).Unwrap(),
             time);
-        replicas.Ready(_key.ToString(), target.Model, target.Version.Version, localSilo.Name);
-        return new Replica(target, deviceKey, outputNames, scheduler, statistics);
+        var entry = replicas.Ready(_key.ToString(), target.Model, target.Version.Version, localSilo.Name, deviceName, () => (scheduler.QueuedCount, scheduler.RunningBatches));
+        return new Replica(target, deviceKey, outputNames, scheduler, statistics, entry);
     }
 
     private async Task<TensorData[][]> RunBatchAsync(
@@ -222,29 +244,11 @@ public sealed partial class ModelBatcherGrain(
         return outputs;
     }
 
-    /// <summary>The best healthy local device the model allows: a GPU first, then the CPU, then a simulated one.</summary>
-    private DeviceDescriptor ChooseDevice(ModelTarget target)
-    {
-        DeviceDescriptor? best = null;
-        foreach (var device in localDevices.All)
-        {
-            if (device.Health == DeviceHealth.Healthy && target.Config.AllowsDeviceKind(device.Kind)
-                && (best is null || Preference(device) < Preference(best)))
-            {
-                best = device;
-            }
-        }
-
-        return best ?? throw new ModelUnavailableException(
+    /// <summary>The best healthy local device the model allows (<see cref="DevicePreference"/>).</summary>
+    private DeviceDescriptor ChooseDevice(ModelTarget target) =>
+        DevicePreference.Choose(localDevices.All, target.Config, d => d.Kind, d => d.Health == DeviceHealth.Healthy)
+        ?? throw new ModelUnavailableException(
             $"Model '{target.Model}' version {target.Version.Version} allows device kinds [{string.Join(", ", target.Config.DeviceKinds)}] but silo '{localSilo.Name}' has no healthy device of those kinds; its devices: {string.Join(", ", localDevices.All.Select(d => $"{d.Name} ({d.Health})"))}.");
-    }
-
-    private static int Preference(DeviceDescriptor device) => device.Kind switch
-    {
-        "cuda" => 0,
-        "cpu" => 1,
-        _ => 2,
-    };
 
     private static int[] OutputIndices(string[] all, string[] requested)
     {
@@ -288,5 +292,6 @@ public sealed partial class ModelBatcherGrain(
         string DeviceKey,
         string[] OutputNames,
         DynamicBatchScheduler<Pending, TensorData[]> Scheduler,
-        StatisticsRecorder Statistics);
+        StatisticsRecorder Statistics,
+        ReplicaEntry Entry);
 }
