@@ -31,6 +31,9 @@ public sealed record ModelConfig
     /// <summary>Set when the model is served as a text-embedding pipeline (BYTES sentences in, FP32 embeddings out).</summary>
     [Id(8)] public TextEmbeddingConfig? TextEmbedding { get; init; }
 
+    /// <summary>How the replica count between <see cref="MinReplicas"/> and <see cref="MaxReplicas"/> follows the load.</summary>
+    [Id(9)] public AutoscalingConfig Autoscaling { get; init; } = new();
+
     /// <summary>Whether a device of the given kind may host the model.</summary>
     public bool AllowsDeviceKind(string kind) =>
         DeviceKinds.Length == 0 || Array.Exists(DeviceKinds, allowed => kind == allowed || kind.StartsWith(allowed + ":", StringComparison.Ordinal));

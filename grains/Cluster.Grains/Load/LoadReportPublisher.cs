@@ -10,7 +10,7 @@ namespace Cluster.Grains.Load;
 /// <summary>
 /// Every <see cref="IClusterLoadGrain.ReportInterval"/>, publishes this silo's devices (busy fraction,
 /// queued requests, running batches, free memory) and replicas to the cluster's load board, and keeps the
-/// board it gets back in <see cref="ClusterLoadView"/>. Runs beside the silo, never on a request's path.
+/// board it gets back in <see cref="ClusterLoadView"/>; it also keeps the autoscaler running. Runs beside the silo, never on a request's path.
 /// </summary>
 internal sealed partial class LoadReportPublisher(
     LocalDevices devices,
@@ -33,6 +33,7 @@ internal sealed partial class LoadReportPublisher(
             try
             {
                 view.Update(await grains.GetGrain<IClusterLoadGrain>(0).PublishAsync(Report()));
+                await grains.GetGrain<IReplicaAutoscalerGrain>(0).KeepRunningAsync();
             }
             catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)
             {

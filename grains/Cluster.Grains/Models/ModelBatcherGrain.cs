@@ -35,9 +35,17 @@ public sealed partial class ModelBatcherGrain(
     /// <summary>How often a retiring replica looks whether its queue is done.</summary>
     private static readonly TimeSpan RetirePoll = TimeSpan.FromMilliseconds(10);
 
+    /// <summary>
+    /// How long a stopped replica stays active, refusing requests as not started, before it deactivates:
+    /// long enough for every router's table to drop it, so a late request is retried elsewhere rather than
+    /// activating the replica again.
+    /// </summary>
+    private static readonly TimeSpan RetiredLinger = TimeSpan.FromSeconds(5);
+
     private ReplicaKey _key;
     private Task<Replica>? _ready;
     private bool _retiring;
+    private IGrainTimer? _lingering;
     private TaskScheduler _grainScheduler = TaskScheduler.Default;
 
     /// <inheritdoc />
@@ -132,7 +140,13 @@ public sealed partial class ModelBatcherGrain(
     public async Task<ModelStatistics> GetStatisticsAsync() => (await EnsureReadyAsync()).Statistics.Snapshot();
 
     /// <inheritdoc />
-    public Task WarmAsync() => EnsureReadyAsync();
+    public Task WarmAsync()
+    {
+        _retiring = false;
+        _lingering?.Dispose();
+        _lingering = null;
+        return EnsureReadyAsync();
+    }
 
     /// <inheritdoc />
     public async Task StopAsync()
@@ -157,7 +171,13 @@ public sealed partial class ModelBatcherGrain(
 
         replicas.Gone(_key.ToString());
         _ready = null;
-        DeactivateOnIdle();
+        _lingering ??= this.RegisterGrainTimer(
+            () =>
+            {
+                DeactivateOnIdle();
+                return Task.CompletedTask;
+            },
+            new GrainTimerCreationOptions(RetiredLinger, Timeout.InfiniteTimeSpan));
     }
 
     private static async Task<Replica?> StartedOrNullAsync(Task<Replica> starting)
@@ -228,7 +248,17 @@ public sealed partial class ModelBatcherGrain(
         span?.SetTag("model", target.Model);
         span?.SetTag("batch.size", samples);
         span?.SetTag("silo", localSilo.Name);
-        var result = await device.RunBatchAsync(target.Model, target.Version.Version, inputs, outputNames);
+        BatchResult result;
+        try
+        {
+            result = await device.RunBatchAsync(target.Model, target.Version.Version, inputs, outputNames);
+        }
+        catch (DeviceNotFoundException e)
+        {
+            // The device's silo is leaving, so its grain could not be placed: the batch never ran.
+            throw new ReplicaNotStartedException($"Replica {_key} could not reach its device ({e.Message}); the request did not run, retry it on another replica.");
+        }
+
         statistics.RecordBatch(batch.Count, samples, result.Timings, result.Tokens);
         var outputs = new TensorData[batch.Count][];
         for (var i = 0; i < batch.Count; i++)

@@ -13,7 +13,7 @@ public sealed record PlacementScore(string Silo, string Device, double Score, do
 /// <summary>
 /// Scores the silos for a new model replica. Only silos that can host it count: not draining, with a
 /// healthy device of a kind the model allows and enough free memory on it. The score is
-/// <c>spare capacity × cost factor × locality factor ÷ (1 + replicas of the model on the silo)² ÷ (1 + ½ × replicas of the model elsewhere in its zone)</c>,
+/// <c>spare capacity × cost factor × locality factor ÷ (1 + replicas of the model on the silo)³ ÷ (1 + ½ × replicas of the model elsewhere in its zone)</c>,
 /// where spare capacity is the device's speed × its idle fraction, the cost factor 1 / (1 + 0.05 × cost per hour),
 /// and the locality factor 1.25 in the asking silo's region. Ties go to the silo with fewer replicas of
 /// the model, then the faster device, then the name in ordinal order, so equal inputs give equal outcomes.
@@ -25,6 +25,12 @@ public static class ReplicaPlacementScoring
 
     /// <summary>The bonus for a silo in the asking silo's region.</summary>
     public const double LocalityBonus = 0.25;
+
+    /// <summary>
+    /// How strongly replicas of one model spread over silos: with 3, a second replica on a 4× silo scores
+    /// 4/8 and loses to a first one on a 1× silo, so three replicas on 1×, 2×, 4× silos take one each.
+    /// </summary>
+    public const double SpreadExponent = 3;
 
     /// <summary>How much each replica of the model in the same zone, on another silo, discounts a silo.</summary>
     public const double ZoneSpread = 0.5;
@@ -67,7 +73,7 @@ public static class ReplicaPlacementScoring
             var score = spare
                 / (1 + (CostWeight * cost))
                 * (request.Region.Length > 0 && region == request.Region ? 1 + LocalityBonus : 1)
-                / ((1 + onSilo) * (1 + onSilo))
+                / Math.Pow(1 + onSilo, SpreadExponent)
                 / (1 + (ZoneSpread * elsewhereInZone));
             scores.Add(new PlacementScore(silo.Silo, device.Name, score, device.Speed, onSilo));
         }
