@@ -78,7 +78,7 @@ internal sealed partial class LoadReportPublisher(
                 Version = r.Entry.Version,
                 Device = r.Entry.Device,
                 Capacity = (devices.Find(r.Entry.Device)?.Speed ?? 1) / entries.Count(e => e.Entry.Device == r.Entry.Device),
-                Accepting = !r.Entry.Retiring,
+                Accepting = r.Entry.Ready && !r.Entry.Retiring,
                 Queued = r.Load.Queued,
                 RunningBatches = r.Load.Running,
             })],

@@ -209,15 +209,25 @@ public sealed partial class ModelBatcherGrain(
         var deviceName = ChooseDevice(target).Name;
         var deviceKey = new DeviceKey(localSilo.Name, deviceName).ToString();
         var device = GrainFactory.GetGrain<IDeviceGrain>(deviceKey);
-        await device.LoadModelAsync(target.Model, target.Version.Version);
+        DynamicBatchScheduler<Pending, TensorData[]>? scheduler = null;
+        var entry = replicas.Starting(_key.ToString(), target.Model, target.Version.Version, localSilo.Name, deviceName, () => scheduler is null ? (0, 0) : (scheduler.QueuedCount, scheduler.RunningBatches));
+        try
+        {
+            await device.LoadModelAsync(target.Model, target.Version.Version);
+        }
+        catch
+        {
+            replicas.Gone(_key.ToString());
+            throw;
+        }
 
         var outputNames = Array.ConvertAll(target.Version.Outputs, o => o.Name);
         var statistics = new StatisticsRecorder(target.Model, target.Version.Version, time, metrics, localSilo.Name, labels);
-        var scheduler = new DynamicBatchScheduler<Pending, TensorData[]>(
+        scheduler = new DynamicBatchScheduler<Pending, TensorData[]>(
             BatchingPolicy.From(target.Config),
             batch => Task.Factory.StartNew(() => RunBatchAsync(target, device, outputNames, statistics, batch), CancellationToken.None, TaskCreationOptions.None, _grainScheduler).Unwrap(),
             time);
-        var entry = replicas.Ready(_key.ToString(), target.Model, target.Version.Version, localSilo.Name, deviceName, () => (scheduler.QueuedCount, scheduler.RunningBatches));
+        entry.Ready = true;
         return new Replica(target, deviceKey, outputNames, scheduler, statistics, entry);
     }
 
@@ -276,7 +286,7 @@ public sealed partial class ModelBatcherGrain(
 
     /// <summary>The best healthy local device the model allows (<see cref="DevicePreference"/>).</summary>
     private DeviceDescriptor ChooseDevice(ModelTarget target) =>
-        DevicePreference.Choose(localDevices.All, target.Config, d => d.Kind, d => d.Health == DeviceHealth.Healthy)
+        DevicePreference.Choose(localDevices.All, target.Config, d => d.Kind, d => d.Health == DeviceHealth.Healthy, d => replicas.Entries.Count(r => r.Device == d.Name))
         ?? throw new ModelUnavailableException(
             $"Model '{target.Model}' version {target.Version.Version} allows device kinds [{string.Join(", ", target.Config.DeviceKinds)}] but silo '{localSilo.Name}' has no healthy device of those kinds; its devices: {string.Join(", ", localDevices.All.Select(d => $"{d.Name} ({d.Health})"))}.");
 

@@ -7,14 +7,14 @@ namespace Cluster.Grains.Placement;
 /// <summary>What is being placed: a replica of a model version needing some device memory, asked from a region.</summary>
 public sealed record PlacementRequest(string Model, long Version, ModelConfig Config, long MemoryBytes, string Region = "");
 
-/// <summary>A silo that can host the replica, with its score and the device it would use.</summary>
-public sealed record PlacementScore(string Silo, string Device, double Score, double Speed, int ReplicasOfModel);
+/// <summary>A silo that can host the replica, with its score, the speed of its eligible devices and the replicas of the model it has.</summary>
+public sealed record PlacementScore(string Silo, double Score, double Speed, int ReplicasOfModel);
 
 /// <summary>
 /// Scores the silos for a new model replica. Only silos that can host it count: not draining, with a
 /// healthy device of a kind the model allows and enough free memory on it. The score is
 /// <c>spare capacity × cost factor × locality factor ÷ (1 + replicas of the model on the silo)³ ÷ (1 + ½ × replicas of the model elsewhere in its zone)</c>,
-/// where spare capacity is the device's speed × its idle fraction, the cost factor 1 / (1 + 0.05 × cost per hour),
+/// where spare capacity sums speed × idle fraction over the silo's devices the replica could use, the cost factor 1 / (1 + 0.05 × cost per hour),
 /// and the locality factor 1.25 in the asking silo's region. Ties go to the silo with fewer replicas of
 /// the model, then the faster device, then the name in ordinal order, so equal inputs give equal outcomes.
 /// </summary>
@@ -54,12 +54,12 @@ public static class ReplicaPlacementScoring
                 continue;
             }
 
-            var device = DevicePreference.Choose(
+            var devices = DevicePreference.Eligible(
                 silo.Devices.Where(d => d.MemoryFreeBytes >= request.MemoryBytes),
                 request.Config,
                 d => d.Kind,
                 d => d.Healthy);
-            if (device is null)
+            if (devices.Count == 0)
             {
                 continue;
             }
@@ -67,7 +67,7 @@ public static class ReplicaPlacementScoring
             var onSilo = replicasOn.GetValueOrDefault(silo.Silo);
             var zone = zoneOf[silo.Silo];
             var elsewhereInZone = zone.Length == 0 ? 0 : replicasOn.Where(r => r.Key != silo.Silo && zoneOf.GetValueOrDefault(r.Key) == zone).Sum(r => r.Value);
-            var spare = device.Speed * Math.Max(MinimumIdle, 1 - device.BusyFraction);
+            var spare = devices.Sum(d => d.Speed * Math.Max(MinimumIdle, 1 - d.BusyFraction));
             var cost = Number(silo.Metadata.GetValueOrDefault("cost_per_hour"));
             var region = silo.Metadata.GetValueOrDefault("region", "");
             var score = spare
@@ -75,7 +75,7 @@ public static class ReplicaPlacementScoring
                 * (request.Region.Length > 0 && region == request.Region ? 1 + LocalityBonus : 1)
                 / Math.Pow(1 + onSilo, SpreadExponent)
                 / (1 + (ZoneSpread * elsewhereInZone));
-            scores.Add(new PlacementScore(silo.Silo, device.Name, score, device.Speed, onSilo));
+            scores.Add(new PlacementScore(silo.Silo, score, devices.Sum(d => d.Speed), onSilo));
         }
 
         scores.Sort(Better);

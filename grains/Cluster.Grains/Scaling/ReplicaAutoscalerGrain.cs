@@ -49,7 +49,7 @@ public sealed partial class ReplicaAutoscalerGrain(ClusterLoadView board, TimePr
         }
 
         var listed = load.Silos.SelectMany(s => s.Replicas.Select(r => (Silo: s.Silo, Replica: r))).ToList();
-        Forget(listed.Select(r => r.Replica.Key).ToHashSet(StringComparer.Ordinal));
+        Forget(listed.Where(r => r.Replica.Accepting).Select(r => r.Replica.Key).ToHashSet(StringComparer.Ordinal));
         var models = await GrainFactory.GetGrain<IModelRegistryGrain>(0).GetModelsAsync();
         var draining = (await GrainFactory.GetGrain<IClusterAdminGrain>(0).GetDrainingSilosAsync()).ToHashSet(StringComparer.Ordinal);
         var anyOpen = load.Silos.Any(s => !draining.Contains(s.Silo));
@@ -79,7 +79,7 @@ public sealed partial class ReplicaAutoscalerGrain(ClusterLoadView board, TimePr
     {
         var live = replicas.Where(r => r.Replica.Accepting && !_retiring.ContainsKey(r.Replica.Key)).ToList();
         var prefix = string.Create(CultureInfo.InvariantCulture, $"{model}:{version}/");
-        var starting = _starting.Keys.Count(k => k.StartsWith(prefix, StringComparison.Ordinal) && !replicas.Exists(r => r.Replica.Key == k));
+        var starting = _starting.Keys.Count(k => k.StartsWith(prefix, StringComparison.Ordinal) && !live.Exists(r => r.Replica.Key == k));
         if (anyOpen)
         {
             foreach (var (_, old) in live.Where(r => draining.Contains(r.Silo) && !_replacing.Contains(r.Replica.Key)))
@@ -155,13 +155,13 @@ public sealed partial class ReplicaAutoscalerGrain(ClusterLoadView board, TimePr
         }
     }
 
-    /// <summary>Drops finished work: retirements done, and starts that the board lists, that failed, or that are past their grace.</summary>
-    private void Forget(HashSet<string> listed)
+    /// <summary>Drops finished work: retirements done, and starts that the board lists as accepting, that failed, or that are past their grace.</summary>
+    private void Forget(HashSet<string> accepting)
     {
         var now = time.GetUtcNow();
         foreach (var (key, (warm, started)) in _starting.ToList())
         {
-            if (warm.IsFaulted || (warm.IsCompleted && (listed.Contains(key) || now - started > StartGrace)))
+            if (warm.IsFaulted || (warm.IsCompleted && (accepting.Contains(key) || now - started > StartGrace)))
             {
                 if (warm.Exception is { } error)
                 {

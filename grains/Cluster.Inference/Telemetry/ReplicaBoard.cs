@@ -10,8 +10,11 @@ public sealed class ReplicaBoard
 {
     private readonly ConcurrentDictionary<string, ReplicaEntry> _replicas = new();
 
-    /// <summary>A replica on <paramref name="silo"/> finished loading and warming up on <paramref name="device"/>.</summary>
-    public ReplicaEntry Ready(string key, string model, long version, string silo, string device, Func<(int Queued, int Running)> load) =>
+    /// <summary>
+    /// A replica on <paramref name="silo"/> chose <paramref name="device"/> and starts loading; it counts
+    /// toward the device's replicas at once, and takes requests once <see cref="ReplicaEntry.Ready"/>.
+    /// </summary>
+    public ReplicaEntry Starting(string key, string model, long version, string silo, string device, Func<(int Queued, int Running)> load) =>
         _replicas[key] = new ReplicaEntry(key, model, version, silo, device, load);
 
     /// <summary>A replica stopped or deactivated.</summary>
@@ -22,12 +25,13 @@ public sealed class ReplicaBoard
 
     /// <summary>Ready replicas per model version.</summary>
     public IEnumerable<((string Model, long Version, string Silo) Target, int Count)> Counts() =>
-        _replicas.Values.GroupBy(v => (v.Model, v.Version, v.Silo)).Select(g => (g.Key, g.Count()));
+        _replicas.Values.Where(v => v.Ready).GroupBy(v => (v.Model, v.Version, v.Silo)).Select(g => (g.Key, g.Count()));
 }
 
 /// <summary>One replica: where it runs, whether it takes new requests, and its queue.</summary>
 public sealed class ReplicaEntry(string key, string model, long version, string silo, string device, Func<(int Queued, int Running)> load)
 {
+    private volatile bool _ready;
     private volatile bool _retiring;
 
     public string Key { get; } = key;
@@ -39,6 +43,13 @@ public sealed class ReplicaEntry(string key, string model, long version, string 
     public string Silo { get; } = silo;
 
     public string Device { get; } = device;
+
+    /// <summary>Set once the replica is loaded and warmed up.</summary>
+    public bool Ready
+    {
+        get => _ready;
+        set => _ready = value;
+    }
 
     /// <summary>Set once the replica finishes its queue and takes no new requests.</summary>
     public bool Retiring

@@ -15,7 +15,7 @@ public sealed class ReplicaPlacementScoringTests
     {
         var ranked = ReplicaPlacementScoring.Rank(Request(SimOnly), [Silo("s1", 1), Silo("s4", 4), Silo("s2", 2)], NoneDraining);
         Assert.Equal(["s4", "s2", "s1"], ranked.Select(r => r.Silo));
-        Assert.Equal("sim:x:0", ranked[0].Device);
+        Assert.Equal(4, ranked[0].Speed);
     }
 
     [Fact]
@@ -63,6 +63,15 @@ public sealed class ReplicaPlacementScoringTests
         Assert.Equal(["cheap", "near", "dear"], ranked.Select(r => r.Silo));
         Assert.Equal(2 / 1.05, ranked[0].Score, 9);
         Assert.Equal(2 / 1.5 * 1.25, ranked[1].Score, 9);
+    }
+
+    [Fact]
+    public void Rank_SiloWithSeveralDevices_CountsTheirCapacityTogether()
+    {
+        var twoDevices = Silo("two", 1) with { Devices = [.. Silo("two", 1).Devices, new DeviceLoad { Name = "sim:x:1", Kind = "sim:x", Speed = 1, Healthy = true, BusyFraction = 0.5, MemoryFreeBytes = GiB }] };
+        var ranked = ReplicaPlacementScoring.Rank(Request(SimOnly), [Silo("one", 1.4), twoDevices], NoneDraining);
+        Assert.Equal(["two", "one"], ranked.Select(r => r.Silo));
+        Assert.Equal(1.5, ranked[0].Score, 9);
     }
 
     [Fact]
