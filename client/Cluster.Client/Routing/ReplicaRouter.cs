@@ -35,19 +35,13 @@ public sealed class ReplicaRouter : IDisposable
     {
         StartRefreshing();
         var (replicas, sums) = _table.Of(model, version);
-        var open = replicas.Length - (tried?.Count ?? 0);
-        if (replicas.Length == 0 || open <= 0)
-        {
-            return null;
-        }
-
-        var first = Draw(replicas, sums, tried, null);
+        var first = replicas.Length == 0 ? null : Draw(replicas, sums, tried, null);
         if (first is null)
         {
             return null;
         }
 
-        var second = open > 1 ? Draw(replicas, sums, tried, first) : null;
+        var second = Draw(replicas, sums, tried, first);
         return second is null || LoadPerCapacity(first) <= LoadPerCapacity(second) ? first.Key : second.Key;
     }
 

@@ -35,7 +35,7 @@ public sealed class PlacementTests(SpeedTierFixture fixture) : IClassFixture<Spe
         await Task.Delay(1000);
         var before = await SpeedTierCluster.SuccessesAsync(Cluster, replicas.Select(r => r.Key));
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(8));
-        var (succeeded, failures) = await SpeedTierCluster.ClosedLoopAsync(Cluster, "steady", callers: 42, stop.Token);
+        var (succeeded, failures) = await SpeedTierCluster.ClosedLoopAsync(Cluster.Client, "steady", callers: 42, stop.Token);
         var after = await SpeedTierCluster.SuccessesAsync(Cluster, replicas.Select(r => r.Key));
 
         Assert.Empty(failures);
@@ -55,7 +55,7 @@ public sealed class PlacementTests(SpeedTierFixture fixture) : IClassFixture<Spe
         var before = await SpeedTierCluster.WaitForReplicasAsync(Cluster, "drained", r => r.Count == 2);
         Assert.Contains(before, r => r.Silo == "s4");
         using var stop = new CancellationTokenSource();
-        var load = SpeedTierCluster.ClosedLoopAsync(Cluster, "drained", callers: 8, stop.Token);
+        var load = SpeedTierCluster.ClosedLoopAsync(Cluster.Client, "drained", callers: 8, stop.Token);
         await Task.Delay(1000);
         await Cluster.Connection.Admin.SetDrainingAsync("s4", draining: true);
         try

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Cluster.Client;
 using Cluster.Contracts.Grains;
 using Cluster.Contracts.Placement;
 using Cluster.Contracts.Tensors;
@@ -81,7 +82,7 @@ internal static class SpeedTierCluster
     /// <paramref name="callers"/> callers each sending one request after another until <paramref name="stop"/>;
     /// returns (succeeded, failures' messages).
     /// </summary>
-    public static async Task<(long Succeeded, List<string> Failures)> ClosedLoopAsync(InProcessCluster cluster, string model, int callers, CancellationToken stop)
+    public static async Task<(long Succeeded, List<string> Failures)> ClosedLoopAsync(InferenceClient client, string model, int callers, CancellationToken stop)
     {
         long succeeded = 0;
         var failures = new List<string>();
@@ -91,7 +92,7 @@ internal static class SpeedTierCluster
             {
                 try
                 {
-                    await cluster.Client.InferAsync(model, [TensorData.FromFloat32("features", [1f, 2f, 3f, 4f], 1, 4)]);
+                    await client.InferAsync(model, [TensorData.FromFloat32("features", [1f, 2f, 3f, 4f], 1, 4)]);
                     Interlocked.Increment(ref succeeded);
                 }
                 catch (Exception e)

@@ -50,6 +50,7 @@ public sealed class ReplicaRouterTests
         router.Update(ReplicaTable.From(load));
         Assert.Equal("m:1/2", router.Choose("m", 1, ["m:1/1"]));
         Assert.Null(router.Choose("m", 1, ["m:1/1", "m:1/2"]));
+        Assert.Equal("m:1/2", router.Choose("m", 1, ["m:1/0", "m:1/1"]));
         Assert.Null(router.Choose("m", 2));
     }
 
