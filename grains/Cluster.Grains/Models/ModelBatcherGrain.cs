@@ -8,7 +8,6 @@ using Cluster.Contracts.Tensors;
 using Cluster.Grains.Devices;
 using Cluster.Grains.Placement;
 using Cluster.Inference.Batching;
-using Cluster.Inference.Devices;
 using Cluster.Inference.Telemetry;
 using Cluster.Inference.Tensors;
 using Microsoft.Extensions.Logging;
@@ -206,11 +205,10 @@ public sealed partial class ModelBatcherGrain(
     private async Task<Replica> StartAsync()
     {
         var target = await GrainFactory.GetGrain<IModelRegistryGrain>(0).ResolveAsync(_key.Model, _key.Version);
-        var deviceName = ChooseDevice(target).Name;
-        var deviceKey = new DeviceKey(localSilo.Name, deviceName).ToString();
-        var device = GrainFactory.GetGrain<IDeviceGrain>(deviceKey);
         DynamicBatchScheduler<Pending, TensorData[]>? scheduler = null;
-        var entry = replicas.Starting(_key.ToString(), target.Model, target.Version.Version, localSilo.Name, deviceName, () => scheduler is null ? (0, 0) : (scheduler.QueuedCount, scheduler.RunningBatches));
+        var entry = replicas.Start(_key.ToString(), target.Model, target.Version.Version, localSilo.Name, EligibleDevices(target), () => scheduler is null ? (0, 0) : (scheduler.QueuedCount, scheduler.RunningBatches));
+        var deviceKey = new DeviceKey(localSilo.Name, entry.Device).ToString();
+        var device = GrainFactory.GetGrain<IDeviceGrain>(deviceKey);
         try
         {
             await device.LoadModelAsync(target.Model, target.Version.Version);
@@ -284,11 +282,13 @@ public sealed partial class ModelBatcherGrain(
         return outputs;
     }
 
-    /// <summary>The best healthy local device the model allows (<see cref="DevicePreference"/>).</summary>
-    private DeviceDescriptor ChooseDevice(ModelTarget target) =>
-        DevicePreference.Choose(localDevices.All, target.Config, d => d.Kind, d => d.Health == DeviceHealth.Healthy, d => replicas.Entries.Count(r => r.Device == d.Name))
-        ?? throw new ModelUnavailableException(
+    /// <summary>The local devices the model may use (<see cref="DevicePreference"/>); throws when there are none.</summary>
+    private string[] EligibleDevices(ModelTarget target)
+    {
+        var eligible = DevicePreference.Eligible(localDevices.All, target.Config, d => d.Kind, d => d.Health == DeviceHealth.Healthy);
+        return eligible.Count > 0 ? [.. eligible.Select(d => d.Name)] : throw new ModelUnavailableException(
             $"Model '{target.Model}' version {target.Version.Version} allows device kinds [{string.Join(", ", target.Config.DeviceKinds)}] but silo '{localSilo.Name}' has no healthy device of those kinds; its devices: {string.Join(", ", localDevices.All.Select(d => $"{d.Name} ({d.Health})"))}.");
+    }
 
     private static int[] OutputIndices(string[] all, string[] requested)
     {

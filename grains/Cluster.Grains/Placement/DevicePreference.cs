@@ -3,9 +3,8 @@ using Cluster.Contracts.Models;
 namespace Cluster.Grains.Placement;
 
 /// <summary>
-/// Which of a silo's devices a model replica runs on: among the healthy devices of a kind the model allows,
-/// a GPU first, then the CPU, then a simulated one; among those, the one hosting the fewest replicas, then
-/// the first listed.
+/// Which of a silo's devices a model replica may run on: the healthy devices of a kind the model allows,
+/// GPUs first, else the CPU, else simulated ones. The replica takes the one hosting the fewest replicas.
 /// </summary>
 public static class DevicePreference
 {
@@ -24,8 +23,4 @@ public static class DevicePreference
         var allowed = devices.Where(d => healthy(d) && config.AllowsDeviceKind(kind(d))).ToList();
         return allowed.Count == 0 ? allowed : [.. allowed.Where(d => Rank(kind(d)) == allowed.Min(a => Rank(kind(a))))];
     }
-
-    /// <summary>The device a new replica should use, or default when none is eligible.</summary>
-    public static T? Choose<T>(IEnumerable<T> devices, ModelConfig config, Func<T, string> kind, Func<T, bool> healthy, Func<T, int> replicasOn) =>
-        Eligible(devices, config, kind, healthy).OrderBy(replicasOn).FirstOrDefault();
 }

@@ -11,11 +11,19 @@ public sealed class ReplicaBoard
     private readonly ConcurrentDictionary<string, ReplicaEntry> _replicas = new();
 
     /// <summary>
-    /// A replica on <paramref name="silo"/> chose <paramref name="device"/> and starts loading; it counts
-    /// toward the device's replicas at once, and takes requests once <see cref="ReplicaEntry.Ready"/>.
+    /// A replica on <paramref name="silo"/> starts on whichever of <paramref name="devices"/> hosts the fewest
+    /// replicas (the first on a tie), chosen and counted in one step so replicas starting at once spread out;
+    /// it takes requests once <see cref="ReplicaEntry.Ready"/>.
     /// </summary>
-    public ReplicaEntry Starting(string key, string model, long version, string silo, string device, Func<(int Queued, int Running)> load) =>
-        _replicas[key] = new ReplicaEntry(key, model, version, silo, device, load);
+    public ReplicaEntry Start(string key, string model, long version, string silo, IReadOnlyList<string> devices, Func<(int Queued, int Running)> load)
+    {
+        ArgumentNullException.ThrowIfNull(devices);
+        lock (_replicas)
+        {
+            var device = devices.MinBy(d => _replicas.Values.Count(r => r.Device == d))!;
+            return _replicas[key] = new ReplicaEntry(key, model, version, silo, device, load);
+        }
+    }
 
     /// <summary>A replica stopped or deactivated.</summary>
     public void Gone(string key) => _replicas.TryRemove(key, out _);

@@ -35,7 +35,7 @@ public sealed class PlacementTests(SpeedTierFixture fixture) : IClassFixture<Spe
         await Task.Delay(1000);
         var before = await SpeedTierCluster.SuccessesAsync(Cluster, replicas.Select(r => r.Key));
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(8));
-        var (succeeded, failures) = await SpeedTierCluster.ClosedLoopAsync(Cluster.Client, "steady", callers: 42, stop.Token);
+        var (succeeded, failures) = await SpeedTierCluster.ClosedLoopAsync(Cluster.Client, "steady", callers: 84, stop.Token);
         var after = await SpeedTierCluster.SuccessesAsync(Cluster, replicas.Select(r => r.Key));
 
         Assert.Empty(failures);

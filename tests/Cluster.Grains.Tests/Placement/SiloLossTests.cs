@@ -28,6 +28,6 @@ public sealed class SiloLossTests
 
         Assert.Empty(failures);
         Assert.True(succeeded > 100, $"{succeeded} requests succeeded");
-        Assert.Equal(["s1", "s2", "s2"], after.Select(r => r.Silo).Order());
+        Assert.Equal(["s1", "s2"], after.Select(r => r.Silo).Distinct().Order());
     }
 }

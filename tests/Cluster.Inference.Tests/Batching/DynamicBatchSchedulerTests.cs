@@ -284,7 +284,7 @@ public sealed class DynamicBatchSchedulerTests
         var running = h.Enqueue(0);
         var queued = h.Enqueue(1);
         h.Scheduler.StopAccepting();
-        Assert.Throws<ReplicaNotStartedException>(() => h.Enqueue(2));
+        await Assert.ThrowsAsync<ReplicaNotStartedException>(() => h.Enqueue(2));
         h.Finish(0);
         h.Finish(1);
         Assert.Equal(0, await running);
