@@ -26,7 +26,10 @@ public sealed class BenchCluster : IAsyncDisposable
     /// <summary>The bundled pretrained models written beside this program by build/PretrainedModels.targets.</summary>
     public static string BundledModelsPath => Path.Combine(AppContext.BaseDirectory, "models");
 
-    /// <summary>The silo's gRPC edge, as a URL.</summary>
+    /// <summary>How many silos run.</summary>
+    public int SiloCount => _silos.Count;
+
+    /// <summary>The first silo's gRPC edge, as a URL.</summary>
     public string GrpcAddress { get; }
 
     /// <summary>The silo's temporary model repository.</summary>

@@ -112,7 +112,7 @@ public sealed class PlacementScenario : IBenchScenario
         await LoadAsync(cluster, models, FleetModel, Replicas);
         var features = new float[MaxBatch * 4];
         TensorData[] inputs = [TensorData.FromFloat32("features", features, MaxBatch, 4)];
-        var load = await new ClosedLoopLoad(2 * Replicas, TimeSpan.FromSeconds(1), duration, samplesPerCall: MaxBatch)
+        var load = await new ClosedLoopLoad(4 * Replicas, TimeSpan.FromSeconds(1), duration, samplesPerCall: MaxBatch)
             .RunAsync(_ => cluster.Inference.InferAsync(FleetModel, inputs));
         var board = await cluster.Connection.Grains.GetGrain<IClusterLoadGrain>(0).GetAsync();
         var devicesUsed = board.Silos.Sum(s => s.Replicas.Where(r => r.Model == FleetModel).Select(r => r.Device).Distinct().Count());
@@ -158,11 +158,16 @@ public sealed class PlacementScenario : IBenchScenario
     }
 
     /// <summary>
-    /// Adds a sim-only copy of tiny_classifier with <paramref name="replicas"/> replicas once every silo is up
+    /// Adds a sim-only copy of tiny_classifier with <paramref name="replicas"/> replicas once every silo is on the load board
     /// (replicas are not moved when silos join later), loads it and waits until all its replicas are ready.
     /// </summary>
     private static async Task<List<string>> LoadAsync(BenchCluster cluster, string models, string model, int replicas)
     {
+        while ((await cluster.Connection.Grains.GetGrain<IClusterLoadGrain>(0).GetAsync()).Silos.Length < cluster.SiloCount)
+        {
+            await Task.Delay(200);
+        }
+
         ModelCopies.Copy(models, "tiny_classifier", cluster.ModelRepository, model, SimOnlyConfig(replicas));
         await cluster.Connection.Admin.LoadAsync(model, null);
         return await WaitForReplicasAsync(cluster, model, replicas);
