@@ -72,6 +72,7 @@ public sealed class ClusterConnection : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        Inference.Dispose();
         await _host.StopAsync();
         _host.Dispose();
     }

@@ -12,7 +12,7 @@ namespace Cluster.Client;
 /// each request straight to a model replica: as a grain call (inside the cluster's network, see
 /// <see cref="ClusterConnection"/>) or through the gRPC edge (<see cref="ForGrpc"/>), with the same API.
 /// </summary>
-public sealed class InferenceClient
+public sealed class InferenceClient : IDisposable
 {
     /// <summary>How long a resolved model version is reused before asking the registry again.</summary>
     public static readonly TimeSpan ResolutionLifetime = TimeSpan.FromSeconds(5);
@@ -124,6 +124,9 @@ public sealed class InferenceClient
 
     /// <summary>Drops cached version resolutions, e.g. after a model was loaded or unloaded.</summary>
     public void ForgetResolutions() => _resolved.Clear();
+
+    /// <summary>Stops the router's background refresh.</summary>
+    public void Dispose() => (_transport as IDisposable)?.Dispose();
 
     /// <summary>The cluster's grains when this client makes grain calls; null over the gRPC edge.</summary>
     public IGrainFactory? Grains => (_transport as OrleansTransport)?.Grains;

@@ -1,22 +1,53 @@
+using Cluster.Client.Routing;
+using Cluster.Contracts.Errors;
 using Cluster.Contracts.Grains;
 using Cluster.Contracts.Models;
+using Cluster.Contracts.Placement;
 
 namespace Cluster.Client;
 
-/// <summary>Grain calls: the registry for the catalogue, replica 0 of the model version for requests.</summary>
-internal sealed class OrleansTransport(IGrainFactory grains) : IInferenceTransport
+/// <summary>
+/// Grain calls: the registry for the catalogue, a replica chosen by the <see cref="ReplicaRouter"/> for each
+/// request. A request the replica did not start (it was retiring, or the call never reached it) goes to
+/// another replica; one that may have run is never sent again. With no ready replica in the table the
+/// request goes to replica 0, which Orleans activates where placement puts it.
+/// </summary>
+internal sealed class OrleansTransport(IGrainFactory grains) : IInferenceTransport, IDisposable
 {
+    /// <summary>The most replicas one request is offered to.</summary>
+    private const int MaxAttempts = 8;
+
     public IGrainFactory Grains => grains;
 
-    public Task<InferenceResponse> InferAsync(ModelTarget target, InferenceRequest request, CancellationToken cancellationToken) =>
-        Replica(target).InferAsync(request, cancellationToken);
+    public ReplicaRouter Router { get; } = new(() => grains.GetGrain<IClusterLoadGrain>(0).GetAsync());
+
+    public async Task<InferenceResponse> InferAsync(ModelTarget target, InferenceRequest request, CancellationToken cancellationToken)
+    {
+        var tried = new List<string>();
+        while (true)
+        {
+            var key = Router.Choose(target.Model, target.Version.Version, tried) ?? FirstReplica(target);
+            try
+            {
+                using (Router.Track(key))
+                {
+                    return await grains.GetGrain<IModelBatcherGrain>(key).InferAsync(request, cancellationToken);
+                }
+            }
+            catch (Exception e) when (e is ReplicaNotStartedException or OrleansMessageRejectionException && tried.Count < MaxAttempts - 1 && !tried.Contains(key))
+            {
+                tried.Add(key);
+            }
+        }
+    }
 
     public Task<ModelTarget> ResolveAsync(string model, long? version) => grains.GetGrain<IModelRegistryGrain>(0).ResolveAsync(model, version);
 
     public Task<ModelDescriptor[]> GetModelsAsync() => grains.GetGrain<IModelRegistryGrain>(0).GetModelsAsync();
 
-    public Task<ModelStatistics> GetStatisticsAsync(ModelTarget target) => Replica(target).GetStatisticsAsync();
+    public Task<ModelStatistics> GetStatisticsAsync(ModelTarget target) => grains.GetGrain<IModelBatcherGrain>(FirstReplica(target)).GetStatisticsAsync();
 
-    private IModelBatcherGrain Replica(ModelTarget target) =>
-        grains.GetGrain<IModelBatcherGrain>(new ReplicaKey(target.Model, target.Version.Version, 0).ToString());
+    public void Dispose() => Router.Dispose();
+
+    private static string FirstReplica(ModelTarget target) => new ReplicaKey(target.Model, target.Version.Version, 0).ToString();
 }

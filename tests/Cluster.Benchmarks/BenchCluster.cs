@@ -7,18 +7,18 @@ using Microsoft.Extensions.Hosting;
 namespace Cluster.Benchmarks;
 
 /// <summary>
-/// One real silo in this process, built by the silo's own <see cref="ClusterHost"/> on free ports over a
-/// temporary model repository, and a client connected through its gateway. Disposing stops both and
-/// deletes the repository.
+/// Real silos in this process (one unless told otherwise), built by the silo's own <see cref="ClusterHost"/>
+/// on free ports over a temporary model repository, and a client connected through the first one's gateway.
+/// Disposing stops them all and deletes the repository.
 /// </summary>
 public sealed class BenchCluster : IAsyncDisposable
 {
-    private readonly IHost _silo;
+    private readonly List<IHost> _silos;
 
-    private BenchCluster(string modelRepository, IHost silo, ClusterConnection connection, string grpcAddress)
+    private BenchCluster(string modelRepository, List<IHost> silos, ClusterConnection connection, string grpcAddress)
     {
         ModelRepository = modelRepository;
-        _silo = silo;
+        _silos = silos;
         Connection = connection;
         GrpcAddress = grpcAddress;
     }
@@ -26,7 +26,10 @@ public sealed class BenchCluster : IAsyncDisposable
     /// <summary>The bundled pretrained models written beside this program by build/PretrainedModels.targets.</summary>
     public static string BundledModelsPath => Path.Combine(AppContext.BaseDirectory, "models");
 
-    /// <summary>The silo's gRPC edge, as a URL.</summary>
+    /// <summary>How many silos run.</summary>
+    public int SiloCount => _silos.Count;
+
+    /// <summary>The first silo's gRPC edge, as a URL.</summary>
     public string GrpcAddress { get; }
 
     /// <summary>The silo's temporary model repository.</summary>
@@ -39,52 +42,60 @@ public sealed class BenchCluster : IAsyncDisposable
     public InferenceClient Inference => Connection.Inference;
 
     /// <summary>
-    /// Creates an empty temporary repository, lets <paramref name="prepareRepository"/> fill it, starts the
-    /// silo (CPU only, warnings and errors logged; the bundled models too when <paramref name="bundledModels"/>)
-    /// and connects a client.
+    /// Creates an empty temporary repository, lets <paramref name="prepareRepository"/> fill it, starts one
+    /// silo per entry of <paramref name="silos"/> (extra settings each; default one silo named <c>bench</c>;
+    /// CPU only unless the settings add simulated devices, warnings and errors logged; the bundled models
+    /// too when <paramref name="bundledModels"/>) and connects a client.
     /// </summary>
-    public static async Task<BenchCluster> StartAsync(Action<string> prepareRepository, bool bundledModels = false)
+    public static async Task<BenchCluster> StartAsync(Action<string> prepareRepository, bool bundledModels = false, IReadOnlyList<Dictionary<string, string?>>? silos = null)
     {
         ArgumentNullException.ThrowIfNull(prepareRepository);
+        silos ??= [new() { ["Cluster:SiloName"] = "bench" }];
         var repository = Directory.CreateTempSubdirectory("cluster-bench-models-").FullName;
-        IHost? silo = null;
+        var started = new List<IHost>();
         try
         {
             prepareRepository(repository);
-            var ports = FreePorts.Take(5);
+            var ports = FreePorts.Take(5 * silos.Count);
             var clusterId = "bench-" + Guid.NewGuid().ToString("N")[..8];
-            silo = ClusterHost.Build([], new Dictionary<string, string?>
+            for (var i = 0; i < silos.Count; i++)
             {
-                ["Cluster:SiloName"] = "bench",
-                ["Cluster:ClusterId"] = clusterId,
-                ["Cluster:SiloPort"] = Port(ports[0]),
-                ["Cluster:GatewayPort"] = Port(ports[1]),
-                ["Cluster:ModelRepository"] = repository,
-                ["Cluster:BundledModels"] = bundledModels ? BundledModelsPath : "",
-                ["Cluster:Devices:Cuda"] = "none",
-                ["Cluster:Edge:GrpcAddress"] = $"127.0.0.1:{ports[2]}",
-                ["Cluster:Edge:HttpAddress"] = $"127.0.0.1:{ports[3]}",
-                ["Cluster:MetricsAddress"] = $"127.0.0.1:{ports[4]}",
-                ["Cluster:Clustering"] = "Localhost",
-                ["Cluster:AdvertisedAddress"] = "127.0.0.1",
-                ["Logging:LogLevel:Default"] = "Warning",
-            });
-            await silo.StartAsync();
+                var settings = new Dictionary<string, string?>
+                {
+                    ["Cluster:ClusterId"] = clusterId,
+                    ["Cluster:SiloPort"] = Port(ports[5 * i]),
+                    ["Cluster:PrimarySiloPort"] = Port(ports[0]),
+                    ["Cluster:GatewayPort"] = Port(ports[(5 * i) + 1]),
+                    ["Cluster:ModelRepository"] = repository,
+                    ["Cluster:BundledModels"] = bundledModels ? BundledModelsPath : "",
+                    ["Cluster:Devices:Cuda"] = "none",
+                    ["Cluster:Edge:GrpcAddress"] = $"127.0.0.1:{ports[(5 * i) + 2]}",
+                    ["Cluster:Edge:HttpAddress"] = $"127.0.0.1:{ports[(5 * i) + 3]}",
+                    ["Cluster:MetricsAddress"] = $"127.0.0.1:{ports[(5 * i) + 4]}",
+                    ["Cluster:Clustering"] = "Localhost",
+                    ["Cluster:AdvertisedAddress"] = "127.0.0.1",
+                    ["Logging:LogLevel:Default"] = "Warning",
+                };
+                foreach (var (key, value) in silos[i])
+                {
+                    settings[key] = value;
+                }
+
+                var silo = ClusterHost.Build([], settings);
+                started.Add(silo);
+                await silo.StartAsync();
+            }
+
             var connection = await ClusterConnection.ConnectAsync(new ClusterConnectionOptions
             {
                 ClusterId = clusterId,
                 Gateways = [$"127.0.0.1:{Port(ports[1])}"],
             });
-            return new BenchCluster(repository, silo, connection, $"http://127.0.0.1:{Port(ports[2])}");
+            return new BenchCluster(repository, started, connection, $"http://127.0.0.1:{Port(ports[2])}");
         }
         catch
         {
-            if (silo is not null)
-            {
-                await silo.StopAsync();
-                silo.Dispose();
-            }
-
+            await StopAsync(started);
             Directory.Delete(repository, recursive: true);
             throw;
         }
@@ -94,9 +105,17 @@ public sealed class BenchCluster : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Connection.DisposeAsync();
-        await _silo.StopAsync();
-        _silo.Dispose();
+        await StopAsync(_silos);
         Directory.Delete(ModelRepository, recursive: true);
+    }
+
+    private static async Task StopAsync(List<IHost> silos)
+    {
+        for (var i = silos.Count - 1; i >= 0; i--)
+        {
+            await silos[i].StopAsync();
+            silos[i].Dispose();
+        }
     }
 
     private static string Port(int port) => port.ToString(CultureInfo.InvariantCulture);

@@ -38,7 +38,7 @@ public static class ClusterTables
         return table;
     }
 
-    /// <summary>One row per model version: state, split share, replica placement and traffic.</summary>
+    /// <summary>One row per replica of each model version (one row for a version without replicas): state, split share, placement and traffic.</summary>
     public static Table Versions(IEnumerable<ModelView> models)
     {
         var table = New("Model", "Version", "State", "Split", "Replica on", "Queue", "Req/s", "p50 ms", "p99 ms", "OK / failed", "Batch sizes");
@@ -46,17 +46,19 @@ public static class ClusterTables
         {
             foreach (var version in model.Versions)
             {
-                var replica = version.Replicas.FirstOrDefault();
-                Row(table, model.Model.Name, version.Version.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    version.Ready ? "READY" : $"UNAVAILABLE: {version.Reason}",
-                    version.SplitPercent is { } split ? $"{split} %" : "-",
-                    replica is null ? "-" : replica.Error is { } error ? $"error: {error}" : replica.Device ?? $"{replica.Silo} (starting)",
-                    replica is null ? "-" : replica.Queued.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    replica is null ? "-" : AdminConsole.Number(replica.RequestsPerSecond),
-                    replica is null ? "-" : AdminConsole.Number(replica.P50Ms, "0.00"),
-                    replica is null ? "-" : AdminConsole.Number(replica.P99Ms, "0.00"),
-                    replica is null ? "-" : $"{replica.Succeeded} / {replica.Failed}",
-                    replica is null ? "-" : BatchMix(replica.BatchSizes));
+                foreach (var replica in version.Replicas.DefaultIfEmpty())
+                {
+                    Row(table, model.Model.Name, version.Version.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                        version.Ready ? "READY" : $"UNAVAILABLE: {version.Reason}",
+                        version.SplitPercent is { } split ? $"{split} %" : "-",
+                        replica is null ? "-" : replica.Error is { } error ? $"error: {error}" : replica.Device ?? $"{replica.Silo} (starting)",
+                        replica is null ? "-" : replica.Queued.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                        replica is null ? "-" : AdminConsole.Number(replica.RequestsPerSecond),
+                        replica is null ? "-" : AdminConsole.Number(replica.P50Ms, "0.00"),
+                        replica is null ? "-" : AdminConsole.Number(replica.P99Ms, "0.00"),
+                        replica is null ? "-" : $"{replica.Succeeded} / {replica.Failed}",
+                        replica is null ? "-" : BatchMix(replica.BatchSizes));
+                }
             }
         }
 

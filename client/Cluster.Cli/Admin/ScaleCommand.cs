@@ -27,7 +27,7 @@ public static class ScaleCommand
         ModelCommand.Write(console, model, args.Has("--json"));
         if (!args.Has("--json"))
         {
-            console.Line("Replica bounds are stored for the autoscaler; until it runs, each served version keeps one replica.");
+            console.Line("Replica bounds are stored for the autoscaler, which keeps each served version's replica count between them.");
         }
 
         return 0;

@@ -50,10 +50,10 @@ public interface IClusterAdminGrain : IGrainWithIntegerKey
     /// <summary>Shares versionless requests between served versions (percentages summing to 100); empty clears the split.</summary>
     Task<ModelView> SetTrafficSplitAsync(string model, VersionWeight[] split);
 
-    /// <summary>Stores the replica bounds of a model, for the autoscaler; today every version runs one replica.</summary>
+    /// <summary>Stores the replica bounds of a model; the autoscaler keeps each served version's replica count between them.</summary>
     Task<ModelView> SetReplicaBoundsAsync(string model, int min, int max);
 
-    /// <summary>Marks a silo draining (no new model replicas are placed on it) or not.</summary>
+    /// <summary>Marks a silo draining (no new model replicas are placed on it, and the autoscaler moves its replicas elsewhere) or not.</summary>
     Task<ClusterStatus> SetDrainingAsync(string silo, bool draining);
 
     /// <summary>Names of the silos marked draining.</summary>

@@ -46,3 +46,10 @@ public sealed class OperationRefusedException(string message) : InferenceExcepti
 /// <summary>An operator's decision could not be saved to the cluster's state storage; nothing changed.</summary>
 [GenerateSerializer]
 public sealed class ClusterStateException(string message) : InferenceException(message);
+
+/// <summary>
+/// The replica did not start the request: it is retiring (draining, scaling down, its silo stopping) or
+/// stopped before the request ran. Nothing ran, so the caller may send it to another replica.
+/// </summary>
+[GenerateSerializer]
+public sealed class ReplicaNotStartedException(string message) : InferenceException(message);

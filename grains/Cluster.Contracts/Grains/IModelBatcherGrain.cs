@@ -20,9 +20,13 @@ public interface IModelBatcherGrain : IGrainWithStringKey
     /// <summary>The replica's statistics in Triton's shape.</summary>
     Task<ModelStatistics> GetStatisticsAsync();
 
-    /// <summary>Loads and warms up the replica's sessions so it is ready before traffic.</summary>
+    /// <summary>Loads and warms up the replica's sessions so it is ready before traffic (a stopped replica starts again).</summary>
     Task WarmAsync();
 
-    /// <summary>Fails queued requests with a retriable error, unloads the model from its device and deactivates.</summary>
+    /// <summary>
+    /// Retires the replica: new requests fail with ReplicaNotStartedException (callers retry them on another
+    /// replica), queued ones still run; then the model is unloaded from its device (unless another replica of
+    /// the version uses it) and the replica deactivates a few seconds later.
+    /// </summary>
     Task StopAsync();
 }

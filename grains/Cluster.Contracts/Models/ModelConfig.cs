@@ -38,6 +38,9 @@ public sealed record ModelConfig
     /// </summary>
     [Id(9)] public int IntraOpThreads { get; init; }
 
+    /// <summary>How the replica count between <see cref="MinReplicas"/> and <see cref="MaxReplicas"/> follows the load.</summary>
+    [Id(10)] public AutoscalingConfig Autoscaling { get; init; } = new();
+
     /// <summary>Whether a device of the given kind may host the model.</summary>
     public bool AllowsDeviceKind(string kind) =>
         DeviceKinds.Length == 0 || Array.Exists(DeviceKinds, allowed => kind == allowed || kind.StartsWith(allowed + ":", StringComparison.Ordinal));

@@ -58,6 +58,9 @@ public sealed record ModelVersionDescriptor
     /// <summary>Set when the ONNX file could not be loaded (ONNX Runtime's message); the version then serves nothing.</summary>
     [Id(3)] public string? Error { get; init; }
 
+    /// <summary>The size of its ONNX file: the device memory one session instance is taken to hold.</summary>
+    [Id(4)] public long SizeBytes { get; init; }
+
     /// <summary>Whether the version can be served.</summary>
     public bool IsLoadable => Error is null;
 }

@@ -3,6 +3,7 @@ using Cluster.Contracts.Admin;
 using Cluster.Contracts.Errors;
 using Cluster.Contracts.Grains;
 using Cluster.Contracts.Models;
+using Cluster.Grains.Load;
 using Cluster.Grains.State;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Runtime.MembershipService.SiloMetadata;
@@ -17,6 +18,7 @@ namespace Cluster.Grains.Admin;
 public sealed class ClusterAdminGrain(
     IClusterMembershipService membership,
     IServiceProvider services,
+    ClusterLoadView board,
     TimeProvider time,
     [PersistentState("admin", ClusterState.StorageName)] IPersistentState<AdminIntent> intent) : Grain, IClusterAdminGrain
 {
@@ -99,7 +101,7 @@ public sealed class ClusterAdminGrain(
         }
 
         await Task.WhenAll(served.Select(v => Replica(model, v).WarmAsync()));
-        return await Task.WhenAll(served.Select(v => ReplicaAsync(model, v)));
+        return await Task.WhenAll(served.Select(v => ReplicaAsync(FirstReplica(model, v))));
     }
 
     /// <inheritdoc />
@@ -225,15 +227,21 @@ public sealed class ClusterAdminGrain(
                 Ready = ready,
                 Reason = reason,
                 SplitPercent = model.TrafficSplit.Length == 0 ? null : Array.Find(model.TrafficSplit, w => w.Version == version.Version)?.Percent ?? 0,
-                Replicas = ready ? [await ReplicaAsync(model.Name, version.Version)] : [],
+                Replicas = ready ? await Task.WhenAll(ReplicaKeys(model.Name, version.Version).Select(ReplicaAsync)) : [],
             };
         }));
         return new ModelView { Model = model, Versions = versions };
     }
 
-    private async Task<ReplicaView> ReplicaAsync(string model, long version)
+    /// <summary>The version's replicas on the load board; replica 0 when the board lists none.</summary>
+    private string[] ReplicaKeys(string model, long version)
     {
-        var key = new ReplicaKey(model, version, 0).ToString();
+        var keys = board.Current.Silos.SelectMany(s => s.Replicas).Where(r => r.Model == model && r.Version == version).Select(r => r.Key).Order(StringComparer.Ordinal).ToArray();
+        return keys.Length > 0 ? keys : [FirstReplica(model, version)];
+    }
+
+    private async Task<ReplicaView> ReplicaAsync(string key)
+    {
         var replica = GrainFactory.GetGrain<IModelBatcherGrain>(key);
         try
         {
@@ -273,5 +281,7 @@ public sealed class ClusterAdminGrain(
         return rate;
     }
 
-    private IModelBatcherGrain Replica(string model, long version) => GrainFactory.GetGrain<IModelBatcherGrain>(new ReplicaKey(model, version, 0).ToString());
+    private static string FirstReplica(string model, long version) => new ReplicaKey(model, version, 0).ToString();
+
+    private IModelBatcherGrain Replica(string model, long version) => GrainFactory.GetGrain<IModelBatcherGrain>(FirstReplica(model, version));
 }

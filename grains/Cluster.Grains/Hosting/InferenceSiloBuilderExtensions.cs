@@ -1,4 +1,5 @@
 using Cluster.Grains.Devices;
+using Cluster.Grains.Load;
 using Cluster.Grains.Placement;
 using Cluster.Grains.State;
 using Cluster.Inference.Devices;
@@ -33,7 +34,9 @@ public static class InferenceSiloBuilderExtensions
         builder.Services.TryAddSingleton<ReplicaBoard>();
         builder.Services.TryAddSingleton<InferenceMetrics>();
         builder.Services.AddPlacementDirector<SiloNamePlacement, SiloNamePlacementDirector>();
-        builder.Services.AddPlacementDirector<DrainAwarePlacement, DrainAwarePlacementDirector>();
+        builder.Services.AddPlacementDirector<CapacityPlacement, CapacityPlacementDirector>();
+        builder.Services.AddSingleton<ClusterLoadView>();
+        builder.Services.AddHostedService<LoadReportPublisher>();
         return builder;
     }
 

@@ -8,7 +8,6 @@ using Cluster.Contracts.Tensors;
 using Cluster.Grains.Devices;
 using Cluster.Grains.Placement;
 using Cluster.Inference.Batching;
-using Cluster.Inference.Devices;
 using Cluster.Inference.Telemetry;
 using Cluster.Inference.Tensors;
 using Microsoft.Extensions.Logging;
@@ -22,7 +21,7 @@ namespace Cluster.Grains.Models;
 /// its outputs. Reentrant, since many callers wait on it at once; the batcher is thread-safe.
 /// </summary>
 [Reentrant]
-[DrainAwarePlacement]
+[CapacityPlacement]
 public sealed partial class ModelBatcherGrain(
     LocalDevices localDevices,
     ILocalSiloDetails localSilo,
@@ -32,8 +31,20 @@ public sealed partial class ModelBatcherGrain(
     SiloLabels labels,
     ILogger<ModelBatcherGrain> logger) : Grain, IModelBatcherGrain
 {
+    /// <summary>How often a retiring replica looks whether its queue is done.</summary>
+    private static readonly TimeSpan RetirePoll = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>
+    /// How long a stopped replica stays active, refusing requests as not started, before it deactivates:
+    /// long enough for every router's table to drop it, so a late request is retried elsewhere rather than
+    /// activating the replica again.
+    /// </summary>
+    private static readonly TimeSpan RetiredLinger = TimeSpan.FromSeconds(5);
+
     private ReplicaKey _key;
     private Task<Replica>? _ready;
+    private bool _retiring;
+    private IGrainTimer? _lingering;
     private TaskScheduler _grainScheduler = TaskScheduler.Default;
 
     /// <inheritdoc />
@@ -57,6 +68,11 @@ public sealed partial class ModelBatcherGrain(
     /// <inheritdoc />
     public async Task<InferenceResponse> InferAsync(InferenceRequest request, CancellationToken cancellationToken = default)
     {
+        if (_retiring)
+        {
+            throw new ReplicaNotStartedException($"Replica {_key} on silo '{localSilo.Name}' is retiring and did not start the request; retry it on another replica.");
+        }
+
         var replica = await EnsureReadyAsync();
         var started = time.GetTimestamp();
         FailureReason? failure = FailureReason.Other;
@@ -82,7 +98,7 @@ public sealed partial class ModelBatcherGrain(
         {
             failure = e switch
             {
-                QueueFullException or InferenceTimeoutException => FailureReason.Rejected,
+                QueueFullException or InferenceTimeoutException or ReplicaNotStartedException => FailureReason.Rejected,
                 OperationCanceledException => FailureReason.Canceled,
                 ModelExecutionException or ModelUnavailableException or DeviceNotFoundException => FailureReason.Backend,
                 _ => FailureReason.Other,
@@ -123,32 +139,56 @@ public sealed partial class ModelBatcherGrain(
     public async Task<ModelStatistics> GetStatisticsAsync() => (await EnsureReadyAsync()).Statistics.Snapshot();
 
     /// <inheritdoc />
-    public Task WarmAsync() => EnsureReadyAsync();
+    public Task WarmAsync()
+    {
+        _retiring = false;
+        _lingering?.Dispose();
+        _lingering = null;
+        return EnsureReadyAsync();
+    }
 
     /// <inheritdoc />
     public async Task StopAsync()
     {
-        var starting = _ready;
-        _ready = null;
-        replicas.Gone(_key.ToString());
-        if (starting is not null)
+        _retiring = true;
+        if (_ready is not null && await StartedOrNullAsync(_ready) is { } replica)
         {
-            Replica replica;
-            try
+            replica.Entry.Retiring = true;
+            replica.Scheduler.StopAccepting();
+            while (replica.Scheduler.QueuedCount > 0 || replica.Scheduler.RunningBatches > 0)
             {
-                replica = await starting;
-            }
-            catch (InferenceException)
-            {
-                DeactivateOnIdle();
-                return;
+                await Task.Delay(RetirePoll, time);
             }
 
             replica.Scheduler.Dispose();
-            await GrainFactory.GetGrain<IDeviceGrain>(replica.DeviceKey).UnloadModelAsync(_key.Model, _key.Version);
+            replicas.Gone(_key.ToString());
+            if (!replicas.Entries.Any(r => r.Model == _key.Model && r.Version == _key.Version && r.Device == replica.Entry.Device))
+            {
+                await GrainFactory.GetGrain<IDeviceGrain>(replica.DeviceKey).UnloadModelAsync(_key.Model, _key.Version);
+            }
         }
 
-        DeactivateOnIdle();
+        replicas.Gone(_key.ToString());
+        _ready = null;
+        _lingering ??= this.RegisterGrainTimer(
+            () =>
+            {
+                DeactivateOnIdle();
+                return Task.CompletedTask;
+            },
+            new GrainTimerCreationOptions(RetiredLinger, Timeout.InfiniteTimeSpan));
+    }
+
+    private static async Task<Replica?> StartedOrNullAsync(Task<Replica> starting)
+    {
+        try
+        {
+            return await starting;
+        }
+        catch (InferenceException)
+        {
+            return null;
+        }
     }
 
     private Task<Replica> EnsureReadyAsync()
@@ -165,18 +205,28 @@ public sealed partial class ModelBatcherGrain(
     private async Task<Replica> StartAsync()
     {
         var target = await GrainFactory.GetGrain<IModelRegistryGrain>(0).ResolveAsync(_key.Model, _key.Version);
-        var deviceKey = new DeviceKey(localSilo.Name, ChooseDevice(target).Name).ToString();
+        DynamicBatchScheduler<Pending, TensorData[]>? scheduler = null;
+        var entry = replicas.Start(_key.ToString(), target.Model, target.Version.Version, localSilo.Name, EligibleDevices(target), () => scheduler is null ? (0, 0) : (scheduler.QueuedCount, scheduler.RunningBatches));
+        var deviceKey = new DeviceKey(localSilo.Name, entry.Device).ToString();
         var device = GrainFactory.GetGrain<IDeviceGrain>(deviceKey);
-        await device.LoadModelAsync(target.Model, target.Version.Version);
+        try
+        {
+            await device.LoadModelAsync(target.Model, target.Version.Version);
+        }
+        catch
+        {
+            replicas.Gone(_key.ToString());
+            throw;
+        }
 
         var outputNames = Array.ConvertAll(target.Version.Outputs, o => o.Name);
         var statistics = new StatisticsRecorder(target.Model, target.Version.Version, time, metrics, localSilo.Name, labels);
-        var scheduler = new DynamicBatchScheduler<Pending, TensorData[]>(
+        scheduler = new DynamicBatchScheduler<Pending, TensorData[]>(
             BatchingPolicy.From(target.Config),
             batch => Task.Factory.StartNew(() => RunBatchAsync(target, device, outputNames, statistics, batch), CancellationToken.None, TaskCreationOptions.None, _grainScheduler).Unwrap(),
             time);
-        replicas.Ready(_key.ToString(), target.Model, target.Version.Version, localSilo.Name);
-        return new Replica(target, deviceKey, outputNames, scheduler, statistics);
+        entry.Ready = true;
+        return new Replica(target, deviceKey, outputNames, scheduler, statistics, entry);
     }
 
     private async Task<TensorData[][]> RunBatchAsync(
@@ -206,7 +256,17 @@ public sealed partial class ModelBatcherGrain(
         span?.SetTag("model", target.Model);
         span?.SetTag("batch.size", samples);
         span?.SetTag("silo", localSilo.Name);
-        var result = await device.RunBatchAsync(target.Model, target.Version.Version, inputs, outputNames);
+        BatchResult result;
+        try
+        {
+            result = await device.RunBatchAsync(target.Model, target.Version.Version, inputs, outputNames);
+        }
+        catch (DeviceNotFoundException e)
+        {
+            // The device's silo is leaving, so its grain could not be placed: the batch never ran.
+            throw new ReplicaNotStartedException($"Replica {_key} could not reach its device ({e.Message}); the request did not run, retry it on another replica.");
+        }
+
         statistics.RecordBatch(batch.Count, samples, result.Timings, result.Tokens);
         var outputs = new TensorData[batch.Count][];
         for (var i = 0; i < batch.Count; i++)
@@ -222,29 +282,13 @@ public sealed partial class ModelBatcherGrain(
         return outputs;
     }
 
-    /// <summary>The best healthy local device the model allows: a GPU first, then the CPU, then a simulated one.</summary>
-    private DeviceDescriptor ChooseDevice(ModelTarget target)
+    /// <summary>The local devices the model may use (<see cref="DevicePreference"/>); throws when there are none.</summary>
+    private string[] EligibleDevices(ModelTarget target)
     {
-        DeviceDescriptor? best = null;
-        foreach (var device in localDevices.All)
-        {
-            if (device.Health == DeviceHealth.Healthy && target.Config.AllowsDeviceKind(device.Kind)
-                && (best is null || Preference(device) < Preference(best)))
-            {
-                best = device;
-            }
-        }
-
-        return best ?? throw new ModelUnavailableException(
+        var eligible = DevicePreference.Eligible(localDevices.All, target.Config, d => d.Kind, d => d.Health == DeviceHealth.Healthy);
+        return eligible.Count > 0 ? [.. eligible.Select(d => d.Name)] : throw new ModelUnavailableException(
             $"Model '{target.Model}' version {target.Version.Version} allows device kinds [{string.Join(", ", target.Config.DeviceKinds)}] but silo '{localSilo.Name}' has no healthy device of those kinds; its devices: {string.Join(", ", localDevices.All.Select(d => $"{d.Name} ({d.Health})"))}.");
     }
-
-    private static int Preference(DeviceDescriptor device) => device.Kind switch
-    {
-        "cuda" => 0,
-        "cpu" => 1,
-        _ => 2,
-    };
 
     private static int[] OutputIndices(string[] all, string[] requested)
     {
@@ -288,5 +332,6 @@ public sealed partial class ModelBatcherGrain(
         string DeviceKey,
         string[] OutputNames,
         DynamicBatchScheduler<Pending, TensorData[]> Scheduler,
-        StatisticsRecorder Statistics);
+        StatisticsRecorder Statistics,
+        ReplicaEntry Entry);
 }

@@ -27,6 +27,7 @@ public sealed class DynamicBatchScheduler<TPayload, TResult> : IDisposable
     private long _nextSequence;
     private int _running;
     private bool _stopped;
+    private bool _accepting = true;
 
     /// <summary>Creates the scheduler; <paramref name="execute"/> runs one batch and returns one result per request, in order.</summary>
     public DynamicBatchScheduler(
@@ -77,9 +78,9 @@ public sealed class DynamicBatchScheduler<TPayload, TResult> : IDisposable
         QueuedRequest<TPayload, TResult> request;
         lock (_gate)
         {
-            if (_stopped)
+            if (_stopped || !_accepting)
             {
-                throw new ModelUnavailableException("The model replica is stopping; retry the request.");
+                throw new ReplicaNotStartedException("The model replica is stopping and did not start the request; retry it on another replica.");
             }
 
             if (_policy.MaxQueueSize > 0 && _queue.Count >= _policy.MaxQueueSize)
@@ -114,6 +115,15 @@ public sealed class DynamicBatchScheduler<TPayload, TResult> : IDisposable
         return request.Completion.Task;
     }
 
+    /// <summary>Refuses new requests with ReplicaNotStartedException; queued ones still run.</summary>
+    public void StopAccepting()
+    {
+        lock (_gate)
+        {
+            _accepting = false;
+        }
+    }
+
     /// <summary>Fails every queued request (the replica is going away); running batches finish.</summary>
     public void Stop()
     {
@@ -123,7 +133,7 @@ public sealed class DynamicBatchScheduler<TPayload, TResult> : IDisposable
             foreach (var request in _queue.InOrder().ToList())
             {
                 _queue.Remove(request);
-                _release.Fail(request, new ModelUnavailableException("The model replica stopped before the request ran; retry it."));
+                _release.Fail(request, new ReplicaNotStartedException("The model replica stopped before the request ran; retry it on another replica."));
             }
         }
     }

@@ -23,8 +23,11 @@ public sealed record DeviceDescriptor
     /// <summary>Device memory in bytes (0 when unknown).</summary>
     public long MemoryTotalBytes { get; init; }
 
+    /// <summary>Relative speed (1 = a T4): placement and routing weigh the device's capacity by it.</summary>
+    public double Speed { get; init; } = 1;
+
     /// <summary>For simulated devices, the modelled timing and memory.</summary>
-    public SimulatedDeviceProfile? Simulation { get; init; }
+    public SimulatedDevice? Simulation { get; init; }
 
     /// <summary>The machine's CPU as device <c>cpu:0</c>.</summary>
     public static DeviceDescriptor Cpu { get; } = new() { Name = "cpu:0", Kind = "cpu", Index = 0, MemoryTotalBytes = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes };

@@ -17,12 +17,13 @@ public static class DeviceDiscovery
         var devices = new List<DeviceDescriptor>();
         foreach (var id in CudaDeviceIds(options.Cuda, nvidiaDeviceDirectory))
         {
-            devices.Add(ProbeCuda(id));
+            devices.Add(ProbeCuda(id) with { Speed = options.Speed });
         }
 
-        devices.Add(DeviceDescriptor.Cpu);
+        devices.Add(DeviceDescriptor.Cpu with { Speed = options.Speed });
         foreach (var profile in options.Simulated)
         {
+            var simulated = profile.Resolve();
             for (var i = 0; i < profile.Count; i++)
             {
                 devices.Add(new DeviceDescriptor
@@ -30,8 +31,9 @@ public static class DeviceDiscovery
                     Name = $"sim:{profile.Profile}:{i}",
                     Kind = $"sim:{profile.Profile}",
                     Index = i,
-                    MemoryTotalBytes = profile.MemoryMiB * 1024L * 1024L,
-                    Simulation = profile,
+                    MemoryTotalBytes = simulated.MemoryMiB * 1024L * 1024L,
+                    Speed = simulated.Speed,
+                    Simulation = simulated,
                 });
             }
         }

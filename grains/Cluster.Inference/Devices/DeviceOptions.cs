@@ -9,11 +9,18 @@ public sealed class DeviceOptions
     /// </summary>
     public string Cuda { get; set; } = "auto";
 
+    /// <summary>Relative speed of this silo's CUDA and CPU devices (1 = a T4); simulated devices carry their own.</summary>
+    public double Speed { get; set; } = 1;
+
     /// <summary>Simulated devices to add (for capacity planning and placement tests).</summary>
     public List<SimulatedDeviceProfile> Simulated { get; set; } = [];
 }
 
-/// <summary>A modelled accelerator: latency = fixed + per-item cost, and a memory size.</summary>
+/// <summary>
+/// Simulated devices as configured: a stock profile (<c>t4</c>, <c>a10g</c>, <c>h100</c>) takes its figures
+/// from <see cref="SimulatedDevice.Stock"/>; any field set here overrides them, and other profile names
+/// take the T4's figures for the fields left out.
+/// </summary>
 public sealed class SimulatedDeviceProfile
 {
     /// <summary>Profile name; devices are named <c>sim:&lt;profile&gt;:&lt;index&gt;</c>.</summary>
@@ -23,11 +30,27 @@ public sealed class SimulatedDeviceProfile
     public int Count { get; set; } = 1;
 
     /// <summary>Latency of every batch, in microseconds.</summary>
-    public int FixedLatencyMicroseconds { get; set; } = 1000;
+    public int? FixedLatencyMicroseconds { get; set; }
 
     /// <summary>Added latency per batch item, in microseconds.</summary>
-    public int PerItemMicroseconds { get; set; } = 100;
+    public int? PerItemMicroseconds { get; set; }
 
     /// <summary>Device memory in MiB.</summary>
-    public int MemoryMiB { get; set; } = 16 * 1024;
+    public int? MemoryMiB { get; set; }
+
+    /// <summary>Relative speed (1 = a T4); placement and routing weigh the device by it. Defaults to the T4's per-item cost over this one's.</summary>
+    public double? Speed { get; set; }
+
+    /// <summary>The modelled device: stock figures with the configured fields applied.</summary>
+    public SimulatedDevice Resolve()
+    {
+        var stock = SimulatedDevice.Stock.GetValueOrDefault(Profile) ?? SimulatedDevice.Stock["t4"] with { Profile = Profile };
+        var perItem = PerItemMicroseconds ?? stock.PerItemMicroseconds;
+        return new SimulatedDevice(
+            Profile,
+            FixedLatencyMicroseconds ?? stock.FixedLatencyMicroseconds,
+            perItem,
+            MemoryMiB ?? stock.MemoryMiB,
+            Speed ?? (PerItemMicroseconds is null ? stock.Speed : (double)SimulatedDevice.Stock["t4"].PerItemMicroseconds / Math.Max(1, perItem)));
+    }
 }

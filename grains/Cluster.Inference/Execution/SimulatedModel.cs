@@ -9,7 +9,7 @@ namespace Cluster.Inference.Execution;
 /// A model on a simulated device: it takes the modelled time (fixed + per item) and returns
 /// zero-filled outputs of the declared shapes. For capacity planning, never for checking results.
 /// </summary>
-public sealed class SimulatedModel(ModelVersionDescriptor version, SimulatedDeviceProfile profile, long weightBytes) : ILoadedModel
+public sealed class SimulatedModel(ModelVersionDescriptor version, SimulatedDevice device, long weightBytes) : ILoadedModel
 {
     /// <inheritdoc />
     public long WeightBytes { get; } = weightBytes;
@@ -24,7 +24,7 @@ public sealed class SimulatedModel(ModelVersionDescriptor version, SimulatedDevi
             items += Rows(request);
         }
 
-        Thread.Sleep(TimeSpan.FromMicroseconds(profile.FixedLatencyMicroseconds + (profile.PerItemMicroseconds * items)));
+        Thread.Sleep(device.BatchLatency(items));
         var ran = Stopwatch.GetTimestamp();
         var results = new TensorData[requests.Count][];
         for (var r = 0; r < requests.Count; r++)

@@ -26,6 +26,16 @@ internal static class ConfigFields
         return number;
     }
 
+    public static double Double(string file, string field, JsonElement value, double min)
+    {
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetDouble(out var number) || !double.IsFinite(number))
+        {
+            throw new ModelConfigException(file, field, $"must be a number, got {value.GetRawText()}");
+        }
+
+        return number >= min ? number : throw new ModelConfigException(file, field, $"must be at least {min}, got {number}");
+    }
+
     public static bool Bool(string file, string field, JsonElement value) => value.ValueKind switch
     {
         JsonValueKind.True => true,

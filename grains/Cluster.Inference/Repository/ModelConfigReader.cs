@@ -6,7 +6,7 @@ namespace Cluster.Inference.Repository;
 /// <summary>Reads a model's <c>config.json</c> (Triton's knobs in snake_case), rejecting unknown fields and bad values by name.</summary>
 public static class ModelConfigReader
 {
-    private const string Known = "max_batch_size, instance_count, device_kinds, version_policy, min_replicas, max_replicas, dynamic_batching, model_warmup, text_embedding, intra_op_threads";
+    private const string Known = "max_batch_size, instance_count, device_kinds, version_policy, min_replicas, max_replicas, autoscaling, dynamic_batching, model_warmup, text_embedding, intra_op_threads";
 
     private static readonly string[] KnownDeviceKinds = ["cuda", "cpu", "sim"];
 
@@ -49,6 +49,7 @@ public static class ModelConfigReader
                 "version_policy" => config with { VersionPolicy = VersionPolicyOf(file, value) },
                 "min_replicas" => config with { MinReplicas = ConfigFields.Int(file, "min_replicas", value, min: 0) },
                 "max_replicas" => config with { MaxReplicas = ConfigFields.Int(file, "max_replicas", value, min: 1) },
+                "autoscaling" => config with { Autoscaling = AutoscalingReader.Read(file, value) },
                 "dynamic_batching" => config with { DynamicBatching = DynamicBatchingReader.Read(file, value) },
                 "model_warmup" => config with { Warmup = WarmupReader.Read(file, value) },
                 "text_embedding" => config with { TextEmbedding = TextEmbeddingReader.Read(file, value) },

@@ -143,7 +143,7 @@ public sealed class ModelRepository(IReadOnlyList<string> rootPaths, ILogger<Mod
                     }
                 }
 
-                versions.Add(new ModelVersionDescriptor { Version = version, Inputs = inputs, Outputs = outputs });
+                versions.Add(new ModelVersionDescriptor { Version = version, Inputs = inputs, Outputs = outputs, SizeBytes = new FileInfo(file).Length });
             }
             catch (Exception e) when (e is Microsoft.ML.OnnxRuntime.OnnxRuntimeException or IOException)
             {

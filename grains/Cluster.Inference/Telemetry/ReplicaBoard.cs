@@ -2,18 +2,70 @@ using System.Collections.Concurrent;
 
 namespace Cluster.Inference.Telemetry;
 
-/// <summary>The model replicas ready on this silo, for the <c>cluster_model_replicas</c> gauge. Thread-safe.</summary>
+/// <summary>
+/// The model replicas active on this silo, for the <c>cluster_model_replicas</c> gauge and the silo's load
+/// reports. Thread-safe.
+/// </summary>
 public sealed class ReplicaBoard
 {
-    private readonly ConcurrentDictionary<string, (string Model, long Version, string Silo)> _ready = new();
+    private readonly ConcurrentDictionary<string, ReplicaEntry> _replicas = new();
 
-    /// <summary>A replica on <paramref name="silo"/> finished loading and warming up.</summary>
-    public void Ready(string key, string model, long version, string silo) => _ready[key] = (model, version, silo);
+    /// <summary>
+    /// A replica on <paramref name="silo"/> starts on whichever of <paramref name="devices"/> hosts the fewest
+    /// replicas (the first on a tie), chosen and counted in one step so replicas starting at once spread out;
+    /// it takes requests once <see cref="ReplicaEntry.Ready"/>.
+    /// </summary>
+    public ReplicaEntry Start(string key, string model, long version, string silo, IReadOnlyList<string> devices, Func<(int Queued, int Running)> load)
+    {
+        ArgumentNullException.ThrowIfNull(devices);
+        lock (_replicas)
+        {
+            var device = devices.MinBy(d => _replicas.Values.Count(r => r.Device == d))!;
+            return _replicas[key] = new ReplicaEntry(key, model, version, silo, device, load);
+        }
+    }
 
     /// <summary>A replica stopped or deactivated.</summary>
-    public void Gone(string key) => _ready.TryRemove(key, out _);
+    public void Gone(string key) => _replicas.TryRemove(key, out _);
+
+    /// <summary>Every replica on the board.</summary>
+    public IEnumerable<ReplicaEntry> Entries => _replicas.Values;
 
     /// <summary>Ready replicas per model version.</summary>
     public IEnumerable<((string Model, long Version, string Silo) Target, int Count)> Counts() =>
-        _ready.Values.GroupBy(v => v).Select(g => (g.Key, g.Count()));
+        _replicas.Values.Where(v => v.Ready).GroupBy(v => (v.Model, v.Version, v.Silo)).Select(g => (g.Key, g.Count()));
+}
+
+/// <summary>One replica: where it runs, whether it takes new requests, and its queue.</summary>
+public sealed class ReplicaEntry(string key, string model, long version, string silo, string device, Func<(int Queued, int Running)> load)
+{
+    private volatile bool _ready;
+    private volatile bool _retiring;
+
+    public string Key { get; } = key;
+
+    public string Model { get; } = model;
+
+    public long Version { get; } = version;
+
+    public string Silo { get; } = silo;
+
+    public string Device { get; } = device;
+
+    /// <summary>Set once the replica is loaded and warmed up.</summary>
+    public bool Ready
+    {
+        get => _ready;
+        set => _ready = value;
+    }
+
+    /// <summary>Set once the replica finishes its queue and takes no new requests.</summary>
+    public bool Retiring
+    {
+        get => _retiring;
+        set => _retiring = value;
+    }
+
+    /// <summary>Requests queued and batches running now.</summary>
+    public (int Queued, int Running) Load => load();
 }

@@ -134,9 +134,10 @@ public sealed class SiloSettings
 
         foreach (var profile in Devices.Simulated)
         {
-            if (string.IsNullOrWhiteSpace(profile.Profile) || profile.Profile.Contains(':', StringComparison.Ordinal) || profile.Count < 1 || profile.MemoryMiB < 1)
+            if (string.IsNullOrWhiteSpace(profile.Profile) || profile.Profile.Contains(':', StringComparison.Ordinal) || profile.Count < 1 || profile.MemoryMiB < 1
+                || profile.FixedLatencyMicroseconds < 0 || profile.PerItemMicroseconds < 0 || profile.Speed <= 0)
             {
-                errors.Add($"Cluster:Devices:Simulated entry '{profile.Profile}' needs a Profile name without ':', Count >= 1 and MemoryMiB >= 1.");
+                errors.Add($"Cluster:Devices:Simulated entry '{profile.Profile}' needs a Profile name without ':', Count >= 1, MemoryMiB >= 1, latencies >= 0 and Speed > 0.");
             }
         }
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using Cluster.Grains.State;
 using Cluster.Inference.Telemetry;
@@ -39,6 +40,11 @@ public static class ClusterHost
         if (errors.Count > 0)
         {
             throw new SiloConfigurationException(errors);
+        }
+
+        if (metadata[SiloMetadataKeys.Speed] is { } speed)
+        {
+            settings.Devices.Speed = double.Parse(speed, CultureInfo.InvariantCulture);
         }
 
         builder.Services.AddSingleton(settings);

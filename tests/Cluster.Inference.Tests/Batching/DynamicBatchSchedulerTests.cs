@@ -273,7 +273,21 @@ public sealed class DynamicBatchSchedulerTests
         _ = h.Enqueue(0);
         var queued = h.Enqueue(1);
         h.Dispose();
-        var error = await Assert.ThrowsAsync<ModelUnavailableException>(() => queued);
+        var error = await Assert.ThrowsAsync<ReplicaNotStartedException>(() => queued);
         Assert.Contains("retry", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StopAccepting_RefusesNewRequestsAndRunsQueuedOnes()
+    {
+        var h = new SchedulerHarness(new BatchingPolicy { MaxBatchSize = 1 });
+        var running = h.Enqueue(0);
+        var queued = h.Enqueue(1);
+        h.Scheduler.StopAccepting();
+        await Assert.ThrowsAsync<ReplicaNotStartedException>(() => h.Enqueue(2));
+        h.Finish(0);
+        h.Finish(1);
+        Assert.Equal(0, await running);
+        Assert.Equal(10, await queued);
     }
 }

@@ -20,6 +20,45 @@ public sealed class DeviceDiscoveryTests
     }
 
     [Fact]
+    public void Discover_StockProfiles_TakeTheirPublicFigures()
+    {
+        var devices = DeviceDiscovery.Discover(new DeviceOptions
+        {
+            Cuda = "none",
+            Simulated = [new() { Profile = "t4" }, new() { Profile = "a10g" }, new() { Profile = "h100" }],
+        });
+        Assert.Equal([16L * 1024, 24L * 1024, 80L * 1024], devices.Skip(1).Select(d => d.MemoryTotalBytes / (1024 * 1024)));
+        Assert.Equal([1.0, 2.0, 8.0], devices.Skip(1).Select(d => d.Speed));
+        Assert.Equal([400, 200, 50], devices.Skip(1).Select(d => d.Simulation!.PerItemMicroseconds));
+    }
+
+    [Fact]
+    public void Discover_ConfiguredFields_OverrideTheStockProfile()
+    {
+        var device = DeviceDiscovery.Discover(new DeviceOptions
+        {
+            Cuda = "none",
+            Simulated = [new() { Profile = "h100", MemoryMiB = 94 * 1024, Speed = 10 }],
+        })[1];
+        Assert.Equal(new SimulatedDevice("h100", 400, 50, 94 * 1024, 10), device.Simulation);
+        Assert.Equal(10, device.Speed);
+    }
+
+    [Fact]
+    public void Discover_CustomProfile_DerivesSpeedFromItsPerItemCost()
+    {
+        var device = DeviceDiscovery.Discover(new DeviceOptions
+        {
+            Cuda = "none",
+            Speed = 0.25,
+            Simulated = [new() { Profile = "fast", FixedLatencyMicroseconds = 100, PerItemMicroseconds = 100 }],
+        });
+        Assert.Equal(0.25, device[0].Speed);
+        Assert.Equal(new SimulatedDevice("fast", 100, 100, 16 * 1024, 4), device[1].Simulation);
+        Assert.Equal(TimeSpan.FromMicroseconds(900), device[1].Simulation!.BatchLatency(8));
+    }
+
+    [Fact]
     public void CudaDeviceIds_Auto_ReadsDriverDeviceNodes()
     {
         var dev = Directory.CreateTempSubdirectory("dev-").FullName;

@@ -20,6 +20,14 @@ public sealed class ModelConfigReaderTests
     }
 
     [Fact]
+    public void Parse_Autoscaling_ReadsEachSetting()
+    {
+        var config = Parse("""{"autoscaling": {"target_queue_per_replica": 2.5, "upscale_delay_s": 0.5, "downscale_delay_s": 30}}""");
+        Assert.Equal(new AutoscalingConfig { TargetQueuePerReplica = 2.5, UpscaleDelay = TimeSpan.FromMilliseconds(500), DownscaleDelay = TimeSpan.FromSeconds(30) }, config.Autoscaling);
+        Assert.Equal(new AutoscalingConfig(), Parse("{}").Autoscaling);
+    }
+
+    [Fact]
     public void Parse_Empty_UsesDefaults()
     {
         var config = Parse("{}");
@@ -44,6 +52,9 @@ public sealed class ModelConfigReaderTests
     [InlineData("""{"max_batch_size": 8, "text_embedding": {"max_tokens": 2}}""", "text_embedding.max_tokens", "must be at least 3")]
     [InlineData("""{"text_embedding": {}}""", "text_embedding", "needs max_batch_size above 0")]
     [InlineData("""{"intra_op_threads": -1}""", "intra_op_threads", "must be at least 0")]
+    [InlineData("""{"autoscaling": {"target_queue_per_replica": 0}}""", "autoscaling.target_queue_per_replica", "must be above 0")]
+    [InlineData("""{"autoscaling": {"upscale_delay_s": -1}}""", "autoscaling.upscale_delay_s", "must be at least 0")]
+    [InlineData("""{"autoscaling": {"delay": 1}}""", "autoscaling.delay", "is not a known setting")]
     public void Parse_BadField_NamesFileAndField(string json, string field, string problem)
     {
         var error = Assert.Throws<ModelConfigException>(() => Parse(json));

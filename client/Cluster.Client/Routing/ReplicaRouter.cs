@@ -1,0 +1,131 @@
+using System.Collections.Concurrent;
+using Cluster.Contracts.Placement;
+
+namespace Cluster.Client.Routing;
+
+/// <summary>
+/// Chooses a model version's replica for each request by power of two choices weighted by capacity: two
+/// distinct replicas are drawn with probability proportional to their capacity, and the one with the
+/// smaller load per unit of capacity wins, its load being the queue its silo last reported plus the
+/// requests this router has in flight to it. The table comes from the cluster's load board, read in the
+/// background every <see cref="IClusterLoadGrain.ReportInterval"/>; a choice makes no call. Thread-safe.
+/// </summary>
+public sealed class ReplicaRouter : IDisposable
+{
+    private readonly ConcurrentDictionary<string, InFlight> _inFlight = new(StringComparer.Ordinal);
+    private readonly Func<Task<ClusterLoad>>? _readBoard;
+    private readonly CancellationTokenSource _stop = new();
+    private volatile ReplicaTable _table = ReplicaTable.Empty;
+    private int _started;
+
+    /// <summary>A router refreshing its table from <paramref name="readBoard"/> once first used; null keeps the table given to <see cref="Update"/>.</summary>
+    public ReplicaRouter(Func<Task<ClusterLoad>>? readBoard = null) => _readBoard = readBoard;
+
+    /// <summary>The current table.</summary>
+    public ReplicaTable Table => _table;
+
+    /// <summary>Replaces the table.</summary>
+    public void Update(ReplicaTable table) => _table = table ?? throw new ArgumentNullException(nameof(table));
+
+    /// <summary>
+    /// The replica key a request for the model version should go to, skipping <paramref name="tried"/>;
+    /// null when the table has no other ready replica.
+    /// </summary>
+    public string? Choose(string model, long version, IReadOnlyCollection<string>? tried = null)
+    {
+        StartRefreshing();
+        var (replicas, sums) = _table.Of(model, version);
+        var first = replicas.Length == 0 ? null : Draw(replicas, sums, tried, null);
+        if (first is null)
+        {
+            return null;
+        }
+
+        var second = Draw(replicas, sums, tried, first);
+        return second is null || LoadPerCapacity(first) <= LoadPerCapacity(second) ? first.Key : second.Key;
+    }
+
+    /// <summary>Counts a request sent to <paramref name="key"/> until the returned handle is disposed.</summary>
+    public IDisposable Track(string key)
+    {
+        var counter = _inFlight.GetOrAdd(key, _ => new InFlight());
+        Interlocked.Increment(ref counter.Count);
+        return counter;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _stop.Dispose();
+    }
+
+    /// <summary>A capacity-weighted draw, skipping <paramref name="tried"/> and <paramref name="other"/> (a few redraws, then a scan).</summary>
+    private static RouteEntry? Draw(RouteEntry[] replicas, double[] sums, IReadOnlyCollection<string>? tried, RouteEntry? other)
+    {
+        for (var attempt = 0; attempt < 4; attempt++)
+        {
+            var index = Array.BinarySearch(sums, Random.Shared.NextDouble() * sums[^1]);
+            var entry = replicas[Math.Min(index < 0 ? ~index : index, replicas.Length - 1)];
+            if (entry != other && (tried is null || !tried.Contains(entry.Key)))
+            {
+                return entry;
+            }
+        }
+
+        return Array.Find(replicas, e => e != other && (tried is null || !tried.Contains(e.Key)));
+    }
+
+    private double LoadPerCapacity(RouteEntry entry) =>
+        (entry.ReportedQueue + (_inFlight.TryGetValue(entry.Key, out var counter) ? Volatile.Read(ref counter.Count) : 0) + 1) / entry.Capacity;
+
+    private void StartRefreshing()
+    {
+        if (_readBoard is null || Interlocked.Exchange(ref _started, 1) == 1)
+        {
+            return;
+        }
+
+        _ = RefreshAsync(_stop.Token);
+    }
+
+    private async Task RefreshAsync(CancellationToken stop)
+    {
+        using var timer = new PeriodicTimer(IClusterLoadGrain.ReportInterval);
+        do
+        {
+            try
+            {
+                _table = ReplicaTable.From(await _readBoard!());
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // The board's grain may be moving; keep the last table until the next reading.
+            }
+        }
+        while (await WaitAsync(timer, stop));
+    }
+
+    private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken stop)
+    {
+        try
+        {
+            return await timer.WaitForNextTickAsync(stop);
+        }
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
+    private sealed class InFlight : IDisposable
+    {
+        public int Count;
+
+        public void Dispose() => Interlocked.Decrement(ref Count);
+    }
+}

@@ -1,0 +1,66 @@
+using Cluster.Contracts.Placement;
+
+namespace Cluster.Client.Routing;
+
+/// <summary>A replica a request may go to: its key, silo, relative capacity and the queue its silo last reported.</summary>
+public sealed record RouteEntry(string Key, string Silo, double Capacity, int ReportedQueue);
+
+/// <summary>
+/// The ready replicas of each model version, from one reading of the cluster's load board, with the
+/// cumulative capacities that weighted sampling searches. Immutable.
+/// </summary>
+public sealed class ReplicaTable
+{
+    private readonly Dictionary<(string Model, long Version), (RouteEntry[] Replicas, double[] CumulativeCapacity)> _versions;
+
+    private ReplicaTable(Dictionary<(string Model, long Version), (RouteEntry[], double[])> versions) => _versions = versions;
+
+    /// <summary>A table with no replicas.</summary>
+    public static ReplicaTable Empty { get; } = new([]);
+
+    /// <summary>The replicas of each model version that take new requests.</summary>
+    public static ReplicaTable From(ClusterLoad load)
+    {
+        ArgumentNullException.ThrowIfNull(load);
+        var grouped = new Dictionary<(string Model, long Version), List<RouteEntry>>();
+        foreach (var silo in load.Silos)
+        {
+            foreach (var replica in silo.Replicas)
+            {
+                if (!replica.Accepting || replica.Capacity <= 0)
+                {
+                    continue;
+                }
+
+                if (!grouped.TryGetValue((replica.Model, replica.Version), out var list))
+                {
+                    grouped[(replica.Model, replica.Version)] = list = [];
+                }
+
+                list.Add(new RouteEntry(replica.Key, silo.Silo, replica.Capacity, replica.Queued));
+            }
+        }
+
+        return new ReplicaTable(grouped.ToDictionary(g => g.Key, g => Cumulate([.. g.Value.OrderBy(e => e.Key, StringComparer.Ordinal)])));
+    }
+
+    /// <summary>The ready replicas of a model version, and their running sum of capacity; empty when none.</summary>
+    public (RouteEntry[] Replicas, double[] CumulativeCapacity) Of(string model, long version) =>
+        _versions.TryGetValue((model, version), out var found) ? found : ([], []);
+
+    /// <summary>How many replicas the table holds.</summary>
+    public int Count => _versions.Values.Sum(v => v.Replicas.Length);
+
+    private static (RouteEntry[], double[]) Cumulate(RouteEntry[] replicas)
+    {
+        var sums = new double[replicas.Length];
+        var total = 0.0;
+        for (var i = 0; i < replicas.Length; i++)
+        {
+            total += replicas[i].Capacity;
+            sums[i] = total;
+        }
+
+        return (replicas, sums);
+    }
+}

@@ -1,0 +1,91 @@
+using Cluster.Contracts.Placement;
+using Cluster.Grains.Devices;
+using Cluster.Inference.Telemetry;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Runtime.MembershipService.SiloMetadata;
+
+namespace Cluster.Grains.Load;
+
+/// <summary>
+/// Every <see cref="IClusterLoadGrain.ReportInterval"/>, publishes this silo's devices (busy fraction,
+/// queued requests, running batches, free memory) and replicas to the cluster's load board, and keeps the
+/// board it gets back in <see cref="ClusterLoadView"/>; it also keeps the autoscaler running. Runs beside the silo, never on a request's path.
+/// </summary>
+internal sealed partial class LoadReportPublisher(
+    LocalDevices devices,
+    ReplicaBoard replicas,
+    DeviceUsageBoard usage,
+    ILocalSiloDetails localSilo,
+    ISiloMetadataCache metadata,
+    IGrainFactory grains,
+    ClusterLoadView view,
+    TimeProvider time,
+    ILogger<LoadReportPublisher> logger) : BackgroundService
+{
+    private readonly BusyFractionReadings _busy = new();
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(IClusterLoadGrain.ReportInterval, time);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try
+            {
+                view.Update(await grains.GetGrain<IClusterLoadGrain>(0).PublishAsync(Report()));
+                await grains.GetGrain<IReplicaAutoscalerGrain>(0).KeepRunningAsync();
+            }
+            catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)
+            {
+                // Before the silo joins, and while the board's grain moves, reports fail; the next one follows shortly.
+                LogReportFailed(e.Message);
+            }
+        }
+    }
+
+    /// <summary>This silo's load now.</summary>
+    public SiloLoad Report()
+    {
+        var entries = replicas.Entries.Select(r => (Entry: r, Load: r.Load)).ToList();
+        var deviceLoads = new DeviceLoad[devices.All.Count];
+        for (var i = 0; i < deviceLoads.Length; i++)
+        {
+            var device = devices.All[i];
+            var record = usage.Find(localSilo.Name, device.Name);
+            deviceLoads[i] = new DeviceLoad
+            {
+                Name = device.Name,
+                Kind = device.Kind,
+                Speed = device.Speed,
+                Healthy = device.Health == Contracts.Devices.DeviceHealth.Healthy,
+                BusyFraction = _busy.Read(record),
+                QueuedRequests = entries.Where(r => r.Entry.Device == device.Name).Sum(r => r.Load.Queued),
+                RunningBatches = entries.Where(r => r.Entry.Device == device.Name).Sum(r => r.Load.Running),
+                MemoryTotalBytes = device.MemoryTotalBytes,
+                MemoryFreeBytes = Math.Max(0, device.MemoryTotalBytes - (long)(record?.MemoryUsedBytes ?? 0)),
+            };
+        }
+
+        return new SiloLoad
+        {
+            Silo = localSilo.Name,
+            Metadata = metadata.GetSiloMetadata(localSilo.SiloAddress).Metadata.ToDictionary(StringComparer.Ordinal),
+            Devices = deviceLoads,
+            Replicas = [.. entries.Select(r => new ReplicaLoad
+            {
+                Key = r.Entry.Key,
+                Model = r.Entry.Model,
+                Version = r.Entry.Version,
+                Device = r.Entry.Device,
+                Capacity = (devices.Find(r.Entry.Device)?.Speed ?? 1) / entries.Count(e => e.Entry.Device == r.Entry.Device),
+                Accepting = r.Entry.Ready && !r.Entry.Retiring,
+                Queued = r.Load.Queued,
+                RunningBatches = r.Load.Running,
+            })],
+            ReportedAt = time.GetUtcNow(),
+        };
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Load report not published: {Error}")]
+    private partial void LogReportFailed(string error);
+}

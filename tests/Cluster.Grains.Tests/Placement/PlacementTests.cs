@@ -1,0 +1,76 @@
+namespace Cluster.Grains.Tests.Placement;
+
+/// <summary>Silos s1, s2, s4 (simulated devices of speed 1, 2, 4) and a CPU-only silo, shared by the tests of one class.</summary>
+public sealed class SpeedTierFixture : IAsyncLifetime
+{
+    public InProcessCluster Cluster { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Cluster = await SpeedTierCluster.StartAsync(withCpuOnlySilo: true);
+
+    public async Task DisposeAsync() => await Cluster.DisposeAsync();
+}
+
+public sealed class PlacementTests(SpeedTierFixture fixture) : IClassFixture<SpeedTierFixture>
+{
+    private InProcessCluster Cluster => fixture.Cluster;
+
+    [Fact]
+    public async Task MinReplicas_LandByCapacity_AndNeverOnTheCpuOnlySilo()
+    {
+        await SpeedTierCluster.WaitForIdleDevicesAsync(Cluster);
+        await SpeedTierCluster.AddModelAsync(Cluster, "spread", minReplicas: 4, maxReplicas: 4);
+        var replicas = await SpeedTierCluster.WaitForReplicasAsync(Cluster, "spread", r => r.Count == 4);
+
+        // One on each silo able to host it, and the fourth where the most capacity is.
+        Assert.Equal(["s1", "s2", "s4", "s4"], replicas.Select(r => r.Silo).Order());
+    }
+
+    [Fact]
+    public async Task SteadyLoad_SplitsWorkInProportionToSpeed()
+    {
+        await SpeedTierCluster.WaitForIdleDevicesAsync(Cluster);
+        await SpeedTierCluster.AddModelAsync(Cluster, "steady", minReplicas: 3, maxReplicas: 3);
+        var replicas = await SpeedTierCluster.WaitForReplicasAsync(Cluster, "steady", r => r.Count == 3);
+        Assert.Equal(["s1", "s2", "s4"], replicas.Select(r => r.Silo).Order());
+        await Task.Delay(1000);
+        var before = await SpeedTierCluster.SuccessesAsync(Cluster, replicas.Select(r => r.Key));
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(8));
+        var (succeeded, failures) = await SpeedTierCluster.ClosedLoopAsync(Cluster.Client, "steady", callers: 84, stop.Token);
+        var after = await SpeedTierCluster.SuccessesAsync(Cluster, replicas.Select(r => r.Key));
+
+        Assert.Empty(failures);
+        var total = (double)after.Sum(a => a.Value - before[a.Key]);
+        var share = replicas.ToDictionary(r => r.Silo, r => (after[r.Key] - before[r.Key]) / total);
+        var summary = string.Join(", ", share.Select(s => $"{s.Key} {s.Value:P1}"));
+        Assert.True(total > 0.9 * succeeded, summary);
+        Assert.InRange(share["s4"], 4 / 7.0 * 0.85, 4 / 7.0 * 1.15);
+        Assert.InRange(share["s2"], 2 / 7.0 * 0.85, 2 / 7.0 * 1.15);
+        Assert.InRange(share["s1"], 1 / 7.0 * 0.85, 1 / 7.0 * 1.15);
+    }
+
+    [Fact]
+    public async Task Drain_MovesReplicasAway_WithNoFailedRequest()
+    {
+        await SpeedTierCluster.AddModelAsync(Cluster, "drained", minReplicas: 2, maxReplicas: 2);
+        var before = await SpeedTierCluster.WaitForReplicasAsync(Cluster, "drained", r => r.Count == 2);
+        Assert.Contains(before, r => r.Silo == "s4");
+        using var stop = new CancellationTokenSource();
+        var load = SpeedTierCluster.ClosedLoopAsync(Cluster.Client, "drained", callers: 8, stop.Token);
+        await Task.Delay(1000);
+        await Cluster.Connection.Admin.SetDrainingAsync("s4", draining: true);
+        try
+        {
+            var after = await SpeedTierCluster.WaitForReplicasAsync(Cluster, "drained", r => r.Count == 2 && r.TrueForAll(x => x.Silo != "s4"));
+            await Task.Delay(1000);
+            await stop.CancelAsync();
+            var (succeeded, failures) = await load;
+            Assert.Empty(failures);
+            Assert.True(succeeded > 100, $"{succeeded} requests succeeded");
+            Assert.Equal(["s1", "s2"], after.Select(r => r.Silo).Order());
+        }
+        finally
+        {
+            await Cluster.Connection.Admin.SetDrainingAsync("s4", draining: false);
+        }
+    }
+}

@@ -1,0 +1,68 @@
+using Cluster.Client.Routing;
+using Cluster.Contracts.Placement;
+
+namespace Cluster.Grains.Tests.Routing;
+
+public sealed class ReplicaRouterTests
+{
+    [Fact]
+    public void Choose_IdleReplicas_FavoursCapacity()
+    {
+        using var router = new ReplicaRouter();
+        router.Update(ReplicaTable.From(Load(("m:1/0", 1, 0), ("m:1/1", 2, 0), ("m:1/2", 4, 0))));
+        var counts = new Dictionary<string, int>();
+        for (var i = 0; i < 70_000; i++)
+        {
+            var key = router.Choose("m", 1)!;
+            counts[key] = counts.GetValueOrDefault(key) + 1;
+        }
+
+        // Each pick draws two distinct replicas by capacity and keeps the one with less load per capacity
+        // (here 1/capacity): the 1x replica wins only when drawn twice, which distinct draws rule out.
+        Assert.InRange(counts["m:1/2"] / 70_000.0, 0.86, 0.92);
+        Assert.False(counts.ContainsKey("m:1/0"));
+    }
+
+    [Fact]
+    public void Choose_InFlightRequests_SteerToTheLessLoadedReplica()
+    {
+        using var router = new ReplicaRouter();
+        router.Update(ReplicaTable.From(Load(("m:1/0", 1, 0), ("m:1/1", 1, 0))));
+        var held = Enumerable.Range(0, 5).Select(_ => router.Track("m:1/0")).ToList();
+        Assert.All(Enumerable.Range(0, 100), _ => Assert.Equal("m:1/1", router.Choose("m", 1)));
+        held.ForEach(h => h.Dispose());
+    }
+
+    [Fact]
+    public void Choose_ReportedQueue_CountsAsLoad()
+    {
+        using var router = new ReplicaRouter();
+        router.Update(ReplicaTable.From(Load(("m:1/0", 4, 40), ("m:1/1", 1, 0))));
+        Assert.All(Enumerable.Range(0, 100), _ => Assert.Equal("m:1/1", router.Choose("m", 1)));
+    }
+
+    [Fact]
+    public void Choose_SkipsTriedAndRetiringReplicas_AndReturnsNullWhenNoneIsLeft()
+    {
+        using var router = new ReplicaRouter();
+        var load = Load(("m:1/0", 1, 0), ("m:1/1", 1, 0), ("m:1/2", 1, 0));
+        load = load with { Silos = [load.Silos[0] with { Replicas = [load.Silos[0].Replicas[0] with { Accepting = false }, .. load.Silos[0].Replicas[1..]] }] };
+        router.Update(ReplicaTable.From(load));
+        Assert.Equal("m:1/2", router.Choose("m", 1, ["m:1/1"]));
+        Assert.Null(router.Choose("m", 1, ["m:1/1", "m:1/2"]));
+        Assert.Equal("m:1/2", router.Choose("m", 1, ["m:1/0", "m:1/1"]));
+        Assert.Null(router.Choose("m", 2));
+    }
+
+    private static ClusterLoad Load(params (string Key, double Capacity, int Queued)[] replicas) => new()
+    {
+        Silos =
+        [
+            new SiloLoad
+            {
+                Silo = "s",
+                Replicas = [.. replicas.Select(r => new ReplicaLoad { Key = r.Key, Model = "m", Version = 1, Capacity = r.Capacity, Queued = r.Queued, Accepting = true })],
+            },
+        ],
+    };
+}
