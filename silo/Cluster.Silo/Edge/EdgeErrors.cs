@@ -21,6 +21,16 @@ public static class EdgeErrors
         _ => null,
     };
 
+    /// <summary>Longest error message sent back; messages echo the caller's names, which may be huge.</summary>
+    public const int MaxMessageChars = 2048;
+
+    /// <summary>
+    /// The error's message, cut to <see cref="MaxMessageChars"/>: gRPC carries it in a header, and clients
+    /// refuse response headers over 64 KiB, which would turn a rejection into a client-side INTERNAL.
+    /// </summary>
+    public static string MessageOf(Exception error) =>
+        error.Message.Length <= MaxMessageChars ? error.Message : string.Concat(error.Message.AsSpan(0, MaxMessageChars), "… (cut)");
+
     /// <summary>The REST status code for a gRPC status.</summary>
     public static int HttpStatusOf(StatusCode status) => status switch
     {
@@ -67,12 +77,13 @@ public sealed partial class EdgeErrorInterceptor(ILogger<EdgeErrorInterceptor> l
     {
         if (EdgeErrors.StatusOf(error) is { } status)
         {
-            LogRejected(method, status, error.Message);
-            return new RpcException(new Status(status, error.Message));
+            var message = EdgeErrors.MessageOf(error);
+            LogRejected(method, status, message);
+            return new RpcException(new Status(status, message));
         }
 
         LogFault(error, method);
-        return new RpcException(new Status(StatusCode.Internal, $"The server failed: {error.Message}"));
+        return new RpcException(new Status(StatusCode.Internal, $"The server failed: {EdgeErrors.MessageOf(error)}"));
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Method} rejected with {Status}: {Reason}")]

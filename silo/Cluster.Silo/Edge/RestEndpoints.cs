@@ -1,7 +1,9 @@
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Cluster.Client;
+using Cluster.Client.Protocol;
 using Cluster.Contracts.Models;
 using Cluster.Contracts.Tensors;
 using Grpc.Core;
@@ -61,7 +63,17 @@ public static class RestEndpoints
 
         using (body)
         {
-            var request = RestTensors.ReadRequest(model, version, body.RootElement, limits.MaxElementsPerTensor);
+            ModelInferRequest request;
+            try
+            {
+                request = RestTensors.ReadRequest(model, version, body.RootElement, limits.MaxElementsPerTensor);
+            }
+            catch (InvalidOperationException e) when (e.InnerException is DecoderFallbackException)
+            {
+                // The parser checks UTF-8 inside strings only when one is read.
+                return Error(StatusCode.InvalidArgument, "The request body is not valid UTF-8.");
+            }
+
             var response = await InferRequestMapper.InferAsync(client, limits, request, deadline: null, http.HttpContext.RequestAborted);
             return Results.Text(RestTensors.WriteResponse(response).ToJsonString(), "application/json");
         }
@@ -119,7 +131,7 @@ public static class RestEndpoints
         }
         catch (Exception e) when (EdgeErrors.StatusOf(e) is { } status)
         {
-            return Error(status, e.Message);
+            return Error(status, EdgeErrors.MessageOf(e));
         }
     }
 
