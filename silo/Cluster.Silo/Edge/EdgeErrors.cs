@@ -1,3 +1,4 @@
+using Cluster.Client;
 using Cluster.Contracts.Errors;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
@@ -30,6 +31,12 @@ public static class EdgeErrors
     /// </summary>
     public static string MessageOf(Exception error) =>
         error.Message.Length <= MaxMessageChars ? error.Message : string.Concat(error.Message.AsSpan(0, MaxMessageChars), "… (cut)");
+
+    /// <summary>Trailers for a rejection: the retry delay when the queue was full.</summary>
+    public static Metadata TrailersOf(Exception error) =>
+        error is QueueFullException { RetryAfter: var delay } && delay > TimeSpan.Zero
+            ? new Metadata { { RetryHint.GrpcTrailer, RetryHint.Milliseconds(delay) } }
+            : Metadata.Empty;
 
     /// <summary>The REST status code for a gRPC status.</summary>
     public static int HttpStatusOf(StatusCode status) => status switch
@@ -79,7 +86,7 @@ public sealed partial class EdgeErrorInterceptor(ILogger<EdgeErrorInterceptor> l
         {
             var message = EdgeErrors.MessageOf(error);
             LogRejected(method, status, message);
-            return new RpcException(new Status(status, message));
+            return new RpcException(new Status(status, message), EdgeErrors.TrailersOf(error));
         }
 
         LogFault(error, method);

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Cluster.Client;
 using Cluster.Client.Protocol;
+using Cluster.Contracts.Errors;
 using Cluster.Contracts.Models;
 using Cluster.Contracts.Tensors;
 using Grpc.Core;
@@ -129,6 +130,10 @@ public static class RestEndpoints
         {
             return await handler();
         }
+        catch (QueueFullException e)
+        {
+            return new RetryAfterResult(Error(StatusCode.ResourceExhausted, EdgeErrors.MessageOf(e)), e.RetryAfter);
+        }
         catch (Exception e) when (EdgeErrors.StatusOf(e) is { } status)
         {
             return Error(status, EdgeErrors.MessageOf(e));
@@ -147,6 +152,17 @@ public static class RestEndpoints
             return keys.Check(context.HttpContext.Request.Headers.Authorization.ToString() is { Length: > 0 } header ? header : null, scope) is { } denied
                 ? Error(denied.Status, denied.Message)
                 : await next(context);
+        }
+    }
+
+    /// <summary>A 429 with HTTP's <c>Retry-After</c> (whole seconds) and the finer <c>retry-after-ms</c>.</summary>
+    private sealed class RetryAfterResult(IResult inner, TimeSpan delay) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.Headers.RetryAfter = RetryHint.Seconds(delay);
+            httpContext.Response.Headers["retry-after-ms"] = RetryHint.Milliseconds(delay);
+            return inner.ExecuteAsync(httpContext);
         }
     }
 }
