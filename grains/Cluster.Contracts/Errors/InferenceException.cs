@@ -41,6 +41,17 @@ public sealed class DeviceNotFoundException(string message) : InferenceException
     public override bool SafeToRetry => true;
 }
 
+/// <summary>
+/// A device failed or did not finish a batch in time and was taken out of service; the batch produced no
+/// output. The replica retries such a batch once on another device of its silo before reporting this.
+/// </summary>
+[GenerateSerializer]
+public sealed class DeviceFaultException(string message) : InferenceException(message)
+{
+    /// <inheritdoc />
+    public override bool SafeToRetry => true;
+}
+
 /// <summary>The model's queue is full; retry after <see cref="RetryAfter"/>, or elsewhere.</summary>
 [GenerateSerializer]
 public sealed class QueueFullException(string message, TimeSpan retryAfter) : InferenceException(message)

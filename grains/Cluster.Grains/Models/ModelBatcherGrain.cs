@@ -32,8 +32,10 @@ public sealed partial class ModelBatcherGrain(
     SiloLabels labels,
     ILogger<ModelBatcherGrain> logger) : Grain, IModelBatcherGrain
 {
+    private readonly HashSet<string> _devicesUsed = [];
     private ReplicaKey _key;
     private Task<Replica>? _ready;
+    private string? _device;
     private TaskScheduler _grainScheduler = TaskScheduler.Default;
 
     /// <inheritdoc />
@@ -84,7 +86,7 @@ public sealed partial class ModelBatcherGrain(
             {
                 QueueFullException or InferenceTimeoutException => FailureReason.Rejected,
                 OperationCanceledException => FailureReason.Canceled,
-                ModelExecutionException or ModelUnavailableException or DeviceNotFoundException => FailureReason.Backend,
+                ModelExecutionException or ModelUnavailableException or DeviceNotFoundException or DeviceFaultException => FailureReason.Backend,
                 _ => FailureReason.Other,
             };
             if (failure == FailureReason.Backend)
@@ -112,7 +114,7 @@ public sealed partial class ModelBatcherGrain(
         {
             Key = _key.ToString(),
             Silo = localSilo.Name,
-            Device = replica?.DeviceKey,
+            Device = replica is null ? null : _device,
             Ready = replica is not null,
             Queued = replica?.Scheduler.QueuedCount ?? 0,
             RunningBatches = replica?.Scheduler.RunningBatches ?? 0,
@@ -145,7 +147,7 @@ public sealed partial class ModelBatcherGrain(
             }
 
             replica.Scheduler.Dispose();
-            await GrainFactory.GetGrain<IDeviceGrain>(replica.DeviceKey).UnloadModelAsync(_key.Model, _key.Version);
+            await Task.WhenAll(_devicesUsed.Select(d => GrainFactory.GetGrain<IDeviceGrain>(d).UnloadModelAsync(_key.Model, _key.Version)));
         }
 
         DeactivateOnIdle();
@@ -166,22 +168,22 @@ public sealed partial class ModelBatcherGrain(
     {
         var target = await GrainFactory.GetGrain<IModelRegistryGrain>(0).ResolveAsync(_key.Model, _key.Version);
         var deviceKey = new DeviceKey(localSilo.Name, ChooseDevice(target).Name).ToString();
-        var device = GrainFactory.GetGrain<IDeviceGrain>(deviceKey);
-        await device.LoadModelAsync(target.Model, target.Version.Version);
+        await GrainFactory.GetGrain<IDeviceGrain>(deviceKey).LoadModelAsync(target.Model, target.Version.Version);
+        _devicesUsed.Add(deviceKey);
+        _device = deviceKey;
 
         var outputNames = Array.ConvertAll(target.Version.Outputs, o => o.Name);
         var statistics = new StatisticsRecorder(target.Model, target.Version.Version, time, metrics, localSilo.Name, labels);
         var scheduler = new DynamicBatchScheduler<Pending, TensorData[]>(
             BatchingPolicy.From(target.Config),
-            batch => Task.Factory.StartNew(() => RunBatchAsync(target, device, outputNames, statistics, batch), CancellationToken.None, TaskCreationOptions.None, _grainScheduler).Unwrap(),
+            batch => Task.Factory.StartNew(() => RunBatchAsync(target, outputNames, statistics, batch), CancellationToken.None, TaskCreationOptions.None, _grainScheduler).Unwrap(),
             time);
         replicas.Ready(_key.ToString(), target.Model, target.Version.Version, localSilo.Name);
-        return new Replica(target, deviceKey, outputNames, scheduler, statistics);
+        return new Replica(target, outputNames, scheduler, statistics);
     }
 
     private async Task<TensorData[][]> RunBatchAsync(
         ModelTarget target,
-        IDeviceGrain device,
         string[] outputNames,
         StatisticsRecorder statistics,
         IReadOnlyList<QueuedRequest<Pending, TensorData[]>> batch)
@@ -206,7 +208,7 @@ public sealed partial class ModelBatcherGrain(
         span?.SetTag("model", target.Model);
         span?.SetTag("batch.size", samples);
         span?.SetTag("silo", localSilo.Name);
-        var result = await device.RunBatchAsync(target.Model, target.Version.Version, inputs, outputNames);
+        var result = await RunOnDeviceAsync(target, inputs, outputNames);
         statistics.RecordBatch(batch.Count, samples, result.Timings, result.Tokens);
         var outputs = new TensorData[batch.Count][];
         for (var i = 0; i < batch.Count; i++)
@@ -222,13 +224,49 @@ public sealed partial class ModelBatcherGrain(
         return outputs;
     }
 
+    /// <summary>
+    /// Runs a batch on the best healthy device; when that device fails or hangs (and so takes itself out of
+    /// service) the batch runs once more on the next best. That is safe: a failed batch answered no caller.
+    /// </summary>
+    private async Task<BatchResult> RunOnDeviceAsync(ModelTarget target, TensorData[][] inputs, string[] outputNames)
+    {
+        var first = Device(target);
+        try
+        {
+            return await GrainFactory.GetGrain<IDeviceGrain>(first).RunBatchAsync(target.Model, target.Version.Version, inputs, outputNames);
+        }
+        catch (DeviceFaultException fault)
+        {
+            string second;
+            try
+            {
+                second = Device(target);
+            }
+            catch (ModelUnavailableException)
+            {
+                throw fault;
+            }
+
+            LogBatchRetried(_key.Model, _key.Version, first, second, fault.Message);
+            return await GrainFactory.GetGrain<IDeviceGrain>(second).RunBatchAsync(target.Model, target.Version.Version, inputs, outputNames);
+        }
+    }
+
+    /// <summary>The device key for the next batch; the model loads there on its first batch.</summary>
+    private string Device(ModelTarget target)
+    {
+        _device = new DeviceKey(localSilo.Name, ChooseDevice(target).Name).ToString();
+        _devicesUsed.Add(_device);
+        return _device;
+    }
+
     /// <summary>The best healthy local device the model allows: a GPU first, then the CPU, then a simulated one.</summary>
     private DeviceDescriptor ChooseDevice(ModelTarget target)
     {
         DeviceDescriptor? best = null;
         foreach (var device in localDevices.All)
         {
-            if (device.Health == DeviceHealth.Healthy && target.Config.AllowsDeviceKind(device.Kind)
+            if (localDevices.HealthOf(device).Health == DeviceHealth.Healthy && target.Config.AllowsDeviceKind(device.Kind)
                 && (best is null || Preference(device) < Preference(best)))
             {
                 best = device;
@@ -236,7 +274,7 @@ public sealed partial class ModelBatcherGrain(
         }
 
         return best ?? throw new ModelUnavailableException(
-            $"Model '{target.Model}' version {target.Version.Version} allows device kinds [{string.Join(", ", target.Config.DeviceKinds)}] but silo '{localSilo.Name}' has no healthy device of those kinds; its devices: {string.Join(", ", localDevices.All.Select(d => $"{d.Name} ({d.Health})"))}.");
+            $"Model '{target.Model}' version {target.Version.Version} allows device kinds [{string.Join(", ", target.Config.DeviceKinds)}] but silo '{localSilo.Name}' has no healthy device of those kinds; its devices: {string.Join(", ", localDevices.All.Select(d => $"{d.Name} ({localDevices.HealthOf(d).Health})"))}.");
     }
 
     private static int Preference(DeviceDescriptor device) => device.Kind switch
@@ -277,6 +315,9 @@ public sealed partial class ModelBatcherGrain(
     [LoggerMessage(Level = LogLevel.Information, Message = "Request {RequestId} for {Model}:{Version} on {Silo} failed ({Reason}): {Error}")]
     private partial void LogRequestFailed(string model, long version, string requestId, string silo, string reason, string error);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A batch of {Model}:{Version} failed on {Device} and runs again on {Other}: {Error}")]
+    private partial void LogBatchRetried(string model, long version, string device, string other, string error);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId} for {Model}:{Version} on {Silo} failed in the model or its device: {Error}")]
     private partial void LogBackendFailure(string model, long version, string requestId, string silo, string error);
 
@@ -285,7 +326,6 @@ public sealed partial class ModelBatcherGrain(
 
     private sealed record Replica(
         ModelTarget Target,
-        string DeviceKey,
         string[] OutputNames,
         DynamicBatchScheduler<Pending, TensorData[]> Scheduler,
         StatisticsRecorder Statistics);

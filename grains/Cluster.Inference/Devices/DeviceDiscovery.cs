@@ -1,5 +1,6 @@
 using System.Globalization;
 using Cluster.Contracts.Devices;
+using Cluster.Inference.Execution;
 using Microsoft.ML.OnnxRuntime;
 
 namespace Cluster.Inference.Devices;
@@ -25,13 +26,15 @@ public static class DeviceDiscovery
         {
             for (var i = 0; i < profile.Count; i++)
             {
+                var name = $"sim:{profile.Profile}:{i}";
                 devices.Add(new DeviceDescriptor
                 {
-                    Name = $"sim:{profile.Profile}:{i}",
+                    Name = name,
                     Kind = $"sim:{profile.Profile}",
                     Index = i,
                     MemoryTotalBytes = profile.MemoryMiB * 1024L * 1024L,
                     Simulation = profile,
+                    Fault = new SimulatedFault(name, profile.Fault),
                 });
             }
         }

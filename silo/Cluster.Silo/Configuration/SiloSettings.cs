@@ -138,6 +138,13 @@ public sealed class SiloSettings
             {
                 errors.Add($"Cluster:Devices:Simulated entry '{profile.Profile}' needs a Profile name without ':', Count >= 1 and MemoryMiB >= 1.");
             }
+
+            errors.AddRange(profile.Fault.Validate($"Cluster:Devices:Simulated entry '{profile.Profile}' Fault"));
+        }
+
+        if (Devices.BatchTimeoutMilliseconds < 1 || Devices.ProbeIntervalMilliseconds < 1)
+        {
+            errors.Add("Cluster:Devices:BatchTimeoutMilliseconds and Cluster:Devices:ProbeIntervalMilliseconds must be at least 1.");
         }
 
         errors.AddRange(Edge.Validate());

@@ -15,7 +15,7 @@ public static class EdgeErrors
         InvalidInputException => StatusCode.InvalidArgument,
         QueueFullException => StatusCode.ResourceExhausted,
         InferenceTimeoutException => StatusCode.DeadlineExceeded,
-        ModelUnavailableException or DeviceNotFoundException or ClusterStateException => StatusCode.Unavailable,
+        ModelUnavailableException or DeviceNotFoundException or DeviceFaultException or ClusterStateException => StatusCode.Unavailable,
         OperationRefusedException => StatusCode.FailedPrecondition,
         OperationCanceledException => StatusCode.Cancelled,
         ModelExecutionException => StatusCode.Internal,
