@@ -41,6 +41,9 @@ public sealed class InProcessCluster : IAsyncDisposable
     /// <summary>The Orleans cluster id.</summary>
     public string ClusterId { get; }
 
+    /// <summary>Each silo's silo-to-silo port.</summary>
+    public List<int> SiloPorts { get; } = [];
+
     /// <summary>Each silo's gateway, <c>127.0.0.1:port</c>.</summary>
     public List<string> Gateways { get; } = [];
 
@@ -120,6 +123,7 @@ public sealed class InProcessCluster : IAsyncDisposable
         var silo = ClusterHost.Build([], settings);
         await silo.StartAsync();
         _silos.Add(silo);
+        SiloPorts.Add(ports[0]);
         Gateways.Add($"127.0.0.1:{ports[1]}");
         GrpcAddresses.Add($"http://127.0.0.1:{ports[2]}");
         HttpAddresses.Add($"http://127.0.0.1:{ports[3]}");

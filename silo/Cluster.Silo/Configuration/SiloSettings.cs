@@ -62,6 +62,9 @@ public sealed class SiloSettings
     /// <summary>The gRPC and REST edge.</summary>
     public EdgeSettings Edge { get; set; } = new();
 
+    /// <summary>Mutual TLS between silos (<c>Cluster:SiloTls</c>); off unless a certificate is configured.</summary>
+    public SiloTlsSettings SiloTls { get; set; } = new();
+
     /// <summary>Where Prometheus scrapes <c>/metrics</c> (Triton's 8002).</summary>
     public string MetricsAddress { get; set; } = "127.0.0.1:8002";
 
@@ -148,6 +151,7 @@ public sealed class SiloSettings
         }
 
         errors.AddRange(Edge.Validate());
+        errors.AddRange(SiloTls.Validate());
         if (OtlpEndpoint is not null && !Uri.TryCreate(OtlpEndpoint, UriKind.Absolute, out _))
         {
             errors.Add($"Cluster:OtlpEndpoint '{OtlpEndpoint}' is not an absolute URI like http://collector:4317.");
