@@ -15,8 +15,9 @@ public sealed class BenchCluster : IAsyncDisposable
 {
     private readonly IHost _silo;
 
-    private BenchCluster(string modelRepository, IHost silo, ClusterConnection connection, string grpcAddress)
+    private BenchCluster(string modelRepository, IHost silo, ClusterConnection connection, string grpcAddress, string httpAddress)
     {
+        HttpAddress = httpAddress;
         ModelRepository = modelRepository;
         _silo = silo;
         Connection = connection;
@@ -29,6 +30,9 @@ public sealed class BenchCluster : IAsyncDisposable
     /// <summary>The silo's gRPC edge, as a URL.</summary>
     public string GrpcAddress { get; }
 
+    /// <summary>The silo's REST edge, as a URL.</summary>
+    public string HttpAddress { get; }
+
     /// <summary>The silo's temporary model repository.</summary>
     public string ModelRepository { get; }
 
@@ -40,10 +44,10 @@ public sealed class BenchCluster : IAsyncDisposable
 
     /// <summary>
     /// Creates an empty temporary repository, lets <paramref name="prepareRepository"/> fill it, starts the
-    /// silo (CPU only, warnings and errors logged; the bundled models too when <paramref name="bundledModels"/>)
-    /// and connects a client.
+    /// silo (CPU only, warnings and errors logged; the bundled models too when <paramref name="bundledModels"/>;
+    /// <paramref name="settings"/> added, e.g. simulated devices) and connects a client.
     /// </summary>
-    public static async Task<BenchCluster> StartAsync(Action<string> prepareRepository, bool bundledModels = false)
+    public static async Task<BenchCluster> StartAsync(Action<string> prepareRepository, bool bundledModels = false, IReadOnlyDictionary<string, string?>? settings = null)
     {
         ArgumentNullException.ThrowIfNull(prepareRepository);
         var repository = Directory.CreateTempSubdirectory("cluster-bench-models-").FullName;
@@ -53,7 +57,7 @@ public sealed class BenchCluster : IAsyncDisposable
             prepareRepository(repository);
             var ports = FreePorts.Take(5);
             var clusterId = "bench-" + Guid.NewGuid().ToString("N")[..8];
-            silo = ClusterHost.Build([], new Dictionary<string, string?>
+            var configuration = new Dictionary<string, string?>
             {
                 ["Cluster:SiloName"] = "bench",
                 ["Cluster:ClusterId"] = clusterId,
@@ -68,14 +72,20 @@ public sealed class BenchCluster : IAsyncDisposable
                 ["Cluster:Clustering"] = "Localhost",
                 ["Cluster:AdvertisedAddress"] = "127.0.0.1",
                 ["Logging:LogLevel:Default"] = "Warning",
-            });
+            };
+            foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+            {
+                configuration[key] = value;
+            }
+
+            silo = ClusterHost.Build([], configuration);
             await silo.StartAsync();
             var connection = await ClusterConnection.ConnectAsync(new ClusterConnectionOptions
             {
                 ClusterId = clusterId,
                 Gateways = [$"127.0.0.1:{Port(ports[1])}"],
             });
-            return new BenchCluster(repository, silo, connection, $"http://127.0.0.1:{Port(ports[2])}");
+            return new BenchCluster(repository, silo, connection, $"http://127.0.0.1:{Port(ports[2])}", $"http://127.0.0.1:{Port(ports[3])}");
         }
         catch
         {

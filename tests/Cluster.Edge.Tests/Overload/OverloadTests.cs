@@ -8,7 +8,7 @@ using Grpc.Core;
 using Grpc.Net.Client;
 using Xunit.Abstractions;
 
-namespace Cluster.Edge.Tests;
+namespace Cluster.Edge.Tests.Overload;
 
 /// <summary>
 /// Three times a model's capacity offered through both edges: a simulated device taking 20 ms per batch of
@@ -57,21 +57,7 @@ public sealed class OverloadTests(ITestOutputHelper output) : IAsyncLifetime
         var body = RestFuzzCases.Valid(inputs, batch: 1).ToJsonString();
         await grpc.ModelInferAsync(request);
 
-        var outcomes = new List<Task<(bool Accepted, TimeSpan Latency, string? RetryHint)>>();
-        var load = Stopwatch.StartNew();
-        var sent = 0;
-        while (load.Elapsed < LoadDuration)
-        {
-            // Open loop: whatever is due by now is sent, whether or not earlier requests have answered.
-            for (var due = (int)(load.Elapsed.TotalSeconds * OfferedPerSecond); sent < due; sent++)
-            {
-                outcomes.Add(sent % 5 == 0 ? RestAsync(http, body) : GrpcAsync(grpc, request));
-            }
-
-            await Task.Delay(5);
-        }
-
-        var results = await Task.WhenAll(outcomes);
+        var results = await OpenLoop.RunAsync(OfferedPerSecond, LoadDuration, n => n % 5 == 0 ? RestAsync(http, body) : GrpcAsync(grpc, request));
         var accepted = results.Where(r => r.Accepted).Select(r => r.Latency.TotalMilliseconds).Order().ToArray();
         var rejected = results.Where(r => !r.Accepted).ToArray();
         var rejectedLatency = rejected.Select(r => r.Latency.TotalMilliseconds).Order().ToArray();
@@ -86,21 +72,21 @@ public sealed class OverloadTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.True(P99(accepted) < ((MaxQueueSize / MaxBatchSize) + 2) * BatchMilliseconds * 4, $"Accepted requests took {P99(accepted):0.0} ms at p99.");
     }
 
-    private static async Task<(bool, TimeSpan, string?)> GrpcAsync(GRPCInferenceService.GRPCInferenceServiceClient grpc, ModelInferRequest request)
+    private static async Task<Answer> GrpcAsync(GRPCInferenceService.GRPCInferenceServiceClient grpc, ModelInferRequest request)
     {
         var started = Stopwatch.GetTimestamp();
         try
         {
             await grpc.ModelInferAsync(request);
-            return (true, Stopwatch.GetElapsedTime(started), null);
+            return new(true, Stopwatch.GetElapsedTime(started), null);
         }
         catch (RpcException e) when (e.StatusCode == StatusCode.ResourceExhausted)
         {
-            return (false, Stopwatch.GetElapsedTime(started), e.Trailers.GetValue(RetryHint.GrpcTrailer));
+            return new(false, Stopwatch.GetElapsedTime(started), e.Trailers.GetValue(RetryHint.GrpcTrailer));
         }
     }
 
-    private static async Task<(bool, TimeSpan, string?)> RestAsync(HttpClient http, string body)
+    private static async Task<Answer> RestAsync(HttpClient http, string body)
     {
         var started = Stopwatch.GetTimestamp();
         using var response = await http.PostAsync($"/v2/models/{Model}/infer", new StringContent(body));
@@ -108,12 +94,15 @@ public sealed class OverloadTests(ITestOutputHelper output) : IAsyncLifetime
         if (response.StatusCode == HttpStatusCode.TooManyRequests)
         {
             Assert.True(response.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1));
-            return (false, elapsed, string.Join(",", response.Headers.GetValues("retry-after-ms")));
+            return new(false, elapsed, string.Join(",", response.Headers.GetValues("retry-after-ms")));
         }
 
         response.EnsureSuccessStatusCode();
-        return (true, elapsed, null);
+        return new(true, elapsed, null);
     }
 
     private static double P99(double[] sorted) => sorted.Length == 0 ? 0 : sorted[(int)Math.Ceiling(sorted.Length * 0.99) - 1];
+
+    /// <summary>One request's fate: accepted or refused, how long it took, and the retry delay a refusal carried.</summary>
+    private sealed record Answer(bool Accepted, TimeSpan Latency, string? RetryHint);
 }

@@ -1,0 +1,28 @@
+using System.Diagnostics;
+
+namespace Cluster.Edge.Tests.Overload;
+
+/// <summary>
+/// Open-loop load: requests go out at a fixed rate whether or not earlier ones have answered, as
+/// independent callers send them, so a slow server meets more load rather than less.
+/// </summary>
+public static class OpenLoop
+{
+    /// <summary>Sends <paramref name="perSecond"/> requests a second for <paramref name="duration"/>; the outcomes in send order.</summary>
+    public static async Task<T[]> RunAsync<T>(int perSecond, TimeSpan duration, Func<int, Task<T>> send)
+    {
+        var outcomes = new List<Task<T>>();
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < duration)
+        {
+            for (var due = (int)(clock.Elapsed.TotalSeconds * perSecond); outcomes.Count < due;)
+            {
+                outcomes.Add(send(outcomes.Count));
+            }
+
+            await Task.Delay(5);
+        }
+
+        return await Task.WhenAll(outcomes);
+    }
+}
