@@ -66,7 +66,12 @@ public sealed class QueueFullException(string message, TimeSpan retryAfter) : In
 
 /// <summary>The request's timeout or deadline passed before it ran.</summary>
 [GenerateSerializer]
-public sealed class InferenceTimeoutException(string message) : InferenceException(message);
+public sealed class InferenceTimeoutException(string message) : InferenceException(message)
+{
+    /// <inheritdoc />
+    /// <remarks>It never ran; a retry is only worth it when the caller still has time.</remarks>
+    public override bool SafeToRetry => true;
+}
 
 /// <summary>The model failed while running a batch (the runtime's message says why); not the caller's fault.</summary>
 [GenerateSerializer]
