@@ -30,5 +30,8 @@ public sealed record ReliabilityResults
 
     [JsonPropertyName("fuzz_gc_heap_growth_mb")] public required double FuzzGcHeapGrowthMb { get; init; }
 
+    /// <summary>From a SIGKILL of one of three silo processes under load until every request succeeds again; null if not within 90 s.</summary>
+    [JsonPropertyName("recovery_seconds")] public required double? RecoverySeconds { get; init; }
+
     [JsonPropertyName("seconds")] public required double Seconds { get; init; }
 }

@@ -10,7 +10,8 @@ namespace Cluster.Benchmarks;
 /// <summary>
 /// <c>-- reliability</c>: three times a model's capacity through the gRPC edge (a simulated device taking
 /// 20 ms per batch of up to 4, a queue of 8), every request accounted for by its id, then 10,000 fuzz
-/// cases against the same silo. Writes artifacts/bench/reliability.json.
+/// cases against the same silo, then the recovery from a SIGKILL of one of three silo processes
+/// (<see cref="SiloKillRecovery"/>). Writes artifacts/bench/reliability.json.
 /// </summary>
 public sealed class ReliabilityScenario : IBenchScenario
 {
@@ -24,7 +25,7 @@ public sealed class ReliabilityScenario : IBenchScenario
 
     public string Name => "reliability";
 
-    public string Summary => "3x overload with every request accounted for, then 10,000 fuzz cases; writes reliability.json";
+    public string Summary => "3x overload with every request accounted for, 10,000 fuzz cases, recovery from a killed silo; writes reliability.json";
 
     public async Task RunAsync(BenchOptions options, string repositoryRoot)
     {
@@ -69,6 +70,8 @@ public sealed class ReliabilityScenario : IBenchScenario
         var executed = await ExecutedAsync(grpc) - executedBefore;
 
         var fuzz = await new EdgeFuzzer(channel, http, apiKey: "none").RunAsync(FuzzCases, FuzzSeed);
+        Console.WriteLine("  killing one of three silo processes under load");
+        var recovery = await SiloKillRecovery.MeasureAsync(repositoryRoot);
         var succeeded = outcomes.Count(o => o == Outcome.Succeeded);
         var results = new ReliabilityResults
         {
@@ -86,6 +89,7 @@ public sealed class ReliabilityScenario : IBenchScenario
             FuzzInternalErrors = fuzz.InternalErrors,
             FuzzHangs = fuzz.Hangs,
             FuzzGcHeapGrowthMb = fuzz.GcHeapGrowthMb,
+            RecoverySeconds = recovery,
             Seconds = options.Seconds,
         };
         Console.WriteLine();
@@ -102,6 +106,7 @@ public sealed class ReliabilityScenario : IBenchScenario
                 ["fuzz cases", BenchReport.Number(results.FuzzCases)],
                 ["crashes / internal errors / hangs", $"{results.Crashes} / {results.FuzzInternalErrors} / {results.FuzzHangs}"],
                 ["managed heap growth over the fuzz run (MiB)", BenchReport.Number(results.FuzzGcHeapGrowthMb, 1)],
+                ["recovery after a silo is killed (s)", results.RecoverySeconds is { } seconds ? BenchReport.Number(seconds, 2) : "not within 90 s"],
             ]));
         foreach (var failure in fuzz.Failures)
         {

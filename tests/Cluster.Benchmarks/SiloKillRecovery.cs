@@ -1,0 +1,127 @@
+using System.Diagnostics;
+using Cluster.Client.Protocol;
+using Cluster.Edge.Tests.Fuzzing;
+using Cluster.Tests.Shared;
+using Grpc.Net.Client;
+
+namespace Cluster.Benchmarks;
+
+/// <summary>
+/// Three silo processes through Redis, a steady load on every silo's gRPC edge, then SIGKILL of one silo:
+/// how long until every request succeeds again. Requests are not retried (the SDK's router will), so the
+/// time is the cluster's own: Orleans noticing the dead silo and the model's replica starting elsewhere.
+/// </summary>
+public static class SiloKillRecovery
+{
+    private const int Silos = 3;
+    private const int RequestsPerSecond = 150;
+    private static readonly TimeSpan SteadyBeforeKill = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan HealthyWindow = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan GiveUpAfter = TimeSpan.FromSeconds(90);
+
+    /// <summary>Seconds from the kill to the last failed request before an unbroken <see cref="HealthyWindow"/> of successes; null if that never came.</summary>
+    public static async Task<double?> MeasureAsync(string repositoryRoot)
+    {
+        using var redis = await RedisServer.StartAsync();
+        var models = Directory.CreateTempSubdirectory("cluster-recovery-models-").FullName;
+        try
+        {
+            ModelCopies.Copy(Path.Combine(repositoryRoot, "deploy", "models"), "tiny_classifier", models);
+            using var fleet = await SiloFleet.StartAsync(repositoryRoot, redis.ConnectionString, models, Silos);
+            var channels = fleet.GrpcAddresses.Select(a => GrpcChannel.ForAddress(a)).ToArray();
+            try
+            {
+                return await LoadAndKillAsync(fleet, [.. channels.Select(c => new GRPCInferenceService.GRPCInferenceServiceClient(c))]);
+            }
+            finally
+            {
+                foreach (var channel in channels)
+                {
+                    channel.Dispose();
+                }
+            }
+        }
+        finally
+        {
+            Directory.Delete(models, recursive: true);
+        }
+    }
+
+    private static async Task<double?> LoadAndKillAsync(SiloFleet fleet, GRPCInferenceService.GRPCInferenceServiceClient[] edges)
+    {
+        var request = GrpcFuzzCases.Valid("tiny_classifier", FuzzModels.Served[0].Inputs, raw: true, batch: 1);
+        var clock = Stopwatch.StartNew();
+        var outcomes = new List<Task<(TimeSpan SentAt, bool Ok)>>();
+        TimeSpan? killedAt = null;
+        var victim = Silos - 1;
+        while (clock.Elapsed < GiveUpAfter)
+        {
+            for (var due = (int)(clock.Elapsed.TotalSeconds * RequestsPerSecond); outcomes.Count < due;)
+            {
+                // The killed silo's edge is left out: its callers would go elsewhere.
+                var edge = edges[outcomes.Count % (killedAt is null ? Silos : Silos - 1)];
+                outcomes.Add(SendAsync(edge, request, clock.Elapsed));
+            }
+
+            if (killedAt is null && clock.Elapsed >= SteadyBeforeKill)
+            {
+                fleet.Kill(victim);
+                killedAt = clock.Elapsed;
+            }
+
+            if (killedAt is { } kill && clock.Elapsed > kill + HealthyWindow && RecoveredAt(outcomes, kill) is not null)
+            {
+                break;
+            }
+
+            await Task.Delay(5);
+        }
+
+        await Task.WhenAll(outcomes);
+        return RecoveredAt(outcomes, killedAt!.Value) is { } recovered ? Math.Round((recovered - killedAt.Value).TotalSeconds, 2) : null;
+    }
+
+    /// <summary>The send time of the last failure after the kill, once a full healthy window of answered successes follows it.</summary>
+    private static TimeSpan? RecoveredAt(List<Task<(TimeSpan SentAt, bool Ok)>> outcomes, TimeSpan killedAt)
+    {
+        var lastFailure = killedAt;
+        TimeSpan? lastSuccess = null;
+        foreach (var outcome in outcomes)
+        {
+            if (!outcome.IsCompleted)
+            {
+                return null;
+            }
+
+            var (sentAt, ok) = outcome.Result;
+            if (sentAt < killedAt)
+            {
+                continue;
+            }
+
+            if (ok)
+            {
+                lastSuccess = sentAt;
+            }
+            else
+            {
+                lastFailure = sentAt;
+            }
+        }
+
+        return lastSuccess - lastFailure >= HealthyWindow ? lastFailure : null;
+    }
+
+    private static async Task<(TimeSpan, bool)> SendAsync(GRPCInferenceService.GRPCInferenceServiceClient edge, ModelInferRequest request, TimeSpan sentAt)
+    {
+        try
+        {
+            await edge.ModelInferAsync(request, deadline: DateTime.UtcNow.AddSeconds(30));
+            return (sentAt, true);
+        }
+        catch (Grpc.Core.RpcException)
+        {
+            return (sentAt, false);
+        }
+    }
+}
