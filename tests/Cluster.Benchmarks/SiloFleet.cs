@@ -12,9 +12,13 @@ public sealed class SiloFleet : IDisposable
 {
     private readonly List<(Process Process, int GrpcPort)> _silos = [];
 
-    private SiloFleet()
+    private SiloFleet(string clusterId)
     {
+        ClusterId = clusterId;
     }
+
+    /// <summary>The Orleans cluster id the silos share.</summary>
+    public string ClusterId { get; }
 
     /// <summary>Each silo's gRPC edge, as a URL.</summary>
     public IEnumerable<string> GrpcAddresses => _silos.Select(s => $"http://127.0.0.1:{s.GrpcPort}");
@@ -24,7 +28,7 @@ public sealed class SiloFleet : IDisposable
     {
         var dll = Path.Combine(repositoryRoot, "silo", "Cluster.Silo", "bin", "Release", "net10.0", "Cluster.Silo.dll");
         var clusterId = "fleet-" + Guid.NewGuid().ToString("N")[..8];
-        var fleet = new SiloFleet();
+        var fleet = new SiloFleet(clusterId);
         try
         {
             for (var i = 0; i < count; i++)
