@@ -148,7 +148,9 @@ public sealed partial class DeviceGrain(
             metrics.DeviceQuarantines.Add(1, Tags());
             metrics.DeviceQuarantined.Add(1, Tags());
             var interval = TimeSpan.FromMilliseconds(localDevices.Options.ProbeIntervalMilliseconds);
-            _probe ??= this.RegisterGrainTimer(ProbeAsync, new GrainTimerCreationOptions(interval, interval) { Interleave = true });
+
+            // A quarantined device gets no batches; the timer keeps the grain, and so its probes, alive.
+            _probe ??= this.RegisterGrainTimer(ProbeAsync, new GrainTimerCreationOptions(interval, interval) { Interleave = true, KeepAlive = true });
         }
 
         return new DeviceFaultException($"Device '{_key}' is out of service: {reason}");
