@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Cluster.Contracts.Devices;
 using Cluster.Contracts.Grains;
 using Cluster.Contracts.Tensors;
@@ -53,9 +54,11 @@ public sealed class DeviceFaultTests : IAsyncLifetime
         Assert.Equal(DeviceHealth.Unhealthy, flaky.Health);
         Assert.Equal($"Simulated device 'sim:flaky:0' failed batch 2 (injected fault).", flaky.HealthReason);
         Assert.Equal($"{Silo}/sim:steady:0", (await Replica(FlakyModel).GetStatusAsync()).Device);
+        await WaitForMetricAsync("cluster_device_quarantined", "sim:flaky:0", 1);
 
         // The first probe is batch 3, still in the fault window; the second passes.
         await WaitUntilHealthyAsync($"{Silo}/sim:flaky:0");
+        await WaitForMetricAsync("cluster_device_quarantined", "sim:flaky:0", 0);
         await _cluster.Client.InferAsync(FlakyModel, [Row()]);
         Assert.Equal($"{Silo}/sim:flaky:0", (await Replica(FlakyModel).GetStatusAsync()).Device);
     }
@@ -86,6 +89,27 @@ public sealed class DeviceFaultTests : IAsyncLifetime
             Assert.True(waited.Elapsed < TimeSpan.FromSeconds(15), $"{device} was not returned to service within 15 s.");
             await Task.Delay(100);
         }
+    }
+
+    /// <summary>Waits until the silo's Prometheus endpoint shows <paramref name="value"/> for the device's series.</summary>
+    private async Task WaitForMetricAsync(string name, string device, double value)
+    {
+        using var http = new HttpClient();
+        var waited = Stopwatch.StartNew();
+        string? line = null;
+        while (waited.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            var text = await http.GetStringAsync($"{_cluster.MetricsAddresses[0]}/metrics");
+            line = text.Split('\n').FirstOrDefault(l => l.StartsWith(name + "{", StringComparison.Ordinal) && l.Contains($"device=\"{device}\"", StringComparison.Ordinal));
+            if (line is not null && double.Parse(line[(line.LastIndexOf('}') + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) == value)
+            {
+                return;
+            }
+
+            await Task.Delay(200);
+        }
+
+        Assert.Fail($"{name} for {device} did not reach {value}; last: {line ?? "no series"}");
     }
 
     private static TensorData Row() => TensorData.FromFloat32("features", [1f, 2f, 3f, 4f], 1, 4);
