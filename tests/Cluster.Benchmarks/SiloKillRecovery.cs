@@ -3,6 +3,7 @@ using System.Globalization;
 using Cluster.Client;
 using Cluster.Client.Protocol;
 using Cluster.Contracts.Grains;
+using Cluster.Edge.Tests.Overload;
 using Cluster.Edge.Tests.Fuzzing;
 using Cluster.Tests.Shared;
 using Grpc.Net.Client;
@@ -61,39 +62,28 @@ public static class SiloKillRecovery
     private static async Task<double?> LoadAndKillAsync(SiloFleet fleet, int victim, GRPCInferenceService.GRPCInferenceServiceClient[] edges)
     {
         var request = GrpcFuzzCases.Valid(Model, FuzzModels.Served[0].Inputs, raw: true, batch: 1);
+
+        // Callers use the other silos' edges: the load measures the cluster, not a dead address.
         var survivors = edges.Where((_, i) => i != victim).ToArray();
         var clock = Stopwatch.StartNew();
-        var outcomes = new List<Task<(TimeSpan SentAt, bool Ok)>>();
         TimeSpan? killedAt = null;
-        while (clock.Elapsed < GiveUpAfter)
+        bool KeepGoing(TimeSpan elapsed, IReadOnlyList<Task<(TimeSpan, bool)>> sent)
         {
-            for (var due = (int)(clock.Elapsed.TotalSeconds * RequestsPerSecond); outcomes.Count < due;)
-            {
-                // Callers use the other silos' edges: the load measures the cluster, not a dead address.
-                var edge = survivors[outcomes.Count % survivors.Length];
-                outcomes.Add(SendAsync(edge, request, clock.Elapsed));
-            }
-
-            if (killedAt is null && clock.Elapsed >= SteadyBeforeKill)
+            if (killedAt is null && elapsed >= SteadyBeforeKill)
             {
                 fleet.Kill(victim);
                 killedAt = clock.Elapsed;
             }
 
-            if (killedAt is { } kill && clock.Elapsed > kill + HealthyWindow && RecoveredAt(outcomes, kill) is not null)
-            {
-                break;
-            }
-
-            await Task.Delay(5);
+            return elapsed < GiveUpAfter && (killedAt is not { } kill || elapsed < kill + HealthyWindow || RecoveredAt(sent, kill) is null);
         }
 
-        await Task.WhenAll(outcomes);
-        return RecoveredAt(outcomes, killedAt!.Value) is { } recovered ? Math.Round((recovered - killedAt.Value).TotalSeconds, 2) : null;
+        var outcomes = await OpenLoop.RunAsync(RequestsPerSecond, KeepGoing, n => SendAsync(survivors[n % survivors.Length], request, clock.Elapsed));
+        return RecoveredAt([.. outcomes.Select(Task.FromResult)], killedAt!.Value) is { } recovered ? Math.Round((recovered - killedAt.Value).TotalSeconds, 2) : null;
     }
 
     /// <summary>The send time of the last failure after the kill, once a full healthy window of answered successes follows it.</summary>
-    private static TimeSpan? RecoveredAt(List<Task<(TimeSpan SentAt, bool Ok)>> outcomes, TimeSpan killedAt)
+    private static TimeSpan? RecoveredAt(IReadOnlyList<Task<(TimeSpan SentAt, bool Ok)>> outcomes, TimeSpan killedAt)
     {
         var lastFailure = killedAt;
         TimeSpan? lastSuccess = null;
