@@ -132,7 +132,7 @@ internal sealed class GrpcTransport(GrpcChannel channel, string? apiKey) : IInfe
             {
                 StatusCode.NotFound => new ModelNotFoundException(e.Status.Detail),
                 StatusCode.InvalidArgument => new InvalidInputException(e.Status.Detail),
-                StatusCode.ResourceExhausted => new QueueFullException(e.Status.Detail),
+                StatusCode.ResourceExhausted => new QueueFullException(e.Status.Detail, RetryHint.FromMilliseconds(e.Trailers.GetValue(RetryHint.GrpcTrailer))),
                 StatusCode.Unavailable => new ModelUnavailableException(e.Status.Detail),
                 StatusCode.DeadlineExceeded => new InferenceTimeoutException(e.Status.Detail),
                 StatusCode.Cancelled => new OperationCanceledException(e.Status.Detail, e),

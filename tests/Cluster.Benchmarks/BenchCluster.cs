@@ -15,12 +15,13 @@ public sealed class BenchCluster : IAsyncDisposable
 {
     private readonly List<IHost> _silos;
 
-    private BenchCluster(string modelRepository, List<IHost> silos, ClusterConnection connection, string grpcAddress)
+    private BenchCluster(string modelRepository, List<IHost> silos, ClusterConnection connection, string grpcAddress, string httpAddress)
     {
         ModelRepository = modelRepository;
         _silos = silos;
         Connection = connection;
         GrpcAddress = grpcAddress;
+        HttpAddress = httpAddress;
     }
 
     /// <summary>The bundled pretrained models written beside this program by build/PretrainedModels.targets.</summary>
@@ -31,6 +32,9 @@ public sealed class BenchCluster : IAsyncDisposable
 
     /// <summary>The first silo's gRPC edge, as a URL.</summary>
     public string GrpcAddress { get; }
+
+    /// <summary>The first silo's REST edge, as a URL.</summary>
+    public string HttpAddress { get; }
 
     /// <summary>The silo's temporary model repository.</summary>
     public string ModelRepository { get; }
@@ -91,7 +95,7 @@ public sealed class BenchCluster : IAsyncDisposable
                 ClusterId = clusterId,
                 Gateways = [$"127.0.0.1:{Port(ports[1])}"],
             });
-            return new BenchCluster(repository, started, connection, $"http://127.0.0.1:{Port(ports[2])}");
+            return new BenchCluster(repository, started, connection, $"http://127.0.0.1:{Port(ports[2])}", $"http://127.0.0.1:{Port(ports[3])}");
         }
         catch
         {

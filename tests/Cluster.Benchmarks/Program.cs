@@ -1,6 +1,6 @@
 using Cluster.Benchmarks;
 
-IBenchScenario[] scenarios = [new BatchingScenario(), new EdgeScenario(), new AllocationScenario(), new EmbeddingsScenario(), new PlacementScenario()];
+IBenchScenario[] scenarios = [new BatchingScenario(), new EdgeScenario(), new AllocationScenario(), new EmbeddingsScenario(), new PlacementScenario(), new ReliabilityScenario()];
 
 if (args is ["--help" or "-h", ..])
 {

@@ -16,8 +16,13 @@ public sealed class InProcessCluster : IAsyncDisposable
 
     private readonly bool _ownsStateDirectory;
 
-    private InProcessCluster(string modelRepository, string stateDirectory, bool ownsStateDirectory, string clusterId)
+    private readonly string? _redis;
+
+    private int? _primarySiloPort;
+
+    private InProcessCluster(string modelRepository, string stateDirectory, bool ownsStateDirectory, string clusterId, string? redis)
     {
+        _redis = redis;
         ModelRepository = modelRepository;
         StateDirectory = stateDirectory;
         _ownsStateDirectory = ownsStateDirectory;
@@ -35,6 +40,9 @@ public sealed class InProcessCluster : IAsyncDisposable
 
     /// <summary>The Orleans cluster id.</summary>
     public string ClusterId { get; }
+
+    /// <summary>Each silo's silo-to-silo port.</summary>
+    public List<int> SiloPorts { get; } = [];
 
     /// <summary>Each silo's gateway, <c>127.0.0.1:port</c>.</summary>
     public List<string> Gateways { get; } = [];
@@ -68,51 +76,58 @@ public sealed class InProcessCluster : IAsyncDisposable
         var repository = RepositoryPaths.CopyModelsToTemp();
         prepareRepository?.Invoke(repository);
         var clusterId = "test-" + Guid.NewGuid().ToString("N")[..8];
-        var cluster = new InProcessCluster(repository, stateDirectory ?? Directory.CreateTempSubdirectory("cluster-state-").FullName, stateDirectory is null, clusterId);
-        var ports = FreePorts.Take(siloNames.Length * 5);
-        var gateways = cluster.Gateways;
+        var cluster = new InProcessCluster(repository, stateDirectory ?? Directory.CreateTempSubdirectory("cluster-state-").FullName, stateDirectory is null, clusterId, redis);
         for (var i = 0; i < siloNames.Length; i++)
         {
-            var settings = new Dictionary<string, string?>
-            {
-                ["Cluster:SiloName"] = siloNames[i],
-                ["Cluster:ClusterId"] = clusterId,
-                ["Cluster:SiloPort"] = Port(ports[5 * i]),
-                ["Cluster:GatewayPort"] = Port(ports[(5 * i) + 1]),
-                ["Cluster:Edge:GrpcAddress"] = $"127.0.0.1:{ports[(5 * i) + 2]}",
-                ["Cluster:Edge:HttpAddress"] = $"127.0.0.1:{ports[(5 * i) + 3]}",
-                ["Cluster:MetricsAddress"] = $"127.0.0.1:{ports[(5 * i) + 4]}",
-                ["Cluster:PrimarySiloPort"] = Port(ports[0]),
-                ["Cluster:ModelRepository"] = repository,
-                ["Cluster:BundledModels"] = "",
-                ["Cluster:StateDirectory"] = cluster.StateDirectory,
-                ["Cluster:Devices:Cuda"] = "none",
-                ["Cluster:Clustering"] = redis is null ? "Localhost" : "Redis",
-                ["Cluster:RedisConnectionString"] = redis,
-                ["Cluster:AdvertisedAddress"] = "127.0.0.1",
-                ["Logging:LogLevel:Default"] = "Warning",
-            };
-            foreach (var (key, value) in perSilo?.Invoke(i) ?? [])
-            {
-                settings[key] = value;
-            }
-
-            var silo = ClusterHost.Build([], settings);
-            await silo.StartAsync();
-            cluster._silos.Add(silo);
-            gateways.Add($"127.0.0.1:{ports[(5 * i) + 1]}");
-            cluster.GrpcAddresses.Add($"http://127.0.0.1:{ports[(5 * i) + 2]}");
-            cluster.HttpAddresses.Add($"http://127.0.0.1:{ports[(5 * i) + 3]}");
-            cluster.MetricsAddresses.Add($"http://127.0.0.1:{ports[(5 * i) + 4]}");
+            await cluster.AddSiloAsync(siloNames[i], perSilo?.Invoke(i));
         }
 
         cluster.Connection = await ClusterConnection.ConnectAsync(new ClusterConnectionOptions
         {
             ClusterId = clusterId,
-            Gateways = gateways,
+            Gateways = cluster.Gateways,
             RedisConnectionString = redis,
         });
         return cluster;
+    }
+
+    /// <summary>Starts one more silo in the cluster (the first one started is the primary of Localhost clustering).</summary>
+    public async Task AddSiloAsync(string name, Dictionary<string, string?>? extraSettings = null)
+    {
+        var ports = FreePorts.Take(5);
+        _primarySiloPort ??= ports[0];
+        var settings = new Dictionary<string, string?>
+        {
+            ["Cluster:SiloName"] = name,
+            ["Cluster:ClusterId"] = ClusterId,
+            ["Cluster:SiloPort"] = Port(ports[0]),
+            ["Cluster:GatewayPort"] = Port(ports[1]),
+            ["Cluster:Edge:GrpcAddress"] = $"127.0.0.1:{ports[2]}",
+            ["Cluster:Edge:HttpAddress"] = $"127.0.0.1:{ports[3]}",
+            ["Cluster:MetricsAddress"] = $"127.0.0.1:{ports[4]}",
+            ["Cluster:PrimarySiloPort"] = Port(_primarySiloPort.Value),
+            ["Cluster:ModelRepository"] = ModelRepository,
+            ["Cluster:BundledModels"] = "",
+            ["Cluster:StateDirectory"] = StateDirectory,
+            ["Cluster:Devices:Cuda"] = "none",
+            ["Cluster:Clustering"] = _redis is null ? "Localhost" : "Redis",
+            ["Cluster:RedisConnectionString"] = _redis,
+            ["Cluster:AdvertisedAddress"] = "127.0.0.1",
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        foreach (var (key, value) in extraSettings ?? [])
+        {
+            settings[key] = value;
+        }
+
+        var silo = ClusterHost.Build([], settings);
+        await silo.StartAsync();
+        _silos.Add(silo);
+        SiloPorts.Add(ports[0]);
+        Gateways.Add($"127.0.0.1:{ports[1]}");
+        GrpcAddresses.Add($"http://127.0.0.1:{ports[2]}");
+        HttpAddresses.Add($"http://127.0.0.1:{ports[3]}");
+        MetricsAddresses.Add($"http://127.0.0.1:{ports[4]}");
     }
 
     /// <inheritdoc />

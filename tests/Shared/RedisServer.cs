@@ -3,15 +3,20 @@ using System.Net.Sockets;
 
 namespace Cluster.Tests.Shared;
 
-/// <summary>A real <c>redis-server</c> process on a free loopback port, with no persistence; stopped on dispose.</summary>
+/// <summary>
+/// A real <c>redis-server</c> process on a free loopback port, its data in a temporary folder written only
+/// when it is stopped (so it can be stopped and started again with its data); stopped on dispose.
+/// </summary>
 public sealed class RedisServer : IDisposable
 {
-    private readonly Process _process;
+    private readonly string _directory;
+    private Process _process;
 
-    private RedisServer(Process process, int port)
+    private RedisServer(Process process, int port, string directory)
     {
         _process = process;
         Port = port;
+        _directory = directory;
     }
 
     /// <summary>The port it listens on.</summary>
@@ -24,7 +29,35 @@ public sealed class RedisServer : IDisposable
     public static async Task<RedisServer> StartAsync()
     {
         var port = FreePorts.Take(1)[0];
-        var start = new ProcessStartInfo("redis-server", ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        var directory = Directory.CreateTempSubdirectory("redis-").FullName;
+        var server = new RedisServer(Launch(port, directory), port, directory);
+        await server.WaitUntilListeningAsync();
+        return server;
+    }
+
+    /// <summary>Stops the server as an outage would, after writing its data to disk (<c>SHUTDOWN SAVE</c>).</summary>
+    public async Task StopAsync()
+    {
+        using (var client = new TcpClient())
+        {
+            await client.ConnectAsync("127.0.0.1", Port);
+            await client.GetStream().WriteAsync("SHUTDOWN SAVE\r\n"u8.ToArray());
+            await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(15));
+        }
+
+        _process.Dispose();
+    }
+
+    /// <summary>Starts the stopped server again on the same port, with the data it had.</summary>
+    public async Task RestartAsync()
+    {
+        _process = Launch(Port, _directory);
+        await WaitUntilListeningAsync();
+    }
+
+    private static Process Launch(int port, string directory)
+    {
+        var start = new ProcessStartInfo("redis-server", ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -41,15 +74,19 @@ public sealed class RedisServer : IDisposable
 
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var server = new RedisServer(process, port);
+        return process;
+    }
+
+    private async Task WaitUntilListeningAsync()
+    {
         var deadline = DateTime.UtcNow.AddSeconds(15);
         while (DateTime.UtcNow < deadline)
         {
             try
             {
                 using var client = new TcpClient();
-                await client.ConnectAsync("127.0.0.1", port);
-                return server;
+                await client.ConnectAsync("127.0.0.1", Port);
+                return;
             }
             catch (SocketException)
             {
@@ -57,19 +94,27 @@ public sealed class RedisServer : IDisposable
             }
         }
 
-        server.Dispose();
-        throw new TimeoutException($"redis-server did not listen on port {port} within 15 s.");
+        Dispose();
+        throw new TimeoutException($"redis-server did not listen on port {Port} within 15 s.");
     }
 
     /// <inheritdoc />
     public void Dispose()
     {
-        if (!_process.HasExited)
+        try
         {
-            _process.Kill();
-            _process.WaitForExit();
+            if (!_process.HasExited)
+            {
+                _process.Kill();
+                _process.WaitForExit();
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Stopped and not restarted: nothing is running.
         }
 
         _process.Dispose();
+        Directory.Delete(_directory, recursive: true);
     }
 }

@@ -9,6 +9,12 @@ public class InferenceException : Exception
         : base(message)
     {
     }
+
+    /// <summary>
+    /// Whether the request certainly never ran, so sending it again (here or to another replica) cannot
+    /// run it twice: true for a full queue and for a model or device that could not take it.
+    /// </summary>
+    public virtual bool SafeToRetry => false;
 }
 
 /// <summary>The model, or the requested version of it, is not in the repository.</summary>
@@ -21,19 +27,51 @@ public sealed class InvalidInputException(string message) : InferenceException(m
 
 /// <summary>The model version exists but cannot be served (failed to load, or no device can host it).</summary>
 [GenerateSerializer]
-public sealed class ModelUnavailableException(string message) : InferenceException(message);
+public sealed class ModelUnavailableException(string message) : InferenceException(message)
+{
+    /// <inheritdoc />
+    public override bool SafeToRetry => true;
+}
 
 /// <summary>A grain was addressed to a silo or device that is not in the cluster.</summary>
 [GenerateSerializer]
-public sealed class DeviceNotFoundException(string message) : InferenceException(message);
+public sealed class DeviceNotFoundException(string message) : InferenceException(message)
+{
+    /// <inheritdoc />
+    public override bool SafeToRetry => true;
+}
 
-/// <summary>The model's queue is full; retry later or elsewhere.</summary>
+/// <summary>
+/// A device failed or did not finish a batch in time and was taken out of service; the batch produced no
+/// output. The replica retries such a batch once on another device of its silo before reporting this.
+/// </summary>
 [GenerateSerializer]
-public sealed class QueueFullException(string message) : InferenceException(message);
+public sealed class DeviceFaultException(string message) : InferenceException(message)
+{
+    /// <inheritdoc />
+    public override bool SafeToRetry => true;
+}
+
+/// <summary>The model's queue is full; retry after <see cref="RetryAfter"/>, or elsewhere.</summary>
+[GenerateSerializer]
+public sealed class QueueFullException(string message, TimeSpan retryAfter) : InferenceException(message)
+{
+    /// <summary>About how long the queue takes to drain (zero when unknown): a sensible delay before retrying.</summary>
+    [Id(0)]
+    public TimeSpan RetryAfter { get; } = retryAfter;
+
+    /// <inheritdoc />
+    public override bool SafeToRetry => true;
+}
 
 /// <summary>The request's timeout or deadline passed before it ran.</summary>
 [GenerateSerializer]
-public sealed class InferenceTimeoutException(string message) : InferenceException(message);
+public sealed class InferenceTimeoutException(string message) : InferenceException(message)
+{
+    /// <inheritdoc />
+    /// <remarks>It never ran; a retry is only worth it when the caller still has time.</remarks>
+    public override bool SafeToRetry => true;
+}
 
 /// <summary>The model failed while running a batch (the runtime's message says why); not the caller's fault.</summary>
 [GenerateSerializer]

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Cluster.Contracts.Devices;
 using Cluster.Contracts.Errors;
 using Cluster.Contracts.Grains;
@@ -29,12 +30,14 @@ public sealed partial class DeviceGrain(
     ModelRepository repository,
     ILocalSiloDetails localSilo,
     DeviceUsageBoard usageBoard,
+    InferenceMetrics metrics,
     ILogger<DeviceGrain> logger) : Grain, IDeviceGrain
 {
     private readonly Dictionary<(string Model, long Version), Task<ModelInstancePool>> _models = [];
     private DeviceKey _key;
     private DeviceDescriptor? _device;
     private long _batchesRun;
+    private IGrainTimer? _probe;
 
     /// <inheritdoc />
     public override Task OnActivateAsync(CancellationToken cancellationToken)
@@ -71,13 +74,14 @@ public sealed partial class DeviceGrain(
             }
         }
 
+        var (health, reason) = localDevices.HealthOf(device);
         return Task.FromResult(new DeviceStatus
         {
             Key = _key.ToString(),
             HostSilo = localSilo.Name,
             Kind = device.Kind,
-            Health = device.Health,
-            HealthReason = device.HealthReason,
+            Health = health,
+            HealthReason = reason,
             MemoryTotalBytes = device.MemoryTotalBytes,
             MemoryUsedBytes = used,
             LoadedModels = [.. loaded],
@@ -103,23 +107,83 @@ public sealed partial class DeviceGrain(
     /// <inheritdoc />
     public async Task<BatchResult> RunBatchAsync(string model, long version, TensorData[][] requests, string[] outputNames)
     {
+        if (localDevices.HealthOf(RequireDevice()) is (DeviceHealth.Unhealthy, var reason))
+        {
+            throw new DeviceFaultException($"Device '{_key}' is out of service: {reason}");
+        }
+
         var pool = await PoolFor(model, version);
         using var span = InferenceTracing.Source.StartActivity("device.run");
         span?.SetTag("device", _key.ToString());
         span?.SetTag("requests", requests.Length);
+        var timeout = TimeSpan.FromMilliseconds(localDevices.Options.BatchTimeoutMilliseconds);
         BatchResult result;
         try
         {
-            result = await pool.RunAsync(requests, outputNames);
+            result = await pool.RunAsync(requests, outputNames).WaitAsync(timeout);
         }
         catch (OnnxRuntimeException e)
         {
             throw new ModelExecutionException($"Model '{model}' version {version} failed on device '{_key}': {e.Message}");
         }
+        catch (DeviceFaultException e)
+        {
+            throw Quarantine(e.Message);
+        }
+        catch (TimeoutException)
+        {
+            throw Quarantine($"a batch of {model}:{version} did not finish within {timeout.TotalMilliseconds:0} ms");
+        }
 
         _batchesRun++;
         return result;
     }
+
+    /// <summary>Takes the device out of service and probes it every probe interval until a probe passes.</summary>
+    private DeviceFaultException Quarantine(string reason)
+    {
+        if (localDevices.Quarantine(_key.Device, reason))
+        {
+            LogQuarantined(_key.ToString(), reason);
+            metrics.DeviceQuarantines.Add(1, Tags());
+            metrics.DeviceQuarantined.Add(1, Tags());
+            var interval = TimeSpan.FromMilliseconds(localDevices.Options.ProbeIntervalMilliseconds);
+
+            // A quarantined device gets no batches; the timer keeps the grain, and so its probes, alive.
+            _probe ??= this.RegisterGrainTimer(ProbeAsync, new GrainTimerCreationOptions(interval, interval) { Interleave = true, KeepAlive = true });
+        }
+
+        return new DeviceFaultException($"Device '{_key}' is out of service: {reason}");
+    }
+
+    /// <summary>One warm-up request of a loaded model; when it passes in time, the device serves again.</summary>
+    private async Task ProbeAsync(CancellationToken cancellationToken)
+    {
+        var pool = _models.Values.FirstOrDefault(p => p.IsCompletedSuccessfully)?.Result;
+        try
+        {
+            if (pool is not null)
+            {
+                await pool.ProbeAsync().WaitAsync(TimeSpan.FromMilliseconds(localDevices.Options.BatchTimeoutMilliseconds), cancellationToken);
+            }
+        }
+        catch (Exception e) when (e is DeviceFaultException or TimeoutException or OnnxRuntimeException)
+        {
+            LogProbeFailed(_key.ToString(), e.Message);
+            return;
+        }
+
+        if (localDevices.Restore(_key.Device))
+        {
+            LogRestored(_key.ToString());
+            metrics.DeviceQuarantined.Add(-1, Tags());
+        }
+
+        _probe?.Dispose();
+        _probe = null;
+    }
+
+    private TagList Tags() => new() { { "silo", _key.Silo }, { "device", _key.Device } };
 
     private Task<ModelInstancePool> PoolFor(string model, long version)
     {
@@ -185,7 +249,7 @@ public sealed partial class DeviceGrain(
         var file = repository.ModelFile(model, version);
         if (device.Simulation is { } profile)
         {
-            return new SimulatedModel(target.Version, profile, new FileInfo(file).Length);
+            return new SimulatedModel(target.Version, profile, new FileInfo(file).Length, device.Fault);
         }
 
         return target.Config.TextEmbedding is { } text
@@ -202,6 +266,15 @@ public sealed partial class DeviceGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Unloaded {Model}:{Version} from {Device}")]
     private partial void LogUnloaded(string model, long version, string device);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Device {Device} quarantined: {Reason}")]
+    private partial void LogQuarantined(string device, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Device {Device} failed its health probe: {Reason}")]
+    private partial void LogProbeFailed(string device, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Device {Device} passed its health probe and serves again")]
+    private partial void LogRestored(string device);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Default warm-up of {Model}:{Version} on {Device} skipped: {Reason}")]
     private partial void LogWarmupSkipped(string model, long version, string device, string reason);

@@ -27,7 +27,7 @@ public static class InferenceSiloBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddSingleton(sp => new ModelRepository(modelRepositoryPaths, sp.GetRequiredService<ILogger<ModelRepository>>()));
-        builder.Services.AddSingleton(_ => new LocalDevices(DeviceDiscovery.Discover(devices)));
+        builder.Services.AddSingleton(_ => new LocalDevices(DeviceDiscovery.Discover(devices), devices));
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(labels ?? SiloLabels.Local);
         builder.Services.TryAddSingleton<DeviceUsageBoard>();

@@ -41,10 +41,13 @@ public sealed partial class ModelBatcherGrain(
     /// </summary>
     private static readonly TimeSpan RetiredLinger = TimeSpan.FromSeconds(5);
 
+    private readonly HashSet<string> _devicesUsed = [];
     private ReplicaKey _key;
     private Task<Replica>? _ready;
     private bool _retiring;
     private IGrainTimer? _lingering;
+    private string? _preferredDevice;
+    private string? _device;
     private TaskScheduler _grainScheduler = TaskScheduler.Default;
 
     /// <inheritdoc />
@@ -100,7 +103,7 @@ public sealed partial class ModelBatcherGrain(
             {
                 QueueFullException or InferenceTimeoutException or ReplicaNotStartedException => FailureReason.Rejected,
                 OperationCanceledException => FailureReason.Canceled,
-                ModelExecutionException or ModelUnavailableException or DeviceNotFoundException => FailureReason.Backend,
+                ModelExecutionException or ModelUnavailableException or DeviceNotFoundException or DeviceFaultException => FailureReason.Backend,
                 _ => FailureReason.Other,
             };
             if (failure == FailureReason.Backend)
@@ -128,7 +131,7 @@ public sealed partial class ModelBatcherGrain(
         {
             Key = _key.ToString(),
             Silo = localSilo.Name,
-            Device = replica?.DeviceKey,
+            Device = replica is null ? null : _device,
             Ready = replica is not null,
             Queued = replica?.Scheduler.QueuedCount ?? 0,
             RunningBatches = replica?.Scheduler.RunningBatches ?? 0,
@@ -162,9 +165,13 @@ public sealed partial class ModelBatcherGrain(
 
             replica.Scheduler.Dispose();
             replicas.Gone(_key.ToString());
-            if (!replicas.Entries.Any(r => r.Model == _key.Model && r.Version == _key.Version && r.Device == replica.Entry.Device))
+            foreach (var used in _devicesUsed)
             {
-                await GrainFactory.GetGrain<IDeviceGrain>(replica.DeviceKey).UnloadModelAsync(_key.Model, _key.Version);
+                var device = DeviceKey.Parse(used).Device;
+                if (!replicas.Entries.Any(r => r.Model == _key.Model && r.Version == _key.Version && r.Device == device))
+                {
+                    await GrainFactory.GetGrain<IDeviceGrain>(used).UnloadModelAsync(_key.Model, _key.Version);
+                }
             }
         }
 
@@ -218,20 +225,22 @@ public sealed partial class ModelBatcherGrain(
             replicas.Gone(_key.ToString());
             throw;
         }
+        _preferredDevice = entry.Device;
+        _device = deviceKey;
+        _devicesUsed.Add(deviceKey);
 
         var outputNames = Array.ConvertAll(target.Version.Outputs, o => o.Name);
         var statistics = new StatisticsRecorder(target.Model, target.Version.Version, time, metrics, localSilo.Name, labels);
         scheduler = new DynamicBatchScheduler<Pending, TensorData[]>(
             BatchingPolicy.From(target.Config),
-            batch => Task.Factory.StartNew(() => RunBatchAsync(target, device, outputNames, statistics, batch), CancellationToken.None, TaskCreationOptions.None, _grainScheduler).Unwrap(),
+            batch => Task.Factory.StartNew(() => RunBatchAsync(target, outputNames, statistics, batch), CancellationToken.None, TaskCreationOptions.None, _grainScheduler).Unwrap(),
             time);
         entry.Ready = true;
-        return new Replica(target, deviceKey, outputNames, scheduler, statistics, entry);
+        return new Replica(target, outputNames, scheduler, statistics, entry);
     }
 
     private async Task<TensorData[][]> RunBatchAsync(
         ModelTarget target,
-        IDeviceGrain device,
         string[] outputNames,
         StatisticsRecorder statistics,
         IReadOnlyList<QueuedRequest<Pending, TensorData[]>> batch)
@@ -256,17 +265,7 @@ public sealed partial class ModelBatcherGrain(
         span?.SetTag("model", target.Model);
         span?.SetTag("batch.size", samples);
         span?.SetTag("silo", localSilo.Name);
-        BatchResult result;
-        try
-        {
-            result = await device.RunBatchAsync(target.Model, target.Version.Version, inputs, outputNames);
-        }
-        catch (DeviceNotFoundException e)
-        {
-            // The device's silo is leaving, so its grain could not be placed: the batch never ran.
-            throw new ReplicaNotStartedException($"Replica {_key} could not reach its device ({e.Message}); the request did not run, retry it on another replica.");
-        }
-
+        var result = await RunOnDeviceAsync(target, inputs, outputNames);
         statistics.RecordBatch(batch.Count, samples, result.Timings, result.Tokens);
         var outputs = new TensorData[batch.Count][];
         for (var i = 0; i < batch.Count; i++)
@@ -282,13 +281,66 @@ public sealed partial class ModelBatcherGrain(
         return outputs;
     }
 
+    /// <summary>
+    /// Runs a batch on the replica's device, or the best other healthy one while it is out of service; when
+    /// the device fails or hangs (and so takes itself out of service) the batch runs once more on another.
+    /// That is safe: a failed batch answered no caller.
+    /// </summary>
+    private async Task<BatchResult> RunOnDeviceAsync(ModelTarget target, TensorData[][] inputs, string[] outputNames)
+    {
+        var first = DeviceFor(target, avoid: null) ?? throw NoHealthyDevice(target);
+        try
+        {
+            return await RunOnAsync(first, target, inputs, outputNames);
+        }
+        catch (DeviceFaultException fault)
+        {
+            var second = DeviceFor(target, avoid: first);
+            if (second is null)
+            {
+                throw;
+            }
+
+            LogBatchRetried(_key.Model, _key.Version, first, second, fault.Message);
+            return await RunOnAsync(second, target, inputs, outputNames);
+        }
+    }
+
+    private async Task<BatchResult> RunOnAsync(string deviceKey, ModelTarget target, TensorData[][] inputs, string[] outputNames)
+    {
+        _device = deviceKey;
+        _devicesUsed.Add(deviceKey);
+        try
+        {
+            return await GrainFactory.GetGrain<IDeviceGrain>(deviceKey).RunBatchAsync(target.Model, target.Version.Version, inputs, outputNames);
+        }
+        catch (DeviceNotFoundException e)
+        {
+            // The device's silo is leaving, so its grain could not be placed: the batch never ran.
+            throw new ReplicaNotStartedException($"Replica {_key} could not reach its device ({e.Message}); the request did not run, retry it on another replica.");
+        }
+    }
+
+    /// <summary>The replica's own device while it is healthy, else another healthy eligible one (never <paramref name="avoid"/>); null when none.</summary>
+    private string? DeviceFor(ModelTarget target, string? avoid)
+    {
+        var names = Eligible(target).Select(d => new DeviceKey(localSilo.Name, d.Name).ToString()).Where(k => k != avoid).ToList();
+        var preferred = _preferredDevice is null ? null : new DeviceKey(localSilo.Name, _preferredDevice).ToString();
+        return names.Contains(preferred!) ? preferred : names.FirstOrDefault();
+    }
+
     /// <summary>The local devices the model may use (<see cref="DevicePreference"/>); throws when there are none.</summary>
     private string[] EligibleDevices(ModelTarget target)
     {
-        var eligible = DevicePreference.Eligible(localDevices.All, target.Config, d => d.Kind, d => d.Health == DeviceHealth.Healthy);
-        return eligible.Count > 0 ? [.. eligible.Select(d => d.Name)] : throw new ModelUnavailableException(
-            $"Model '{target.Model}' version {target.Version.Version} allows device kinds [{string.Join(", ", target.Config.DeviceKinds)}] but silo '{localSilo.Name}' has no healthy device of those kinds; its devices: {string.Join(", ", localDevices.All.Select(d => $"{d.Name} ({d.Health})"))}.");
+        var eligible = Eligible(target);
+        return eligible.Count > 0 ? [.. eligible.Select(d => d.Name)] : throw NoHealthyDevice(target);
     }
+
+    private List<Inference.Devices.DeviceDescriptor> Eligible(ModelTarget target) =>
+        DevicePreference.Eligible(localDevices.All, target.Config, d => d.Kind, d => localDevices.HealthOf(d).Health == DeviceHealth.Healthy);
+
+    private ModelUnavailableException NoHealthyDevice(ModelTarget target) => new(
+        $"Model '{target.Model}' version {target.Version.Version} allows device kinds [{string.Join(", ", target.Config.DeviceKinds)}] but silo '{localSilo.Name}' has no healthy device of those kinds; its devices: {string.Join(", ", localDevices.All.Select(d => $"{d.Name} ({localDevices.HealthOf(d).Health})"))}.");
 
     private static int[] OutputIndices(string[] all, string[] requested)
     {
@@ -321,6 +373,9 @@ public sealed partial class ModelBatcherGrain(
     [LoggerMessage(Level = LogLevel.Information, Message = "Request {RequestId} for {Model}:{Version} on {Silo} failed ({Reason}): {Error}")]
     private partial void LogRequestFailed(string model, long version, string requestId, string silo, string reason, string error);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A batch of {Model}:{Version} failed on {Device} and runs again on {Other}: {Error}")]
+    private partial void LogBatchRetried(string model, long version, string device, string other, string error);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId} for {Model}:{Version} on {Silo} failed in the model or its device: {Error}")]
     private partial void LogBackendFailure(string model, long version, string requestId, string silo, string error);
 
@@ -329,7 +384,6 @@ public sealed partial class ModelBatcherGrain(
 
     private sealed record Replica(
         ModelTarget Target,
-        string DeviceKey,
         string[] OutputNames,
         DynamicBatchScheduler<Pending, TensorData[]> Scheduler,
         StatisticsRecorder Statistics,

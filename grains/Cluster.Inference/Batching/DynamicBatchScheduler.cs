@@ -16,6 +16,11 @@ public sealed class DynamicBatchScheduler<TPayload, TResult> : IDisposable
     /// <summary>Timers cannot wait longer; a later event is simply re-checked when this passes.</summary>
     private static readonly TimeSpan LongestTimerDelay = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
 
+    /// <summary>The retry hint before any batch has finished, and its bounds.</summary>
+    private static readonly TimeSpan DefaultRetryAfter = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan MinRetryAfter = TimeSpan.FromMilliseconds(1);
+    private static readonly TimeSpan MaxRetryAfter = TimeSpan.FromSeconds(30);
+
     private readonly object _gate = new();
     private readonly BatchingPolicy _policy;
     private readonly Func<IReadOnlyList<QueuedRequest<TPayload, TResult>>, Task<TResult[]>> _execute;
@@ -28,6 +33,7 @@ public sealed class DynamicBatchScheduler<TPayload, TResult> : IDisposable
     private int _running;
     private bool _stopped;
     private bool _accepting = true;
+    private TimeSpan _meanBatchTime;
 
     /// <summary>Creates the scheduler; <paramref name="execute"/> runs one batch and returns one result per request, in order.</summary>
     public DynamicBatchScheduler(
@@ -85,7 +91,8 @@ public sealed class DynamicBatchScheduler<TPayload, TResult> : IDisposable
 
             if (_policy.MaxQueueSize > 0 && _queue.Count >= _policy.MaxQueueSize)
             {
-                throw new QueueFullException($"The queue is full ({_policy.MaxQueueSize} requests, max_queue_size); retry later.");
+                var retryAfter = RetryAfter();
+                throw new QueueFullException($"The queue is full ({_policy.MaxQueueSize} requests, max_queue_size); retry after {retryAfter.TotalMilliseconds:0} ms.", retryAfter);
             }
 
             var now = _time.GetUtcNow();
@@ -245,8 +252,22 @@ public sealed class DynamicBatchScheduler<TPayload, TResult> : IDisposable
         return next;
     }
 
+    /// <summary>About how long the queue takes to drain: its batches, run a slot-count at a time, at the mean batch time. Under the lock.</summary>
+    private TimeSpan RetryAfter()
+    {
+        if (_meanBatchTime == TimeSpan.Zero)
+        {
+            return DefaultRetryAfter;
+        }
+
+        var batches = Math.Ceiling(_queue.Count / (double)(Math.Max(1, _policy.MaxBatchSize) * _policy.Slots));
+        var drain = _meanBatchTime * Math.Max(1, batches);
+        return drain < MinRetryAfter ? MinRetryAfter : drain > MaxRetryAfter ? MaxRetryAfter : drain;
+    }
+
     private async Task RunAsync(List<QueuedRequest<TPayload, TResult>> batch)
     {
+        var started = _time.GetTimestamp();
         TResult[]? results = null;
         Exception? error = null;
         try
@@ -268,9 +289,11 @@ public sealed class DynamicBatchScheduler<TPayload, TResult> : IDisposable
             request.Cancellation.Dispose();
         }
 
+        var elapsed = _time.GetElapsedTime(started);
         lock (_gate)
         {
             _running--;
+            _meanBatchTime = _meanBatchTime == TimeSpan.Zero ? elapsed : ((_meanBatchTime * 7) + elapsed) / 8;
             for (var i = 0; i < batch.Count; i++)
             {
                 if (error is null)

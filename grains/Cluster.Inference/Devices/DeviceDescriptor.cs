@@ -1,4 +1,5 @@
 using Cluster.Contracts.Devices;
+using Cluster.Inference.Execution;
 
 namespace Cluster.Inference.Devices;
 
@@ -28,6 +29,9 @@ public sealed record DeviceDescriptor
 
     /// <summary>For simulated devices, the modelled timing and memory.</summary>
     public SimulatedDevice? Simulation { get; init; }
+
+    /// <summary>For simulated devices, the fault they inject (if any), shared by the models on the device.</summary>
+    public SimulatedFault? Fault { get; init; }
 
     /// <summary>The machine's CPU as device <c>cpu:0</c>.</summary>
     public static DeviceDescriptor Cpu { get; } = new() { Name = "cpu:0", Kind = "cpu", Index = 0, MemoryTotalBytes = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes };

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Cluster.Contracts.Devices;
+using Cluster.Inference.Execution;
 using Microsoft.ML.OnnxRuntime;
 
 namespace Cluster.Inference.Devices;
@@ -26,14 +27,16 @@ public static class DeviceDiscovery
             var simulated = profile.Resolve();
             for (var i = 0; i < profile.Count; i++)
             {
+                var name = $"sim:{profile.Profile}:{i}";
                 devices.Add(new DeviceDescriptor
                 {
-                    Name = $"sim:{profile.Profile}:{i}",
+                    Name = name,
                     Kind = $"sim:{profile.Profile}",
                     Index = i,
                     MemoryTotalBytes = simulated.MemoryMiB * 1024L * 1024L,
                     Speed = simulated.Speed,
                     Simulation = simulated,
+                    Fault = new SimulatedFault(name, profile.Fault),
                 });
             }
         }

@@ -14,6 +14,12 @@ public sealed class DeviceOptions
 
     /// <summary>Simulated devices to add (for capacity planning and placement tests).</summary>
     public List<SimulatedDeviceProfile> Simulated { get; set; } = [];
+
+    /// <summary>A batch running longer than this counts as a hung device: the device is quarantined and the batch retried elsewhere.</summary>
+    public int BatchTimeoutMilliseconds { get; set; } = 60_000;
+
+    /// <summary>How often a quarantined device is probed (one warm-up request) to return it to service.</summary>
+    public int ProbeIntervalMilliseconds { get; set; } = 5_000;
 }
 
 /// <summary>
@@ -41,6 +47,9 @@ public sealed class SimulatedDeviceProfile
     /// <summary>Relative speed (1 = a T4); placement and routing weigh the device by it. Defaults to the T4's per-item cost over this one's.</summary>
     public double? Speed { get; set; }
 
+    /// <summary>An injected fault, to test how the cluster survives a failing device.</summary>
+    public SimulatedFaultSettings Fault { get; set; } = new();
+
     /// <summary>The modelled device: stock figures with the configured fields applied.</summary>
     public SimulatedDevice Resolve()
     {
@@ -52,5 +61,42 @@ public sealed class SimulatedDeviceProfile
             perItem,
             MemoryMiB ?? stock.MemoryMiB,
             Speed ?? (PerItemMicroseconds is null ? stock.Speed : (double)SimulatedDevice.Stock["t4"].PerItemMicroseconds / Math.Max(1, perItem)));
+    }
+}
+
+/// <summary>
+/// A fault each device of a simulated profile injects into its batches (warm-ups and health probes count
+/// as batches): from batch <see cref="AfterBatches"/> + 1, for <see cref="ForBatches"/> batches, each
+/// with <see cref="Probability"/>.
+/// </summary>
+public sealed class SimulatedFaultSettings
+{
+    /// <summary><c>none</c>, <c>throw</c> (the batch fails) or <c>hang</c> (the batch takes <see cref="HangMilliseconds"/>).</summary>
+    public string Mode { get; set; } = "none";
+
+    /// <summary>Batches that run normally before the fault starts.</summary>
+    public int AfterBatches { get; set; }
+
+    /// <summary>Batches the fault lasts; 0 for ever.</summary>
+    public int ForBatches { get; set; }
+
+    /// <summary>Chance that a batch in the fault window fails (seeded per device, so runs repeat).</summary>
+    public double Probability { get; set; } = 1;
+
+    /// <summary>How long a hung batch blocks its session.</summary>
+    public int HangMilliseconds { get; set; } = 60_000;
+
+    /// <summary>Problems, each naming its key under <paramref name="prefix"/>.</summary>
+    public IEnumerable<string> Validate(string prefix)
+    {
+        if (Mode is not ("none" or "throw" or "hang"))
+        {
+            yield return $"{prefix}:Mode '{Mode}' must be 'none', 'throw' or 'hang'.";
+        }
+
+        if (AfterBatches < 0 || ForBatches < 0 || Probability is < 0 or > 1 || HangMilliseconds < 0)
+        {
+            yield return $"{prefix} needs AfterBatches >= 0, ForBatches >= 0, Probability in 0..1 and HangMilliseconds >= 0.";
+        }
     }
 }

@@ -17,9 +17,13 @@ public sealed class ModelInstancePool : IDisposable
     private readonly SemaphoreSlim _available;
 
     private readonly DeviceUsage? _usage;
+    private readonly TensorData[]? _probeInputs;
+    private readonly IReadOnlyList<string> _outputNames;
 
-    private ModelInstancePool((ILoadedModel, DeviceExecutor)[] instances, DeviceUsage? usage)
+    private ModelInstancePool((ILoadedModel, DeviceExecutor)[] instances, DeviceUsage? usage, TensorData[]? probeInputs, IReadOnlyList<string> outputNames)
     {
+        _probeInputs = probeInputs;
+        _outputNames = outputNames;
         _instances = instances;
         _usage = usage;
         _usage?.AddMemory(WeightBytes);
@@ -81,7 +85,8 @@ public sealed class ModelInstancePool : IDisposable
             throw;
         }
 
-        return new ModelInstancePool([.. instances], usage) { SkippedWarmups = skipped };
+        var probe = warmups.FirstOrDefault(w => !skipped.Exists(s => s.StartsWith(w.Name + ":", StringComparison.Ordinal)));
+        return new ModelInstancePool([.. instances], usage, probe?.Inputs, outputNames) { SkippedWarmups = skipped };
     }
 
     /// <summary>Runs a batch on a free instance, waiting for one if all are busy.</summary>
@@ -106,6 +111,9 @@ public sealed class ModelInstancePool : IDisposable
             _available.Release();
         }
     }
+
+    /// <summary>Runs the first warm-up request that succeeded at load once, as a health probe of the device; nothing when none did.</summary>
+    public Task ProbeAsync() => _probeInputs is null ? Task.CompletedTask : RunAsync([_probeInputs], _outputNames);
 
     /// <inheritdoc />
     /// <remarks>

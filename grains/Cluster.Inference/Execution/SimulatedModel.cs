@@ -9,7 +9,7 @@ namespace Cluster.Inference.Execution;
 /// A model on a simulated device: it takes the modelled time (fixed + per item) and returns
 /// zero-filled outputs of the declared shapes. For capacity planning, never for checking results.
 /// </summary>
-public sealed class SimulatedModel(ModelVersionDescriptor version, SimulatedDevice device, long weightBytes) : ILoadedModel
+public sealed class SimulatedModel(ModelVersionDescriptor version, SimulatedDevice device, long weightBytes, SimulatedFault? fault = null) : ILoadedModel
 {
     /// <inheritdoc />
     public long WeightBytes { get; } = weightBytes;
@@ -17,6 +17,7 @@ public sealed class SimulatedModel(ModelVersionDescriptor version, SimulatedDevi
     /// <inheritdoc />
     public BatchResult RunBatch(IReadOnlyList<TensorData[]> requests, IReadOnlyList<string> outputNames)
     {
+        fault?.BeforeBatch();
         var start = Stopwatch.GetTimestamp();
         long items = 0;
         foreach (var request in requests)

@@ -45,6 +45,8 @@ public sealed class InferenceMetrics : IDisposable
     private static readonly Histogram<double> LatencyHistogram = Meter.CreateHistogram<double>("inference_request_latency_ms", description: "Request latency, arrival to response (milliseconds)");
     private static readonly Histogram<double> QueueHistogram = Meter.CreateHistogram<double>("inference_queue_time_ms", description: "Time requests waited in the queue (milliseconds)");
     private static readonly Counter<long> TokenCounter = Meter.CreateCounter<long>("inference_text_tokens", description: "Token positions run by text models, by kind: real or padding");
+    private static readonly Counter<long> QuarantineCounter = Meter.CreateCounter<long>("cluster_device_quarantines", description: "Times a device was taken out of service after a fault, by silo and device");
+    private static readonly UpDownCounter<long> QuarantinedGauge = Meter.CreateUpDownCounter<long>("cluster_device_quarantined", description: "1 while a device is out of service after a fault, by silo and device");
     private static readonly Histogram<long> BatchSizeHistogram = Meter.CreateHistogram<long>("inference_batch_size", description: "Samples per executed batch");
 
     private readonly IDisposable[] _gauges;
@@ -87,6 +89,12 @@ public sealed class InferenceMetrics : IDisposable
     public Histogram<double> QueueTime => QueueHistogram;
 
     public Histogram<long> BatchSize => BatchSizeHistogram;
+
+    /// <summary>Times a device was quarantined (tags <c>silo</c>, <c>device</c>).</summary>
+    public Counter<long> DeviceQuarantines => QuarantineCounter;
+
+    /// <summary>1 while a device is quarantined, 0 after it returns (tags <c>silo</c>, <c>device</c>).</summary>
+    public UpDownCounter<long> DeviceQuarantined => QuarantinedGauge;
 
     /// <summary>Token positions run by text models (tag <c>kind</c>: real or padding).</summary>
     public Counter<long> Tokens => TokenCounter;

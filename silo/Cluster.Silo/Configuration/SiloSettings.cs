@@ -62,6 +62,9 @@ public sealed class SiloSettings
     /// <summary>The gRPC and REST edge.</summary>
     public EdgeSettings Edge { get; set; } = new();
 
+    /// <summary>Mutual TLS between silos (<c>Cluster:SiloTls</c>); off unless a certificate is configured.</summary>
+    public SiloTlsSettings SiloTls { get; set; } = new();
+
     /// <summary>Where Prometheus scrapes <c>/metrics</c> (Triton's 8002).</summary>
     public string MetricsAddress { get; set; } = "127.0.0.1:8002";
 
@@ -139,9 +142,17 @@ public sealed class SiloSettings
             {
                 errors.Add($"Cluster:Devices:Simulated entry '{profile.Profile}' needs a Profile name without ':', Count >= 1, MemoryMiB >= 1, latencies >= 0 and Speed > 0.");
             }
+
+            errors.AddRange(profile.Fault.Validate($"Cluster:Devices:Simulated entry '{profile.Profile}' Fault"));
+        }
+
+        if (Devices.BatchTimeoutMilliseconds < 1 || Devices.ProbeIntervalMilliseconds < 1)
+        {
+            errors.Add("Cluster:Devices:BatchTimeoutMilliseconds and Cluster:Devices:ProbeIntervalMilliseconds must be at least 1.");
         }
 
         errors.AddRange(Edge.Validate());
+        errors.AddRange(SiloTls.Validate());
         if (OtlpEndpoint is not null && !Uri.TryCreate(OtlpEndpoint, UriKind.Absolute, out _))
         {
             errors.Add($"Cluster:OtlpEndpoint '{OtlpEndpoint}' is not an absolute URI like http://collector:4317.");

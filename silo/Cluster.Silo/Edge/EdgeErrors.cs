@@ -1,3 +1,4 @@
+using Cluster.Client;
 using Cluster.Contracts.Errors;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
@@ -14,12 +15,28 @@ public static class EdgeErrors
         InvalidInputException => StatusCode.InvalidArgument,
         QueueFullException => StatusCode.ResourceExhausted,
         InferenceTimeoutException => StatusCode.DeadlineExceeded,
-        ModelUnavailableException or DeviceNotFoundException or ClusterStateException => StatusCode.Unavailable,
+        ModelUnavailableException or DeviceNotFoundException or DeviceFaultException or ClusterStateException => StatusCode.Unavailable,
         OperationRefusedException => StatusCode.FailedPrecondition,
         OperationCanceledException => StatusCode.Cancelled,
         ModelExecutionException => StatusCode.Internal,
         _ => null,
     };
+
+    /// <summary>Longest error message sent back; messages echo the caller's names, which may be huge.</summary>
+    public const int MaxMessageChars = 2048;
+
+    /// <summary>
+    /// The error's message, cut to <see cref="MaxMessageChars"/>: gRPC carries it in a header, and clients
+    /// refuse response headers over 64 KiB, which would turn a rejection into a client-side INTERNAL.
+    /// </summary>
+    public static string MessageOf(Exception error) =>
+        error.Message.Length <= MaxMessageChars ? error.Message : string.Concat(error.Message.AsSpan(0, MaxMessageChars), "… (cut)");
+
+    /// <summary>Trailers for a rejection: the retry delay when the queue was full.</summary>
+    public static Metadata TrailersOf(Exception error) =>
+        error is QueueFullException { RetryAfter: var delay } && delay > TimeSpan.Zero
+            ? new Metadata { { RetryHint.GrpcTrailer, RetryHint.Milliseconds(delay) } }
+            : Metadata.Empty;
 
     /// <summary>The REST status code for a gRPC status.</summary>
     public static int HttpStatusOf(StatusCode status) => status switch
@@ -67,12 +84,13 @@ public sealed partial class EdgeErrorInterceptor(ILogger<EdgeErrorInterceptor> l
     {
         if (EdgeErrors.StatusOf(error) is { } status)
         {
-            LogRejected(method, status, error.Message);
-            return new RpcException(new Status(status, error.Message));
+            var message = EdgeErrors.MessageOf(error);
+            LogRejected(method, status, message);
+            return new RpcException(new Status(status, message), EdgeErrors.TrailersOf(error));
         }
 
         LogFault(error, method);
-        return new RpcException(new Status(StatusCode.Internal, $"The server failed: {error.Message}"));
+        return new RpcException(new Status(StatusCode.Internal, $"The server failed: {EdgeErrors.MessageOf(error)}"));
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Method} rejected with {Status}: {Reason}")]

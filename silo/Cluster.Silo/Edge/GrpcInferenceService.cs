@@ -9,6 +9,7 @@ using ProtocolStatistics = Cluster.Client.Protocol.ModelStatistics;
 namespace Cluster.Silo.Edge;
 
 /// <summary><c>inference.GRPCInferenceService</c>: the Open Inference Protocol with Triton's extensions.</summary>
+[BindServiceMethod(typeof(MalformedMessageBinding), nameof(MalformedMessageBinding.BindService))]
 public sealed class GrpcInferenceService(InferenceClient client, ModelOperations models, EdgeLimits limits, ClusterReadiness readiness)
     : GRPCInferenceService.GRPCInferenceServiceBase
 {
@@ -84,7 +85,7 @@ public sealed class GrpcInferenceService(InferenceClient client, ModelOperations
                 var status = EdgeErrors.StatusOf(e) ?? StatusCode.Internal;
                 answer = new ModelStreamInferResponse
                 {
-                    ErrorMessage = $"{status}: {e.Message}",
+                    ErrorMessage = $"{status}: {EdgeErrors.MessageOf(e)}",
                     InferResponse = new ModelInferResponse { ModelName = request.ModelName, ModelVersion = request.ModelVersion, Id = request.Id },
                 };
             }

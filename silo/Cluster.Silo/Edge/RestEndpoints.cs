@@ -1,7 +1,10 @@
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Cluster.Client;
+using Cluster.Client.Protocol;
+using Cluster.Contracts.Errors;
 using Cluster.Contracts.Models;
 using Cluster.Contracts.Tensors;
 using Grpc.Core;
@@ -61,7 +64,17 @@ public static class RestEndpoints
 
         using (body)
         {
-            var request = RestTensors.ReadRequest(model, version, body.RootElement, limits.MaxElementsPerTensor);
+            ModelInferRequest request;
+            try
+            {
+                request = RestTensors.ReadRequest(model, version, body.RootElement, limits.MaxElementsPerTensor);
+            }
+            catch (InvalidOperationException e) when (e.InnerException is DecoderFallbackException)
+            {
+                // The parser checks UTF-8 inside strings only when one is read.
+                return Error(StatusCode.InvalidArgument, "The request body is not valid UTF-8.");
+            }
+
             var response = await InferRequestMapper.InferAsync(client, limits, request, deadline: null, http.HttpContext.RequestAborted);
             return Results.Text(RestTensors.WriteResponse(response).ToJsonString(), "application/json");
         }
@@ -117,9 +130,13 @@ public static class RestEndpoints
         {
             return await handler();
         }
+        catch (QueueFullException e)
+        {
+            return new RetryAfterResult(Error(StatusCode.ResourceExhausted, EdgeErrors.MessageOf(e)), e.RetryAfter);
+        }
         catch (Exception e) when (EdgeErrors.StatusOf(e) is { } status)
         {
-            return Error(status, e.Message);
+            return Error(status, EdgeErrors.MessageOf(e));
         }
     }
 
@@ -135,6 +152,17 @@ public static class RestEndpoints
             return keys.Check(context.HttpContext.Request.Headers.Authorization.ToString() is { Length: > 0 } header ? header : null, scope) is { } denied
                 ? Error(denied.Status, denied.Message)
                 : await next(context);
+        }
+    }
+
+    /// <summary>A 429 with HTTP's <c>Retry-After</c> (whole seconds) and the finer <c>retry-after-ms</c>.</summary>
+    private sealed class RetryAfterResult(IResult inner, TimeSpan delay) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.Headers.RetryAfter = RetryHint.Seconds(delay);
+            httpContext.Response.Headers["retry-after-ms"] = RetryHint.Milliseconds(delay);
+            return inner.ExecuteAsync(httpContext);
         }
     }
 }

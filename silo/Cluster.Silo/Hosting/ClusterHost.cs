@@ -71,6 +71,7 @@ public static class ClusterHost
             var labels = new SiloLabels(metadata[SiloMetadataKeys.Cloud] ?? "local", metadata[SiloMetadataKeys.Region] ?? "local");
             silo.AddInferenceServing(settings.ModelRepositories, settings.Devices, labels);
             silo.AddDashboard();
+            silo.UseSiloTls(settings.SiloTls);
         });
         builder.AddEdge(settings.Edge);
         builder.AddTelemetry(settings.MetricsAddress, settings.OtlpEndpoint);

@@ -13,6 +13,7 @@ internal sealed partial class StartupReport(
     LocalDevices devices,
     IGrainFactory grains,
     ClusterReadiness readiness,
+    IHostApplicationLifetime lifetime,
     ILogger<StartupReport> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -37,8 +38,13 @@ internal sealed partial class StartupReport(
         }
 
         await WarmAsync(models);
-        readiness.MarkReady();
-        LogReady(settings.SiloName, settings.Clustering, settings.GatewayPort, settings.Edge.GrpcAddress, settings.Edge.HttpAddress, models.Length);
+
+        // The web server starts after the hosted services, so ready waits until its endpoints listen.
+        lifetime.ApplicationStarted.Register(() =>
+        {
+            readiness.MarkReady();
+            LogReady(settings.SiloName, settings.Clustering, settings.GatewayPort, settings.Edge.GrpcAddress, settings.Edge.HttpAddress, models.Length);
+        });
     }
 
     /// <summary>Loads and warms a replica of every servable model version, so no request pays a cold start.</summary>

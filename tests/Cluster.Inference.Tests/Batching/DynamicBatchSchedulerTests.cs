@@ -178,11 +178,31 @@ public sealed class DynamicBatchSchedulerTests
         _ = h.Enqueue(0);
         var queued = new[] { h.Enqueue(1), h.Enqueue(2) };
         var error = Assert.Throws<QueueFullException>(() => { _ = h.Enqueue(3); });
-        Assert.Equal("The queue is full (2 requests, max_queue_size); retry later.", error.Message);
+        Assert.Equal("The queue is full (2 requests, max_queue_size); retry after 100 ms.", error.Message);
+        Assert.Equal((TimeSpan.FromMilliseconds(100), true), (error.RetryAfter, error.SafeToRetry));
 
         h.Finish(0);
         h.Finish(1);
         Assert.Equal(new[] { 10, 20 }, await Task.WhenAll(queued));
+    }
+
+    [Fact]
+    public void QueueFull_RetryAfter_IsTheQueuesDrainTimeAtTheMeanBatchTime()
+    {
+        using var h = new SchedulerHarness(new BatchingPolicy { MaxBatchSize = 2, MaxQueueSize = 4 });
+        _ = h.Enqueue(0);
+        h.Time.Advance(TimeSpan.FromMilliseconds(40));
+        h.Finish(0);
+        _ = h.Enqueue(1);
+        for (var i = 2; i < 6; i++)
+        {
+            _ = h.Enqueue(i);
+        }
+
+        var error = Assert.Throws<QueueFullException>(() => { _ = h.Enqueue(6); });
+
+        // Four queued requests are two batches of two, at 40 ms each.
+        Assert.Equal(TimeSpan.FromMilliseconds(80), error.RetryAfter);
     }
 
     [Fact]

@@ -1,0 +1,51 @@
+using Cluster.Client.Protocol;
+using Google.Protobuf;
+using Grpc.Core;
+
+namespace Cluster.Silo.Edge;
+
+/// <summary>
+/// Binds <see cref="GrpcInferenceService"/> with request marshallers that answer a message which is not
+/// valid protobuf with INVALID_ARGUMENT. Without it gRPC reports UNKNOWN ("Exception was thrown by
+/// handler"), since messages are parsed before any interceptor runs.
+/// </summary>
+public static class MalformedMessageBinding
+{
+    /// <summary>Named by <see cref="BindServiceMethodAttribute"/> on the service; gRPC calls it to discover the methods, which it looks up on the parameter's type.</summary>
+    public static void BindService(ServiceBinderBase binder, GRPCInferenceService.GRPCInferenceServiceBase service) =>
+        GRPCInferenceService.BindService(new Binder(binder), service);
+
+    private static Method<TRequest, TResponse> Strict<TRequest, TResponse>(Method<TRequest, TResponse> method)
+        where TRequest : class
+        where TResponse : class
+    {
+        var inner = method.RequestMarshaller;
+        var request = Marshallers.Create(inner.ContextualSerializer, context =>
+        {
+            try
+            {
+                return inner.ContextualDeserializer(context);
+            }
+            catch (InvalidProtocolBufferException e)
+            {
+                throw new RpcException(new Status(StatusCode.InvalidArgument, $"The {typeof(TRequest).Name} message is not valid protobuf: {e.Message}"));
+            }
+        });
+        return new Method<TRequest, TResponse>(method.Type, method.ServiceName, method.Name, request, method.ResponseMarshaller);
+    }
+
+    private sealed class Binder(ServiceBinderBase inner) : ServiceBinderBase
+    {
+        public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, UnaryServerMethod<TRequest, TResponse>? handler) =>
+            inner.AddMethod(Strict(method), handler);
+
+        public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, ClientStreamingServerMethod<TRequest, TResponse>? handler) =>
+            inner.AddMethod(Strict(method), handler);
+
+        public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, ServerStreamingServerMethod<TRequest, TResponse>? handler) =>
+            inner.AddMethod(Strict(method), handler);
+
+        public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, DuplexStreamingServerMethod<TRequest, TResponse>? handler) =>
+            inner.AddMethod(Strict(method), handler);
+    }
+}

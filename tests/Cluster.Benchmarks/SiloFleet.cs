@@ -1,0 +1,104 @@
+using System.Diagnostics;
+using System.Globalization;
+using Cluster.Tests.Shared;
+
+namespace Cluster.Benchmarks;
+
+/// <summary>
+/// Silo processes (the silo's own build output, run with <c>dotnet</c>) clustering through one Redis, each on
+/// free loopback ports. Disposing stops every process still running.
+/// </summary>
+public sealed class SiloFleet : IDisposable
+{
+    private readonly List<(Process Process, int GrpcPort)> _silos = [];
+
+    private SiloFleet(string clusterId)
+    {
+        ClusterId = clusterId;
+    }
+
+    /// <summary>The Orleans cluster id the silos share.</summary>
+    public string ClusterId { get; }
+
+    /// <summary>Each silo's gRPC edge, as a URL.</summary>
+    public IEnumerable<string> GrpcAddresses => _silos.Select(s => $"http://127.0.0.1:{s.GrpcPort}");
+
+    /// <summary>Starts <paramref name="count"/> silos serving <paramref name="modelRepository"/> and waits until each reports ready.</summary>
+    public static async Task<SiloFleet> StartAsync(string repositoryRoot, string redis, string modelRepository, int count)
+    {
+        var dll = Path.Combine(repositoryRoot, "silo", "Cluster.Silo", "bin", "Release", "net10.0", "Cluster.Silo.dll");
+        var clusterId = "fleet-" + Guid.NewGuid().ToString("N")[..8];
+        var fleet = new SiloFleet(clusterId);
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                var ports = FreePorts.Take(5);
+                var start = new ProcessStartInfo("dotnet", [dll]) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = repositoryRoot };
+                foreach (var (key, value) in new Dictionary<string, string>
+                {
+                    ["Cluster__SiloName"] = $"silo-{i}",
+                    ["Cluster__ClusterId"] = clusterId,
+                    ["Cluster__Clustering"] = "Redis",
+                    ["Cluster__RedisConnectionString"] = redis,
+                    ["Cluster__AdvertisedAddress"] = "127.0.0.1",
+                    ["Cluster__SiloPort"] = Port(ports[0]),
+                    ["Cluster__GatewayPort"] = Port(ports[1]),
+                    ["Cluster__Edge__GrpcAddress"] = $"127.0.0.1:{ports[2]}",
+                    ["Cluster__Edge__HttpAddress"] = $"127.0.0.1:{ports[3]}",
+                    ["Cluster__MetricsAddress"] = $"127.0.0.1:{ports[4]}",
+                    ["Cluster__ModelRepository"] = modelRepository,
+                    ["Cluster__BundledModels"] = "",
+                    ["Cluster__Devices__Cuda"] = "none",
+                    ["Logging__LogLevel__Default"] = "Warning",
+                    ["Logging__LogLevel__Cluster.Silo.Hosting.StartupReport"] = "Information",
+                })
+                {
+                    start.Environment[key] = value;
+                }
+
+                var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                var process = Process.Start(start)!;
+                process.OutputDataReceived += (_, e) =>
+                {
+                    if (e.Data?.Contains($"Silo silo-{i} ready", StringComparison.Ordinal) == true)
+                    {
+                        ready.TrySetResult();
+                    }
+                };
+                process.ErrorDataReceived += (_, _) => { };
+                process.BeginOutputReadLine();
+                process.BeginErrorReadLine();
+                fleet._silos.Add((process, ports[2]));
+                await ready.Task.WaitAsync(TimeSpan.FromSeconds(90));
+            }
+
+            return fleet;
+        }
+        catch
+        {
+            fleet.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Ends silo <paramref name="index"/> with SIGKILL: no goodbye to the cluster, as a crash or a lost node.</summary>
+    public void Kill(int index) => _silos[index].Process.Kill();
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var (process, _) in _silos)
+        {
+            if (!process.HasExited)
+            {
+                process.Kill();
+                process.WaitForExit();
+            }
+
+            process.Dispose();
+        }
+    }
+
+    private static string Port(int port) => port.ToString(CultureInfo.InvariantCulture);
+}
