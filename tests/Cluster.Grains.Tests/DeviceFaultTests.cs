@@ -54,7 +54,8 @@ public sealed class DeviceFaultTests : IAsyncLifetime
         Assert.Equal(DeviceHealth.Unhealthy, flaky.Health);
         Assert.Equal($"Simulated device 'sim:flaky:0' failed batch 2 (injected fault).", flaky.HealthReason);
         Assert.Equal($"{Silo}/sim:steady:0", (await Replica(FlakyModel).GetStatusAsync()).Device);
-        await WaitForMetricAsync("cluster_device_quarantined", "sim:flaky:0", 1);
+        // The gauge is 1 only while the device is out (two probe intervals here), so the monotonic count shows the quarantine.
+        await WaitForMetricAsync("cluster_device_quarantines", "sim:flaky:0", 1);
 
         // The first probe is batch 3, still in the fault window; the second passes.
         await WaitUntilHealthyAsync($"{Silo}/sim:flaky:0");
