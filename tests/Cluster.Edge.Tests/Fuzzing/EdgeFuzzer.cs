@@ -38,7 +38,7 @@ public sealed record FuzzReport
 
 /// <summary>
 /// Sends seed-fixed hostile requests to a silo's gRPC edge (as raw message bytes, so malformed protobuf
-/// reaches the server) and REST edge, a few at a time, each with its own timeout.
+/// reaches the server; unary calls and streams) and REST edge, a few at a time, each with its own timeout.
 /// </summary>
 public sealed class EdgeFuzzer(GrpcChannel channel, HttpClient http, string apiKey)
 {
@@ -46,8 +46,9 @@ public sealed class EdgeFuzzer(GrpcChannel channel, HttpClient http, string apiK
     private const int MaxFailuresKept = 20;
     private const int HealthCheckEvery = 200;
 
-    private static readonly Method<byte[], byte[]> RawModelInfer = new(
-        MethodType.Unary, "inference.GRPCInferenceService", "ModelInfer", Marshallers.Create(b => b, b => b), Marshallers.Create(b => b, b => b));
+    private static readonly Marshaller<byte[]> Bytes = Marshallers.Create(b => b, b => b);
+    private static readonly Method<byte[], byte[]> RawModelInfer = new(MethodType.Unary, "inference.GRPCInferenceService", "ModelInfer", Bytes, Bytes);
+    private static readonly Method<byte[], byte[]> RawModelStreamInfer = new(MethodType.DuplexStreaming, "inference.GRPCInferenceService", "ModelStreamInfer", Bytes, Bytes);
 
     private readonly CallInvoker _invoker = channel.CreateCallInvoker();
     private readonly GRPCInferenceService.GRPCInferenceServiceClient _grpc = new(channel);
@@ -60,7 +61,7 @@ public sealed class EdgeFuzzer(GrpcChannel channel, HttpClient http, string apiK
     /// <summary>Per-request timeout; an answer later than this counts as a hang.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(15);
 
-    /// <summary>Runs <paramref name="cases"/> cases, half gRPC and half REST, from <paramref name="seed"/>.</summary>
+    /// <summary>Runs <paramref name="cases"/> cases from <paramref name="seed"/>: half REST, a quarter unary gRPC, a quarter gRPC streams.</summary>
     public async Task<FuzzReport> RunAsync(int cases, int seed)
     {
         // Growth is measured from the end of the first tenth, so first-use costs (JIT, pools, caches) are not counted.
@@ -79,7 +80,12 @@ public sealed class EdgeFuzzer(GrpcChannel channel, HttpClient http, string apiK
             var round = new List<Task>();
             for (var i = sent; i < Math.Min(cases, sent + Concurrency); i++)
             {
-                round.Add(i % 2 == 0 ? SendGrpcAsync(grpcCases.Next()) : SendRestAsync(restCases.Next()));
+                round.Add((i % 4) switch
+                {
+                    0 => SendGrpcAsync(grpcCases.Next()),
+                    2 => SendStreamAsync(grpcCases.Next(), grpcCases.Next()),
+                    _ => SendRestAsync(restCases.Next()),
+                });
             }
 
             await Task.WhenAll(round);
@@ -108,10 +114,9 @@ public sealed class EdgeFuzzer(GrpcChannel channel, HttpClient http, string apiK
     private async Task SendGrpcAsync((string Description, byte[] Message) fuzzCase)
     {
         using var timeout = new CancellationTokenSource(Timeout);
-        var headers = new Metadata { { "authorization", $"Bearer {apiKey}" } };
         try
         {
-            await _invoker.AsyncUnaryCall(RawModelInfer, null, new CallOptions(headers, cancellationToken: timeout.Token), fuzzCase.Message).ResponseAsync;
+            await _invoker.AsyncUnaryCall(RawModelInfer, null, new CallOptions(Headers(), cancellationToken: timeout.Token), fuzzCase.Message).ResponseAsync;
             Count("grpc OK");
         }
         catch (RpcException e) when (timeout.IsCancellationRequested)
@@ -127,6 +132,63 @@ public sealed class EdgeFuzzer(GrpcChannel channel, HttpClient http, string apiK
             }
         }
     }
+
+    /// <summary>Two hostile messages and a valid one on one stream: the stream goes on after a bad request, or ends with a status that is not INTERNAL.</summary>
+    private async Task SendStreamAsync((string Description, byte[] Message) first, (string Description, byte[] Message) second)
+    {
+        using var timeout = new CancellationTokenSource(Timeout);
+        var description = $"stream of [{first.Description}], [{second.Description}] and a valid request";
+        var valid = GrpcFuzzCases.Valid(FuzzModels.Served[0].Model, FuzzModels.Served[0].Inputs, raw: true, batch: 1);
+        valid.Id = "stream-valid";
+        try
+        {
+            using var call = _invoker.AsyncDuplexStreamingCall(RawModelStreamInfer, null, new CallOptions(Headers(), cancellationToken: timeout.Token));
+            try
+            {
+                foreach (var message in new[] { first.Message, second.Message, Google.Protobuf.MessageExtensions.ToByteArray(valid) })
+                {
+                    await call.RequestStream.WriteAsync(message);
+                }
+
+                await call.RequestStream.CompleteAsync();
+            }
+            catch (RpcException) when (!timeout.IsCancellationRequested)
+            {
+                // The server ended the call (a malformed message ends a stream); its status comes with the responses.
+            }
+
+            var validAnswered = false;
+            while (await call.ResponseStream.MoveNext(timeout.Token))
+            {
+                var answer = ModelStreamInferResponse.Parser.ParseFrom(call.ResponseStream.Current);
+                validAnswered |= answer.InferResponse?.Id == valid.Id && answer.ErrorMessage.Length == 0;
+                if (answer.ErrorMessage.StartsWith(nameof(StatusCode.Internal), StringComparison.Ordinal) || answer.ErrorMessage.StartsWith(nameof(StatusCode.Unknown), StringComparison.Ordinal))
+                {
+                    Fail(ref _internalErrors, $"grpc stream answer '{Shorten(answer.ErrorMessage)}' for {description}");
+                }
+            }
+
+            Count(validAnswered ? "stream OK" : "stream OK without the valid answer");
+            if (!validAnswered)
+            {
+                Fail(ref _internalErrors, $"grpc stream ended OK without answering its valid request: {description}");
+            }
+        }
+        catch (RpcException e) when (timeout.IsCancellationRequested)
+        {
+            Fail(ref _hangs, $"grpc stream hang: {description}: {e.Status.Detail}");
+        }
+        catch (RpcException e)
+        {
+            Count($"stream {e.StatusCode}");
+            if (e.StatusCode is StatusCode.Internal or StatusCode.Unknown)
+            {
+                Fail(ref _internalErrors, $"grpc stream {e.StatusCode} for {description}: {Shorten(e.Status.Detail)}");
+            }
+        }
+    }
+
+    private Metadata Headers() => new() { { "authorization", $"Bearer {apiKey}" } };
 
     private async Task SendRestAsync((string Description, string Path, byte[] Body) fuzzCase)
     {
@@ -156,8 +218,7 @@ public sealed class EdgeFuzzer(GrpcChannel channel, HttpClient http, string apiK
         try
         {
             using var timeout = new CancellationTokenSource(Timeout);
-            var headers = new Metadata { { "authorization", $"Bearer {apiKey}" } };
-            await _grpc.ModelInferAsync(GrpcFuzzCases.Valid(FuzzModels.Served[0].Model, inputs, raw: true, batch: 1), headers, cancellationToken: timeout.Token);
+            await _grpc.ModelInferAsync(GrpcFuzzCases.Valid(FuzzModels.Served[0].Model, inputs, raw: true, batch: 1), Headers(), cancellationToken: timeout.Token);
             using var request = new HttpRequestMessage(HttpMethod.Post, $"/v2/models/{FuzzModels.Served[0].Model}/infer")
             {
                 Content = new StringContent(RestFuzzCases.Valid(inputs, batch: 1).ToJsonString()),
