@@ -81,6 +81,7 @@ internal sealed partial class LoadReportPublisher(
                 Device = r.Entry.Device,
                 Capacity = (devices.Find(r.Entry.Device)?.Speed ?? 1) / entries.Count(e => e.Entry.Device == r.Entry.Device),
                 Accepting = r.Entry.Ready && !r.Entry.Retiring,
+                Retiring = r.Entry.Retiring,
                 Queued = r.Load.Queued,
                 RunningBatches = r.Load.Running,
             })],
