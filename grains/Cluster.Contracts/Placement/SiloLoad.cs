@@ -79,6 +79,9 @@ public sealed record ReplicaLoad
 
     /// <summary>Batches running.</summary>
     [Id(7)] public int RunningBatches { get; init; }
+
+    /// <summary>Finishing its queue before it stops; neither accepting nor starting.</summary>
+    [Id(8)] public bool Retiring { get; init; }
 }
 
 /// <summary>Every active silo's latest report.</summary>

@@ -1,3 +1,4 @@
+using Cluster.Contracts.Devices;
 using Cluster.Contracts.Placement;
 using Cluster.Grains.Devices;
 using Cluster.Inference.Telemetry;
@@ -10,7 +11,8 @@ namespace Cluster.Grains.Load;
 /// <summary>
 /// Every <see cref="IClusterLoadGrain.ReportInterval"/>, publishes this silo's devices (busy fraction,
 /// queued requests, running batches, free memory) and replicas to the cluster's load board, and keeps the
-/// board it gets back in <see cref="ClusterLoadView"/>; it also keeps the autoscaler running. Runs beside the silo, never on a request's path.
+/// board it gets back in <see cref="ClusterLoadView"/>; it also keeps the autoscaler running. Runs beside
+/// the silo, never on a request's path.
 /// </summary>
 internal sealed partial class LoadReportPublisher(
     LocalDevices devices,
@@ -57,7 +59,7 @@ internal sealed partial class LoadReportPublisher(
                 Name = device.Name,
                 Kind = device.Kind,
                 Speed = device.Speed,
-                Healthy = device.Health == Contracts.Devices.DeviceHealth.Healthy,
+                Healthy = device.Health == DeviceHealth.Healthy,
                 BusyFraction = _busy.Read(record),
                 QueuedRequests = entries.Where(r => r.Entry.Device == device.Name).Sum(r => r.Load.Queued),
                 RunningBatches = entries.Where(r => r.Entry.Device == device.Name).Sum(r => r.Load.Running),
@@ -79,6 +81,7 @@ internal sealed partial class LoadReportPublisher(
                 Device = r.Entry.Device,
                 Capacity = (devices.Find(r.Entry.Device)?.Speed ?? 1) / entries.Count(e => e.Entry.Device == r.Entry.Device),
                 Accepting = r.Entry.Ready && !r.Entry.Retiring,
+                Retiring = r.Entry.Retiring,
                 Queued = r.Load.Queued,
                 RunningBatches = r.Load.Running,
             })],

@@ -12,6 +12,7 @@ namespace Cluster.Grains.Scaling;
 /// Sets each served model version's replica count every <see cref="TickInterval"/> with
 /// <see cref="ReplicaCountPolicy"/>. A new replica is placed first (one at a time, so placement sees the
 /// previous one) and warmed up in the background; routers send it traffic only once it reports ready.
+/// Replicas warming up that something else started (a first request, the silo's start-up) count too.
 /// A replica on a draining silo gets a replacement placed elsewhere, and once that is warm the old one
 /// finishes its queue and stops. Removing a replica takes one from the silo with the most replicas of
 /// the version, the one with the least capacity there.
@@ -79,7 +80,8 @@ public sealed partial class ReplicaAutoscalerGrain(ClusterLoadView board, TimePr
     {
         var live = replicas.Where(r => r.Replica.Accepting && !_retiring.ContainsKey(r.Replica.Key)).ToList();
         var prefix = string.Create(CultureInfo.InvariantCulture, $"{model}:{version}/");
-        var starting = _starting.Keys.Count(k => k.StartsWith(prefix, StringComparison.Ordinal) && !live.Exists(r => r.Replica.Key == k));
+        var starting = _starting.Keys.Count(k => k.StartsWith(prefix, StringComparison.Ordinal) && !live.Exists(r => r.Replica.Key == k))
+            + replicas.Count(r => !r.Replica.Accepting && !r.Replica.Retiring && !_retiring.ContainsKey(r.Replica.Key) && !_starting.ContainsKey(r.Replica.Key));
         if (anyOpen)
         {
             foreach (var (_, old) in live.Where(r => draining.Contains(r.Silo) && !_replacing.Contains(r.Replica.Key)))

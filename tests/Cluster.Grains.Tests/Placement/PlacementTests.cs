@@ -49,6 +49,26 @@ public sealed class PlacementTests(SpeedTierFixture fixture) : IClassFixture<Spe
     }
 
     [Fact]
+    public async Task Autoscaler_AddsReplicasUnderLoad_AndReturnsToMinWhenIdle()
+    {
+        await SpeedTierCluster.AddModelAsync(
+            Cluster, "elastic", minReplicas: 1, maxReplicas: 3, autoscaling: """{"target_queue_per_replica": 2, "upscale_delay_s": 0.5, "downscale_delay_s": 1}""");
+        await SpeedTierCluster.WaitForReplicasAsync(Cluster, "elastic", r => r.Count == 1);
+        using var stop = new CancellationTokenSource();
+        var load = SpeedTierCluster.ClosedLoopAsync(Cluster.Client, "elastic", callers: 16, stop.Token);
+
+        var scaled = await SpeedTierCluster.WaitForReplicasAsync(Cluster, "elastic", r => r.Count == 3);
+        await stop.CancelAsync();
+        var (succeeded, failures) = await load;
+        var idle = await SpeedTierCluster.WaitForReplicasAsync(Cluster, "elastic", r => r.Count == 1);
+
+        Assert.Empty(failures);
+        Assert.True(succeeded > 0);
+        Assert.Equal(3, scaled.Select(r => r.Silo).Distinct().Count());
+        Assert.Single(idle);
+    }
+
+    [Fact]
     public async Task Drain_MovesReplicasAway_WithNoFailedRequest()
     {
         await SpeedTierCluster.AddModelAsync(Cluster, "drained", minReplicas: 2, maxReplicas: 2);
