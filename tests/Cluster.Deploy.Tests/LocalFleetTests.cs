@@ -44,6 +44,14 @@ public sealed partial class LocalFleetTests
             Assert.Matches($"cluster_silos\\{{[^}}]*silo=\"{silo}\",state=\"Active\"\\}} 3", metrics);
         }
 
+        // The console finds the silos through Redis and lists them with their metadata.
+        var (statusExit, status) = await ChildProcess.RunCliAsync("status", "--json", "--redis", $"127.0.0.1:{basePort}");
+        Assert.True(statusExit == 0, status);
+        foreach (var expected in new[] { "\"silo-aws\"", "\"silo-gcp\"", "\"silo-cpu\"", "\"aws\"", "\"europe-west4\"", "\"sim:h100\"" })
+        {
+            Assert.Contains(expected, status, StringComparison.Ordinal);
+        }
+
         var stopwatch = Stopwatch.StartNew();
         fleet.Terminate();
         Assert.True(await fleet.WaitForExitAsync(TimeSpan.FromSeconds(40)), $"fleet.sh still running 40 s after SIGTERM; output:\n{fleet.Output}");
