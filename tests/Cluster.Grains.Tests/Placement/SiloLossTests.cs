@@ -2,6 +2,7 @@ using Cluster.Client;
 
 namespace Cluster.Grains.Tests.Placement;
 
+[Collection(SpeedTierCollection.Name)]
 public sealed class SiloLossTests
 {
     /// <summary>
@@ -28,6 +29,7 @@ public sealed class SiloLossTests
 
         Assert.Empty(failures);
         Assert.True(succeeded > 100, $"{succeeded} requests succeeded");
-        Assert.Equal(["s1", "s2"], after.Select(r => r.Silo).Distinct().Order());
+        // Where the three land depends on how busy s1 and s2 are at that moment; none is on the stopped silo.
+        Assert.All(after, r => Assert.Contains(r.Silo, new[] { "s1", "s2" }));
     }
 }
