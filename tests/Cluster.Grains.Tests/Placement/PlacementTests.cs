@@ -45,7 +45,7 @@ public sealed class PlacementTests(SpeedTierFixture fixture) : IClassFixture<Spe
         var summary = string.Join(", ", share.Select(s => $"{s.Key} {s.Value:P1}"));
         Assert.True(total > 0.9 * succeeded, summary);
         // Within ±25 % of the speed shares (round robin would give each a third). The goal is ±15 %, which the
-        // 1× silo misses on a 2-core machine: it has measured 11.5–12 % of the work against its 14.3 %.
+        // 1× silo misses in some runs on a 2-core machine: it has measured 11.5–16.1 % of the work against 14.3 %.
         Assert.InRange(share["s4"], 4 / 7.0 * 0.75, 4 / 7.0 * 1.25);
         Assert.InRange(share["s2"], 2 / 7.0 * 0.75, 2 / 7.0 * 1.25);
         Assert.InRange(share["s1"], 1 / 7.0 * 0.75, 1 / 7.0 * 1.25);
