@@ -119,17 +119,9 @@ public sealed class EdgeFuzzer(GrpcChannel channel, HttpClient http, string apiK
             await _invoker.AsyncUnaryCall(RawModelInfer, null, new CallOptions(Headers(), cancellationToken: timeout.Token), fuzzCase.Message).ResponseAsync;
             Count("grpc OK");
         }
-        catch (RpcException e) when (timeout.IsCancellationRequested)
-        {
-            Fail(ref _hangs, $"grpc hang: {fuzzCase.Description}: {e.Status.Detail}");
-        }
         catch (RpcException e)
         {
-            Count($"grpc {e.StatusCode}");
-            if (e.StatusCode is StatusCode.Internal or StatusCode.Unknown)
-            {
-                Fail(ref _internalErrors, $"grpc {e.StatusCode} for {fuzzCase.Description}: {Shorten(e.Status.Detail)}");
-            }
+            RecordRpcFailure(e, timeout.IsCancellationRequested, "grpc", "grpc", fuzzCase.Description);
         }
     }
 
@@ -174,17 +166,25 @@ public sealed class EdgeFuzzer(GrpcChannel channel, HttpClient http, string apiK
                 Fail(ref _internalErrors, $"grpc stream ended OK without answering its valid request: {description}");
             }
         }
-        catch (RpcException e) when (timeout.IsCancellationRequested)
-        {
-            Fail(ref _hangs, $"grpc stream hang: {description}: {e.Status.Detail}");
-        }
         catch (RpcException e)
         {
-            Count($"stream {e.StatusCode}");
-            if (e.StatusCode is StatusCode.Internal or StatusCode.Unknown)
-            {
-                Fail(ref _internalErrors, $"grpc stream {e.StatusCode} for {description}: {Shorten(e.Status.Detail)}");
-            }
+            RecordRpcFailure(e, timeout.IsCancellationRequested, "grpc stream", "stream", description);
+        }
+    }
+
+    /// <summary>A call that ended in an error status: a hang when it ran out of time, else counted, and a failure when INTERNAL or UNKNOWN.</summary>
+    private void RecordRpcFailure(RpcException e, bool timedOut, string call, string answerLabel, string description)
+    {
+        if (timedOut)
+        {
+            Fail(ref _hangs, $"{call} hang: {description}: {e.Status.Detail}");
+            return;
+        }
+
+        Count($"{answerLabel} {e.StatusCode}");
+        if (e.StatusCode is StatusCode.Internal or StatusCode.Unknown)
+        {
+            Fail(ref _internalErrors, $"{call} {e.StatusCode} for {description}: {Shorten(e.Status.Detail)}");
         }
     }
 
