@@ -23,6 +23,7 @@ internal sealed class OrleansTransport(IGrainFactory grains) : IInferenceTranspo
 
     public async Task<InferenceResponse> InferAsync(ModelTarget target, InferenceRequest request, CancellationToken cancellationToken)
     {
+        await Router.WaitForFirstTableAsync(cancellationToken);
         var tried = new List<string>();
         while (true)
         {

@@ -19,6 +19,9 @@ public sealed record BenchOptions(double Seconds, double SweepSeconds, double Wa
     /// <summary>The measured period of one sweep level.</summary>
     public TimeSpan SweepMeasure => TimeSpan.FromSeconds(SweepSeconds);
 
+    /// <summary>Whether <c>--seconds</c> was given; a scenario whose task fixes its own period uses that otherwise.</summary>
+    public bool SecondsGiven { get; init; }
+
     /// <summary>The unmeasured period before each measurement.</summary>
     public TimeSpan Warmup => TimeSpan.FromSeconds(WarmupSeconds);
 
@@ -69,7 +72,7 @@ public sealed record BenchOptions(double Seconds, double SweepSeconds, double Wa
         }
 
         var measured = seconds ?? Default.Seconds;
-        options = new BenchOptions(measured, sweep ?? measured * 0.4, warmup ?? Default.WarmupSeconds);
+        options = new BenchOptions(measured, sweep ?? measured * 0.4, warmup ?? Default.WarmupSeconds) { SecondsGiven = seconds is not null };
         return true;
     }
 

@@ -12,20 +12,54 @@ namespace Cluster.Client.Routing;
 /// </summary>
 public sealed class ReplicaRouter : IDisposable
 {
+    /// <summary>How long <see cref="WaitForFirstTableAsync"/> waits at most for the first reading of the board.</summary>
+    public static readonly TimeSpan FirstTableWait = TimeSpan.FromSeconds(2);
+
     private readonly ConcurrentDictionary<string, InFlight> _inFlight = new(StringComparer.Ordinal);
     private readonly Func<Task<ClusterLoad>>? _readBoard;
     private readonly CancellationTokenSource _stop = new();
+    private readonly TaskCompletionSource _firstReading = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile ReplicaTable _table = ReplicaTable.Empty;
     private int _started;
 
     /// <summary>A router refreshing its table from <paramref name="readBoard"/> once first used; null keeps the table given to <see cref="Update"/>.</summary>
-    public ReplicaRouter(Func<Task<ClusterLoad>>? readBoard = null) => _readBoard = readBoard;
+    public ReplicaRouter(Func<Task<ClusterLoad>>? readBoard = null)
+    {
+        _readBoard = readBoard;
+        if (readBoard is null)
+        {
+            _firstReading.SetResult();
+        }
+    }
 
     /// <summary>The current table.</summary>
     public ReplicaTable Table => _table;
 
     /// <summary>Replaces the table.</summary>
     public void Update(ReplicaTable table) => _table = table ?? throw new ArgumentNullException(nameof(table));
+
+    /// <summary>
+    /// Starts reading the board and waits (at most <see cref="FirstTableWait"/>) until the first reading has come
+    /// back, so that a new client's first burst of requests is routed instead of all going to replica 0.
+    /// Completes at once after that.
+    /// </summary>
+    public async ValueTask WaitForFirstTableAsync(CancellationToken cancellationToken)
+    {
+        StartRefreshing();
+        if (_firstReading.Task.IsCompleted)
+        {
+            return;
+        }
+
+        try
+        {
+            await _firstReading.Task.WaitAsync(FirstTableWait, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            // The board is slow to answer: route with what there is (replica 0) rather than hold requests.
+        }
+    }
 
     /// <summary>
     /// The replica key a request for the model version should go to, skipping <paramref name="tried"/>;
@@ -100,12 +134,15 @@ public sealed class ReplicaRouter : IDisposable
             }
             catch (ObjectDisposedException)
             {
+                _firstReading.TrySetResult();
                 return;
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
                 // The board's grain may be moving; keep the last table until the next reading.
             }
+
+            _firstReading.TrySetResult();
         }
         while (await WaitAsync(timer, stop));
     }

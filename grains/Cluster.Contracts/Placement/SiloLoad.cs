@@ -68,7 +68,7 @@ public sealed record ReplicaLoad
     /// <summary>The device it runs on, within its silo; empty while it starts.</summary>
     [Id(3)] public string Device { get; init; } = "";
 
-    /// <summary>Relative capacity: its device's speed, shared among the replicas on that device.</summary>
+    /// <summary>Relative capacity: its device's speed, shared with the other replicas on that device that have work queued or running.</summary>
     [Id(4)] public double Capacity { get; init; } = 1;
 
     /// <summary>Loaded and warmed up, and not retiring: it takes new requests.</summary>

@@ -79,7 +79,7 @@ internal sealed partial class LoadReportPublisher(
                 Model = r.Entry.Model,
                 Version = r.Entry.Version,
                 Device = r.Entry.Device,
-                Capacity = (devices.Find(r.Entry.Device)?.Speed ?? 1) / entries.Count(e => e.Entry.Device == r.Entry.Device),
+                Capacity = (devices.Find(r.Entry.Device)?.Speed ?? 1) / (1 + entries.Count(e => !ReferenceEquals(e.Entry, r.Entry) && e.Entry.Device == r.Entry.Device && e.Load.Queued + e.Load.Running > 0)),
                 Accepting = r.Entry.Ready && !r.Entry.Retiring,
                 Retiring = r.Entry.Retiring,
                 Queued = r.Load.Queued,

@@ -44,11 +44,8 @@ public sealed class PlacementTests(SpeedTierFixture fixture) : IClassFixture<Spe
         var share = replicas.ToDictionary(r => r.Silo, r => (after[r.Key] - before[r.Key]) / total);
         var summary = string.Join(", ", share.Select(s => $"{s.Key} {s.Value:P1}"));
         Assert.True(total > 0.9 * succeeded, summary);
-        // Within ±25 % of the speed shares (round robin would give each a third). The goal is ±15 %, which the
-        // 1× silo misses in some runs on a 2-core machine: it has measured 11.5–16.1 % of the work against 14.3 %.
-        Assert.InRange(share["s4"], 4 / 7.0 * 0.75, 4 / 7.0 * 1.25);
-        Assert.InRange(share["s2"], 2 / 7.0 * 0.75, 2 / 7.0 * 1.25);
-        Assert.InRange(share["s1"], 1 / 7.0 * 0.75, 1 / 7.0 * 1.25);
+        // Within ±15 % of the speed shares (round robin would give each a third).
+        Assert.True(Within(share["s4"], 4 / 7.0) && Within(share["s2"], 2 / 7.0) && Within(share["s1"], 1 / 7.0), summary);
     }
 
     [Fact]
@@ -96,4 +93,6 @@ public sealed class PlacementTests(SpeedTierFixture fixture) : IClassFixture<Spe
             await Cluster.Connection.Admin.SetDrainingAsync("s4", draining: false);
         }
     }
+
+    private static bool Within(double share, double expected) => Math.Abs(share - expected) <= 0.15 * expected;
 }

@@ -8,7 +8,8 @@ namespace Cluster.Grains.Tests.Placement;
 
 /// <summary>
 /// Silos <c>s1</c>, <c>s2</c>, <c>s4</c>, each with one simulated device of relative speed 1, 2 and 4
-/// (batch latency 400 + 4000 µs per item, divided by the speed, so throughput hardly depends on batch size), and optionally a CPU-only silo
+/// (batch latency 2 ms + 20 ms per item, divided by the speed, so throughput hardly depends on batch size, and
+/// slow enough that the devices, not the test machine's cores, bound the throughput), and optionally a CPU-only silo
 /// <c>cpu</c>; plus helpers to add sim-only models, read the load board and drive load.
 /// </summary>
 internal static class SpeedTierCluster
@@ -110,8 +111,8 @@ internal static class SpeedTierCluster
     private static Dictionary<string, string?> SimDevice(int speed) => new()
     {
         ["Cluster:Devices:Simulated:0:Profile"] = $"x{speed}",
-        ["Cluster:Devices:Simulated:0:FixedLatencyMicroseconds"] = (400 / speed).ToString(CultureInfo.InvariantCulture),
-        ["Cluster:Devices:Simulated:0:PerItemMicroseconds"] = (4000 / speed).ToString(CultureInfo.InvariantCulture),
+        ["Cluster:Devices:Simulated:0:FixedLatencyMicroseconds"] = (2000 / speed).ToString(CultureInfo.InvariantCulture),
+        ["Cluster:Devices:Simulated:0:PerItemMicroseconds"] = (20000 / speed).ToString(CultureInfo.InvariantCulture),
         ["Cluster:Devices:Simulated:0:Speed"] = speed.ToString(CultureInfo.InvariantCulture),
     };
 }

@@ -54,6 +54,29 @@ public sealed class ReplicaRouterTests
         Assert.Null(router.Choose("m", 2));
     }
 
+    [Fact]
+    public async Task WaitForFirstTable_HoldsTheFirstRequestsUntilTheBoardIsRead()
+    {
+        var board = new TaskCompletionSource<ClusterLoad>();
+        using var router = new ReplicaRouter(() => board.Task);
+        var waiting = router.WaitForFirstTableAsync(CancellationToken.None).AsTask();
+        await Task.Delay(100);
+        Assert.False(waiting.IsCompleted);
+
+        board.SetResult(Load(("m:1/0", 1, 0), ("m:1/1", 1, 0)));
+        await waiting.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.NotNull(router.Choose("m", 1));
+        Assert.True(router.WaitForFirstTableAsync(CancellationToken.None).IsCompletedSuccessfully);
+    }
+
+    [Fact]
+    public async Task WaitForFirstTable_ABoardThatFails_DoesNotHoldRequests()
+    {
+        using var router = new ReplicaRouter(() => Task.FromException<ClusterLoad>(new InvalidOperationException("board moving")));
+        await router.WaitForFirstTableAsync(CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(1));
+        Assert.Null(router.Choose("m", 1));
+    }
+
     private static ClusterLoad Load(params (string Key, double Capacity, int Queued)[] replicas) => new()
     {
         Silos =
