@@ -68,14 +68,14 @@ public sealed class ReplicaRouter : IDisposable
     public string? Choose(string model, long version, IReadOnlyCollection<string>? tried = null)
     {
         StartRefreshing();
-        var (replicas, sums) = _table.Of(model, version);
-        var first = replicas.Length == 0 ? null : Draw(replicas, sums, tried, null);
+        var (replicas, draw) = _table.Of(model, version);
+        var first = draw is null ? null : Draw(replicas, draw, tried, null);
         if (first is null)
         {
             return null;
         }
 
-        var second = Draw(replicas, sums, tried, first);
+        var second = Draw(replicas, draw!, tried, first);
         return second is null || LoadPerCapacity(first) <= LoadPerCapacity(second) ? first.Key : second.Key;
     }
 
@@ -95,12 +95,11 @@ public sealed class ReplicaRouter : IDisposable
     }
 
     /// <summary>A capacity-weighted draw, skipping <paramref name="tried"/> and <paramref name="other"/> (a few redraws, then a scan).</summary>
-    private static RouteEntry? Draw(RouteEntry[] replicas, double[] sums, IReadOnlyCollection<string>? tried, RouteEntry? other)
+    private static RouteEntry? Draw(RouteEntry[] replicas, CapacityDraw draw, IReadOnlyCollection<string>? tried, RouteEntry? other)
     {
         for (var attempt = 0; attempt < 4; attempt++)
         {
-            var index = Array.BinarySearch(sums, Random.Shared.NextDouble() * sums[^1]);
-            var entry = replicas[Math.Min(index < 0 ? ~index : index, replicas.Length - 1)];
+            var entry = replicas[draw.Next(Random.Shared)];
             if (entry != other && (tried is null || !tried.Contains(entry.Key)))
             {
                 return entry;

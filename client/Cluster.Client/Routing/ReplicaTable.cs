@@ -7,13 +7,13 @@ public sealed record RouteEntry(string Key, string Silo, double Capacity, int Re
 
 /// <summary>
 /// The ready replicas of each model version, from one reading of the cluster's load board, with the
-/// cumulative capacities that weighted sampling searches. Immutable.
+/// alias table that draws them by capacity. Immutable.
 /// </summary>
 public sealed class ReplicaTable
 {
-    private readonly Dictionary<(string Model, long Version), (RouteEntry[] Replicas, double[] CumulativeCapacity)> _versions;
+    private readonly Dictionary<(string Model, long Version), (RouteEntry[] Replicas, CapacityDraw Draw)> _versions;
 
-    private ReplicaTable(Dictionary<(string Model, long Version), (RouteEntry[], double[])> versions) => _versions = versions;
+    private ReplicaTable(Dictionary<(string Model, long Version), (RouteEntry[], CapacityDraw)> versions) => _versions = versions;
 
     /// <summary>A table with no replicas.</summary>
     public static ReplicaTable Empty { get; } = new([]);
@@ -41,26 +41,15 @@ public sealed class ReplicaTable
             }
         }
 
-        return new ReplicaTable(grouped.ToDictionary(g => g.Key, g => Cumulate([.. g.Value.OrderBy(e => e.Key, StringComparer.Ordinal)])));
+        return new ReplicaTable(grouped.ToDictionary(g => g.Key, g => WithDraw([.. g.Value.OrderBy(e => e.Key, StringComparer.Ordinal)])));
     }
 
-    /// <summary>The ready replicas of a model version, and their running sum of capacity; empty when none.</summary>
-    public (RouteEntry[] Replicas, double[] CumulativeCapacity) Of(string model, long version) =>
-        _versions.TryGetValue((model, version), out var found) ? found : ([], []);
+    /// <summary>The ready replicas of a model version and the draw by their capacity; no replicas (and a null draw) when none.</summary>
+    public (RouteEntry[] Replicas, CapacityDraw? Draw) Of(string model, long version) =>
+        _versions.TryGetValue((model, version), out var found) ? found : ([], null);
 
     /// <summary>How many replicas the table holds.</summary>
     public int Count => _versions.Values.Sum(v => v.Replicas.Length);
 
-    private static (RouteEntry[], double[]) Cumulate(RouteEntry[] replicas)
-    {
-        var sums = new double[replicas.Length];
-        var total = 0.0;
-        for (var i = 0; i < replicas.Length; i++)
-        {
-            total += replicas[i].Capacity;
-            sums[i] = total;
-        }
-
-        return (replicas, sums);
-    }
+    private static (RouteEntry[], CapacityDraw) WithDraw(RouteEntry[] replicas) => (replicas, new CapacityDraw([.. replicas.Select(r => r.Capacity)]));
 }
