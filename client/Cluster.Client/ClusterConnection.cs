@@ -39,6 +39,7 @@ public sealed class ClusterConnection : IAsyncDisposable
         {
             client.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (options.ClusterId, options.ServiceId));
             client.AddActivityPropagation();
+            client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = options.GatewayListRefresh);
             if (options.RedisConnectionString is { } redis)
             {
                 client.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis));

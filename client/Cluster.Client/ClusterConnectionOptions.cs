@@ -15,6 +15,12 @@ public sealed class ClusterConnectionOptions
     /// <summary>How long to keep trying to reach a gateway before giving up.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// How often a client clustering through Redis reads the gateway list again, so it finds silos that joined
+    /// since (during a rolling restart every silo it knew may go). Orleans' default is one minute.
+    /// </summary>
+    public TimeSpan GatewayListRefresh { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Orleans service id.</summary>
     public string ServiceId { get; set; } = "inference";
 }

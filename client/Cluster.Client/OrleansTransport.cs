@@ -9,8 +9,9 @@ namespace Cluster.Client;
 /// <summary>
 /// Grain calls: the registry for the catalogue, a replica chosen by the <see cref="ReplicaRouter"/> for each
 /// request. A request the replica did not start (it was retiring, or the call never reached it) goes to
-/// another replica; one that may have run is never sent again. With no ready replica in the table the
-/// request goes to replica 0, which Orleans activates where placement puts it.
+/// another replica (after the table's next refresh when it has no other); one that may have run is never sent
+/// again. With no ready replica in the table the request goes to replica 0, which Orleans activates where
+/// placement puts it.
 /// </summary>
 internal sealed class OrleansTransport(IGrainFactory grains) : IInferenceTransport, IDisposable
 {
@@ -25,7 +26,7 @@ internal sealed class OrleansTransport(IGrainFactory grains) : IInferenceTranspo
     {
         await Router.WaitForFirstTableAsync(cancellationToken);
         var tried = new List<string>();
-        while (true)
+        for (var attempt = 1; ; attempt++)
         {
             var key = Router.Choose(target.Model, target.Version.Version, tried) ?? FirstReplica(target);
             try
@@ -35,14 +36,22 @@ internal sealed class OrleansTransport(IGrainFactory grains) : IInferenceTranspo
                     return await grains.GetGrain<IModelBatcherGrain>(key).InferAsync(request, cancellationToken);
                 }
             }
-            catch (Exception e) when (e is ReplicaNotStartedException or OrleansMessageRejectionException && tried.Count < MaxAttempts - 1 && !tried.Contains(key))
+            catch (Exception e) when (e is ReplicaNotStartedException or OrleansMessageRejectionException && attempt < MaxAttempts)
             {
-                tried.Add(key);
+                if (tried.Contains(key))
+                {
+                    // The table offers no replica not yet tried: wait for its next refresh (a replacement may be warming).
+                    await Task.Delay(IClusterLoadGrain.ReportInterval, cancellationToken);
+                }
+                else
+                {
+                    tried.Add(key);
+                }
             }
         }
     }
 
-    public Task<ModelTarget> ResolveAsync(string model, long? version) => grains.GetGrain<IModelRegistryGrain>(0).ResolveAsync(model, version);
+    public Task<ModelTarget> ResolveAsync(string model, long? version) => grains.GetGrain<IModelRegistryGrain>(0).ResolveRetryingAsync(model, version);
 
     public Task<ModelDescriptor[]> GetModelsAsync() => grains.GetGrain<IModelRegistryGrain>(0).GetModelsAsync();
 

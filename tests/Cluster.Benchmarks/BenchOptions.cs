@@ -6,10 +6,14 @@ namespace Cluster.Benchmarks;
 /// <summary>
 /// How long each load runs. <c>--seconds N</c> sets the measured period of a main scenario (default 5 s);
 /// a sweep level measures 0.4 × N unless <c>--sweep-seconds</c> says otherwise; every load first
-/// runs an unmeasured warm-up (<c>--warmup-seconds</c>, default 1 s).
+/// runs an unmeasured warm-up (<c>--warmup-seconds</c>, default 1 s). <c>--minutes N</c> sets how long the
+/// <c>soak</c> scenario runs (default 10).
 /// </summary>
 public sealed record BenchOptions(double Seconds, double SweepSeconds, double WarmupSeconds)
 {
+    /// <summary>How long the soak scenario runs, in minutes.</summary>
+    public double Minutes { get; init; } = 10;
+
     /// <summary>The defaults: 5 s measured, 2 s per sweep level, 1 s warm-up.</summary>
     public static readonly BenchOptions Default = new(5, 2, 1);
 
@@ -25,13 +29,13 @@ public sealed record BenchOptions(double Seconds, double SweepSeconds, double Wa
     /// <summary>The unmeasured period before each measurement.</summary>
     public TimeSpan Warmup => TimeSpan.FromSeconds(WarmupSeconds);
 
-    /// <summary>Parses <c>&lt;scenario&gt; [--seconds N] [--sweep-seconds N] [--warmup-seconds N]</c>.</summary>
+    /// <summary>Parses <c>&lt;scenario&gt; [--seconds N] [--sweep-seconds N] [--warmup-seconds N] [--minutes N]</c>.</summary>
     public static bool TryParse(string[] args, out string scenario, out BenchOptions options, out string error)
     {
         scenario = "";
         options = Default;
         error = "";
-        double? seconds = null, sweep = null, warmup = null;
+        double? seconds = null, sweep = null, warmup = null, minutes = null;
         for (var i = 0; i < args.Length; i++)
         {
             if (!args[i].StartsWith("--", StringComparison.Ordinal))
@@ -48,7 +52,7 @@ public sealed record BenchOptions(double Seconds, double SweepSeconds, double Wa
 
             if (i + 1 >= args.Length || !double.TryParse(args[i + 1], NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || value <= 0)
             {
-                error = $"{args[i]} needs a positive number of seconds.";
+                error = $"{args[i]} needs a positive number.";
                 return false;
             }
 
@@ -57,6 +61,7 @@ public sealed record BenchOptions(double Seconds, double SweepSeconds, double Wa
                 case "--seconds": seconds = value; break;
                 case "--sweep-seconds": sweep = value; break;
                 case "--warmup-seconds": warmup = value; break;
+                case "--minutes": minutes = value; break;
                 default:
                     error = $"Unknown option '{args[i]}'.";
                     return false;
@@ -72,7 +77,7 @@ public sealed record BenchOptions(double Seconds, double SweepSeconds, double Wa
         }
 
         var measured = seconds ?? Default.Seconds;
-        options = new BenchOptions(measured, sweep ?? measured * 0.4, warmup ?? Default.WarmupSeconds) { SecondsGiven = seconds is not null };
+        options = new BenchOptions(measured, sweep ?? measured * 0.4, warmup ?? Default.WarmupSeconds) { SecondsGiven = seconds is not null, Minutes = minutes ?? Default.Minutes };
         return true;
     }
 
@@ -80,10 +85,11 @@ public sealed record BenchOptions(double Seconds, double SweepSeconds, double Wa
     public static string Usage(IEnumerable<IBenchScenario> scenarios)
     {
         var text = new StringBuilder()
-            .AppendLine("usage: dotnet run -c Release --project tests/Cluster.Benchmarks -- <scenario> [--seconds N] [--sweep-seconds N] [--warmup-seconds N]")
+            .AppendLine("usage: dotnet run -c Release --project tests/Cluster.Benchmarks -- <scenario> [--seconds N] [--sweep-seconds N] [--warmup-seconds N] [--minutes N]")
             .AppendLine("  --seconds N          measured seconds per main load (default 5)")
             .AppendLine("  --sweep-seconds N    measured seconds per sweep level (default 0.4 x --seconds)")
             .AppendLine("  --warmup-seconds N   unmeasured seconds before each load (default 1)")
+            .AppendLine("  --minutes N          how long the soak scenario runs (default 10)")
             .AppendLine("scenarios:");
         foreach (var scenario in scenarios)
         {

@@ -130,6 +130,18 @@ public sealed class InProcessCluster : IAsyncDisposable
         MetricsAddresses.Add($"http://127.0.0.1:{ports[4]}");
     }
 
+    /// <summary>
+    /// Stops silo <paramref name="index"/> the way SIGTERM stops a silo process (the host's StopAsync: it drains,
+    /// then leaves the cluster) and drops it from <see cref="Silos"/>; the other lists keep their entries.
+    /// </summary>
+    public async Task StopSiloAsync(int index)
+    {
+        var silo = _silos[index];
+        _silos.RemoveAt(index);
+        await silo.StopAsync();
+        silo.Dispose();
+    }
+
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {

@@ -8,7 +8,8 @@ namespace Cluster.Client.Routing;
 /// distinct replicas are drawn with probability proportional to their capacity, and the one with the
 /// smaller load per unit of capacity wins, its load being the queue its silo last reported plus the
 /// requests this router has in flight to it. The table comes from the cluster's load board, read in the
-/// background every <see cref="IClusterLoadGrain.ReportInterval"/>; a choice makes no call. Thread-safe.
+/// background every <see cref="IClusterLoadGrain.ReportInterval"/> (a board that may be incomplete keeps the last table); a
+/// choice makes no call. Thread-safe.
 /// </summary>
 public sealed class ReplicaRouter : IDisposable
 {
@@ -129,7 +130,13 @@ public sealed class ReplicaRouter : IDisposable
         {
             try
             {
-                _table = ReplicaTable.From(await _readBoard!());
+                // A board just activated again (its grain moved with a stopping silo) may miss silos that have not
+                // reported to it yet: keep the last table until it is complete, rather than lose their replicas.
+                var board = await _readBoard!();
+                if (board.Complete || _table.Count == 0)
+                {
+                    _table = ReplicaTable.From(board);
+                }
             }
             catch (ObjectDisposedException)
             {

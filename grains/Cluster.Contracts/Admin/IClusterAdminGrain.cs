@@ -56,7 +56,14 @@ public interface IClusterAdminGrain : IGrainWithIntegerKey
     /// <summary>Marks a silo draining (no new model replicas are placed on it, and the autoscaler moves its replicas elsewhere) or not.</summary>
     Task<ClusterStatus> SetDrainingAsync(string silo, bool draining);
 
-    /// <summary>Names of the silos marked draining.</summary>
+    /// <summary>Names of the silos marked draining, and of the silos leaving (see <see cref="MarkLeavingAsync"/>).</summary>
     [AlwaysInterleave]
     Task<string[]> GetDrainingSilosAsync();
+
+    /// <summary>
+    /// Marks the silo <paramref name="silo"/> at <paramref name="address"/> leaving: it is shutting down, so it counts
+    /// as draining until membership declares that address dead. Not stored: a silo marks itself when it stops.
+    /// </summary>
+    [AlwaysInterleave]
+    Task MarkLeavingAsync(string silo, SiloAddress address);
 }

@@ -10,4 +10,7 @@ public interface IReplicaAutoscalerGrain : IGrainWithIntegerKey
     /// <summary>Activates the autoscaler if it is not running (silos call it with their load reports).</summary>
     [Orleans.Concurrency.OneWay]
     Task KeepRunningAsync();
+
+    /// <summary>Runs a scaling pass now rather than at the next tick (a leaving silo calls it so its replicas' replacements start at once).</summary>
+    Task ScaleNowAsync();
 }

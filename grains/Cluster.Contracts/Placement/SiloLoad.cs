@@ -91,6 +91,13 @@ public sealed record ClusterLoad
     /// <summary>The reports, by silo name.</summary>
     [Id(0)] public SiloLoad[] Silos { get; init; } = [];
 
+    /// <summary>
+    /// False while the board's grain is younger than a report's lifetime (it was just activated, e.g. after the silo
+    /// holding it stopped), so some live silos may not have reported to it yet: routers keep their last table and
+    /// the autoscaler waits rather than read a missing silo's replicas as gone.
+    /// </summary>
+    [Id(1)] public bool Complete { get; init; } = true;
+
     /// <summary>An empty view.</summary>
     public static ClusterLoad Empty { get; } = new();
 }

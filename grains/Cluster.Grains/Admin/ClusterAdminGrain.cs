@@ -28,6 +28,9 @@ public sealed class ClusterAdminGrain(
     /// <summary>Each replica's request count at the previous reading, for requests per second.</summary>
     private readonly Dictionary<string, (long Requests, long Timestamp)> _previousCounts = [];
 
+    /// <summary>Silos shutting down, by address, with their names: draining until membership declares them dead.</summary>
+    private readonly Dictionary<SiloAddress, string> _leaving = [];
+
     private IModelRegistryGrain Registry => GrainFactory.GetGrain<IModelRegistryGrain>(0);
 
     /// <inheritdoc />
@@ -42,7 +45,7 @@ public sealed class ClusterAdminGrain(
             State = h.Status.ToString(),
             HostName = h.HostName ?? "",
             StartedUtc = h.StartTime,
-            Draining = intent.State.DrainingSilos.Contains(h.SiloName),
+            Draining = intent.State.DrainingSilos.Contains(h.SiloName) || _leaving.ContainsKey(h.SiloAddress),
             Metadata = MetadataOf(metadata, h.SiloAddress),
         });
         return new ClusterStatus { Silos = [.. silos.OrderBy(s => s.State == nameof(SiloStatus.Active) ? 0 : 1).ThenBy(s => s.Name, StringComparer.Ordinal)] };
@@ -150,7 +153,23 @@ public sealed class ClusterAdminGrain(
     }
 
     /// <inheritdoc />
-    public Task<string[]> GetDrainingSilosAsync() => Task.FromResult(intent.State.DrainingSilos.ToArray());
+    public Task<string[]> GetDrainingSilosAsync()
+    {
+        var snapshot = membership.CurrentSnapshot;
+        foreach (var gone in _leaving.Keys.Where(a => !snapshot.Members.TryGetValue(a, out var member) || member.Status == SiloStatus.Dead).ToList())
+        {
+            _leaving.Remove(gone);
+        }
+
+        return Task.FromResult(intent.State.DrainingSilos.Union(_leaving.Values, StringComparer.Ordinal).ToArray());
+    }
+
+    /// <inheritdoc />
+    public Task MarkLeavingAsync(string silo, SiloAddress address)
+    {
+        _leaving[address] = silo;
+        return Task.CompletedTask;
+    }
 
     private static long[] Served(ModelDescriptor model) =>
         model.Unloaded || model.Error is not null ? [] : [.. model.ServedVersions.Where(v => v.IsLoadable).Select(v => v.Version)];

@@ -206,7 +206,7 @@ public sealed partial class DeviceGrain(
                 throw new ModelUnavailableException($"Device '{_key}' is unhealthy and cannot load '{model}:{version}': {device.HealthReason}");
             }
 
-            var target = await GrainFactory.GetGrain<IModelRegistryGrain>(0).ResolveAsync(model, version);
+            var target = await GrainFactory.GetGrain<IModelRegistryGrain>(0).ResolveRetryingAsync(model, version);
             IReadOnlyList<WarmupRequest> warmups;
             try
             {

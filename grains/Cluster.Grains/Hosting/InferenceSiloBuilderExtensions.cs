@@ -1,4 +1,5 @@
 using Cluster.Grains.Devices;
+using Cluster.Grains.Drain;
 using Cluster.Grains.Load;
 using Cluster.Grains.Placement;
 using Cluster.Grains.State;
@@ -8,6 +9,7 @@ using Cluster.Inference.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
 using Orleans.Runtime.Hosting;
 
 namespace Microsoft.Extensions.Hosting;
@@ -17,7 +19,8 @@ public static class InferenceSiloBuilderExtensions
 {
     /// <summary>
     /// Serves the models in <paramref name="modelRepositoryPath"/> on this silo's devices (discovered per
-    /// <paramref name="devices"/>), with device grains pinned to their silos.
+    /// <paramref name="devices"/>), with device grains pinned to their silos; a stopping silo drains first
+    /// (<see cref="GracefulDrain"/>).
     /// </summary>
     public static ISiloBuilder AddInferenceServing(this ISiloBuilder builder, string modelRepositoryPath, DeviceOptions devices, SiloLabels? labels = null) =>
         builder.AddInferenceServing([modelRepositoryPath], devices, labels);
@@ -32,11 +35,15 @@ public static class InferenceSiloBuilderExtensions
         builder.Services.AddSingleton(labels ?? SiloLabels.Local);
         builder.Services.TryAddSingleton<DeviceUsageBoard>();
         builder.Services.TryAddSingleton<ReplicaBoard>();
+        builder.Services.TryAddSingleton<SiloLeaving>();
         builder.Services.TryAddSingleton<InferenceMetrics>();
         builder.Services.AddPlacementDirector<SiloNamePlacement, SiloNamePlacementDirector>();
         builder.Services.AddPlacementDirector<CapacityPlacement, CapacityPlacementDirector>();
         builder.Services.AddSingleton<ClusterLoadView>();
-        builder.Services.AddHostedService<LoadReportPublisher>();
+        builder.Services.AddSingleton<LoadReportPublisher>();
+        builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<LoadReportPublisher>());
+        builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, GracefulDrain>();
+        builder.Configure<SiloMessagingOptions>(o => o.ClientGatewayShutdownNotificationTimeout = GracefulDrain.GatewayNotice);
         return builder;
     }
 

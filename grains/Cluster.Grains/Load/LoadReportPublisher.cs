@@ -2,7 +2,6 @@ using Cluster.Contracts.Devices;
 using Cluster.Contracts.Placement;
 using Cluster.Grains.Devices;
 using Cluster.Inference.Telemetry;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orleans.Runtime.MembershipService.SiloMetadata;
 
@@ -12,7 +11,8 @@ namespace Cluster.Grains.Load;
 /// Every <see cref="IClusterLoadGrain.ReportInterval"/>, publishes this silo's devices (busy fraction,
 /// queued requests, running batches, free memory) and replicas to the cluster's load board, and keeps the
 /// board it gets back in <see cref="ClusterLoadView"/>; it also keeps the autoscaler running. Runs beside
-/// the silo, never on a request's path.
+/// the silo, never on a request's path. It publishes from the moment the silo is active until it starts to
+/// leave membership, so a stopping silo keeps reporting while it drains (<see cref="Drain.GracefulDrain"/>).
 /// </summary>
 internal sealed partial class LoadReportPublisher(
     LocalDevices devices,
@@ -23,11 +23,33 @@ internal sealed partial class LoadReportPublisher(
     IGrainFactory grains,
     ClusterLoadView view,
     TimeProvider time,
-    ILogger<LoadReportPublisher> logger) : BackgroundService
+    ILogger<LoadReportPublisher> logger) : ILifecycleParticipant<ISiloLifecycle>
 {
     private readonly BusyFractionReadings _busy = new();
+    private readonly CancellationTokenSource _stop = new();
+    private Task _publishing = Task.CompletedTask;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <inheritdoc />
+    public void Participate(ISiloLifecycle lifecycle)
+    {
+        ArgumentNullException.ThrowIfNull(lifecycle);
+        lifecycle.Subscribe(nameof(LoadReportPublisher), ServiceLifecycleStage.Active, StartAsync, _ => Task.CompletedTask);
+        lifecycle.Subscribe(nameof(LoadReportPublisher), ServiceLifecycleStage.BecomeActive, _ => Task.CompletedTask, StopAsync);
+    }
+
+    private Task StartAsync(CancellationToken cancellationToken)
+    {
+        _publishing = Task.Run(() => PublishAsync(_stop.Token), CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    private async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stop.CancelAsync();
+        await _publishing.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    private async Task PublishAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(IClusterLoadGrain.ReportInterval, time);
         while (await timer.WaitForNextTickAsync(stoppingToken))

@@ -6,6 +6,7 @@ using Cluster.Contracts.Grains;
 using Cluster.Contracts.Models;
 using Cluster.Contracts.Tensors;
 using Cluster.Grains.Devices;
+using Cluster.Grains.Drain;
 using Cluster.Grains.Placement;
 using Cluster.Inference.Batching;
 using Cluster.Inference.Telemetry;
@@ -28,6 +29,7 @@ public sealed partial class ModelBatcherGrain(
     TimeProvider time,
     InferenceMetrics metrics,
     ReplicaBoard replicas,
+    SiloLeaving leaving,
     SiloLabels labels,
     ILogger<ModelBatcherGrain> logger) : Grain, IModelBatcherGrain
 {
@@ -144,6 +146,11 @@ public sealed partial class ModelBatcherGrain(
     /// <inheritdoc />
     public Task WarmAsync()
     {
+        if (leaving.IsLeaving)
+        {
+            throw NotStartingHere();
+        }
+
         _retiring = false;
         _lingering?.Dispose();
         _lingering = null;
@@ -202,16 +209,25 @@ public sealed partial class ModelBatcherGrain(
     {
         if (_ready is null || _ready.IsFaulted || _ready.IsCanceled)
         {
+            if (leaving.IsLeaving)
+            {
+                DeactivateOnIdle();
+                throw NotStartingHere();
+            }
+
             _ready = StartAsync();
         }
 
         return _ready;
     }
 
+    private ReplicaNotStartedException NotStartingHere() =>
+        new($"Replica {_key} did not start on silo '{localSilo.Name}', which is leaving the cluster; retry the request on another replica.");
+
     /// <summary>Resolves the model, loads and warms it up on the best local device, then starts the batcher.</summary>
     private async Task<Replica> StartAsync()
     {
-        var target = await GrainFactory.GetGrain<IModelRegistryGrain>(0).ResolveAsync(_key.Model, _key.Version);
+        var target = await GrainFactory.GetGrain<IModelRegistryGrain>(0).ResolveRetryingAsync(_key.Model, _key.Version);
         DynamicBatchScheduler<Pending, TensorData[]>? scheduler = null;
         var entry = replicas.Start(_key.ToString(), target.Model, target.Version.Version, localSilo.Name, EligibleDevices(target), () => scheduler is null ? (0, 0) : (scheduler.QueuedCount, scheduler.RunningBatches));
         var deviceKey = new DeviceKey(localSilo.Name, entry.Device).ToString();

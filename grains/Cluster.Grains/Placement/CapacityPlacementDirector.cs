@@ -53,7 +53,7 @@ internal sealed partial class CapacityPlacementDirector(
         ModelTarget model;
         try
         {
-            model = await grains.GetGrain<IModelRegistryGrain>(0).ResolveAsync(key.Model, key.Version);
+            model = await grains.GetGrain<IModelRegistryGrain>(0).ResolveRetryingAsync(key.Model, key.Version);
         }
         catch (InferenceException)
         {

@@ -13,8 +13,8 @@ namespace Cluster.Grains.Scaling;
 /// <see cref="ReplicaCountPolicy"/>. A new replica is placed first (one at a time, so placement sees the
 /// previous one) and warmed up in the background; routers send it traffic only once it reports ready.
 /// Replicas warming up that something else started (a first request, the silo's start-up) count too.
-/// A replica on a draining silo gets a replacement placed elsewhere, and once that is warm the old one
-/// finishes its queue and stops. Removing a replica takes one from the silo with the most replicas of
+/// A replica on a draining silo (marked by the operator, or leaving because it shuts down) gets a replacement
+/// placed elsewhere, and once that is warm the old one finishes its queue and stops. Removing a replica takes one from the silo with the most replicas of
 /// the version, the one with the least capacity there.
 /// </summary>
 public sealed partial class ReplicaAutoscalerGrain(ClusterLoadView board, TimeProvider time, ILogger<ReplicaAutoscalerGrain> logger) : Grain, IReplicaAutoscalerGrain
@@ -41,10 +41,13 @@ public sealed partial class ReplicaAutoscalerGrain(ClusterLoadView board, TimePr
     /// <inheritdoc />
     public Task KeepRunningAsync() => Task.CompletedTask;
 
+    /// <inheritdoc />
+    public Task ScaleNowAsync() => TickAsync(CancellationToken.None);
+
     private async Task TickAsync(CancellationToken cancellationToken)
     {
         var load = board.Current;
-        if (load.Silos.Length == 0)
+        if (load.Silos.Length == 0 || !load.Complete)
         {
             return;
         }
