@@ -15,6 +15,19 @@ public sealed class ClusterConnectionOptions
     /// <summary>How long to keep trying to reach a gateway before giving up.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// How often a client clustering through Redis rereads the gateway list (Orleans' default: 1 minute), so a
+    /// dead gateway leaves it and a new one joins it sooner.
+    /// </summary>
+    public TimeSpan GatewayListRefreshPeriod { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How long a grain call waits for its answer (Orleans' default, 30 s). A request to a replica on a silo
+    /// declared dead ends earlier, with <see cref="Contracts.Errors.ReplicaLostException"/>; keep this above the longest
+    /// time a request may legitimately queue and run.
+    /// </summary>
+    public TimeSpan ResponseTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Orleans service id.</summary>
     public string ServiceId { get; set; } = "inference";
 }

@@ -10,12 +10,17 @@ namespace Cluster.Client;
 /// Grain calls: the registry for the catalogue, a replica chosen by the <see cref="ReplicaRouter"/> for each
 /// request. A request the replica did not start (it was retiring, or the call never reached it) goes to
 /// another replica; one that may have run is never sent again. With no ready replica in the table the
-/// request goes to replica 0, which Orleans activates where placement puts it.
+/// request goes to replica 0, which Orleans activates where placement puts it. A request in flight to a replica
+/// whose silo is declared dead ends at once in <see cref="ReplicaLostException"/> rather than in Orleans'
+/// response timeout: its answer cannot come, and it may have run.
 /// </summary>
 internal sealed class OrleansTransport(IGrainFactory grains) : IInferenceTransport, IDisposable
 {
     /// <summary>The most replicas one request is offered to.</summary>
     private const int MaxAttempts = 8;
+
+    /// <summary>How long a request to a silo declared dead may still take to answer (an answer already on its way) before it counts as lost.</summary>
+    private static readonly TimeSpan LostSiloGrace = TimeSpan.FromSeconds(1);
 
     public IGrainFactory Grains => grains;
 
@@ -31,7 +36,18 @@ internal sealed class OrleansTransport(IGrainFactory grains) : IInferenceTranspo
             {
                 using (Router.Track(key))
                 {
-                    return await grains.GetGrain<IModelBatcherGrain>(key).InferAsync(request, cancellationToken);
+                    var call = grains.GetGrain<IModelBatcherGrain>(key).InferAsync(request, cancellationToken);
+                    if (Router.SiloOf(target.Model, target.Version.Version, key) is { } silo
+                        && await Task.WhenAny(call, Router.WhenDead(silo)) != call
+                        && await Task.WhenAny(call, Task.Delay(LostSiloGrace, CancellationToken.None)) != call)
+                    {
+                        // The call ends later in Orleans' timeout; nobody waits for it.
+                        _ = call.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+                        throw new ReplicaLostException(
+                            $"Replica {key} was on silo '{silo}', which was declared dead while the request was in flight; the request may have run, so it was not sent again.");
+                    }
+
+                    return await call;
                 }
             }
             catch (Exception e) when (e is ReplicaNotStartedException or OrleansMessageRejectionException && tried.Count < MaxAttempts - 1 && !tried.Contains(key))

@@ -6,9 +6,10 @@ namespace Cluster.Benchmarks;
 /// <summary>
 /// How long each load runs. <c>--seconds N</c> sets the measured period of a main scenario (default 5 s);
 /// a sweep level measures 0.4 × N unless <c>--sweep-seconds</c> says otherwise; every load first
-/// runs an unmeasured warm-up (<c>--warmup-seconds</c>, default 1 s).
+/// runs an unmeasured warm-up (<c>--warmup-seconds</c>, default 1 s). <see cref="SecondsGiven"/> tells a scenario
+/// with a longer default of its own whether <c>--seconds</c> was given.
 /// </summary>
-public sealed record BenchOptions(double Seconds, double SweepSeconds, double WarmupSeconds)
+public sealed record BenchOptions(double Seconds, double SweepSeconds, double WarmupSeconds, bool SecondsGiven = false)
 {
     /// <summary>The defaults: 5 s measured, 2 s per sweep level, 1 s warm-up.</summary>
     public static readonly BenchOptions Default = new(5, 2, 1);
@@ -69,7 +70,7 @@ public sealed record BenchOptions(double Seconds, double SweepSeconds, double Wa
         }
 
         var measured = seconds ?? Default.Seconds;
-        options = new BenchOptions(measured, sweep ?? measured * 0.4, warmup ?? Default.WarmupSeconds);
+        options = new BenchOptions(measured, sweep ?? measured * 0.4, warmup ?? Default.WarmupSeconds, seconds is not null);
         return true;
     }
 
@@ -78,7 +79,7 @@ public sealed record BenchOptions(double Seconds, double SweepSeconds, double Wa
     {
         var text = new StringBuilder()
             .AppendLine("usage: dotnet run -c Release --project tests/Cluster.Benchmarks -- <scenario> [--seconds N] [--sweep-seconds N] [--warmup-seconds N]")
-            .AppendLine("  --seconds N          measured seconds per main load (default 5)")
+            .AppendLine("  --seconds N          measured seconds per main load (default 5; reliability's overload: 30)")
             .AppendLine("  --sweep-seconds N    measured seconds per sweep level (default 0.4 x --seconds)")
             .AppendLine("  --warmup-seconds N   unmeasured seconds before each load (default 1)")
             .AppendLine("scenarios:");

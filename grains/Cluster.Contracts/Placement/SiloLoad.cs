@@ -91,6 +91,12 @@ public sealed record ClusterLoad
     /// <summary>The reports, by silo name.</summary>
     [Id(0)] public SiloLoad[] Silos { get; init; } = [];
 
+    /// <summary>
+    /// Silos membership has declared dead without having seen them leave gracefully (and that no active silo of
+    /// the same name replaced): a request in flight to a replica there will get no answer, so clients stop waiting for one.
+    /// </summary>
+    [Id(1)] public string[] DeadSilos { get; init; } = [];
+
     /// <summary>An empty view.</summary>
     public static ClusterLoad Empty { get; } = new();
 }
