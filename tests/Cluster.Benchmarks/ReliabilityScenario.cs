@@ -9,9 +9,9 @@ namespace Cluster.Benchmarks;
 
 /// <summary>
 /// <c>-- reliability</c>: three times a model's capacity through the gRPC edge (a simulated device taking
-/// 20 ms per batch of up to 4, a queue of 8) for 30 s (<c>--seconds</c> overrides), every request accounted for by its id, then 10,000 fuzz
-/// cases against the same silo, then the recovery from a SIGKILL of one of three silo processes
-/// (<see cref="SiloKillRecovery"/>). Writes artifacts/bench/reliability.json.
+/// 20 ms per batch of up to 4, a queue of 8) for 30 s (<c>--seconds</c> overrides), every request accounted
+/// for by its id, then 10,000 fuzz cases against the same silo, then a SIGKILL of one of three silo processes
+/// under load (<see cref="SiloKillRecovery"/>). Writes artifacts/bench/reliability.json.
 /// </summary>
 public sealed class ReliabilityScenario : IBenchScenario
 {
@@ -117,7 +117,6 @@ public sealed class ReliabilityScenario : IBenchScenario
                 .. SiloKillRecovery.Rows(kill),
             ]));
         SiloKillRecovery.PrintErrors(kill);
-
         foreach (var failure in fuzz.Failures)
         {
             Console.WriteLine($"  fuzz: {failure}");
