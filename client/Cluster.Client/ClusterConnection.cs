@@ -39,7 +39,8 @@ public sealed class ClusterConnection : IAsyncDisposable
         {
             client.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (options.ClusterId, options.ServiceId));
             client.AddActivityPropagation();
-            client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = options.GatewayListRefresh);
+            client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = options.GatewayListRefreshPeriod);
+            client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = options.ResponseTimeout);
             if (options.RedisConnectionString is { } redis)
             {
                 client.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis));

@@ -16,10 +16,18 @@ public sealed class ClusterConnectionOptions
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>
-    /// How often a client clustering through Redis reads the gateway list again, so it finds silos that joined
-    /// since (during a rolling restart every silo it knew may go). Orleans' default is one minute.
+    /// How often a client clustering through Redis reads the gateway list again (Orleans' default: one minute),
+    /// so a dead gateway leaves it and a silo that joined since is found sooner (during a rolling restart every
+    /// silo it knew may go).
     /// </summary>
-    public TimeSpan GatewayListRefresh { get; set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan GatewayListRefreshPeriod { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How long a grain call waits for its answer (Orleans' default, 30 s). A request to a replica on a silo
+    /// declared dead ends earlier, with <see cref="Contracts.Errors.ReplicaLostException"/>; keep this above the longest
+    /// time a request may legitimately queue and run.
+    /// </summary>
+    public TimeSpan ResponseTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Orleans service id.</summary>
     public string ServiceId { get; set; } = "inference";

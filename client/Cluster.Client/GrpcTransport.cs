@@ -137,6 +137,7 @@ internal sealed class GrpcTransport(GrpcChannel channel, string? apiKey) : IInfe
                 StatusCode.DeadlineExceeded => new InferenceTimeoutException(e.Status.Detail),
                 StatusCode.Cancelled => new OperationCanceledException(e.Status.Detail, e),
                 StatusCode.Internal => new ModelExecutionException(e.Status.Detail),
+                StatusCode.Aborted => new ReplicaLostException(e.Status.Detail),
                 _ => e,
             };
         }

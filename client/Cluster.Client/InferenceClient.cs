@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Cluster.Contracts.Devices;
+using Cluster.Contracts.Errors;
 using Cluster.Contracts.Grains;
 using Cluster.Contracts.Models;
 using Cluster.Contracts.Tensors;
@@ -92,16 +93,36 @@ public sealed class InferenceClient : IDisposable
     /// <summary>Every model in the repository with its versions, inputs and outputs.</summary>
     public Task<ModelDescriptor[]> GetModelsAsync() => _transport.GetModelsAsync();
 
+    /// <summary>
+    /// How long renewing an expired resolution may take before the expired one is used for this request: the
+    /// registry's grain may have been on a silo that just died, and a call to it waits for the response timeout.
+    /// </summary>
+    public static readonly TimeSpan StaleResolutionWait = TimeSpan.FromSeconds(1);
+
     /// <summary>The model version a request would use, with its inputs and outputs.</summary>
     public async Task<ModelTarget> ResolveAsync(string model, long? version = null)
     {
         var now = _time.GetUtcNow();
-        if (_resolved.TryGetValue((model, version), out var cached) && cached.Expires > now)
+        var known = _resolved.TryGetValue((model, version), out var cached);
+        if (known && cached.Expires > now)
         {
             return cached.Target;
         }
 
-        var target = await _transport.ResolveAsync(model, version);
+        var renewal = _transport.ResolveAsync(model, version);
+        ModelTarget target;
+        try
+        {
+            target = known ? await renewal.WaitAsync(StaleResolutionWait) : await renewal;
+        }
+        catch (Exception e) when (known && e is not InferenceException and not OutOfMemoryException)
+        {
+            // No answer in time, or the registry's silo was lost: keep serving the last answer. A renewal still
+            // running ends by itself; the next request after this one asks again.
+            _ = renewal.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            return cached.Target;
+        }
+
         _resolved[(model, version)] = (target, now + ResolutionLifetime);
         return target;
     }

@@ -11,12 +11,16 @@ namespace Cluster.Client;
 /// request. A request the replica did not start (it was retiring, or the call never reached it) goes to
 /// another replica (after the table's next refresh when it has no other); one that may have run is never sent
 /// again. With no ready replica in the table the request goes to replica 0, which Orleans activates where
-/// placement puts it.
+/// placement puts it. A request in flight to a replica whose silo is declared dead ends at once in
+/// <see cref="ReplicaLostException"/> rather than in Orleans' response timeout: its answer cannot come, and it may have run.
 /// </summary>
 internal sealed class OrleansTransport(IGrainFactory grains) : IInferenceTransport, IDisposable
 {
     /// <summary>The most replicas one request is offered to.</summary>
     private const int MaxAttempts = 8;
+
+    /// <summary>How long a request to a silo declared dead may still take to answer (an answer already on its way) before it counts as lost.</summary>
+    private static readonly TimeSpan LostSiloGrace = TimeSpan.FromSeconds(1);
 
     public IGrainFactory Grains => grains;
 
@@ -33,7 +37,18 @@ internal sealed class OrleansTransport(IGrainFactory grains) : IInferenceTranspo
             {
                 using (Router.Track(key))
                 {
-                    return await grains.GetGrain<IModelBatcherGrain>(key).InferAsync(request, cancellationToken);
+                    var call = grains.GetGrain<IModelBatcherGrain>(key).InferAsync(request, cancellationToken);
+                    if (Router.SiloOf(target.Model, target.Version.Version, key) is { } silo
+                        && await Task.WhenAny(call, Router.WhenDead(silo)) != call
+                        && await Task.WhenAny(call, Task.Delay(LostSiloGrace, CancellationToken.None)) != call)
+                    {
+                        // The call ends later in Orleans' timeout; nobody waits for it.
+                        _ = call.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+                        throw new ReplicaLostException(
+                            $"Replica {key} was on silo '{silo}', which was declared dead while the request was in flight; the request may have run, so it was not sent again.");
+                    }
+
+                    return await call;
                 }
             }
             catch (Exception e) when (e is ReplicaNotStartedException or OrleansMessageRejectionException && attempt < MaxAttempts)

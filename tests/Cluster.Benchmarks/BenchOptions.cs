@@ -6,10 +6,11 @@ namespace Cluster.Benchmarks;
 /// <summary>
 /// How long each load runs. <c>--seconds N</c> sets the measured period of a main scenario (default 5 s);
 /// a sweep level measures 0.4 × N unless <c>--sweep-seconds</c> says otherwise; every load first
-/// runs an unmeasured warm-up (<c>--warmup-seconds</c>, default 1 s). <c>--minutes N</c> sets how long the
+/// runs an unmeasured warm-up (<c>--warmup-seconds</c>, default 1 s). <see cref="SecondsGiven"/> tells a scenario
+/// with a longer default of its own whether <c>--seconds</c> was given. <c>--minutes N</c> sets how long the
 /// <c>soak</c> scenario runs (default 10).
 /// </summary>
-public sealed record BenchOptions(double Seconds, double SweepSeconds, double WarmupSeconds)
+public sealed record BenchOptions(double Seconds, double SweepSeconds, double WarmupSeconds, bool SecondsGiven = false)
 {
     /// <summary>How long the soak scenario runs, in minutes.</summary>
     public double Minutes { get; init; } = 10;
@@ -22,9 +23,6 @@ public sealed record BenchOptions(double Seconds, double SweepSeconds, double Wa
 
     /// <summary>The measured period of one sweep level.</summary>
     public TimeSpan SweepMeasure => TimeSpan.FromSeconds(SweepSeconds);
-
-    /// <summary>Whether <c>--seconds</c> was given; a scenario whose task fixes its own period uses that otherwise.</summary>
-    public bool SecondsGiven { get; init; }
 
     /// <summary>The unmeasured period before each measurement.</summary>
     public TimeSpan Warmup => TimeSpan.FromSeconds(WarmupSeconds);
@@ -77,7 +75,7 @@ public sealed record BenchOptions(double Seconds, double SweepSeconds, double Wa
         }
 
         var measured = seconds ?? Default.Seconds;
-        options = new BenchOptions(measured, sweep ?? measured * 0.4, warmup ?? Default.WarmupSeconds) { SecondsGiven = seconds is not null, Minutes = minutes ?? Default.Minutes };
+        options = new BenchOptions(measured, sweep ?? measured * 0.4, warmup ?? Default.WarmupSeconds, seconds is not null) { Minutes = minutes ?? Default.Minutes };
         return true;
     }
 
@@ -86,7 +84,7 @@ public sealed record BenchOptions(double Seconds, double SweepSeconds, double Wa
     {
         var text = new StringBuilder()
             .AppendLine("usage: dotnet run -c Release --project tests/Cluster.Benchmarks -- <scenario> [--seconds N] [--sweep-seconds N] [--warmup-seconds N] [--minutes N]")
-            .AppendLine("  --seconds N          measured seconds per main load (default 5)")
+            .AppendLine("  --seconds N          measured seconds per main load (default 5; placement: 20; reliability's overload: 30)")
             .AppendLine("  --sweep-seconds N    measured seconds per sweep level (default 0.4 x --seconds)")
             .AppendLine("  --warmup-seconds N   unmeasured seconds before each load (default 1)")
             .AppendLine("  --minutes N          how long the soak scenario runs (default 10)")

@@ -10,7 +10,7 @@ namespace Cluster.Benchmarks;
 /// </summary>
 public sealed class SiloFleet : IDisposable
 {
-    private readonly List<(Process Process, int GrpcPort)> _silos = [];
+    private readonly List<(Process Process, int GatewayPort, int GrpcPort, int MetricsPort)> _silos = [];
 
     private SiloFleet(string clusterId)
     {
@@ -23,8 +23,17 @@ public sealed class SiloFleet : IDisposable
     /// <summary>Each silo's gRPC edge, as a URL.</summary>
     public IEnumerable<string> GrpcAddresses => _silos.Select(s => $"http://127.0.0.1:{s.GrpcPort}");
 
-    /// <summary>Starts <paramref name="count"/> silos serving <paramref name="modelRepository"/> and waits until each reports ready.</summary>
-    public static async Task<SiloFleet> StartAsync(string repositoryRoot, string redis, string modelRepository, int count)
+    /// <summary>Each silo's Prometheus endpoint, as a URL.</summary>
+    public IEnumerable<string> MetricsAddresses => _silos.Select(s => $"http://127.0.0.1:{s.MetricsPort}/metrics");
+
+    /// <summary>Each silo's Orleans gateway, <c>127.0.0.1:port</c>.</summary>
+    public IEnumerable<string> Gateways => _silos.Select(s => $"127.0.0.1:{s.GatewayPort}");
+
+    /// <summary>
+    /// Starts <paramref name="count"/> silos serving <paramref name="modelRepository"/> and waits until each reports ready;
+    /// <paramref name="settings"/> adds environment variables (<c>Cluster__...</c>) to every silo.
+    /// </summary>
+    public static async Task<SiloFleet> StartAsync(string repositoryRoot, string redis, string modelRepository, int count, IReadOnlyDictionary<string, string>? settings = null)
     {
         var dll = Path.Combine(repositoryRoot, "silo", "Cluster.Silo", "bin", "Release", "net10.0", "Cluster.Silo.dll");
         var clusterId = "fleet-" + Guid.NewGuid().ToString("N")[..8];
@@ -52,7 +61,7 @@ public sealed class SiloFleet : IDisposable
                     ["Cluster__Devices__Cuda"] = "none",
                     ["Logging__LogLevel__Default"] = "Warning",
                     ["Logging__LogLevel__Cluster.Silo.Hosting.StartupReport"] = "Information",
-                })
+                }.Concat(settings ?? new Dictionary<string, string>()))
                 {
                     start.Environment[key] = value;
                 }
@@ -69,7 +78,7 @@ public sealed class SiloFleet : IDisposable
                 process.ErrorDataReceived += (_, _) => { };
                 process.BeginOutputReadLine();
                 process.BeginErrorReadLine();
-                fleet._silos.Add((process, ports[2]));
+                fleet._silos.Add((process, ports[1], ports[2], ports[4]));
                 await ready.Task.WaitAsync(TimeSpan.FromSeconds(90));
             }
 
@@ -88,7 +97,7 @@ public sealed class SiloFleet : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
-        foreach (var (process, _) in _silos)
+        foreach (var (process, _, _, _) in _silos)
         {
             if (!process.HasExited)
             {

@@ -59,7 +59,7 @@ public sealed class SoakScenario : IBenchScenario
             {
                 ClusterId = clusterId,
                 RedisConnectionString = redis.ConnectionString,
-                GatewayListRefresh = TimeSpan.FromSeconds(2),
+                GatewayListRefreshPeriod = TimeSpan.FromSeconds(2),
             });
             await WaitForReplicasAsync(client, 3);
 

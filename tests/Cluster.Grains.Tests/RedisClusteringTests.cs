@@ -8,6 +8,9 @@ namespace Cluster.Grains.Tests;
 /// <summary>A real redis-server process, two silos clustering through it, and a client finding them through it.</summary>
 public sealed class RedisClusteringTests
 {
+    /// <summary>How long Redis stays down under load (the 20 s, longer than several membership probe rounds and table refreshes).</summary>
+    private static readonly TimeSpan OutageLength = TimeSpan.FromSeconds(20);
+
     [Fact]
     public async Task TwoSilosThroughRedis_ServeRequestsAndPinDevices()
     {
@@ -53,7 +56,7 @@ public sealed class RedisClusteringTests
         });
 
         await redis.StopAsync();
-        await Task.Delay(TimeSpan.FromSeconds(6));
+        await Task.Delay(OutageLength);
         var duringOutage = succeeded;
         await redis.RestartAsync();
         await cluster.AddSiloAsync("outage-c");
@@ -62,7 +65,7 @@ public sealed class RedisClusteringTests
         await load;
 
         Assert.Empty(failed);
-        Assert.True(duringOutage > 50, $"Only {duringOutage} requests were served while Redis was down.");
+        Assert.True(duringOutage > 200, $"Only {duringOutage} requests were served while Redis was down.");
     }
 
     private static async Task WaitForSiloAsync(InProcessCluster cluster, string silo)

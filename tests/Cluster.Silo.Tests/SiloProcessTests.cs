@@ -106,6 +106,8 @@ public sealed class SiloProcessTests
             ["Cluster__OtlpEndpoint"] = "collector without scheme",
             ["Orleans__Metadata__speed"] = "fast",
             ["Orleans__Metadata__cost_per_hour"] = "-1",
+            ["Cluster__Membership__ProbeTimeoutMilliseconds"] = "10",
+            ["Cluster__Membership__TableRefreshSeconds"] = "0",
         });
         Assert.True(await silo.WaitForExitAsync(StartTimeout), silo.Output);
         Assert.Equal(2, silo.ExitCode);
@@ -115,6 +117,8 @@ public sealed class SiloProcessTests
         Assert.Contains("Cluster:OtlpEndpoint 'collector without scheme' is not an absolute URI", silo.Output, StringComparison.Ordinal);
         Assert.Contains("Orleans:Metadata:speed 'fast' is not a non-negative number", silo.Output, StringComparison.Ordinal);
         Assert.Contains("Orleans:Metadata:cost_per_hour '-1' is not a non-negative number", silo.Output, StringComparison.Ordinal);
+        Assert.Contains("Cluster:Membership:ProbeTimeoutMilliseconds 10 must be at least 100", silo.Output, StringComparison.Ordinal);
+        Assert.Contains("Cluster:Membership:TableRefreshSeconds 0 must be at least 1", silo.Output, StringComparison.Ordinal);
     }
 
     [Fact]

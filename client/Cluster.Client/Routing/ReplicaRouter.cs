@@ -8,15 +8,20 @@ namespace Cluster.Client.Routing;
 /// distinct replicas are drawn with probability proportional to their capacity, and the one with the
 /// smaller load per unit of capacity wins, its load being the queue its silo last reported plus the
 /// requests this router has in flight to it. The table comes from the cluster's load board, read in the
-/// background every <see cref="IClusterLoadGrain.ReportInterval"/> (a board that may be incomplete keeps the last table); a
-/// choice makes no call. Thread-safe.
+/// background every <see cref="IClusterLoadGrain.ReportInterval"/> (a board that may be incomplete keeps the last
+/// table); a choice makes no call. The board also lists the silos membership declared dead, so callers can stop
+/// waiting for answers from them. Thread-safe.
 /// </summary>
 public sealed class ReplicaRouter : IDisposable
 {
     /// <summary>How long <see cref="WaitForFirstTableAsync"/> waits at most for the first reading of the board.</summary>
     public static readonly TimeSpan FirstTableWait = TimeSpan.FromSeconds(2);
 
+    /// <summary>How long one reading of the board may take before the next tick asks again.</summary>
+    private static readonly TimeSpan BoardReadTimeout = IClusterLoadGrain.ReportInterval * 2;
+
     private readonly ConcurrentDictionary<string, InFlight> _inFlight = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _deaths = new(StringComparer.Ordinal);
     private readonly Func<Task<ClusterLoad>>? _readBoard;
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource _firstReading = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -38,6 +43,32 @@ public sealed class ReplicaRouter : IDisposable
 
     /// <summary>Replaces the table.</summary>
     public void Update(ReplicaTable table) => _table = table ?? throw new ArgumentNullException(nameof(table));
+
+    /// <summary>The silo the table places replica <paramref name="key"/> of the model version on; null when it is not in the table.</summary>
+    public string? SiloOf(string model, long version, string key) =>
+        Array.Find(_table.Of(model, version).Replicas, e => e.Key == key)?.Silo;
+
+    /// <summary>Completes once the board lists <paramref name="silo"/> as declared dead (see <see cref="ClusterLoad.DeadSilos"/>).</summary>
+    public Task WhenDead(string silo) =>
+        _deaths.GetOrAdd(silo, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+
+    /// <summary>Marks the silos the board lists as dead, and forgets a death once a silo of that name is back.</summary>
+    public void UpdateDeaths(ClusterLoad load)
+    {
+        ArgumentNullException.ThrowIfNull(load);
+        foreach (var silo in load.DeadSilos)
+        {
+            _deaths.GetOrAdd(silo, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        }
+
+        foreach (var silo in load.Silos)
+        {
+            if (_deaths.TryGetValue(silo.Silo, out var death) && death.Task.IsCompleted)
+            {
+                _deaths.TryRemove(new KeyValuePair<string, TaskCompletionSource>(silo.Silo, death));
+            }
+        }
+    }
 
     /// <summary>
     /// Starts reading the board and waits (at most <see cref="FirstTableWait"/>) until the first reading has come
@@ -70,13 +101,13 @@ public sealed class ReplicaRouter : IDisposable
     {
         StartRefreshing();
         var (replicas, draw) = _table.Of(model, version);
-        var first = draw is null ? null : Draw(replicas, draw, tried, null);
+        var first = draw is null ? null : Draw(replicas, draw, tried, null, IsDead);
         if (first is null)
         {
             return null;
         }
 
-        var second = Draw(replicas, draw!, tried, first);
+        var second = Draw(replicas, draw!, tried, first, IsDead);
         return second is null || LoadPerCapacity(first) <= LoadPerCapacity(second) ? first.Key : second.Key;
     }
 
@@ -95,20 +126,26 @@ public sealed class ReplicaRouter : IDisposable
         _stop.Dispose();
     }
 
-    /// <summary>A capacity-weighted draw, skipping <paramref name="tried"/> and <paramref name="other"/> (a few redraws, then a scan).</summary>
-    private static RouteEntry? Draw(RouteEntry[] replicas, CapacityDraw draw, IReadOnlyCollection<string>? tried, RouteEntry? other)
+    /// <summary>
+    /// A capacity-weighted draw, skipping <paramref name="tried"/>, <paramref name="other"/> and replicas on silos
+    /// declared dead since the table was read (a few redraws, then a scan).
+    /// </summary>
+    private static RouteEntry? Draw(RouteEntry[] replicas, CapacityDraw draw, IReadOnlyCollection<string>? tried, RouteEntry? other, Func<string, bool> isDead)
     {
+        bool Eligible(RouteEntry e) => e != other && (tried is null || !tried.Contains(e.Key)) && !isDead(e.Silo);
         for (var attempt = 0; attempt < 4; attempt++)
         {
             var entry = replicas[draw.Next(Random.Shared)];
-            if (entry != other && (tried is null || !tried.Contains(entry.Key)))
+            if (Eligible(entry))
             {
                 return entry;
             }
         }
 
-        return Array.Find(replicas, e => e != other && (tried is null || !tried.Contains(e.Key)));
+        return Array.Find(replicas, Eligible);
     }
+
+    private bool IsDead(string silo) => _deaths.TryGetValue(silo, out var death) && death.Task.IsCompleted;
 
     private double LoadPerCapacity(RouteEntry entry) =>
         (entry.ReportedQueue + (_inFlight.TryGetValue(entry.Key, out var counter) ? Volatile.Read(ref counter.Count) : 0) + 1) / entry.Capacity;
@@ -130,10 +167,15 @@ public sealed class ReplicaRouter : IDisposable
         {
             try
             {
-                // A board just activated again (its grain moved with a stopping silo) may miss silos that have not
-                // reported to it yet: keep the last table until it is complete, rather than lose their replicas.
-                var board = await _readBoard!();
-                if (board.Complete || _table.Count == 0)
+                // Bounded: when the board's grain was on a silo that died, a call to it waits for Orleans' response
+                // timeout, and the deaths it would report are what callers wait for; the next tick asks again.
+                var board = await _readBoard!().WaitAsync(BoardReadTimeout, stop);
+                UpdateDeaths(board);
+
+                // A board just activated again (its grain moved with a stopping or lost silo) may miss silos that have
+                // not reported to it yet: until it is complete, the last table (less dead silos' replicas, which the
+                // draw skips) beats losing their replicas or sending every request to replica 0, which would activate it cold.
+                if ((board.Complete && board.Silos.Length > 0) || _table.Count == 0)
                 {
                     _table = ReplicaTable.From(board);
                 }

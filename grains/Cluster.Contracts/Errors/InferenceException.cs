@@ -90,4 +90,16 @@ public sealed class ClusterStateException(string message) : InferenceException(m
 /// stopped before the request ran. Nothing ran, so the caller may send it to another replica.
 /// </summary>
 [GenerateSerializer]
-public sealed class ReplicaNotStartedException(string message) : InferenceException(message);
+public sealed class ReplicaNotStartedException(string message) : InferenceException(message)
+{
+    /// <inheritdoc />
+    public override bool SafeToRetry => true;
+}
+
+/// <summary>
+/// The silo of the replica running the request was declared dead while the request was in flight: no answer
+/// will come, and the request may have run, so it is not sent again (inference has no side effects, so the
+/// caller may choose to, accepting that it may run twice).
+/// </summary>
+[GenerateSerializer]
+public sealed class ReplicaLostException(string message) : InferenceException(message);

@@ -98,6 +98,12 @@ public sealed record ClusterLoad
     /// </summary>
     [Id(1)] public bool Complete { get; init; } = true;
 
+    /// <summary>
+    /// Silos membership has declared dead without having seen them leave gracefully (and that no active silo of
+    /// the same name replaced): a request in flight to a replica there will get no answer, so clients stop waiting for one.
+    /// </summary>
+    [Id(2)] public string[] DeadSilos { get; init; } = [];
+
     /// <summary>An empty view.</summary>
     public static ClusterLoad Empty { get; } = new();
 }

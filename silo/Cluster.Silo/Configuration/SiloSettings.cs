@@ -65,6 +65,9 @@ public sealed class SiloSettings
     /// <summary>Mutual TLS between silos (<c>Cluster:SiloTls</c>); off unless a certificate is configured.</summary>
     public SiloTlsSettings SiloTls { get; set; } = new();
 
+    /// <summary>How fast a silo that stopped answering is declared dead (<c>Cluster:Membership</c>).</summary>
+    public MembershipSettings Membership { get; set; } = new();
+
     /// <summary>Where Prometheus scrapes <c>/metrics</c> (Triton's 8002).</summary>
     public string MetricsAddress { get; set; } = "127.0.0.1:8002";
 
@@ -153,6 +156,7 @@ public sealed class SiloSettings
 
         errors.AddRange(Edge.Validate());
         errors.AddRange(SiloTls.Validate());
+        errors.AddRange(Membership.Validate());
         if (OtlpEndpoint is not null && !Uri.TryCreate(OtlpEndpoint, UriKind.Absolute, out _))
         {
             errors.Add($"Cluster:OtlpEndpoint '{OtlpEndpoint}' is not an absolute URI like http://collector:4317.");

@@ -53,6 +53,7 @@ public static class ClusterHost
         {
             silo.Configure<SiloOptions>(o => o.SiloName = settings.SiloName);
             silo.AddActivityPropagation();
+            silo.Configure<ClusterMembershipOptions>(settings.Membership.Apply);
             silo.UseSiloMetadata(metadata);
             if (settings.UsesRedis)
             {

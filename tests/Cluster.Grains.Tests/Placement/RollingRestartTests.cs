@@ -42,7 +42,7 @@ public sealed class RollingRestartTests(ITestOutputHelper output)
         {
             ClusterId = cluster.ClusterId,
             RedisConnectionString = redis.ConnectionString,
-            GatewayListRefresh = TimeSpan.FromSeconds(1),
+            GatewayListRefreshPeriod = TimeSpan.FromSeconds(1),
         });
         var clock = Stopwatch.StartNew();
         using var stop = new CancellationTokenSource();

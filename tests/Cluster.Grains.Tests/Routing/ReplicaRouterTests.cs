@@ -77,6 +77,34 @@ public sealed class ReplicaRouterTests
         Assert.Null(router.Choose("m", 1));
     }
 
+    [Fact]
+    public async Task DeadSilo_CompletesItsWatch_AndItsReplicasAreSkippedUntilASiloOfThatNameIsBack()
+    {
+        using var router = new ReplicaRouter();
+        var twoSilos = new ClusterLoad
+        {
+            Silos =
+            [
+                new SiloLoad { Silo = "a", Replicas = [new ReplicaLoad { Key = "m:1/0", Model = "m", Version = 1, Accepting = true }] },
+                new SiloLoad { Silo = "b", Replicas = [new ReplicaLoad { Key = "m:1/1", Model = "m", Version = 1, Accepting = true }] },
+            ],
+        };
+        router.Update(ReplicaTable.From(twoSilos));
+        Assert.Equal("b", router.SiloOf("m", 1, "m:1/1"));
+        var watch = router.WhenDead("b");
+        Assert.False(watch.IsCompleted);
+
+        // The table is not reread yet (it still lists b's replica), but the death is known.
+        router.UpdateDeaths(new ClusterLoad { Silos = [twoSilos.Silos[0]], DeadSilos = ["b"] });
+        await watch.WaitAsync(TimeSpan.FromSeconds(1));
+        Assert.All(Enumerable.Range(0, 100), _ => Assert.Equal("m:1/0", router.Choose("m", 1)));
+        Assert.Null(router.Choose("m", 1, ["m:1/0"]));
+
+        router.UpdateDeaths(twoSilos);
+        Assert.False(router.WhenDead("b").IsCompleted);
+        Assert.Equal("m:1/1", router.Choose("m", 1, ["m:1/0"]));
+    }
+
     private static ClusterLoad Load(params (string Key, double Capacity, int Queued)[] replicas) => new()
     {
         Silos =
