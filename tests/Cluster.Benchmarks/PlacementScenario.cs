@@ -30,8 +30,8 @@ public sealed class PlacementScenario : IBenchScenario
     private const int SaturatingCallers = 3 * 3 * MaxBatch;
 
     /// <summary>Simulated batch latency of a speed-1 device in the three-silo part: fixed + per item, µs.</summary>
-    private const int TierFixedMicroseconds = 20000;
-    private const int TierPerItemMicroseconds = 5500;
+    private const int TierFixedMicroseconds = 400;
+    private const int TierPerItemMicroseconds = 8000;
 
     /// <summary>Simulated batch latency of each fleet device, µs; requests carry a full batch each.</summary>
     private const int FleetFixedMicroseconds = 1000;
