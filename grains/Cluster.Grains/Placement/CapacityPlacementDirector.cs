@@ -43,23 +43,32 @@ internal sealed partial class CapacityPlacementDirector(
         }
 
         var draining = await DrainingAsync();
-        var chosen = await ChooseAsync(key, byName, draining) ?? Fallback(context.LocalSilo, byName, draining);
-        _recent[key.ToString()] = (chosen.Name, time.GetUtcNow());
-        return chosen.Address;
+        var model = await ResolveAsync(key);
+
+        // Replicas of one model are often activated together (a load warms them all at once): choosing and
+        // recording happen under one lock, so each placement sees the ones made just before it.
+        lock (_recent)
+        {
+            var chosen = (model is null ? null : Choose(key, model, byName, draining)) ?? Fallback(context.LocalSilo, byName, draining);
+            _recent[key.ToString()] = (chosen.Name, time.GetUtcNow());
+            return chosen.Address;
+        }
     }
 
-    private async Task<(string Name, SiloAddress Address)?> ChooseAsync(ReplicaKey key, Dictionary<string, SiloAddress> candidates, HashSet<string> draining)
+    private async Task<ModelTarget?> ResolveAsync(ReplicaKey key)
     {
-        ModelTarget model;
         try
         {
-            model = await grains.GetGrain<IModelRegistryGrain>(0).ResolveRetryingAsync(key.Model, key.Version);
+            return await grains.GetGrain<IModelRegistryGrain>(0).ResolveRetryingAsync(key.Model, key.Version);
         }
         catch (InferenceException)
         {
             return null;
         }
+    }
 
+    private (string Name, SiloAddress Address)? Choose(ReplicaKey key, ModelTarget model, Dictionary<string, SiloAddress> candidates, HashSet<string> draining)
+    {
         var load = board.Current.Silos.Where(s => candidates.ContainsKey(s.Silo)).ToList();
         var region = board.Current.Silos.FirstOrDefault(s => s.Silo == localSilo.Name)?.Metadata.GetValueOrDefault("region", "") ?? "";
         var request = new PlacementRequest(key.Model, key.Version, model.Config, model.Version.SizeBytes * model.Config.InstanceCount, region);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using Cluster.Contracts.Admin;
 using Cluster.Contracts.Grains;
@@ -24,6 +25,9 @@ public sealed partial class ReplicaAutoscalerGrain(ClusterLoadView board, TimePr
 
     /// <summary>How long a started replica counts while the board does not list it yet.</summary>
     private static readonly TimeSpan StartGrace = TimeSpan.FromSeconds(3);
+
+    /// <summary>How long a placement waits for the board to list the new replica before the next placement.</summary>
+    private static readonly TimeSpan BoardListingWait = TimeSpan.FromSeconds(2);
 
     private readonly Dictionary<(string Model, long Version), ScalingState> _states = [];
     private readonly Dictionary<string, (Task Warm, DateTimeOffset Started)> _starting = new(StringComparer.Ordinal);
@@ -135,7 +139,17 @@ public sealed partial class ReplicaAutoscalerGrain(ClusterLoadView board, TimePr
         var key = new ReplicaKey(model, version, index).ToString();
         var replica = GrainFactory.GetGrain<IModelBatcherGrain>(key);
         await replica.GetStatusAsync();
-        return (key, replica.WarmAsync());
+        var warm = replica.WarmAsync();
+
+        // The next placement must see this replica, or it may pick the same silo: wait (briefly) until the
+        // board lists it. A replica activated elsewhere under this index (a load warms replica 0) is waited for too.
+        var listedBy = Stopwatch.GetTimestamp() + (long)(BoardListingWait.TotalSeconds * Stopwatch.Frequency);
+        while (!warm.IsCompleted && !board.Current.Silos.Any(s => s.Replicas.Any(r => r.Key == key)) && Stopwatch.GetTimestamp() < listedBy)
+        {
+            await Task.Delay(100);
+        }
+
+        return (key, warm);
     }
 
     private async Task ReplaceAsync(Task warm, string old)
