@@ -78,17 +78,17 @@ public sealed class ReliabilityScenario : IBenchScenario
         var fuzz = await new EdgeFuzzer(channel, http, apiKey: "none").RunAsync(FuzzCases, FuzzSeed);
         Console.WriteLine("  killing one of three silo processes under load");
         var kill = await SiloKillRecovery.MeasureAsync(repositoryRoot);
-        var succeeded = outcomes.Count(o => o == Outcome.Succeeded);
+        var succeeded = outcomes.Count(o => o == CallOutcome.Succeeded);
         var results = new ReliabilityResults
         {
             Sent = outcomes.Length,
             Succeeded = succeeded,
-            FailedRetriable = outcomes.Count(o => o == Outcome.Retriable),
-            FailedFinal = outcomes.Count(o => o == Outcome.Final),
-            Lost = outcomes.Count(o => o == Outcome.Lost),
+            FailedRetriable = outcomes.Count(o => o == CallOutcome.Retriable),
+            FailedFinal = outcomes.Count(o => o == CallOutcome.Final),
+            Lost = outcomes.Count(o => o == CallOutcome.Lost),
 
             // An answer carrying another request's id, or more executions than answers, would mean a request ran twice.
-            Duplicated = outcomes.Count(o => o == Outcome.WrongId) + (int)Math.Max(0, executed - succeeded),
+            Duplicated = outcomes.Count(o => o == CallOutcome.WrongId) + (int)Math.Max(0, executed - succeeded),
             PeakRssMb = Math.Round(peakWorkingSet / (1024.0 * 1024.0), 1),
             FuzzCases = fuzz.Cases,
             Crashes = fuzz.Crashes,
@@ -125,7 +125,7 @@ public sealed class ReliabilityScenario : IBenchScenario
         Console.WriteLine($"wrote {BenchReport.WriteJson(repositoryRoot, "reliability.json", results)}");
     }
 
-    private static async Task<Outcome> SendAsync(GRPCInferenceService.GRPCInferenceServiceClient grpc, int n)
+    private static async Task<CallOutcome> SendAsync(GRPCInferenceService.GRPCInferenceServiceClient grpc, int n)
     {
         var request = GrpcFuzzCases.Valid(Model, FuzzModels.Served[0].Inputs, raw: true, batch: 1);
         request.Id = $"r{n}";
@@ -133,28 +133,19 @@ public sealed class ReliabilityScenario : IBenchScenario
         try
         {
             var response = await grpc.ModelInferAsync(request, cancellationToken: timeout.Token);
-            return response.Id == request.Id ? Outcome.Succeeded : Outcome.WrongId;
+            return response.Id == request.Id ? CallOutcome.Succeeded : CallOutcome.WrongId;
         }
         catch (RpcException) when (timeout.IsCancellationRequested)
         {
-            return Outcome.Lost;
+            return CallOutcome.Lost;
         }
         catch (RpcException e)
         {
-            return e.StatusCode is StatusCode.ResourceExhausted or StatusCode.Unavailable ? Outcome.Retriable : Outcome.Final;
+            return e.StatusCode is StatusCode.ResourceExhausted or StatusCode.Unavailable ? CallOutcome.Retriable : CallOutcome.Final;
         }
     }
 
     /// <summary>Requests the model's replica answered successfully, by its own statistics.</summary>
     private static async Task<long> ExecutedAsync(GRPCInferenceService.GRPCInferenceServiceClient grpc) =>
         (long)(await grpc.ModelStatisticsAsync(new ModelStatisticsRequest { Name = Model })).ModelStats.Sum(s => (decimal)s.InferenceStats.Success.Count);
-
-    private enum Outcome
-    {
-        Succeeded,
-        WrongId,
-        Retriable,
-        Final,
-        Lost,
-    }
 }

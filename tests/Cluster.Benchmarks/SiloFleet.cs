@@ -35,7 +35,7 @@ public sealed class SiloFleet : IDisposable
     /// </summary>
     public static async Task<SiloFleet> StartAsync(string repositoryRoot, string redis, string modelRepository, int count, IReadOnlyDictionary<string, string>? settings = null)
     {
-        var dll = Path.Combine(repositoryRoot, "silo", "Cluster.Silo", "bin", "Release", "net10.0", "Cluster.Silo.dll");
+        var dll = SiloDll(repositoryRoot);
         var clusterId = "fleet-" + Guid.NewGuid().ToString("N")[..8];
         var fleet = new SiloFleet(clusterId);
         try
@@ -44,24 +44,8 @@ public sealed class SiloFleet : IDisposable
             {
                 var ports = FreePorts.Take(5);
                 var start = new ProcessStartInfo("dotnet", [dll]) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = repositoryRoot };
-                foreach (var (key, value) in new Dictionary<string, string>
-                {
-                    ["Cluster__SiloName"] = $"silo-{i}",
-                    ["Cluster__ClusterId"] = clusterId,
-                    ["Cluster__Clustering"] = "Redis",
-                    ["Cluster__RedisConnectionString"] = redis,
-                    ["Cluster__AdvertisedAddress"] = "127.0.0.1",
-                    ["Cluster__SiloPort"] = Port(ports[0]),
-                    ["Cluster__GatewayPort"] = Port(ports[1]),
-                    ["Cluster__Edge__GrpcAddress"] = $"127.0.0.1:{ports[2]}",
-                    ["Cluster__Edge__HttpAddress"] = $"127.0.0.1:{ports[3]}",
-                    ["Cluster__MetricsAddress"] = $"127.0.0.1:{ports[4]}",
-                    ["Cluster__ModelRepository"] = modelRepository,
-                    ["Cluster__BundledModels"] = "",
-                    ["Cluster__Devices__Cuda"] = "none",
-                    ["Logging__LogLevel__Default"] = "Warning",
-                    ["Logging__LogLevel__Cluster.Silo.Hosting.StartupReport"] = "Information",
-                }.Concat(settings ?? new Dictionary<string, string>()))
+                foreach (var (key, value) in SiloEnvironment($"silo-{i}", clusterId, redis, modelRepository, ports)
+                    .Concat(settings ?? new Dictionary<string, string>()))
                 {
                     start.Environment[key] = value;
                 }
@@ -108,6 +92,32 @@ public sealed class SiloFleet : IDisposable
             process.Dispose();
         }
     }
+
+    /// <summary>The silo's Release build, which the fleet runs with <c>dotnet</c>.</summary>
+    public static string SiloDll(string repositoryRoot) => Path.Combine(repositoryRoot, "silo", "Cluster.Silo", "bin", "Release", "net10.0", "Cluster.Silo.dll");
+
+    /// <summary>
+    /// A fleet silo's settings as environment variables: its name, the cluster through Redis, the five ports
+    /// (silo, gateway, gRPC, REST, metrics), the model repository alone (no bundled models), no CUDA, warnings only.
+    /// </summary>
+    public static Dictionary<string, string> SiloEnvironment(string name, string clusterId, string redis, string modelRepository, int[] ports) => new()
+    {
+        ["Cluster__SiloName"] = name,
+        ["Cluster__ClusterId"] = clusterId,
+        ["Cluster__Clustering"] = "Redis",
+        ["Cluster__RedisConnectionString"] = redis,
+        ["Cluster__AdvertisedAddress"] = "127.0.0.1",
+        ["Cluster__SiloPort"] = Port(ports[0]),
+        ["Cluster__GatewayPort"] = Port(ports[1]),
+        ["Cluster__Edge__GrpcAddress"] = $"127.0.0.1:{ports[2]}",
+        ["Cluster__Edge__HttpAddress"] = $"127.0.0.1:{ports[3]}",
+        ["Cluster__MetricsAddress"] = $"127.0.0.1:{ports[4]}",
+        ["Cluster__ModelRepository"] = modelRepository,
+        ["Cluster__BundledModels"] = "",
+        ["Cluster__Devices__Cuda"] = "none",
+        ["Logging__LogLevel__Default"] = "Warning",
+        ["Logging__LogLevel__Cluster.Silo.Hosting.StartupReport"] = "Information",
+    };
 
     private static string Port(int port) => port.ToString(CultureInfo.InvariantCulture);
 }

@@ -138,7 +138,7 @@ public static class SiloKillRecovery
                 var sentAt = clock.Elapsed;
                 var edge = caller >= SdkCallers;
                 var call = edge ? SendEdgeAsync(edges[caller % edges.Length], edgeRequest, id) : SendSdkAsync(sdk, input, id);
-                var (outcome, error) = await call.WaitAsync(LostAfter).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : (Outcome.Lost, "no answer within 40 s"), TaskScheduler.Default);
+                var (outcome, error) = await call.WaitAsync(LostAfter).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : (CallOutcome.Lost, "no answer within 40 s"), TaskScheduler.Default);
                 calls.Enqueue(new Call(edge, sentAt, clock.Elapsed, outcome, error));
             }
         }
@@ -170,10 +170,10 @@ public static class SiloKillRecovery
 
     private static SiloKillResults Summarise(Call[] calls, TimeSpan killedAt, double? declaredDead, long executed)
     {
-        var preKill = calls.Count(c => c.Outcome == Outcome.Succeeded && c.EndedAt >= Warmup && c.EndedAt < killedAt) / (killedAt - Warmup).TotalSeconds;
+        var preKill = calls.Count(c => c.Outcome == CallOutcome.Succeeded && c.EndedAt >= Warmup && c.EndedAt < killedAt) / (killedAt - Warmup).TotalSeconds;
         var surviving = preKill * (Silos - 1) / Silos;
         var windows = Enumerable.Range(0, (int)AfterKill.TotalSeconds)
-            .Select(k => (double)calls.Count(c => c.Outcome == Outcome.Succeeded && c.EndedAt >= killedAt + TimeSpan.FromSeconds(k) && c.EndedAt < killedAt + TimeSpan.FromSeconds(k + 1)))
+            .Select(k => (double)calls.Count(c => c.Outcome == CallOutcome.Succeeded && c.EndedAt >= killedAt + TimeSpan.FromSeconds(k) && c.EndedAt < killedAt + TimeSpan.FromSeconds(k + 1)))
             .ToArray();
         int? recovered = null;
         for (var k = 0; k + RecoveredWindows <= windows.Length && recovered is null; k++)
@@ -186,7 +186,7 @@ public static class SiloKillRecovery
 
         // Every call still running at the kill or sent after it.
         var phase = calls.Where(c => c.EndedAt >= killedAt).ToArray();
-        var succeeded = calls.Count(c => c.Outcome == Outcome.Succeeded);
+        var succeeded = calls.Count(c => c.Outcome == CallOutcome.Succeeded);
         return new SiloKillResults
         {
             SdkCallers = SdkCallers,
@@ -204,8 +204,8 @@ public static class SiloKillRecovery
             Executed = executed,
             Answered = succeeded,
             // A request that ended without an answer or in an error that does not say it never ran may have run once.
-            Duplicated = calls.Count(c => c.Outcome == Outcome.WrongId)
-                + (int)Math.Max(0, executed - succeeded - calls.Count(c => c.Outcome is Outcome.Final or Outcome.Lost)),
+            Duplicated = calls.Count(c => c.Outcome == CallOutcome.WrongId)
+                + (int)Math.Max(0, executed - succeeded - calls.Count(c => c.Outcome is CallOutcome.Final or CallOutcome.Lost)),
         };
     }
 
@@ -228,11 +228,11 @@ public static class SiloKillRecovery
         return new SiloKillCalls
         {
             Calls = list.Count,
-            Succeeded = list.Count(c => c.Outcome == Outcome.Succeeded),
-            FailedRetriable = list.Count(c => c.Outcome == Outcome.Retriable),
-            FailedFinal = list.Count(c => c.Outcome == Outcome.Final),
-            Lost = list.Count(c => c.Outcome == Outcome.Lost),
-            WrongId = list.Count(c => c.Outcome == Outcome.WrongId),
+            Succeeded = list.Count(c => c.Outcome == CallOutcome.Succeeded),
+            FailedRetriable = list.Count(c => c.Outcome == CallOutcome.Retriable),
+            FailedFinal = list.Count(c => c.Outcome == CallOutcome.Final),
+            Lost = list.Count(c => c.Outcome == CallOutcome.Lost),
+            WrongId = list.Count(c => c.Outcome == CallOutcome.WrongId),
             Errors = list.Where(c => c.Error is not null).GroupBy(c => c.Error!).ToDictionary(g => g.Key, g => g.Count()),
         };
     }
@@ -244,7 +244,7 @@ public static class SiloKillRecovery
         TimeSpan? lastSuccess = null;
         foreach (var call in calls.Where(c => c.SentAt >= killedAt).OrderBy(c => c.SentAt))
         {
-            if (call.Outcome == Outcome.Succeeded)
+            if (call.Outcome == CallOutcome.Succeeded)
             {
                 lastSuccess = call.SentAt;
             }
@@ -257,36 +257,36 @@ public static class SiloKillRecovery
         return lastSuccess - lastFailure >= HealthyWindow ? lastFailure : null;
     }
 
-    private static async Task<(Outcome, string?)> SendSdkAsync(InferenceClient sdk, TensorData input, string id)
+    private static async Task<(CallOutcome, string?)> SendSdkAsync(InferenceClient sdk, TensorData input, string id)
     {
         try
         {
             var response = await sdk.InferAsync(Model, [input], id: id);
-            return response.Id == id ? (Outcome.Succeeded, null) : (Outcome.WrongId, null);
+            return response.Id == id ? (CallOutcome.Succeeded, null) : (CallOutcome.WrongId, null);
         }
         catch (InferenceException e)
         {
-            return (e.SafeToRetry ? Outcome.Retriable : Outcome.Final, e.GetType().Name);
+            return (e.SafeToRetry ? CallOutcome.Retriable : CallOutcome.Final, e.GetType().Name);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // Anything else (a silo lost mid-call, a timeout) may have run: not safe to retry.
-            return (Outcome.Final, e.GetType().Name);
+            return (CallOutcome.Final, e.GetType().Name);
         }
     }
 
-    private static async Task<(Outcome, string?)> SendEdgeAsync(GRPCInferenceService.GRPCInferenceServiceClient edge, ModelInferRequest template, string id)
+    private static async Task<(CallOutcome, string?)> SendEdgeAsync(GRPCInferenceService.GRPCInferenceServiceClient edge, ModelInferRequest template, string id)
     {
         var request = template.Clone();
         request.Id = id;
         try
         {
             var response = await edge.ModelInferAsync(request);
-            return response.Id == id ? (Outcome.Succeeded, null) : (Outcome.WrongId, null);
+            return response.Id == id ? (CallOutcome.Succeeded, null) : (CallOutcome.WrongId, null);
         }
         catch (RpcException e)
         {
-            return (e.StatusCode is StatusCode.ResourceExhausted or StatusCode.Unavailable ? Outcome.Retriable : Outcome.Final, $"grpc {e.StatusCode}");
+            return (e.StatusCode is StatusCode.ResourceExhausted or StatusCode.Unavailable ? CallOutcome.Retriable : CallOutcome.Final, $"grpc {e.StatusCode}");
         }
     }
 
@@ -359,14 +359,5 @@ public static class SiloKillRecovery
         }
     }
 
-    private sealed record Call(bool Edge, TimeSpan SentAt, TimeSpan EndedAt, Outcome Outcome, string? Error);
-
-    private enum Outcome
-    {
-        Succeeded,
-        WrongId,
-        Retriable,
-        Final,
-        Lost,
-    }
+    private sealed record Call(bool Edge, TimeSpan SentAt, TimeSpan EndedAt, CallOutcome Outcome, string? Error);
 }

@@ -40,24 +40,11 @@ public sealed class SoakProcess : IDisposable
     /// <summary>Starts a silo named <paramref name="name"/>; <see cref="WaitReadyAsync"/> waits for its ready line.</summary>
     public static SoakProcess Start(string repositoryRoot, string name, string clusterId, string redis, string modelRepository, int faultAfterBatches)
     {
-        var dll = Path.Combine(repositoryRoot, "silo", "Cluster.Silo", "bin", "Release", "net10.0", "Cluster.Silo.dll");
         var ports = FreePorts.Take(5);
-        var start = new ProcessStartInfo("dotnet", [dll]) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = repositoryRoot };
+        var start = new ProcessStartInfo("dotnet", [SiloFleet.SiloDll(repositoryRoot)]) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = repositoryRoot };
+        var settings = SiloFleet.SiloEnvironment(name, clusterId, redis, modelRepository, ports);
         foreach (var (key, value) in new Dictionary<string, string>
         {
-            ["Cluster__SiloName"] = name,
-            ["Cluster__ClusterId"] = clusterId,
-            ["Cluster__Clustering"] = "Redis",
-            ["Cluster__RedisConnectionString"] = redis,
-            ["Cluster__AdvertisedAddress"] = "127.0.0.1",
-            ["Cluster__SiloPort"] = Port(ports[0]),
-            ["Cluster__GatewayPort"] = Port(ports[1]),
-            ["Cluster__Edge__GrpcAddress"] = $"127.0.0.1:{ports[2]}",
-            ["Cluster__Edge__HttpAddress"] = $"127.0.0.1:{ports[3]}",
-            ["Cluster__MetricsAddress"] = $"127.0.0.1:{ports[4]}",
-            ["Cluster__ModelRepository"] = modelRepository,
-            ["Cluster__BundledModels"] = "",
-            ["Cluster__Devices__Cuda"] = "none",
             ["Cluster__Devices__Simulated__0__Profile"] = "flaky",
             ["Cluster__Devices__Simulated__0__FixedLatencyMicroseconds"] = "1000",
             ["Cluster__Devices__Simulated__0__PerItemMicroseconds"] = "1000",
@@ -67,10 +54,13 @@ public sealed class SoakProcess : IDisposable
             ["Cluster__Devices__Simulated__1__Profile"] = "steady",
             ["Cluster__Devices__Simulated__1__FixedLatencyMicroseconds"] = "1000",
             ["Cluster__Devices__Simulated__1__PerItemMicroseconds"] = "1000",
-            ["Logging__LogLevel__Default"] = "Warning",
-            ["Logging__LogLevel__Cluster.Silo.Hosting.StartupReport"] = "Information",
             ["Logging__LogLevel__Cluster.Grains.Drain"] = "Information",
         })
+        {
+            settings[key] = value;
+        }
+
+        foreach (var (key, value) in settings)
         {
             start.Environment[key] = value;
         }
