@@ -38,7 +38,7 @@ internal sealed partial class GracefulDrain(
     /// (<c>SiloMessagingOptions.ClientGatewayShutdownNotificationTimeout</c>): a request sent through it just
     /// before has this long to be answered.
     /// </summary>
-    public static readonly TimeSpan GatewayNotice = TimeSpan.FromSeconds(2);
+    public static readonly TimeSpan GatewayNotice = TimeSpan.FromSeconds(4);
 
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(25);
 
