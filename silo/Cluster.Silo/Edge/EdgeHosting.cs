@@ -18,6 +18,11 @@ public static class EdgeHosting
         builder.Services.AddSingleton<ModelOperations>();
         builder.Services.AddSingleton(new EdgeLimits(settings.MaxElementsPerTensor, settings.MaxElementsPerRequest));
         builder.Services.AddSingleton(new ApiKeyAuthorizer(settings));
+
+        // Stateless: one instance serves every call, rather than one activated per call.
+        builder.Services.AddSingleton<GrpcInferenceService>();
+        builder.Services.AddSingleton<ApiKeyInterceptor>();
+        builder.Services.AddSingleton<EdgeErrorInterceptor>();
         builder.Services.AddGrpc(o =>
         {
             o.MaxReceiveMessageSize = settings.MaxMessageBytes;
@@ -31,6 +36,7 @@ public static class EdgeHosting
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Limits.MaxRequestBodySize = settings.MaxMessageBytes;
+            kestrel.AddServerHeader = false;
             kestrel.Listen(IPEndPoint.Parse(settings.GrpcAddress), o => Listen(o, HttpProtocols.Http2, certificate));
             kestrel.Listen(IPEndPoint.Parse(settings.HttpAddress), o => Listen(o, certificate is null ? HttpProtocols.Http1 : HttpProtocols.Http1AndHttp2, certificate));
         });
