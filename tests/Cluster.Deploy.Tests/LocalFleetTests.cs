@@ -10,6 +10,7 @@ using Cluster.Tests.Shared;
 namespace Cluster.Deploy.Tests;
 
 /// <summary><c>deploy/local/fleet.sh</c> as a user runs it: three silos through a real Redis, stopped by SIGTERM.</summary>
+[Collection(SiloProcessCollection.Name)]
 public sealed partial class LocalFleetTests
 {
     private static readonly int[] PortOffsets = [0, 10, 11, 12, 13, 14, 20, 21, 22, 23, 24, 30, 31, 32, 33, 34];

@@ -9,6 +9,7 @@ namespace Cluster.Deploy.Tests;
 /// measurement, <see cref="SiloKillRecovery"/>). Nothing may be lost or run twice, and the survivors must
 /// carry the load again; the benchmark reports how fast (3–4 s on an idle machine), the test allows for a busy one.
 /// </summary>
+[Collection(SiloProcessCollection.Name)]
 public sealed class SiloKillTests
 {
     [Fact]
