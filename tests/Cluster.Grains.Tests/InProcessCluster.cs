@@ -94,8 +94,32 @@ public sealed class InProcessCluster : IAsyncDisposable
     /// <summary>Starts one more silo in the cluster (the first one started is the primary of Localhost clustering).</summary>
     public async Task AddSiloAsync(string name, Dictionary<string, string?>? extraSettings = null)
     {
-        var ports = FreePorts.Take(5);
-        _primarySiloPort ??= ports[0];
+        // A free port can be taken by another test process between choosing it and binding it: choose again.
+        var first = _primarySiloPort is null;
+        for (var attempt = 1; ; attempt++)
+        {
+            var ports = FreePorts.Take(5);
+            if (first)
+            {
+                _primarySiloPort = ports[0];
+            }
+
+            var silo = await TryStartSiloAsync(name, ports, extraSettings);
+            if (silo is not null)
+            {
+                Added(silo, ports);
+                return;
+            }
+
+            if (attempt == 3)
+            {
+                throw new InvalidOperationException($"Silo {name}: its ports were taken by another process three times in a row.");
+            }
+        }
+    }
+
+    private async Task<IHost?> TryStartSiloAsync(string name, int[] ports, Dictionary<string, string?>? extraSettings)
+    {
         var settings = new Dictionary<string, string?>
         {
             ["Cluster:SiloName"] = name,
@@ -105,7 +129,7 @@ public sealed class InProcessCluster : IAsyncDisposable
             ["Cluster:Edge:GrpcAddress"] = $"127.0.0.1:{ports[2]}",
             ["Cluster:Edge:HttpAddress"] = $"127.0.0.1:{ports[3]}",
             ["Cluster:MetricsAddress"] = $"127.0.0.1:{ports[4]}",
-            ["Cluster:PrimarySiloPort"] = Port(_primarySiloPort.Value),
+            ["Cluster:PrimarySiloPort"] = Port(_primarySiloPort ?? ports[0]),
             ["Cluster:ModelRepository"] = ModelRepository,
             ["Cluster:BundledModels"] = "",
             ["Cluster:StateDirectory"] = StateDirectory,
@@ -121,7 +145,43 @@ public sealed class InProcessCluster : IAsyncDisposable
         }
 
         var silo = ClusterHost.Build([], settings);
-        await silo.StartAsync();
+        try
+        {
+            await silo.StartAsync();
+            return silo;
+        }
+        catch (Exception e) when (IsAddressInUse(e))
+        {
+            using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
+            {
+                await silo.StopAsync(stop.Token);
+            }
+            catch (Exception stopping) when (stopping is not OutOfMemoryException)
+            {
+                // Whatever had started is torn down with the host below.
+            }
+
+            silo.Dispose();
+            return null;
+        }
+    }
+
+    private static bool IsAddressInUse(Exception? e)
+    {
+        for (; e is not null; e = e.InnerException)
+        {
+            if (e is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private void Added(IHost silo, int[] ports)
+    {
         _silos.Add(silo);
         SiloPorts.Add(ports[0]);
         Gateways.Add($"127.0.0.1:{ports[1]}");
