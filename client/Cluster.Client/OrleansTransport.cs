@@ -38,7 +38,7 @@ internal sealed class OrleansTransport(IGrainFactory grains) : IInferenceTranspo
                 using (Router.Track(key))
                 {
                     var call = grains.GetGrain<IModelBatcherGrain>(key).InferAsync(request, cancellationToken);
-                    if (Router.SiloOf(target.Model, target.Version.Version, key) is { } silo
+                    if (Router.SiloOf(key) is { } silo
                         && await Task.WhenAny(call, Router.WhenDead(silo)) != call
                         && await Task.WhenAny(call, Task.Delay(LostSiloGrace, CancellationToken.None)) != call)
                     {

@@ -44,9 +44,8 @@ public sealed class ReplicaRouter : IDisposable
     /// <summary>Replaces the table.</summary>
     public void Update(ReplicaTable table) => _table = table ?? throw new ArgumentNullException(nameof(table));
 
-    /// <summary>The silo the table places replica <paramref name="key"/> of the model version on; null when it is not in the table.</summary>
-    public string? SiloOf(string model, long version, string key) =>
-        Array.Find(_table.Of(model, version).Replicas, e => e.Key == key)?.Silo;
+    /// <summary>The silo the table places replica <paramref name="key"/> on; null when it is not in the table.</summary>
+    public string? SiloOf(string key) => _table.SiloOf(key);
 
     /// <summary>Completes once the board lists <paramref name="silo"/> as declared dead (see <see cref="ClusterLoad.DeadSilos"/>).</summary>
     public Task WhenDead(string silo) =>

@@ -12,8 +12,13 @@ public sealed record RouteEntry(string Key, string Silo, double Capacity, int Re
 public sealed class ReplicaTable
 {
     private readonly Dictionary<(string Model, long Version), (RouteEntry[] Replicas, CapacityDraw Draw)> _versions;
+    private readonly Dictionary<string, string> _siloOf;
 
-    private ReplicaTable(Dictionary<(string Model, long Version), (RouteEntry[], CapacityDraw)> versions) => _versions = versions;
+    private ReplicaTable(Dictionary<(string Model, long Version), (RouteEntry[], CapacityDraw)> versions)
+    {
+        _versions = versions;
+        _siloOf = versions.Values.SelectMany(v => v.Item1).ToDictionary(e => e.Key, e => e.Silo, StringComparer.Ordinal);
+    }
 
     /// <summary>A table with no replicas.</summary>
     public static ReplicaTable Empty { get; } = new([]);
@@ -48,8 +53,11 @@ public sealed class ReplicaTable
     public (RouteEntry[] Replicas, CapacityDraw? Draw) Of(string model, long version) =>
         _versions.TryGetValue((model, version), out var found) ? found : ([], null);
 
+    /// <summary>The silo replica <paramref name="key"/> runs on; null when the table does not hold it.</summary>
+    public string? SiloOf(string key) => _siloOf.GetValueOrDefault(key);
+
     /// <summary>How many replicas the table holds.</summary>
-    public int Count => _versions.Values.Sum(v => v.Replicas.Length);
+    public int Count => _siloOf.Count;
 
     private static (RouteEntry[], CapacityDraw) WithDraw(RouteEntry[] replicas) => (replicas, new CapacityDraw([.. replicas.Select(r => r.Capacity)]));
 }

@@ -90,7 +90,7 @@ public sealed class ReplicaRouterTests
             ],
         };
         router.Update(ReplicaTable.From(twoSilos));
-        Assert.Equal("b", router.SiloOf("m", 1, "m:1/1"));
+        Assert.Equal("b", router.SiloOf("m:1/1"));
         var watch = router.WhenDead("b");
         Assert.False(watch.IsCompleted);
 
