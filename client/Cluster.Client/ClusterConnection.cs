@@ -50,6 +50,7 @@ public sealed class ClusterConnection : IAsyncDisposable
                 client.UseStaticClustering([.. options.Gateways.Select(ParseEndpoint)]);
             }
         });
+        GatewayListHold.Wrap(builder.Services);
         var host = builder.Build();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.ConnectTimeout);

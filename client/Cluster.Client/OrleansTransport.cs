@@ -32,13 +32,14 @@ internal sealed class OrleansTransport(IGrainFactory grains) : IInferenceTranspo
         var tried = new List<string>();
         for (var attempt = 1; ; attempt++)
         {
-            var key = Router.Choose(target.Model, target.Version.Version, tried) ?? FirstReplica(target);
+            var chosen = Router.Choose(target.Model, target.Version.Version, tried);
+            var key = chosen?.Key ?? FirstReplica(target);
             try
             {
                 using (Router.Track(key))
                 {
                     var call = grains.GetGrain<IModelBatcherGrain>(key).InferAsync(request, cancellationToken);
-                    if (Router.SiloOf(key) is { } silo
+                    if (chosen?.Silo is { } silo
                         && await Task.WhenAny(call, Router.WhenDead(silo)) != call
                         && await Task.WhenAny(call, Task.Delay(LostSiloGrace, CancellationToken.None)) != call)
                     {

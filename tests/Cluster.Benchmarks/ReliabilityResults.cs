@@ -70,6 +70,9 @@ public sealed record SiloKillResults
     /// <summary>Successful requests in each 1 s window after the kill.</summary>
     [JsonPropertyName("window_throughput")] public required double[] WindowThroughput { get; init; }
 
+    /// <summary>The model's replicas on the load board at the end of the run: key, silo, device, capacity, queued requests.</summary>
+    [JsonPropertyName("replicas_after_kill")] public string[] ReplicasAfterKill { get; init; } = [];
+
     /// <summary>From the kill until the cluster's membership lists the silo as dead; null if not within 60 s.</summary>
     [JsonPropertyName("dead_declared_seconds")] public required double? DeadDeclaredSeconds { get; init; }
 

@@ -103,6 +103,7 @@ public static class SiloKillRecovery
             ["silo kill, SDK: calls / ok / retriable / final / lost", Calls(kill.Sdk)],
             ["silo kill, edge: calls / ok / retriable / final / lost", Calls(kill.Edge)],
             ["silo kill: executed / answered / duplicated", $"{kill.Executed} / {kill.Answered} / {kill.Duplicated}"],
+            ["silo kill: replicas at the end (key@silo device capacity queued)", string.Join(", ", kill.ReplicasAfterKill)],
         ];
     }
 
@@ -154,6 +155,7 @@ public static class SiloKillRecovery
 
         // A second beyond the last window, so calls sent late in it still complete within it.
         await Task.Delay(killedAt + AfterKill + TimeSpan.FromSeconds(1) - clock.Elapsed);
+        var board = await observer.Grains.GetGrain<IClusterLoadGrain>(0).GetAsync();
         Volatile.Write(ref stop, 1);
         await load;
         var declaredDead = await dead;
@@ -165,7 +167,12 @@ public static class SiloKillRecovery
             executed += await ExecutedAsync(http, survivor);
         }
 
-        return Summarise([.. calls], killedAt, declaredDead, executed) with { LoadAverage = LoadAverage() };
+        return Summarise([.. calls], killedAt, declaredDead, executed) with
+        {
+            LoadAverage = LoadAverage(),
+            ReplicasAfterKill = [.. board.Silos.SelectMany(s => s.Replicas.Where(r => r.Model == Model)
+                .Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.Key}@{s.Silo} {r.Device} {r.Capacity:0.##} {r.Queued}")))],
+        };
     }
 
     private static SiloKillResults Summarise(Call[] calls, TimeSpan killedAt, double? declaredDead, long executed)

@@ -1,5 +1,6 @@
 using Cluster.Benchmarks;
 using Cluster.Tests.Shared;
+using Xunit.Abstractions;
 
 namespace Cluster.Deploy.Tests;
 
@@ -10,13 +11,14 @@ namespace Cluster.Deploy.Tests;
 /// carry the load again; the benchmark reports how fast (3–4 s on an idle machine), the test allows for a busy one.
 /// </summary>
 [Collection(SiloProcessCollection.Name)]
-public sealed class SiloKillTests
+public sealed class SiloKillTests(ITestOutputHelper output)
 {
     [Fact]
     public async Task SiloKilledUnderLoad_LosesAndRepeatsNothing_AndTheSurvivorsCarryTheLoad()
     {
         var kill = await SiloKillRecovery.MeasureAsync(RepositoryPaths.Root);
         var summary = string.Join("; ", SiloKillRecovery.Rows(kill).Select(r => string.Join(" ", r)));
+        output.WriteLine(summary);
 
         Assert.True(kill.Sdk.Calls > 0 && kill.Edge.Calls > 0, summary);
         Assert.True(kill.Sdk.Lost == 0 && kill.Edge.Lost == 0, summary);

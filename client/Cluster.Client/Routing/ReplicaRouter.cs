@@ -44,9 +44,6 @@ public sealed class ReplicaRouter : IDisposable
     /// <summary>Replaces the table.</summary>
     public void Update(ReplicaTable table) => _table = table ?? throw new ArgumentNullException(nameof(table));
 
-    /// <summary>The silo the table places replica <paramref name="key"/> on; null when it is not in the table.</summary>
-    public string? SiloOf(string key) => _table.SiloOf(key);
-
     /// <summary>Completes once the board lists <paramref name="silo"/> as declared dead (see <see cref="ClusterLoad.DeadSilos"/>).</summary>
     public Task WhenDead(string silo) =>
         _deaths.GetOrAdd(silo, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
@@ -93,10 +90,10 @@ public sealed class ReplicaRouter : IDisposable
     }
 
     /// <summary>
-    /// The replica key a request for the model version should go to, skipping <paramref name="tried"/>;
-    /// null when the table has no other ready replica.
+    /// The replica a request for the model version should go to (its key and the silo the table places it on),
+    /// skipping the keys in <paramref name="tried"/>; null when the table has no other ready replica.
     /// </summary>
-    public string? Choose(string model, long version, IReadOnlyCollection<string>? tried = null)
+    public RouteEntry? Choose(string model, long version, IReadOnlyCollection<string>? tried = null)
     {
         StartRefreshing();
         var (replicas, draw) = _table.Of(model, version);
@@ -107,7 +104,7 @@ public sealed class ReplicaRouter : IDisposable
         }
 
         var second = Draw(replicas, draw!, tried, first, IsDead);
-        return second is null || LoadPerCapacity(first) <= LoadPerCapacity(second) ? first.Key : second.Key;
+        return second is null || LoadPerCapacity(first) <= LoadPerCapacity(second) ? first : second;
     }
 
     /// <summary>Counts a request sent to <paramref name="key"/> until the returned handle is disposed.</summary>

@@ -12,12 +12,10 @@ public sealed record RouteEntry(string Key, string Silo, double Capacity, int Re
 public sealed class ReplicaTable
 {
     private readonly Dictionary<(string Model, long Version), (RouteEntry[] Replicas, CapacityDraw Draw)> _versions;
-    private readonly Dictionary<string, string> _siloOf;
-
     private ReplicaTable(Dictionary<(string Model, long Version), (RouteEntry[], CapacityDraw)> versions)
     {
         _versions = versions;
-        _siloOf = versions.Values.SelectMany(v => v.Item1).ToDictionary(e => e.Key, e => e.Silo, StringComparer.Ordinal);
+        Count = versions.Values.Sum(v => v.Item1.Length);
     }
 
     /// <summary>A table with no replicas.</summary>
@@ -53,11 +51,8 @@ public sealed class ReplicaTable
     public (RouteEntry[] Replicas, CapacityDraw? Draw) Of(string model, long version) =>
         _versions.TryGetValue((model, version), out var found) ? found : ([], null);
 
-    /// <summary>The silo replica <paramref name="key"/> runs on; null when the table does not hold it.</summary>
-    public string? SiloOf(string key) => _siloOf.GetValueOrDefault(key);
-
     /// <summary>How many replicas the table holds.</summary>
-    public int Count => _siloOf.Count;
+    public int Count { get; }
 
     private static (RouteEntry[], CapacityDraw) WithDraw(RouteEntry[] replicas) => (replicas, new CapacityDraw([.. replicas.Select(r => r.Capacity)]));
 }

@@ -40,6 +40,9 @@ internal sealed partial class GracefulDrain(
     /// </summary>
     public static readonly TimeSpan GatewayNotice = TimeSpan.FromSeconds(4);
 
+    /// <summary>How long the stopped replicas keep refusing requests after the drain: a load report and a router's reading of the board.</summary>
+    private static readonly TimeSpan RoutersCatchUp = IClusterLoadGrain.ReportInterval * 3;
+
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(25);
 
     /// <inheritdoc />
@@ -87,6 +90,14 @@ internal sealed partial class GracefulDrain(
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             LogStopFailed(localSilo.Name, e.Message);
+        }
+
+        // Routers learn that the replicas are gone from the next report and their next reading of the board;
+        // until then the retired replicas refuse what still comes as not started (retried elsewhere), which a
+        // silo that had gone on stopping might not answer at all.
+        if (before > 0)
+        {
+            await Task.Delay(RoutersCatchUp, time, budget.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
         LogDrained(localSilo.Name, replaced, left.Count, replicas.Entries.Count(), time.GetElapsedTime(started).TotalMilliseconds);

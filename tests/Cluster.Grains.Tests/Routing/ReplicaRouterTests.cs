@@ -13,7 +13,7 @@ public sealed class ReplicaRouterTests
         var counts = new Dictionary<string, int>();
         for (var i = 0; i < 70_000; i++)
         {
-            var key = router.Choose("m", 1)!;
+            var key = router.Choose("m", 1)!.Key;
             counts[key] = counts.GetValueOrDefault(key) + 1;
         }
 
@@ -29,7 +29,7 @@ public sealed class ReplicaRouterTests
         using var router = new ReplicaRouter();
         router.Update(ReplicaTable.From(Load(("m:1/0", 1, 0), ("m:1/1", 1, 0))));
         var held = Enumerable.Range(0, 5).Select(_ => router.Track("m:1/0")).ToList();
-        Assert.All(Enumerable.Range(0, 100), _ => Assert.Equal("m:1/1", router.Choose("m", 1)));
+        Assert.All(Enumerable.Range(0, 100), _ => Assert.Equal("m:1/1", router.Choose("m", 1)?.Key));
         held.ForEach(h => h.Dispose());
     }
 
@@ -38,7 +38,7 @@ public sealed class ReplicaRouterTests
     {
         using var router = new ReplicaRouter();
         router.Update(ReplicaTable.From(Load(("m:1/0", 4, 40), ("m:1/1", 1, 0))));
-        Assert.All(Enumerable.Range(0, 100), _ => Assert.Equal("m:1/1", router.Choose("m", 1)));
+        Assert.All(Enumerable.Range(0, 100), _ => Assert.Equal("m:1/1", router.Choose("m", 1)?.Key));
     }
 
     [Fact]
@@ -48,9 +48,9 @@ public sealed class ReplicaRouterTests
         var load = Load(("m:1/0", 1, 0), ("m:1/1", 1, 0), ("m:1/2", 1, 0));
         load = load with { Silos = [load.Silos[0] with { Replicas = [load.Silos[0].Replicas[0] with { Accepting = false }, .. load.Silos[0].Replicas[1..]] }] };
         router.Update(ReplicaTable.From(load));
-        Assert.Equal("m:1/2", router.Choose("m", 1, ["m:1/1"]));
+        Assert.Equal("m:1/2", router.Choose("m", 1, ["m:1/1"])?.Key);
         Assert.Null(router.Choose("m", 1, ["m:1/1", "m:1/2"]));
-        Assert.Equal("m:1/2", router.Choose("m", 1, ["m:1/0", "m:1/1"]));
+        Assert.Equal("m:1/2", router.Choose("m", 1, ["m:1/0", "m:1/1"])?.Key);
         Assert.Null(router.Choose("m", 2));
     }
 
@@ -90,19 +90,38 @@ public sealed class ReplicaRouterTests
             ],
         };
         router.Update(ReplicaTable.From(twoSilos));
-        Assert.Equal("b", router.SiloOf("m:1/1"));
+        Assert.Equal("b", router.Choose("m", 1, ["m:1/0"])?.Silo);
         var watch = router.WhenDead("b");
         Assert.False(watch.IsCompleted);
 
         // The table is not reread yet (it still lists b's replica), but the death is known.
         router.UpdateDeaths(new ClusterLoad { Silos = [twoSilos.Silos[0]], DeadSilos = ["b"] });
         await watch.WaitAsync(TimeSpan.FromSeconds(1));
-        Assert.All(Enumerable.Range(0, 100), _ => Assert.Equal("m:1/0", router.Choose("m", 1)));
+        Assert.All(Enumerable.Range(0, 100), _ => Assert.Equal("m:1/0", router.Choose("m", 1)?.Key));
         Assert.Null(router.Choose("m", 1, ["m:1/0"]));
 
         router.UpdateDeaths(twoSilos);
         Assert.False(router.WhenDead("b").IsCompleted);
-        Assert.Equal("m:1/1", router.Choose("m", 1, ["m:1/0"]));
+        Assert.Equal("m:1/1", router.Choose("m", 1, ["m:1/0"])?.Key);
+    }
+
+    [Fact]
+    public async Task ReplicaListedOnALostSiloAndWhereItWasActivatedAgain_GoesToTheLiveSilo()
+    {
+        // For a moment the board can hold a lost silo's last report and the replica's new activation elsewhere.
+        using var router = new ReplicaRouter();
+        router.Update(ReplicaTable.From(new ClusterLoad
+        {
+            Silos =
+            [
+                new SiloLoad { Silo = "a", Replicas = [new ReplicaLoad { Key = "m:1/0", Model = "m", Version = 1, Accepting = true }] },
+                new SiloLoad { Silo = "b", Replicas = [new ReplicaLoad { Key = "m:1/0", Model = "m", Version = 1, Accepting = true }] },
+            ],
+        }));
+        router.UpdateDeaths(new ClusterLoad { DeadSilos = ["a"] });
+        await router.WhenDead("a").WaitAsync(TimeSpan.FromSeconds(1));
+
+        Assert.All(Enumerable.Range(0, 100), _ => Assert.Equal(new RouteEntry("m:1/0", "b", 1, 0), router.Choose("m", 1)));
     }
 
     private static ClusterLoad Load(params (string Key, double Capacity, int Queued)[] replicas) => new()
