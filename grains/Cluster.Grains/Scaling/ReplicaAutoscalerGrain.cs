@@ -5,6 +5,7 @@ using Cluster.Contracts.Grains;
 using Cluster.Contracts.Models;
 using Cluster.Contracts.Placement;
 using Cluster.Grains.Load;
+using Cluster.Grains.Placement;
 using Microsoft.Extensions.Logging;
 
 namespace Cluster.Grains.Scaling;
@@ -16,7 +17,8 @@ namespace Cluster.Grains.Scaling;
 /// Replicas warming up that something else started (a first request, the silo's start-up) count too.
 /// A replica on a draining silo (marked by the operator, or leaving because it shuts down) gets a replacement
 /// placed elsewhere, and once that is warm the old one finishes its queue and stops. Removing a replica takes one from the silo with the most replicas of
-/// the version, the one with the least capacity there.
+/// the version, the one with the least capacity there. Replicas crowded onto one silo while another could host
+/// one and holds none are spread the same way (<see cref="SpreadAsync"/>).
 /// </summary>
 public sealed partial class ReplicaAutoscalerGrain(ClusterLoadView board, TimeProvider time, ILogger<ReplicaAutoscalerGrain> logger) : Grain, IReplicaAutoscalerGrain
 {
@@ -68,7 +70,7 @@ public sealed partial class ReplicaAutoscalerGrain(ClusterLoadView board, TimePr
             {
                 served.Add((model.Name, version.Version));
                 var replicas = listed.Where(r => r.Replica.Model == model.Name && r.Replica.Version == version.Version).ToList();
-                await ScaleAsync(model.Name, version.Version, model.Config, replicas, draining, anyOpen);
+                await ScaleAsync(model.Name, version, model.Config, replicas, draining, anyOpen);
             }
         }
 
@@ -83,8 +85,9 @@ public sealed partial class ReplicaAutoscalerGrain(ClusterLoadView board, TimePr
         }
     }
 
-    private async Task ScaleAsync(string model, long version, ModelConfig config, List<(string Silo, ReplicaLoad Replica)> replicas, HashSet<string> draining, bool anyOpen)
+    private async Task ScaleAsync(string model, ModelVersionDescriptor served, ModelConfig config, List<(string Silo, ReplicaLoad Replica)> replicas, HashSet<string> draining, bool anyOpen)
     {
+        var version = served.Version;
         var live = replicas.Where(r => r.Replica.Accepting && !_retiring.ContainsKey(r.Replica.Key)).ToList();
         var prefix = string.Create(CultureInfo.InvariantCulture, $"{model}:{version}/");
         var starting = _starting.Keys.Count(k => k.StartsWith(prefix, StringComparison.Ordinal) && !live.Exists(r => r.Replica.Key == k))
@@ -120,6 +123,34 @@ public sealed partial class ReplicaAutoscalerGrain(ClusterLoadView board, TimePr
             Retire(victim.Key);
             LogScaled(model, version, "removed", victim.Key, wanted);
         }
+
+        if (current == wanted && starting == 0 && !_replacing.Any(k => k.StartsWith(prefix, StringComparison.Ordinal)))
+        {
+            await SpreadAsync(new PlacementRequest(model, version, config, served.SizeBytes * config.InstanceCount), replicas, serving, draining);
+        }
+    }
+
+    /// <summary>
+    /// Moves one replica of the version from a silo holding two or more of them to a silo that could host it and
+    /// holds none, when that silo is placement's first choice: the replacement is placed and warmed first, then
+    /// the old one retires. Replicas crowd onto one silo when a silo joins after they were placed, or when a lost
+    /// silo's replicas are activated again by requests arriving through one gateway; every device the model may
+    /// use should carry some of its load. One move per version at a time.
+    /// </summary>
+    private async Task SpreadAsync(PlacementRequest request, List<(string Silo, ReplicaLoad Replica)> replicas, List<(string Silo, ReplicaLoad Replica)> serving, HashSet<string> draining)
+    {
+        var crowded = serving.GroupBy(r => r.Silo, StringComparer.Ordinal).Where(g => g.Count() >= 2).MaxBy(g => g.Count());
+        var best = ReplicaPlacementScoring.Rank(request, board.Current.Silos, draining).FirstOrDefault();
+        if (crowded is null || best is null || serving.Exists(r => r.Silo == best.Silo))
+        {
+            return;
+        }
+
+        var old = crowded.OrderBy(r => r.Replica.Capacity).ThenByDescending(r => ReplicaKey.Parse(r.Replica.Key).Replica).First().Replica.Key;
+        _replacing.Add(old);
+        var replacement = await PlaceAsync(request.Model, request.Version, replicas);
+        _starting[replacement.Key] = (ReplaceAsync(replacement.Warm, old), time.GetUtcNow());
+        LogSpread(old, crowded.Key, replacement.Key, best.Silo);
     }
 
     /// <summary>
@@ -202,6 +233,9 @@ public sealed partial class ReplicaAutoscalerGrain(ClusterLoadView board, TimePr
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Autoscaler {Action} replica {Key} of {Model}:{Version} (wanted {Wanted})")]
     private partial void LogScaled(string model, long version, string action, string key, int wanted);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Autoscaler moves replica {Old} off {Crowded}, which holds several, to {New} for {Empty}, which holds none")]
+    private partial void LogSpread(string old, string crowded, string @new, string empty);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Replica {Key} did not start: {Error}")]
     private partial void LogStartFailed(string key, string error);

@@ -18,7 +18,7 @@ public static class ProtocolTensors
     /// <summary>Reads one input, from <paramref name="raw"/> when given, else from its typed contents.</summary>
     public static TensorData Read(string model, InputTensor input, ByteString? raw, long maxElements)
     {
-        var where = $"Input '{input.Name}' of model '{model}'";
+        var where = new Where(model, input.Name);
         var type = TensorElementTypes.FromProtocolName(input.Datatype);
         if (type == TensorElementType.Unknown)
         {
@@ -79,7 +79,7 @@ public static class ProtocolTensors
     /// <summary>Whether a datatype can only travel in raw form.</summary>
     public static bool RawOnly(TensorElementType type) => type is TensorElementType.Float16 or TensorElementType.BFloat16;
 
-    private static TensorData ReadRaw(string where, string name, TensorElementType type, long[] shape, long count, ByteString raw)
+    private static TensorData ReadRaw(Where where, string name, TensorElementType type, long[] shape, long count, ByteString raw)
     {
         if (type == TensorElementType.String)
         {
@@ -111,7 +111,7 @@ public static class ProtocolTensors
             ? segment.Array
             : raw.ToByteArray();
 
-    private static TensorData ReadTyped(string where, InputTensor input, TensorElementType type, long[] shape, long count)
+    private static TensorData ReadTyped(Where where, InputTensor input, TensorElementType type, long[] shape, long count)
     {
         if (RawOnly(type))
         {
@@ -152,7 +152,7 @@ public static class ProtocolTensors
         };
     }
 
-    private static TTo[] Narrow<TFrom, TTo>(string where, RepeatedField<TFrom> values, Func<TFrom, TTo> convert)
+    private static TTo[] Narrow<TFrom, TTo>(Where where, RepeatedField<TFrom> values, Func<TFrom, TTo> convert)
     {
         var result = new TTo[values.Count];
         for (var i = 0; i < result.Length; i++)
@@ -172,4 +172,10 @@ public static class ProtocolTensors
 
     private static TTo[] Widen<TFrom, TTo>(byte[] data, Func<TFrom, TTo> convert)
         where TFrom : unmanaged => Array.ConvertAll(MemoryMarshal.Cast<byte, TFrom>(data).ToArray(), v => convert(v));
+
+    /// <summary>Names the input in error messages; formatted only when an error is raised.</summary>
+    private readonly record struct Where(string Model, string Input)
+    {
+        public override string ToString() => $"Input '{Input}' of model '{Model}'";
+    }
 }

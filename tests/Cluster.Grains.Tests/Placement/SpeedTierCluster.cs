@@ -108,7 +108,8 @@ internal static class SpeedTierCluster
         return (succeeded, failures);
     }
 
-    private static Dictionary<string, string?> SimDevice(int speed) => new()
+    /// <summary>One simulated device of relative speed <paramref name="speed"/>: 2 ms + 20 ms per item, divided by the speed.</summary>
+    public static Dictionary<string, string?> SimDevice(int speed) => new()
     {
         ["Cluster:Devices:Simulated:0:Profile"] = $"x{speed}",
         ["Cluster:Devices:Simulated:0:FixedLatencyMicroseconds"] = (2000 / speed).ToString(CultureInfo.InvariantCulture),
