@@ -12,6 +12,7 @@ public sealed record RouteEntry(string Key, string Silo, double Capacity, int Re
 public sealed class ReplicaTable
 {
     private readonly Dictionary<(string Model, long Version), (RouteEntry[] Replicas, CapacityDraw Draw)> _versions;
+
     private ReplicaTable(Dictionary<(string Model, long Version), (RouteEntry[], CapacityDraw)> versions)
     {
         _versions = versions;
