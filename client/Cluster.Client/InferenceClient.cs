@@ -119,7 +119,7 @@ public sealed class InferenceClient : IDisposable
         {
             // No answer in time, or the registry's silo was lost: keep serving the last answer. A renewal still
             // running ends by itself; the next request after this one asks again.
-            _ = renewal.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            renewal.Abandon();
             return cached.Target;
         }
 

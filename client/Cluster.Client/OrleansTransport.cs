@@ -44,7 +44,7 @@ internal sealed class OrleansTransport(IGrainFactory grains) : IInferenceTranspo
                         && await Task.WhenAny(call, Task.Delay(LostSiloGrace, CancellationToken.None)) != call)
                     {
                         // The call ends later in Orleans' timeout; nobody waits for it.
-                        _ = call.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+                        call.Abandon();
                         throw new ReplicaLostException(
                             $"Replica {key} was on silo '{silo}', which was declared dead while the request was in flight; the request may have run, so it was not sent again.");
                     }

@@ -71,7 +71,7 @@ internal sealed partial class CapacityPlacementDirector(
     {
         var load = board.Current.Silos.Where(s => candidates.ContainsKey(s.Silo)).ToList();
         var region = board.Current.Silos.FirstOrDefault(s => s.Silo == localSilo.Name)?.Metadata.GetValueOrDefault("region", "") ?? "";
-        var request = new PlacementRequest(key.Model, key.Version, model.Config, model.Version.SizeBytes * model.Config.InstanceCount, region);
+        var request = PlacementRequest.ForReplica(key.Model, key.Version, model.Config, model.Version.SizeBytes, region);
         var ranked = ReplicaPlacementScoring.Rank(request, load, draining, RecentPlacements());
         return ranked.Count > 0 ? (ranked[0].Silo, candidates[ranked[0].Silo]) : null;
     }

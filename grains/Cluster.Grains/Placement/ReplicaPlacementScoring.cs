@@ -5,7 +5,15 @@ using Cluster.Contracts.Placement;
 namespace Cluster.Grains.Placement;
 
 /// <summary>What is being placed: a replica of a model version needing some device memory, asked from a region.</summary>
-public sealed record PlacementRequest(string Model, long Version, ModelConfig Config, long MemoryBytes, string Region = "");
+public sealed record PlacementRequest(string Model, long Version, ModelConfig Config, long MemoryBytes, string Region = "")
+{
+    /// <summary>A replica of a model version whose file is <paramref name="modelBytes"/> long: it needs that much device memory per instance.</summary>
+    public static PlacementRequest ForReplica(string model, long version, ModelConfig config, long modelBytes, string region = "")
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return new(model, version, config, modelBytes * config.InstanceCount, region);
+    }
+}
 
 /// <summary>A silo that can host the replica, with its score, the speed of its eligible devices and the replicas of the model it has.</summary>
 public sealed record PlacementScore(string Silo, double Score, double Speed, int ReplicasOfModel);

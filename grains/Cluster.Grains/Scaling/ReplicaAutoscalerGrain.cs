@@ -126,7 +126,7 @@ public sealed partial class ReplicaAutoscalerGrain(ClusterLoadView board, TimePr
 
         if (current == wanted && starting == 0 && !_replacing.Any(k => k.StartsWith(prefix, StringComparison.Ordinal)))
         {
-            await SpreadAsync(new PlacementRequest(model, version, config, served.SizeBytes * config.InstanceCount), replicas, serving, draining);
+            await SpreadAsync(PlacementRequest.ForReplica(model, version, config, served.SizeBytes), replicas, serving, draining);
         }
     }
 
