@@ -4,6 +4,7 @@ using Cluster.Contracts.Admin;
 using Cluster.Contracts.Grains;
 using Cluster.Contracts.Models;
 using Cluster.Contracts.Placement;
+using Cluster.Grains.Drain;
 using Cluster.Grains.Load;
 using Cluster.Grains.Placement;
 using Microsoft.Extensions.Logging;
@@ -20,7 +21,7 @@ namespace Cluster.Grains.Scaling;
 /// the version, the one with the least capacity there. Replicas crowded onto one silo while another could host
 /// one and holds none are spread the same way (<see cref="SpreadAsync"/>).
 /// </summary>
-public sealed partial class ReplicaAutoscalerGrain(ClusterLoadView board, TimeProvider time, ILogger<ReplicaAutoscalerGrain> logger) : Grain, IReplicaAutoscalerGrain
+public sealed partial class ReplicaAutoscalerGrain(ClusterLoadView board, SiloLeaving leaving, ILocalSiloDetails localSilo, TimeProvider time, ILogger<ReplicaAutoscalerGrain> logger) : Grain, IReplicaAutoscalerGrain
 {
     /// <summary>How often the autoscaler looks at the board.</summary>
     public static readonly TimeSpan TickInterval = TimeSpan.FromSeconds(1);
@@ -55,6 +56,12 @@ public sealed partial class ReplicaAutoscalerGrain(ClusterLoadView board, TimePr
         var load = board.Current;
         if (load.Silos.Length == 0 || !load.Complete)
         {
+            return;
+        }
+
+        if (leaving.IsLeaving && load.Silos.All(s => s.Silo == localSilo.Name))
+        {
+            // The only silo is this one, and it is shutting down: there is nowhere to place a replica.
             return;
         }
 
