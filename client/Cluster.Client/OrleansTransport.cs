@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Cluster.Client.Routing;
 using Cluster.Contracts.Errors;
 using Cluster.Contracts.Grains;
@@ -19,8 +20,14 @@ internal sealed class OrleansTransport(IGrainFactory grains) : IInferenceTranspo
     /// <summary>The most replicas one request is offered to.</summary>
     private const int MaxAttempts = 8;
 
+    /// <summary>How many replicas' grain references are kept before the cache starts afresh.</summary>
+    private const int MaxCachedReplicas = 4096;
+
     /// <summary>How long a request to a silo declared dead may still take to answer (an answer already on its way) before it counts as lost.</summary>
     private static readonly TimeSpan LostSiloGrace = TimeSpan.FromSeconds(1);
+
+    /// <summary>Replicas' grain references, made once per key: Orleans formats the interface's type name on every lookup by string.</summary>
+    private readonly ConcurrentDictionary<string, IModelBatcherGrain> _replicas = new();
 
     public IGrainFactory Grains => grains;
 
@@ -38,7 +45,7 @@ internal sealed class OrleansTransport(IGrainFactory grains) : IInferenceTranspo
             {
                 using (Router.Track(key))
                 {
-                    var call = grains.GetGrain<IModelBatcherGrain>(key).InferAsync(request, cancellationToken);
+                    var call = Replica(key).InferAsync(request, cancellationToken);
                     if (chosen?.Silo is { } silo
                         && await Task.WhenAny(call, Router.WhenDead(silo)) != call
                         && await Task.WhenAny(call, Task.Delay(LostSiloGrace, CancellationToken.None)) != call)
@@ -74,6 +81,22 @@ internal sealed class OrleansTransport(IGrainFactory grains) : IInferenceTranspo
     public Task<ModelStatistics> GetStatisticsAsync(ModelTarget target) => grains.GetGrain<IModelBatcherGrain>(FirstReplica(target)).GetStatisticsAsync();
 
     public void Dispose() => Router.Dispose();
+
+    private IModelBatcherGrain Replica(string key)
+    {
+        if (_replicas.TryGetValue(key, out var replica))
+        {
+            return replica;
+        }
+
+        if (_replicas.Count >= MaxCachedReplicas)
+        {
+            // Keys of retired versions accumulate over a long life; starting afresh costs one lookup per replica.
+            _replicas.Clear();
+        }
+
+        return _replicas.GetOrAdd(key, k => grains.GetGrain<IModelBatcherGrain>(k));
+    }
 
     private static string FirstReplica(ModelTarget target) => new ReplicaKey(target.Model, target.Version.Version, 0).ToString();
 }

@@ -1,17 +1,20 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
-using System.Text.Json.Serialization;
+using Cluster.Client;
 using Cluster.Client.Protocol;
 using Cluster.Contracts.Tensors;
+using Cluster.Tests.Shared;
 using Google.Protobuf;
 using Grpc.Net.Client;
 
 namespace Cluster.Benchmarks;
 
 /// <summary>
-/// <c>-- edge</c>: the same wide_mlp load through the gRPC edge (a stub generated from the project's
-/// proto, raw tensors, as tritonclient sends them) and through the SDK's grain calls, in one run: the SDK,
-/// gRPC over one shared HTTP/2 connection, and gRPC with the callers spread over 8 connections (as separate
-/// client processes would be), measured in turn in five rounds of short slices, each figure the mean of its rounds.
+/// <c>-- edge</c>: the same wide_mlp load through the gRPC edge (a stub generated from the project's proto, raw
+/// tensors, as tritonclient sends them) and through the SDK's grain calls, against one silo running in its own
+/// process, as in production (callers are other processes). The SDK, gRPC over one shared HTTP/2 connection,
+/// gRPC with the callers spread over 8 connections, and gRPC with a <c>ModelStreamInfer</c> stream per caller are
+/// measured in turn, in rounds of short slices; each figure is the mean of its rounds. The CPU time each sample costs the silo and the callers' process is measured too.
 /// Writes artifacts/bench/edge.json.
 /// </summary>
 public sealed class EdgeScenario : IBenchScenario
@@ -20,7 +23,7 @@ public sealed class EdgeScenario : IBenchScenario
     private const int Callers = 64;
     private const int Features = 256;
     private const int Connections = 8;
-    private const int Rounds = 5;
+    private const int Rounds = 8;
 
     public string Name => "edge";
 
@@ -28,136 +31,146 @@ public sealed class EdgeScenario : IBenchScenario
 
     public async Task RunAsync(BenchOptions options, string repositoryRoot)
     {
-        Console.WriteLine($"edge: {Model}, {Environment.ProcessorCount} cores, {options.Seconds:0.##} s per load");
-        var models = Path.Combine(repositoryRoot, "deploy", "models");
-        await using var cluster = await BenchCluster.StartAsync(repository => ModelCopies.Copy(models, Model, repository));
-        var channels = Enumerable.Range(0, Connections).Select(_ => GrpcChannel.ForAddress(cluster.GrpcAddress)).ToArray();
+        Console.WriteLine($"edge: {Model}, {Environment.ProcessorCount} cores, {options.Seconds:0.##} s per load, the silo in its own process");
+        using var redis = await RedisServer.StartAsync();
+        var models = Directory.CreateTempSubdirectory("cluster-edge-models-").FullName;
         try
         {
-            await RunAsync(options, repositoryRoot, cluster, [.. channels.Select(c => new GRPCInferenceService.GRPCInferenceServiceClient(c))]);
+            ModelCopies.Copy(Path.Combine(repositoryRoot, "deploy", "models"), Model, models);
+            using var fleet = await SiloFleet.StartAsync(repositoryRoot, redis.ConnectionString, models, 1);
+            await using var connection = await ClusterConnection.ConnectAsync(new ClusterConnectionOptions { RedisConnectionString = redis.ConnectionString, ClusterId = fleet.ClusterId });
+            var channels = Enumerable.Range(0, Connections).Select(_ => GrpcChannel.ForAddress(fleet.GrpcAddresses.Single())).ToArray();
+            try
+            {
+                var stubs = channels.Select(c => new GRPCInferenceService.GRPCInferenceServiceClient(c)).ToArray();
+                await new Measurement(options, connection.Inference, fleet.Processes.Single()).RunAsync(repositoryRoot, stubs);
+            }
+            finally
+            {
+                foreach (var channel in channels)
+                {
+                    channel.Dispose();
+                }
+            }
         }
         finally
         {
-            foreach (var channel in channels)
-            {
-                channel.Dispose();
-            }
+            Directory.Delete(models, recursive: true);
         }
     }
 
-    private static async Task RunAsync(BenchOptions options, string repositoryRoot, BenchCluster cluster, GRPCInferenceService.GRPCInferenceServiceClient[] stubs)
+    /// <summary>One path's figures over one slice; CPU time per sample of this process (the callers) and of the silo's.</summary>
+    private sealed record PathFigures(LoadResult Load, double CallersCpuMicroseconds, double SiloCpuMicroseconds);
+
+    private sealed class Measurement(BenchOptions options, InferenceClient sdk, Process silo)
     {
-        var grpc = stubs[0];
-
-        var row = new float[Features];
-        for (var i = 0; i < row.Length; i++)
+        public async Task RunAsync(string repositoryRoot, GRPCInferenceService.GRPCInferenceServiceClient[] stubs)
         {
-            row[i] = MathF.Sin(i);
-        }
-
-        TensorData[] sdkInputs = [TensorData.FromFloat32("input", row, 1, Features)];
-        var request = new ModelInferRequest { ModelName = Model };
-        var input = new ModelInferRequest.Types.InferInputTensor { Name = "input", Datatype = "FP32" };
-        input.Shape.Add([1, Features]);
-        request.Inputs.Add(input);
-        request.RawInputContents.Add(ByteString.CopyFrom(MemoryMarshal.AsBytes(row.AsSpan())));
-
-        Task Sdk(int _) => cluster.Inference.InferAsync(Model, sdkInputs);
-        Task Grpc(int _) => grpc.ModelInferAsync(request).ResponseAsync;
-        Task GrpcSpread(int caller) => stubs[caller % Connections].ModelInferAsync(request).ResponseAsync;
-
-        // Throughput keeps rising for tens of seconds after start (JIT tiers, batch sizes settling), so after a
-        // warm-up of each path (twice, in turn) the three paths are measured in turn, in short slices, round after
-        // round, and each figure is the mean over the rounds: a drift over time weighs on all three alike.
-        var paths = new Func<int, Task>[] { Sdk, Grpc, GrpcSpread };
-        for (var pass = 0; pass < 2; pass++)
-        {
-            foreach (var path in paths)
+            var row = new float[Features];
+            for (var i = 0; i < row.Length; i++)
             {
-                await new ClosedLoopLoad(Callers, TimeSpan.Zero, options.Warmup * 3).RunAsync(path);
+                row[i] = MathF.Sin(i);
             }
+
+            TensorData[] sdkInputs = [TensorData.FromFloat32("input", row, 1, Features)];
+            var request = new ModelInferRequest { ModelName = Model };
+            var input = new ModelInferRequest.Types.InferInputTensor { Name = "input", Datatype = "FP32" };
+            input.Shape.Add([1, Features]);
+            request.Inputs.Add(input);
+            request.RawInputContents.Add(ByteString.CopyFrom(MemoryMarshal.AsBytes(row.AsSpan())));
+
+            Task Sdk(int _) => sdk.InferAsync(Model, sdkInputs);
+            Task Grpc(int _) => stubs[0].ModelInferAsync(request).ResponseAsync;
+            Task GrpcSpread(int caller) => stubs[caller % Connections].ModelInferAsync(request).ResponseAsync;
+            await using var streaming = new StreamingCallers(stubs[0], request, Callers);
+
+            // Throughput keeps rising for tens of seconds after start (JIT tiers, batch sizes settling), so after a
+            // warm-up of each path (twice, in turn) the three paths are measured in turn, in short slices, round after
+            // round, and each figure is the mean over the rounds: a drift over time weighs on all three alike.
+            var paths = new Func<int, Task>[] { Sdk, Grpc, GrpcSpread, streaming.CallAsync };
+            for (var pass = 0; pass < 2; pass++)
+            {
+                foreach (var path in paths)
+                {
+                    await new ClosedLoopLoad(Callers, TimeSpan.Zero, options.Warmup * 3).RunAsync(path);
+                }
+            }
+
+            var slice = options with { Seconds = options.Seconds * 5 / Rounds, WarmupSeconds = 0.5 };
+            var rounds = new List<(PathFigures Sdk, PathFigures Grpc, PathFigures Spread, PathFigures Streaming)>();
+            for (var round = 1; round <= Rounds; round++)
+            {
+                rounds.Add((
+                    await MeasureAsync($"round {round}: SDK (grain calls)", Callers, Sdk, slice),
+                    await MeasureAsync($"round {round}: gRPC edge, one connection", Callers, Grpc, slice),
+                    await MeasureAsync($"round {round}: gRPC edge, {Connections} connections", Callers, GrpcSpread, slice),
+                    await MeasureAsync($"round {round}: gRPC edge, a stream per caller", Callers, streaming.CallAsync, slice)));
+            }
+
+            var sdkSingle = await MeasureAsync("SDK (grain calls)", 1, Sdk, options);
+            var grpcSingle = await MeasureAsync("gRPC edge", 1, Grpc, options);
+
+            var results = new EdgeResults
+            {
+                GrpcSamplesPerSecond = Mean(rounds, r => r.Grpc.Load.SamplesPerSecond),
+                SdkSamplesPerSecond = Mean(rounds, r => r.Sdk.Load.SamplesPerSecond),
+                GrpcSpreadSamplesPerSecond = Mean(rounds, r => r.Spread.Load.SamplesPerSecond),
+                GrpcStreamingSamplesPerSecond = Mean(rounds, r => r.Streaming.Load.SamplesPerSecond),
+                GrpcP50Milliseconds = rounds[^1].Grpc.Load.P50Milliseconds,
+                GrpcP99Milliseconds = rounds[^1].Grpc.Load.P99Milliseconds,
+                SdkP50Milliseconds = rounds[^1].Sdk.Load.P50Milliseconds,
+                GrpcConcurrency1P50Microseconds = grpcSingle.Load.P50Microseconds,
+                SdkConcurrency1P50Microseconds = sdkSingle.Load.P50Microseconds,
+                SdkSiloCpuMicroseconds = Mean(rounds, r => r.Sdk.SiloCpuMicroseconds),
+                GrpcSiloCpuMicroseconds = Mean(rounds, r => r.Grpc.SiloCpuMicroseconds),
+                SdkCallersCpuMicroseconds = Mean(rounds, r => r.Sdk.CallersCpuMicroseconds),
+                GrpcCallersCpuMicroseconds = Mean(rounds, r => r.Grpc.CallersCpuMicroseconds),
+                Cores = Environment.ProcessorCount,
+                Seconds = options.Seconds,
+            };
+            Console.WriteLine();
+            Console.Write(BenchReport.Table(
+                ["figure", "value", "unit"],
+                [
+                    [$"gRPC edge, {Callers} callers, one connection", BenchReport.Number(results.GrpcSamplesPerSecond), "samples/s"],
+                    [$"gRPC edge, {Callers} callers, {Connections} connections", BenchReport.Number(results.GrpcSpreadSamplesPerSecond), "samples/s"],
+                    [$"gRPC edge, {Callers} callers, a stream each", BenchReport.Number(results.GrpcStreamingSamplesPerSecond), "samples/s"],
+                    [$"SDK, {Callers} callers (mean of {Rounds} rounds)", BenchReport.Number(results.SdkSamplesPerSecond), "samples/s"],
+                    ["gRPC / SDK, one connection", BenchReport.Number(results.GrpcOverSdk, 3), "x"],
+                    [$"gRPC / SDK, {Connections} connections", BenchReport.Number(results.GrpcSpreadOverSdk, 3), "x"],
+                    ["gRPC streams / SDK", BenchReport.Number(results.GrpcStreamingOverSdk, 3), "x"],
+                    [$"gRPC edge, {Callers} callers p50 / p99", $"{results.GrpcP50Milliseconds:0.###} / {results.GrpcP99Milliseconds:0.###}", "ms"],
+                    ["gRPC p50 overhead over SDK, 1 caller", BenchReport.Number(results.GrpcOverheadP50Microseconds), "us"],
+                    ["silo CPU per sample, SDK / gRPC", $"{results.SdkSiloCpuMicroseconds:0.0} / {results.GrpcSiloCpuMicroseconds:0.0}", "us"],
+                    ["callers' CPU per sample, SDK / gRPC", $"{results.SdkCallersCpuMicroseconds:0.0} / {results.GrpcCallersCpuMicroseconds:0.0}", "us"],
+                ]));
+            Console.WriteLine($"wrote {BenchReport.WriteJson(repositoryRoot, "edge.json", results)}");
         }
 
-        var slice = options with { Seconds = options.Seconds * 3 / Rounds, WarmupSeconds = 0.5 };
-        var rounds = new List<(LoadResult Sdk, LoadResult Grpc, LoadResult Spread)>();
-        for (var round = 1; round <= Rounds; round++)
+        private static double Mean<T>(List<T> rounds, Func<T, double> figure) => Math.Round(rounds.Average(figure), 1);
+
+        private async Task<PathFigures> MeasureAsync(string what, int callers, Func<int, Task> call, BenchOptions slice)
         {
-            rounds.Add((
-                await Measure($"round {round}: SDK (grain calls)", Callers, Sdk, slice, cluster),
-                await Measure($"round {round}: gRPC edge, one connection", Callers, Grpc, slice, cluster),
-                await Measure($"round {round}: gRPC edge, {Connections} connections", Callers, GrpcSpread, slice, cluster)));
+            var before = await sdk.GetStatisticsAsync(Model);
+            var callersCpu = Environment.CpuUsage.TotalTime;
+            var siloCpu = SiloCpu();
+            var result = await new ClosedLoopLoad(callers, slice.Warmup, slice.Measure).RunAsync(call);
+            callersCpu = Environment.CpuUsage.TotalTime - callersCpu;
+            siloCpu = SiloCpu() - siloCpu;
+            var after = await sdk.GetStatisticsAsync(Model);
+            var served = Math.Max(1, after.InferenceCount - before.InferenceCount);
+            var meanBatch = served / (double)Math.Max(1, after.ExecutionCount - before.ExecutionCount);
+            var figures = new PathFigures(result, callersCpu.TotalMicroseconds / served, siloCpu.TotalMicroseconds / served);
+            Console.WriteLine(
+                $"  {what}, {callers} callers: {result.SamplesPerSecond:N0} samples/s, p50 {result.P50Milliseconds:0.###} ms, p99 {result.P99Milliseconds:0.###} ms; " +
+                $"with warm-up: mean batch {meanBatch:0.0}, CPU per sample {figures.SiloCpuMicroseconds:0.0} us silo + {figures.CallersCpuMicroseconds:0.0} us callers");
+            return figures;
         }
 
-        var sdk = rounds[^1].Sdk;
-        var viaGrpc = rounds[^1].Grpc;
-        var sdkSingle = await Measure("SDK (grain calls)", 1, Sdk, options, cluster);
-        var grpcSingle = await Measure("gRPC edge", 1, Grpc, options, cluster);
-
-        var results = new EdgeResults
+        private TimeSpan SiloCpu()
         {
-            GrpcSamplesPerSecond = Math.Round(rounds.Average(r => r.Grpc.SamplesPerSecond), 1),
-            SdkSamplesPerSecond = Math.Round(rounds.Average(r => r.Sdk.SamplesPerSecond), 1),
-            GrpcSpreadSamplesPerSecond = Math.Round(rounds.Average(r => r.Spread.SamplesPerSecond), 1),
-            GrpcP50Milliseconds = viaGrpc.P50Milliseconds,
-            GrpcP99Milliseconds = viaGrpc.P99Milliseconds,
-            SdkP50Milliseconds = sdk.P50Milliseconds,
-            GrpcConcurrency1P50Microseconds = grpcSingle.P50Microseconds,
-            SdkConcurrency1P50Microseconds = sdkSingle.P50Microseconds,
-            Cores = Environment.ProcessorCount,
-            Seconds = options.Seconds,
-        };
-        Console.WriteLine();
-        Console.Write(BenchReport.Table(
-            ["figure", "value", "unit"],
-            [
-                [$"gRPC edge, {Callers} callers, one connection", BenchReport.Number(results.GrpcSamplesPerSecond), "samples/s"],
-                [$"gRPC edge, {Callers} callers, {Connections} connections", BenchReport.Number(results.GrpcSpreadSamplesPerSecond), "samples/s"],
-                [$"SDK, {Callers} callers (mean of {Rounds} rounds)", BenchReport.Number(results.SdkSamplesPerSecond), "samples/s"],
-                ["gRPC / SDK, one connection", BenchReport.Number(results.GrpcOverSdk, 3), "x"],
-                [$"gRPC / SDK, {Connections} connections", BenchReport.Number(results.GrpcSpreadOverSdk, 3), "x"],
-                [$"gRPC edge, {Callers} callers p50 / p99", $"{results.GrpcP50Milliseconds:0.###} / {results.GrpcP99Milliseconds:0.###}", "ms"],
-                ["gRPC p50 overhead over SDK, 1 caller", BenchReport.Number(results.GrpcOverheadP50Microseconds), "us"],
-            ]));
-        Console.WriteLine($"wrote {BenchReport.WriteJson(repositoryRoot, "edge.json", results)}");
+            silo.Refresh();
+            return silo.TotalProcessorTime;
+        }
     }
-
-    private static async Task<LoadResult> Measure(string what, int callers, Func<int, Task> call, BenchOptions options, BenchCluster cluster)
-    {
-        var before = await cluster.Inference.GetStatisticsAsync(Model);
-        var result = await new ClosedLoopLoad(callers, options.Warmup, options.Measure).RunAsync(call);
-        var after = await cluster.Inference.GetStatisticsAsync(Model);
-        var meanBatch = (after.InferenceCount - before.InferenceCount) / (double)Math.Max(1, after.ExecutionCount - before.ExecutionCount);
-        Console.WriteLine($"  {what}, {callers} callers: {result.SamplesPerSecond:N0} samples/s, p50 {result.P50Milliseconds:0.###} ms, p99 {result.P99Milliseconds:0.###} ms, mean batch {meanBatch:0.0} (warm-up included)");
-        return result;
-    }
-}
-
-/// <summary>The <c>edge</c> scenario's figures.</summary>
-public sealed record EdgeResults
-{
-    [JsonPropertyName("grpc_samples_per_s")] public required double GrpcSamplesPerSecond { get; init; }
-
-    [JsonPropertyName("sdk_samples_per_s")] public required double SdkSamplesPerSecond { get; init; }
-
-    [JsonPropertyName("grpc_over_sdk")] public double GrpcOverSdk => Math.Round(GrpcSamplesPerSecond / SdkSamplesPerSecond, 4);
-
-    [JsonPropertyName("grpc_8_connections_samples_per_s")] public required double GrpcSpreadSamplesPerSecond { get; init; }
-
-    [JsonPropertyName("grpc_8_connections_over_sdk")] public double GrpcSpreadOverSdk => Math.Round(GrpcSpreadSamplesPerSecond / SdkSamplesPerSecond, 4);
-
-    [JsonPropertyName("grpc_p50_ms")] public required double GrpcP50Milliseconds { get; init; }
-
-    [JsonPropertyName("grpc_p99_ms")] public required double GrpcP99Milliseconds { get; init; }
-
-    [JsonPropertyName("sdk_p50_ms")] public required double SdkP50Milliseconds { get; init; }
-
-    [JsonPropertyName("grpc_concurrency1_p50_us")] public required double GrpcConcurrency1P50Microseconds { get; init; }
-
-    [JsonPropertyName("sdk_concurrency1_p50_us")] public required double SdkConcurrency1P50Microseconds { get; init; }
-
-    [JsonPropertyName("grpc_overhead_p50_us")] public double GrpcOverheadP50Microseconds => GrpcConcurrency1P50Microseconds - SdkConcurrency1P50Microseconds;
-
-    [JsonPropertyName("cores")] public required int Cores { get; init; }
-
-    [JsonPropertyName("seconds")] public required double Seconds { get; init; }
 }

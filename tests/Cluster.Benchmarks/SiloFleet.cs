@@ -75,6 +75,9 @@ public sealed class SiloFleet : IDisposable
         }
     }
 
+    /// <summary>The silos' processes.</summary>
+    public IEnumerable<Process> Processes => _silos.Select(s => s.Process);
+
     /// <summary>Ends silo <paramref name="index"/> with SIGKILL: no goodbye to the cluster, as a crash or a lost node.</summary>
     public void Kill(int index) => _silos[index].Process.Kill();
 

@@ -43,7 +43,8 @@ public sealed partial class ModelBatcherGrain(
     /// </summary>
     private static readonly TimeSpan RetiredLinger = TimeSpan.FromSeconds(5);
 
-    private readonly HashSet<string> _devicesUsed = [];
+    /// <summary>The devices this replica has run on, with their grain references (made once: a lookup by string formats the interface's type name).</summary>
+    private readonly Dictionary<string, IDeviceGrain> _devicesUsed = [];
     private ReplicaKey _key;
     private Task<Replica>? _ready;
     private bool _retiring;
@@ -172,12 +173,12 @@ public sealed partial class ModelBatcherGrain(
 
             replica.Scheduler.Dispose();
             replicas.Gone(_key.ToString());
-            foreach (var used in _devicesUsed)
+            foreach (var (used, grain) in _devicesUsed)
             {
                 var device = DeviceKey.Parse(used).Device;
                 if (!replicas.Entries.Any(r => r.Model == _key.Model && r.Version == _key.Version && r.Device == device))
                 {
-                    await GrainFactory.GetGrain<IDeviceGrain>(used).UnloadModelAsync(_key.Model, _key.Version);
+                    await grain.UnloadModelAsync(_key.Model, _key.Version);
                 }
             }
         }
@@ -243,7 +244,7 @@ public sealed partial class ModelBatcherGrain(
         }
         _preferredDevice = entry.Device;
         _device = deviceKey;
-        _devicesUsed.Add(deviceKey);
+        _devicesUsed[deviceKey] = device;
 
         var outputNames = Array.ConvertAll(target.Version.Outputs, o => o.Name);
         var statistics = new StatisticsRecorder(target.Model, target.Version.Version, time, metrics, localSilo.Name, labels);
@@ -322,13 +323,24 @@ public sealed partial class ModelBatcherGrain(
         }
     }
 
+    /// <summary>The device's grain, recorded as used by this replica (its model is unloaded there when the replica retires).</summary>
+    private IDeviceGrain Device(string deviceKey)
+    {
+        if (!_devicesUsed.TryGetValue(deviceKey, out var device))
+        {
+            device = GrainFactory.GetGrain<IDeviceGrain>(deviceKey);
+            _devicesUsed.Add(deviceKey, device);
+        }
+
+        return device;
+    }
+
     private async Task<BatchResult> RunOnAsync(string deviceKey, ModelTarget target, TensorData[][] inputs, string[] outputNames)
     {
         _device = deviceKey;
-        _devicesUsed.Add(deviceKey);
         try
         {
-            return await GrainFactory.GetGrain<IDeviceGrain>(deviceKey).RunBatchAsync(target.Model, target.Version.Version, inputs, outputNames);
+            return await Device(deviceKey).RunBatchAsync(target.Model, target.Version.Version, inputs, outputNames);
         }
         catch (DeviceNotFoundException e)
         {

@@ -1,7 +1,6 @@
 using Cluster.Client;
 using Cluster.Contracts.Errors;
 using Grpc.Core;
-using Grpc.Core.Interceptors;
 
 namespace Cluster.Silo.Edge;
 
@@ -53,51 +52,4 @@ public static class EdgeErrors
         StatusCode.PermissionDenied => 403,
         _ => 500,
     };
-}
-
-/// <summary>Turns cluster errors thrown by edge handlers into their gRPC statuses with the error's message.</summary>
-public sealed partial class EdgeErrorInterceptor(ILogger<EdgeErrorInterceptor> logger) : Interceptor
-{
-    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
-    {
-        try
-        {
-            return await continuation(request, context);
-        }
-        catch (Exception e) when (e is not RpcException)
-        {
-            throw Translate(context.Method, e);
-        }
-    }
-
-    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        try
-        {
-            await continuation(requestStream, responseStream, context);
-        }
-        catch (Exception e) when (e is not RpcException)
-        {
-            throw Translate(context.Method, e);
-        }
-    }
-
-    private RpcException Translate(string method, Exception error)
-    {
-        if (EdgeErrors.StatusOf(error) is { } status)
-        {
-            var message = EdgeErrors.MessageOf(error);
-            LogRejected(method, status, message);
-            return new RpcException(new Status(status, message), EdgeErrors.TrailersOf(error));
-        }
-
-        LogFault(error, method);
-        return new RpcException(new Status(StatusCode.Internal, $"The server failed: {EdgeErrors.MessageOf(error)}"));
-    }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Method} rejected with {Status}: {Reason}")]
-    private partial void LogRejected(string method, StatusCode status, string reason);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "{Method} failed")]
-    private partial void LogFault(Exception error, string method);
 }

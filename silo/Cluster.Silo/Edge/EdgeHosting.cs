@@ -23,7 +23,7 @@ public static class EdgeHosting
         // Stateless: one instance serves every call, rather than one activated per call.
         builder.Services.AddSingleton<GrpcInferenceService>();
         builder.Services.AddSingleton<ApiKeyInterceptor>();
-        builder.Services.AddSingleton<EdgeErrorInterceptor>();
+        builder.Services.AddSingleton<GrpcErrors>();
         builder.Services.AddGrpc(o =>
         {
             o.MaxReceiveMessageSize = settings.MaxMessageBytes;
@@ -33,10 +33,9 @@ public static class EdgeHosting
                 // Without keys nothing is checked, so calls do not pay for reading their headers.
                 o.Interceptors.Add<ApiKeyInterceptor>();
             }
-
-            o.Interceptors.Add<EdgeErrorInterceptor>();
         });
         builder.Services.AddGrpcHealthChecks().AddCheck<ReadinessHealthCheck>("ready");
+        QuietRequestLog(builder);
 
         var certificate = settings.CertificatePath is { } path ? X509CertificateLoader.LoadPkcs12FromFile(path, settings.CertificatePassword) : null;
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -54,6 +53,20 @@ public static class EdgeHosting
         app.MapGrpcService<GrpcInferenceService>();
         app.MapGrpcHealthChecksService();
         RestEndpoints.Map(app);
+    }
+
+    /// <summary>
+    /// ASP.NET Core starts an Activity and a log scope for every request whenever its request log category is
+    /// enabled at any level, even when nothing is logged or traced. Unless configured, that category is off, so a
+    /// request pays for neither; with tracing on, requests still get their activities (TelemetryHosting listens).
+    /// </summary>
+    private static void QuietRequestLog(WebApplicationBuilder builder)
+    {
+        const string category = "Microsoft.AspNetCore.Hosting.Diagnostics";
+        if (builder.Configuration[$"Logging:LogLevel:{category}"] is null)
+        {
+            builder.Logging.AddFilter(category, LogLevel.None);
+        }
     }
 
     private static void Listen(ListenOptions options, HttpProtocols protocols, X509Certificate2? certificate)

@@ -14,6 +14,9 @@ public static class TelemetryHosting
     /// <summary>The Orleans activity sources that carry a trace across grain calls.</summary>
     public static readonly string[] OrleansSources = ["Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application"];
 
+    /// <summary>ASP.NET Core's request activities: an edge request joins the trace its caller's <c>traceparent</c> header names.</summary>
+    public const string AspNetCoreSource = "Microsoft.AspNetCore";
+
     /// <summary>Registers the OpenTelemetry pipelines and the metrics listener.</summary>
     public static void AddTelemetry(this WebApplicationBuilder builder, string metricsAddress, string? otlpEndpoint)
     {
@@ -37,6 +40,7 @@ public static class TelemetryHosting
             telemetry.WithTracing(tracing => tracing
                 .AddSource(InferenceTracing.SourceName)
                 .AddSource(OrleansSources)
+                .AddSource(AspNetCoreSource)
                 .AddOtlpExporter(o => o.Endpoint = new Uri(otlpEndpoint)));
         }
 

@@ -1,0 +1,27 @@
+using Grpc.Core;
+
+namespace Cluster.Silo.Edge;
+
+/// <summary>Turns cluster errors thrown by the gRPC edge's handlers into their gRPC statuses with the error's message.</summary>
+public sealed partial class GrpcErrors(ILogger<GrpcErrors> logger)
+{
+    /// <summary>The RpcException that answers <paramref name="error"/>, logged: rejections at Information, faults of the server at Error.</summary>
+    public RpcException Translate(string method, Exception error)
+    {
+        if (EdgeErrors.StatusOf(error) is { } status)
+        {
+            var message = EdgeErrors.MessageOf(error);
+            LogRejected(method, status, message);
+            return new RpcException(new Status(status, message), EdgeErrors.TrailersOf(error));
+        }
+
+        LogFault(error, method);
+        return new RpcException(new Status(StatusCode.Internal, $"The server failed: {EdgeErrors.MessageOf(error)}"));
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Method} rejected with {Status}: {Reason}")]
+    private partial void LogRejected(string method, StatusCode status, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Method} failed")]
+    private partial void LogFault(Exception error, string method);
+}
