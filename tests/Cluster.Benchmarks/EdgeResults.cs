@@ -35,6 +35,8 @@ public sealed record EdgeResults
 
     [JsonPropertyName("grpc_silo_cpu_us_per_sample")] public required double GrpcSiloCpuMicroseconds { get; init; }
 
+    [JsonPropertyName("grpc_streaming_silo_cpu_us_per_sample")] public required double GrpcStreamingSiloCpuMicroseconds { get; init; }
+
     [JsonPropertyName("sdk_callers_cpu_us_per_sample")] public required double SdkCallersCpuMicroseconds { get; init; }
 
     [JsonPropertyName("grpc_callers_cpu_us_per_sample")] public required double GrpcCallersCpuMicroseconds { get; init; }

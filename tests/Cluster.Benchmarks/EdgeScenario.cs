@@ -123,6 +123,7 @@ public sealed class EdgeScenario : IBenchScenario
                 SdkConcurrency1P50Microseconds = sdkSingle.Load.P50Microseconds,
                 SdkSiloCpuMicroseconds = Mean(rounds, r => r.Sdk.SiloCpuMicroseconds),
                 GrpcSiloCpuMicroseconds = Mean(rounds, r => r.Grpc.SiloCpuMicroseconds),
+                GrpcStreamingSiloCpuMicroseconds = Mean(rounds, r => r.Streaming.SiloCpuMicroseconds),
                 SdkCallersCpuMicroseconds = Mean(rounds, r => r.Sdk.CallersCpuMicroseconds),
                 GrpcCallersCpuMicroseconds = Mean(rounds, r => r.Grpc.CallersCpuMicroseconds),
                 Cores = Environment.ProcessorCount,
@@ -141,7 +142,7 @@ public sealed class EdgeScenario : IBenchScenario
                     ["gRPC streams / SDK", BenchReport.Number(results.GrpcStreamingOverSdk, 3), "x"],
                     [$"gRPC edge, {Callers} callers p50 / p99", $"{results.GrpcP50Milliseconds:0.###} / {results.GrpcP99Milliseconds:0.###}", "ms"],
                     ["gRPC p50 overhead over SDK, 1 caller", BenchReport.Number(results.GrpcOverheadP50Microseconds), "us"],
-                    ["silo CPU per sample, SDK / gRPC", $"{results.SdkSiloCpuMicroseconds:0.0} / {results.GrpcSiloCpuMicroseconds:0.0}", "us"],
+                    ["silo CPU per sample, SDK / gRPC / gRPC streams", $"{results.SdkSiloCpuMicroseconds:0.0} / {results.GrpcSiloCpuMicroseconds:0.0} / {results.GrpcStreamingSiloCpuMicroseconds:0.0}", "us"],
                     ["callers' CPU per sample, SDK / gRPC", $"{results.SdkCallersCpuMicroseconds:0.0} / {results.GrpcCallersCpuMicroseconds:0.0}", "us"],
                 ]));
             Console.WriteLine($"wrote {BenchReport.WriteJson(repositoryRoot, "edge.json", results)}");
