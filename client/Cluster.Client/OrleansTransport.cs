@@ -15,7 +15,7 @@ namespace Cluster.Client;
 /// placement puts it. A request in flight to a replica whose silo is declared dead ends at once in
 /// <see cref="ReplicaLostException"/> rather than in Orleans' response timeout: its answer cannot come, and it may have run.
 /// </summary>
-internal sealed class OrleansTransport(IGrainFactory grains) : IInferenceTransport, IDisposable
+internal sealed class OrleansTransport(IGrainFactory grains, ILocalReplicas? local = null) : IInferenceTransport, IDisposable
 {
     /// <summary>The most replicas one request is offered to.</summary>
     private const int MaxAttempts = 8;
@@ -45,7 +45,7 @@ internal sealed class OrleansTransport(IGrainFactory grains) : IInferenceTranspo
             {
                 using (Router.Track(key))
                 {
-                    var call = Replica(key).InferAsync(request, cancellationToken);
+                    var call = local?.Find(key) is { } serve ? serve(request, cancellationToken) : Replica(key).InferAsync(request, cancellationToken);
                     if (chosen?.Silo is { } silo
                         && await Task.WhenAny(call, Router.WhenDead(silo)) != call
                         && await Task.WhenAny(call, Task.Delay(LostSiloGrace, CancellationToken.None)) != call)

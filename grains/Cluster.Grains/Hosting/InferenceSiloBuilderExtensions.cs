@@ -1,3 +1,4 @@
+using Cluster.Contracts.Grains;
 using Cluster.Grains.Devices;
 using Cluster.Grains.Drain;
 using Cluster.Grains.Load;
@@ -35,6 +36,7 @@ public static class InferenceSiloBuilderExtensions
         builder.Services.AddSingleton(labels ?? SiloLabels.Local);
         builder.Services.TryAddSingleton<DeviceUsageBoard>();
         builder.Services.TryAddSingleton<ReplicaBoard>();
+        builder.Services.TryAddSingleton<ILocalReplicas>(sp => sp.GetRequiredService<ReplicaBoard>());
         builder.Services.TryAddSingleton<SiloLeaving>();
         builder.Services.TryAddSingleton<InferenceMetrics>();
         builder.Services.AddPlacementDirector<SiloNamePlacement, SiloNamePlacementDirector>();

@@ -48,6 +48,7 @@ public sealed partial class ModelBatcherGrain(
     private ReplicaKey _key;
     private Task<Replica>? _ready;
     private bool _retiring;
+    private volatile bool _deactivated;
     private IGrainTimer? _lingering;
     private string? _preferredDevice;
     private string? _device;
@@ -64,6 +65,7 @@ public sealed partial class ModelBatcherGrain(
     /// <inheritdoc />
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        _deactivated = true;
         replicas.Gone(_key.ToString());
         if (_ready is { IsCompletedSuccessfully: true })
         {
@@ -125,6 +127,20 @@ public sealed partial class ModelBatcherGrain(
             replica.Statistics.RecordRequest(failure, time.GetElapsedTime(started));
         }
     }
+
+    /// <summary>
+    /// A request handed over by a client in this silo (<see cref="ILocalReplicas"/>) rather than sent as a grain call.
+    /// It runs on this activation's scheduler, as a call would, interleaving with the grain's turns as any call to
+    /// this reentrant grain does; one that arrives after deactivation began did not start and may be retried.
+    /// </summary>
+    private Task<InferenceResponse> ServeLocalAsync(InferenceRequest request, CancellationToken cancellationToken) =>
+        Task.Factory.StartNew(
+            () => _deactivated
+                ? throw new ReplicaNotStartedException($"Replica {_key} on silo '{localSilo.Name}' was deactivating and did not start the request; retry it on another replica.")
+                : InferAsync(request, cancellationToken),
+            CancellationToken.None,
+            TaskCreationOptions.None,
+            _grainScheduler).Unwrap();
 
     /// <inheritdoc />
     public Task<ReplicaStatus> GetStatusAsync()
@@ -252,6 +268,7 @@ public sealed partial class ModelBatcherGrain(
             BatchingPolicy.From(target.Config),
             batch => Task.Factory.StartNew(() => RunBatchAsync(target, outputNames, statistics, batch), CancellationToken.None, TaskCreationOptions.None, _grainScheduler).Unwrap(),
             time);
+        entry.Serve = ServeLocalAsync;
         entry.Ready = true;
         return new Replica(target, outputNames, scheduler, statistics, entry);
     }

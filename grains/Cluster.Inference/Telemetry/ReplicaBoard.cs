@@ -1,12 +1,14 @@
 using System.Collections.Concurrent;
+using Cluster.Contracts.Grains;
+using Cluster.Contracts.Models;
 
 namespace Cluster.Inference.Telemetry;
 
 /// <summary>
-/// The model replicas active on this silo, for the <c>cluster_model_replicas</c> gauge and the silo's load
-/// reports. Thread-safe.
+/// The model replicas active on this silo, for the <c>cluster_model_replicas</c> gauge, the silo's load
+/// reports, and clients inside the silo that hand requests straight to a local replica. Thread-safe.
 /// </summary>
-public sealed class ReplicaBoard
+public sealed class ReplicaBoard : ILocalReplicas
 {
     private readonly ConcurrentDictionary<string, ReplicaEntry> _replicas = new();
 
@@ -27,6 +29,10 @@ public sealed class ReplicaBoard
 
     /// <summary>A replica stopped or deactivated.</summary>
     public void Gone(string key) => _replicas.TryRemove(key, out _);
+
+    /// <inheritdoc />
+    public Func<InferenceRequest, CancellationToken, Task<InferenceResponse>>? Find(string key) =>
+        _replicas.TryGetValue(key, out var entry) && entry.Ready && !entry.Retiring ? entry.Serve : null;
 
     /// <summary>Every replica on the board.</summary>
     public IEnumerable<ReplicaEntry> Entries => _replicas.Values;
@@ -65,6 +71,9 @@ public sealed class ReplicaEntry(string key, string model, long version, string 
         get => _retiring;
         set => _retiring = value;
     }
+
+    /// <summary>Takes a request handed over inside the silo (see <see cref="ILocalReplicas"/>); null until the replica sets it.</summary>
+    public Func<InferenceRequest, CancellationToken, Task<InferenceResponse>>? Serve { get; set; }
 
     /// <summary>Requests queued and batches running now.</summary>
     public (int Queued, int Running) Load => load();

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Cluster.Client;
+using Cluster.Contracts.Grains;
 using Cluster.Silo.Configuration;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -14,7 +15,7 @@ public static class EdgeHosting
     public static void AddEdge(this WebApplicationBuilder builder, EdgeSettings settings)
     {
         builder.Services.AddSingleton(new ClusterReadiness());
-        builder.Services.AddSingleton(sp => new InferenceClient(sp.GetRequiredService<IGrainFactory>()));
+        builder.Services.AddSingleton(sp => new InferenceClient(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<ILocalReplicas>()));
         builder.Services.AddSingleton<ModelOperations>();
         builder.Services.AddSingleton(new EdgeLimits(settings.MaxElementsPerTensor, settings.MaxElementsPerRequest));
         var keys = new ApiKeyAuthorizer(settings);

@@ -1,3 +1,4 @@
+using Cluster.Contracts.Models;
 using Cluster.Inference.Telemetry;
 
 namespace Cluster.Inference.Tests.Telemetry;
@@ -20,5 +21,26 @@ public sealed class ReplicaBoardTests
         board.Start("m:1/0", "m", 1, "s", ["cpu:0"], () => (0, 0)).Ready = true;
         board.Start("m:1/1", "m", 1, "s", ["cpu:0"], () => (0, 0));
         Assert.Equal([(("m", 1L, "s"), 1)], board.Counts());
+    }
+
+    [Fact]
+    public void Find_OnlyAReadyReplicaNotRetiring_IsHandedRequests()
+    {
+        var board = new ReplicaBoard();
+        Func<InferenceRequest, CancellationToken, Task<InferenceResponse>> serve = (_, _) => Task.FromResult(new InferenceResponse { Model = "m", Version = 1, Outputs = [] });
+        var entry = board.Start("m:1/0", "m", 1, "s", ["cpu:0"], () => (0, 0));
+        entry.Serve = serve;
+        Assert.Null(board.Find("m:1/0"));
+
+        entry.Ready = true;
+        Assert.Same(serve, board.Find("m:1/0"));
+        Assert.Null(board.Find("m:1/1"));
+
+        entry.Retiring = true;
+        Assert.Null(board.Find("m:1/0"));
+
+        entry.Retiring = false;
+        board.Gone("m:1/0");
+        Assert.Null(board.Find("m:1/0"));
     }
 }
