@@ -85,8 +85,8 @@ public sealed class EdgeScenario : IBenchScenario
             await using var streaming = new StreamingCallers(stubs[0], request, Callers);
 
             // Throughput keeps rising for tens of seconds after start (JIT tiers, batch sizes settling), so after a
-            // warm-up of each path (twice, in turn) the three paths are measured in turn, in short slices, round after
-            // round, and each figure is the mean over the rounds: a drift over time weighs on all three alike.
+            // warm-up of each path (twice, in turn) the four paths are measured in turn, in short slices, round after
+            // round, and each figure is the mean over the rounds: a drift over time weighs on all four alike.
             var paths = new Func<int, Task>[] { Sdk, Grpc, GrpcSpread, streaming.CallAsync };
             for (var pass = 0; pass < 2; pass++)
             {

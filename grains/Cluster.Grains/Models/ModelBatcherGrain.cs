@@ -134,13 +134,13 @@ public sealed partial class ModelBatcherGrain(
     /// this reentrant grain does; one that arrives after deactivation began did not start and may be retried.
     /// </summary>
     private Task<InferenceResponse> ServeLocalAsync(InferenceRequest request, CancellationToken cancellationToken) =>
-        Task.Factory.StartNew(
-            () => _deactivated
-                ? throw new ReplicaNotStartedException($"Replica {_key} on silo '{localSilo.Name}' was deactivating and did not start the request; retry it on another replica.")
-                : InferAsync(request, cancellationToken),
-            CancellationToken.None,
-            TaskCreationOptions.None,
-            _grainScheduler).Unwrap();
+        OnActivation(() => _deactivated
+            ? throw new ReplicaNotStartedException($"Replica {_key} on silo '{localSilo.Name}' was deactivating and did not start the request; retry it on another replica.")
+            : InferAsync(request, cancellationToken));
+
+    /// <summary>Runs <paramref name="work"/> on this activation's scheduler, from whichever thread asks (the batch scheduler's, a local client's).</summary>
+    private Task<T> OnActivation<T>(Func<Task<T>> work) =>
+        Task.Factory.StartNew(work, CancellationToken.None, TaskCreationOptions.None, _grainScheduler).Unwrap();
 
     /// <inheritdoc />
     public Task<ReplicaStatus> GetStatusAsync()
@@ -266,7 +266,7 @@ public sealed partial class ModelBatcherGrain(
         var statistics = new StatisticsRecorder(target.Model, target.Version.Version, time, metrics, localSilo.Name, labels);
         scheduler = new DynamicBatchScheduler<Pending, TensorData[]>(
             BatchingPolicy.From(target.Config),
-            batch => Task.Factory.StartNew(() => RunBatchAsync(target, outputNames, statistics, batch), CancellationToken.None, TaskCreationOptions.None, _grainScheduler).Unwrap(),
+            batch => OnActivation(() => RunBatchAsync(target, outputNames, statistics, batch)),
             time);
         entry.Serve = ServeLocalAsync;
         entry.Ready = true;
