@@ -1,3 +1,4 @@
+using Cluster.Contracts.Generation;
 using System.Globalization;
 using Cluster.Client.Protocol;
 using Cluster.Contracts.Errors;
@@ -57,6 +58,9 @@ internal sealed class GrpcTransport(GrpcChannel channel, string? apiKey) : IInfe
 
         return new InferenceResponse { Model = response.ModelName, Version = long.Parse(response.ModelVersion, CultureInfo.InvariantCulture), Id = response.Id, Outputs = outputs };
     }
+
+    public IAsyncEnumerable<GeneratedToken> GenerateAsync(ModelTarget target, GenerationRequest request, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("Generation over gRPC is not written yet.");
 
     public async Task<ModelTarget> ResolveAsync(string model, long? version)
     {

@@ -1,3 +1,4 @@
+using Cluster.Contracts.Generation;
 using Cluster.Contracts.Models;
 
 namespace Cluster.Client;
@@ -6,6 +7,8 @@ namespace Cluster.Client;
 internal interface IInferenceTransport
 {
     Task<InferenceResponse> InferAsync(ModelTarget target, InferenceRequest request, CancellationToken cancellationToken);
+
+    IAsyncEnumerable<GeneratedToken> GenerateAsync(ModelTarget target, GenerationRequest request, CancellationToken cancellationToken);
 
     Task<ModelTarget> ResolveAsync(string model, long? version);
 

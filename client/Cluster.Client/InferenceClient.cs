@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using Cluster.Contracts.Generation;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Cluster.Contracts.Devices;
@@ -92,6 +95,59 @@ public sealed class InferenceClient : IDisposable
         };
         return await _transport.InferAsync(target, request, cancellationToken);
     }
+
+    /// <summary>
+    /// Generates text from <paramref name="request"/>'s prompt on a generation model (the newest served version
+    /// unless <paramref name="version"/> is given), one <see cref="GeneratedToken"/> per token as the model
+    /// produces them; the last carries the finish reason (<c>stop</c>, <c>length</c>, <c>cancelled</c>) and the
+    /// token counts. Cancelling <paramref name="cancellationToken"/>, or leaving the enumeration early, ends
+    /// the sequence and frees its KV cache. Throws InvalidInputException naming a bad field,
+    /// QueueFullException when the model's KV cache stays full, InferenceTimeoutException past the deadline.
+    /// </summary>
+    public async IAsyncEnumerable<GeneratedToken> GenerateAsync(
+        string model,
+        GenerationRequest request,
+        long? version = null,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(request);
+        using var span = Tracing.StartActivity("generate", ActivityKind.Client);
+        span?.SetTag("model", model);
+        var target = await RouteAsync(model, version);
+        if (!target.Version.Generates)
+        {
+            throw new InvalidInputException($"Model '{model}' version {target.Version.Version} does not generate text; call InferAsync with its inputs.");
+        }
+
+        var first = true;
+        await foreach (var token in _transport.GenerateAsync(target, request, cancellationToken).WithCancellation(cancellationToken))
+        {
+            if (first)
+            {
+                span?.AddEvent(new ActivityEvent("first_token"));
+                first = false;
+            }
+
+            yield return token;
+        }
+    }
+
+    /// <summary>Generates the whole text at once: <see cref="GenerateAsync"/> collected.</summary>
+    public async Task<GenerationResult> GenerateTextAsync(string model, GenerationRequest request, long? version = null, CancellationToken cancellationToken = default)
+    {
+        var text = new StringBuilder();
+        GeneratedToken? last = null;
+        await foreach (var token in GenerateAsync(model, request, version, cancellationToken))
+        {
+            text.Append(token.Text);
+            last = token;
+        }
+
+        return new GenerationResult(text.ToString(), last?.FinishReason ?? FinishReasonUnknown, last?.PromptTokens ?? 0, last?.GeneratedTokens ?? 0);
+    }
+
+    private const string FinishReasonUnknown = "";
 
     /// <summary>The statistics of a model version's replica, in Triton's shape.</summary>
     public async Task<ModelStatistics> GetStatisticsAsync(string model, long? version = null)

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using Cluster.Client.Routing;
+using System.Runtime.CompilerServices;
 using Cluster.Contracts.Errors;
+using Cluster.Contracts.Generation;
 using Cluster.Contracts.Grains;
 using Cluster.Contracts.Models;
 using Cluster.Contracts.Placement;
@@ -71,6 +73,49 @@ internal sealed class OrleansTransport(IGrainFactory grains, ILocalReplicas? loc
                     tried.Add(key);
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Streams a generation from a replica chosen by the router (the one owing the fewest tokens of two drawn);
+    /// a replica that refuses before its first token (not started, retiring, unreachable) is replaced by another.
+    /// </summary>
+    public async IAsyncEnumerable<GeneratedToken> GenerateAsync(ModelTarget target, GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await Router.WaitForFirstTableAsync(cancellationToken);
+        var tried = new List<string>();
+        for (var attempt = 1; ; attempt++)
+        {
+            var chosen = Router.Choose(target.Model, target.Version.Version, tried);
+            var key = chosen?.Key ?? FirstReplica(target);
+            using var tracked = Router.Track(key);
+            await using var tokens = Replica(key).GenerateAsync(request, cancellationToken).GetAsyncEnumerator(cancellationToken);
+            bool any;
+            try
+            {
+                any = await tokens.MoveNextAsync();
+            }
+            catch (Exception e) when (e is ReplicaNotStartedException or OrleansMessageRejectionException && attempt < MaxAttempts)
+            {
+                if (tried.Contains(key))
+                {
+                    await Task.Delay(IClusterLoadGrain.ReportInterval, cancellationToken);
+                }
+                else
+                {
+                    tried.Add(key);
+                }
+
+                continue;
+            }
+
+            while (any)
+            {
+                yield return tokens.Current;
+                any = await tokens.MoveNextAsync();
+            }
+
+            yield break;
         }
     }
 

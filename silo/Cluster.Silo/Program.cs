@@ -1,3 +1,4 @@
+using Cluster.Inference.Generation;
 using Cluster.Inference.Onnx;
 using Cluster.Silo.Configuration;
 using Cluster.Silo.Hosting;
@@ -6,6 +7,13 @@ if (args is ["--write-demo-models", var directory])
 {
     DemoModels.WriteAll(directory);
     Console.WriteLine($"Wrote {DemoModels.All.Count} demo models to {Path.GetFullPath(directory)}");
+    return 0;
+}
+
+if (args is ["--write-demo-decoder", var decoderDirectory])
+{
+    DemoDecoder.Write(decoderDirectory);
+    Console.WriteLine($"Wrote the demo decoder {DemoDecoder.Name} to {Path.GetFullPath(decoderDirectory)}");
     return 0;
 }
 

@@ -1,3 +1,4 @@
+using Cluster.Contracts.Generation;
 using Cluster.Contracts.Models;
 
 namespace Cluster.Contracts.Grains;
@@ -13,6 +14,16 @@ public interface IModelBatcherGrain : IGrainWithStringKey
     /// request is queued takes it out of the queue.
     /// </summary>
     Task<InferenceResponse> InferAsync(InferenceRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Generates text from a prompt on a generation model's replica, one piece per token; the last piece carries
+    /// the finish reason. Cancelling <paramref name="cancellationToken"/> (or disposing the enumerator) ends the
+    /// sequence and frees its KV cache within one step.
+    /// </summary>
+    IAsyncEnumerable<GeneratedToken> GenerateAsync(GenerationRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>A generation replica's engine counters (tokens, latencies, cache use); null for other models.</summary>
+    Task<GenerationReplicaStatistics?> GetGenerationStatisticsAsync();
 
     /// <summary>Queue depth, running batches and readiness.</summary>
     Task<ReplicaStatus> GetStatusAsync();

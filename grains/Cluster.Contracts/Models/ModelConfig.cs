@@ -41,6 +41,9 @@ public sealed record ModelConfig
     /// <summary>How the replica count between <see cref="MinReplicas"/> and <see cref="MaxReplicas"/> follows the load.</summary>
     [Id(10)] public AutoscalingConfig Autoscaling { get; init; } = new();
 
+    /// <summary>Set when the model is served as a text generator (a decoder with a KV cache).</summary>
+    [Id(11)] public GenerationConfig? Generation { get; init; }
+
     /// <summary>Whether a device of the given kind may host the model.</summary>
     public bool AllowsDeviceKind(string kind) =>
         DeviceKinds.Length == 0 || Array.Exists(DeviceKinds, allowed => kind == allowed || kind.StartsWith(allowed + ":", StringComparison.Ordinal));

@@ -61,6 +61,9 @@ public sealed record ModelVersionDescriptor
     /// <summary>The size of its ONNX file: the device memory one session instance is taken to hold.</summary>
     [Id(4)] public long SizeBytes { get; init; }
 
+    /// <summary>Whether the version is a decoder served as a text generator.</summary>
+    [Id(5)] public bool Generates { get; init; }
+
     /// <summary>Whether the version can be served.</summary>
     public bool IsLoadable => Error is null;
 }

@@ -7,6 +7,7 @@ using Cluster.Contracts.Tensors;
 using Cluster.Grains.Placement;
 using Cluster.Inference.Devices;
 using Cluster.Inference.Execution;
+using Cluster.Inference.Generation;
 using Cluster.Inference.Repository;
 using Cluster.Inference.Telemetry;
 using Cluster.Inference.Text;
@@ -30,6 +31,8 @@ public sealed partial class DeviceGrain(
     ModelRepository repository,
     ILocalSiloDetails localSilo,
     DeviceUsageBoard usageBoard,
+    LocalDecoders decoders,
+    TimeProvider time,
     InferenceMetrics metrics,
     ILogger<DeviceGrain> logger) : Grain, IDeviceGrain
 {
@@ -50,8 +53,9 @@ public sealed partial class DeviceGrain(
     /// <inheritdoc />
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        foreach (var pool in _models.Values)
+        foreach (var ((model, version), pool) in _models)
         {
+            decoders.Remove(_key.ToString(), model, version);
             DisposeWhenLoaded(pool);
         }
 
@@ -97,6 +101,7 @@ public sealed partial class DeviceGrain(
     {
         if (_models.Remove((model, version), out var pool))
         {
+            decoders.Remove(_key.ToString(), model, version);
             DisposeWhenLoaded(pool);
             LogUnloaded(model, version, _key.ToString());
         }
@@ -210,7 +215,8 @@ public sealed partial class DeviceGrain(
             IReadOnlyList<WarmupRequest> warmups;
             try
             {
-                warmups = WarmupRequests.Build(target.Config, target.Version, repository.WarmupDirectory(model));
+                // A decoder warms itself up (a prefill and a decode step) when its session opens.
+                warmups = target.Config.Generation is null ? WarmupRequests.Build(target.Config, target.Version, repository.WarmupDirectory(model)) : [];
             }
             catch (ArgumentException e)
             {
@@ -219,7 +225,13 @@ public sealed partial class DeviceGrain(
 
             var outputs = Array.ConvertAll(target.Version.Outputs, o => o.Name);
             var usage = usageBoard.For(_key.Silo, _key.Device, device.MemoryTotalBytes);
-            var pool = await ModelInstancePool.CreateAsync(_key.ToString(), target.Config.InstanceCount, () => Load(model, version, device, target), warmups, outputs, usage);
+            var instances = target.Config.Generation is null ? target.Config.InstanceCount : 1;
+            var pool = await ModelInstancePool.CreateAsync(_key.ToString(), instances, () => Load(model, version, device, target), warmups, outputs, usage);
+            if (pool.FirstModel is DecoderSession decoder)
+            {
+                decoders.Add(_key.ToString(), model, version, decoder.Start(pool.RunOnFirstAsync, time));
+            }
+
             foreach (var skipped in pool.SkippedWarmups)
             {
                 LogWarmupSkipped(model, version, _key.ToString(), skipped);
@@ -247,6 +259,13 @@ public sealed partial class DeviceGrain(
     private ILoadedModel Load(string model, long version, DeviceDescriptor device, ModelTarget target)
     {
         var file = repository.ModelFile(model, version);
+
+        // A decoder always runs in ONNX Runtime (on the CPU provider behind a simulated device): its tokens must be real.
+        if (target.Config.Generation is { } generation)
+        {
+            return new DecoderSession(file, device, generation, target.Config.IntraOpThreads);
+        }
+
         if (device.Simulation is { } profile)
         {
             return new SimulatedModel(target.Version, profile, new FileInfo(file).Length, device.Fault);

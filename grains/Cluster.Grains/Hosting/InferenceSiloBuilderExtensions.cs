@@ -36,6 +36,7 @@ public static class InferenceSiloBuilderExtensions
         builder.Services.AddSingleton(labels ?? SiloLabels.Local);
         builder.Services.TryAddSingleton<DeviceUsageBoard>();
         builder.Services.TryAddSingleton<ReplicaBoard>();
+        builder.Services.TryAddSingleton<LocalDecoders>();
         builder.Services.TryAddSingleton<ILocalReplicas>(sp => sp.GetRequiredService<ReplicaBoard>());
         builder.Services.TryAddSingleton<SiloLeaving>();
         builder.Services.TryAddSingleton<InferenceMetrics>();

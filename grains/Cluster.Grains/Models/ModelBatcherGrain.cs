@@ -9,6 +9,7 @@ using Cluster.Grains.Devices;
 using Cluster.Grains.Drain;
 using Cluster.Grains.Placement;
 using Cluster.Inference.Batching;
+using Cluster.Inference.Generation;
 using Cluster.Inference.Telemetry;
 using Cluster.Inference.Tensors;
 using Microsoft.Extensions.Logging;
@@ -29,6 +30,7 @@ public sealed partial class ModelBatcherGrain(
     TimeProvider time,
     InferenceMetrics metrics,
     ReplicaBoard replicas,
+    LocalDecoders decoders,
     SiloLeaving leaving,
     SiloLabels labels,
     ILogger<ModelBatcherGrain> logger) : Grain, IModelBatcherGrain
@@ -82,6 +84,11 @@ public sealed partial class ModelBatcherGrain(
         }
 
         var replica = await EnsureReadyAsync();
+        if (replica.Engine is not null)
+        {
+            throw new InvalidInputException($"Model '{_key.Model}' generates text: call generate (the SDK's GenerateAsync, gRPC ModelStreamInfer or ModelInfer through the edge), not infer on a replica.");
+        }
+
         var started = time.GetTimestamp();
         FailureReason? failure = FailureReason.Other;
         replica.Statistics.RecordArrival();
@@ -152,8 +159,8 @@ public sealed partial class ModelBatcherGrain(
             Silo = localSilo.Name,
             Device = replica is null ? null : _device,
             Ready = replica is not null,
-            Queued = replica?.Scheduler.QueuedCount ?? 0,
-            RunningBatches = replica?.Scheduler.RunningBatches ?? 0,
+            Queued = replica is null ? 0 : Load(replica.Scheduler, replica.Engine).Queued,
+            RunningBatches = replica is null ? 0 : Load(replica.Scheduler, replica.Engine).Running,
         });
     }
 
@@ -182,7 +189,7 @@ public sealed partial class ModelBatcherGrain(
         {
             replica.Entry.Retiring = true;
             replica.Scheduler.StopAccepting();
-            while (replica.Scheduler.QueuedCount > 0 || replica.Scheduler.RunningBatches > 0)
+            while (replica.Scheduler.QueuedCount > 0 || replica.Scheduler.RunningBatches > 0 || Load(null, replica.Engine) != (0, 0))
             {
                 await Task.Delay(RetirePoll, time);
             }
@@ -246,7 +253,8 @@ public sealed partial class ModelBatcherGrain(
     {
         var target = await GrainFactory.GetGrain<IModelRegistryGrain>(0).ResolveRetryingAsync(_key.Model, _key.Version);
         DynamicBatchScheduler<Pending, TensorData[]>? scheduler = null;
-        var entry = replicas.Start(_key.ToString(), target.Model, target.Version.Version, localSilo.Name, EligibleDevices(target), () => scheduler is null ? (0, 0) : (scheduler.QueuedCount, scheduler.RunningBatches));
+        GenerationEngine? engine = null;
+        var entry = replicas.Start(_key.ToString(), target.Model, target.Version.Version, localSilo.Name, EligibleDevices(target), () => Load(scheduler, engine));
         var deviceKey = new DeviceKey(localSilo.Name, entry.Device).ToString();
         var device = GrainFactory.GetGrain<IDeviceGrain>(deviceKey);
         try
@@ -261,6 +269,11 @@ public sealed partial class ModelBatcherGrain(
         _preferredDevice = entry.Device;
         _device = deviceKey;
         _devicesUsed[deviceKey] = device;
+        if (target.Config.Generation is not null)
+        {
+            engine = decoders.Find(deviceKey, target.Model, target.Version.Version)
+                ?? throw new ModelUnavailableException($"Model '{target.Model}' version {target.Version.Version} loaded on '{deviceKey}' without a generation engine.");
+        }
 
         var outputNames = Array.ConvertAll(target.Version.Outputs, o => o.Name);
         var statistics = new StatisticsRecorder(target.Model, target.Version.Version, time, metrics, localSilo.Name, labels);
@@ -270,7 +283,7 @@ public sealed partial class ModelBatcherGrain(
             time);
         entry.Serve = ServeLocalAsync;
         entry.Ready = true;
-        return new Replica(target, outputNames, scheduler, statistics, entry);
+        return new Replica(target, outputNames, scheduler, statistics, entry, engine);
     }
 
     private async Task<TensorData[][]> RunBatchAsync(
@@ -432,5 +445,6 @@ public sealed partial class ModelBatcherGrain(
         string[] OutputNames,
         DynamicBatchScheduler<Pending, TensorData[]> Scheduler,
         StatisticsRecorder Statistics,
-        ReplicaEntry Entry);
+        ReplicaEntry Entry,
+        GenerationEngine? Engine);
 }

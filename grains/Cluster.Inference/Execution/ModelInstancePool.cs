@@ -112,6 +112,23 @@ public sealed class ModelInstancePool : IDisposable
         }
     }
 
+    /// <summary>The first instance's model (a generation model has one instance, driven by its engine).</summary>
+    public ILoadedModel FirstModel => _instances[0].Model;
+
+    /// <summary>Runs <paramref name="work"/> on the first instance's thread, counted as device time like a batch.</summary>
+    public Task<T> RunOnFirstAsync<T>(Func<T> work) => _instances[0].Executor.RunAsync(() =>
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            return work();
+        }
+        finally
+        {
+            _usage?.RecordBusy(Stopwatch.GetElapsedTime(started));
+        }
+    });
+
     /// <summary>Runs the first warm-up request that succeeded at load once, as a health probe of the device; nothing when none did.</summary>
     public Task ProbeAsync() => _probeInputs is null ? Task.CompletedTask : RunAsync([_probeInputs], _outputNames);
 

@@ -6,7 +6,7 @@ namespace Cluster.Inference.Repository;
 /// <summary>Reads a model's <c>config.json</c> (Triton's knobs in snake_case), rejecting unknown fields and bad values by name.</summary>
 public static class ModelConfigReader
 {
-    private const string Known = "max_batch_size, instance_count, device_kinds, version_policy, min_replicas, max_replicas, autoscaling, dynamic_batching, model_warmup, text_embedding, intra_op_threads";
+    private const string Known = "max_batch_size, instance_count, device_kinds, version_policy, min_replicas, max_replicas, autoscaling, dynamic_batching, model_warmup, text_embedding, generation, intra_op_threads";
 
     private static readonly string[] KnownDeviceKinds = ["cuda", "cpu", "sim"];
 
@@ -53,6 +53,7 @@ public static class ModelConfigReader
                 "dynamic_batching" => config with { DynamicBatching = DynamicBatchingReader.Read(file, value) },
                 "model_warmup" => config with { Warmup = WarmupReader.Read(file, value) },
                 "text_embedding" => config with { TextEmbedding = TextEmbeddingReader.Read(file, value) },
+                "generation" => config with { Generation = GenerationReader.Read(file, value) },
                 "intra_op_threads" => config with { IntraOpThreads = ConfigFields.Int(file, "intra_op_threads", value, min: 0) },
                 _ => throw ConfigFields.Unknown(file, property.Name, Known),
             };
@@ -62,6 +63,11 @@ public static class ModelConfigReader
         if (config.TextEmbedding is not null && config.MaxBatchSize == 0)
         {
             throw new ModelConfigException(file, "text_embedding", "needs max_batch_size above 0: sentences are batched along the first dimension");
+        }
+
+        if (config.Generation is not null && config.TextEmbedding is not null)
+        {
+            throw new ModelConfigException(file, "generation", "cannot be combined with text_embedding: a model is either a generator or an embedder");
         }
 
         if (config.MinReplicas > config.MaxReplicas)

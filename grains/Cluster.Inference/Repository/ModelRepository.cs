@@ -1,6 +1,7 @@
 using System.Globalization;
 using Cluster.Contracts.Errors;
 using Cluster.Contracts.Models;
+using Cluster.Inference.Generation;
 using Cluster.Inference.Text;
 using Microsoft.Extensions.Logging;
 
@@ -79,11 +80,17 @@ public sealed class ModelRepository(IReadOnlyList<string> rootPaths, ILogger<Mod
         catch (ModelConfigException e)
         {
             logger.LogWarning("Model {Model} cannot be served: {Error}", name, e.Message);
-            return new ModelDescriptor { Name = name, Config = new ModelConfig(), Versions = ReadVersions(directory, null), Error = e.Message };
+            return new ModelDescriptor { Name = name, Config = new ModelConfig(), Versions = ReadVersions(directory, null, null), Error = e.Message };
         }
 
-        var versions = ReadVersions(directory, config?.TextEmbedding);
+        var versions = ReadVersions(directory, config?.TextEmbedding, config?.Generation);
         config ??= DefaultConfig(versions);
+        if (config.Generation is null && versions.Any(v => v.Generates))
+        {
+            // A decoder dropped in without a config.json (an Optimum export) is served as a generator with the defaults.
+            config = new ModelConfig { Generation = new GenerationConfig() };
+        }
+
         return new ModelDescriptor { Name = name, Config = config, Versions = CheckBatchDimension(config, versions) };
     }
 
@@ -112,7 +119,7 @@ public sealed class ModelRepository(IReadOnlyList<string> rootPaths, ILogger<Mod
         return new ModelDescriptor { Name = name, Config = new ModelConfig(), Versions = [], Error = error };
     }
 
-    private ModelVersionDescriptor[] ReadVersions(string modelDirectory, TextEmbeddingConfig? textEmbedding)
+    private ModelVersionDescriptor[] ReadVersions(string modelDirectory, TextEmbeddingConfig? textEmbedding, GenerationConfig? generation)
     {
         var versions = new List<ModelVersionDescriptor>();
         foreach (var versionDirectory in Directory.EnumerateDirectories(modelDirectory))
@@ -132,7 +139,12 @@ public sealed class ModelRepository(IReadOnlyList<string> rootPaths, ILogger<Mod
             try
             {
                 var (inputs, outputs) = OnnxModelInspector.Inspect(file);
-                if (textEmbedding is not null)
+                var generates = generation is not null || (textEmbedding is null && DecoderLayout.IsDecoder(inputs.Select(i => i.Name)));
+                if (generates)
+                {
+                    (inputs, outputs) = GenerationSignature.Describe(inputs, outputs);
+                }
+                else if (textEmbedding is not null)
                 {
                     (inputs, outputs) = TextEmbeddingSignature.Describe(inputs, outputs, textEmbedding.Dimensions);
                     var vocabulary = Path.Combine(versionDirectory, textEmbedding.Vocabulary);
@@ -143,7 +155,7 @@ public sealed class ModelRepository(IReadOnlyList<string> rootPaths, ILogger<Mod
                     }
                 }
 
-                versions.Add(new ModelVersionDescriptor { Version = version, Inputs = inputs, Outputs = outputs, SizeBytes = new FileInfo(file).Length });
+                versions.Add(new ModelVersionDescriptor { Version = version, Inputs = inputs, Outputs = outputs, SizeBytes = new FileInfo(file).Length, Generates = generates });
             }
             catch (Exception e) when (e is Microsoft.ML.OnnxRuntime.OnnxRuntimeException or IOException)
             {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using Cluster.Grains.State;
+using Cluster.Inference.Generation;
 using Cluster.Inference.Telemetry;
 using Cluster.Silo.Configuration;
 using Cluster.Silo.Edge;
@@ -70,6 +71,12 @@ public static class ClusterHost
             }
 
             var labels = new SiloLabels(metadata[SiloMetadataKeys.Cloud] ?? "local", metadata[SiloMetadataKeys.Region] ?? "local");
+            if (!string.IsNullOrWhiteSpace(settings.BundledModels))
+            {
+                // The demo decoder is too big to commit (6.7 MB); it is written, byte for byte the same, on first start.
+                DemoDecoder.EnsureWritten(settings.BundledModels);
+            }
+
             silo.AddInferenceServing(settings.ModelRepositories, settings.Devices, labels);
             silo.AddDashboard();
             silo.UseSiloTls(settings.SiloTls);

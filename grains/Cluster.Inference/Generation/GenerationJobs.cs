@@ -1,0 +1,69 @@
+using Cluster.Contracts.Errors;
+using Cluster.Contracts.Generation;
+
+namespace Cluster.Inference.Generation;
+
+/// <summary>Turns a caller's request into an engine job: encodes the prompt, fills in the model's defaults, and refuses bad settings naming the field.</summary>
+public static class GenerationJobs
+{
+    /// <summary>Most stop strings per request.</summary>
+    public const int MaxStopStrings = 16;
+
+    /// <summary>The job for <paramref name="request"/> on <paramref name="engine"/>; throws InvalidInputException naming the field.</summary>
+    public static GenerationJob Create(GenerationRequest request, GenerationEngine engine, DateTimeOffset now)
+    {
+        var settings = engine.Settings;
+        if (string.IsNullOrEmpty(request.Prompt))
+        {
+            throw new InvalidInputException("text_input is empty: a prompt needs at least one character.");
+        }
+
+        var temperature = request.Temperature ?? settings.DefaultSampling.Temperature;
+        if (!(temperature >= 0) || float.IsInfinity(temperature))
+        {
+            throw new InvalidInputException($"temperature must be 0 (greedy) or more, got {request.Temperature}.");
+        }
+
+        var topP = request.TopP ?? settings.DefaultSampling.TopP;
+        if (!(topP is > 0 and <= 1))
+        {
+            throw new InvalidInputException($"top_p must be above 0 and at most 1, got {request.TopP}.");
+        }
+
+        var topK = request.TopK ?? settings.DefaultSampling.TopK;
+        if (topK < 0)
+        {
+            throw new InvalidInputException($"top_k must be 0 (off) or more, got {request.TopK}.");
+        }
+
+        if (request.Stop.Length > MaxStopStrings || Array.Exists(request.Stop, string.IsNullOrEmpty))
+        {
+            throw new InvalidInputException($"stop takes up to {MaxStopStrings} non-empty strings, got {request.Stop.Length}{(Array.Exists(request.Stop, string.IsNullOrEmpty) ? " with an empty one" : "")}.");
+        }
+
+        var prompt = engine.Tokenizer.EncodeToIds(request.Prompt);
+        if (prompt.Count == 0)
+        {
+            throw new InvalidInputException("text_input encodes to no tokens.");
+        }
+
+        var maxTokens = request.MaxTokens ?? Math.Min(settings.DefaultMaxTokens, settings.ContextLength - prompt.Count);
+        var deadline = request.Deadline;
+        if (request.TimeoutMicroseconds > 0)
+        {
+            var timeout = now + TimeSpan.FromMicroseconds(request.TimeoutMicroseconds);
+            deadline = deadline is { } given && given < timeout ? given : timeout;
+        }
+
+        return new GenerationJob
+        {
+            PromptTokens = [.. prompt],
+            MaxTokens = maxTokens,
+            Sampling = new SamplingParameters(temperature, topP, topK, request.Seed ?? (ulong)Random.Shared.NextInt64()),
+            StopStrings = request.Stop,
+            Priority = request.Priority,
+            Deadline = deadline,
+            IgnoreEos = request.IgnoreEos,
+        };
+    }
+}

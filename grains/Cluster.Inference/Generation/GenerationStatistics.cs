@@ -1,0 +1,68 @@
+namespace Cluster.Inference.Generation;
+
+/// <summary>A snapshot of an engine's counters since it started.</summary>
+public sealed record GenerationStatistics
+{
+    /// <summary>Sequences waiting for a place.</summary>
+    public int Waiting { get; init; }
+
+    /// <summary>Sequences in the running batch.</summary>
+    public int Running { get; init; }
+
+    /// <summary>Share of the KV cache's blocks in use, 0 to 1.</summary>
+    public double KvCacheUsage { get; init; }
+
+    /// <summary>Bytes of KV cache the replica may hold.</summary>
+    public long KvCacheBytes { get; init; }
+
+    /// <summary>Prompt tokens of requests admitted (counted once per request, not per recompute).</summary>
+    public long PromptTokens { get; init; }
+
+    /// <summary>Tokens generated.</summary>
+    public long GeneratedTokens { get; init; }
+
+    /// <summary>Requests finished, by finish reason.</summary>
+    public IReadOnlyDictionary<string, long> Finished { get; init; } = new Dictionary<string, long>();
+
+    /// <summary>Requests that ended with an error.</summary>
+    public long Failed { get; init; }
+
+    /// <summary>Sequences preempted (freed and recomputed later) because the cache ran out.</summary>
+    public long Preemptions { get; init; }
+
+    /// <summary>Steps run.</summary>
+    public long Steps { get; init; }
+
+    /// <summary>Wall time of every step.</summary>
+    public TimeSpan StepTime { get; init; }
+
+    /// <summary>Time inside the model's runs.</summary>
+    public TimeSpan RunTime { get; init; }
+
+    /// <summary>Tokens fed to the model (prefill and decode, recomputes included).</summary>
+    public long FedTokens { get; init; }
+
+    /// <summary>KV-cache bytes the runner copied.</summary>
+    public long KvBytesCopied { get; init; }
+
+    /// <summary>Token slots of the steps' caches and inputs that were padding.</summary>
+    public long PaddedSlots { get; init; }
+
+    /// <summary>All token slots of the steps' caches and inputs.</summary>
+    public long TotalSlots { get; init; }
+
+    /// <summary>Recent times to first token (submission to first token), in milliseconds.</summary>
+    public IReadOnlyList<double> RecentTimeToFirstTokenMs { get; init; } = [];
+
+    /// <summary>Recent times between consecutive tokens of a sequence, in milliseconds.</summary>
+    public IReadOnlyList<double> RecentInterTokenMs { get; init; } = [];
+
+    /// <summary>Share of step time spent outside the model's runs.</summary>
+    public double StepOverheadFraction => StepTime > TimeSpan.Zero ? (StepTime - RunTime) / StepTime : 0;
+
+    /// <summary>KV-cache bytes copied per generated token.</summary>
+    public double KvBytesCopiedPerToken => GeneratedTokens > 0 ? (double)KvBytesCopied / GeneratedTokens : 0;
+
+    /// <summary>Share of slots that were padding.</summary>
+    public double PaddingFraction => TotalSlots > 0 ? (double)PaddedSlots / TotalSlots : 0;
+}
