@@ -1,3 +1,4 @@
+using System.Globalization;
 using Cluster.Contracts.Admin;
 using Cluster.Contracts.Models;
 using Spectre.Console;
@@ -63,6 +64,31 @@ public static class ClusterTables
         }
 
         return table;
+    }
+
+    /// <summary>Generation replicas' engines: sequences running and waiting, KV cache use, tokens, latencies; null when no replica generates.</summary>
+    public static Table? Generation(IEnumerable<ModelView> models)
+    {
+        var table = New("Replica", "Running", "Waiting", "KV cache", "Tokens in / out", "Tok/s", "TTFT p50 / p99 ms", "ITL p50 / p99 ms", "Preempted");
+        var any = false;
+        foreach (var replica in models.SelectMany(m => m.Versions).SelectMany(v => v.Replicas))
+        {
+            if (replica.Generation is not { } g)
+            {
+                continue;
+            }
+
+            any = true;
+            Row(table, replica.Key, g.Running.ToString(CultureInfo.InvariantCulture), g.Waiting.ToString(CultureInfo.InvariantCulture),
+                $"{g.KvCacheUsage * 100:0.0} % of {g.KvCacheBytes / (1 << 20)} MiB",
+                $"{g.PromptTokens} / {g.GeneratedTokens}",
+                AdminConsole.Number(replica.TokensPerSecond),
+                $"{AdminConsole.Number(g.TimeToFirstTokenP50Ms, "0.0")} / {AdminConsole.Number(g.TimeToFirstTokenP99Ms, "0.0")}",
+                $"{AdminConsole.Number(g.InterTokenP50Ms, "0.0")} / {AdminConsole.Number(g.InterTokenP99Ms, "0.0")}",
+                g.Preemptions.ToString(CultureInfo.InvariantCulture));
+        }
+
+        return any ? table : null;
     }
 
     /// <summary>A model's serving settings on one line: batch size, policy, split and replica bounds.</summary>

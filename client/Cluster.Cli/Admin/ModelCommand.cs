@@ -27,6 +27,10 @@ public static class ModelCommand
 
         console.Line(ClusterTables.Settings(model.Model));
         console.Write(ClusterTables.Versions([model]));
+        if (ClusterTables.Generation([model]) is { } generation)
+        {
+            console.Write(generation);
+        }
         foreach (var replica in model.Versions.SelectMany(v => v.Replicas).Where(r => r.Tokens.Real > 0))
         {
             console.Line(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{replica.Key}: {replica.Tokens.Real} tokens run, {replica.Tokens.PaddingFraction:P1} of positions padding"));

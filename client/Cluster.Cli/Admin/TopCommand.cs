@@ -60,12 +60,10 @@ public static class TopCommand
         var devices = admin.GetDevicesAsync();
         var models = admin.GetModelsAsync();
         var silos = (await status).Silos;
+        var views = (await models).Where(m => m.Model.Error is null).ToArray();
         var header = $"cluster top - {DateTime.UtcNow:HH:mm:ss} UTC - frame {frame} - {silos.Count(s => s.State == "Active")} active silo(s), draining: " +
             (silos.Any(s => s.Draining) ? string.Join(", ", silos.Where(s => s.Draining).Select(s => s.Name)) : "none");
-        return new Rows(
-            new Text(header),
-            ClusterTables.Silos(await status),
-            ClusterTables.Devices(await devices),
-            ClusterTables.Versions((await models).Where(m => m.Model.Error is null)));
+        IRenderable[] rows = [new Text(header), ClusterTables.Silos(await status), ClusterTables.Devices(await devices), ClusterTables.Versions(views)];
+        return new Rows(ClusterTables.Generation(views) is { } generation ? [.. rows, generation] : rows);
     }
 }

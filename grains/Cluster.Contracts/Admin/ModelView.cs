@@ -1,3 +1,4 @@
+using Cluster.Contracts.Generation;
 using Cluster.Contracts.Models;
 
 namespace Cluster.Contracts.Admin;
@@ -75,6 +76,12 @@ public sealed record ReplicaView
 
     /// <summary>Token positions run, for text models: real tokens and padding.</summary>
     [Id(12)] public TokenCounts Tokens { get; init; }
+
+    /// <summary>A generation replica's engine: tokens, latencies and cache use (null for other models).</summary>
+    [Id(13)] public GenerationReplicaStatistics? Generation { get; init; }
+
+    /// <summary>Tokens generated per second since the previous reading (generation replicas).</summary>
+    [Id(14)] public double TokensPerSecond { get; init; }
 }
 
 /// <summary>How many batches of one size ran.</summary>

@@ -273,11 +273,14 @@ public sealed class ClusterAdminGrain(
 
             var statistics = await replica.GetStatisticsAsync();
             var requests = statistics.Success.Count + statistics.Fail.Count;
+            var generation = await replica.GetGenerationStatisticsAsync();
             return view with
             {
+                Generation = generation,
+                TokensPerSecond = generation is null ? 0 : PerSecond(key + "#tokens", generation.GeneratedTokens),
                 Succeeded = statistics.Success.Count,
                 Failed = statistics.Fail.Count,
-                RequestsPerSecond = RequestsPerSecond(key, requests),
+                RequestsPerSecond = PerSecond(key, requests),
                 P50Ms = statistics.RecentP50Ms,
                 P99Ms = statistics.RecentP99Ms,
                 BatchSizes = [.. statistics.Batches.Select(b => new BatchCount { BatchSize = b.BatchSize, Batches = b.ComputeInfer.Count })],
@@ -290,7 +293,8 @@ public sealed class ClusterAdminGrain(
         }
     }
 
-    private double RequestsPerSecond(string key, long requests)
+    /// <summary>How fast a counter rose since this grain last read it under <paramref name="key"/>.</summary>
+    private double PerSecond(string key, long requests)
     {
         var now = Stopwatch.GetTimestamp();
         var rate = _previousCounts.TryGetValue(key, out var previous) && Stopwatch.GetElapsedTime(previous.Timestamp, now) is { TotalSeconds: > 0 } elapsed

@@ -7,11 +7,16 @@ namespace Cluster.Grains.Placement;
 /// <summary>What is being placed: a replica of a model version needing some device memory, asked from a region.</summary>
 public sealed record PlacementRequest(string Model, long Version, ModelConfig Config, long MemoryBytes, string Region = "")
 {
-    /// <summary>A replica of a model version whose file is <paramref name="modelBytes"/> long: it needs that much device memory per instance.</summary>
+    /// <summary>
+    /// A replica of a model version whose file is <paramref name="modelBytes"/> long: it needs that much device memory
+    /// per instance, and a generation model one instance plus its configured KV cache (a share of the device's memory
+    /// when none is configured, which fits any device by definition).
+    /// </summary>
     public static PlacementRequest ForReplica(string model, long version, ModelConfig config, long modelBytes, string region = "")
     {
         ArgumentNullException.ThrowIfNull(config);
-        return new(model, version, config, modelBytes * config.InstanceCount, region);
+        var memory = config.Generation is { } generation ? modelBytes + generation.KvCacheBytes : modelBytes * config.InstanceCount;
+        return new(model, version, config, memory, region);
     }
 }
 

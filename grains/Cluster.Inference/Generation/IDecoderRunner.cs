@@ -44,15 +44,21 @@ public sealed class StepOutput
 {
     /// <summary>Creates an output of <paramref name="rows"/> rows of <paramref name="vocabularySize"/> logits each.</summary>
     public StepOutput(int rows, int vocabularySize)
+        : this(new float[rows * vocabularySize], vocabularySize)
+    {
+    }
+
+    /// <summary>An output over a logits buffer the runner reuses from step to step (at least rows × vocabulary long).</summary>
+    public StepOutput(float[] logits, int vocabularySize)
     {
         VocabularySize = vocabularySize;
-        Logits = new float[rows * vocabularySize];
+        Logits = logits;
     }
 
     /// <summary>Logits per row.</summary>
     public int VocabularySize { get; }
 
-    /// <summary>Row-major logits, one row per step row (rows that did not want logits are left zero).</summary>
+    /// <summary>Row-major logits, one row per step row (rows that did not want logits hold nothing meaningful).</summary>
     public float[] Logits { get; }
 
     /// <summary>Time spent inside the model's run (ONNX Runtime), excluding building inputs and caches.</summary>

@@ -9,11 +9,12 @@ namespace Cluster.Inference.Generation;
 /// <summary>
 /// Runs a decoder in Hugging Face Optimum's ONNX layout (<c>input_ids</c>, <c>attention_mask</c>,
 /// <c>position_ids</c> when present, <c>past_key_values.{i}.key|value</c> → <c>logits</c>,
-/// <c>present.{i}.key|value</c>) and keeps the KV cache resident as the batch tensors themselves: row r
-/// holds one sequence, its cached tokens right-aligned and the columns before them padding masked out by
-/// <c>attention_mask</c>. A step whose rows are the resident rows, each decoding one token, feeds the
-/// previous step's <c>present</c> straight back as <c>past</c> (no copy); any other step (a sequence
-/// joined, left, or fed a prefill chunk) first copies each continuing row's tokens into new tensors.
+/// <c>present.{i}.key|value</c>) and keeps the KV cache resident as the passes' own tensors
+/// (<see cref="KvCacheGroup"/>): row r holds one sequence, its cached tokens right-aligned and the columns
+/// before them padding masked out by <c>attention_mask</c>. A step's decode rows run as one pass; when they
+/// are the previous decode pass's rows, that pass's <c>present</c> goes straight back as <c>past</c> (no
+/// copy); otherwise (a sequence joined or left) each row's tokens are copied into new tensors first. Each
+/// prefill chunk runs as a pass of its own.
 /// </summary>
 public sealed class OnnxDecoderRunner : IDecoderRunner
 {
@@ -24,10 +25,8 @@ public sealed class OnnxDecoderRunner : IDecoderRunner
     private readonly bool _hasPositionIds;
     private readonly string[] _pastNames;
     private readonly string[] _outputNames;
-    private OrtValue[]? _resident;
-    private long[] _residentIds = [];
-    private int[] _residentLengths = [];
-    private int _residentPast;
+    private float[] _logits = [];
+    private List<KvCacheGroup> _groups = [];
 
     /// <summary>Opens the decoder on <paramref name="device"/>; throws ArgumentException when the graph is not in the Optimum layout.</summary>
     public OnnxDecoderRunner(string onnxPath, DeviceDescriptor device, int intraOpThreads = 0)
@@ -63,11 +62,122 @@ public sealed class OnnxDecoderRunner : IDecoderRunner
     public long WeightBytes { get; }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Decode rows (one token each) run as one pass; each prefill chunk runs as a pass of its own, so a long chunk
+    /// never pads every decoding row (and its logits) to the chunk's length.
+    /// </remarks>
     public StepOutput Run(IReadOnlyList<StepRow> rows)
     {
-        var batch = rows.Count;
-        var output = new StepOutput(batch, Shape.VocabularySize);
-        var sourceRows = LocateRows(rows);
+        // Valid until the next step: the engine samples from it before it asks for another.
+        if (_logits.Length < rows.Count * Shape.VocabularySize)
+        {
+            _logits = new float[rows.Count * Shape.VocabularySize];
+        }
+
+        var output = new StepOutput(_logits, Shape.VocabularySize);
+        var previous = _groups;
+        var located = Locate(rows);
+        var decoding = new List<int>();
+        var passes = new List<List<int>>();
+        for (var r = 0; r < rows.Count; r++)
+        {
+            if (rows[r].Tokens.Length == 1)
+            {
+                decoding.Add(r);
+            }
+            else
+            {
+                passes.Add([r]);
+            }
+        }
+
+        if (decoding.Count > 0)
+        {
+            passes.Insert(0, decoding);
+        }
+
+        var kept = new List<KvCacheGroup>(passes.Count);
+        var consumed = new HashSet<KvCacheGroup>();
+        try
+        {
+            foreach (var pass in passes)
+            {
+                kept.Add(RunPass(rows, pass, located, consumed, output));
+            }
+        }
+        catch
+        {
+            foreach (var group in kept)
+            {
+                group.Dispose();
+            }
+
+            kept.Clear();
+            throw;
+        }
+        finally
+        {
+            // Sequences not in this step are dropped with their groups; a group fed back as a past was disposed with the pass's inputs.
+            foreach (var group in previous)
+            {
+                if (!consumed.Contains(group))
+                {
+                    group.Dispose();
+                }
+            }
+
+            _groups = kept;
+        }
+
+        return output;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var group in _groups)
+        {
+            group.Dispose();
+        }
+
+        _groups = [];
+        _runOptions.Dispose();
+        _session.Dispose();
+    }
+
+    /// <summary>Where each row's cached tokens are: its group and row there, or null for a sequence starting afresh.</summary>
+    private (KvCacheGroup Group, int Row)?[] Locate(IReadOnlyList<StepRow> rows)
+    {
+        var located = new (KvCacheGroup, int)?[rows.Count];
+        for (var r = 0; r < rows.Count; r++)
+        {
+            if (rows[r].Position == 0)
+            {
+                continue;
+            }
+
+            foreach (var group in _groups)
+            {
+                var index = Array.IndexOf(group.Ids, rows[r].SequenceId);
+                if (index >= 0 && group.Lengths[index] == rows[r].Position)
+                {
+                    located[r] = (group, index);
+                    break;
+                }
+            }
+
+            if (located[r] is null)
+            {
+                throw new InvalidOperationException($"Sequence {rows[r].SequenceId} is fed from position {rows[r].Position}, but the cache does not hold that many of its tokens.");
+            }
+        }
+
+        return located;
+    }
+
+    private KvCacheGroup RunPass(IReadOnlyList<StepRow> allRows, List<int> indices, (KvCacheGroup Group, int Row)?[] located, HashSet<KvCacheGroup> consumed, StepOutput output)
+    {
+        var rows = indices.ConvertAll(i => allRows[i]);
         int past = 0, step = 0;
         long realSlots = 0;
         foreach (var row in rows)
@@ -77,12 +187,13 @@ public sealed class OnnxDecoderRunner : IDecoderRunner
             realSlots += row.Position + row.Tokens.Length;
         }
 
-        var reuse = _resident is not null && step == 1 && batch == _residentIds.Length && past == _residentPast && IsIdentity(sourceRows);
-        var pastValues = reuse ? _resident! : GatherPast(rows, sourceRows, past, output);
+        var reused = step == 1 && located[indices[0]] is { Group: var candidate } && candidate.Matches(rows, past) ? candidate : null;
+        if (reused is not null)
+        {
+            consumed.Add(reused);
+        }
 
-        // The past tensors are inputs now, disposed with them after the run; a reused one is not disposed twice.
-        ForgetResident(dispose: !reuse);
-
+        var pastValues = reused?.Tensors ?? GatherPast(rows, indices.ConvertAll(i => located[i]), past, output);
         var (names, inputs) = BuildInputs(rows, past, step, pastValues);
         IDisposableReadOnlyCollection<OrtValue> results;
         var started = Stopwatch.GetTimestamp();
@@ -92,88 +203,38 @@ public sealed class OnnxDecoderRunner : IDecoderRunner
         }
         finally
         {
-            output.RunTime = Stopwatch.GetElapsedTime(started);
-            for (var i = 0; i < inputs.Length; i++)
+            output.RunTime += Stopwatch.GetElapsedTime(started);
+            foreach (var input in inputs)
             {
-                inputs[i].Dispose();
+                input.Dispose();
             }
         }
 
         using (var logits = results[0])
         {
-            CopyLogits(rows, step, logits, output);
+            CopyLogits(rows, indices, step, logits, output);
         }
 
-        KeepPresent(rows, past, step, results, output);
-        output.TotalSlots = (long)batch * (past + step);
-        output.PaddedSlots = output.TotalSlots - realSlots;
-        return output;
-    }
-
-    /// <inheritdoc />
-    public void Dispose()
-    {
-        ForgetResident(dispose: true);
-        _runOptions.Dispose();
-        _session.Dispose();
-    }
-
-    private int[] LocateRows(IReadOnlyList<StepRow> rows)
-    {
-        var sources = new int[rows.Count];
-        for (var r = 0; r < rows.Count; r++)
-        {
-            sources[r] = -1;
-            if (rows[r].Position == 0)
-            {
-                continue;
-            }
-
-            var index = Array.IndexOf(_residentIds, rows[r].SequenceId);
-            if (index < 0 || _residentLengths[index] != rows[r].Position)
-            {
-                throw new InvalidOperationException(
-                    $"Sequence {rows[r].SequenceId} is fed from position {rows[r].Position}, but the cache holds {(index < 0 ? 0 : _residentLengths[index])} of its tokens.");
-            }
-
-            sources[r] = index;
-        }
-
-        return sources;
-    }
-
-    private static bool IsIdentity(int[] sources)
-    {
-        for (var i = 0; i < sources.Length; i++)
-        {
-            if (sources[i] != i)
-            {
-                return false;
-            }
-        }
-
-        return true;
+        output.TotalSlots += (long)rows.Count * (past + step);
+        output.PaddedSlots += ((long)rows.Count * (past + step)) - realSlots;
+        return KeepPresent(rows, past, step, results, output);
     }
 
     /// <summary>New past tensors of <paramref name="past"/> columns holding each continuing row's cached tokens, right-aligned.</summary>
-    private OrtValue[] GatherPast(IReadOnlyList<StepRow> rows, int[] sources, int past, StepOutput output)
+    private OrtValue[] GatherPast(List<StepRow> rows, List<(KvCacheGroup Group, int Row)?> sources, int past, StepOutput output)
     {
         var values = new OrtValue[_pastNames.Length];
         for (var t = 0; t < values.Length; t++)
         {
             values[t] = Allocate(rows.Count, past);
-            if (_resident is null)
-            {
-                continue;
-            }
-
-            var source = _resident[t].GetTensorMutableRawData();
             var target = values[t].GetTensorMutableRawData();
             for (var r = 0; r < rows.Count; r++)
             {
-                if (sources[r] >= 0)
+                if (sources[r] is { } source)
                 {
-                    output.KvBytesCopied += CopyRow(source, sources[r], _residentPast, _residentPast - rows[r].Position, target, r, past, past - rows[r].Position, rows[r].Position);
+                    var length = rows[r].Position;
+                    output.KvBytesCopied += CopyRow(
+                        source.Group.Tensors[t].GetTensorMutableRawData(), source.Row, source.Group.Columns, source.Group.Columns - length, target, r, past, past - length, length);
                 }
             }
         }
@@ -181,8 +242,8 @@ public sealed class OnnxDecoderRunner : IDecoderRunner
         return values;
     }
 
-    /// <summary>Keeps this step's <c>present</c> as the resident cache, compacted when some row's new tokens were padded.</summary>
-    private void KeepPresent(IReadOnlyList<StepRow> rows, int past, int step, IDisposableReadOnlyCollection<OrtValue> results, StepOutput output)
+    /// <summary>Keeps a pass's <c>present</c> as a cache group, compacted when some row's new tokens were padded.</summary>
+    private KvCacheGroup KeepPresent(List<StepRow> rows, int past, int step, IDisposableReadOnlyCollection<OrtValue> results, StepOutput output)
     {
         var lengths = new int[rows.Count];
         var ids = new long[rows.Count];
@@ -218,13 +279,10 @@ public sealed class OnnxDecoderRunner : IDecoderRunner
             present.Dispose();
         }
 
-        _resident = kept;
-        _residentIds = ids;
-        _residentLengths = lengths;
-        _residentPast = aligned ? past + step : longest;
+        return new KvCacheGroup(kept, ids, lengths, aligned ? past + step : longest);
     }
 
-    private (string[] Names, OrtValue[] Values) BuildInputs(IReadOnlyList<StepRow> rows, int past, int step, OrtValue[] pastValues)
+    private (string[] Names, OrtValue[] Values) BuildInputs(List<StepRow> rows, int past, int step, OrtValue[] pastValues)
     {
         var batch = rows.Count;
         var total = past + step;
@@ -261,7 +319,7 @@ public sealed class OnnxDecoderRunner : IDecoderRunner
         return ([.. names], [.. values]);
     }
 
-    private void CopyLogits(IReadOnlyList<StepRow> rows, int step, OrtValue logits, StepOutput output)
+    private void CopyLogits(List<StepRow> rows, List<int> indices, int step, OrtValue logits, StepOutput output)
     {
         var vocabulary = Shape.VocabularySize;
         for (var r = 0; r < rows.Count; r++)
@@ -272,7 +330,7 @@ public sealed class OnnxDecoderRunner : IDecoderRunner
             }
 
             var offset = ((r * step) + rows[r].Tokens.Length - 1) * vocabulary;
-            var target = output.Logits.AsSpan(r * vocabulary, vocabulary);
+            var target = output.Logits.AsSpan(indices[r] * vocabulary, vocabulary);
             if (_logitsType == TensorElementType.Float)
             {
                 logits.GetTensorDataAsSpan<float>().Slice(offset, vocabulary).CopyTo(target);
@@ -308,26 +366,5 @@ public sealed class OnnxDecoderRunner : IDecoderRunner
         var value = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, _cacheType, [batch, Shape.KvHeads, columns, Shape.HeadSize]);
         value.GetTensorMutableRawData().Clear();
         return value;
-    }
-
-    private void ForgetResident(bool dispose)
-    {
-        if (_resident is null)
-        {
-            return;
-        }
-
-        if (dispose)
-        {
-            foreach (var value in _resident)
-            {
-                value.Dispose();
-            }
-        }
-
-        _resident = null;
-        _residentIds = [];
-        _residentLengths = [];
-        _residentPast = 0;
     }
 }
