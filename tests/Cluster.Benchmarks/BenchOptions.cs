@@ -6,14 +6,17 @@ namespace Cluster.Benchmarks;
 /// <summary>
 /// How long each load runs. <c>--seconds N</c> sets the measured period of a main scenario (default 5 s);
 /// a sweep level measures 0.4 × N unless <c>--sweep-seconds</c> says otherwise; every load first
-/// runs an unmeasured warm-up (<c>--warmup-seconds</c>, default 1 s). <see cref="SecondsGiven"/> tells a scenario
-/// with a longer default of its own whether <c>--seconds</c> was given. <c>--minutes N</c> sets how long the
+/// runs an unmeasured warm-up (<c>--warmup-seconds</c>, default 1 s). <see cref="SecondsGiven"/> and
+/// <see cref="WarmupGiven"/> tell a scenario with longer defaults of its own whether the option was given. <c>--minutes N</c> sets how long the
 /// <c>soak</c> scenario runs (default 10).
 /// </summary>
 public sealed record BenchOptions(double Seconds, double SweepSeconds, double WarmupSeconds, bool SecondsGiven = false)
 {
     /// <summary>How long the soak scenario runs, in minutes.</summary>
     public double Minutes { get; init; } = 10;
+
+    /// <summary>Whether <c>--warmup-seconds</c> was given.</summary>
+    public bool WarmupGiven { get; init; }
 
     /// <summary>The defaults: 5 s measured, 2 s per sweep level, 1 s warm-up.</summary>
     public static readonly BenchOptions Default = new(5, 2, 1);
@@ -75,7 +78,7 @@ public sealed record BenchOptions(double Seconds, double SweepSeconds, double Wa
         }
 
         var measured = seconds ?? Default.Seconds;
-        options = new BenchOptions(measured, sweep ?? measured * 0.4, warmup ?? Default.WarmupSeconds, seconds is not null) { Minutes = minutes ?? Default.Minutes };
+        options = new BenchOptions(measured, sweep ?? measured * 0.4, warmup ?? Default.WarmupSeconds, seconds is not null) { Minutes = minutes ?? Default.Minutes, WarmupGiven = warmup is not null };
         return true;
     }
 
@@ -84,9 +87,9 @@ public sealed record BenchOptions(double Seconds, double SweepSeconds, double Wa
     {
         var text = new StringBuilder()
             .AppendLine("usage: dotnet run -c Release --project tests/Cluster.Benchmarks -- <scenario> [--seconds N] [--sweep-seconds N] [--warmup-seconds N] [--minutes N]")
-            .AppendLine("  --seconds N          measured seconds per main load (default 5; placement: 20; reliability's overload: 30)")
+            .AppendLine("  --seconds N          measured seconds per main load (default 5; placement and generation: 20 per schedule; reliability's overload: 30)")
             .AppendLine("  --sweep-seconds N    measured seconds per sweep level (default 0.4 x --seconds)")
-            .AppendLine("  --warmup-seconds N   unmeasured seconds before each load (default 1)")
+            .AppendLine("  --warmup-seconds N   unmeasured seconds before each load (default 1; generation: 10 per schedule)")
             .AppendLine("  --minutes N          how long the soak scenario runs (default 10)")
             .AppendLine("scenarios:");
         foreach (var scenario in scenarios)

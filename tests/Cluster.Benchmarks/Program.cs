@@ -1,6 +1,6 @@
 using Cluster.Benchmarks;
 
-IBenchScenario[] scenarios = [new BatchingScenario(), new EdgeScenario(), new AllocationScenario(), new EmbeddingsScenario(), new PlacementScenario(), new ReliabilityScenario(), new SiloKillScenario(), new SoakScenario()];
+IBenchScenario[] scenarios = [new BatchingScenario(), new EdgeScenario(), new AllocationScenario(), new EmbeddingsScenario(), new PlacementScenario(), new ReliabilityScenario(), new SiloKillScenario(), new SoakScenario(), new GenerationScenario()];
 
 if (args is ["--help" or "-h", ..])
 {

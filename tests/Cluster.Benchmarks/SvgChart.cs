@@ -10,6 +10,7 @@ public sealed record ChartPanel(string YLabel, IReadOnlyList<double> Values, str
 /// <summary>
 /// A hand-written SVG line chart: panels stacked vertically over a shared log2 x axis (x values are
 /// powers of two, e.g. concurrency 1..128), each with a linear y axis from zero, grid lines and point labels.
+/// Categories (e.g. schedules) are drawn at x = 1, 2, 4, … with their names as the x tick labels.
 /// </summary>
 public static class SvgChart
 {
@@ -23,14 +24,17 @@ public static class SvgChart
     private const double Bottom = 60;
     private const int MaxYTicks = 5;
 
-    /// <summary>Renders the panels against <paramref name="x"/> (positive, ascending) with a title and an x-axis label.</summary>
-    public static string Render(string title, string xLabel, IReadOnlyList<double> x, IReadOnlyList<ChartPanel> panels)
+    /// <summary>
+    /// Renders the panels against <paramref name="x"/> (positive, ascending) with a title and an x-axis label;
+    /// <paramref name="xTickLabels"/>, when given, names each x instead of its number.
+    /// </summary>
+    public static string Render(string title, string xLabel, IReadOnlyList<double> x, IReadOnlyList<ChartPanel> panels, IReadOnlyList<string>? xTickLabels = null)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(panels);
-        if (x.Count == 0 || x.Any(v => v <= 0) || panels.Any(p => p.Values.Count != x.Count))
+        if (x.Count == 0 || x.Any(v => v <= 0) || panels.Any(p => p.Values.Count != x.Count) || (xTickLabels is not null && xTickLabels.Count != x.Count))
         {
-            throw new ArgumentException("The chart needs positive x values and one value per x in every panel.");
+            throw new ArgumentException("The chart needs positive x values, one value per x in every panel, and one tick label per x when labels are given.");
         }
 
         var height = Top + (panels.Count * PanelHeight) + ((panels.Count - 1) * PanelGap) + Bottom;
@@ -46,7 +50,7 @@ public static class SvgChart
         for (var p = 0; p < panels.Count; p++)
         {
             var top = Top + (p * (PanelHeight + PanelGap));
-            DrawPanel(svg, panels[p], x, XPixel, top);
+            DrawPanel(svg, panels[p], x, xTickLabels, XPixel, top);
         }
 
         var axisBottom = height - Bottom;
@@ -55,7 +59,7 @@ public static class SvgChart
         return svg.ToString();
     }
 
-    private static void DrawPanel(StringBuilder svg, ChartPanel panel, IReadOnlyList<double> x, Func<double, double> xPixel, double top)
+    private static void DrawPanel(StringBuilder svg, ChartPanel panel, IReadOnlyList<double> x, IReadOnlyList<string>? xTickLabels, Func<double, double> xPixel, double top)
     {
         var bottom = top + PanelHeight;
         var headroom = panel.Values.DefaultIfEmpty(0).Max() * 1.08;
@@ -71,11 +75,12 @@ public static class SvgChart
             svg.AppendLine(F($"<text x=\"{Left - 8}\" y=\"{y + 4:0.##}\" text-anchor=\"end\">{BenchReport.Number(t * step, DecimalsOf(step))}</text>"));
         }
 
-        foreach (var value in x)
+        for (var i = 0; i < x.Count; i++)
         {
-            var px = xPixel(value);
+            var px = xPixel(x[i]);
+            var tick = xTickLabels is null ? Label(x[i], 1) : Escape(xTickLabels[i]);
             svg.AppendLine(F($"<line x1=\"{px:0.##}\" y1=\"{top}\" x2=\"{px:0.##}\" y2=\"{bottom}\" stroke=\"#f0f0f0\"/>"));
-            svg.AppendLine(F($"<text x=\"{px:0.##}\" y=\"{bottom + 18}\" text-anchor=\"middle\">{Label(value, 1)}</text>"));
+            svg.AppendLine(F($"<text x=\"{px:0.##}\" y=\"{bottom + 18}\" text-anchor=\"middle\">{tick}</text>"));
         }
 
         svg.AppendLine(F($"<rect x=\"{Left}\" y=\"{top}\" width=\"{Width - Left - Right}\" height=\"{PanelHeight}\" fill=\"none\" stroke=\"#333\"/>"));

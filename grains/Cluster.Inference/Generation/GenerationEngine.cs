@@ -160,6 +160,7 @@ public sealed class GenerationEngine
         TakeIncoming();
         Sweep(now);
         var chunks = _scheduler.Schedule(now);
+        EndOutgrown();
         CountQueue();
         if (chunks.Count == 0)
         {
@@ -309,7 +310,23 @@ public sealed class GenerationEngine
             if (sequence.Preemptions == 0 && now - sequence.WaitingSince >= Settings.MaxWait)
             {
                 Fail(sequence, new QueueFullException(
-                    $"The KV cache had no room for the request's {sequence.PromptLength} prompt tokens within {Settings.MaxWait.TotalSeconds:0.#} s.", TimeSpan.FromSeconds(1)));
+                    $"The replica found no place for the request ({sequence.PromptLength} prompt tokens) within {Settings.MaxWait.TotalSeconds:0.#} s: its KV cache or its {Settings.MaxRunningSequences} running sequences are full.", TimeSpan.FromSeconds(1)));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Ends the sequences that outgrew the whole cache and so preempted themselves: they could never be
+    /// admitted again, so the cache is their context and they end as if they had reached the context length.
+    /// </summary>
+    private void EndOutgrown()
+    {
+        foreach (var sequence in _scheduler.Waiting.ToList())
+        {
+            if (!_scheduler.CanEverHold(sequence.Tokens.Count))
+            {
+                var tail = sequence.Stops.Append(sequence.Detokenizer.Flush());
+                Finish(sequence, -1, tail.Text + (tail.Stopped ? string.Empty : sequence.Stops.Flush()), tail.Stopped ? FinishReasons.Stop : FinishReasons.Length);
             }
         }
     }

@@ -53,8 +53,9 @@ internal sealed class GenerationScheduler(GenerationSettings settings, KvBlockPo
         var budget = settings.MaxStepTokens;
         var wasIdle = _running.Count == 0;
 
-        // Decode tokens first, so a long prompt joining never stalls the sequences already generating.
-        for (var i = 0; i < _running.Count && budget > 0; i++)
+        // Decode tokens first, so a long prompt joining never stalls the sequences already generating; every running
+        // sequence decodes in every step (a sequence left out of a step would lose its cache in the runner).
+        for (var i = 0; i < _running.Count; i++)
         {
             var sequence = _running[i];
             if (sequence.Remaining == 1 && Reserve(sequence, sequence.Computed + 1, now, ref i))
@@ -81,7 +82,9 @@ internal sealed class GenerationScheduler(GenerationSettings settings, KvBlockPo
             SchedulePolicy.Static => wasIdle ? settings.MaxRunningSequences : 0,
             _ => wasIdle ? 1 : 0,
         };
-        while (_waiting.Count > 0 && _running.Count < admitLimit && budget > 0)
+        // A static batch takes every request that fits at once (a request-level batcher's batch); the others prefill
+        // over the next steps. Continuous admission stops when the step's budget is spent: the rest join next step.
+        while (_waiting.Count > 0 && _running.Count < admitLimit && (budget > 0 || settings.Policy == SchedulePolicy.Static))
         {
             var sequence = _waiting[0];
 
@@ -94,8 +97,11 @@ internal sealed class GenerationScheduler(GenerationSettings settings, KvBlockPo
             _waiting.RemoveAt(0);
             _running.Add(sequence);
             var count = Math.Min(sequence.Remaining, budget);
-            chunks.Add(new ScheduledChunk(sequence, count));
-            budget -= count;
+            if (count > 0)
+            {
+                chunks.Add(new ScheduledChunk(sequence, count));
+                budget -= count;
+            }
         }
 
         return chunks;
