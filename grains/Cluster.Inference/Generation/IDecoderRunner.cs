@@ -44,22 +44,29 @@ public sealed class StepOutput
 {
     /// <summary>Creates an output of <paramref name="rows"/> rows of <paramref name="vocabularySize"/> logits each.</summary>
     public StepOutput(int rows, int vocabularySize)
-        : this(new float[rows * vocabularySize], vocabularySize)
+        : this(new float[rows * vocabularySize], vocabularySize, [.. Enumerable.Range(0, rows).Select(r => r * vocabularySize)])
     {
     }
 
-    /// <summary>An output over a logits buffer the runner reuses from step to step (at least rows × vocabulary long).</summary>
-    public StepOutput(float[] logits, int vocabularySize)
+    /// <summary>
+    /// An output over a logits buffer the runner reuses from step to step, row i's logits starting at
+    /// <paramref name="rowOffsets"/>[i] (rows in the order the runner computed them, not the step's).
+    /// </summary>
+    public StepOutput(float[] logits, int vocabularySize, int[] rowOffsets)
     {
         VocabularySize = vocabularySize;
         Logits = logits;
+        RowOffsets = rowOffsets;
     }
 
     /// <summary>Logits per row.</summary>
     public int VocabularySize { get; }
 
-    /// <summary>Row-major logits, one row per step row (rows that did not want logits hold nothing meaningful).</summary>
+    /// <summary>The logits of every row (rows that did not want logits hold nothing meaningful).</summary>
     public float[] Logits { get; }
+
+    /// <summary>Where each step row's logits start in <see cref="Logits"/>.</summary>
+    public int[] RowOffsets { get; }
 
     /// <summary>Time spent inside the model's run (ONNX Runtime), excluding building inputs and caches.</summary>
     public TimeSpan RunTime { get; set; }
@@ -74,5 +81,5 @@ public sealed class StepOutput
     public long TotalSlots { get; set; }
 
     /// <summary>The logits of one row.</summary>
-    public ReadOnlySpan<float> Row(int row) => Logits.AsSpan(row * VocabularySize, VocabularySize);
+    public ReadOnlySpan<float> Row(int row) => Logits.AsSpan(RowOffsets[row], VocabularySize);
 }

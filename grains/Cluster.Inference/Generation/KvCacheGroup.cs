@@ -18,23 +18,14 @@ internal sealed class KvCacheGroup(OrtValue[] tensors, long[] ids, int[] lengths
 
     public int Columns { get; } = columns;
 
-    /// <summary>Whether the next pass's past tensors would be exactly these: the same sequences in the same order, each grown by the tokens it is fed.</summary>
-    public bool Matches(IReadOnlyList<StepRow> rows, int past)
+    /// <summary>The id of an idle row (its sequence left; a joining one may take it).</summary>
+    public const long NoSequence = long.MinValue;
+
+    /// <summary>The row holding exactly <paramref name="length"/> tokens of <paramref name="sequence"/>, or -1.</summary>
+    public int IndexOf(long sequence, int length)
     {
-        if (rows.Count != Ids.Length || past != Columns)
-        {
-            return false;
-        }
-
-        for (var r = 0; r < rows.Count; r++)
-        {
-            if (rows[r].SequenceId != Ids[r] || rows[r].Position != Lengths[r])
-            {
-                return false;
-            }
-        }
-
-        return true;
+        var index = Array.IndexOf(Ids, sequence);
+        return index >= 0 && Lengths[index] == length ? index : -1;
     }
 
     public void Dispose()

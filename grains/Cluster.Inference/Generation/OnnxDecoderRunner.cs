@@ -24,9 +24,13 @@ public sealed class OnnxDecoderRunner : IDecoderRunner
     private readonly TensorElementType _logitsType;
     private readonly bool _hasPositionIds;
     private readonly string[] _pastNames;
-    private readonly string[] _outputNames;
+    private readonly string[] _presentNames;
     private float[] _logits = [];
-    private List<KvCacheGroup> _groups = [];
+    private KvCacheGroup? _decoding;
+    private List<KvCacheGroup> _prefilled = [];
+
+    /// <summary>The token an idle slot of the decode group is fed.</summary>
+    private static readonly ReadOnlyMemory<int> IdleToken = new[] { 0 };
 
     /// <summary>Opens the decoder on <paramref name="device"/>; throws ArgumentException when the graph is not in the Optimum layout.</summary>
     public OnnxDecoderRunner(string onnxPath, DeviceDescriptor device, int intraOpThreads = 0)
@@ -44,14 +48,13 @@ public sealed class OnnxDecoderRunner : IDecoderRunner
 
         WeightBytes = new FileInfo(onnxPath).Length;
         _pastNames = new string[2 * Shape.Layers];
-        _outputNames = new string[1 + (2 * Shape.Layers)];
-        _outputNames[0] = "logits";
+        _presentNames = new string[2 * Shape.Layers];
         for (var layer = 0; layer < Shape.Layers; layer++)
         {
             _pastNames[2 * layer] = $"past_key_values.{layer}.key";
             _pastNames[(2 * layer) + 1] = $"past_key_values.{layer}.value";
-            _outputNames[1 + (2 * layer)] = $"present.{layer}.key";
-            _outputNames[2 + (2 * layer)] = $"present.{layer}.value";
+            _presentNames[2 * layer] = $"present.{layer}.key";
+            _presentNames[(2 * layer) + 1] = $"present.{layer}.value";
         }
     }
 
@@ -63,70 +66,70 @@ public sealed class OnnxDecoderRunner : IDecoderRunner
 
     /// <inheritdoc />
     /// <remarks>
-    /// Decode rows (one token each) run as one pass; each prefill chunk runs as a pass of its own, so a long chunk
-    /// never pads every decoding row (and its logits) to the chunk's length.
+    /// Decode rows (one token each) run as one pass over the decode group's slots; each prefill chunk runs as a
+    /// pass of its own, so a long chunk never pads every decoding row (and its logits) to the chunk's length.
     /// </remarks>
     public StepOutput Run(IReadOnlyList<StepRow> rows)
     {
-        // Valid until the next step: the engine samples from it before it asks for another.
-        if (_logits.Length < rows.Count * Shape.VocabularySize)
-        {
-            _logits = new float[rows.Count * Shape.VocabularySize];
-        }
-
-        var output = new StepOutput(_logits, Shape.VocabularySize);
-        var previous = _groups;
+        var vocabulary = Shape.VocabularySize;
         var located = Locate(rows);
         var decoding = new List<int>();
-        var passes = new List<List<int>>();
+        var prefilling = new List<int>();
         for (var r = 0; r < rows.Count; r++)
         {
-            if (rows[r].Tokens.Length == 1)
-            {
-                decoding.Add(r);
-            }
-            else
-            {
-                passes.Add([r]);
-            }
+            (rows[r].Tokens.Length == 1 ? decoding : prefilling).Add(r);
         }
 
-        if (decoding.Count > 0)
+        var plan = decoding.Count > 0 ? PlanSlots(rows, decoding, located) : null;
+        var slots = plan?.Ids.Length ?? 0;
+
+        // Valid until the next step: the engine samples from it before it asks for another.
+        var needed = (slots + prefilling.Count) * vocabulary;
+        if (_logits.Length < needed)
         {
-            passes.Insert(0, decoding);
+            _logits = new float[needed];
         }
 
-        var kept = new List<KvCacheGroup>(passes.Count);
+        var offsets = new int[rows.Count];
+        var output = new StepOutput(_logits, vocabulary, offsets);
         var consumed = new HashSet<KvCacheGroup>();
+        KvCacheGroup? decoded = null;
+        var prefilled = new List<KvCacheGroup>(prefilling.Count);
         try
         {
-            foreach (var pass in passes)
+            if (plan is not null)
             {
-                kept.Add(RunPass(rows, pass, located, consumed, output));
+                decoded = RunDecode(rows, decoding, located, plan, consumed, output);
+            }
+
+            for (var p = 0; p < prefilling.Count; p++)
+            {
+                var index = prefilling[p];
+                offsets[index] = (slots + p) * vocabulary;
+                prefilled.Add(RunPrefill(rows[index], located[index], offsets[index], consumed, output));
             }
         }
         catch
         {
-            foreach (var group in kept)
-            {
-                group.Dispose();
-            }
-
-            kept.Clear();
+            decoded?.Dispose();
+            prefilled.ForEach(g => g.Dispose());
+            decoded = null;
+            prefilled.Clear();
             throw;
         }
         finally
         {
             // Sequences not in this step are dropped with their groups; a group fed back as a past was disposed with the pass's inputs.
-            foreach (var group in previous)
+            foreach (var group in _prefilled.Append(_decoding))
             {
-                if (!consumed.Contains(group))
+                if (group is not null && !consumed.Contains(group))
                 {
                     group.Dispose();
                 }
             }
 
-            _groups = kept;
+            _decoding = decoded;
+            _prefilled = prefilled;
         }
 
         return output;
@@ -135,17 +138,15 @@ public sealed class OnnxDecoderRunner : IDecoderRunner
     /// <inheritdoc />
     public void Dispose()
     {
-        foreach (var group in _groups)
-        {
-            group.Dispose();
-        }
-
-        _groups = [];
+        _decoding?.Dispose();
+        _prefilled.ForEach(g => g.Dispose());
+        _decoding = null;
+        _prefilled = [];
         _runOptions.Dispose();
         _session.Dispose();
     }
 
-    /// <summary>Where each row's cached tokens are: its group and row there, or null for a sequence starting afresh.</summary>
+    /// <summary>Where each row's cached tokens are (its group and row there), or null for a sequence starting afresh.</summary>
     private (KvCacheGroup Group, int Row)?[] Locate(IReadOnlyList<StepRow> rows)
     {
         var located = new (KvCacheGroup, int)?[rows.Count];
@@ -156,12 +157,12 @@ public sealed class OnnxDecoderRunner : IDecoderRunner
                 continue;
             }
 
-            foreach (var group in _groups)
+            foreach (var group in _prefilled.Prepend(_decoding))
             {
-                var index = Array.IndexOf(group.Ids, rows[r].SequenceId);
-                if (index >= 0 && group.Lengths[index] == rows[r].Position)
+                var index = group?.IndexOf(rows[r].SequenceId, rows[r].Position) ?? -1;
+                if (index >= 0)
                 {
-                    located[r] = (group, index);
+                    located[r] = (group!, index);
                     break;
                 }
             }
@@ -175,49 +176,214 @@ public sealed class OnnxDecoderRunner : IDecoderRunner
         return located;
     }
 
-    private KvCacheGroup RunPass(IReadOnlyList<StepRow> allRows, List<int> indices, (KvCacheGroup Group, int Row)?[] located, HashSet<KvCacheGroup> consumed, StepOutput output)
+    /// <summary>
+    /// Gives every decode row a slot of the decode group. A row already there keeps its slot; a row joining
+    /// (its prompt just prefilled) takes the slot of a sequence that left, its cache copied in alone. The group
+    /// is rebuilt (every row copied) only when it cannot take the rows: too few free slots, too few columns for
+    /// a joining sequence, or so many idle slots or columns that the padding costs more than the copy.
+    /// </summary>
+    private SlotPlan PlanSlots(IReadOnlyList<StepRow> rows, List<int> decoding, (KvCacheGroup Group, int Row)?[] located)
     {
-        var rows = indices.ConvertAll(i => allRows[i]);
-        int past = 0, step = 0;
-        long realSlots = 0;
-        foreach (var row in rows)
+        var group = _decoding;
+        var assigned = new int[decoding.Count];
+        var claimed = new bool[group?.Ids.Length ?? 0];
+        var joiners = 0;
+        var longest = 0;
+        for (var k = 0; k < decoding.Count; k++)
         {
-            past = Math.Max(past, row.Position);
-            step = Math.Max(step, row.Tokens.Length);
-            realSlots += row.Position + row.Tokens.Length;
+            var row = rows[decoding[k]];
+            longest = Math.Max(longest, row.Position);
+            assigned[k] = located[decoding[k]] is { } at && at.Group == group ? at.Row : -1;
+            if (assigned[k] >= 0)
+            {
+                claimed[assigned[k]] = true;
+            }
+            else
+            {
+                joiners++;
+            }
         }
 
-        var reused = step == 1 && located[indices[0]] is { Group: var candidate } && candidate.Matches(rows, past) ? candidate : null;
-        if (reused is not null)
+        var free = claimed.Count(c => !c);
+        var rebuild = group is null || longest > group.Columns || joiners > free
+            || group.Ids.Length > (2 * decoding.Count) + 4 || group.Columns > (2 * longest) + 64;
+        if (rebuild)
         {
-            consumed.Add(reused);
+            return new SlotPlan(null, [.. decoding.Select(i => rows[i].SequenceId)], [.. Enumerable.Range(0, decoding.Count)], longest);
         }
 
-        var pastValues = reused?.Tensors ?? GatherPast(rows, indices.ConvertAll(i => located[i]), past, output);
+        var ids = (long[])group!.Ids.Clone();
+        var freeSlots = new Queue<int>(Enumerable.Range(0, claimed.Length).Where(s => !claimed[s]));
+        for (var k = 0; k < decoding.Count; k++)
+        {
+            if (assigned[k] < 0)
+            {
+                assigned[k] = freeSlots.Dequeue();
+            }
+
+            ids[assigned[k]] = rows[decoding[k]].SequenceId;
+        }
+
+        foreach (var idle in freeSlots)
+        {
+            ids[idle] = KvCacheGroup.NoSequence;
+        }
+
+        return new SlotPlan(group, ids, assigned, group.Columns);
+    }
+
+    private KvCacheGroup RunDecode(IReadOnlyList<StepRow> rows, List<int> decoding, (KvCacheGroup Group, int Row)?[] located, SlotPlan plan, HashSet<KvCacheGroup> consumed, StepOutput output)
+    {
+        var slots = plan.Ids.Length;
+        var passRows = new StepRow[slots];
+        for (var s = 0; s < slots; s++)
+        {
+            // An idle slot decodes a dummy token that attends only to itself: finite, and never read.
+            passRows[s] = new StepRow(KvCacheGroup.NoSequence, IdleToken, 0, false);
+        }
+
+        OrtValue[] past;
+        if (plan.Reused is { } group)
+        {
+            consumed.Add(group);
+            past = group.Tensors;
+            for (var k = 0; k < decoding.Count; k++)
+            {
+                var row = rows[decoding[k]];
+                var slot = plan.Slots[k];
+                if (located[decoding[k]] is { } source && source.Group != group)
+                {
+                    output.KvBytesCopied += CopySequence(source, past, slot, group.Columns, row.Position);
+                }
+            }
+        }
+        else
+        {
+            past = GatherPast([.. decoding.Select(i => rows[i])], [.. decoding.Select(i => located[i])], plan.Columns, output);
+        }
+
+        for (var k = 0; k < decoding.Count; k++)
+        {
+            passRows[plan.Slots[k]] = rows[decoding[k]];
+            output.RowOffsets[decoding[k]] = plan.Slots[k] * Shape.VocabularySize;
+        }
+
+        var results = RunPass(passRows, plan.Columns, 1, past, output, logitsTarget: _logits.AsMemory(0, slots * Shape.VocabularySize));
+        var lengths = new int[slots];
+        long real = 0;
+        for (var s = 0; s < slots; s++)
+        {
+            lengths[s] = plan.Ids[s] == KvCacheGroup.NoSequence ? 0 : passRows[s].Position + 1;
+            real += lengths[s];
+        }
+
+        output.TotalSlots += (long)slots * (plan.Columns + 1);
+        output.PaddedSlots += ((long)slots * (plan.Columns + 1)) - real;
+        return new KvCacheGroup(results, plan.Ids, lengths, plan.Columns + 1);
+    }
+
+    private KvCacheGroup RunPrefill(StepRow row, (KvCacheGroup Group, int Row)? source, int logitsOffset, HashSet<KvCacheGroup> consumed, StepOutput output)
+    {
+        OrtValue[] past;
+        if (source is { Group: { Ids.Length: 1 } group } && group.Columns == row.Position && group != _decoding)
+        {
+            // The previous chunk of this prompt: its present is this chunk's past as it is.
+            consumed.Add(group);
+            past = group.Tensors;
+        }
+        else
+        {
+            past = GatherPast([row], [source], row.Position, output);
+        }
+
+        var results = RunPass([row], row.Position, row.Tokens.Length, past, output, logitsTarget: null, logitsOffset);
+        var length = row.Position + row.Tokens.Length;
+        output.TotalSlots += length;
+        return new KvCacheGroup(results, [row.SequenceId], [length], length);
+    }
+
+    /// <summary>
+    /// One forward pass. Logits go straight into <paramref name="logitsTarget"/> when given (FP32 decode passes);
+    /// otherwise the last position's logits are copied to <paramref name="logitsOffset"/>. Returns the present tensors.
+    /// </summary>
+    private OrtValue[] RunPass(IReadOnlyList<StepRow> rows, int past, int step, OrtValue[] pastValues, StepOutput output, Memory<float>? logitsTarget, int logitsOffset = 0)
+    {
         var (names, inputs) = BuildInputs(rows, past, step, pastValues);
-        IDisposableReadOnlyCollection<OrtValue> results;
-        var started = Stopwatch.GetTimestamp();
+        using var binding = _session.CreateIoBinding();
+        OrtValue? boundLogits = null;
         try
         {
-            results = _session.Run(_runOptions, names, inputs, _outputNames);
+            for (var i = 0; i < names.Length; i++)
+            {
+                binding.BindInput(names[i], inputs[i]);
+            }
+
+            if (logitsTarget is { } target && _logitsType == TensorElementType.Float)
+            {
+                boundLogits = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, target, [rows.Count, step, Shape.VocabularySize]);
+                binding.BindOutput("logits", boundLogits);
+            }
+            else
+            {
+                binding.BindOutputToDevice("logits", OrtMemoryInfo.DefaultInstance);
+            }
+
+            foreach (var name in _presentNames)
+            {
+                binding.BindOutputToDevice(name, OrtMemoryInfo.DefaultInstance);
+            }
+
+            var started = Stopwatch.GetTimestamp();
+            _session.RunWithBinding(_runOptions, binding);
+            output.RunTime += Stopwatch.GetElapsedTime(started);
         }
         finally
         {
-            output.RunTime += Stopwatch.GetElapsedTime(started);
             foreach (var input in inputs)
             {
                 input.Dispose();
             }
         }
 
+        var results = binding.GetOutputValues();
         using (var logits = results[0])
         {
-            CopyLogits(rows, indices, step, logits, output);
+            if (boundLogits is null)
+            {
+                CopyLastLogits(logits, rows, step, logitsTarget is null ? null : 0, logitsOffset);
+            }
         }
 
-        output.TotalSlots += (long)rows.Count * (past + step);
-        output.PaddedSlots += ((long)rows.Count * (past + step)) - realSlots;
-        return KeepPresent(rows, past, step, results, output);
+        boundLogits?.Dispose();
+        var presents = new OrtValue[_presentNames.Length];
+        for (var t = 0; t < presents.Length; t++)
+        {
+            presents[t] = results[t + 1];
+        }
+
+        return presents;
+    }
+
+    /// <summary>Copies each row's last-position logits (converting FP16) into the step's buffer.</summary>
+    private void CopyLastLogits(OrtValue logits, IReadOnlyList<StepRow> rows, int step, int? rowMajorStart, int singleOffset)
+    {
+        var vocabulary = Shape.VocabularySize;
+        for (var r = 0; r < rows.Count; r++)
+        {
+            var source = ((r * step) + rows[r].Tokens.Length - 1) * vocabulary;
+            var target = _logits.AsSpan(rowMajorStart is { } start ? start + (r * vocabulary) : singleOffset, vocabulary);
+            if (_logitsType == TensorElementType.Float)
+            {
+                logits.GetTensorDataAsSpan<float>().Slice(source, vocabulary).CopyTo(target);
+                continue;
+            }
+
+            var halves = logits.GetTensorDataAsSpan<Float16>().Slice(source, vocabulary);
+            for (var v = 0; v < vocabulary; v++)
+            {
+                target[v] = (float)halves[v];
+            }
+        }
     }
 
     /// <summary>New past tensors of <paramref name="past"/> columns holding each continuing row's cached tokens, right-aligned.</summary>
@@ -227,62 +393,34 @@ public sealed class OnnxDecoderRunner : IDecoderRunner
         for (var t = 0; t < values.Length; t++)
         {
             values[t] = Allocate(rows.Count, past);
-            var target = values[t].GetTensorMutableRawData();
-            for (var r = 0; r < rows.Count; r++)
+        }
+
+        for (var r = 0; r < rows.Count; r++)
+        {
+            if (sources[r] is { } source)
             {
-                if (sources[r] is { } source)
-                {
-                    var length = rows[r].Position;
-                    output.KvBytesCopied += CopyRow(
-                        source.Group.Tensors[t].GetTensorMutableRawData(), source.Row, source.Group.Columns, source.Group.Columns - length, target, r, past, past - length, length);
-                }
+                output.KvBytesCopied += CopySequence(source, values, r, past, rows[r].Position);
             }
         }
 
         return values;
     }
 
-    /// <summary>Keeps a pass's <c>present</c> as a cache group, compacted when some row's new tokens were padded.</summary>
-    private KvCacheGroup KeepPresent(List<StepRow> rows, int past, int step, IDisposableReadOnlyCollection<OrtValue> results, StepOutput output)
+    /// <summary>Copies one sequence's <paramref name="length"/> cached tokens, every layer, into a row of <paramref name="target"/>, right-aligned.</summary>
+    private long CopySequence((KvCacheGroup Group, int Row) source, OrtValue[] target, int targetRow, int targetColumns, int length)
     {
-        var lengths = new int[rows.Count];
-        var ids = new long[rows.Count];
-        var aligned = true;
-        var longest = 0;
-        for (var r = 0; r < rows.Count; r++)
+        long copied = 0;
+        for (var t = 0; t < target.Length; t++)
         {
-            ids[r] = rows[r].SequenceId;
-            lengths[r] = rows[r].Position + rows[r].Tokens.Length;
-            aligned &= rows[r].Tokens.Length == step;
-            longest = Math.Max(longest, lengths[r]);
+            copied += CopyRow(
+                source.Group.Tensors[t].GetTensorMutableRawData(), source.Row, source.Group.Columns, source.Group.Columns - length,
+                target[t].GetTensorMutableRawData(), targetRow, targetColumns, targetColumns - length, length);
         }
 
-        var kept = new OrtValue[_pastNames.Length];
-        for (var t = 0; t < kept.Length; t++)
-        {
-            var present = results[t + 1];
-            if (aligned)
-            {
-                kept[t] = present;
-                continue;
-            }
-
-            // Right padding of the new tokens left holes after the shorter rows: close them so the cache stays right-aligned.
-            kept[t] = Allocate(rows.Count, longest);
-            var source = present.GetTensorMutableRawData();
-            var target = kept[t].GetTensorMutableRawData();
-            for (var r = 0; r < rows.Count; r++)
-            {
-                output.KvBytesCopied += CopyRow(source, r, past + step, past - rows[r].Position, target, r, longest, longest - lengths[r], lengths[r]);
-            }
-
-            present.Dispose();
-        }
-
-        return new KvCacheGroup(kept, ids, lengths, aligned ? past + step : longest);
+        return copied;
     }
 
-    private (string[] Names, OrtValue[] Values) BuildInputs(List<StepRow> rows, int past, int step, OrtValue[] pastValues)
+    private (string[] Names, OrtValue[] Values) BuildInputs(IReadOnlyList<StepRow> rows, int past, int step, OrtValue[] pastValues)
     {
         var batch = rows.Count;
         var total = past + step;
@@ -319,32 +457,6 @@ public sealed class OnnxDecoderRunner : IDecoderRunner
         return ([.. names], [.. values]);
     }
 
-    private void CopyLogits(List<StepRow> rows, List<int> indices, int step, OrtValue logits, StepOutput output)
-    {
-        var vocabulary = Shape.VocabularySize;
-        for (var r = 0; r < rows.Count; r++)
-        {
-            if (!rows[r].WantLogits)
-            {
-                continue;
-            }
-
-            var offset = ((r * step) + rows[r].Tokens.Length - 1) * vocabulary;
-            var target = output.Logits.AsSpan(indices[r] * vocabulary, vocabulary);
-            if (_logitsType == TensorElementType.Float)
-            {
-                logits.GetTensorDataAsSpan<float>().Slice(offset, vocabulary).CopyTo(target);
-                continue;
-            }
-
-            var halves = logits.GetTensorDataAsSpan<Float16>().Slice(offset, vocabulary);
-            for (var v = 0; v < vocabulary; v++)
-            {
-                target[v] = (float)halves[v];
-            }
-        }
-    }
-
     /// <summary>Copies <paramref name="tokens"/> cached tokens of every head of one row; returns the bytes copied.</summary>
     private long CopyRow(Span<byte> source, int sourceRow, int sourceColumns, int sourceStart, Span<byte> target, int targetRow, int targetColumns, int targetStart, int tokens)
     {
@@ -367,4 +479,7 @@ public sealed class OnnxDecoderRunner : IDecoderRunner
         value.GetTensorMutableRawData().Clear();
         return value;
     }
+
+    /// <summary>The decode pass's slots: the group reused (null when rebuilt), each slot's sequence, each decode row's slot, and the past's columns.</summary>
+    private sealed record SlotPlan(KvCacheGroup? Reused, long[] Ids, int[] Slots, int Columns);
 }
