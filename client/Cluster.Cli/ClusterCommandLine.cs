@@ -21,6 +21,11 @@ public static class ClusterCommandLine
                                                            run one inference and print the outputs
           embed "text" ["text" ...] [--model m] [--json]   sentence embeddings (default all-MiniLM-L6-v2-embeddings)
                                                            and the cosine similarity of every pair
+          generate <model> "prompt" [--max-tokens N] [--temperature t] [--top-p p] [--top-k k] [--seed s]
+                   [--stop str] [--version N] [--json]
+                                                           generate text, printed as the tokens arrive, then a
+                                                           summary (finish reason, tokens, time to first token,
+                                                           tokens/s) on stderr; --json: one object at the end
 
         Admin commands (through a silo gateway or Redis, not --grpc):
           status [--json]                                  silos with their state, metadata and drain flag
@@ -69,7 +74,7 @@ public static class ClusterCommandLine
         }
 
         var admin = AdminCommands.Handles(arguments.Command);
-        if (!admin && arguments.Command is not ("models" or "infer" or "embed"))
+        if (!admin && arguments.Command is not ("models" or "infer" or "embed" or "generate"))
         {
             await error.WriteLineAsync($"Unknown command '{arguments.Command}'.");
             await error.WriteLineAsync(Usage);
@@ -86,7 +91,7 @@ public static class ClusterCommandLine
 
             // The gRPC edge: for machines outside the cluster's network; connection failures surface on the first call.
             using var channel = GrpcChannel.ForAddress(edge.Contains("://", StringComparison.Ordinal) ? edge : "http://" + edge);
-            return await RunAsync(() => RunInferenceCommandAsync(InferenceClient.ForGrpc(channel, arguments.Value("--api-key")), arguments, output), error, connectionFailure: $"gRPC edge {edge}");
+            return await RunAsync(() => RunInferenceCommandAsync(InferenceClient.ForGrpc(channel, arguments.Value("--api-key")), arguments, output, error, cancellationToken), error, connectionFailure: $"gRPC edge {edge}");
         }
 
         var options = ConnectionOptions(arguments);
@@ -106,7 +111,7 @@ public static class ClusterCommandLine
             return await RunAsync(
                 () => admin
                     ? AdminCommands.RunAsync(connection.Admin, arguments, AdminConsole.Create(output), cancellationToken)
-                    : RunInferenceCommandAsync(connection.Inference, arguments, output),
+                    : RunInferenceCommandAsync(connection.Inference, arguments, output, error, cancellationToken),
                 error,
                 connectionFailure: null);
         }
@@ -129,10 +134,11 @@ public static class ClusterCommandLine
         return options;
     }
 
-    private static Task<int> RunInferenceCommandAsync(InferenceClient client, CliArguments arguments, TextWriter output) => arguments.Command switch
+    private static Task<int> RunInferenceCommandAsync(InferenceClient client, CliArguments arguments, TextWriter output, TextWriter error, CancellationToken cancellationToken) => arguments.Command switch
     {
         "models" => ModelsCommand.RunAsync(client, arguments, output),
         "embed" => EmbedCommand.RunAsync(client, arguments, output),
+        "generate" => GenerateCommand.RunAsync(client, arguments, output, error, cancellationToken),
         _ => InferCommand.RunAsync(client, arguments, output),
     };
 

@@ -1,5 +1,6 @@
 using Cluster.Contracts.Generation;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using Cluster.Client.Protocol;
 using Cluster.Contracts.Errors;
 using Cluster.Contracts.Models;
@@ -13,6 +14,9 @@ namespace Cluster.Client;
 /// <summary>The Open Inference Protocol over gRPC, for applications outside the cluster's network. Tensors travel raw.</summary>
 internal sealed class GrpcTransport(GrpcChannel channel, string? apiKey) : IInferenceTransport
 {
+    private const string TextInput = "text_input";
+    private const string TextOutput = "text_output";
+
     private readonly GRPCInferenceService.GRPCInferenceServiceClient _client = new(channel);
     private readonly Metadata? _headers = apiKey is null ? null : new Metadata { { "authorization", $"Bearer {apiKey}" } };
 
@@ -59,8 +63,133 @@ internal sealed class GrpcTransport(GrpcChannel channel, string? apiKey) : IInfe
         return new InferenceResponse { Model = response.ModelName, Version = long.Parse(response.ModelVersion, CultureInfo.InvariantCulture), Id = response.Id, Outputs = outputs };
     }
 
-    public IAsyncEnumerable<GeneratedToken> GenerateAsync(ModelTarget target, GenerationRequest request, CancellationToken cancellationToken) =>
-        throw new NotSupportedException("Generation over gRPC is not written yet.");
+    /// <summary>
+    /// One ModelStreamInfer call per generation: the request goes out, the edge answers one response per token
+    /// and flags the last with <c>triton_final_response</c>. Leaving the enumeration disposes the call, which
+    /// cancels it, and the edge then ends the sequence and frees its cache.
+    /// </summary>
+    public async IAsyncEnumerable<GeneratedToken> GenerateAsync(ModelTarget target, GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var call = _client.ModelStreamInfer(_headers, request.Deadline?.UtcDateTime, cancellationToken);
+        await Call(async () =>
+        {
+            await call.RequestStream.WriteAsync(GenerationCall(target, request), cancellationToken);
+
+            // Completing the request side leaves the response side open until the generation's last token.
+            await call.RequestStream.CompleteAsync();
+            return true;
+        }, cancellationToken);
+        while (await Call(() => call.ResponseStream.MoveNext(cancellationToken), cancellationToken))
+        {
+            var answer = call.ResponseStream.Current;
+            if (answer.ErrorMessage.Length > 0)
+            {
+                throw StreamError(answer.ErrorMessage);
+            }
+
+            var token = Token(answer.InferResponse);
+            yield return token;
+            if (token.FinishReason is not null || IsFinal(answer.InferResponse))
+            {
+                yield break;
+            }
+        }
+
+        throw new ReplicaLostException($"The gRPC edge ended the generation stream of model '{target.Model}' without its final response.");
+    }
+
+    private static ModelInferRequest GenerationCall(ModelTarget target, GenerationRequest request)
+    {
+        var call = new ModelInferRequest { ModelName = target.Model, ModelVersion = Version(target.Version.Version), Id = request.Id };
+        var prompt = new ModelInferRequest.Types.InferInputTensor { Name = TextInput, Datatype = "BYTES", Contents = new InferTensorContents() };
+        prompt.Shape.Add(1);
+        prompt.Contents.BytesContents.Add(ByteString.CopyFromUtf8(request.Prompt));
+        call.Inputs.Add(prompt);
+        var parameters = call.Parameters;
+        if (request.MaxTokens is { } maxTokens)
+        {
+            parameters["max_tokens"] = new InferParameter { Int64Param = maxTokens };
+        }
+
+        if (request.Temperature is { } temperature)
+        {
+            parameters["temperature"] = new InferParameter { DoubleParam = temperature };
+        }
+
+        if (request.TopP is { } topP)
+        {
+            parameters["top_p"] = new InferParameter { DoubleParam = topP };
+        }
+
+        if (request.TopK is { } topK)
+        {
+            parameters["top_k"] = new InferParameter { Int64Param = topK };
+        }
+
+        if (request.Seed is { } seed)
+        {
+            parameters["seed"] = new InferParameter { Uint64Param = seed };
+        }
+
+        if (request.Stop.Length > 0)
+        {
+            // Always a JSON array, so a single stop string that starts with a bracket is not misread.
+            parameters["stop"] = new InferParameter { StringParam = System.Text.Json.JsonSerializer.Serialize(request.Stop) };
+        }
+
+        if (request.IgnoreEos)
+        {
+            parameters["ignore_eos"] = new InferParameter { BoolParam = true };
+        }
+
+        if (request.Priority > 0)
+        {
+            parameters["priority"] = new InferParameter { Int64Param = request.Priority };
+        }
+
+        if (request.TimeoutMicroseconds > 0)
+        {
+            parameters["timeout"] = new InferParameter { Int64Param = request.TimeoutMicroseconds };
+        }
+
+        return call;
+    }
+
+    private static GeneratedToken Token(ModelInferResponse response)
+    {
+        var text = "";
+        for (var index = 0; index < response.Outputs.Count; index++)
+        {
+            if (response.Outputs[index].Name == TextOutput)
+            {
+                text = response.RawOutputContents.Count > index
+                    ? new TensorData { Name = TextOutput, ElementType = TensorElementType.String, Shape = [1], Data = response.RawOutputContents[index].ToByteArray() }.AsStrings()[0]
+                    : response.Outputs[index].Contents?.BytesContents is { Count: > 0 } bytes ? bytes[0].ToStringUtf8() : "";
+            }
+        }
+
+        var parameters = response.Parameters;
+        return new GeneratedToken
+        {
+            TokenId = parameters.TryGetValue("token_id", out var id) ? (int)id.Int64Param : -1,
+            Text = text,
+            FinishReason = parameters.TryGetValue("finish_reason", out var reason) ? reason.StringParam : null,
+            PromptTokens = parameters.TryGetValue("prompt_tokens", out var prompt) ? (int)prompt.Int64Param : 0,
+            GeneratedTokens = parameters.TryGetValue("completion_tokens", out var generated) ? (int)generated.Int64Param : 0,
+        };
+    }
+
+    private static bool IsFinal(ModelInferResponse response) =>
+        response.Parameters.TryGetValue("triton_final_response", out var final) && final.BoolParam;
+
+    /// <summary>A stream's <c>error_message</c> (<c>{status}: {message}</c>) as the typed error the status maps to.</summary>
+    private static Exception StreamError(string message)
+    {
+        var colon = message.IndexOf(": ", StringComparison.Ordinal);
+        return colon > 0 && Enum.TryParse<StatusCode>(message[..colon], out var status)
+            ? Typed(status, message[(colon + 2)..], trailers: null) ?? new ModelExecutionException(message)
+            : new ModelExecutionException(message);
+    }
 
     public async Task<ModelTarget> ResolveAsync(string model, long? version)
     {
@@ -70,7 +199,13 @@ internal sealed class GrpcTransport(GrpcChannel channel, string? apiKey) : IInfe
         {
             Model = metadata.Name,
             Config = new ModelConfig { MaxBatchSize = metadata.Properties.TryGetValue("max_batch_size", out var max) ? int.Parse(max, CultureInfo.InvariantCulture) : 0 },
-            Version = new ModelVersionDescriptor { Version = resolved, Inputs = [.. metadata.Inputs.Select(Spec)], Outputs = [.. metadata.Outputs.Select(Spec)] },
+            Version = new ModelVersionDescriptor
+            {
+                Version = resolved,
+                Inputs = [.. metadata.Inputs.Select(Spec)],
+                Outputs = [.. metadata.Outputs.Select(Spec)],
+                Generates = metadata.Properties.TryGetValue("generates", out var generates) && generates == "true",
+            },
         };
     }
 
@@ -123,29 +258,36 @@ internal sealed class GrpcTransport(GrpcChannel channel, string? apiKey) : IInfe
     }
 
     /// <summary>Runs a call, turning the protocol's statuses back into the cluster's typed errors.</summary>
-    private static async Task<T> Call<T>(Func<Task<T>> call)
+    private static async Task<T> Call<T>(Func<Task<T>> call, CancellationToken cancellationToken = default)
     {
         try
         {
             return await call();
         }
+        catch (RpcException e) when (cancellationToken.IsCancellationRequested && e.StatusCode == StatusCode.Cancelled)
+        {
+            // The caller cancelled: the same exception a grain-call client throws.
+            throw new OperationCanceledException(e.Status.Detail, e, cancellationToken);
+        }
         catch (RpcException e) when (e.Status.DebugException is null)
         {
             // Statuses the edge answered with; a transport failure (no server, TLS) stays an RpcException.
-            throw e.StatusCode switch
-            {
-                StatusCode.NotFound => new ModelNotFoundException(e.Status.Detail),
-                StatusCode.InvalidArgument => new InvalidInputException(e.Status.Detail),
-                StatusCode.ResourceExhausted => new QueueFullException(e.Status.Detail, RetryHint.FromMilliseconds(e.Trailers.GetValue(RetryHint.GrpcTrailer))),
-                StatusCode.Unavailable => new ModelUnavailableException(e.Status.Detail),
-                StatusCode.DeadlineExceeded => new InferenceTimeoutException(e.Status.Detail),
-                StatusCode.Cancelled => new OperationCanceledException(e.Status.Detail, e),
-                StatusCode.Internal => new ModelExecutionException(e.Status.Detail),
-                StatusCode.Aborted => new ReplicaLostException(e.Status.Detail),
-                _ => e,
-            };
+            throw Typed(e.StatusCode, e.Status.Detail, e.Trailers, e) ?? e;
         }
     }
+
+    private static Exception? Typed(StatusCode status, string detail, Metadata? trailers, Exception? inner = null) => status switch
+    {
+        StatusCode.NotFound => new ModelNotFoundException(detail),
+        StatusCode.InvalidArgument => new InvalidInputException(detail),
+        StatusCode.ResourceExhausted => new QueueFullException(detail, RetryHint.FromMilliseconds(trailers?.GetValue(RetryHint.GrpcTrailer))),
+        StatusCode.Unavailable => new ModelUnavailableException(detail),
+        StatusCode.DeadlineExceeded => new InferenceTimeoutException(detail),
+        StatusCode.Cancelled => new OperationCanceledException(detail, inner),
+        StatusCode.Internal => new ModelExecutionException(detail),
+        StatusCode.Aborted => new ReplicaLostException(detail),
+        _ => null,
+    };
 
     private static string Version(long version) => version.ToString(CultureInfo.InvariantCulture);
 

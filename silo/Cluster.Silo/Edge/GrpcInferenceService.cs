@@ -49,6 +49,12 @@ public sealed class GrpcInferenceService(InferenceClient client, ModelOperations
         response.Inputs.Add(target.Version.Inputs.Select(Metadata));
         response.Outputs.Add(target.Version.Outputs.Select(Metadata));
         response.Properties["max_batch_size"] = target.Config.MaxBatchSize.ToString(CultureInfo.InvariantCulture);
+        if (target.Version.Generates)
+        {
+            // Tells SDK clients to generate over ModelStreamInfer rather than run tensors.
+            response.Properties["generates"] = "true";
+        }
+
         return response;
     }
 
@@ -56,7 +62,9 @@ public sealed class GrpcInferenceService(InferenceClient client, ModelOperations
     {
         try
         {
-            return await InferRequestMapper.InferAsync(client, limits, request, Deadline(context), context.CancellationToken);
+            return await GenerationRequests.GenerationTargetAsync(client, request) is { } generation
+                ? await GenerationRequests.GenerateAsync(client, limits, generation, request, Deadline(context), context.CancellationToken)
+                : await InferRequestMapper.InferAsync(client, limits, request, Deadline(context), context.CancellationToken);
         }
         catch (Exception e) when (e is not RpcException)
         {
@@ -67,6 +75,8 @@ public sealed class GrpcInferenceService(InferenceClient client, ModelOperations
     /// <summary>
     /// Each request runs as soon as it arrives; responses are written as they complete, each carrying
     /// its request's id. A request that fails is answered with <c>error_message</c>; the stream goes on.
+    /// A generation model answers decoupled, one response per token (<see cref="GenerationRequests"/>);
+    /// the call's end cancels the generations still running.
     /// </summary>
     public override async Task ModelStreamInfer(IAsyncStreamReader<ModelInferRequest> requestStream, IServerStreamWriter<ModelStreamInferResponse> responseStream, ServerCallContext context)
     {
@@ -84,13 +94,18 @@ public sealed class GrpcInferenceService(InferenceClient client, ModelOperations
                 running.Add(AnswerAsync(request));
             }
         }
+        catch (Exception e) when (e is not RpcException && context.CancellationToken.IsCancellationRequested)
+        {
+            // The client went away (cancelled the call, reset the stream): an ordinary end of a stream, not a fault.
+            throw new RpcException(new Status(StatusCode.Cancelled, "The client cancelled the call."));
+        }
         catch (Exception e) when (e is not RpcException)
         {
             throw errors.Translate(context.Method, e);
         }
         finally
         {
-            await Task.WhenAll(running);
+            await Answered(running, context.CancellationToken);
         }
 
         async Task AnswerAsync(ModelInferRequest request)
@@ -98,6 +113,16 @@ public sealed class GrpcInferenceService(InferenceClient client, ModelOperations
             ModelStreamInferResponse answer;
             try
             {
+                if (await GenerationRequests.GenerationTargetAsync(client, request) is { } generation)
+                {
+                    await foreach (var response in GenerationRequests.StreamAsync(client, limits, generation, request, context.CancellationToken))
+                    {
+                        await WriteAsync(new ModelStreamInferResponse { InferResponse = response });
+                    }
+
+                    return;
+                }
+
                 answer = new ModelStreamInferResponse { InferResponse = await InferRequestMapper.InferAsync(client, limits, request, deadline: null, context.CancellationToken) };
             }
             catch (Exception e)
@@ -110,6 +135,12 @@ public sealed class GrpcInferenceService(InferenceClient client, ModelOperations
                 };
             }
 
+            await WriteAsync(answer);
+        }
+
+        // One write at a time: the stream's writer does not allow concurrent writes, and generations interleave.
+        async Task WriteAsync(ModelStreamInferResponse answer)
+        {
             await writeLock.WaitAsync(context.CancellationToken);
             try
             {
@@ -119,6 +150,18 @@ public sealed class GrpcInferenceService(InferenceClient client, ModelOperations
             {
                 writeLock.Release();
             }
+        }
+    }
+
+    /// <summary>Waits for a stream's answers; once the client is gone, the writes it left undone fail, and nobody is left to tell.</summary>
+    private static async Task Answered(List<Task> running, CancellationToken callEnded)
+    {
+        try
+        {
+            await Task.WhenAll(running);
+        }
+        catch (Exception) when (callEnded.IsCancellationRequested)
+        {
         }
     }
 
