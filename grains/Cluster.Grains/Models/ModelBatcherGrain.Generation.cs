@@ -29,6 +29,12 @@ public sealed partial class ModelBatcherGrain
             var stream = engine.Submit(GenerationJobs.Create(request, engine, time.GetUtcNow()), cancellationToken);
             await foreach (var update in stream.ReadAllAsync(cancellationToken))
             {
+                // The caller may stop enumerating as soon as it has the last piece; the request succeeded by then.
+                if (update.FinishReason is not null)
+                {
+                    failure = null;
+                }
+
                 yield return new GeneratedToken
                 {
                     TokenId = update.TokenId,
@@ -38,8 +44,6 @@ public sealed partial class ModelBatcherGrain
                     GeneratedTokens = update.GeneratedTokens,
                 };
             }
-
-            failure = null;
         }
         finally
         {
