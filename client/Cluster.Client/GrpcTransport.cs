@@ -1,8 +1,8 @@
-using Cluster.Contracts.Generation;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using Cluster.Client.Protocol;
 using Cluster.Contracts.Errors;
+using Cluster.Contracts.Generation;
 using Cluster.Contracts.Models;
 using Cluster.Contracts.Tensors;
 using Google.Protobuf;

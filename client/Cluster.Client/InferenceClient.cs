@@ -1,10 +1,10 @@
-using System.Runtime.CompilerServices;
-using System.Text;
-using Cluster.Contracts.Generation;
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Text;
 using Cluster.Contracts.Devices;
 using Cluster.Contracts.Errors;
+using Cluster.Contracts.Generation;
 using Cluster.Contracts.Grains;
 using Cluster.Contracts.Models;
 using Cluster.Contracts.Tensors;

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
-using Cluster.Client.Routing;
 using System.Runtime.CompilerServices;
+using Cluster.Client.Routing;
 using Cluster.Contracts.Errors;
 using Cluster.Contracts.Generation;
 using Cluster.Contracts.Grains;

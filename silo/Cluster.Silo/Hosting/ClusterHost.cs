@@ -7,8 +7,8 @@ using Cluster.Silo.Configuration;
 using Cluster.Silo.Edge;
 using Cluster.Silo.Telemetry;
 using Orleans.Configuration;
-using Orleans.Runtime.MembershipService.SiloMetadata;
 using Orleans.Dashboard;
+using Orleans.Runtime.MembershipService.SiloMetadata;
 using StackExchange.Redis;
 
 namespace Cluster.Silo.Hosting;

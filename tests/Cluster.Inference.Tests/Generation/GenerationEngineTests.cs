@@ -6,6 +6,8 @@ using Microsoft.Extensions.Time.Testing;
 using Microsoft.ML.Tokenizers;
 using Xunit.Abstractions;
 
+using static Cluster.Inference.Tests.Generation.EngineRuns;
+
 namespace Cluster.Inference.Tests.Generation;
 
 /// <summary>The engine over the real demo decoder (ONNX Runtime), checked against the managed reference and against itself alone.</summary>
@@ -286,30 +288,6 @@ public sealed class GenerationEngineTests(GenerationEngineTests.DemoModel model,
 
         Assert.True(worst <= Tolerance, $"Logits differ from the reference by up to {worst}.");
     }
-
-    private static async Task RunToEnd(GenerationEngine engine)
-    {
-        // Bounded so that a scheduling bug fails the test instead of hanging it.
-        for (var step = 0; step < 5000 && await engine.StepAsync(); step++)
-        {
-        }
-
-        Assert.Equal(0, engine.RunningCount);
-    }
-
-    private static async Task<List<GenerationUpdate>> Updates(GenerationStream stream)
-    {
-        var updates = new List<GenerationUpdate>();
-        await foreach (var update in stream.ReadAllAsync())
-        {
-            updates.Add(update);
-        }
-
-        return updates;
-    }
-
-    private static async Task<List<int>> Tokens(GenerationStream stream) =>
-        [.. (await Updates(stream)).Where(u => u.TokenId >= 0).Select(u => u.TokenId)];
 
     private string Decode(IEnumerable<int> ids) => model.Tokenizer.Decode(ids) ?? "";
 

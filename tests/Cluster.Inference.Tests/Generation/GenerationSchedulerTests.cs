@@ -3,6 +3,8 @@ using Cluster.Inference.Generation;
 using Microsoft.Extensions.Time.Testing;
 using Microsoft.ML.Tokenizers;
 
+using static Cluster.Inference.Tests.Generation.EngineRuns;
+
 namespace Cluster.Inference.Tests.Generation;
 
 /// <summary>
@@ -272,30 +274,6 @@ public sealed class GenerationSchedulerTests
 
     private static GenerationJob Job(int[] prompt, int maxTokens) =>
         new() { PromptTokens = prompt, MaxTokens = maxTokens, IgnoreEos = true };
-
-    private static async Task RunToEnd(GenerationEngine engine)
-    {
-        // Bounded so that a scheduling bug fails the test instead of hanging it.
-        for (var step = 0; step < 1000 && await engine.StepAsync(); step++)
-        {
-        }
-
-        Assert.Equal(0, engine.RunningCount);
-    }
-
-    private static async Task<List<GenerationUpdate>> Updates(GenerationStream stream)
-    {
-        var updates = new List<GenerationUpdate>();
-        await foreach (var update in stream.ReadAllAsync())
-        {
-            updates.Add(update);
-        }
-
-        return updates;
-    }
-
-    private static async Task<List<int>> Tokens(GenerationStream stream) =>
-        [.. (await Updates(stream)).Select(u => u.TokenId)];
 
     private GenerationEngine Engine(GenerationSettings settings) => new(_decoder, _tokenizer, settings, _time);
 
