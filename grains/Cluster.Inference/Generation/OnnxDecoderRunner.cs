@@ -97,16 +97,18 @@ public sealed class OnnxDecoderRunner : IDecoderRunner
         var prefilled = new List<KvCacheGroup>(prefilling.Count);
         try
         {
-            if (plan is not null)
-            {
-                decoded = RunDecode(rows, decoding, located, plan, consumed, output);
-            }
-
+            // Prefill first: a prompt fed one token in the previous step (the budget's last token) sits in the decode
+            // group, and its next chunk copies from there before the decode pass feeds that group's tensors back.
             for (var p = 0; p < prefilling.Count; p++)
             {
                 var index = prefilling[p];
                 offsets[index] = (slots + p) * vocabulary;
                 prefilled.Add(RunPrefill(rows[index], located[index], offsets[index], consumed, output));
+            }
+
+            if (plan is not null)
+            {
+                decoded = RunDecode(rows, decoding, located, plan, consumed, output);
             }
         }
         catch
@@ -284,6 +286,7 @@ public sealed class OnnxDecoderRunner : IDecoderRunner
 
     private KvCacheGroup RunPrefill(StepRow row, (KvCacheGroup Group, int Row)? source, int logitsOffset, HashSet<KvCacheGroup> consumed, StepOutput output)
     {
+
         OrtValue[] past;
         if (source is { Group: { Ids.Length: 1 } group } && group.Columns == row.Position && group != _decoding)
         {

@@ -50,6 +50,34 @@ public sealed class OnnxDecoderRunnerTests : IDisposable
     }
 
     [Fact]
+    public void Run_PromptChunkOfOneTokenThenALongerOne_ContinuesFromTheDecodeGroup()
+    {
+        DemoDecoder.Write(_root);
+        using var runner = new OnnxDecoderRunner(Path.Combine(_root, DemoDecoder.Name, "1", "model.onnx"), DeviceDescriptor.Cpu);
+        using var reference = new ReferenceDecoder();
+        var positions = new Dictionary<long, int>();
+        var random = new Random(5);
+
+        // Sequence 2's prompt gets the step budget's last token (a one-token chunk runs with the decode rows), then a longer chunk.
+        StepRow[][] steps =
+        [
+            [Row(1, 5, positions, random)],
+            [Row(1, 1, positions, random), Row(2, 1, positions, random)],
+            [Row(1, 1, positions, random), Row(2, 4, positions, random)],
+            [Row(1, 1, positions, random), Row(2, 1, positions, random)],
+        ];
+        foreach (var step in steps)
+        {
+            var actual = runner.Run(step);
+            var expected = reference.Run(step);
+            for (var r = 0; r < step.Length; r++)
+            {
+                Assert.True(MaxDifference(actual.Row(r), expected.Row(r)) <= 1e-4, $"sequence {step[r].SequenceId} at {step[r].Position}");
+            }
+        }
+    }
+
+    [Fact]
     public void Run_SameDecodeRowsAsTheStepBefore_CopiesNothing()
     {
         DemoDecoder.Write(_root);
@@ -75,6 +103,17 @@ public sealed class OnnxDecoderRunnerTests : IDisposable
     }
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    private static double MaxDifference(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        double worst = 0;
+        for (var v = 0; v < a.Length; v++)
+        {
+            worst = Math.Max(worst, Math.Abs(a[v] - b[v]));
+        }
+
+        return worst;
+    }
 
     private static StepRow Row(long sequence, int count, Dictionary<long, int> positions, Random random)
     {
