@@ -44,6 +44,9 @@ public sealed record GenerationResults
 
     [JsonPropertyName("schedules")] public required IReadOnlyList<ScheduleFigures> Schedules { get; init; }
 
+    /// <summary>The model's cost per token outside any schedule, and the ceiling it puts on continuous ÷ sequential.</summary>
+    [JsonPropertyName("model_costs")] public required CostFigures ModelCosts { get; init; }
+
     [JsonPropertyName("model")] public required string Model { get; init; }
 
     [JsonPropertyName("callers")] public required int Callers { get; init; }

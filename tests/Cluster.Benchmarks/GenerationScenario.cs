@@ -68,9 +68,11 @@ public sealed class GenerationScenario : IBenchScenario
                 figures.Add(run);
             }
 
+            var costs = GenerationCostProbe.Measure(onnxPath, config.IntraOpThreads, jobs.Average(j => j.PromptTokens.Length), jobs.Average(j => j.MaxTokens));
             var continuous = figures[0];
             var results = new GenerationResults
             {
+                ModelCosts = costs,
                 ContinuousTokensPerSecond = continuous.TokensPerSecond,
                 StaticTokensPerSecond = figures[1].TokensPerSecond,
                 SequentialTokensPerSecond = figures[2].TokensPerSecond,
@@ -281,6 +283,9 @@ public sealed class GenerationScenario : IBenchScenario
                 ["continuous step overhead fraction", BenchReport.Number(r.StepOverheadFraction, 3), "<= 0.15"],
                 ["continuous KV bytes copied per token", BenchReport.Number(r.KvBytesCopiedPerToken), ""],
                 ["continuous preemptions", BenchReport.Number(r.Preemptions), ""],
+                ["model ms per token: prefill / decode alone / decode in 32", $"{r.ModelCosts.PrefillMillisecondsPerToken:0.###} / {r.ModelCosts.DecodeMillisecondsPerTokenAlone:0.###} / {r.ModelCosts.DecodeMillisecondsPerTokenBatch32:0.###}", ""],
+                ["prompt share of model time (decode in 32)", BenchReport.Number(r.ModelCosts.PromptShareOfModelTime, 3), ""],
+                ["continuous / sequential ceiling on this machine", BenchReport.Number(r.ModelCosts.ContinuousOverSequentialCeiling, 2), ""],
             ]);
 
     private static string Chart(GenerationResults r) => SvgChart.Render(
