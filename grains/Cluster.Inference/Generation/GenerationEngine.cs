@@ -325,8 +325,8 @@ public sealed class GenerationEngine
         {
             if (!_scheduler.CanEverHold(sequence.Tokens.Count))
             {
-                var tail = sequence.Stops.Append(sequence.Detokenizer.Flush());
-                Finish(sequence, -1, tail.Text + (tail.Stopped ? string.Empty : sequence.Stops.Flush()), tail.Stopped ? FinishReasons.Stop : FinishReasons.Length);
+                var (text, reason) = Drain(sequence);
+                Finish(sequence, -1, text, reason);
             }
         }
     }
@@ -362,14 +362,23 @@ public sealed class GenerationEngine
         }
         else if (sequence.Generated >= sequence.Job.MaxTokens || sequence.Tokens.Count >= Settings.ContextLength)
         {
-            var tail = sequence.Stops.Append(sequence.Detokenizer.Flush());
-            var text = match.Text + tail.Text + (tail.Stopped ? string.Empty : sequence.Stops.Flush());
-            Finish(sequence, token, text, tail.Stopped ? FinishReasons.Stop : FinishReasons.Length);
+            var (text, reason) = Drain(sequence);
+            Finish(sequence, token, match.Text + text, reason);
         }
         else
         {
             sequence.Output.Writer.TryWrite(new GenerationUpdate(token, match.Text, null, sequence.PromptLength, sequence.Generated));
         }
+    }
+
+    /// <summary>
+    /// The text still held back when a sequence ends for its length (an incomplete character, a possible stop
+    /// string), and the finish reason: <c>stop</c> when that text completes a stop string, else <c>length</c>.
+    /// </summary>
+    private static (string Text, string Reason) Drain(GenerationSequence sequence)
+    {
+        var tail = sequence.Stops.Append(sequence.Detokenizer.Flush());
+        return tail.Stopped ? (tail.Text, FinishReasons.Stop) : (tail.Text + sequence.Stops.Flush(), FinishReasons.Length);
     }
 
     private void Finish(GenerationSequence sequence, int token, string text, string reason)

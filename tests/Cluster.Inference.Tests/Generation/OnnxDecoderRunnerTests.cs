@@ -78,6 +78,44 @@ public sealed class OnnxDecoderRunnerTests : IDisposable
     }
 
     [Fact]
+    public void Run_Fp16CachesAndLogits_MatchTheFp32DecoderWithinHalfPrecision()
+    {
+        DemoDecoder.Write(_root);
+        var fp32Path = Path.Combine(_root, DemoDecoder.Name, "1", "model.onnx");
+        var fp16Path = Path.Combine(_root, "fp16.onnx");
+        using (var file = File.Create(fp16Path))
+        {
+            Google.Protobuf.MessageExtensions.WriteTo(Fp16DecoderVariant.From(DemoDecoder.Build()), file);
+        }
+
+        using var fp32 = new OnnxDecoderRunner(fp32Path, DeviceDescriptor.Cpu);
+        using var fp16 = new OnnxDecoderRunner(fp16Path, DeviceDescriptor.Cpu);
+        Assert.Equal(2, fp16.Shape.BytesPerElement);
+        var positions = new Dictionary<long, int>();
+        var random = new Random(9);
+        StepRow[][] steps =
+        [
+            [Row(1, 12, positions, random), Row(2, 7, positions, random)],
+            [Row(1, 1, positions, random), Row(2, 1, positions, random)],
+            [Row(1, 1, positions, random), Row(2, 1, positions, random), Row(3, 9, positions, random)],
+            [Row(1, 1, positions, random), Row(3, 1, positions, random)],
+        ];
+        double worst = 0;
+        foreach (var step in steps)
+        {
+            var expected = fp32.Run(step);
+            var actual = fp16.Run(step);
+            for (var r = 0; r < step.Length; r++)
+            {
+                worst = Math.Max(worst, MaxDifference(actual.Row(r), expected.Row(r)));
+            }
+        }
+
+        // Logits near 40 have a half-precision step of 1/32; the FP16 cache adds its own rounding.
+        Assert.True(worst <= 0.25, $"FP16 logits differ from FP32 by up to {worst}.");
+    }
+
+    [Fact]
     public void Run_SameDecodeRowsAsTheStepBefore_CopiesNothing()
     {
         DemoDecoder.Write(_root);
