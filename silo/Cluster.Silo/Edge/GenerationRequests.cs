@@ -44,15 +44,20 @@ public static class GenerationRequests
     /// The model version <paramref name="request"/> goes to when it is a generation model; null for other
     /// models and requests without a model name (the tensor path answers those). Throws ModelNotFoundException.
     /// </summary>
-    public static async Task<ModelTarget?> GenerationTargetAsync(InferenceClient client, ModelInferRequest request)
+    public static ValueTask<ModelTarget?> GenerationTargetAsync(InferenceClient client, ModelInferRequest request)
     {
         if (string.IsNullOrEmpty(request.ModelName))
         {
-            return null;
+            return ValueTask.FromResult<ModelTarget?>(null);
         }
 
-        var target = await client.ResolveAsync(request.ModelName, InferRequestMapper.ParseVersion(request.ModelName, request.ModelVersion));
-        return target.Version.Generates ? target : null;
+        // Every tensor request passes here: a resolution the client has cached costs no allocation.
+        var resolving = client.ResolveAsync(request.ModelName, InferRequestMapper.ParseVersion(request.ModelName, request.ModelVersion));
+        return resolving.IsCompletedSuccessfully ? new(Generating(resolving.Result)) : AwaitAsync(resolving);
+
+        static async ValueTask<ModelTarget?> AwaitAsync(Task<ModelTarget> resolving) => Generating(await resolving);
+
+        static ModelTarget? Generating(ModelTarget target) => target.Version.Generates ? target : null;
     }
 
     /// <summary>Runs a whole generation and answers its text in one response (a unary <c>ModelInfer</c>).</summary>
