@@ -69,10 +69,10 @@ public sealed partial class ModelBatcherGrain
             KvCacheBytes = totals.KvCacheBytes,
             PromptTokens = totals.PromptTokens,
             GeneratedTokens = totals.GeneratedTokens,
-            TimeToFirstTokenP50Ms = LatencyRing.Percentile(totals.RecentTimeToFirstTokenMs, 0.50),
-            TimeToFirstTokenP99Ms = LatencyRing.Percentile(totals.RecentTimeToFirstTokenMs, 0.99),
-            InterTokenP50Ms = LatencyRing.Percentile(totals.RecentInterTokenMs, 0.50),
-            InterTokenP99Ms = LatencyRing.Percentile(totals.RecentInterTokenMs, 0.99),
+            TimeToFirstTokenP50Ms = Percentile(totals.RecentTimeToFirstTokenMs, 0.50),
+            TimeToFirstTokenP99Ms = Percentile(totals.RecentTimeToFirstTokenMs, 0.99),
+            InterTokenP50Ms = Percentile(totals.RecentInterTokenMs, 0.50),
+            InterTokenP99Ms = Percentile(totals.RecentInterTokenMs, 0.99),
             Preemptions = totals.Preemptions,
             Finished = new Dictionary<string, long>(totals.Finished),
             Failed = totals.Failed,
@@ -87,4 +87,16 @@ public sealed partial class ModelBatcherGrain
         engine is not null
             ? ((int)Math.Min(int.MaxValue, engine.OutstandingTokens), engine.RunningCount)
             : scheduler is null ? (0, 0) : (scheduler.QueuedCount, scheduler.RunningBatches);
+
+    private static double Percentile(IReadOnlyList<double> samples, double quantile)
+    {
+        if (samples.Count == 0)
+        {
+            return 0;
+        }
+
+        var sorted = samples.ToArray();
+        Array.Sort(sorted);
+        return sorted[(int)Math.Min(sorted.Length - 1, Math.Ceiling(quantile * sorted.Length) - 1)];
+    }
 }

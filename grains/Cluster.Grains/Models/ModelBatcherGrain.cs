@@ -153,15 +153,14 @@ public sealed partial class ModelBatcherGrain(
     public Task<ReplicaStatus> GetStatusAsync()
     {
         var replica = _ready is { IsCompletedSuccessfully: true } ? _ready.Result : null;
-        var (queued, running) = replica is null ? (0, 0) : Load(replica.Scheduler, replica.Engine);
         return Task.FromResult(new ReplicaStatus
         {
             Key = _key.ToString(),
             Silo = localSilo.Name,
             Device = replica is null ? null : _device,
             Ready = replica is not null,
-            Queued = queued,
-            RunningBatches = running,
+            Queued = replica is null ? 0 : Load(replica.Scheduler, replica.Engine).Queued,
+            RunningBatches = replica is null ? 0 : Load(replica.Scheduler, replica.Engine).Running,
         });
     }
 
@@ -190,7 +189,7 @@ public sealed partial class ModelBatcherGrain(
         {
             replica.Entry.Retiring = true;
             replica.Scheduler.StopAccepting();
-            while (Load(replica.Scheduler, replica.Engine) != (0, 0))
+            while (replica.Scheduler.QueuedCount > 0 || replica.Scheduler.RunningBatches > 0 || Load(null, replica.Engine) != (0, 0))
             {
                 await Task.Delay(RetirePoll, time);
             }

@@ -24,7 +24,9 @@ public sealed class StatisticsRecorder(string model, long version, TimeProvider 
     public const int RecentRequests = 1024;
 
     private readonly object _gate = new();
-    private readonly LatencyRing _recentMs = new(RecentRequests);
+    private readonly double[] _recentMs = new double[RecentRequests];
+    private int _recentCount;
+    private int _recentNext;
     private readonly SortedDictionary<int, (Total Input, Total Infer, Total Output)> _batches = [];
     private Total _success;
     private Total _fail;
@@ -92,7 +94,9 @@ public sealed class StatisticsRecorder(string model, long version, TimeProvider 
             (failure is null ? ref _success : ref _fail).Add(elapsed.Ticks * 100);
             if (failure is null)
             {
-                _recentMs.Add(elapsed.TotalMilliseconds);
+                _recentMs[_recentNext] = elapsed.TotalMilliseconds;
+                _recentNext = (_recentNext + 1) % RecentRequests;
+                _recentCount = Math.Min(_recentCount + 1, RecentRequests);
             }
             _lastInferenceMs = time.GetUtcNow().ToUnixTimeMilliseconds();
         }
@@ -122,7 +126,8 @@ public sealed class StatisticsRecorder(string model, long version, TimeProvider 
     {
         lock (_gate)
         {
-            var recent = _recentMs.Sorted();
+            var recent = _recentMs[.._recentCount];
+            Array.Sort(recent);
             return new ModelStatistics
             {
                 Model = model,
@@ -144,8 +149,8 @@ public sealed class StatisticsRecorder(string model, long version, TimeProvider 
                     ComputeOutput = b.Value.Output.ToDuration(),
                 })],
                 Tokens = _tokens,
-                RecentP50Ms = LatencyRing.Percentile(recent, 0.50),
-                RecentP99Ms = LatencyRing.Percentile(recent, 0.99),
+                RecentP50Ms = Percentile(recent, 0.50),
+                RecentP99Ms = Percentile(recent, 0.99),
             };
         }
     }
@@ -164,6 +169,10 @@ public sealed class StatisticsRecorder(string model, long version, TimeProvider 
         padding.Add("kind", "padding");
         metrics.Tokens.Add(tokens.Padding, padding);
     }
+
+    /// <summary>The nearest-rank percentile of sorted values (0 when empty).</summary>
+    private static double Percentile(double[] sorted, double fraction) =>
+        sorted.Length == 0 ? 0 : sorted[Math.Max(0, (int)Math.Ceiling(fraction * sorted.Length) - 1)];
 
     private struct Total
     {

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Cluster.Contracts.Errors;
-using Cluster.Inference.Telemetry;
 using Microsoft.ML.Tokenizers;
 
 namespace Cluster.Inference.Generation;
@@ -223,8 +222,8 @@ public sealed class GenerationEngine
                 KvCacheBytes = Settings.KvCacheBytes,
                 Preemptions = _scheduler.Preemptions,
                 Finished = new Dictionary<string, long>(_finished),
-                RecentTimeToFirstTokenMs = _ttft.Sorted(),
-                RecentInterTokenMs = _itl.Sorted(),
+                RecentTimeToFirstTokenMs = _ttft.Snapshot(),
+                RecentInterTokenMs = _itl.Snapshot(),
             };
         }
     }
@@ -248,10 +247,8 @@ public sealed class GenerationEngine
         }
     }
 
-    /// <summary>Throws InvalidInputException naming the field when the model cannot serve <paramref name="job"/> (also checked by <see cref="Submit"/>).</summary>
-    public void Validate(GenerationJob job)
+    private void Validate(GenerationJob job)
     {
-        ArgumentNullException.ThrowIfNull(job);
         var context = Settings.ContextLength;
         if (job.PromptTokens.Length == 0)
         {
@@ -260,7 +257,7 @@ public sealed class GenerationEngine
 
         if (job.PromptTokens.Length >= context)
         {
-            throw new InvalidInputException($"text_input encodes to {job.PromptTokens.Length} tokens; the model's context holds {context}, so it must encode to fewer than {context}.");
+            throw new InvalidInputException($"The prompt has {job.PromptTokens.Length} tokens; the model's context holds {context}, so text_input must be shorter than {context} tokens.");
         }
 
         if (job.MaxTokens <= 0 || job.PromptTokens.Length + job.MaxTokens > context)

@@ -47,7 +47,20 @@ public static class GenerationJobs
             throw new InvalidInputException("text_input encodes to no tokens.");
         }
 
-        var maxTokens = request.MaxTokens ?? Math.Min(settings.DefaultMaxTokens, settings.ContextLength - prompt.Count);
+        // Checked here as well as at Submit so that the caller's error names its own fields, before a job exists.
+        var context = settings.ContextLength;
+        if (prompt.Count >= context)
+        {
+            throw new InvalidInputException($"text_input encodes to {prompt.Count} tokens; the model's context holds {context}, so it must encode to fewer than {context}.");
+        }
+
+        var maxTokens = request.MaxTokens ?? Math.Min(settings.DefaultMaxTokens, context - prompt.Count);
+        if (maxTokens <= 0 || prompt.Count + maxTokens > context)
+        {
+            throw new InvalidInputException(
+                $"max_tokens must be between 1 and {context - prompt.Count} (the context of {context} tokens minus the prompt's {prompt.Count}); it was {maxTokens}.");
+        }
+
         var deadline = request.Deadline;
         if (request.TimeoutMicroseconds > 0)
         {
@@ -55,7 +68,7 @@ public static class GenerationJobs
             deadline = deadline is { } given && given < timeout ? given : timeout;
         }
 
-        var job = new GenerationJob
+        return new GenerationJob
         {
             PromptTokens = [.. prompt],
             MaxTokens = maxTokens,
@@ -65,9 +78,5 @@ public static class GenerationJobs
             Deadline = deadline,
             IgnoreEos = request.IgnoreEos,
         };
-
-        // Before the job reaches a queue, so that the caller's error names its own fields.
-        engine.Validate(job);
-        return job;
     }
 }

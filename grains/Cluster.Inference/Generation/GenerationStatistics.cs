@@ -51,10 +51,10 @@ public sealed record GenerationStatistics
     /// <summary>All token slots of the steps' caches and inputs.</summary>
     public long TotalSlots { get; init; }
 
-    /// <summary>Recent times to first token (submission to first token), in milliseconds, sorted.</summary>
+    /// <summary>Recent times to first token (submission to first token), in milliseconds.</summary>
     public IReadOnlyList<double> RecentTimeToFirstTokenMs { get; init; } = [];
 
-    /// <summary>Recent times between consecutive tokens of a sequence, in milliseconds, sorted.</summary>
+    /// <summary>Recent times between consecutive tokens of a sequence, in milliseconds.</summary>
     public IReadOnlyList<double> RecentInterTokenMs { get; init; } = [];
 
     /// <summary>Share of step time spent outside the model's runs.</summary>

@@ -213,8 +213,8 @@ public static class GenerationRequests
                 "seed" => request with { Seed = Seed(model, value) },
                 "stop" => request with { Stop = Stop(model, value) },
                 "ignore_eos" => request with { IgnoreEos = Bool(model, name, value) },
-                "priority" => request with { Priority = InferRequestMapper.Priority(model, value) },
-                "timeout" => request with { TimeoutMicroseconds = InferRequestMapper.TimeoutMicroseconds(model, value) },
+                "priority" => request with { Priority = (int)Math.Min(int.MaxValue, NonNegative(model, name, value)) },
+                "timeout" => request with { TimeoutMicroseconds = Timeout(model, value) },
                 "stream" => request,
                 _ => throw new InvalidInputException(
                     $"Model '{model}': parameter '{name}' is not a generation parameter; the known ones are {string.Join(", ", Parameters)}."),
@@ -238,6 +238,12 @@ public static class GenerationRequests
     // Out-of-range values are clamped, not wrapped, so the engine's range check names the field with the value's sign intact.
     private static int Int32(string model, string name, InferParameter value) => (int)Math.Clamp(Integer(model, name, value), int.MinValue, int.MaxValue);
 
+    private static long NonNegative(string model, string name, InferParameter value)
+    {
+        var number = Integer(model, name, value);
+        return number >= 0 ? number : throw new InvalidInputException($"Model '{model}': parameter '{name}' must be a non-negative int64 or uint64, got {number}.");
+    }
+
     private static float Real(string model, string name, InferParameter value) => value.ParameterChoiceCase switch
     {
         InferParameter.ParameterChoiceOneofCase.DoubleParam => (float)value.DoubleParam,
@@ -256,6 +262,14 @@ public static class GenerationRequests
         InferParameter.ParameterChoiceOneofCase.Int64Param => throw new InvalidInputException($"Model '{model}': parameter 'seed' must be a non-negative integer, got {value.Int64Param}."),
         _ => throw WrongType(model, "seed", "an integer (int64_param or uint64_param)", value),
     };
+
+    private static long Timeout(string model, InferParameter value)
+    {
+        var microseconds = NonNegative(model, "timeout", value);
+        return microseconds <= InferRequestMapper.MaxTimeoutMicroseconds
+            ? microseconds
+            : throw new InvalidInputException($"Model '{model}': parameter 'timeout' is {microseconds} µs, above the maximum of {InferRequestMapper.MaxTimeoutMicroseconds} (24 h).");
+    }
 
     /// <summary>One stop string, or several as a JSON array of strings (the parameter map holds one value per name).</summary>
     private static string[] Stop(string model, InferParameter value)

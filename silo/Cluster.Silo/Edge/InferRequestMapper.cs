@@ -95,10 +95,13 @@ public static class InferRequestMapper
             switch (name)
             {
                 case "priority":
-                    priority = Priority(model, value);
+                    priority = (int)Math.Min(int.MaxValue, Integer(model, name, value));
                     break;
                 case "timeout":
-                    timeout = TimeSpan.FromMicroseconds(TimeoutMicroseconds(model, value));
+                    var microseconds = Integer(model, name, value);
+                    timeout = microseconds <= MaxTimeoutMicroseconds
+                        ? TimeSpan.FromMicroseconds(microseconds)
+                        : throw new InvalidInputException($"Model '{model}': parameter 'timeout' is {microseconds} µs, above the maximum of {MaxTimeoutMicroseconds} (24 h).");
                     break;
                 case "sequence_id" or "sequence_start" or "sequence_end" when !IsZero(value):
                     throw new InvalidInputException($"Model '{model}': parameter '{name}' asks for sequence batching, which this server does not offer.");
@@ -108,18 +111,6 @@ public static class InferRequestMapper
         }
 
         return new InferOptions { Priority = priority, Timeout = timeout is { } t && t > TimeSpan.Zero ? t : null, Deadline = deadline };
-    }
-
-    /// <summary>The <c>priority</c> parameter, as tensor and generation requests take it.</summary>
-    internal static int Priority(string model, InferParameter value) => (int)Math.Min(int.MaxValue, Integer(model, "priority", value));
-
-    /// <summary>The <c>timeout</c> parameter in microseconds (at most 24 h), as tensor and generation requests take it.</summary>
-    internal static long TimeoutMicroseconds(string model, InferParameter value)
-    {
-        var microseconds = Integer(model, "timeout", value);
-        return microseconds <= MaxTimeoutMicroseconds
-            ? microseconds
-            : throw new InvalidInputException($"Model '{model}': parameter 'timeout' is {microseconds} µs, above the maximum of {MaxTimeoutMicroseconds} (24 h).");
     }
 
     private static long Integer(string model, string name, InferParameter value) => value.ParameterChoiceCase switch
