@@ -45,4 +45,10 @@ public sealed record GenerationReplicaStatistics
 
     /// <summary>Requests that ended with an error.</summary>
     [Id(13)] public long Failed { get; init; }
+
+    /// <summary>Prompt tokens looked up in the prefix cache.</summary>
+    [Id(14)] public long PrefixCacheQueries { get; init; }
+
+    /// <summary>Prompt tokens found in the prefix cache (not recomputed).</summary>
+    [Id(15)] public long PrefixCacheHits { get; init; }
 }

@@ -42,7 +42,26 @@ public sealed record GenerationRequest
 
     /// <summary>Whether end-of-sequence tokens are ignored so the generation runs to max tokens (benchmarks).</summary>
     [Id(11)] public bool IgnoreEos { get; init; }
+
+    /// <summary>
+    /// A conversation to answer instead of <see cref="Prompt"/>: the model's chat template renders it into the prompt
+    /// (leave <see cref="Prompt"/> empty when set).
+    /// </summary>
+    [Id(12)] public ChatTurn[] Messages { get; init; } = [];
+
+    /// <summary>
+    /// Tokens this request already produced on another replica: the replica continues after them as if it had
+    /// generated them itself (they count towards max tokens, the sampler's position and stop strings) and streams
+    /// only what follows. Callers set it when they resume a generation whose replica was lost or drained.
+    /// </summary>
+    [Id(13)] public int[] ResumeTokens { get; init; } = [];
 }
+
+/// <summary>One message of a conversation.</summary>
+/// <param name="Role"><c>system</c>, <c>user</c>, <c>assistant</c> or <c>tool</c>.</param>
+/// <param name="Content">The message's text.</param>
+[GenerateSerializer, Immutable]
+public sealed record ChatTurn([property: Id(0)] string Role, [property: Id(1)] string Content);
 
 /// <summary>One piece of a generation stream: a token and the text it completed; the last one carries the finish reason and usage.</summary>
 [GenerateSerializer, Immutable]
