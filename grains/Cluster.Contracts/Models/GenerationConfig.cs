@@ -50,4 +50,10 @@ public sealed record GenerationConfig
 
     /// <summary>Tokens per KV-cache block (the unit of admission).</summary>
     [Id(13)] public int BlockTokens { get; init; } = 16;
+
+    /// <summary>
+    /// How chat messages become a prompt: <c>chatml</c>, <c>llama3</c> or <c>plain</c>; empty reads the version folder's
+    /// chat template (<c>tokenizer_config.json</c> <c>chat_template</c> or <c>chat_template.jinja</c>) and takes <c>plain</c> when it has none.
+    /// </summary>
+    [Id(15)] public string ChatTemplate { get; init; } = "";
 }

@@ -13,10 +13,7 @@ public static class GenerationJobs
     public static GenerationJob Create(GenerationRequest request, GenerationEngine engine, DateTimeOffset now)
     {
         var settings = engine.Settings;
-        if (string.IsNullOrEmpty(request.Prompt))
-        {
-            throw new InvalidInputException("text_input is empty: a prompt needs at least one character.");
-        }
+        var (text, field, stop) = PromptOf(request, settings.ChatTemplate);
 
         var temperature = request.Temperature ?? settings.DefaultSampling.Temperature;
         if (!(temperature >= 0) || float.IsInfinity(temperature))
@@ -36,22 +33,17 @@ public static class GenerationJobs
             throw new InvalidInputException($"top_k must be 0 (off) or more, got {request.TopK}.");
         }
 
-        if (request.Stop.Length > MaxStopStrings || Array.Exists(request.Stop, string.IsNullOrEmpty))
-        {
-            throw new InvalidInputException($"stop takes up to {MaxStopStrings} non-empty strings, got {request.Stop.Length}{(Array.Exists(request.Stop, string.IsNullOrEmpty) ? " with an empty one" : "")}.");
-        }
-
-        var prompt = engine.Tokenizer.EncodeToIds(request.Prompt);
+        var prompt = engine.Tokenizer.EncodeToIds(text);
         if (prompt.Count == 0)
         {
-            throw new InvalidInputException("text_input encodes to no tokens.");
+            throw new InvalidInputException($"{field} encodes to no tokens.");
         }
 
         // Checked here as well as at Submit so that the caller's error names its own fields, before a job exists.
         var context = settings.ContextLength;
         if (prompt.Count >= context)
         {
-            throw new InvalidInputException($"text_input encodes to {prompt.Count} tokens; the model's context holds {context}, so it must encode to fewer than {context}.");
+            throw new InvalidInputException($"{field} encodes to {prompt.Count} tokens; the model's context holds {context}, so it must encode to fewer than {context}.");
         }
 
         var maxTokens = request.MaxTokens ?? Math.Min(settings.DefaultMaxTokens, context - prompt.Count);
@@ -73,10 +65,35 @@ public static class GenerationJobs
             PromptTokens = [.. prompt],
             MaxTokens = maxTokens,
             Sampling = new SamplingParameters(temperature, topP, topK, request.Seed ?? (ulong)Random.Shared.NextInt64()),
-            StopStrings = request.Stop,
+            StopStrings = stop,
             Priority = request.Priority,
             Deadline = deadline,
             IgnoreEos = request.IgnoreEos,
         };
+    }
+
+    /// <summary>The prompt text (the request's, or its messages rendered by the model's chat template), the field it came from, and the stop strings that apply.</summary>
+    private static (string Text, string Field, IReadOnlyList<string> Stop) PromptOf(GenerationRequest request, ChatTemplate template)
+    {
+        var stop = request.Stop ?? [];
+        if (stop.Length > MaxStopStrings || Array.Exists(stop, string.IsNullOrEmpty))
+        {
+            throw new InvalidInputException($"stop takes up to {MaxStopStrings} non-empty strings, got {stop.Length}{(Array.Exists(stop, string.IsNullOrEmpty) ? " with an empty one" : "")}.");
+        }
+
+        var messages = request.Messages ?? [];
+        if (messages.Length == 0)
+        {
+            return string.IsNullOrEmpty(request.Prompt)
+                ? throw new InvalidInputException("text_input is empty: a prompt needs at least one character.")
+                : (request.Prompt, "text_input", stop);
+        }
+
+        if (!string.IsNullOrEmpty(request.Prompt))
+        {
+            throw new InvalidInputException("Give either a prompt (text_input) or messages, not both.");
+        }
+
+        return (template.Render(messages), "messages", [.. stop, .. template.StopStrings.Except(stop)]);
     }
 }

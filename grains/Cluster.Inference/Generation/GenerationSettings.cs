@@ -33,6 +33,9 @@ public sealed record GenerationSettings
     /// <summary>Sampling when a request does not say.</summary>
     public SamplingParameters DefaultSampling { get; init; } = new(1f, 1f, 0, 0);
 
+    /// <summary>How chat messages become a prompt.</summary>
+    public ChatTemplate ChatTemplate { get; init; } = ChatTemplate.Named(ChatTemplate.Plain);
+
     /// <summary>How steps are formed (continuous in production; the others are the benchmark's baselines).</summary>
     public SchedulePolicy Policy { get; init; } = SchedulePolicy.Continuous;
 }

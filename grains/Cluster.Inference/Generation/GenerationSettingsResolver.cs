@@ -7,7 +7,7 @@ namespace Cluster.Inference.Generation;
 /// Turns a model's <c>generation</c> config into engine settings: fields it leaves out come from the
 /// version folder's Hugging Face files (<c>config.json</c>: <c>eos_token_id</c>, <c>max_position_embeddings</c>;
 /// <c>generation_config.json</c>: <c>eos_token_id</c>, <c>temperature</c>, <c>top_p</c>, <c>top_k</c>,
-/// <c>do_sample</c>), then from defaults; the KV cache budget falls back to a share of the device's memory.
+/// <c>do_sample</c>; the chat template), then from defaults; the KV cache budget falls back to a share of the device's memory.
 /// </summary>
 public static class GenerationSettingsResolver
 {
@@ -46,6 +46,7 @@ public static class GenerationSettingsResolver
             MaxStepTokens = config.MaxStepTokens,
             MaxWaiting = config.MaxWaiting,
             MaxWait = TimeSpan.FromMilliseconds(config.MaxWaitMilliseconds),
+            ChatTemplate = ChatTemplate.For(config.ChatTemplate, versionFolder),
         };
     }
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Cluster.Contracts.Models;
+using Cluster.Inference.Generation;
 
 namespace Cluster.Inference.Repository;
 
@@ -8,7 +9,7 @@ internal static class GenerationReader
 {
     private const string Field = "generation";
     private const string Known = "tokenizer, eos_token_ids, context_length, max_tokens, temperature, top_p, top_k, kv_cache_bytes, kv_cache_fraction, " +
-        "max_running_sequences, max_step_tokens, max_waiting, max_wait_ms, block_tokens";
+        "max_running_sequences, max_step_tokens, max_waiting, max_wait_ms, block_tokens, chat_template";
 
     public static GenerationConfig Read(string file, JsonElement value)
     {
@@ -33,6 +34,7 @@ internal static class GenerationReader
                 "max_waiting" => config with { MaxWaiting = ConfigFields.Int(file, path, item, min: 1) },
                 "max_wait_ms" => config with { MaxWaitMilliseconds = ConfigFields.Int(file, path, item, min: 1) },
                 "block_tokens" => config with { BlockTokens = ConfigFields.Int(file, path, item, min: 1) },
+                "chat_template" => config with { ChatTemplate = ChatTemplateName(file, path, ConfigFields.String(file, path, item)) },
                 _ => throw ConfigFields.Unknown(file, path, Known),
             };
         }
@@ -48,6 +50,11 @@ internal static class GenerationReader
 
     private static string Tokenizer(string file, string field, string name) =>
         name is "" or "gpt2" ? name : throw new ModelConfigException(file, field, $"must be \"gpt2\" (built in) or left out to read the version folder's tokenizer files, got \"{name}\"");
+
+    private static string ChatTemplateName(string file, string field, string name) =>
+        name is "" || ChatTemplate.Styles.Contains(name)
+            ? name
+            : throw new ModelConfigException(file, field, $"must be one of {string.Join(", ", ChatTemplate.Styles)} (or left out to read the version folder's template), got \"{name}\"");
 
     private static int[] TokenIds(string file, string field, JsonElement value)
     {

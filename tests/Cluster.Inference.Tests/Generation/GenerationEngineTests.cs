@@ -177,6 +177,9 @@ public sealed class GenerationEngineTests(GenerationEngineTests.DemoModel model,
     [InlineData("top_p 0", "top_p")]
     [InlineData("top_p 1.5", "top_p")]
     [InlineData("negative top_k", "top_k")]
+    [InlineData("unknown role", "messages[1].role")]
+    [InlineData("prompt and messages", "messages")]
+    [InlineData("empty stop string", "stop")]
     public void Create_BadField_ThrowsInvalidInputNamingIt(string scenario, string field)
     {
         using var runner = model.OpenRunner();
@@ -191,12 +194,29 @@ public sealed class GenerationEngineTests(GenerationEngineTests.DemoModel model,
             "top_p 0" => new GenerationRequest { Prompt = "Hello", TopP = 0 },
             "top_p 1.5" => new GenerationRequest { Prompt = "Hello", TopP = 1.5f },
             "negative top_k" => new GenerationRequest { Prompt = "Hello", TopK = -1 },
+            "unknown role" => new GenerationRequest { Messages = [new("user", "Hi"), new("narrator", "Meanwhile")] },
+            "prompt and messages" => new GenerationRequest { Prompt = "Hello", Messages = [new("user", "Hi")] },
+            "empty stop string" => new GenerationRequest { Prompt = "Hello", Stop = [""] },
             _ => throw new ArgumentOutOfRangeException(nameof(scenario)),
         };
 
         var error = Assert.Throws<InvalidInputException>(() => GenerationJobs.Create(request, engine, _time.GetUtcNow()));
 
         Assert.Contains(field, error.Message);
+    }
+
+    [Fact]
+    public void Create_Messages_RendersThemWithTheModelsTemplateAndStopsAtItsEndOfTurn()
+    {
+        using var runner = model.OpenRunner();
+        var engine = Engine(runner, BatchSettings with { ChatTemplate = ChatTemplate.Named(ChatTemplate.ChatMl) });
+        var messages = new ChatTurn[] { new("system", "Be brief."), new("user", "Hi") };
+
+        var job = GenerationJobs.Create(new GenerationRequest { Messages = messages, Stop = ["\n\n"] }, engine, _time.GetUtcNow());
+
+        var rendered = "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n";
+        Assert.Equal(engine.Tokenizer.EncodeToIds(rendered), job.PromptTokens);
+        Assert.Equal(["\n\n", "<|im_end|>"], job.StopStrings);
     }
 
     [Fact]
