@@ -17,8 +17,16 @@ internal sealed class GrpcTransport(GrpcChannel channel, string? apiKey) : IInfe
     private const string TextInput = "text_input";
     private const string TextOutput = "text_output";
 
+    /// <summary>A conversation: a JSON array of <c>{"role", "content"}</c> objects, which the edge renders with the model's chat template.</summary>
+    private const string MessagesInput = "messages";
+
+    private static readonly System.Text.Json.JsonSerializerOptions MessagesJson = new(System.Text.Json.JsonSerializerDefaults.Web);
+
     private readonly GRPCInferenceService.GRPCInferenceServiceClient _client = new(channel);
     private readonly Metadata? _headers = apiKey is null ? null : new Metadata { { "authorization", $"Bearer {apiKey}" } };
+
+    /// <summary>The edge this transport calls, as a gRPC target (<c>dns:///host:port</c>).</summary>
+    public Uri Endpoint { get; } = new($"dns:///{channel.Target}");
 
     public async Task<InferenceResponse> InferAsync(ModelTarget target, InferenceRequest request, CancellationToken cancellationToken)
     {
@@ -101,10 +109,16 @@ internal sealed class GrpcTransport(GrpcChannel channel, string? apiKey) : IInfe
     private static ModelInferRequest GenerationCall(ModelTarget target, GenerationRequest request)
     {
         var call = new ModelInferRequest { ModelName = target.Model, ModelVersion = Version(target.Version.Version), Id = request.Id };
-        var prompt = new ModelInferRequest.Types.InferInputTensor { Name = TextInput, Datatype = "BYTES", Contents = new InferTensorContents() };
-        prompt.Shape.Add(1);
-        prompt.Contents.BytesContents.Add(ByteString.CopyFromUtf8(request.Prompt));
-        call.Inputs.Add(prompt);
+        if (request.Prompt.Length > 0 || request.Messages.Length == 0)
+        {
+            call.Inputs.Add(TextTensor(TextInput, request.Prompt));
+        }
+
+        if (request.Messages.Length > 0)
+        {
+            call.Inputs.Add(TextTensor(MessagesInput, System.Text.Json.JsonSerializer.Serialize(request.Messages, MessagesJson)));
+        }
+
         var parameters = call.Parameters;
         if (request.MaxTokens is { } maxTokens)
         {
@@ -153,6 +167,15 @@ internal sealed class GrpcTransport(GrpcChannel channel, string? apiKey) : IInfe
         }
 
         return call;
+    }
+
+    /// <summary>One string as a BYTES [1] input.</summary>
+    private static ModelInferRequest.Types.InferInputTensor TextTensor(string name, string text)
+    {
+        var tensor = new ModelInferRequest.Types.InferInputTensor { Name = name, Datatype = "BYTES", Contents = new InferTensorContents() };
+        tensor.Shape.Add(1);
+        tensor.Contents.BytesContents.Add(ByteString.CopyFromUtf8(text));
+        return tensor;
     }
 
     private static GeneratedToken Token(ModelInferResponse response)

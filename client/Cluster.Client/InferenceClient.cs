@@ -214,6 +214,9 @@ public sealed class InferenceClient : IDisposable
     /// <summary>Stops the router's background refresh.</summary>
     public void Dispose() => (_transport as IDisposable)?.Dispose();
 
+    /// <summary>The gRPC edge this client calls (<c>dns:///host:port</c>); null when it makes grain calls.</summary>
+    public Uri? Endpoint => (_transport as GrpcTransport)?.Endpoint;
+
     /// <summary>The cluster's grains when this client makes grain calls; null over the gRPC edge.</summary>
     public IGrainFactory? Grains => (_transport as OrleansTransport)?.Grains;
 

@@ -154,10 +154,10 @@ public sealed class GenerationStreamTests(EdgeFixture fixture)
 
     public static TheoryData<string, string> BadCases => new()
     {
-        { "missing text_input", "Input 'text_input' of model 'tiny_gpt' version 1 is missing (expected text_input BYTES [1], the prompt)." },
+        { "missing text_input", "Input 'text_input' of model 'tiny_gpt' version 1 is missing (expected text_input BYTES [1], the prompt, or messages BYTES [1], the conversation as a JSON array of {\"role\", \"content\"} objects)." },
         { "fp32 text_input", "Input 'text_input' of model 'tiny_gpt' version 1 has datatype FP32; expected BYTES." },
         { "two prompts", "Input 'text_input' of model 'tiny_gpt' version 1 has shape [2]; expected [1] or [1,1] (one prompt)." },
-        { "other input", "Input 'input_ids' is not an input of model 'tiny_gpt' version 1; it takes text_input BYTES [1] (the prompt)." },
+        { "other input", "Input 'input_ids' is not an input of model 'tiny_gpt' version 1; it takes text_input BYTES [1], the prompt, or messages BYTES [1], the conversation as a JSON array of {\"role\", \"content\"} objects." },
         { "unknown parameter", "Model 'tiny_gpt': parameter 'beam_width' is not a generation parameter; the known ones are max_tokens, temperature, top_p, top_k, seed, stop, stream, ignore_eos, priority, timeout." },
         { "max_tokens as string", "Model 'tiny_gpt': parameter 'max_tokens' must be an integer (int64_param or uint64_param), got string_param." },
         { "temperature as bool", "Model 'tiny_gpt': parameter 'temperature' must be a number (double_param, int64_param or uint64_param), got bool_param." },

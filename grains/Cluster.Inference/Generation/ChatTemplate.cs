@@ -91,15 +91,31 @@ public sealed class ChatTemplate
             throw new InvalidInputException($"messages cannot be used with this model: {Unsupported}. Send a prompt instead.");
         }
 
-        if (messages.Count == 0)
-        {
-            throw new InvalidInputException("messages is empty: a conversation needs at least one message.");
-        }
-
+        Validate(messages);
         var prompt = new StringBuilder();
         if (Style == Llama3)
         {
             prompt.Append("<|begin_of_text|>");
+        }
+
+        foreach (var message in messages)
+        {
+            AppendTurn(prompt, message.Role, message.Content);
+        }
+
+        AppendAnswerStart(prompt);
+        return prompt.ToString();
+    }
+
+    /// <summary>
+    /// Checks that <paramref name="messages"/> is a conversation any layout renders: at least one message, each with a
+    /// known role and a content. Throws <see cref="InvalidInputException"/> naming the message at fault.
+    /// </summary>
+    public static void Validate(IReadOnlyList<ChatTurn> messages)
+    {
+        if (messages.Count == 0)
+        {
+            throw new InvalidInputException("messages is empty: a conversation needs at least one message.");
         }
 
         for (var i = 0; i < messages.Count; i++)
@@ -114,12 +130,7 @@ public sealed class ChatTemplate
             {
                 throw new InvalidInputException($"messages[{i}].content is missing.");
             }
-
-            AppendTurn(prompt, message.Role, message.Content);
         }
-
-        AppendAnswerStart(prompt);
-        return prompt.ToString();
     }
 
     private void AppendTurn(StringBuilder prompt, string role, string content)

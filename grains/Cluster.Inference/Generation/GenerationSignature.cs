@@ -13,6 +13,12 @@ public static class GenerationSignature
     /// <summary>The prompt.</summary>
     public const string TextInput = "text_input";
 
+    /// <summary>
+    /// A conversation instead of a prompt: one BYTES element holding a JSON array of <c>{"role", "content"}</c>
+    /// objects, rendered by the model's chat template. Optional, so not listed among the served inputs.
+    /// </summary>
+    public const string Messages = "messages";
+
     /// <summary>The generated text.</summary>
     public const string TextOutput = "text_output";
 

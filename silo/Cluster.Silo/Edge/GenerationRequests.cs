@@ -15,7 +15,8 @@ namespace Cluster.Silo.Edge;
 
 /// <summary>
 /// The Open Inference Protocol for generation models, as Triton's LLM backends speak it: the prompt in a
-/// <c>text_input</c> BYTES [1] (or [1,1]) tensor, sampling settings as request parameters, the text back in
+/// <c>text_input</c> BYTES [1] (or [1,1]) tensor, or a conversation as JSON in a <c>messages</c> one (rendered by the
+/// model's chat template), sampling settings as request parameters, the text back in
 /// <c>text_output</c> BYTES [1]. On a stream each token is one response and the last carries
 /// <c>triton_final_response</c>; a unary call answers the whole text.
 /// </summary>
@@ -143,7 +144,7 @@ public static class GenerationRequests
         return response;
     }
 
-    /// <summary>The generation a request asks for, whether to stream it, and whether it sent its prompt raw; throws InvalidInputException naming the field.</summary>
+    /// <summary>The generation a request asks for, whether to stream it, and whether it sent its inputs raw; throws InvalidInputException naming the field.</summary>
     private static (GenerationRequest Request, bool Stream, bool Raw) Read(ModelTarget target, ModelInferRequest request, EdgeLimits limits, DateTimeOffset? deadline)
     {
         var where = $"model '{target.Model}' version {target.Version.Version}";
@@ -153,36 +154,25 @@ public static class GenerationRequests
             throw new InvalidInputException($"Model '{target.Model}': {request.RawInputContents.Count} raw_input_contents for {request.Inputs.Count} inputs; give one per input, in input order.");
         }
 
-        var index = -1;
+        int prompt = -1, messages = -1;
         for (var i = 0; i < request.Inputs.Count; i++)
         {
-            if (request.Inputs[i].Name != GenerationSignature.TextInput)
+            switch (request.Inputs[i].Name)
             {
-                throw new InvalidInputException($"Input '{request.Inputs[i].Name}' is not an input of {where}; it takes {GenerationSignature.TextInput} BYTES [1] (the prompt).");
+                case GenerationSignature.TextInput:
+                    prompt = prompt < 0 ? i : throw GivenTwice(GenerationSignature.TextInput, where);
+                    break;
+                case GenerationSignature.Messages:
+                    messages = messages < 0 ? i : throw GivenTwice(GenerationSignature.Messages, where);
+                    break;
+                default:
+                    throw new InvalidInputException($"Input '{request.Inputs[i].Name}' is not an input of {where}; it takes {Inputs}.");
             }
-
-            index = index < 0 ? i : throw new InvalidInputException($"Input '{GenerationSignature.TextInput}' of {where} is given twice.");
         }
 
-        if (index < 0)
+        if (prompt < 0 && messages < 0)
         {
-            throw new InvalidInputException($"Input '{GenerationSignature.TextInput}' of {where} is missing (expected {GenerationSignature.TextInput} BYTES [1], the prompt).");
-        }
-
-        var input = request.Inputs[index];
-        if (input.Datatype != "BYTES")
-        {
-            throw new InvalidInputException($"Input '{GenerationSignature.TextInput}' of {where} has datatype {input.Datatype}; expected BYTES.");
-        }
-
-        if (input.Shape.ToArray() is not ([1] or [1, 1]))
-        {
-            throw new InvalidInputException($"Input '{GenerationSignature.TextInput}' of {where} has shape {TensorShape.Format(input.Shape.ToArray())}; expected [1] or [1,1] (one prompt).");
-        }
-
-        if (raw && input.Contents is not null)
-        {
-            throw new InvalidInputException($"Input '{GenerationSignature.TextInput}' of model '{target.Model}': a request must not mix raw_input_contents with typed contents.");
+            throw new InvalidInputException($"Input '{GenerationSignature.TextInput}' of {where} is missing (expected {Inputs}).");
         }
 
         foreach (var output in request.Outputs)
@@ -193,9 +183,38 @@ public static class GenerationRequests
             }
         }
 
-        var prompt = ProtocolTensors.Read(target.Model, input, raw ? request.RawInputContents[index] : null, limits.MaxElementsPerTensor).AsStrings()[0];
+        var text = prompt < 0 ? "" : ReadText(target, where, request, prompt, raw, limits, "one prompt");
+        ChatTurn[] conversation = messages < 0 ? [] : ChatMessagesInput.Parse(where, ReadText(target, where, request, messages, raw, limits, "one conversation"));
         var (generation, stream) = Settings(target.Model, request.Parameters);
-        return (generation with { Prompt = prompt, Id = request.Id, Deadline = deadline }, stream, raw);
+        return (generation with { Prompt = text, Messages = conversation, Id = request.Id, Deadline = deadline }, stream, raw);
+    }
+
+    /// <summary>The inputs a generation model takes, for error messages.</summary>
+    private static readonly string Inputs =
+        $"{GenerationSignature.TextInput} BYTES [1], the prompt, or {GenerationSignature.Messages} BYTES [1], the conversation as a JSON array of {{\"role\", \"content\"}} objects";
+
+    private static InvalidInputException GivenTwice(string input, string where) => new($"Input '{input}' of {where} is given twice.");
+
+    /// <summary>The one string held by input <paramref name="index"/>, a BYTES [1] or [1,1] tensor.</summary>
+    private static string ReadText(ModelTarget target, string where, ModelInferRequest request, int index, bool raw, EdgeLimits limits, string meaning)
+    {
+        var input = request.Inputs[index];
+        if (input.Datatype != "BYTES")
+        {
+            throw new InvalidInputException($"Input '{input.Name}' of {where} has datatype {input.Datatype}; expected BYTES.");
+        }
+
+        if (input.Shape.ToArray() is not ([1] or [1, 1]))
+        {
+            throw new InvalidInputException($"Input '{input.Name}' of {where} has shape {TensorShape.Format(input.Shape.ToArray())}; expected [1] or [1,1] ({meaning}).");
+        }
+
+        if (raw && input.Contents is not null)
+        {
+            throw new InvalidInputException($"Input '{input.Name}' of model '{target.Model}': a request must not mix raw_input_contents with typed contents.");
+        }
+
+        return ProtocolTensors.Read(target.Model, input, raw ? request.RawInputContents[index] : null, limits.MaxElementsPerTensor).AsStrings()[0];
     }
 
     private static (GenerationRequest Request, bool Stream) Settings(string model, MapField<string, InferParameter> parameters)
