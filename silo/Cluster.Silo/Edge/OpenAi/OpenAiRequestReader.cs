@@ -146,6 +146,11 @@ public static class OpenAiRequestReader
             throw new OpenAiRequestException("messages", $"messages must be a list of {{\"role\", \"content\"}} objects, got {Kind(value)}.");
         }
 
+        if (value.GetArrayLength() == 0)
+        {
+            throw new OpenAiRequestException("messages", "messages is empty: a conversation needs at least one message.");
+        }
+
         var turns = new ChatTurn[value.GetArrayLength()];
         var i = 0;
         foreach (var message in value.EnumerateArray())
