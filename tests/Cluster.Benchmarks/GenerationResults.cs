@@ -44,6 +44,12 @@ public sealed record GenerationResults
 
     [JsonPropertyName("schedules")] public required IReadOnlyList<ScheduleFigures> Schedules { get; init; }
 
+    /// <summary>The OpenAI streaming endpoint against the SDK on one silo.</summary>
+    [JsonPropertyName("openai_streaming")] public required OpenAiStreamingFigures OpenAiStreaming { get; init; }
+
+    /// <summary>The OpenAI streaming endpoint's tokens/s over the SDK's at the same callers (target at least 0.85).</summary>
+    [JsonPropertyName("openai_over_sdk_tokens_per_second")] public double OpenAiOverSdkTokensPerSecond => OpenAiStreaming.OpenAiOverSdkTokensPerSecond;
+
     /// <summary>The model's cost per token outside any schedule, and the ceiling it puts on continuous ÷ sequential.</summary>
     [JsonPropertyName("model_costs")] public required CostFigures ModelCosts { get; init; }
 

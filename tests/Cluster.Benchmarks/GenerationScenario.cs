@@ -15,14 +15,15 @@ namespace Cluster.Benchmarks;
 /// <see cref="OnnxDecoderRunner"/> on the CPU, its passes on a <see cref="DeviceExecutor"/> thread as in the
 /// silo, under 32 closed-loop callers; the same requests served by each schedule in turn (continuous, static,
 /// sequential), each after its own warm-up. Tokens, time to first token and inter-token latency are measured
-/// at the callers; the engine's counters are differenced over the same window. Writes
+/// at the callers; the engine's counters are differenced over the same window. Then the OpenAI streaming endpoint
+/// against the SDK on a single-silo cluster (<see cref="OpenAiStreamingComparison"/>). Writes
 /// artifacts/bench/generation.json and generation.svg.
 /// </summary>
 public sealed class GenerationScenario : IBenchScenario
 {
     private const int Callers = 32;
-    private const int WorkloadSize = 4096;
-    private const int WorkloadSeed = 20250601;
+    internal const int WorkloadSize = 4096;
+    internal const int WorkloadSeed = 20250601;
     private const double DefaultSeconds = 20;
     private const double DefaultWarmupSeconds = 10;
     private static readonly TimeSpan SampleEvery = TimeSpan.FromMilliseconds(10);
@@ -68,11 +69,14 @@ public sealed class GenerationScenario : IBenchScenario
                 figures.Add(run);
             }
 
+            Console.WriteLine($"  OpenAI streaming endpoint against the SDK, one silo, {Callers} streams:");
+            var openAi = await OpenAiStreamingComparison.MeasureAsync(jobs, tokenizer, Callers, warmup, measure);
             var costs = GenerationCostProbe.Measure(onnxPath, config.IntraOpThreads, jobs.Average(j => j.PromptTokens.Length), jobs.Average(j => j.MaxTokens));
             var continuous = figures[0];
             var results = new GenerationResults
             {
                 ModelCosts = costs,
+                OpenAiStreaming = openAi,
                 ContinuousTokensPerSecond = continuous.TokensPerSecond,
                 StaticTokensPerSecond = figures[1].TokensPerSecond,
                 SequentialTokensPerSecond = figures[2].TokensPerSecond,
@@ -280,6 +284,7 @@ public sealed class GenerationScenario : IBenchScenario
             [
                 ["continuous / static", BenchReport.Number(r.ContinuousOverStatic, 2), ">= 2"],
                 ["continuous / sequential", BenchReport.Number(r.ContinuousOverSequential, 2), ">= 5"],
+                ["OpenAI streaming / SDK tokens/s", BenchReport.Number(r.OpenAiOverSdkTokensPerSecond, 3), ">= 0.85"],
                 ["continuous step overhead fraction", BenchReport.Number(r.StepOverheadFraction, 3), "<= 0.15"],
                 ["continuous KV bytes copied per token", BenchReport.Number(r.KvBytesCopiedPerToken), ""],
                 ["continuous preemptions", BenchReport.Number(r.Preemptions), ""],

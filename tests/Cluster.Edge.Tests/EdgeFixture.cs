@@ -8,7 +8,7 @@ namespace Cluster.Edge.Tests;
 
 /// <summary>
 /// One silo whose edge requires API keys (<c>infer-key</c>: infer; <c>admin-key</c>: infer and admin) and
-/// has small limits (1 MiB messages, 4096 elements per tensor), plus stubs compiled from the project's proto.
+/// has small limits (1 MiB messages, 4096 elements per tensor, 64 KiB text bodies), plus stubs compiled from the project's proto.
 /// </summary>
 public sealed class EdgeFixture : IAsyncLifetime
 {
@@ -16,6 +16,9 @@ public sealed class EdgeFixture : IAsyncLifetime
     public const string AdminKey = "admin-key";
     public const int MaxMessageBytes = 1024 * 1024;
     public const long MaxElementsPerTensor = 4096;
+
+    /// <summary>The body limit of the text routes (OpenAI's <c>/v1</c>, Triton's <c>generate</c>).</summary>
+    public const long MaxTextBodyBytes = 64 * 1024;
 
     /// <summary>A copy of tiny_classifier only the metrics test calls, so its counts are exact.</summary>
     public const string MetricsModel = "tiny_metrics";
@@ -45,6 +48,7 @@ public sealed class EdgeFixture : IAsyncLifetime
                 ["Cluster:Edge:MaxMessageBytes"] = MaxMessageBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Cluster:Edge:MaxElementsPerTensor"] = MaxElementsPerTensor.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Cluster:Edge:MaxElementsPerRequest"] = (MaxElementsPerTensor * 4).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["Cluster:Edge:MaxTextBodyBytes"] = MaxTextBodyBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Cluster:BundledModels"] = RepositoryPaths.BundledModels,
                 ["Orleans:Metadata:cloud"] = "aws",
                 ["Orleans:Metadata:region"] = "eu-west-1",

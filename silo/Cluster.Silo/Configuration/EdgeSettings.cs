@@ -20,6 +20,12 @@ public sealed class EdgeSettings
     /// <summary>Largest request message in bytes (gRPC message or REST body).</summary>
     public int MaxMessageBytes { get; set; } = 64 * 1024 * 1024;
 
+    /// <summary>The default of <see cref="MaxTextBodyBytes"/>: 1 MiB.</summary>
+    public const long DefaultMaxTextBodyBytes = 1024 * 1024;
+
+    /// <summary>Largest JSON body of the text routes (OpenAI's <c>/v1</c> and Triton's <c>generate</c>); larger ones get 413. <see cref="MaxMessageBytes"/> applies when smaller.</summary>
+    public long MaxTextBodyBytes { get; set; } = DefaultMaxTextBodyBytes;
+
     /// <summary>Most elements one tensor may claim.</summary>
     public long MaxElementsPerTensor { get; set; } = 16L * 1024 * 1024;
 
@@ -61,6 +67,11 @@ public sealed class EdgeSettings
         if (MaxMessageBytes < 1024 || MaxElementsPerTensor < 1 || MaxElementsPerRequest < MaxElementsPerTensor)
         {
             yield return "Cluster:Edge limits need MaxMessageBytes >= 1024, MaxElementsPerTensor >= 1 and MaxElementsPerRequest >= MaxElementsPerTensor.";
+        }
+
+        if (MaxTextBodyBytes < 1024)
+        {
+            yield return $"Cluster:Edge:MaxTextBodyBytes must be at least 1024, got {MaxTextBodyBytes}.";
         }
 
         foreach (var key in ApiKeys)

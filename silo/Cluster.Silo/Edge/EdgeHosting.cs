@@ -3,6 +3,7 @@ using System.Security.Cryptography.X509Certificates;
 using Cluster.Client;
 using Cluster.Contracts.Grains;
 using Cluster.Silo.Configuration;
+using Cluster.Silo.Edge.OpenAi;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
@@ -17,7 +18,7 @@ public static class EdgeHosting
         builder.Services.AddSingleton(new ClusterReadiness());
         builder.Services.AddSingleton(sp => new InferenceClient(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<ILocalReplicas>()));
         builder.Services.AddSingleton<ModelOperations>();
-        builder.Services.AddSingleton(new EdgeLimits(settings.MaxElementsPerTensor, settings.MaxElementsPerRequest));
+        builder.Services.AddSingleton(new EdgeLimits(settings.MaxElementsPerTensor, settings.MaxElementsPerRequest, Math.Min(settings.MaxTextBodyBytes, settings.MaxMessageBytes)));
         var keys = new ApiKeyAuthorizer(settings);
         builder.Services.AddSingleton(keys);
 
@@ -54,6 +55,7 @@ public static class EdgeHosting
         app.MapGrpcService<GrpcInferenceService>();
         app.MapGrpcHealthChecksService();
         RestEndpoints.Map(app);
+        OpenAiEndpoints.Map(app);
     }
 
     /// <summary>

@@ -217,7 +217,11 @@ public static class GenerationRequests
         return ProtocolTensors.Read(target.Model, input, raw ? request.RawInputContents[index] : null, limits.MaxElementsPerTensor).AsStrings()[0];
     }
 
-    private static (GenerationRequest Request, bool Stream) Settings(string model, MapField<string, InferParameter> parameters)
+    /// <summary>
+    /// The sampling settings and <c>stream</c> flag of a request's parameters (also Triton's <c>generate</c> JSON,
+    /// turned into parameters); throws InvalidInputException naming the parameter.
+    /// </summary>
+    public static (GenerationRequest Request, bool Stream) Settings(string model, MapField<string, InferParameter> parameters)
     {
         var request = new GenerationRequest();
         var stream = true;

@@ -4,11 +4,15 @@ using Cluster.Client.Protocol;
 using Cluster.Contracts.Errors;
 using Cluster.Contracts.Models;
 using Cluster.Contracts.Tensors;
+using Cluster.Silo.Configuration;
 
 namespace Cluster.Silo.Edge;
 
 /// <summary>Limits applied to every request before any tensor buffer is allocated.</summary>
-public sealed record EdgeLimits(long MaxElementsPerTensor, long MaxElementsPerRequest);
+/// <param name="MaxElementsPerTensor">Most elements one tensor may claim.</param>
+/// <param name="MaxElementsPerRequest">Most elements all tensors of one request may claim together.</param>
+/// <param name="MaxTextBodyBytes">Largest JSON body of the text routes (OpenAI's <c>/v1</c>, Triton's <c>generate</c>).</param>
+public sealed record EdgeLimits(long MaxElementsPerTensor, long MaxElementsPerRequest, long MaxTextBodyBytes = EdgeSettings.DefaultMaxTextBodyBytes);
 
 /// <summary>Runs an Open Inference Protocol <c>ModelInferRequest</c> through the SDK and builds its response.</summary>
 public static class InferRequestMapper

@@ -21,8 +21,8 @@ public static class RestEndpoints
         app.MapGet("/v2/health/ready", (ClusterReadiness readiness) =>
             readiness.IsReady ? Results.Ok(new { ready = true }) : Results.Json(new { ready = false }, statusCode: 503));
 
-        var infer = app.MapGroup("/v2").AddEndpointFilter(new ApiKeyFilter(ApiKeyAuthorizer.InferScope));
-        infer.MapGet("", () => Results.Ok(new { name = GrpcInferenceService.ServerName, version = typeof(RestEndpoints).Assembly.GetName().Version?.ToString(), extensions = new[] { "model_repository", "statistics", "schedule_policy" } }));
+        var infer = app.MapGroup("/v2").AddEndpointFilter(new ApiKeyFilter(ApiKeyAuthorizer.InferScope, Error));
+        infer.MapGet("", () => Results.Ok(new { name = GrpcInferenceService.ServerName, version = typeof(RestEndpoints).Assembly.GetName().Version?.ToString(), extensions = new[] { "model_repository", "statistics", "schedule_policy", "generate" } }));
         foreach (var prefix in new[] { "/models/{model}", "/models/{model}/versions/{version}" })
         {
             infer.MapGet(prefix, (string model, string? version, ModelOperations models) => Guard(() => MetadataAsync(models, model, version ?? "")));
@@ -30,9 +30,10 @@ public static class RestEndpoints
                 await models.IsReadyAsync(model, version ?? "") ? Results.Ok(new { ready = true }) : Results.Json(new { ready = false }, statusCode: 400));
             infer.MapPost(prefix + "/infer", (string model, string? version, HttpRequest request, InferenceClient client, EdgeLimits limits) =>
                 Guard(() => InferAsync(client, limits, model, version ?? "", request)));
+            GenerateExtension.Map(infer, prefix);
         }
 
-        var admin = app.MapGroup("/v2").AddEndpointFilter(new ApiKeyFilter(ApiKeyAuthorizer.AdminScope));
+        var admin = app.MapGroup("/v2").AddEndpointFilter(new ApiKeyFilter(ApiKeyAuthorizer.AdminScope, Error));
         admin.MapGet("/models/stats", (ModelOperations models) => Guard(() => StatisticsAsync(models, "", "")));
         admin.MapGet("/models/{model}/stats", (string model, ModelOperations models) => Guard(() => StatisticsAsync(models, model, "")));
         admin.MapGet("/models/{model}/versions/{version}/stats", (string model, string version, ModelOperations models) => Guard(() => StatisticsAsync(models, model, version)));
@@ -140,23 +141,12 @@ public static class RestEndpoints
         }
     }
 
-    private static IResult Error(StatusCode status, string message) =>
+    /// <summary>A REST error: the status's HTTP code and <c>{"error": message}</c>.</summary>
+    internal static IResult Error(StatusCode status, string message) =>
         Results.Json(new JsonObject { ["error"] = message }, statusCode: EdgeErrors.HttpStatusOf(status));
 
-    /// <summary>Checks the bearer key against the scope of a group of routes.</summary>
-    private sealed class ApiKeyFilter(string scope) : IEndpointFilter
-    {
-        public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
-        {
-            var keys = context.HttpContext.RequestServices.GetRequiredService<ApiKeyAuthorizer>();
-            return keys.Check(context.HttpContext.Request.Headers.Authorization.ToString() is { Length: > 0 } header ? header : null, scope) is { } denied
-                ? Error(denied.Status, denied.Message)
-                : await next(context);
-        }
-    }
-
     /// <summary>A 429 with HTTP's <c>Retry-After</c> (whole seconds) and the finer <c>retry-after-ms</c>.</summary>
-    private sealed class RetryAfterResult(IResult inner, TimeSpan delay) : IResult
+    internal sealed class RetryAfterResult(IResult inner, TimeSpan delay) : IResult
     {
         public Task ExecuteAsync(HttpContext httpContext)
         {
