@@ -50,4 +50,7 @@ public sealed record GenerationConfig
 
     /// <summary>Tokens per KV-cache block (the unit of admission).</summary>
     [Id(13)] public int BlockTokens { get; init; } = 16;
+
+    /// <summary>Whether the replica keeps the KV cache of recent prompts' full blocks and skips recomputing a prompt's cached prefix.</summary>
+    [Id(14)] public bool PrefixCaching { get; init; } = true;
 }
