@@ -1,6 +1,6 @@
 using Cluster.Benchmarks;
 
-IBenchScenario[] scenarios = [new BatchingScenario(), new EdgeScenario(), new AllocationScenario(), new EmbeddingsScenario(), new PlacementScenario(), new ReliabilityScenario(), new SiloKillScenario(), new SoakScenario(), new GenerationScenario()];
+IBenchScenario[] scenarios = [new BatchingScenario(), new EdgeScenario(), new AllocationScenario(), new EmbeddingsScenario(), new PlacementScenario(), new ReliabilityScenario(), new SiloKillScenario(), new SoakScenario(), new GenerationScenario(), new PrefixCachingScenario()];
 
 if (args is ["--help" or "-h", ..])
 {
