@@ -199,6 +199,7 @@ internal sealed class GrpcTransport(GrpcChannel channel, string? apiKey) : IInfe
             FinishReason = parameters.TryGetValue("finish_reason", out var reason) ? reason.StringParam : null,
             PromptTokens = parameters.TryGetValue("prompt_tokens", out var prompt) ? (int)prompt.Int64Param : 0,
             GeneratedTokens = parameters.TryGetValue("completion_tokens", out var generated) ? (int)generated.Int64Param : 0,
+            CachedPromptTokens = parameters.TryGetValue("cached_prompt_tokens", out var cached) ? (int)cached.Int64Param : 0,
         };
     }
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text;
+using Cluster.Client.Routing;
 using Cluster.Contracts.Devices;
 using Cluster.Contracts.Errors;
 using Cluster.Contracts.Generation;
@@ -219,6 +220,9 @@ public sealed class InferenceClient : IDisposable
 
     /// <summary>The cluster's grains when this client makes grain calls; null over the gRPC edge.</summary>
     public IGrainFactory? Grains => (_transport as OrleansTransport)?.Grains;
+
+    /// <summary>The router choosing each request's replica when this client makes grain calls; null over the gRPC edge.</summary>
+    public ReplicaRouter? Router => (_transport as OrleansTransport)?.Router;
 
     /// <summary>The status of one device, keyed <c>{silo}/{device}</c> (grain-call clients only).</summary>
     public Task<DeviceStatus> GetDeviceStatusAsync(string deviceKey) => _transport is OrleansTransport orleans

@@ -77,16 +77,18 @@ internal sealed class OrleansTransport(IGrainFactory grains, ILocalReplicas? loc
     }
 
     /// <summary>
-    /// Streams a generation from a replica chosen by the router (the one owing the fewest tokens of two drawn);
+    /// Streams a generation from a replica chosen by the router (the one that served a prompt sharing a long start
+    /// with this one, unless it is overloaded; else the one owing the fewest tokens of two drawn);
     /// a replica that refuses before its first token (not started, retiring, unreachable) is replaced by another.
     /// </summary>
     public async IAsyncEnumerable<GeneratedToken> GenerateAsync(ModelTarget target, GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await Router.WaitForFirstTableAsync(cancellationToken);
+        var prompt = PrefixAffinity.TextOf(request);
         var tried = new List<string>();
         for (var attempt = 1; ; attempt++)
         {
-            var chosen = Router.Choose(target.Model, target.Version.Version, tried);
+            var chosen = Router.ChooseForPrompt(target.Model, target.Version.Version, prompt, tried);
             var key = chosen?.Key ?? FirstReplica(target);
             using var tracked = Router.Track(key);
             await using var tokens = Replica(key).GenerateAsync(request, cancellationToken).GetAsyncEnumerator(cancellationToken);

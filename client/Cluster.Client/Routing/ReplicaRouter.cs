@@ -10,7 +10,8 @@ namespace Cluster.Client.Routing;
 /// requests this router has in flight to it. The table comes from the cluster's load board, read in the
 /// background every <see cref="IClusterLoadGrain.ReportInterval"/> (a board that may be incomplete keeps the last
 /// table); a choice makes no call. The board also lists the silos membership declared dead, so callers can stop
-/// waiting for answers from them. Thread-safe.
+/// waiting for answers from them. A generation goes back to the replica that served a prompt sharing a long start
+/// with its own (<see cref="ChooseForPrompt"/>), so that replica's prefix cache serves that start. Thread-safe.
 /// </summary>
 public sealed class ReplicaRouter : IDisposable
 {
@@ -27,6 +28,8 @@ public sealed class ReplicaRouter : IDisposable
     private readonly TaskCompletionSource _firstReading = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile ReplicaTable _table = ReplicaTable.Empty;
     private int _started;
+    private long _remembered;
+    private long _followed;
 
     /// <summary>A router refreshing its table from <paramref name="readBoard"/> once first used; null keeps the table given to <see cref="Update"/>.</summary>
     public ReplicaRouter(Func<Task<ClusterLoad>>? readBoard = null)
@@ -37,6 +40,21 @@ public sealed class ReplicaRouter : IDisposable
             _firstReading.SetResult();
         }
     }
+
+    /// <summary>The shortest remembered prompt start, in characters, that sends a generation back to the replica that served it.</summary>
+    public int MinSharedChars { get; init; } = 256;
+
+    /// <summary>
+    /// How much more load per capacity (for a generation replica, about tokens it still owes) the replica holding a
+    /// prompt's start may carry than the least-loaded one before the prompt goes to the normal choice instead.
+    /// </summary>
+    public double OverloadMargin { get; init; } = 8192;
+
+    /// <summary>The memory of which replica served recent prompts.</summary>
+    public PrefixAffinity Affinity { get; } = new();
+
+    /// <summary>Generations whose start was remembered (at least <see cref="MinSharedChars"/>), and how many of them went back to the replica holding it.</summary>
+    public (long Remembered, long Followed) AffinityCounts => (Interlocked.Read(ref _remembered), Interlocked.Read(ref _followed));
 
     /// <summary>The current table.</summary>
     public ReplicaTable Table => _table;
@@ -105,6 +123,37 @@ public sealed class ReplicaRouter : IDisposable
 
         var second = Draw(replicas, draw!, tried, first, IsDead);
         return second is null || LoadPerCapacity(first) <= LoadPerCapacity(second) ? first : second;
+    }
+
+    /// <summary>
+    /// The replica a generation of <paramref name="prompt"/> should go to: the one that served the longest remembered
+    /// start of it (at least <see cref="MinSharedChars"/> characters), unless it was tried, its silo is dead or its
+    /// load per capacity exceeds the least-loaded eligible replica's by more than <see cref="OverloadMargin"/>; else
+    /// <see cref="Choose"/>'s choice. Remembers the prompt as served by the replica returned.
+    /// </summary>
+    public RouteEntry? ChooseForPrompt(string model, long version, string prompt, IReadOnlyCollection<string>? tried = null)
+    {
+        var chosen = Choose(model, version, tried);
+        if (chosen is null)
+        {
+            return null;
+        }
+
+        var scope = $"{model}:{version}";
+        if (Affinity.Find(scope, prompt) is { } found && found.SharedChars >= MinSharedChars)
+        {
+            Interlocked.Increment(ref _remembered);
+            var eligible = Array.FindAll(_table.Of(model, version).Replicas, e => (tried is null || !tried.Contains(e.Key)) && !IsDead(e.Silo));
+            var holder = Array.Find(eligible, e => e.Key == found.Replica);
+            if (holder is not null && LoadPerCapacity(holder) <= eligible.Min(LoadPerCapacity) + OverloadMargin)
+            {
+                Interlocked.Increment(ref _followed);
+                chosen = holder;
+            }
+        }
+
+        Affinity.Record(scope, prompt, chosen.Key);
+        return chosen;
     }
 
     /// <summary>Counts a request sent to <paramref name="key"/> until the returned handle is disposed.</summary>

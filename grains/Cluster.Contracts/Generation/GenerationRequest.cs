@@ -81,4 +81,7 @@ public sealed record GeneratedToken
 
     /// <summary>Tokens generated so far, this one included.</summary>
     [Id(4)] public int GeneratedTokens { get; init; }
+
+    /// <summary>Prompt tokens the replica served from its prefix cache instead of computing them (0 when none).</summary>
+    [Id(5)] public int CachedPromptTokens { get; init; }
 }

@@ -51,6 +51,9 @@ public sealed record GenerationConfig
     /// <summary>Tokens per KV-cache block (the unit of admission).</summary>
     [Id(13)] public int BlockTokens { get; init; } = 16;
 
+    /// <summary>Whether the replica keeps the KV cache of recent prompts' full blocks and skips recomputing a prompt's cached prefix.</summary>
+    [Id(14)] public bool PrefixCaching { get; init; } = true;
+
     /// <summary>
     /// How chat messages become a prompt: <c>chatml</c>, <c>llama3</c> or <c>plain</c>; empty reads the version folder's
     /// chat template (<c>tokenizer_config.json</c> <c>chat_template</c> or <c>chat_template.jinja</c>) and takes <c>plain</c> when it has none.

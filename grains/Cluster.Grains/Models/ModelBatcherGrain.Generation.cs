@@ -42,6 +42,7 @@ public sealed partial class ModelBatcherGrain
                     FinishReason = update.FinishReason,
                     PromptTokens = update.PromptTokens,
                     GeneratedTokens = update.GeneratedTokens,
+                    CachedPromptTokens = update.CachedPromptTokens,
                 };
             }
         }
@@ -74,6 +75,8 @@ public sealed partial class ModelBatcherGrain
             InterTokenP50Ms = Percentile(totals.RecentInterTokenMs, 0.50),
             InterTokenP99Ms = Percentile(totals.RecentInterTokenMs, 0.99),
             Preemptions = totals.Preemptions,
+            PrefixCacheQueries = totals.PrefixCacheQueries,
+            PrefixCacheHits = totals.PrefixCacheHits,
             Finished = new Dictionary<string, long>(totals.Finished),
             Failed = totals.Failed,
         });

@@ -52,15 +52,19 @@ public static class DemoDecoder
     private const string Total = "past_sequence_length + sequence_length";
 
     /// <summary>The weights the graph computes with, as float32 (float16-rounded) arrays.</summary>
-    public static DemoDecoderWeights Weights() => DemoDecoderWeights.Create();
+    public static DemoDecoderWeights Weights(int contextLength = W.Context) => DemoDecoderWeights.Create(contextLength);
 
-    /// <summary>Writes <c>&lt;root&gt;/tiny_gpt/config.json</c> and <c>&lt;root&gt;/tiny_gpt/1/model.onnx</c>.</summary>
-    public static void Write(string repositoryRoot)
+    /// <summary>
+    /// Writes <c>&lt;root&gt;/tiny_gpt/config.json</c> and <c>&lt;root&gt;/tiny_gpt/1/model.onnx</c>; a
+    /// <paramref name="contextLength"/> other than <see cref="DemoDecoderWeights.Context"/> writes a variant with that
+    /// many learned positions (the first 1,024 unchanged) and that context in its config (benchmarks of long prompts).
+    /// </summary>
+    public static void Write(string repositoryRoot, int contextLength = W.Context)
     {
         var modelDir = Path.Combine(repositoryRoot, Name);
         var versionDir = Path.Combine(modelDir, "1");
         Directory.CreateDirectory(versionDir);
-        File.WriteAllText(Path.Combine(modelDir, "config.json"), ConfigJson);
+        File.WriteAllText(Path.Combine(modelDir, "config.json"), ConfigJson.Replace($"\"context_length\": {W.Context}", $"\"context_length\": {contextLength}", StringComparison.Ordinal));
 
         // A repository scan running meanwhile must never load half a file: write aside, then rename.
         var target = Path.Combine(versionDir, "model.onnx");
@@ -69,7 +73,7 @@ public static class DemoDecoder
         {
             using (var stream = File.Create(temporary))
             {
-                Build().WriteTo(stream);
+                Build(contextLength).WriteTo(stream);
             }
 
             File.Move(temporary, target, overwrite: true);
@@ -92,10 +96,10 @@ public static class DemoDecoder
         return true;
     }
 
-    /// <summary>Builds the ONNX graph; the same bytes on every call.</summary>
-    public static ModelProto Build()
+    /// <summary>Builds the ONNX graph with <paramref name="contextLength"/> learned positions; the same bytes on every call.</summary>
+    public static ModelProto Build(int contextLength = W.Context)
     {
-        var weights = Weights();
+        var weights = Weights(contextLength);
         var g = new OnnxGraphBuilder(Name)
             .Input("input_ids", DataType.Int64, -1, -1)
             .Input("attention_mask", DataType.Int64, -1, -1)
@@ -115,7 +119,7 @@ public static class DemoDecoder
 
         Constants(g);
         Fp16(g, "wte", weights.TokenEmbedding, W.Vocabulary, W.Model);
-        Fp16(g, "wpe", weights.PositionEmbedding, W.Context, W.Model);
+        Fp16(g, "wpe", weights.PositionEmbedding, contextLength, W.Model);
         g.Node("Gather", ["wte", "input_ids"], ["tok_emb"])
             .Node("Gather", ["wpe", "position_ids"], ["pos_emb"])
             .Node("Add", ["tok_emb", "pos_emb"], ["h_in"]);

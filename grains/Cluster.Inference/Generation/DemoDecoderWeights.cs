@@ -12,7 +12,7 @@ public sealed class DemoDecoderWeights
     /// <summary>Vocabulary size (GPT-2 BPE).</summary>
     public const int Vocabulary = 50257;
 
-    /// <summary>Learned positions.</summary>
+    /// <summary>Learned positions of <c>tiny_gpt</c> (a longer-context variant may be built for benchmarks).</summary>
     public const int Context = 1024;
 
     /// <summary>Hidden size.</summary>
@@ -58,7 +58,7 @@ public sealed class DemoDecoderWeights
     /// <summary>wte [<see cref="Vocabulary"/>, <see cref="Model"/>], also the transposed lm_head.</summary>
     public float[] TokenEmbedding { get; }
 
-    /// <summary>wpe [<see cref="Context"/>, <see cref="Model"/>].</summary>
+    /// <summary>wpe [context, <see cref="Model"/>]: the first <see cref="Context"/> rows are the same in every variant.</summary>
     public float[] PositionEmbedding { get; }
 
     /// <summary>The transformer blocks.</summary>
@@ -70,13 +70,13 @@ public sealed class DemoDecoderWeights
     /// <summary>Final LayerNorm bias [<see cref="Model"/>].</summary>
     public float[] FinalBeta { get; }
 
-    /// <summary>Generates the weights; the same on every call and every machine.</summary>
-    public static DemoDecoderWeights Create()
+    /// <summary>Generates the weights for <paramref name="context"/> positions; the same on every call and every machine.</summary>
+    public static DemoDecoderWeights Create(int context = Context)
     {
         // One generator per tensor family, so changing one shape leaves the others' values alone.
         var embeddings = new DeterministicWeights(seed: 1001);
         var wte = Rounded(embeddings.Uniform(Vocabulary * Model, 0.035f));
-        var wpe = Rounded(embeddings.Uniform(Context * Model, 0.035f));
+        var wpe = Rounded(embeddings.Uniform(context * Model, 0.035f));
         var layers = new DemoDecoderLayer[LayerCount];
         for (var i = 0; i < LayerCount; i++)
         {

@@ -20,6 +20,7 @@ public sealed class GenerationEngine
     private readonly TimeProvider _time;
     private readonly Func<Func<StepOutput>, Task<StepOutput>> _execute;
     private readonly GenerationScheduler _scheduler;
+    private readonly PrefixCaching? _prefix;
     private readonly HashSet<int> _eos;
     private readonly object _gate = new();
     private readonly Queue<GenerationSequence> _incoming = new();
@@ -55,7 +56,9 @@ public sealed class GenerationEngine
             throw new ArgumentException($"The KV cache budget of {settings.KvCacheBytes} bytes holds no block of {settings.BlockTokens} tokens ({blockBytes} bytes).", nameof(settings));
         }
 
-        _scheduler = new GenerationScheduler(settings, new KvBlockPool(blocks, settings.BlockTokens));
+        var pool = new KvBlockPool(blocks, settings.BlockTokens);
+        _prefix = settings.PrefixCaching && runner is IPrefixBlockStore store ? new PrefixCaching(store, pool) : null;
+        _scheduler = new GenerationScheduler(settings, pool, _prefix);
         _eos = [.. settings.EosTokenIds];
     }
 
@@ -177,7 +180,19 @@ public sealed class GenerationEngine
             fed += count;
         }
 
-        var output = await _execute(() => _runner.Run(rows));
+        var prefix = _prefix?.Plan(chunks);
+        StepOutput output;
+        try
+        {
+            output = await _execute(() => prefix is null ? _runner.Run(rows) : _prefix!.Run(prefix, _runner, rows));
+        }
+        catch
+        {
+            _prefix?.Complete(prefix!, succeeded: false);
+            throw;
+        }
+
+        _prefix?.Complete(prefix!, succeeded: true);
         var emitted = 0;
         for (var i = 0; i < chunks.Count; i++)
         {
@@ -221,6 +236,8 @@ public sealed class GenerationEngine
                 KvCacheUsage = _scheduler.Pool.Usage,
                 KvCacheBytes = Settings.KvCacheBytes,
                 Preemptions = _scheduler.Preemptions,
+                PrefixCacheQueries = _prefix?.Queries ?? 0,
+                PrefixCacheHits = _prefix?.Hits ?? 0,
                 Finished = new Dictionary<string, long>(_finished),
                 RecentTimeToFirstTokenMs = _ttft.Snapshot(),
                 RecentInterTokenMs = _itl.Snapshot(),
@@ -367,7 +384,7 @@ public sealed class GenerationEngine
         }
         else
         {
-            sequence.Output.Writer.TryWrite(new GenerationUpdate(token, match.Text, null, sequence.PromptLength, sequence.Generated));
+            sequence.Output.Writer.TryWrite(new GenerationUpdate(token, match.Text, null, sequence.PromptLength, sequence.Generated, sequence.CachedPromptTokens));
         }
     }
 
@@ -384,7 +401,7 @@ public sealed class GenerationEngine
     private void Finish(GenerationSequence sequence, int token, string text, string reason)
     {
         Leave(sequence);
-        sequence.Output.Writer.TryWrite(new GenerationUpdate(token, text, reason, sequence.PromptLength, sequence.Generated));
+        sequence.Output.Writer.TryWrite(new GenerationUpdate(token, text, reason, sequence.PromptLength, sequence.Generated, sequence.CachedPromptTokens));
         sequence.Output.Writer.TryComplete();
         lock (_gate)
         {

@@ -44,4 +44,5 @@ public static class FinishReasons
 /// <param name="FinishReason">Set on the last event.</param>
 /// <param name="PromptTokens">Tokens in the prompt.</param>
 /// <param name="GeneratedTokens">Tokens generated so far, this one included.</param>
-public readonly record struct GenerationUpdate(int TokenId, string Text, string? FinishReason, int PromptTokens, int GeneratedTokens);
+/// <param name="CachedPromptTokens">Prompt tokens served from the prefix cache rather than computed.</param>
+public readonly record struct GenerationUpdate(int TokenId, string Text, string? FinishReason, int PromptTokens, int GeneratedTokens, int CachedPromptTokens = 0);

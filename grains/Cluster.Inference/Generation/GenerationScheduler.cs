@@ -8,10 +8,10 @@ internal readonly record struct ScheduledChunk(GenerationSequence Sequence, int 
 /// step spends one token budget: first one decode token for every running sequence, then prefill chunks
 /// (running prompts first, then waiting requests admitted in priority and arrival order while their whole
 /// prompt fits the cache). When the cache cannot hold a running sequence's next token, the newest running
-/// sequence is preempted: its blocks are freed and it waits to be recomputed. Not thread-safe: the
-/// engine's step loop owns it.
+/// sequence is preempted: its blocks are freed and it waits to be recomputed. With a prefix cache, an admitted
+/// sequence starts after the cached blocks its prompt begins with. Not thread-safe: the engine's step loop owns it.
 /// </summary>
-internal sealed class GenerationScheduler(GenerationSettings settings, KvBlockPool pool)
+internal sealed class GenerationScheduler(GenerationSettings settings, KvBlockPool pool, PrefixCaching? prefix = null)
 {
     private readonly List<GenerationSequence> _running = [];
     private readonly List<GenerationSequence> _waiting = [];
@@ -96,6 +96,12 @@ internal sealed class GenerationScheduler(GenerationSettings settings, KvBlockPo
 
             _waiting.RemoveAt(0);
             _running.Add(sequence);
+            if (budget > 0)
+            {
+                // Only a sequence fed in this step may start from cached blocks: the runner holds them for one step.
+                prefix?.Admit(sequence);
+            }
+
             var count = Math.Min(sequence.Remaining, budget);
             if (count > 0)
             {

@@ -44,6 +44,18 @@ internal sealed class GenerationSequence(long id, GenerationJob job, Incremental
 
     public int Preemptions { get; set; }
 
+    /// <summary>The chained hashes of the prompt's full blocks (the prefix cache's keys), once looked up.</summary>
+    public ulong[]? PromptHashes { get; set; }
+
+    /// <summary>Cached prefix blocks found at admission, to copy into its cache in its next step.</summary>
+    public List<PrefixBlock> PrefixBlocks { get; set; } = [];
+
+    /// <summary>Prompt blocks already in the prefix cache or saved to it.</summary>
+    public int SavedBlocks { get; set; }
+
+    /// <summary>Prompt tokens served from the prefix cache when it was first admitted.</summary>
+    public int CachedPromptTokens { get; set; }
+
     public volatile bool CancelRequested;
 
     public CancellationTokenRegistration Registration { get; set; }

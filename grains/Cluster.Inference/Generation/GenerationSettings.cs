@@ -18,6 +18,12 @@ public sealed record GenerationSettings
     /// <summary>Tokens per cache block: the unit of admission and growth.</summary>
     public int BlockTokens { get; init; } = 16;
 
+    /// <summary>
+    /// Whether the engine keeps the KV cache of recent prompts' full blocks (within the cache budget, evicted least
+    /// recently used first) and starts a prompt's prefill after the blocks it finds there.
+    /// </summary>
+    public bool PrefixCaching { get; init; } = true;
+
     /// <summary>Most sequences in one step.</summary>
     public int MaxRunningSequences { get; init; } = 64;
 

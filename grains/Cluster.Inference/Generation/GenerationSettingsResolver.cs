@@ -42,6 +42,7 @@ public static class GenerationSettingsResolver
             DefaultSampling = sampling,
             KvCacheBytes = cacheBytes,
             BlockTokens = config.BlockTokens,
+            PrefixCaching = config.PrefixCaching,
             MaxRunningSequences = config.MaxRunningSequences,
             MaxStepTokens = config.MaxStepTokens,
             MaxWaiting = config.MaxWaiting,

@@ -18,6 +18,12 @@ public sealed record GenerationStatistics
     /// <summary>Prompt tokens of requests admitted (counted once per request, not per recompute).</summary>
     public long PromptTokens { get; init; }
 
+    /// <summary>Prompt tokens looked up in the prefix cache (once per request).</summary>
+    public long PrefixCacheQueries { get; init; }
+
+    /// <summary>Prompt tokens served from the prefix cache instead of computed (once per request).</summary>
+    public long PrefixCacheHits { get; init; }
+
     /// <summary>Tokens generated.</summary>
     public long GeneratedTokens { get; init; }
 

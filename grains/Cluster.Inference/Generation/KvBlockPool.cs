@@ -3,7 +3,8 @@ namespace Cluster.Inference.Generation;
 /// <summary>
 /// The KV cache's budget in blocks of <see cref="BlockTokens"/> tokens: each sequence holds enough blocks
 /// for its cached tokens, a sequence is admitted only when its blocks are free, and a finished, cancelled
-/// or preempted sequence gives its blocks back at once. Not thread-safe: the engine's step loop owns it.
+/// or preempted sequence gives its blocks back at once. The prefix cache's blocks count against the same budget but
+/// are given back (<see cref="Reclaim"/>) whenever a sequence needs them: running sequences always win. Not thread-safe: the engine's step loop owns it.
 /// </summary>
 public sealed class KvBlockPool
 {
@@ -27,8 +28,14 @@ public sealed class KvBlockPool
     /// <summary>Blocks held by sequences.</summary>
     public int UsedBlocks { get; private set; }
 
+    /// <summary>Blocks held by the prefix cache alone (evictable).</summary>
+    public int CachedBlocks { get; private set; }
+
     /// <summary>Blocks free.</summary>
-    public int FreeBlocks => TotalBlocks - UsedBlocks;
+    public int FreeBlocks => TotalBlocks - UsedBlocks - CachedBlocks;
+
+    /// <summary>Evicts up to the given number of the prefix cache's blocks (least recently used first), giving them back through <see cref="Uncache"/>.</summary>
+    internal Action<int>? Reclaim { get; set; }
 
     /// <summary>Share of the pool in use, 0 to 1.</summary>
     public double Usage => (double)UsedBlocks / TotalBlocks;
@@ -54,7 +61,11 @@ public sealed class KvBlockPool
 
         if (missing > FreeBlocks)
         {
-            return false;
+            Reclaim?.Invoke(missing - FreeBlocks);
+            if (missing > FreeBlocks)
+            {
+                return false;
+            }
         }
 
         _held[sequence] = held + missing;
@@ -70,4 +81,19 @@ public sealed class KvBlockPool
             UsedBlocks -= held;
         }
     }
+
+    /// <summary>Takes a free block for the prefix cache; false when none is free.</summary>
+    public bool TryCache()
+    {
+        if (FreeBlocks == 0)
+        {
+            return false;
+        }
+
+        CachedBlocks++;
+        return true;
+    }
+
+    /// <summary>Gives back a block the prefix cache held.</summary>
+    public void Uncache() => CachedBlocks--;
 }

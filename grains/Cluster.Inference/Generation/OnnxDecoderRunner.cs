@@ -16,7 +16,7 @@ namespace Cluster.Inference.Generation;
 /// copy); otherwise (a sequence joined or left) each row's tokens are copied into new tensors first. Each
 /// prefill chunk runs as a pass of its own.
 /// </summary>
-public sealed class OnnxDecoderRunner : IDecoderRunner
+public sealed partial class OnnxDecoderRunner : IDecoderRunner
 {
     private readonly InferenceSession _session;
     private readonly RunOptions _runOptions = new();

@@ -9,7 +9,7 @@ internal static class GenerationReader
 {
     private const string Field = "generation";
     private const string Known = "tokenizer, eos_token_ids, context_length, max_tokens, temperature, top_p, top_k, kv_cache_bytes, kv_cache_fraction, " +
-        "max_running_sequences, max_step_tokens, max_waiting, max_wait_ms, block_tokens, chat_template";
+        "max_running_sequences, max_step_tokens, max_waiting, max_wait_ms, block_tokens, prefix_caching, chat_template";
 
     public static GenerationConfig Read(string file, JsonElement value)
     {
@@ -34,6 +34,7 @@ internal static class GenerationReader
                 "max_waiting" => config with { MaxWaiting = ConfigFields.Int(file, path, item, min: 1) },
                 "max_wait_ms" => config with { MaxWaitMilliseconds = ConfigFields.Int(file, path, item, min: 1) },
                 "block_tokens" => config with { BlockTokens = ConfigFields.Int(file, path, item, min: 1) },
+                "prefix_caching" => config with { PrefixCaching = ConfigFields.Bool(file, path, item) },
                 "chat_template" => config with { ChatTemplate = ChatTemplateName(file, path, ConfigFields.String(file, path, item)) },
                 _ => throw ConfigFields.Unknown(file, path, Known),
             };

@@ -34,6 +34,9 @@ public static class GenerationRequests
     /// <summary>Response parameter: tokens generated so far.</summary>
     public const string CompletionTokens = "completion_tokens";
 
+    /// <summary>Response parameter: prompt tokens the replica served from its prefix cache.</summary>
+    public const string CachedPromptTokens = "cached_prompt_tokens";
+
     /// <summary>Response parameter: the id of the response's last token (-1 when none).</summary>
     public const string TokenId = "token_id";
 
@@ -131,6 +134,7 @@ public static class GenerationRequests
         response.Parameters[TokenId] = new InferParameter { Int64Param = token.TokenId };
         response.Parameters[PromptTokens] = new InferParameter { Int64Param = token.PromptTokens };
         response.Parameters[CompletionTokens] = new InferParameter { Int64Param = token.GeneratedTokens };
+        response.Parameters[CachedPromptTokens] = new InferParameter { Int64Param = token.CachedPromptTokens };
         if (token.FinishReason is { } reason)
         {
             response.Parameters[FinishReason] = new InferParameter { StringParam = reason };

@@ -25,6 +25,38 @@ public sealed class DemoDecoderTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void Weights_LongerContext_SamePositionsThenMore()
+    {
+        var standard = DemoDecoder.Weights();
+        var longer = DemoDecoder.Weights(2 * W.Context);
+
+        Assert.Equal(2 * W.Context * W.Model, longer.PositionEmbedding.Length);
+        Assert.Equal(standard.PositionEmbedding, longer.PositionEmbedding[..(W.Context * W.Model)]);
+        Assert.Equal(standard.TokenEmbedding, longer.TokenEmbedding);
+    }
+
+    [Fact]
+    public void Write_LongerContext_ConfigSaysItAndThePastPositionsRun()
+    {
+        var root = Directory.CreateTempSubdirectory("tiny-gpt-long-").FullName;
+        try
+        {
+            DemoDecoder.Write(root, contextLength: 2048);
+
+            var config = Cluster.Inference.Repository.ModelConfigReader.Read(Path.Combine(root, DemoDecoder.Name, "config.json"));
+            Assert.Equal(2048, config.Generation!.ContextLength);
+            using var runner = new OnnxDecoderRunner(Path.Combine(root, DemoDecoder.Name, "1", "model.onnx"), Cluster.Inference.Devices.DeviceDescriptor.Cpu);
+            var prompt = Enumerable.Range(0, 1500).Select(i => 256 + (i * 37 % 40000)).ToArray();
+            var logits = runner.Run([new StepRow(1, prompt, 0, WantLogits: true)]).Row(0).ToArray();
+            Assert.All(logits, l => Assert.True(float.IsFinite(l)));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Write_EmptyRepository_WritesConfigAndModelOnce()
     {
         var root = Directory.CreateTempSubdirectory("tiny-gpt-").FullName;

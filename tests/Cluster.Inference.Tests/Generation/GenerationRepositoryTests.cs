@@ -69,6 +69,27 @@ public sealed class GenerationRepositoryTests : IDisposable
         Assert.Contains("generation.temprature", model.Error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("false", false, null)]
+    [InlineData("true", true, null)]
+    [InlineData("\"no\"", true, "generation.prefix_caching")]
+    public void Read_PrefixCaching_TurnsTheCacheOffOrFailsNamingIt(string value, bool expected, string? error)
+    {
+        var version = ExportFolder("configured");
+        File.WriteAllText(Path.Combine(_root, "configured", "config.json"), $$$"""{"generation": {"prefix_caching": {{{value}}}}}""");
+
+        var model = new ModelRepository(_root, NullLogger<ModelRepository>.Instance).Read("configured");
+
+        if (error is not null)
+        {
+            Assert.Contains(error, model.Error, StringComparison.Ordinal);
+            return;
+        }
+
+        Assert.Null(model.Error);
+        Assert.Equal(expected, GenerationSettingsResolver.Resolve(model.Config.Generation!, version, deviceMemoryBytes: 1000).PrefixCaching);
+    }
+
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
     /// <summary>The demo decoder's graph alone in a version folder, as an export drops it (no cluster config.json).</summary>
