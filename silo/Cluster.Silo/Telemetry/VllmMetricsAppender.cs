@@ -30,24 +30,18 @@ public sealed class VllmMetricsAppender(RequestDelegate next, LocalDecoders deco
             context.Response.Body = body;
         }
 
-        var text = new StringBuilder(Encoding.UTF8.GetString(exported.GetBuffer(), 0, (int)exported.Length));
+        var text = Encoding.UTF8.GetString(exported.GetBuffer(), 0, (int)exported.Length);
         if (context.Response.StatusCode == StatusCodes.Status200OK)
         {
             var openMetrics = context.Response.ContentType?.StartsWith("application/openmetrics-text", StringComparison.Ordinal) == true;
-            var engines = decoders.Engines.Select(e => (e.Model, e.Engine.Statistics()));
-            if (openMetrics && text.ToString().LastIndexOf(OpenMetricsEnd, StringComparison.Ordinal) is var end and >= 0)
-            {
-                // OpenMetrics ends with "# EOF": the families go before it.
-                var families = new StringBuilder();
-                VllmMetrics.Write(families, engines, openMetrics: true);
-                text.Insert(end, families.ToString());
-            }
-            else
-            {
-                VllmMetrics.Write(text, engines, openMetrics);
-            }
+            var families = new StringBuilder();
+            VllmMetrics.Write(families, decoders.Engines.Select(e => (e.Model, e.Engine.Statistics())), openMetrics);
+
+            // OpenMetrics ends with "# EOF": the families go before it.
+            var end = openMetrics ? text.LastIndexOf(OpenMetricsEnd, StringComparison.Ordinal) : -1;
+            text = end >= 0 ? text.Insert(end, families.ToString()) : text + families;
         }
 
-        await body.WriteAsync(Encoding.UTF8.GetBytes(text.ToString()), context.RequestAborted);
+        await body.WriteAsync(Encoding.UTF8.GetBytes(text), context.RequestAborted);
     }
 }
