@@ -68,6 +68,18 @@ public sealed class GenerationCliTests(EdgeFixture fixture)
     }
 
     [Fact]
+    public async Task Top_AfterAGeneration_ShowsTheReplicasEngine()
+    {
+        await fixture.Cluster.Client.GenerateTextAsync(Model, Greedy with { IgnoreEos = true });
+
+        var (exit, output, error) = await RunAsync("top", "--iterations", "1", "--gateway", fixture.Cluster.Gateways[0], "--cluster-id", fixture.Cluster.ClusterId);
+
+        Assert.Equal((0, ""), (exit, error));
+        Assert.Matches(@"Replica\s+Running\s+Waiting\s+KV cache\s+Tokens in / out\s+Tok/s\s+TTFT p50 / p99 ms\s+ITL p50 / p99 ms\s+Prefix hits\s+Finished\s+Preempted", output);
+        Assert.Matches(@"tiny_gpt:1/0\s+\d+\s+\d+\s+\d+\.\d % of \d+ MiB\s+[1-9]\d* / [1-9]\d*\s+\d+\.\d\s+[\d.]+ / [\d.]+\s+[\d.]+ / [\d.]+\s+-\s+.*length [1-9]\d* .*failed \d+\s+\d+", output);
+    }
+
+    [Fact]
     public async Task Help_ListsGenerate()
     {
         var (exit, output, _) = await RunAsync("help");

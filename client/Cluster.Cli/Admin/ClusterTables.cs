@@ -1,5 +1,6 @@
 using System.Globalization;
 using Cluster.Contracts.Admin;
+using Cluster.Contracts.Generation;
 using Cluster.Contracts.Models;
 using Spectre.Console;
 using Spectre.Console.Rendering;
@@ -66,10 +67,13 @@ public static class ClusterTables
         return table;
     }
 
-    /// <summary>Generation replicas' engines: sequences running and waiting, KV cache use, tokens, latencies; null when no replica generates.</summary>
+    /// <summary>
+    /// Generation replicas' engines: sequences running and waiting, KV cache use, tokens, throughput, latencies,
+    /// prefix cache hits and requests finished by reason; null when no replica generates.
+    /// </summary>
     public static Table? Generation(IEnumerable<ModelView> models)
     {
-        var table = New("Replica", "Running", "Waiting", "KV cache", "Tokens in / out", "Tok/s", "TTFT p50 / p99 ms", "ITL p50 / p99 ms", "Preempted");
+        var table = New("Replica", "Running", "Waiting", "KV cache", "Tokens in / out", "Tok/s", "TTFT p50 / p99 ms", "ITL p50 / p99 ms", "Prefix hits", "Finished", "Preempted");
         var any = false;
         foreach (var replica in models.SelectMany(m => m.Versions).SelectMany(v => v.Replicas))
         {
@@ -85,11 +89,17 @@ public static class ClusterTables
                 AdminConsole.Number(replica.TokensPerSecond),
                 $"{AdminConsole.Number(g.TimeToFirstTokenP50Ms, "0.0")} / {AdminConsole.Number(g.TimeToFirstTokenP99Ms, "0.0")}",
                 $"{AdminConsole.Number(g.InterTokenP50Ms, "0.0")} / {AdminConsole.Number(g.InterTokenP99Ms, "0.0")}",
+                g.PrefixCacheQueries > 0 ? AdminConsole.Number(100.0 * g.PrefixCacheHits / g.PrefixCacheQueries, "0.0") + " %" : "-",
+                Finished(g),
                 g.Preemptions.ToString(CultureInfo.InvariantCulture));
         }
 
         return any ? table : null;
     }
+
+    /// <summary>Requests finished per reason, then failed, e.g. <c>length 12 stop 3 failed 0</c>.</summary>
+    private static string Finished(GenerationReplicaStatistics generation) =>
+        string.Concat(generation.Finished.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key} {p.Value} ")) + $"failed {generation.Failed}";
 
     /// <summary>A model's serving settings on one line: batch size, policy, split and replica bounds.</summary>
     public static string Settings(ModelDescriptor model)

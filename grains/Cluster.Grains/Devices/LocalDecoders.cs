@@ -18,6 +18,9 @@ public sealed class LocalDecoders
     /// <summary>Forgets the engine of an unloaded model.</summary>
     public void Remove(string device, string model, long version) => _engines.TryRemove((device, model, version), out _);
 
+    /// <summary>Every engine on this silo's devices, with its model's name.</summary>
+    public IEnumerable<(string Model, GenerationEngine Engine)> Engines => _engines.Select(e => (e.Key.Model, e.Value));
+
     /// <summary>The engine of a model loaded on a device of this silo, or null.</summary>
     public GenerationEngine? Find(string device, string model, long version) => _engines.GetValueOrDefault((device, model, version));
 }

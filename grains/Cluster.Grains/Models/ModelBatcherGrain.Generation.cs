@@ -24,11 +24,13 @@ public sealed partial class ModelBatcherGrain
         var started = time.GetTimestamp();
         replica.Statistics.RecordArrival();
         FailureReason? failure = FailureReason.Other;
+        using var span = new GenerationSpan(_key.Model, _key.Version, localSilo.Name, request.Id, time);
         try
         {
             var stream = engine.Submit(GenerationJobs.Create(request, engine, time.GetUtcNow()), cancellationToken);
             await foreach (var update in stream.ReadAllAsync(cancellationToken))
             {
+                span.Record(update);
                 // The caller may stop enumerating as soon as it has the last piece; the request succeeded by then.
                 if (update.FinishReason is not null)
                 {
@@ -79,6 +81,8 @@ public sealed partial class ModelBatcherGrain
             PrefixCacheHits = totals.PrefixCacheHits,
             Finished = new Dictionary<string, long>(totals.Finished),
             Failed = totals.Failed,
+            PrefixCacheQueries = totals.PrefixCacheQueries,
+            PrefixCacheHits = totals.PrefixCacheHits,
         });
     }
 

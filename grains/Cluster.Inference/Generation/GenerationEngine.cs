@@ -27,6 +27,9 @@ public sealed class GenerationEngine
     private readonly SemaphoreSlim _signal = new(0);
     private readonly LatencyRing _ttft = new(RecentSamples);
     private readonly LatencyRing _itl = new(RecentSamples);
+    private readonly LatencyHistogram _ttftHistogram = new(LatencyBuckets.TimeToFirstToken);
+    private readonly LatencyHistogram _itlHistogram = new(LatencyBuckets.InterToken);
+    private readonly LatencyHistogram _e2eHistogram = new(LatencyBuckets.EndToEnd);
     private readonly Dictionary<string, long> _finished = [];
     private long _nextId;
     private int _queued;
@@ -241,6 +244,9 @@ public sealed class GenerationEngine
                 Finished = new Dictionary<string, long>(_finished),
                 RecentTimeToFirstTokenMs = _ttft.Snapshot(),
                 RecentInterTokenMs = _itl.Snapshot(),
+                TimeToFirstToken = _ttftHistogram.Snapshot(),
+                InterTokenLatency = _itlHistogram.Snapshot(),
+                EndToEndLatency = _e2eHistogram.Snapshot(),
             };
         }
     }
@@ -357,11 +363,15 @@ public sealed class GenerationEngine
         {
             if (sequence.Generated == 1)
             {
-                _ttft.Add(_time.GetElapsedTime(sequence.SubmittedTimestamp, timestamp).TotalMilliseconds);
+                var ttft = _time.GetElapsedTime(sequence.SubmittedTimestamp, timestamp);
+                _ttft.Add(ttft.TotalMilliseconds);
+                _ttftHistogram.Add(ttft.TotalSeconds);
             }
             else
             {
-                _itl.Add(_time.GetElapsedTime(sequence.LastTokenTimestamp, timestamp).TotalMilliseconds);
+                var itl = _time.GetElapsedTime(sequence.LastTokenTimestamp, timestamp);
+                _itl.Add(itl.TotalMilliseconds);
+                _itlHistogram.Add(itl.TotalSeconds);
             }
         }
 
@@ -403,9 +413,11 @@ public sealed class GenerationEngine
         Leave(sequence);
         sequence.Output.Writer.TryWrite(new GenerationUpdate(token, text, reason, sequence.PromptLength, sequence.Generated, sequence.CachedPromptTokens));
         sequence.Output.Writer.TryComplete();
+        var latency = _time.GetElapsedTime(sequence.SubmittedTimestamp);
         lock (_gate)
         {
             _finished[reason] = _finished.GetValueOrDefault(reason) + 1;
+            _e2eHistogram.Add(latency.TotalSeconds);
         }
     }
 

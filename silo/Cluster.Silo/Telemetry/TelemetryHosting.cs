@@ -6,7 +6,7 @@ using OpenTelemetry.Trace;
 namespace Cluster.Silo.Telemetry;
 
 /// <summary>
-/// Metrics in Prometheus' text format on their own port under Triton's names, and, when an OTLP
+/// Metrics in Prometheus' text format on their own port under Triton's names (generation under vLLM's), and, when an OTLP
 /// endpoint is configured, traces and metrics exported there.
 /// </summary>
 public static class TelemetryHosting
@@ -48,10 +48,11 @@ public static class TelemetryHosting
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPEndPoint.Parse(metricsAddress)));
     }
 
-    /// <summary>Maps <c>/metrics</c> on the metrics port only.</summary>
+    /// <summary>Maps <c>/metrics</c> on the metrics port only: the exporter's metrics, then the generation engines' under vLLM's names.</summary>
     public static void MapMetricsEndpoint(this WebApplication app, string address)
     {
         app.Services.GetRequiredService<ClusterGauges>();
-        app.MapPrometheusScrapingEndpoint("/metrics").RequireHost($"*:{IPEndPoint.Parse(address).Port}");
+        app.MapPrometheusScrapingEndpoint("/metrics", meterProvider: null, configureBranchedPipeline: branch => branch.UseMiddleware<VllmMetricsAppender>(), optionsName: null)
+            .RequireHost($"*:{IPEndPoint.Parse(address).Port}");
     }
 }
