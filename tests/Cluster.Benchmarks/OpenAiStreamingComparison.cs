@@ -22,7 +22,7 @@ public static class OpenAiStreamingComparison
     public static async Task<OpenAiStreamingFigures> MeasureAsync(GenerationJob[] jobs, Tokenizer tokenizer, int callers, TimeSpan warmup, TimeSpan measure)
     {
         var requests = jobs.Select(j => new GenerationRequest { Prompt = tokenizer.Decode(j.PromptTokens) ?? "", MaxTokens = j.MaxTokens, Temperature = 0, IgnoreEos = true }).ToArray();
-        await using var cluster = await BenchCluster.StartAsync(DemoDecoder.Write);
+        await using var cluster = await BenchCluster.StartAsync(folder => DemoDecoder.Write(folder));
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = callers * 2, MaxResponseDrainSize = 0 }) { BaseAddress = new Uri(cluster.HttpAddress) };
 
         var sdk = await RunAsync(callers, warmup, measure, requests, (request, counted, cut) => SdkAsync(cluster, request, counted, cut));

@@ -81,8 +81,6 @@ public sealed partial class ModelBatcherGrain
             PrefixCacheHits = totals.PrefixCacheHits,
             Finished = new Dictionary<string, long>(totals.Finished),
             Failed = totals.Failed,
-            PrefixCacheQueries = totals.PrefixCacheQueries,
-            PrefixCacheHits = totals.PrefixCacheHits,
         });
     }
 

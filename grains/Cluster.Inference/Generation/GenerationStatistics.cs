@@ -72,12 +72,6 @@ public sealed record GenerationStatistics
     /// <summary>Times from submission to the end of every request that finished (not failed), in seconds, in vLLM's buckets.</summary>
     public HistogramSnapshot EndToEndLatency { get; init; } = HistogramSnapshot.Empty(LatencyBuckets.EndToEnd);
 
-    /// <summary>Prompt tokens looked up in the prefix cache.</summary>
-    public long PrefixCacheQueries { get; init; }
-
-    /// <summary>Prompt tokens found in the prefix cache (not recomputed).</summary>
-    public long PrefixCacheHits { get; init; }
-
     /// <summary>Share of step time spent outside the model's runs.</summary>
     public double StepOverheadFraction => StepTime > TimeSpan.Zero ? (StepTime - RunTime) / StepTime : 0;
 
