@@ -77,6 +77,7 @@ public static class GenerationJobs
             Priority = request.Priority,
             Deadline = deadline,
             IgnoreEos = request.IgnoreEos,
+            ResumeTokens = request.ResumeTokens ?? [],
         };
     }
 }
