@@ -151,7 +151,7 @@ public sealed class InferenceClient : IDisposable
                             $"The generation of model '{model}' was interrupted {resumes + 1} times ({delivered.Count} tokens delivered) and is not resumed again; the last interruption: {e.Message}");
                     }
 
-                    span?.AddEvent(new ActivityEvent("resumed", tags: new ActivityTagsCollection { ["tokens"] = delivered.Count }));
+                    span?.AddEvent(new ActivityEvent("resumed", tags: new ActivityTagsCollection { ["tokens"] = delivered.Count, ["reason"] = e.GetType().Name }));
                     break;
                 }
 

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Cluster.Benchmarks;
 using Cluster.Client;
+using Cluster.Contracts.Errors;
 using Cluster.Contracts.Generation;
 using Cluster.Contracts.Placement;
 using Cluster.Inference.Devices;
@@ -32,12 +33,15 @@ public sealed class GenerationFailoverTests(ITestOutputHelper output)
     private static readonly TimeSpan StreamsWithin = TimeSpan.FromSeconds(90);
 
     [Fact]
-    public Task SiloKilledMidGeneration_EveryStreamEndsWithTheUndisturbedTokens() => InterruptAsync((fleet, victim) => fleet.Kill(victim));
+    public Task SiloKilledMidGeneration_EveryStreamEndsWithTheUndisturbedTokens() =>
+        InterruptAsync((fleet, victim) => fleet.Kill(victim), nameof(ReplicaLostException));
 
     [Fact]
-    public Task SiloDrainedMidGeneration_EveryStreamEndsWithTheUndisturbedTokens() => InterruptAsync((fleet, victim) => fleet.Terminate(victim));
+    public Task SiloDrainedMidGeneration_EveryStreamEndsWithTheUndisturbedTokens() =>
+        InterruptAsync((fleet, victim) => fleet.Terminate(victim), nameof(GenerationHandedOverException));
 
-    private async Task InterruptAsync(Action<SiloFleet, int> stop)
+    /// <summary>Runs the streams, stops the victim's silo with <paramref name="stop"/> and checks them; every interruption must be <paramref name="interruption"/>.</summary>
+    private async Task InterruptAsync(Action<SiloFleet, int> stop, string interruption)
     {
         var models = Directory.CreateTempSubdirectory("generation-failover-models-").FullName;
         try
@@ -90,10 +94,12 @@ public sealed class GenerationFailoverTests(ITestOutputHelper output)
             var finished = Task.WhenAll(running);
             Assert.True(await Task.WhenAny(finished, Task.Delay(StreamsWithin)) == finished, $"Streams still running {StreamsWithin.TotalSeconds} s after silo-{victim} was stopped.");
             await finished;
-            output.WriteLine($"silo-{victim} stopped; every stream ended {clock.Elapsed.TotalSeconds:0.0} s later after {resumes.Count} resumed interruptions");
+            var reasons = resumes.Reasons;
+            output.WriteLine($"silo-{victim} stopped; every stream ended {clock.Elapsed.TotalSeconds:0.0} s later after {reasons.Count} resumed interruptions");
 
             var expected = await undisturbed;
-            Assert.True(resumes.Count > 0, $"No stream was interrupted: silo-{victim} held none mid-generation.");
+            Assert.True(reasons.Count > 0, $"No stream was interrupted: silo-{victim} held none mid-generation.");
+            Assert.All(reasons, reason => Assert.Equal(interruption, reason));
             for (var i = 0; i < Streams; i++)
             {
                 var pieces = streams[i].ToArray();
@@ -162,11 +168,11 @@ public sealed class GenerationFailoverTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>Counts the SDK's <c>resumed</c> events: each is a stream interrupted mid-generation and resumed elsewhere.</summary>
+    /// <summary>Collects the SDK's <c>resumed</c> events: each is a stream interrupted mid-generation and resumed elsewhere, with why.</summary>
     private sealed class ResumeCounter : IDisposable
     {
         private readonly ActivityListener _listener;
-        private int _count;
+        private readonly ConcurrentQueue<string> _reasons = new();
 
         public ResumeCounter()
         {
@@ -174,12 +180,19 @@ public sealed class GenerationFailoverTests(ITestOutputHelper output)
             {
                 ShouldListenTo = source => source.Name == "Cluster.Inference",
                 Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData,
-                ActivityStopped = activity => Interlocked.Add(ref _count, activity.Events.Count(e => e.Name == "resumed")),
+                ActivityStopped = activity =>
+                {
+                    foreach (var resumed in activity.Events.Where(e => e.Name == "resumed"))
+                    {
+                        _reasons.Enqueue(resumed.Tags.Single(t => t.Key == "reason").Value as string ?? "");
+                    }
+                },
             };
             ActivitySource.AddActivityListener(_listener);
         }
 
-        public int Count => Volatile.Read(ref _count);
+        /// <summary>The exception type that interrupted each resumed stream.</summary>
+        public IReadOnlyCollection<string> Reasons => [.. _reasons];
 
         public void Dispose() => _listener.Dispose();
     }
