@@ -151,6 +151,11 @@ internal sealed class GrpcTransport(GrpcChannel channel, string? apiKey) : IInfe
             parameters["stop"] = new InferParameter { StringParam = System.Text.Json.JsonSerializer.Serialize(request.Stop) };
         }
 
+        if (request.ResumeTokens.Length > 0)
+        {
+            parameters["resume_tokens"] = new InferParameter { StringParam = System.Text.Json.JsonSerializer.Serialize(request.ResumeTokens) };
+        }
+
         if (request.IgnoreEos)
         {
             parameters["ignore_eos"] = new InferParameter { BoolParam = true };

@@ -102,8 +102,12 @@ public sealed class InferenceClient : IDisposable
     /// unless <paramref name="version"/> is given), one <see cref="GeneratedToken"/> per token as the model
     /// produces them; the last carries the finish reason (<c>stop</c>, <c>length</c>, <c>cancelled</c>) and the
     /// token counts. Cancelling <paramref name="cancellationToken"/>, or leaving the enumeration early, ends
-    /// the sequence and frees its KV cache. Throws InvalidInputException naming a bad field,
-    /// QueueFullException when the model's KV cache stays full, InferenceTimeoutException past the deadline.
+    /// the sequence and frees its KV cache. When the replica's silo is lost or drained mid-stream, the generation
+    /// resumes on another replica of the same version after the tokens already delivered (up to
+    /// <see cref="MaxGenerationResumes"/> times), so the caller sees no gap and no repeat; a request without a seed
+    /// gets one here, so a resumed sampled stream continues the same draws. Throws InvalidInputException naming a
+    /// bad field, QueueFullException when the model's KV cache stays full, InferenceTimeoutException past the
+    /// deadline, ReplicaLostException when the stream was interrupted more often than it may be resumed.
     /// </summary>
     public async IAsyncEnumerable<GeneratedToken> GenerateAsync(
         string model,
@@ -121,18 +125,58 @@ public sealed class InferenceClient : IDisposable
             throw new InvalidInputException($"Model '{model}' version {target.Version.Version} does not generate text; call InferAsync with its inputs.");
         }
 
-        var first = true;
-        await foreach (var token in _transport.GenerateAsync(target, request, cancellationToken).WithCancellation(cancellationToken))
-        {
-            if (first)
-            {
-                span?.AddEvent(new ActivityEvent("first_token"));
-                first = false;
-            }
+        request = request with { Seed = request.Seed ?? (ulong)Random.Shared.NextInt64() };
+        var delivered = new List<int>(request.ResumeTokens);
 
-            yield return token;
+        // A stream can be resumed only while every token it counted came with its id (the gRPC edge leaves out pieces without text).
+        var generated = delivered.Count;
+        var first = true;
+        for (var resumes = 0; ; resumes++)
+        {
+            var attempt = resumes == 0 ? request : request with { ResumeTokens = [.. delivered] };
+            await using var tokens = _transport.GenerateAsync(target, attempt, cancellationToken).GetAsyncEnumerator(cancellationToken);
+            while (true)
+            {
+                try
+                {
+                    if (!await tokens.MoveNextAsync())
+                    {
+                        yield break;
+                    }
+                }
+                catch (Exception e) when ((e is ReplicaLostException or GenerationHandedOverException) && generated == delivered.Count)
+                {
+                    if (resumes == MaxGenerationResumes)
+                    {
+                        throw new ReplicaLostException(
+                            $"The generation of model '{model}' was interrupted {resumes + 1} times ({delivered.Count} tokens delivered) and is not resumed again; the last interruption: {e.Message}");
+                    }
+
+                    span?.AddEvent(new ActivityEvent("resumed", tags: new ActivityTagsCollection { ["tokens"] = delivered.Count, ["reason"] = e.GetType().Name }));
+                    break;
+                }
+
+                var token = tokens.Current;
+                if (first)
+                {
+                    span?.AddEvent(new ActivityEvent("first_token"));
+                    first = false;
+                }
+
+                if (token.TokenId >= 0)
+                {
+                    delivered.Add(token.TokenId);
+                }
+
+                generated = token.GeneratedTokens;
+
+                yield return token;
+            }
         }
     }
+
+    /// <summary>How many times one generation is resumed on another replica after its replica was lost or drained.</summary>
+    public const int MaxGenerationResumes = 8;
 
     /// <summary>Generates the whole text at once: <see cref="GenerateAsync"/> collected.</summary>
     public async Task<GenerationResult> GenerateTextAsync(string model, GenerationRequest request, long? version = null, CancellationToken cancellationToken = default)

@@ -26,7 +26,7 @@ internal sealed class OrleansTransport(IGrainFactory grains, ILocalReplicas? loc
     private const int MaxCachedReplicas = 4096;
 
     /// <summary>How long a request to a silo declared dead may still take to answer (an answer already on its way) before it counts as lost.</summary>
-    private static readonly TimeSpan LostSiloGrace = TimeSpan.FromSeconds(1);
+    internal static readonly TimeSpan LostSiloGrace = TimeSpan.FromSeconds(1);
 
     /// <summary>Replicas' grain references, made once per key: Orleans formats the interface's type name on every lookup by string.</summary>
     private readonly ConcurrentDictionary<string, IModelBatcherGrain> _replicas = new();
@@ -79,7 +79,9 @@ internal sealed class OrleansTransport(IGrainFactory grains, ILocalReplicas? loc
     /// <summary>
     /// Streams a generation from a replica chosen by the router (the one that served a prompt sharing a long start
     /// with this one, unless it is overloaded; else the one owing the fewest tokens of two drawn);
-    /// a replica that refuses before its first token (not started, retiring, unreachable) is replaced by another.
+    /// a replica that ends before its first token (not started, retiring, lost) is replaced by another. A replica lost
+    /// later (its silo declared dead or unreachable) ends the stream in ReplicaLostException, and a retiring one in
+    /// GenerationHandedOverException: the caller resumes the generation after the tokens it has.
     /// </summary>
     public async IAsyncEnumerable<GeneratedToken> GenerateAsync(ModelTarget target, GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -91,13 +93,13 @@ internal sealed class OrleansTransport(IGrainFactory grains, ILocalReplicas? loc
             var chosen = Router.ChooseForPrompt(target.Model, target.Version.Version, prompt, tried);
             var key = chosen?.Key ?? FirstReplica(target);
             using var tracked = Router.Track(key);
-            await using var tokens = Replica(key).GenerateAsync(request, cancellationToken).GetAsyncEnumerator(cancellationToken);
+            await using var tokens = new ReplicaTokenStream(Replica(key).GenerateAsync(request, cancellationToken).GetAsyncEnumerator(cancellationToken), key, chosen?.Silo, Router);
             bool any;
             try
             {
                 any = await tokens.MoveNextAsync();
             }
-            catch (Exception e) when (e is ReplicaNotStartedException or OrleansMessageRejectionException && attempt < MaxAttempts)
+            catch (Exception e) when (e is ReplicaNotStartedException or ReplicaLostException or GenerationHandedOverException && attempt < MaxAttempts)
             {
                 if (tried.Contains(key))
                 {

@@ -81,6 +81,13 @@ public sealed class SiloFleet : IDisposable
     /// <summary>Ends silo <paramref name="index"/> with SIGKILL: no goodbye to the cluster, as a crash or a lost node.</summary>
     public void Kill(int index) => _silos[index].Process.Kill();
 
+    /// <summary>Stops silo <paramref name="index"/> with SIGTERM: the silo drains and leaves the cluster, as on a rolling restart.</summary>
+    public void Terminate(int index)
+    {
+        using var kill = Process.Start("kill", ["-TERM", _silos[index].Process.Id.ToString(CultureInfo.InvariantCulture)])!;
+        kill.WaitForExit();
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {

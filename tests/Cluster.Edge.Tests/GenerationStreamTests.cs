@@ -50,6 +50,22 @@ public sealed class GenerationStreamTests(EdgeFixture fixture)
     }
 
     [Fact]
+    public async Task ModelInfer_ResumeTokens_ContinuesAfterThemWithTheUndisturbedText()
+    {
+        var whole = await fixture.Grpc.ModelInferAsync(Generation("gen-whole", Prompt, maxTokens: 8), Key());
+        var streamed = await StreamAsync(Generation("gen-ids", Prompt, maxTokens: 8));
+        var first = streamed[0].InferResponse;
+        var resume = Generation("gen-resumed", Prompt, maxTokens: 8);
+        resume.Parameters["resume_tokens"] = new InferParameter { StringParam = $"[{first.Parameters["token_id"].Int64Param}]" };
+
+        var resumed = await fixture.Grpc.ModelInferAsync(resume, Key());
+
+        Assert.Equal(1L, first.Parameters["completion_tokens"].Int64Param);
+        Assert.Equal(Text(whole), Text(first) + Text(resumed));
+        Assert.Equal(8L, resumed.Parameters["completion_tokens"].Int64Param);
+    }
+
+    [Fact]
     public async Task ModelStreamInfer_StreamFalse_OneFinalResponseWithWholeText()
     {
         var streamed = await StreamAsync(Generation("gen-3", Prompt, maxTokens: 8));
@@ -158,7 +174,7 @@ public sealed class GenerationStreamTests(EdgeFixture fixture)
         { "fp32 text_input", "Input 'text_input' of model 'tiny_gpt' version 1 has datatype FP32; expected BYTES." },
         { "two prompts", "Input 'text_input' of model 'tiny_gpt' version 1 has shape [2]; expected [1] or [1,1] (one prompt)." },
         { "other input", "Input 'input_ids' is not an input of model 'tiny_gpt' version 1; it takes text_input BYTES [1], the prompt, or messages BYTES [1], the conversation as a JSON array of {\"role\", \"content\"} objects." },
-        { "unknown parameter", "Model 'tiny_gpt': parameter 'beam_width' is not a generation parameter; the known ones are max_tokens, temperature, top_p, top_k, seed, stop, stream, ignore_eos, priority, timeout." },
+        { "unknown parameter", "Model 'tiny_gpt': parameter 'beam_width' is not a generation parameter; the known ones are max_tokens, temperature, top_p, top_k, seed, stop, stream, ignore_eos, priority, timeout, resume_tokens." },
         { "max_tokens as string", "Model 'tiny_gpt': parameter 'max_tokens' must be an integer (int64_param or uint64_param), got string_param." },
         { "temperature as bool", "Model 'tiny_gpt': parameter 'temperature' must be a number (double_param, int64_param or uint64_param), got bool_param." },
         { "stream as int", "Model 'tiny_gpt': parameter 'stream' must be a bool (bool_param), got int64_param." },
@@ -168,6 +184,10 @@ public sealed class GenerationStreamTests(EdgeFixture fixture)
         { "max_tokens past context", "max_tokens must be between 1 and 1022 (the context of 1024 tokens minus the prompt's 2); it was 5000." },
         { "negative temperature", "temperature must be 0 (greedy) or more, got -1." },
         { "top_p above one", "top_p must be above 0 and at most 1, got 1.5." },
+        { "resume_tokens not ids", "Model 'tiny_gpt': parameter 'resume_tokens' must be a string (string_param) holding a JSON array of token ids, got '[1, \"a\"]'." },
+        { "resume_tokens as int", "Model 'tiny_gpt': parameter 'resume_tokens' must be a string (string_param) holding a JSON array of token ids, got int64_param." },
+        { "resume_tokens past max_tokens", "resume_tokens holds 8 tokens but max_tokens is 8: at most 7 tokens can be resumed, leaving one to generate." },
+        { "resume_tokens outside vocabulary", "resume_tokens[0] is token id 99999999, outside the model's vocabulary of 50257." },
     };
 
     [Theory]
@@ -265,6 +285,10 @@ public sealed class GenerationStreamTests(EdgeFixture fixture)
             case "max_tokens past context": parameters["max_tokens"] = new InferParameter { Int64Param = 5000 }; break;
             case "negative temperature": parameters["temperature"] = new InferParameter { DoubleParam = -1 }; break;
             case "top_p above one": parameters["top_p"] = new InferParameter { DoubleParam = 1.5 }; break;
+            case "resume_tokens not ids": parameters["resume_tokens"] = new InferParameter { StringParam = "[1, \"a\"]" }; break;
+            case "resume_tokens as int": parameters["resume_tokens"] = new InferParameter { Int64Param = 1 }; break;
+            case "resume_tokens past max_tokens": parameters["resume_tokens"] = new InferParameter { StringParam = "[262,262,262,262,262,262,262,262]" }; break;
+            case "resume_tokens outside vocabulary": parameters["resume_tokens"] = new InferParameter { StringParam = "[99999999]" }; break;
             default: throw new ArgumentOutOfRangeException(nameof(@case), @case, "unknown case");
         }
 

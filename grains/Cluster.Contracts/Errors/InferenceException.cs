@@ -103,3 +103,12 @@ public sealed class ReplicaNotStartedException(string message) : InferenceExcept
 /// </summary>
 [GenerateSerializer]
 public sealed class ReplicaLostException(string message) : InferenceException(message);
+
+/// <summary>
+/// The replica stopped streaming a generation before its end because it is retiring (its silo draining, or the
+/// replica scaled down): the tokens streamed so far stand, and the rest can be generated on another replica by
+/// resending the request with those tokens as <c>ResumeTokens</c>. The SDK does so itself; only direct callers of
+/// a replica see this error.
+/// </summary>
+[GenerateSerializer]
+public sealed class GenerationHandedOverException(string message) : InferenceException(message);

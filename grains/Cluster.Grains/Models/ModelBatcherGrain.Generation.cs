@@ -10,6 +10,9 @@ namespace Cluster.Grains.Models;
 /// <summary>The replica's generation path: a generation model's requests go to the engine its device runs, token by token.</summary>
 public sealed partial class ModelBatcherGrain
 {
+    /// <summary>Cancelled when the replica retires: its running generations end in GenerationHandedOverException, and callers resume them elsewhere.</summary>
+    private CancellationTokenSource _handOver = new();
+
     /// <inheritdoc />
     public async IAsyncEnumerable<GeneratedToken> GenerateAsync(GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -18,6 +21,8 @@ public sealed partial class ModelBatcherGrain
             throw new ReplicaNotStartedException($"Replica {_key} on silo '{localSilo.Name}' is retiring and did not start the request; retry it on another replica.");
         }
 
+        // Taken before the first wait, so that a retirement beginning while the replica starts hands this request over too.
+        var handOver = _handOver.Token;
         var replica = await EnsureReadyAsync();
         var engine = replica.Engine
             ?? throw new InvalidInputException($"Model '{_key.Model}' does not generate text: it takes tensors through infer.");
@@ -25,12 +30,16 @@ public sealed partial class ModelBatcherGrain
         replica.Statistics.RecordArrival();
         FailureReason? failure = FailureReason.Other;
         using var span = new GenerationSpan(_key.Model, _key.Version, localSilo.Name, request.Id, time);
+        using var ended = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, handOver);
         try
         {
-            var stream = engine.Submit(GenerationJobs.Create(request, engine, time.GetUtcNow()), cancellationToken);
-            await foreach (var update in stream.ReadAllAsync(cancellationToken))
+            var stream = engine.Submit(GenerationJobs.Create(request, engine, time.GetUtcNow()), ended.Token);
+            await using var updates = stream.ReadAllAsync(ended.Token).GetAsyncEnumerator(ended.Token);
+            while (await NextUpdateAsync(updates, handOver, cancellationToken))
             {
+                var update = updates.Current;
                 span.Record(update);
+
                 // The caller may stop enumerating as soon as it has the last piece; the request succeeded by then.
                 if (update.FinishReason is not null)
                 {
@@ -52,6 +61,33 @@ public sealed partial class ModelBatcherGrain
         {
             replica.Statistics.RecordRequest(failure, time.GetElapsedTime(started));
         }
+    }
+
+    /// <summary>
+    /// The engine's next update for a caller; once the replica hands its generations over, none (not even one already
+    /// made: the caller regenerates it identically elsewhere) but GenerationHandedOverException.
+    /// </summary>
+    private async Task<bool> NextUpdateAsync(IAsyncEnumerator<GenerationUpdate> updates, CancellationToken handOver, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var any = await updates.MoveNextAsync();
+            handOver.ThrowIfCancellationRequested();
+            return any;
+        }
+        catch (OperationCanceledException) when (handOver.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new GenerationHandedOverException(
+                $"Replica {_key} on silo '{localSilo.Name}' is retiring and handed the generation over; resume it on another replica after the tokens already streamed.");
+        }
+    }
+
+    /// <summary>Ends every running generation with GenerationHandedOverException (the replica is retiring); later requests get a fresh signal.</summary>
+    private void HandOverGenerations()
+    {
+        var handing = _handOver;
+        _handOver = new CancellationTokenSource();
+        handing.Cancel();
     }
 
     /// <inheritdoc />

@@ -189,6 +189,7 @@ public sealed partial class ModelBatcherGrain(
         {
             replica.Entry.Retiring = true;
             replica.Scheduler.StopAccepting();
+            HandOverGenerations();
             while (replica.Scheduler.QueuedCount > 0 || replica.Scheduler.RunningBatches > 0 || Load(null, replica.Engine) != (0, 0))
             {
                 await Task.Delay(RetirePoll, time);

@@ -83,13 +83,21 @@ public sealed class GenerationEngine
     public GenerationStream Submit(GenerationJob job, CancellationToken cancellationToken = default)
     {
         Validate(job);
-        if (!_scheduler.CanEverHold(job.PromptTokens.Length + 1))
+        if (!_scheduler.CanEverHold(job.PromptTokens.Length + job.ResumeTokens.Length + 1))
         {
             throw new QueueFullException(
                 $"The prompt of {job.PromptTokens.Length} tokens does not fit this replica's KV cache of {CacheTokens} tokens.", TimeSpan.Zero);
         }
 
-        GenerationSequence sequence;
+        var sequence = new GenerationSequence(Interlocked.Increment(ref _nextId), job, new IncrementalDetokenizer(_tokenizer), _time.GetUtcNow())
+        {
+            SubmittedTimestamp = _time.GetTimestamp(),
+        };
+        if (!sequence.ReplayResumed())
+        {
+            throw new InvalidInputException("resume_tokens already complete a stop string: the generation had ended, there is nothing to resume.");
+        }
+
         lock (_gate)
         {
             if (_stopped)
@@ -102,10 +110,6 @@ public sealed class GenerationEngine
                 throw new QueueFullException($"{_queued} generation requests are already waiting (max {Settings.MaxWaiting}).", TimeSpan.FromSeconds(1));
             }
 
-            sequence = new GenerationSequence(++_nextId, job, new IncrementalDetokenizer(_tokenizer), _time.GetUtcNow())
-            {
-                SubmittedTimestamp = _time.GetTimestamp(),
-            };
             _queued++;
             _outstanding += job.PromptTokens.Length + job.MaxTokens;
             _incoming.Enqueue(sequence);
@@ -297,6 +301,32 @@ public sealed class GenerationEngine
                 throw new InvalidInputException($"Prompt token id {token} is outside the model's vocabulary of {vocabulary}.");
             }
         }
+
+        ValidateResumed(job, vocabulary);
+    }
+
+    /// <summary>Resumed tokens must leave at least one token to generate and be tokens this model could have generated.</summary>
+    private void ValidateResumed(GenerationJob job, int vocabulary)
+    {
+        if (job.ResumeTokens.Length >= job.MaxTokens)
+        {
+            throw new InvalidInputException(
+                $"resume_tokens holds {job.ResumeTokens.Length} tokens but max_tokens is {job.MaxTokens}: at most {job.MaxTokens - 1} tokens can be resumed, leaving one to generate.");
+        }
+
+        for (var i = 0; i < job.ResumeTokens.Length; i++)
+        {
+            var token = job.ResumeTokens[i];
+            if ((uint)token >= (uint)vocabulary)
+            {
+                throw new InvalidInputException($"resume_tokens[{i}] is token id {token}, outside the model's vocabulary of {vocabulary}.");
+            }
+
+            if (!job.IgnoreEos && _eos.Contains(token))
+            {
+                throw new InvalidInputException($"resume_tokens[{i}] is the end-of-sequence token {token}: the generation had ended there, there is nothing to resume.");
+            }
+        }
     }
 
     private void TakeIncoming()
@@ -361,7 +391,7 @@ public sealed class GenerationEngine
         var timestamp = _time.GetTimestamp();
         lock (_gate)
         {
-            if (sequence.Generated == 1)
+            if (sequence.Generated == sequence.Resumed + 1)
             {
                 var ttft = _time.GetElapsedTime(sequence.SubmittedTimestamp, timestamp);
                 _ttft.Add(ttft.TotalMilliseconds);

@@ -6,8 +6,14 @@ public sealed record GenerationJob
     /// <summary>The prompt's token ids (at least one).</summary>
     public required int[] PromptTokens { get; init; }
 
-    /// <summary>Most tokens to generate.</summary>
+    /// <summary>Most tokens to generate, <see cref="ResumeTokens"/> included.</summary>
     public required int MaxTokens { get; init; }
+
+    /// <summary>
+    /// Tokens already generated for this request elsewhere (a lost or drained replica): they are prefilled after the
+    /// prompt, advance the sampler and stop-string matcher as if generated here, and are not streamed again.
+    /// </summary>
+    public int[] ResumeTokens { get; init; } = [];
 
     /// <summary>How each token is chosen.</summary>
     public SamplingParameters Sampling { get; init; } = SamplingParameters.Greedy;
@@ -43,6 +49,6 @@ public static class FinishReasons
 /// <param name="Text">Text this event adds (may be empty: a token can end inside a multi-byte character or a possible stop string).</param>
 /// <param name="FinishReason">Set on the last event.</param>
 /// <param name="PromptTokens">Tokens in the prompt.</param>
-/// <param name="GeneratedTokens">Tokens generated so far, this one included.</param>
+/// <param name="GeneratedTokens">Tokens generated so far, this one and any resumed ones included.</param>
 /// <param name="CachedPromptTokens">Prompt tokens served from the prefix cache rather than computed.</param>
 public readonly record struct GenerationUpdate(int TokenId, string Text, string? FinishReason, int PromptTokens, int GeneratedTokens, int CachedPromptTokens = 0);

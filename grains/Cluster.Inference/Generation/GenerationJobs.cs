@@ -69,6 +69,7 @@ public static class GenerationJobs
             Priority = request.Priority,
             Deadline = deadline,
             IgnoreEos = request.IgnoreEos,
+            ResumeTokens = request.ResumeTokens ?? [],
         };
     }
 

@@ -12,8 +12,8 @@ internal sealed class GenerationSequence(long id, GenerationJob job, Incremental
 
     public GenerationJob Job { get; } = job;
 
-    /// <summary>Prompt then generated tokens.</summary>
-    public List<int> Tokens { get; } = [.. job.PromptTokens];
+    /// <summary>Prompt then generated tokens (resumed ones first).</summary>
+    public List<int> Tokens { get; } = [.. job.PromptTokens, .. job.ResumeTokens];
 
     public int PromptLength { get; } = job.PromptTokens.Length;
 
@@ -25,11 +25,30 @@ internal sealed class GenerationSequence(long id, GenerationJob job, Incremental
     /// <summary>Tokens still to feed before the next one can be sampled.</summary>
     public int Remaining => Tokens.Count - Computed;
 
-    public TokenSampler Sampler { get; } = new(job.Sampling);
+    /// <summary>Tokens generated elsewhere before this sequence resumed the request.</summary>
+    public int Resumed { get; } = job.ResumeTokens.Length;
+
+    /// <summary>Sampled tokens draw once each, so a resumed sequence's stream continues after its resumed tokens' draws.</summary>
+    public TokenSampler Sampler { get; } = new(job.Sampling, job.Sampling.IsGreedy ? 0 : job.ResumeTokens.Length);
 
     public IncrementalDetokenizer Detokenizer { get; } = detokenizer;
 
     public StopStringMatcher Stops { get; } = new(job.StopStrings);
+
+    /// <summary>
+    /// Feeds the resumed tokens through the detokenizer and stop matcher and discards their text (the caller has it
+    /// already), so that text held back at the cut (half a character, a possible stop string) comes out as an
+    /// undisturbed run would emit it. False when they already complete a stop string.
+    /// </summary>
+    public bool ReplayResumed()
+    {
+        foreach (var token in Job.ResumeTokens)
+        {
+            Stops.Append(Detokenizer.Add(token));
+        }
+
+        return !Stops.Stopped;
+    }
 
     public Channel<GenerationUpdate> Output { get; } = Channel.CreateUnbounded<GenerationUpdate>(new() { SingleWriter = true, SingleReader = true });
 

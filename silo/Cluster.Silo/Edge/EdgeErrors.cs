@@ -15,7 +15,7 @@ public static class EdgeErrors
         QueueFullException => StatusCode.ResourceExhausted,
         InferenceTimeoutException => StatusCode.DeadlineExceeded,
         ModelUnavailableException or DeviceNotFoundException or DeviceFaultException or ClusterStateException or ReplicaNotStartedException => StatusCode.Unavailable,
-        ReplicaLostException => StatusCode.Aborted,
+        ReplicaLostException or GenerationHandedOverException => StatusCode.Aborted,
         OperationRefusedException => StatusCode.FailedPrecondition,
         OperationCanceledException => StatusCode.Cancelled,
         ModelExecutionException => StatusCode.Internal,

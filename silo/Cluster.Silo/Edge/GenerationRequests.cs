@@ -42,7 +42,7 @@ public static class GenerationRequests
 
     /// <summary>The request parameters a generation takes.</summary>
     public static readonly IReadOnlyList<string> Parameters =
-        ["max_tokens", "temperature", "top_p", "top_k", "seed", "stop", "stream", "ignore_eos", "priority", "timeout"];
+        ["max_tokens", "temperature", "top_p", "top_k", "seed", "stop", "stream", "ignore_eos", "priority", "timeout", "resume_tokens"];
 
     /// <summary>
     /// The model version <paramref name="request"/> goes to when it is a generation model; null for other
@@ -242,6 +242,7 @@ public static class GenerationRequests
                 "ignore_eos" => request with { IgnoreEos = Bool(model, name, value) },
                 "priority" => request with { Priority = (int)Math.Min(int.MaxValue, NonNegative(model, name, value)) },
                 "timeout" => request with { TimeoutMicroseconds = Timeout(model, value) },
+                "resume_tokens" => request with { ResumeTokens = ResumeTokens(model, value) },
                 "stream" => request,
                 _ => throw new InvalidInputException(
                     $"Model '{model}': parameter '{name}' is not a generation parameter; the known ones are {string.Join(", ", Parameters)}."),
@@ -323,6 +324,27 @@ public static class GenerationRequests
             // Not an array of strings after all: a stop string may well begin with a bracket.
             return [text];
         }
+    }
+
+    /// <summary>The token ids a resumed generation already produced, as a JSON array of integers (the SDK sends it when it resumes a stream).</summary>
+    private static int[] ResumeTokens(string model, InferParameter value)
+    {
+        const string Expected = "a string (string_param) holding a JSON array of token ids";
+        if (value.ParameterChoiceCase != InferParameter.ParameterChoiceOneofCase.StringParam)
+        {
+            throw WrongType(model, "resume_tokens", Expected, value);
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize<int[]>(value.StringParam) ?? throw new JsonException();
+        }
+        catch (JsonException)
+        {
+            throw new InvalidInputException($"Model '{model}': parameter 'resume_tokens' must be {Expected}, got '{Cut(value.StringParam)}'.");
+        }
+
+        static string Cut(string text) => text.Length <= 64 ? text : string.Concat(text.AsSpan(0, 64), "…");
     }
 
     private static InvalidInputException WrongType(string model, string name, string expected, InferParameter value) =>
