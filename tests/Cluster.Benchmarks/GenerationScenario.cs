@@ -17,7 +17,8 @@ namespace Cluster.Benchmarks;
 /// sequential), each after its own warm-up. Tokens, time to first token and inter-token latency are measured
 /// at the callers; the engine's counters are differenced over the same window. Then the OpenAI streaming endpoint
 /// against the SDK on a single-silo cluster (<see cref="OpenAiStreamingComparison"/>). Writes
-/// artifacts/bench/generation.json and generation.svg.
+/// artifacts/bench/generation.json and generation.svg; then runs the code-completion workload
+/// (<see cref="PrefixCachingScenario"/>, its own generation-prefix.json).
 /// </summary>
 public sealed class GenerationScenario : IBenchScenario
 {
@@ -112,6 +113,9 @@ public sealed class GenerationScenario : IBenchScenario
         {
             folder.Delete(recursive: true);
         }
+
+        Console.WriteLine();
+        await new PrefixCachingScenario().RunAsync(options, repositoryRoot);
     }
 
     /// <summary>
