@@ -56,7 +56,7 @@ public sealed class TritonGenerateTests(EdgeFixture fixture)
         { Model, """{"text_input": """, 400, "The request body is not valid JSON" },
         { Model, """{"max_tokens": 8}""", 400, "Model 'tiny_gpt': text_input is missing (the prompt, a string)." },
         { Model, """{"text_input": 5}""", 400, "Model 'tiny_gpt': text_input must be a string (the prompt), got Number." },
-        { Model, """{"text_input": "hi", "beam_width": 2}""", 400, "Model 'tiny_gpt': parameter 'beam_width' is not a generation parameter; the known ones are max_tokens, temperature, top_p, top_k, seed, stop, stream, ignore_eos, priority, timeout." },
+        { Model, """{"text_input": "hi", "beam_width": 2}""", 400, "Model 'tiny_gpt': parameter 'beam_width' is not a generation parameter; the known ones are max_tokens, temperature, top_p, top_k, seed, stop, stream, ignore_eos, priority, timeout, resume_tokens." },
         { Model, """{"text_input": "hi", "parameters": {"max_tokens": "8"}}""", 400, "Model 'tiny_gpt': parameter 'max_tokens' must be an integer (int64_param or uint64_param), got string_param." },
         { Model, """{"text_input": "hi", "parameters": {"stop": [1]}}""", 400, "Model 'tiny_gpt': parameter 'stop' must be a number, a string, a boolean or a list of strings, got Array." },
         { Model, """{"text_input": "hi", "parameters": 3}""", 400, "Model 'tiny_gpt': parameters must be an object, got Number." },
