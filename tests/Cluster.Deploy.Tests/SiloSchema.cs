@@ -2,6 +2,7 @@ using System.Collections;
 using System.Net;
 using System.Reflection;
 using Cluster.Silo.Configuration;
+using Cluster.Silo.Edge;
 using Cluster.Silo.Hosting;
 using Cluster.Tests.Shared;
 using Microsoft.AspNetCore.Routing;
@@ -92,8 +93,8 @@ public static class SiloSchema
     private static Type? ElementType(Type type) =>
         type != typeof(string) && typeof(IEnumerable).IsAssignableFrom(type) && type.IsGenericType ? type.GetGenericArguments()[0] : null;
 
-    private static bool OnPort(RouteEndpoint endpoint, int port) =>
-        endpoint.Metadata.GetMetadata<IHostMetadata>() is { } hosts && hosts.Hosts.Any(h => h.EndsWith($":{port}", StringComparison.Ordinal));
+    private static bool OnPort(RouteEndpoint endpoint, string address) =>
+        endpoint.Metadata.GetMetadata<LocalPortMetadata>()?.Port == IPEndPoint.Parse(address).Port;
 
     private static HashSet<string> Routes(bool metrics)
     {
@@ -108,8 +109,8 @@ public static class SiloSchema
             .OfType<RouteEndpoint>()
             .Where(e => e.RoutePattern.Parameters.Count == 0)
             .Where(e => metrics
-                ? OnPort(e, IPEndPoint.Parse(new SiloSettings().MetricsAddress).Port)
-                : e.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods.Contains("GET") == true && !OnPort(e, IPEndPoint.Parse(new SiloSettings().MetricsAddress).Port))
+                ? OnPort(e, new SiloSettings().MetricsAddress)
+                : e.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods.Contains("GET") == true && OnPort(e, new EdgeSettings().HttpAddress))
             .Select(e => "/" + e.RoutePattern.RawText!.TrimStart('/'))
             .ToHashSet();
     }

@@ -55,6 +55,7 @@ public sealed class SecretsTests
         Assert.NotEqual(0, grpcExit);
         Assert.Contains("The API key is not valid.", grpcOutput, StringComparison.Ordinal);
         Assert.Contains("dbug:", silo.Output, StringComparison.Ordinal);
+        Assert.Contains("Edge authentication: API keys required (2 keys)", silo.Output, StringComparison.Ordinal);
         foreach (var secret in new[] { ConfiguredKey, FileKey, WrongKey })
         {
             Assert.DoesNotContain(secret, silo.Output, StringComparison.Ordinal);

@@ -3,6 +3,7 @@ using System.Text;
 using Cluster.Contracts.Devices;
 using Cluster.Contracts.Errors;
 using Cluster.Contracts.Grains;
+using Cluster.Contracts.Logging;
 using Cluster.Contracts.Models;
 using Cluster.Contracts.Tensors;
 using Cluster.Grains.Devices;
@@ -120,11 +121,12 @@ public sealed partial class ModelBatcherGrain(
             };
             if (failure == FailureReason.Backend)
             {
-                LogBackendFailure(_key.Model, _key.Version, request.Id, localSilo.Name, e.Message);
+                LogBackendFailure(_key.Model, _key.Version, LogText.Bounded(request.Id), localSilo.Name, LogText.Bounded(e.Message));
             }
             else
             {
-                LogRequestFailed(_key.Model, _key.Version, request.Id, localSilo.Name, InferenceMetrics.Label(failure.Value), e.Message);
+                // Refusals and bad input are the callers' to make, as many as they like: Debug, never above.
+                LogRequestFailed(_key.Model, _key.Version, LogText.Bounded(request.Id), localSilo.Name, InferenceMetrics.Label(failure.Value), LogText.Bounded(e.Message));
             }
 
             throw;
@@ -429,7 +431,7 @@ public sealed partial class ModelBatcherGrain(
         return key.ToString();
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Request {RequestId} for {Model}:{Version} on {Silo} failed ({Reason}): {Error}")]
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Request {RequestId} for {Model}:{Version} on {Silo} failed ({Reason}): {Error}")]
     private partial void LogRequestFailed(string model, long version, string requestId, string silo, string reason, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A batch of {Model}:{Version} failed on {Device} and runs again on {Other}: {Error}")]

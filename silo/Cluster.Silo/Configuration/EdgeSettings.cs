@@ -38,6 +38,27 @@ public sealed class EdgeSettings
     /// <summary>A file of API keys, one per line: <c>key scope[,scope]</c>.</summary>
     public string? ApiKeysFile { get; set; }
 
+    /// <summary>
+    /// Serve without API keys on an address beyond loopback. Off by default: such an edge refuses to start, since anyone
+    /// who reaches it could call every model and the repository routes. Logged at start when on.
+    /// </summary>
+    public bool AllowUnauthenticatedBeyondLoopback { get; set; }
+
+    /// <summary>Most open connections across the edge's ports; more wait in the listen backlog.</summary>
+    public long MaxConnections { get; set; } = 10_000;
+
+    /// <summary>Most concurrent HTTP/2 streams (gRPC calls) per connection.</summary>
+    public int MaxStreamsPerConnection { get; set; } = 100;
+
+    /// <summary>Most requests served at once across the edge; more are refused at once (HTTP 503, gRPC UNAVAILABLE) before their body is read.</summary>
+    public int MaxConcurrentRequests { get; set; } = 10_000;
+
+    /// <summary>Whether any API key is configured, in settings or by a keys file (which must then hold one).</summary>
+    public bool HasKeys => ApiKeys.Count > 0 || ApiKeysFile is not null;
+
+    /// <summary>Whether both edge ports listen on loopback only.</summary>
+    public bool IsLoopbackOnly => IsLoopback(GrpcAddress) && IsLoopback(HttpAddress);
+
     /// <summary>Problems, each naming its key.</summary>
     public IEnumerable<string> Validate()
     {
@@ -69,6 +90,17 @@ public sealed class EdgeSettings
             yield return "Cluster:Edge limits need MaxMessageBytes >= 1024, MaxElementsPerTensor >= 1 and MaxElementsPerRequest >= MaxElementsPerTensor.";
         }
 
+        if (!HasKeys && !AllowUnauthenticatedBeyondLoopback && !IsLoopbackOnly)
+        {
+            yield return $"Cluster:Edge listens beyond loopback (gRPC {GrpcAddress}, HTTP {HttpAddress}) without API keys: set Cluster:Edge:ApiKeys or Cluster:Edge:ApiKeysFile, "
+                + "or Cluster:Edge:AllowUnauthenticatedBeyondLoopback=true to serve anyone who reaches it.";
+        }
+
+        if (MaxConnections < 1 || MaxStreamsPerConnection < 1 || MaxConcurrentRequests < 1)
+        {
+            yield return $"Cluster:Edge:MaxConnections ({MaxConnections}), MaxStreamsPerConnection ({MaxStreamsPerConnection}) and MaxConcurrentRequests ({MaxConcurrentRequests}) must be at least 1.";
+        }
+
         if (MaxTextBodyBytes < 1024)
         {
             yield return $"Cluster:Edge:MaxTextBodyBytes must be at least 1024, got {MaxTextBodyBytes}.";
@@ -82,6 +114,8 @@ public sealed class EdgeSettings
             }
         }
     }
+
+    private static bool IsLoopback(string address) => IPEndPoint.TryParse(address, out var endpoint) && IPAddress.IsLoopback(endpoint.Address);
 }
 
 /// <summary>One API key and what it may do.</summary>

@@ -1,4 +1,3 @@
-using System.Net;
 using System.Text;
 using Orleans.Dashboard;
 
@@ -32,7 +31,7 @@ public static class DashboardHosting
 
                 await next(context);
             }));
-        app.MapOrleansDashboard(routePrefix: Path).RequireHost($"*:{IPEndPoint.Parse(httpAddress).Port}");
+        app.MapOrleansDashboard(routePrefix: Path).RequireLocalPort(httpAddress);
     }
 
     /// <summary>The header as a bearer token: basic credentials become their password.</summary>

@@ -24,17 +24,12 @@ public static class EdgeHosting
 
         // Stateless: one instance serves every call, rather than one activated per call.
         builder.Services.AddSingleton<GrpcInferenceService>();
-        builder.Services.AddSingleton<ApiKeyInterceptor>();
         builder.Services.AddSingleton<GrpcErrors>();
         builder.Services.AddGrpc(o =>
         {
+            // API keys are checked by EdgeGate from the request headers, before the message is read.
             o.MaxReceiveMessageSize = settings.MaxMessageBytes;
             o.MaxSendMessageSize = null;
-            if (keys.Enabled)
-            {
-                // Without keys nothing is checked, so calls do not pay for reading their headers.
-                o.Interceptors.Add<ApiKeyInterceptor>();
-            }
         });
         builder.Services.AddGrpcHealthChecks().AddCheck<ReadinessHealthCheck>("ready");
         QuietRequestLog(builder);
@@ -43,19 +38,24 @@ public static class EdgeHosting
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Limits.MaxRequestBodySize = settings.MaxMessageBytes;
+            kestrel.Limits.MaxConcurrentConnections = settings.MaxConnections;
+            kestrel.Limits.MaxConcurrentUpgradedConnections = settings.MaxConnections;
+            kestrel.Limits.Http2.MaxStreamsPerConnection = settings.MaxStreamsPerConnection;
             kestrel.AddServerHeader = false;
             kestrel.Listen(IPEndPoint.Parse(settings.GrpcAddress), o => Listen(o, HttpProtocols.Http2, certificate));
             kestrel.Listen(IPEndPoint.Parse(settings.HttpAddress), o => Listen(o, certificate is null ? HttpProtocols.Http1 : HttpProtocols.Http1AndHttp2, certificate));
         });
     }
 
-    /// <summary>Maps the gRPC service, gRPC health and the REST routes.</summary>
-    public static void MapEdge(this WebApplication app)
+    /// <summary>Maps the gRPC service and gRPC health on the gRPC port, the REST routes on the HTTP port, behind <see cref="EdgeGate"/>.</summary>
+    public static void MapEdge(this WebApplication app, EdgeSettings settings)
     {
-        app.MapGrpcService<GrpcInferenceService>();
-        app.MapGrpcHealthChecksService();
-        RestEndpoints.Map(app);
-        OpenAiEndpoints.Map(app);
+        app.UseMiddleware<EdgeGate>();
+        app.MapGrpcService<GrpcInferenceService>().RequireLocalPort(settings.GrpcAddress);
+        app.MapGrpcHealthChecksService().RequireLocalPort(settings.GrpcAddress);
+        var rest = app.MapGroup("").RequireLocalPort(settings.HttpAddress);
+        RestEndpoints.Map(rest);
+        OpenAiEndpoints.Map(rest);
     }
 
     /// <summary>

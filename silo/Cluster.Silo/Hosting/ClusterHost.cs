@@ -85,7 +85,7 @@ public static class ClusterHost
         builder.AddTelemetry(settings.MetricsAddress, settings.OtlpEndpoint);
         builder.Services.AddHostedService<StartupReport>();
         var app = builder.Build();
-        app.MapEdge();
+        app.MapEdge(settings.Edge);
         app.MapAdminDashboard(settings.Edge.HttpAddress);
         app.MapMetricsEndpoint(settings.MetricsAddress);
         return app;

@@ -7,17 +7,19 @@ using Cluster.Silo.Edge;
 
 namespace Cluster.Silo.Hosting;
 
-/// <summary>Once the silo has joined the cluster, logs the devices and models it found, then a ready line.</summary>
+/// <summary>Logs the edge's authentication mode; once the silo has joined the cluster, the devices and models it found, then a ready line.</summary>
 internal sealed partial class StartupReport(
     SiloSettings settings,
     LocalDevices devices,
     IGrainFactory grains,
     ClusterReadiness readiness,
+    ApiKeyAuthorizer keys,
     IHostApplicationLifetime lifetime,
     ILogger<StartupReport> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        LogAuthentication();
         foreach (var device in devices.All)
         {
             LogDevice(device.Name, device.Kind, device.Health.ToString(), device.HealthReason is { } reason ? $": {reason}" : "");
@@ -81,6 +83,32 @@ internal sealed partial class StartupReport(
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private void LogAuthentication()
+    {
+        var edge = settings.Edge;
+        if (keys.Enabled)
+        {
+            LogKeysRequired(keys.Count);
+        }
+        else if (edge.IsLoopbackOnly)
+        {
+            LogOpenOnLoopback(edge.GrpcAddress, edge.HttpAddress);
+        }
+        else
+        {
+            LogOpenBeyondLoopback(edge.GrpcAddress, edge.HttpAddress);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Edge authentication: API keys required ({KeyCount} keys)")]
+    private partial void LogKeysRequired(int keyCount);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Edge authentication: none (no API keys); gRPC {Grpc} and HTTP {Http} listen on loopback only")]
+    private partial void LogOpenOnLoopback(string grpc, string http);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Edge authentication: none (no API keys) on gRPC {Grpc} and HTTP {Http} beyond loopback, allowed by Cluster:Edge:AllowUnauthenticatedBeyondLoopback")]
+    private partial void LogOpenBeyondLoopback(string grpc, string http);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Device {Device} ({Kind}): {Health}{Reason}")]
     private partial void LogDevice(string device, string kind, string health, string reason);

@@ -1,5 +1,6 @@
 using System.Net;
 using Cluster.Inference.Telemetry;
+using Cluster.Silo.Edge;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 
@@ -53,6 +54,6 @@ public static class TelemetryHosting
     {
         app.Services.GetRequiredService<ClusterGauges>();
         app.MapPrometheusScrapingEndpoint("/metrics", meterProvider: null, configureBranchedPipeline: branch => branch.UseMiddleware<VllmMetricsAppender>(), optionsName: null)
-            .RequireHost($"*:{IPEndPoint.Parse(address).Port}");
+            .RequireLocalPort(address);
     }
 }

@@ -1,0 +1,84 @@
+using System.Globalization;
+using Cluster.Contracts.Logging;
+using Cluster.Silo.Configuration;
+using Grpc.AspNetCore.Server;
+using Grpc.Core;
+
+namespace Cluster.Silo.Edge;
+
+/// <summary>
+/// Runs after routing and before any endpoint reads its request: an endpoint answers only on its own port
+/// (<see cref="LocalPortMetadata"/>; one without a port is not served), a gRPC call's API key is checked from its headers
+/// before its message is read, and no more than <see cref="EdgeSettings.MaxConcurrentRequests"/> requests run at once.
+/// Refusals are logged at Debug, so callers cannot flood the log.
+/// </summary>
+internal sealed partial class EdgeGate(RequestDelegate next, ApiKeyAuthorizer keys, SiloSettings settings, ILogger<EdgeGate> logger)
+{
+    private int _inFlight;
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var endpoint = context.GetEndpoint();
+        if (endpoint is null)
+        {
+            await next(context);
+            return;
+        }
+
+        var grpc = endpoint.Metadata.GetMetadata<GrpcMethodMetadata>() is not null;
+        if (endpoint.Metadata.GetMetadata<LocalPortMetadata>()?.Port != context.Connection.LocalPort)
+        {
+            LogWrongPort(LogText.Bounded(context.Request.Path), context.Connection.LocalPort);
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+
+        if (grpc && ApiKeyAuthorizer.ScopeOf(context.Request.Path) is { } scope
+            && keys.Check(context.Request.Headers.Authorization.ToString() is { Length: > 0 } header ? header : null, scope) is { } denied)
+        {
+            LogRefused(LogText.Bounded(context.Request.Path), denied.Status);
+            RefuseGrpc(context, denied.Status, denied.Message);
+            return;
+        }
+
+        try
+        {
+            if (Interlocked.Increment(ref _inFlight) > settings.Edge.MaxConcurrentRequests)
+            {
+                const string Busy = "The server is serving as many requests as it allows (Cluster:Edge:MaxConcurrentRequests); retry later.";
+                LogRefused(LogText.Bounded(context.Request.Path), StatusCode.Unavailable);
+                if (grpc)
+                {
+                    RefuseGrpc(context, StatusCode.Unavailable, Busy);
+                }
+                else
+                {
+                    await Results.Json(new { error = Busy }, statusCode: StatusCodes.Status503ServiceUnavailable).ExecuteAsync(context);
+                }
+
+                return;
+            }
+
+            await next(context);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    /// <summary>A trailers-only gRPC answer: the status in the response headers, no body, the request's message never read.</summary>
+    private static void RefuseGrpc(HttpContext context, StatusCode status, string message)
+    {
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        context.Response.ContentType = "application/grpc";
+        context.Response.Headers["grpc-status"] = ((int)status).ToString(CultureInfo.InvariantCulture);
+        context.Response.Headers["grpc-message"] = Uri.EscapeDataString(message);
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "{Path} refused with {Status} before its body was read")]
+    private partial void LogRefused(string path, StatusCode status);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "{Path} is not served on port {Port}")]
+    private partial void LogWrongPort(string path, int port);
+}
