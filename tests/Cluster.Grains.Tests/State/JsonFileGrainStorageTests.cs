@@ -25,7 +25,7 @@ public sealed class JsonFileGrainStorageTests : IDisposable
         var read = new GrainState<AdminIntent>(new AdminIntent());
         await Storage().ReadStateAsync("admin", Grain, read);
 
-        Assert.Equal(["silo-a"], read.State.DrainingSilos);
+        Assert.Equal(["silo-a"], read.State!.DrainingSilos);
         Assert.Equal(written.ETag, read.ETag);
         Assert.True(read.RecordExists);
         Assert.Equal(["admin-registry_catalog.json"], Directory.GetFiles(_directory).Select(Path.GetFileName));
@@ -47,7 +47,7 @@ public sealed class JsonFileGrainStorageTests : IDisposable
         await Storage().ReadStateAsync("admin", Grain, read);
 
         Assert.False(read.RecordExists);
-        Assert.Empty(read.State.DrainingSilos);
+        Assert.Empty(read.State!.DrainingSilos);
         Assert.False(File.Exists(file));
         var aside = Assert.Single(Directory.GetFiles(_directory, "admin-registry_catalog.json.corrupt-*"));
         Assert.Equal(content, await File.ReadAllTextAsync(aside));
@@ -59,7 +59,7 @@ public sealed class JsonFileGrainStorageTests : IDisposable
         await Storage().WriteStateAsync("admin", Grain, new GrainState<AdminIntent>(new AdminIntent { DrainingSilos = ["silo-b"] }));
         var again = new GrainState<AdminIntent>(new AdminIntent());
         await Storage().ReadStateAsync("admin", Grain, again);
-        Assert.Equal(["silo-b"], again.State.DrainingSilos);
+        Assert.Equal(["silo-b"], again.State!.DrainingSilos);
     }
 
     private JsonFileGrainStorage Storage() => new(_directory, _logger);
