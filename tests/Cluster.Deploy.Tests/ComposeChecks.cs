@@ -23,6 +23,12 @@ public static class ComposeChecks
                 }
             }
 
+            if (RedisChecks.IsRedis(service["image"].Text))
+            {
+                RedisChecks.Check(file, service.Path, service["command"], service["command"].Path, service["volumes"].Items.Select(v => v.Text?.Split(':').ElementAtOrDefault(1)), problems);
+                continue;
+            }
+
             if (Image(files, file, service, problems) is not { } image)
             {
                 continue;

@@ -52,6 +52,12 @@ public static class KubernetesChecks
         foreach (var container in podSpec["containers"].Items)
         {
             var at = $"{where}: {container.Path}";
+            if (RedisChecks.IsRedis(container["image"].Text))
+            {
+                RedisChecks.Check(file, at, container["args"], $"{where}: {container["args"].Path}", container["volumeMounts"].Items.Select(m => m["mountPath"].Text), problems);
+                continue;
+            }
+
             if (files.DockerfileForImage(container["image"].Text ?? "", problems, file, at) is not { } image)
             {
                 continue;

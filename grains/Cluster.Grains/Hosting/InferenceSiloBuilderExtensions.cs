@@ -58,7 +58,7 @@ public static class InferenceSiloBuilderExtensions
     public static ISiloBuilder AddClusterStateFiles(this ISiloBuilder builder, string directory)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.AddGrainStorage(ClusterState.StorageName, (_, _) => new JsonFileGrainStorage(directory));
+        builder.Services.AddGrainStorage(ClusterState.StorageName, (services, _) => new JsonFileGrainStorage(directory, services.GetRequiredService<ILogger<JsonFileGrainStorage>>()));
         return builder;
     }
 }

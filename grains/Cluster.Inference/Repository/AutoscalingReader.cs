@@ -8,6 +8,9 @@ internal static class AutoscalingReader
 {
     private const string Known = "target_queue_per_replica, upscale_delay_s, downscale_delay_s";
 
+    /// <summary>A day: the longest an autoscaler may wait before acting.</summary>
+    private const double MaxDelaySeconds = 86_400;
+
     public static AutoscalingConfig Read(string file, JsonElement value)
     {
         var config = new AutoscalingConfig();
@@ -17,8 +20,8 @@ internal static class AutoscalingReader
             config = property.Name switch
             {
                 "target_queue_per_replica" => config with { TargetQueuePerReplica = Positive(file, field, property.Value) },
-                "upscale_delay_s" => config with { UpscaleDelay = TimeSpan.FromSeconds(ConfigFields.Double(file, field, property.Value, min: 0)) },
-                "downscale_delay_s" => config with { DownscaleDelay = TimeSpan.FromSeconds(ConfigFields.Double(file, field, property.Value, min: 0)) },
+                "upscale_delay_s" => config with { UpscaleDelay = TimeSpan.FromSeconds(ConfigFields.Double(file, field, property.Value, min: 0, max: MaxDelaySeconds)) },
+                "downscale_delay_s" => config with { DownscaleDelay = TimeSpan.FromSeconds(ConfigFields.Double(file, field, property.Value, min: 0, max: MaxDelaySeconds)) },
                 _ => throw ConfigFields.Unknown(file, field, Known),
             };
         }
@@ -28,7 +31,7 @@ internal static class AutoscalingReader
 
     private static double Positive(string file, string field, JsonElement value)
     {
-        var number = ConfigFields.Double(file, field, value, min: 0);
+        var number = ConfigFields.Double(file, field, value, min: 0, max: 1_000_000);
         return number > 0 ? number : throw new ModelConfigException(file, field, "must be above 0");
     }
 }

@@ -2,16 +2,15 @@ using System.Text.Json;
 
 namespace Cluster.Inference.Repository;
 
-/// <summary>Typed reads of <c>config.json</c> values that fail with the file and the field's full path.</summary>
+/// <summary>
+/// Typed reads of <c>config.json</c> values that fail with the file and the field's full path. Every number
+/// has an upper bound, so that a typo cannot make a silo allocate without limit.
+/// </summary>
 internal static class ConfigFields
 {
-    public static int Int(string file, string field, JsonElement value, int min)
-    {
-        var number = Long(file, field, value, min);
-        return number <= int.MaxValue ? (int)number : throw new ModelConfigException(file, field, $"must be at most {int.MaxValue}, got {number}");
-    }
+    public static int Int(string file, string field, JsonElement value, int min, int max) => (int)Long(file, field, value, min, max);
 
-    public static long Long(string file, string field, JsonElement value, long min)
+    public static long Long(string file, string field, JsonElement value, long min, long max)
     {
         if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out var number))
         {
@@ -23,18 +22,26 @@ internal static class ConfigFields
             throw new ModelConfigException(file, field, $"must be at least {min}, got {number}");
         }
 
-        return number;
+        return number <= max ? number : throw TooLarge(file, field, max, number);
     }
 
-    public static double Double(string file, string field, JsonElement value, double min)
+    public static double Double(string file, string field, JsonElement value, double min, double max)
     {
         if (value.ValueKind != JsonValueKind.Number || !value.TryGetDouble(out var number) || !double.IsFinite(number))
         {
             throw new ModelConfigException(file, field, $"must be a number, got {value.GetRawText()}");
         }
 
-        return number >= min ? number : throw new ModelConfigException(file, field, $"must be at least {min}, got {number}");
+        if (number < min)
+        {
+            throw new ModelConfigException(file, field, $"must be at least {min}, got {number}");
+        }
+
+        return number <= max ? number : throw TooLarge(file, field, max, number);
     }
+
+    public static ModelConfigException TooLarge(string file, string field, double max, double number) =>
+        new(file, field, $"must be at most {max}, got {number}");
 
     public static bool Bool(string file, string field, JsonElement value) => value.ValueKind switch
     {

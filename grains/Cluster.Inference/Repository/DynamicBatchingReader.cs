@@ -20,12 +20,12 @@ internal static class DynamicBatchingReader
             {
                 "preferred_batch_size" or "preferred_batch_sizes" => config with
                 {
-                    PreferredBatchSizes = [.. ConfigFields.Array(file, path, property.Value).EnumerateArray().Select(v => ConfigFields.Int(file, path, v, min: 1))],
+                    PreferredBatchSizes = [.. ConfigFields.Array(file, path, property.Value).EnumerateArray().Select(v => ConfigFields.Int(file, path, v, min: 1, max: ModelConfigReader.MaxBatchSize))],
                 },
-                "max_queue_delay_microseconds" => config with { MaxQueueDelayMicroseconds = ConfigFields.Long(file, path, property.Value, min: 0) },
+                "max_queue_delay_microseconds" => config with { MaxQueueDelayMicroseconds = ConfigFields.Long(file, path, property.Value, min: 0, max: 60_000_000) },
                 "preserve_ordering" => config with { PreserveOrdering = ConfigFields.Bool(file, path, property.Value) },
-                "priority_levels" => config with { PriorityLevels = ConfigFields.Int(file, path, property.Value, min: 0) },
-                "default_priority_level" => config with { DefaultPriorityLevel = ConfigFields.Int(file, path, property.Value, min: 0) },
+                "priority_levels" => config with { PriorityLevels = ConfigFields.Int(file, path, property.Value, min: 0, max: 1_000) },
+                "default_priority_level" => config with { DefaultPriorityLevel = ConfigFields.Int(file, path, property.Value, min: 0, max: 1_000) },
                 "default_queue_policy" => ReadPolicy(file, path, property.Value, config),
                 _ => throw ConfigFields.Unknown(file, path, Known),
             };
@@ -67,9 +67,9 @@ internal static class DynamicBatchingReader
                         var other => throw new ModelConfigException(file, path, $"must be \"REJECT\" or \"DELAY\", got \"{other}\""),
                     },
                 },
-                "default_timeout_microseconds" => config with { DefaultTimeoutMicroseconds = ConfigFields.Long(file, path, property.Value, min: 0) },
+                "default_timeout_microseconds" => config with { DefaultTimeoutMicroseconds = ConfigFields.Long(file, path, property.Value, min: 0, max: 3_600_000_000) },
                 "allow_timeout_override" => config with { AllowTimeoutOverride = ConfigFields.Bool(file, path, property.Value) },
-                "max_queue_size" => config with { MaxQueueSize = ConfigFields.Int(file, path, property.Value, min: 0) },
+                "max_queue_size" => config with { MaxQueueSize = ConfigFields.Int(file, path, property.Value, min: 0, max: 1_000_000) },
                 _ => throw ConfigFields.Unknown(file, path, KnownPolicy),
             };
         }

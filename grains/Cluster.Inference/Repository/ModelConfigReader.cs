@@ -8,6 +8,12 @@ public static class ModelConfigReader
 {
     private const string Known = "max_batch_size, instance_count, device_kinds, version_policy, min_replicas, max_replicas, autoscaling, dynamic_batching, model_warmup, text_embedding, generation, intra_op_threads";
 
+    /// <summary>The largest <c>max_batch_size</c> (and warm-up or preferred batch size) a model may set.</summary>
+    internal const int MaxBatchSize = 65_536;
+
+    /// <summary>The largest <c>min_replicas</c> and <c>max_replicas</c>.</summary>
+    internal const int MaxReplicas = 1_024;
+
     private static readonly string[] KnownDeviceKinds = ["cuda", "cpu", "sim"];
 
     /// <summary>Reads and validates the file.</summary>
@@ -43,18 +49,18 @@ public static class ModelConfigReader
             var value = property.Value;
             config = property.Name switch
             {
-                "max_batch_size" => config with { MaxBatchSize = ConfigFields.Int(file, "max_batch_size", value, min: 0) },
-                "instance_count" => config with { InstanceCount = ConfigFields.Int(file, "instance_count", value, min: 1) },
+                "max_batch_size" => config with { MaxBatchSize = ConfigFields.Int(file, "max_batch_size", value, min: 0, max: MaxBatchSize) },
+                "instance_count" => config with { InstanceCount = ConfigFields.Int(file, "instance_count", value, min: 1, max: 64) },
                 "device_kinds" => config with { DeviceKinds = DeviceKinds(file, value) },
                 "version_policy" => config with { VersionPolicy = VersionPolicyOf(file, value) },
-                "min_replicas" => config with { MinReplicas = ConfigFields.Int(file, "min_replicas", value, min: 0) },
-                "max_replicas" => config with { MaxReplicas = ConfigFields.Int(file, "max_replicas", value, min: 1) },
+                "min_replicas" => config with { MinReplicas = ConfigFields.Int(file, "min_replicas", value, min: 0, max: MaxReplicas) },
+                "max_replicas" => config with { MaxReplicas = ConfigFields.Int(file, "max_replicas", value, min: 1, max: MaxReplicas) },
                 "autoscaling" => config with { Autoscaling = AutoscalingReader.Read(file, value) },
                 "dynamic_batching" => config with { DynamicBatching = DynamicBatchingReader.Read(file, value) },
                 "model_warmup" => config with { Warmup = WarmupReader.Read(file, value) },
                 "text_embedding" => config with { TextEmbedding = TextEmbeddingReader.Read(file, value) },
                 "generation" => config with { Generation = GenerationReader.Read(file, value) },
-                "intra_op_threads" => config with { IntraOpThreads = ConfigFields.Int(file, "intra_op_threads", value, min: 0) },
+                "intra_op_threads" => config with { IntraOpThreads = ConfigFields.Int(file, "intra_op_threads", value, min: 0, max: 256) },
                 _ => throw ConfigFields.Unknown(file, property.Name, Known),
             };
         }
@@ -116,7 +122,7 @@ public static class ModelConfigReader
                 return VersionPolicy.All();
             case "latest":
                 var count = choice.Value.ValueKind == JsonValueKind.Object && choice.Value.TryGetProperty("num_versions", out var n)
-                    ? ConfigFields.Int(file, "version_policy.latest.num_versions", n, min: 1)
+                    ? ConfigFields.Int(file, "version_policy.latest.num_versions", n, min: 1, max: 100)
                     : throw new ModelConfigException(file, "version_policy.latest.num_versions", "is required");
                 return VersionPolicy.Latest(count);
             case "specific":
@@ -125,7 +131,7 @@ public static class ModelConfigReader
                     throw new ModelConfigException(file, "version_policy.specific.versions", "is required and must be an array of version numbers");
                 }
 
-                return VersionPolicy.Specific([.. versions.EnumerateArray().Select(v => (long)ConfigFields.Int(file, "version_policy.specific.versions", v, min: 1))]);
+                return VersionPolicy.Specific([.. versions.EnumerateArray().Select(v => (long)ConfigFields.Int(file, "version_policy.specific.versions", v, min: 1, max: int.MaxValue))]);
             default:
                 throw new ModelConfigException(file, $"{Field}.{choice.Name}", "is not a version policy; use \"latest\", \"all\" or \"specific\"");
         }

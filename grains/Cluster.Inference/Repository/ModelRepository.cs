@@ -62,7 +62,10 @@ public sealed class ModelRepository(IReadOnlyList<string> rootPaths, ILogger<Mod
         return [.. found.Select(model => model.Value.Count == 1 ? Read(model.Key) : Ambiguous(model.Key, model.Value))];
     }
 
-    /// <summary>Reads one model; throws <see cref="ModelNotFoundException"/> when its folder does not exist.</summary>
+    /// <summary>
+    /// Reads one model; throws <see cref="ModelNotFoundException"/> when its folder does not exist. A folder or
+    /// file that cannot be read (permissions, an I/O error) fails this model only, with the error on it.
+    /// </summary>
     public ModelDescriptor Read(string name)
     {
         var directory = ModelDirectory(name);
@@ -71,6 +74,36 @@ public sealed class ModelRepository(IReadOnlyList<string> rootPaths, ILogger<Mod
             throw new ModelNotFoundException($"Model '{name}' is not in the repository '{RootDescription}'.");
         }
 
+        try
+        {
+            return ReadFolder(name, directory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return Unservable(name, $"Model '{name}' cannot be read from '{directory}': {e.Message}");
+        }
+    }
+
+    /// <summary>The ONNX file of a model version.</summary>
+    public string ModelFile(string name, long version) =>
+        Path.Combine(ModelDirectory(name), version.ToString(CultureInfo.InvariantCulture), ModelFileName);
+
+    /// <summary>A file beside the ONNX file in a model version's folder (e.g. a tokenizer's vocabulary).</summary>
+    public string VersionFile(string name, long version, string fileName) =>
+        Path.Combine(ModelDirectory(name), version.ToString(CultureInfo.InvariantCulture), Path.GetFileName(fileName));
+
+    /// <summary>The folder of a model's warm-up data files (Triton's <c>&lt;model&gt;/warmup</c>).</summary>
+    public string WarmupDirectory(string name) => Path.Combine(ModelDirectory(name), "warmup");
+
+    private string ModelDirectory(string name)
+    {
+        ModelName.Validate(name);
+        var directories = RootPaths.Select(root => Path.Combine(root, name));
+        return directories.FirstOrDefault(Directory.Exists) ?? Path.Combine(RootPaths[0], name);
+    }
+
+    private ModelDescriptor ReadFolder(string name, string directory)
+    {
         var configFile = Path.Combine(directory, ConfigFileName);
         ModelConfig? config = null;
         try
@@ -94,27 +127,11 @@ public sealed class ModelRepository(IReadOnlyList<string> rootPaths, ILogger<Mod
         return new ModelDescriptor { Name = name, Config = config, Versions = CheckBatchDimension(config, versions) };
     }
 
-    /// <summary>The ONNX file of a model version.</summary>
-    public string ModelFile(string name, long version) =>
-        Path.Combine(ModelDirectory(name), version.ToString(CultureInfo.InvariantCulture), ModelFileName);
+    private ModelDescriptor Ambiguous(string name, List<string> directories) =>
+        Unservable(name, $"Model '{name}' is in more than one repository folder ({string.Join(", ", directories)}); rename or remove one.");
 
-    /// <summary>A file beside the ONNX file in a model version's folder (e.g. a tokenizer's vocabulary).</summary>
-    public string VersionFile(string name, long version, string fileName) =>
-        Path.Combine(ModelDirectory(name), version.ToString(CultureInfo.InvariantCulture), Path.GetFileName(fileName));
-
-    /// <summary>The folder of a model's warm-up data files (Triton's <c>&lt;model&gt;/warmup</c>).</summary>
-    public string WarmupDirectory(string name) => Path.Combine(ModelDirectory(name), "warmup");
-
-    private string ModelDirectory(string name)
+    private ModelDescriptor Unservable(string name, string error)
     {
-        ModelName.Validate(name);
-        var directories = RootPaths.Select(root => Path.Combine(root, name));
-        return directories.FirstOrDefault(Directory.Exists) ?? Path.Combine(RootPaths[0], name);
-    }
-
-    private ModelDescriptor Ambiguous(string name, List<string> directories)
-    {
-        var error = $"Model '{name}' is in more than one repository folder ({string.Join(", ", directories)}); rename or remove one.";
         logger.LogWarning("Model {Model} cannot be served: {Error}", name, error);
         return new ModelDescriptor { Name = name, Config = new ModelConfig(), Versions = [], Error = error };
     }

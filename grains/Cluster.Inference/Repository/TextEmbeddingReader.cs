@@ -18,10 +18,10 @@ internal static class TextEmbeddingReader
             config = property.Name switch
             {
                 "vocabulary" => config with { Vocabulary = FileName(file, path, ConfigFields.String(file, path, property.Value)) },
-                "max_tokens" => config with { MaxTokens = ConfigFields.Int(file, path, property.Value, min: 3) },
+                "max_tokens" => config with { MaxTokens = ConfigFields.Int(file, path, property.Value, min: 3, max: 65_536) },
                 "lower_case" => config with { LowerCase = ConfigFields.Bool(file, path, property.Value) },
                 "max_padding_fraction" => config with { MaxPaddingFraction = Fraction(file, path, property.Value) },
-                "dimensions" => config with { Dimensions = ConfigFields.Int(file, path, property.Value, min: 1) },
+                "dimensions" => config with { Dimensions = ConfigFields.Int(file, path, property.Value, min: 1, max: 65_536) },
                 _ => throw ConfigFields.Unknown(file, path, Known),
             };
         }

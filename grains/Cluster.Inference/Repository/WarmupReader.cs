@@ -10,6 +10,9 @@ internal static class WarmupReader
     private const string KnownSetting = "name, batch_size, count, inputs";
     private const string KnownInput = "data_type, dims, zero_data, random_data, input_data_file";
 
+    /// <summary>The most elements a warm-up input may have, over its whole batch (16 Mi: 64 MiB of FP32).</summary>
+    private const long MaxElements = 1 << 24;
+
     public static WarmupSetting[] Read(string file, JsonElement value)
     {
         var settings = new List<WarmupSetting>();
@@ -24,8 +27,8 @@ internal static class WarmupReader
                 setting = property.Name switch
                 {
                     "name" => setting with { Name = ConfigFields.String(file, path, property.Value) },
-                    "batch_size" => setting with { BatchSize = ConfigFields.Int(file, path, property.Value, min: 1) },
-                    "count" => setting with { Count = ConfigFields.Int(file, path, property.Value, min: 1) },
+                    "batch_size" => setting with { BatchSize = ConfigFields.Int(file, path, property.Value, min: 1, max: ModelConfigReader.MaxBatchSize) },
+                    "count" => setting with { Count = ConfigFields.Int(file, path, property.Value, min: 1, max: 1_000) },
                     "inputs" => setting with
                     {
                         Inputs = [.. ConfigFields.Object(file, path, property.Value).EnumerateObject().Select(i => ReadInput(file, $"{path}.{i.Name}", i.Name, i.Value))],
@@ -37,6 +40,16 @@ internal static class WarmupReader
             if (setting.Inputs.Length == 0)
             {
                 throw new ModelConfigException(file, $"{field}.inputs", "must name at least one input");
+            }
+
+            foreach (var input in setting.Inputs)
+            {
+                var elements = setting.BatchSize * input.Dims.Aggregate(1L, (product, dim) => product * dim);
+                if (elements > MaxElements)
+                {
+                    throw new ModelConfigException(file, $"{field}.inputs.{input.Name}.dims",
+                        $"with batch_size {setting.BatchSize} describe {elements} elements, more than {MaxElements}");
+                }
             }
 
             settings.Add(setting);
@@ -65,7 +78,7 @@ internal static class WarmupReader
 
                     break;
                 case "dims":
-                    dims = [.. ConfigFields.Array(file, path, property.Value).EnumerateArray().Select(d => ConfigFields.Long(file, path, d, min: 1))];
+                    dims = Dims(file, path, property.Value);
                     break;
                 case "zero_data" when ConfigFields.Bool(file, path, property.Value):
                     sources.Add((WarmupData.Zero, null));
@@ -96,6 +109,23 @@ internal static class WarmupReader
             Data = sources[0].Data,
             File = sources[0].File,
         };
+    }
+
+    /// <summary>The dims of one warm-up input; their product (the elements of one sample) is at most <see cref="MaxElements"/>.</summary>
+    private static long[] Dims(string file, string field, JsonElement value)
+    {
+        var dims = ConfigFields.Array(file, field, value).EnumerateArray().Select(d => ConfigFields.Long(file, field, d, min: 1, max: MaxElements)).ToArray();
+        var elements = 1L;
+        foreach (var dim in dims)
+        {
+            elements *= dim;
+            if (elements > MaxElements)
+            {
+                throw new ModelConfigException(file, field, $"describe more than {MaxElements} elements per sample ({string.Join(" x ", dims)})");
+            }
+        }
+
+        return dims;
     }
 
     private static string TritonTypeName(string suffix) => suffix == "STRING" ? "BYTES" : suffix;

@@ -46,6 +46,40 @@ public sealed class AdminStateTests
     }
 
     [Fact]
+    public async Task Restart_WithTruncatedStateFiles_StartsFromTheRepositoryDefaults()
+    {
+        var state = Directory.CreateTempSubdirectory("cluster-state-corrupt-").FullName;
+        try
+        {
+            await using (var cluster = await InProcessCluster.StartAsync(["mender"], stateDirectory: state))
+            {
+                Assert.Equal(0, (await cluster.RunCliAsync("unload", "two_in_two_out")).Exit);
+                Assert.Equal(0, (await cluster.RunCliAsync("drain", "mender")).Exit);
+            }
+
+            var files = Directory.GetFiles(state);
+            Assert.Equal(2, files.Length);
+            foreach (var file in files)
+            {
+                // What a crash in the middle of a write by a careless writer leaves: the first half of the JSON.
+                var text = await File.ReadAllTextAsync(file);
+                await File.WriteAllTextAsync(file, text[..(text.Length / 2)]);
+            }
+
+            await using var restarted = await InProcessCluster.StartAsync(["mender"], stateDirectory: state);
+            var admin = restarted.Connection.Admin;
+            Assert.False((await admin.GetModelAsync("two_in_two_out")).Model.Unloaded);
+            Assert.Empty(await admin.GetDrainingSilosAsync());
+            var names = Directory.GetFiles(state).Select(Path.GetFileName).ToList();
+            Assert.All(files, f => Assert.Single(names, n => n!.StartsWith(Path.GetFileName(f) + ".corrupt-", StringComparison.Ordinal)));
+        }
+        finally
+        {
+            Directory.Delete(state, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Restart_WithRedisClustering_KeepsTheDecisionsInRedis()
     {
         using var redis = await RedisServer.StartAsync();

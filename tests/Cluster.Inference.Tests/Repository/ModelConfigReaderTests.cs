@@ -64,6 +64,29 @@ public sealed class ModelConfigReaderTests
         Assert.Contains(problem, error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("""{"instance_count": 100000}""", "instance_count", "must be at most 64, got 100000")]
+    [InlineData("""{"intra_op_threads": 100000}""", "intra_op_threads", "must be at most 256, got 100000")]
+    [InlineData("""{"min_replicas": 5000, "max_replicas": 5000}""", "min_replicas", "must be at most 1024, got 5000")]
+    [InlineData("""{"max_replicas": 2147483647}""", "max_replicas", "must be at most 1024, got 2147483647")]
+    [InlineData("""{"max_batch_size": 10000000}""", "max_batch_size", "must be at most 65536")]
+    [InlineData("""{"model_warmup": [{"count": 1000000000, "inputs": {"x": {"data_type": "TYPE_FP32", "dims": [2], "zero_data": true}}}]}""", "model_warmup[0].count", "must be at most 1000, got 1000000000")]
+    [InlineData("""{"model_warmup": [{"inputs": {"x": {"data_type": "TYPE_FP32", "dims": [100000, 100000], "zero_data": true}}}]}""", "model_warmup[0].inputs.x.dims", "more than 16777216 elements per sample")]
+    [InlineData("""{"max_batch_size": 64, "model_warmup": [{"batch_size": 64, "inputs": {"x": {"data_type": "TYPE_FP32", "dims": [1000000], "zero_data": true}}}]}""", "model_warmup[0].inputs.x.dims", "with batch_size 64 describe 64000000 elements")]
+    [InlineData("""{"generation": {"context_length": 100000000}}""", "generation.context_length", "must be at most 1048576")]
+    [InlineData("""{"generation": {"max_running_sequences": 1000000, "max_step_tokens": 1000000}}""", "generation.max_running_sequences", "must be at most 4096")]
+    [InlineData("""{"generation": {"kv_cache_bytes": 1000000000000000}}""", "generation.kv_cache_bytes", "must be at most 1099511627776")]
+    [InlineData("""{"generation": {"max_waiting": 2000000000}}""", "generation.max_waiting", "must be at most 1000000")]
+    [InlineData("""{"generation": {"eos_token_ids": [2000000000]}}""", "generation.eos_token_ids", "must be at most 16777216")]
+    [InlineData("""{"autoscaling": {"upscale_delay_s": 1e12}}""", "autoscaling.upscale_delay_s", "must be at most 86400")]
+    [InlineData("""{"dynamic_batching": {"max_queue_delay_microseconds": 9000000000000}}""", "dynamic_batching.max_queue_delay_microseconds", "must be at most 60000000")]
+    public void Parse_NumberAboveItsBound_NamesTheFieldAndTheBound(string json, string field, string problem)
+    {
+        var error = Assert.Throws<ModelConfigException>(() => Parse(json));
+        Assert.Equal(field, error.Field);
+        Assert.Contains(problem, error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Parse_TextEmbedding_ReadsEachSetting()
     {

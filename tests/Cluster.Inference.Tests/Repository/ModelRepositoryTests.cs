@@ -43,6 +43,23 @@ public sealed class ModelRepositoryTests : IDisposable
     }
 
     [Fact]
+    public void Scan_ConfigThatCannotBeRead_FailsThatModelOnly()
+    {
+        // /proc/self/mem answers every read at offset 0 with an I/O error, even for root (whom permissions do not stop).
+        var config = Path.Combine(_root, "wide_mlp", "config.json");
+        File.Delete(config);
+        File.CreateSymbolicLink(config, "/proc/self/mem");
+
+        var models = Repository().Scan();
+
+        var unreadable = models.Single(m => m.Name == "wide_mlp");
+        Assert.Empty(unreadable.Versions);
+        Assert.StartsWith($"Model 'wide_mlp' cannot be read from '{Path.Combine(_root, "wide_mlp")}': ", unreadable.Error, StringComparison.Ordinal);
+        Assert.All(models.Where(m => m.Name != "wide_mlp"), m => Assert.Null(m.Error));
+        Assert.True(models.Single(m => m.Name == "tiny_classifier").Versions[0].IsLoadable);
+    }
+
+    [Fact]
     public void Read_BadConfig_ReportsFileAndFieldOnTheModel()
     {
         File.WriteAllText(Path.Combine(_root, "tiny_classifier", "config.json"), """{"max_batch_size": -4}""");
