@@ -8,12 +8,15 @@ namespace Cluster.Benchmarks;
 /// a sweep level measures 0.4 × N unless <c>--sweep-seconds</c> says otherwise; every load first
 /// runs an unmeasured warm-up (<c>--warmup-seconds</c>, default 1 s). <see cref="SecondsGiven"/> and
 /// <see cref="WarmupGiven"/> tell a scenario with longer defaults of its own whether the option was given. <c>--minutes N</c> sets how long the
-/// <c>soak</c> scenario runs (default 10).
+/// <c>soak</c> scenario runs (default 10); <c>--cases N</c> how many cases the <c>fuzz</c> scenario sends (default 100,000).
 /// </summary>
 public sealed record BenchOptions(double Seconds, double SweepSeconds, double WarmupSeconds, bool SecondsGiven = false)
 {
     /// <summary>How long the soak scenario runs, in minutes.</summary>
     public double Minutes { get; init; } = 10;
+
+    /// <summary>How many cases the fuzz scenario sends, when <c>--cases</c> was given.</summary>
+    public int? Cases { get; init; }
 
     /// <summary>Whether <c>--warmup-seconds</c> was given.</summary>
     public bool WarmupGiven { get; init; }
@@ -36,7 +39,7 @@ public sealed record BenchOptions(double Seconds, double SweepSeconds, double Wa
         scenario = "";
         options = Default;
         error = "";
-        double? seconds = null, sweep = null, warmup = null, minutes = null;
+        double? seconds = null, sweep = null, warmup = null, minutes = null, cases = null;
         for (var i = 0; i < args.Length; i++)
         {
             if (!args[i].StartsWith("--", StringComparison.Ordinal))
@@ -63,6 +66,7 @@ public sealed record BenchOptions(double Seconds, double SweepSeconds, double Wa
                 case "--sweep-seconds": sweep = value; break;
                 case "--warmup-seconds": warmup = value; break;
                 case "--minutes": minutes = value; break;
+                case "--cases": cases = value; break;
                 default:
                     error = $"Unknown option '{args[i]}'.";
                     return false;
@@ -78,7 +82,7 @@ public sealed record BenchOptions(double Seconds, double SweepSeconds, double Wa
         }
 
         var measured = seconds ?? Default.Seconds;
-        options = new BenchOptions(measured, sweep ?? measured * 0.4, warmup ?? Default.WarmupSeconds, seconds is not null) { Minutes = minutes ?? Default.Minutes, WarmupGiven = warmup is not null };
+        options = new BenchOptions(measured, sweep ?? measured * 0.4, warmup ?? Default.WarmupSeconds, seconds is not null) { Minutes = minutes ?? Default.Minutes, WarmupGiven = warmup is not null, Cases = cases is { } n ? (int)Math.Ceiling(n) : null };
         return true;
     }
 
@@ -86,11 +90,12 @@ public sealed record BenchOptions(double Seconds, double SweepSeconds, double Wa
     public static string Usage(IEnumerable<IBenchScenario> scenarios)
     {
         var text = new StringBuilder()
-            .AppendLine("usage: dotnet run -c Release --project tests/Cluster.Benchmarks -- <scenario> [--seconds N] [--sweep-seconds N] [--warmup-seconds N] [--minutes N]")
+            .AppendLine("usage: dotnet run -c Release --project tests/Cluster.Benchmarks -- <scenario> [--seconds N] [--sweep-seconds N] [--warmup-seconds N] [--minutes N] [--cases N]")
             .AppendLine("  --seconds N          measured seconds per main load (default 5; placement and generation: 20 per schedule; reliability's overload: 30)")
             .AppendLine("  --sweep-seconds N    measured seconds per sweep level (default 0.4 x --seconds)")
             .AppendLine("  --warmup-seconds N   unmeasured seconds before each load (default 1; generation: 10 per schedule)")
             .AppendLine("  --minutes N          how long the soak scenario runs (default 10)")
+            .AppendLine("  --cases N            how many cases the fuzz scenario sends (default 100,000)")
             .AppendLine("scenarios:");
         foreach (var scenario in scenarios)
         {

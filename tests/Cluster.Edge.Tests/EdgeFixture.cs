@@ -29,6 +29,15 @@ public sealed class EdgeFixture : IAsyncLifetime
     /// <summary>wide_mlp with a warm-up long enough (300 batches of 64) to observe readiness while it runs.</summary>
     public const string SlowWarmupModel = "wide_slow_warmup";
 
+    /// <summary>Echoes a float matrix (Identity), so a request of one 4096-element row is answered with 16 KiB.</summary>
+    public const string EchoModel = "stream_echo";
+
+    /// <summary>The natural logarithm of a float matrix: log 0 is -infinity, log -1 is NaN.</summary>
+    public const string LogModel = "log_of";
+
+    /// <summary>The edge's cap on requests in flight per <c>ModelStreamInfer</c> call.</summary>
+    public const int MaxStreamRequestsInFlight = 8;
+
     private GrpcChannel? _channel;
 
     public InProcessCluster Cluster { get; private set; } = null!;
@@ -49,6 +58,7 @@ public sealed class EdgeFixture : IAsyncLifetime
                 ["Cluster:Edge:MaxElementsPerTensor"] = MaxElementsPerTensor.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Cluster:Edge:MaxElementsPerRequest"] = (MaxElementsPerTensor * 4).ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Cluster:Edge:MaxTextBodyBytes"] = MaxTextBodyBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["Cluster:Edge:MaxStreamRequestsInFlight"] = MaxStreamRequestsInFlight.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Cluster:BundledModels"] = RepositoryPaths.BundledModels,
                 ["Orleans:Metadata:cloud"] = "aws",
                 ["Orleans:Metadata:region"] = "eu-west-1",
@@ -78,6 +88,24 @@ public sealed class EdgeFixture : IAsyncLifetime
                     .Node("Reshape", ["x", "five"], ["y"])
                     .Build("Reshapes any input to 5 elements, which fails at run time for a batch of 4-vectors.");
                 File.WriteAllBytes(Path.Combine(failing, "model.onnx"), Google.Protobuf.MessageExtensions.ToByteArray(reshape));
+                var echo = Path.Combine(repository, EchoModel, "1");
+                Directory.CreateDirectory(echo);
+                var identity = new global::Cluster.Inference.Onnx.OnnxGraphBuilder(EchoModel)
+                    .Input("x", global::Cluster.Inference.Onnx.Proto.TensorProto.Types.DataType.Float, -1, -1)
+                    .Output("y", global::Cluster.Inference.Onnx.Proto.TensorProto.Types.DataType.Float, -1, -1)
+                    .Node("Identity", ["x"], ["y"])
+                    .Build("Answers its input.");
+                File.WriteAllBytes(Path.Combine(echo, "model.onnx"), Google.Protobuf.MessageExtensions.ToByteArray(identity));
+                File.WriteAllText(Path.Combine(repository, EchoModel, "config.json"), """{"max_batch_size": 8}""");
+                var log = Path.Combine(repository, LogModel, "1");
+                Directory.CreateDirectory(log);
+                var logarithm = new global::Cluster.Inference.Onnx.OnnxGraphBuilder(LogModel)
+                    .Input("x", global::Cluster.Inference.Onnx.Proto.TensorProto.Types.DataType.Float, -1, -1)
+                    .Output("y", global::Cluster.Inference.Onnx.Proto.TensorProto.Types.DataType.Float, -1, -1)
+                    .Node("Log", ["x"], ["y"])
+                    .Build("The natural logarithm of its input.");
+                File.WriteAllBytes(Path.Combine(log, "model.onnx"), Google.Protobuf.MessageExtensions.ToByteArray(logarithm));
+                File.WriteAllText(Path.Combine(repository, LogModel, "config.json"), """{"max_batch_size": 8}""");
                 var slow = Path.Combine(repository, SlowWarmupModel, "1");
                 Directory.CreateDirectory(slow);
                 File.Copy(Path.Combine(repository, "wide_mlp", "1", "model.onnx"), Path.Combine(slow, "model.onnx"));

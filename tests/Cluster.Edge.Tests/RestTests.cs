@@ -93,6 +93,16 @@ public sealed class RestTests(EdgeFixture fixture)
         Assert.Contains(index.RootElement.EnumerateArray(), m => m.GetProperty("name").GetString() == "broken" && m.GetProperty("state").GetString() == "UNAVAILABLE");
     }
 
+    [Fact]
+    public async Task Infer_NaNAndInfiniteOutputs_AnsweredWithTritonsBareTokens()
+    {
+        var body = new { inputs = new[] { new { name = "x", shape = new[] { 1, 3 }, datatype = "FP32", data = new[] { 0f, -1f, 1f } } } };
+        var response = await Send(HttpMethod.Post, $"/v2/models/{LogModel}/infer", body);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("\"data\":[-Infinity,NaN,0]", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
     private async Task<HttpResponseMessage> Send(HttpMethod method, string path, object? body = null, string key = AdminKey)
     {
         using var request = new HttpRequestMessage(method, path);

@@ -125,7 +125,7 @@ public sealed partial class DeviceGrain(
         BatchResult result;
         try
         {
-            result = await pool.RunAsync(requests, outputNames).WaitAsync(timeout);
+            result = await pool.RunAsync(requests, outputNames, timeout);
         }
         catch (OnnxRuntimeException e)
         {

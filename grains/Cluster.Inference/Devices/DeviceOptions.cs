@@ -15,7 +15,10 @@ public sealed class DeviceOptions
     /// <summary>Simulated devices to add (for capacity planning and placement tests).</summary>
     public List<SimulatedDeviceProfile> Simulated { get; set; } = [];
 
-    /// <summary>A batch running longer than this counts as a hung device: the device is quarantined and the batch retried elsewhere.</summary>
+    /// <summary>
+    /// A batch running longer than this counts as a hung device: the device is quarantined and the batch retried elsewhere.
+    /// It counts from when a session takes the batch, not while the batch waits for one; batches still waiting then are given up and never run.
+    /// </summary>
     public int BatchTimeoutMilliseconds { get; set; } = 60_000;
 
     /// <summary>How often a quarantined device is probed (one warm-up request) to return it to service.</summary>

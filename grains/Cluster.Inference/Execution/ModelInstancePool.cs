@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Cluster.Contracts.Errors;
 using Cluster.Contracts.Models;
 using Cluster.Contracts.Tensors;
 using Cluster.Inference.Telemetry;
@@ -19,9 +20,14 @@ public sealed class ModelInstancePool : IDisposable
     private readonly DeviceUsage? _usage;
     private readonly TensorData[]? _probeInputs;
     private readonly IReadOnlyList<string> _outputNames;
+    private readonly string _deviceName;
 
-    private ModelInstancePool((ILoadedModel, DeviceExecutor)[] instances, DeviceUsage? usage, TensorData[]? probeInputs, IReadOnlyList<string> outputNames)
+    /// <summary>Cancelled (and replaced) when a batch overruns its run timeout: gives up the batches waiting for an instance.</summary>
+    private CancellationTokenSource _hung = new();
+
+    private ModelInstancePool(string deviceName, (ILoadedModel, DeviceExecutor)[] instances, DeviceUsage? usage, TensorData[]? probeInputs, IReadOnlyList<string> outputNames)
     {
+        _deviceName = deviceName;
         _probeInputs = probeInputs;
         _outputNames = outputNames;
         _instances = instances;
@@ -86,14 +92,42 @@ public sealed class ModelInstancePool : IDisposable
         }
 
         var probe = warmups.FirstOrDefault(w => !skipped.Exists(s => s.StartsWith(w.Name + ":", StringComparison.Ordinal)));
-        return new ModelInstancePool([.. instances], usage, probe?.Inputs, outputNames) { SkippedWarmups = skipped };
+        return new ModelInstancePool(deviceName, [.. instances], usage, probe?.Inputs, outputNames) { SkippedWarmups = skipped };
     }
 
-    /// <summary>Runs a batch on a free instance, waiting for one if all are busy.</summary>
-    public async Task<BatchResult> RunAsync(IReadOnlyList<TensorData[]> requests, IReadOnlyList<string> outputNames)
+    /// <summary>
+    /// Runs a batch on a free instance, waiting for one if all are busy. <paramref name="runTimeout"/> counts from the
+    /// moment an instance takes the batch, not while it waits for one: past it the batch throws TimeoutException (its
+    /// instance is left to finish it), and the batches still waiting are given up, failing with DeviceFaultException
+    /// without ever running, so a caller may retry them elsewhere without running any twice.
+    /// </summary>
+    public async Task<BatchResult> RunAsync(IReadOnlyList<TensorData[]> requests, IReadOnlyList<string> outputNames, TimeSpan runTimeout)
     {
-        await _available.WaitAsync();
+        try
+        {
+            await _available.WaitAsync(Volatile.Read(ref _hung).Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new DeviceFaultException($"A batch on '{_deviceName}' did not finish in time, so the batches waiting behind it were given up; this one did not run.");
+        }
+
         _free.TryDequeue(out var index);
+        var run = RunOnInstanceAsync(index, requests, outputNames);
+        try
+        {
+            return await run.WaitAsync(runTimeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            Interlocked.Exchange(ref _hung, new CancellationTokenSource()).Cancel();
+            throw;
+        }
+    }
+
+    /// <summary>Runs a batch on the instance taken for it and frees the instance when the run ends, however late.</summary>
+    private async Task<BatchResult> RunOnInstanceAsync(int index, IReadOnlyList<TensorData[]> requests, IReadOnlyList<string> outputNames)
+    {
         try
         {
             var (model, executor) = _instances[index];
@@ -103,7 +137,7 @@ public sealed class ModelInstancePool : IDisposable
                 var result = model.RunBatch(requests, outputNames);
                 _usage?.RecordBusy(Stopwatch.GetElapsedTime(started));
                 return result;
-            });
+            }).ConfigureAwait(false);
         }
         finally
         {
@@ -130,7 +164,7 @@ public sealed class ModelInstancePool : IDisposable
     });
 
     /// <summary>Runs the first warm-up request that succeeded at load once, as a health probe of the device; nothing when none did.</summary>
-    public Task ProbeAsync() => _probeInputs is null ? Task.CompletedTask : RunAsync([_probeInputs], _outputNames);
+    public Task ProbeAsync() => _probeInputs is null ? Task.CompletedTask : RunAsync([_probeInputs], _outputNames, Timeout.InfiniteTimeSpan);
 
     /// <inheritdoc />
     /// <remarks>

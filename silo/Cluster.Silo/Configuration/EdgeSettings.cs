@@ -26,6 +26,15 @@ public sealed class EdgeSettings
     /// <summary>Largest JSON body of the text routes (OpenAI's <c>/v1</c> and Triton's <c>generate</c>); larger ones get 413. <see cref="MaxMessageBytes"/> applies when smaller.</summary>
     public long MaxTextBodyBytes { get; set; } = DefaultMaxTextBodyBytes;
 
+    /// <summary>The default of <see cref="MaxStreamRequestsInFlight"/>.</summary>
+    public const int DefaultMaxStreamRequestsInFlight = 64;
+
+    /// <summary>
+    /// Most requests of one <c>ModelStreamInfer</c> call being run or answered at once. At the cap the edge reads no more
+    /// of the stream until an answer has been written, so a client that does not read its answers stops being read.
+    /// </summary>
+    public int MaxStreamRequestsInFlight { get; set; } = DefaultMaxStreamRequestsInFlight;
+
     /// <summary>Most elements one tensor may claim.</summary>
     public long MaxElementsPerTensor { get; set; } = 16L * 1024 * 1024;
 
@@ -99,6 +108,11 @@ public sealed class EdgeSettings
         if (MaxConnections < 1 || MaxStreamsPerConnection < 1 || MaxConcurrentRequests < 1)
         {
             yield return $"Cluster:Edge:MaxConnections ({MaxConnections}), MaxStreamsPerConnection ({MaxStreamsPerConnection}) and MaxConcurrentRequests ({MaxConcurrentRequests}) must be at least 1.";
+        }
+
+        if (MaxStreamRequestsInFlight is < 1 or > 65536)
+        {
+            yield return $"Cluster:Edge:MaxStreamRequestsInFlight must be between 1 and 65536, got {MaxStreamRequestsInFlight}.";
         }
 
         if (MaxTextBodyBytes < 1024)

@@ -17,6 +17,8 @@ public static class EdgeErrors
         ModelUnavailableException or DeviceNotFoundException or DeviceFaultException or ClusterStateException or ReplicaNotStartedException => StatusCode.Unavailable,
         ReplicaLostException or GenerationHandedOverException => StatusCode.Aborted,
         OperationRefusedException => StatusCode.FailedPrecondition,
+        TimeoutException => StatusCode.DeadlineExceeded,
+        SiloUnavailableException or OrleansMessageRejectionException => StatusCode.Unavailable,
         OperationCanceledException => StatusCode.Cancelled,
         ModelExecutionException => StatusCode.Internal,
         _ => null,
@@ -25,12 +27,24 @@ public static class EdgeErrors
     /// <summary>Longest error message sent back; messages echo the caller's names, which may be huge.</summary>
     public const int MaxMessageChars = 2048;
 
+    /// <summary>What a caller is told when a call inside the cluster got no answer in time.</summary>
+    public const string NoAnswerInTime = "The cluster did not answer in time.";
+
+    /// <summary>What a caller is told when a call inside the cluster could not be delivered.</summary>
+    public const string NotDelivered = "The cluster could not reach a replica; retry the request.";
+
     /// <summary>
     /// The error's message, cut to <see cref="MaxMessageChars"/>: gRPC carries it in a header, and clients
     /// refuse response headers over 64 KiB, which would turn a rejection into a client-side INTERNAL.
+    /// Orleans' own timeouts and delivery failures name silo addresses and grain ids; callers get a generic message instead.
     /// </summary>
-    public static string MessageOf(Exception error) =>
-        error.Message.Length <= MaxMessageChars ? error.Message : string.Concat(error.Message.AsSpan(0, MaxMessageChars), "… (cut)");
+    public static string MessageOf(Exception error) => error switch
+    {
+        TimeoutException => NoAnswerInTime,
+        SiloUnavailableException or OrleansMessageRejectionException => NotDelivered,
+        _ when error.Message.Length <= MaxMessageChars => error.Message,
+        _ => string.Concat(error.Message.AsSpan(0, MaxMessageChars), "… (cut)"),
+    };
 
     /// <summary>Trailers for a rejection: the retry delay when the queue was full.</summary>
     public static Metadata TrailersOf(Exception error) =>

@@ -18,7 +18,7 @@ public static class EdgeHosting
         builder.Services.AddSingleton(new ClusterReadiness());
         builder.Services.AddSingleton(sp => new InferenceClient(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<ILocalReplicas>()));
         builder.Services.AddSingleton<ModelOperations>();
-        builder.Services.AddSingleton(new EdgeLimits(settings.MaxElementsPerTensor, settings.MaxElementsPerRequest, Math.Min(settings.MaxTextBodyBytes, settings.MaxMessageBytes)));
+        builder.Services.AddSingleton(new EdgeLimits(settings.MaxElementsPerTensor, settings.MaxElementsPerRequest, Math.Min(settings.MaxTextBodyBytes, settings.MaxMessageBytes), settings.MaxStreamRequestsInFlight));
         var keys = new ApiKeyAuthorizer(settings);
         builder.Services.AddSingleton(keys);
 

@@ -78,20 +78,26 @@ public sealed class GrpcInferenceService(InferenceClient client, ModelOperations
     /// A generation model answers decoupled, one response per token (<see cref="GenerationRequests"/>);
     /// the call's end cancels the generations still running.
     /// </summary>
+    /// <remarks>
+    /// At most <see cref="EdgeLimits.MaxStreamRequestsInFlight"/> requests are run or answered at once: at the cap
+    /// the next request is not read until one is fully answered. Writes wait for HTTP/2 flow control, so a client
+    /// that does not read its answers stops being read, and the stream holds at most the cap's requests and answers.
+    /// </remarks>
     public override async Task ModelStreamInfer(IAsyncStreamReader<ModelInferRequest> requestStream, IServerStreamWriter<ModelStreamInferResponse> responseStream, ServerCallContext context)
     {
         var writeLock = new SemaphoreSlim(1);
+        var slots = new SemaphoreSlim(limits.MaxStreamRequestsInFlight);
         var running = new List<Task>();
         try
         {
-            await foreach (var request in requestStream.ReadAllAsync(context.CancellationToken))
+            while (await NextRequestAsync())
             {
-                if (running.Count >= 1024)
+                if (running.Count >= limits.MaxStreamRequestsInFlight)
                 {
                     running.RemoveAll(t => t.IsCompleted);
                 }
 
-                running.Add(AnswerAsync(request));
+                running.Add(AnsweredAsync(requestStream.Current));
             }
         }
         catch (Exception e) when (e is not RpcException && context.CancellationToken.IsCancellationRequested)
@@ -106,6 +112,31 @@ public sealed class GrpcInferenceService(InferenceClient client, ModelOperations
         finally
         {
             await Answered(running, context.CancellationToken);
+        }
+
+        // A free slot first, then the next request: at the cap the stream is not read.
+        async Task<bool> NextRequestAsync()
+        {
+            await slots.WaitAsync(context.CancellationToken);
+            if (await requestStream.MoveNext(context.CancellationToken))
+            {
+                return true;
+            }
+
+            slots.Release();
+            return false;
+        }
+
+        async Task AnsweredAsync(ModelInferRequest request)
+        {
+            try
+            {
+                await AnswerAsync(request);
+            }
+            finally
+            {
+                slots.Release();
+            }
         }
 
         async Task AnswerAsync(ModelInferRequest request)

@@ -12,7 +12,12 @@ namespace Cluster.Silo.Edge;
 /// <param name="MaxElementsPerTensor">Most elements one tensor may claim.</param>
 /// <param name="MaxElementsPerRequest">Most elements all tensors of one request may claim together.</param>
 /// <param name="MaxTextBodyBytes">Largest JSON body of the text routes (OpenAI's <c>/v1</c>, Triton's <c>generate</c>).</param>
-public sealed record EdgeLimits(long MaxElementsPerTensor, long MaxElementsPerRequest, long MaxTextBodyBytes = EdgeSettings.DefaultMaxTextBodyBytes);
+/// <param name="MaxStreamRequestsInFlight">Most requests of one <c>ModelStreamInfer</c> call run or answered at once.</param>
+public sealed record EdgeLimits(
+    long MaxElementsPerTensor,
+    long MaxElementsPerRequest,
+    long MaxTextBodyBytes = EdgeSettings.DefaultMaxTextBodyBytes,
+    int MaxStreamRequestsInFlight = EdgeSettings.DefaultMaxStreamRequestsInFlight);
 
 /// <summary>Runs an Open Inference Protocol <c>ModelInferRequest</c> through the SDK and builds its response.</summary>
 public static class InferRequestMapper

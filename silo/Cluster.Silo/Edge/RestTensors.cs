@@ -224,10 +224,10 @@ public static class RestTensors
                 TensorElementType.Int32 => JsonValue.Create(BinaryPrimitives.ReadInt32LittleEndian(span)),
                 TensorElementType.UInt64 => JsonValue.Create(BinaryPrimitives.ReadUInt64LittleEndian(span)),
                 TensorElementType.Int64 => JsonValue.Create(BinaryPrimitives.ReadInt64LittleEndian(span)),
-                TensorElementType.Float16 => JsonValue.Create((float)BinaryPrimitives.ReadHalfLittleEndian(span)),
-                TensorElementType.BFloat16 => JsonValue.Create(BitConverter.UInt32BitsToSingle((uint)BinaryPrimitives.ReadUInt16LittleEndian(span) << 16)),
-                TensorElementType.Float32 => JsonValue.Create(BinaryPrimitives.ReadSingleLittleEndian(span)),
-                _ => JsonValue.Create(BinaryPrimitives.ReadDoubleLittleEndian(span)),
+                TensorElementType.Float16 => NonFiniteNumbers.Value((float)BinaryPrimitives.ReadHalfLittleEndian(span)),
+                TensorElementType.BFloat16 => NonFiniteNumbers.Value(BitConverter.UInt32BitsToSingle((uint)BinaryPrimitives.ReadUInt16LittleEndian(span) << 16)),
+                TensorElementType.Float32 => NonFiniteNumbers.Value(BinaryPrimitives.ReadSingleLittleEndian(span)),
+                _ => NonFiniteNumbers.Value(BinaryPrimitives.ReadDoubleLittleEndian(span)),
             });
         }
 

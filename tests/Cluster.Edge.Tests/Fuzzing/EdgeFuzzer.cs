@@ -61,7 +61,11 @@ public sealed class EdgeFuzzer(GrpcChannel channel, HttpClient http, string apiK
     /// <summary>Per-request timeout; an answer later than this counts as a hang.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(15);
 
-    /// <summary>Runs <paramref name="cases"/> cases from <paramref name="seed"/>: half REST, a quarter unary gRPC, a quarter gRPC streams.</summary>
+    /// <summary>
+    /// Runs <paramref name="cases"/> cases from <paramref name="seed"/>, an eighth each: unary gRPC, gRPC generation
+    /// (<c>text_input</c>/<c>messages</c>), REST infer and the text routes (OpenAI's <c>/v1</c>, Triton's generate) twice
+    /// over, gRPC streams twice over.
+    /// </summary>
     public async Task<FuzzReport> RunAsync(int cases, int seed)
     {
         // Growth is measured from the end of the first tenth, so first-use costs (JIT, pools, caches) are not counted.
@@ -69,6 +73,7 @@ public sealed class EdgeFuzzer(GrpcChannel channel, HttpClient http, string apiK
         long heapBefore = 0, workingSetBefore = 0;
         var grpcCases = new GrpcFuzzCases(seed);
         var restCases = new RestFuzzCases(seed + 1);
+        var textCases = new TextFuzzCases(seed + 2);
         for (var sent = 0; sent < cases; sent += Concurrency)
         {
             if (sent == warmedUpAfter)
@@ -80,11 +85,13 @@ public sealed class EdgeFuzzer(GrpcChannel channel, HttpClient http, string apiK
             var round = new List<Task>();
             for (var i = sent; i < Math.Min(cases, sent + Concurrency); i++)
             {
-                round.Add((i % 4) switch
+                round.Add((i % 8) switch
                 {
                     0 => SendGrpcAsync(grpcCases.Next()),
-                    2 => SendStreamAsync(grpcCases.Next(), grpcCases.Next()),
-                    _ => SendRestAsync(restCases.Next()),
+                    4 => SendGrpcAsync(textCases.NextGrpc()),
+                    2 or 6 => SendStreamAsync(grpcCases.Next(), grpcCases.Next()),
+                    1 or 5 => SendRestAsync(restCases.Next()),
+                    _ => SendRestAsync(textCases.NextRest()),
                 });
             }
 
@@ -190,11 +197,16 @@ public sealed class EdgeFuzzer(GrpcChannel channel, HttpClient http, string apiK
 
     private Metadata Headers() => new() { { "authorization", $"Bearer {apiKey}" } };
 
-    private async Task SendRestAsync((string Description, string Path, byte[] Body) fuzzCase)
+    private async Task SendRestAsync((string Description, HttpMethod Method, string Path, byte[] Body) fuzzCase)
     {
         using var timeout = new CancellationTokenSource(Timeout);
-        using var request = new HttpRequestMessage(HttpMethod.Post, fuzzCase.Path) { Content = new ByteArrayContent(fuzzCase.Body) };
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        using var request = new HttpRequestMessage(fuzzCase.Method, fuzzCase.Path);
+        if (fuzzCase.Method == HttpMethod.Post)
+        {
+            request.Content = new ByteArrayContent(fuzzCase.Body);
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        }
+
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
         try
         {

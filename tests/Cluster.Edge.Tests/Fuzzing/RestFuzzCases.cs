@@ -15,8 +15,8 @@ public sealed class RestFuzzCases(int seed)
 
     private readonly Random _random = new(seed);
 
-    /// <summary>The next case: what was done, the path to POST to and the body bytes.</summary>
-    public (string Description, string Path, byte[] Body) Next()
+    /// <summary>The next case: what was done, the method (POST), the path and the body bytes.</summary>
+    public (string Description, HttpMethod Method, string Path, byte[] Body) Next()
     {
         var (model, inputs) = FuzzModels.Served[_random.Next(FuzzModels.Served.Length)];
         var body = Valid(inputs, batch: _random.Next(1, 4));
@@ -49,7 +49,7 @@ public sealed class RestFuzzCases(int seed)
                 break;
         }
 
-        return (string.Join(", ", done), path, bytes);
+        return (string.Join(", ", done), HttpMethod.Post, path, bytes);
     }
 
     /// <summary>A valid body for <paramref name="inputs"/> with <paramref name="batch"/> rows, data nested as the shape.</summary>
@@ -99,17 +99,17 @@ public sealed class RestFuzzCases(int seed)
                 return "lying shape [1e9,1e9]";
             case 1 when input is not null:
                 var field = new[] { "name", "datatype", "shape", "data" }[_random.Next(4)];
-                input[field] = WrongType();
+                input[field] = WrongType(_random);
                 return $"{field} of a wrong type";
             case 2:
                 var key = new[] { "inputs", "outputs", "parameters", "id" }[_random.Next(4)];
-                body[key] = WrongType();
+                body[key] = WrongType(_random);
                 return $"{key} of a wrong type";
             case 3 when input is not null && input["data"] is JsonArray data && data.Count > 0:
-                data[_random.Next(data.Count)] = HugeNumber();
+                data[_random.Next(data.Count)] = HugeNumber(_random);
                 return "huge number in data";
             case 4 when input is not null:
-                input["shape"] = new JsonArray(HugeNumber(), 4);
+                input["shape"] = new JsonArray(HugeNumber(_random), 4);
                 return "huge number in shape";
             case 5 when input is not null:
                 input["datatype"] = FuzzModels.BadDatatypes[_random.Next(FuzzModels.BadDatatypes.Length)];
@@ -118,7 +118,7 @@ public sealed class RestFuzzCases(int seed)
                 input.Remove(new[] { "name", "datatype", "shape", "data" }[_random.Next(4)]);
                 return "missing field";
             case 7:
-                body["parameters"] = new JsonObject { [new[] { "priority", "timeout", "sequence_id" }[_random.Next(3)]] = HugeNumber() };
+                body["parameters"] = new JsonObject { [new[] { "priority", "timeout", "sequence_id" }[_random.Next(3)]] = HugeNumber(_random) };
                 return "parameter with a huge number";
             case 8:
                 path = $"/v2/models/{Uri.EscapeDataString(FuzzModels.Hostile[_random.Next(FuzzModels.Hostile.Length)])}/infer";
@@ -137,7 +137,8 @@ public sealed class RestFuzzCases(int seed)
         }
     }
 
-    private JsonNode? WrongType() => _random.Next(5) switch
+    /// <summary>A JSON value of some type a field did not ask for: null, a number, a string, an object or an array.</summary>
+    internal static JsonNode? WrongType(Random random) => random.Next(5) switch
     {
         0 => null,
         1 => JsonValue.Create(12),
@@ -146,13 +147,14 @@ public sealed class RestFuzzCases(int seed)
         _ => new JsonArray(true, false),
     };
 
-    private JsonNode HugeNumber() => JsonNode.Parse(_random.Next(6) switch
+    /// <summary>A number beyond what the fields hold: past double's range, past 64 bits, or merely huge.</summary>
+    internal static JsonNode HugeNumber(Random random) => JsonNode.Parse(random.Next(6) switch
     {
         0 => "1e400",
         1 => "-1e400",
         2 => "99999999999999999999999999",
         3 => "-9223372036854775809",
         4 => "1.7976931348623157e308",
-        _ => (_random.NextDouble() * 1e20).ToString("R", CultureInfo.InvariantCulture),
+        _ => (random.NextDouble() * 1e20).ToString("R", CultureInfo.InvariantCulture),
     })!;
 }
