@@ -49,9 +49,10 @@ public static class EdgeHosting
         });
     }
 
-    /// <summary>Maps the gRPC service, gRPC health and the REST routes.</summary>
+    /// <summary>Maps the gRPC service, gRPC health and the REST routes; open streams end when the silo starts stopping.</summary>
     public static void MapEdge(this WebApplication app)
     {
+        app.UseStreamsEndOnStop();
         app.MapGrpcService<GrpcInferenceService>();
         app.MapGrpcHealthChecksService();
         RestEndpoints.Map(app);
