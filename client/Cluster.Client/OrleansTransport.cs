@@ -14,8 +14,10 @@ namespace Cluster.Client;
 /// request. A request the replica did not start (it was retiring, or the call never reached it) goes to
 /// another replica (after the table's next refresh when it has no other); one that may have run is never sent
 /// again. With no ready replica in the table the request goes to replica 0, which Orleans activates where
-/// placement puts it. A request in flight to a replica whose silo is declared dead ends at once in
-/// <see cref="ReplicaLostException"/> rather than in Orleans' response timeout: its answer cannot come, and it may have run.
+/// placement puts it. A request in flight to a replica whose silo is declared dead is not left to Orleans' response
+/// timeout: its answer cannot come. Inference is free of side effects, so it goes to another replica, unless the
+/// model's <see cref="ModelConfig.RetryOnReplicaLoss"/> is off (it must run at most once): then it ends at once in
+/// <see cref="ReplicaLostException"/>, as it may have run.
 /// </summary>
 internal sealed class OrleansTransport(IGrainFactory grains, ILocalReplicas? local = null) : IInferenceTransport, IDisposable
 {
@@ -54,14 +56,16 @@ internal sealed class OrleansTransport(IGrainFactory grains, ILocalReplicas? loc
                     {
                         // The call ends later in Orleans' timeout; nobody waits for it.
                         call.Abandon();
-                        throw new ReplicaLostException(
-                            $"Replica {key} was on silo '{silo}', which was declared dead while the request was in flight; the request may have run, so it was not sent again.");
+                        throw new ReplicaLostException(target.Config.RetryOnReplicaLoss
+                            ? $"Replica {key} was on silo '{silo}', which was declared dead while the request was in flight, and no other replica answered it within {MaxAttempts} attempts."
+                            : $"Replica {key} was on silo '{silo}', which was declared dead while the request was in flight; the request may have run, and model '{target.Model}' is not retried after a lost replica (retry_on_replica_loss is off).");
                     }
 
                     return await call;
                 }
             }
-            catch (Exception e) when (e is ReplicaNotStartedException or OrleansMessageRejectionException && attempt < MaxAttempts)
+            catch (Exception e) when ((e is ReplicaNotStartedException or OrleansMessageRejectionException
+                || (e is ReplicaLostException && target.Config.RetryOnReplicaLoss)) && attempt < MaxAttempts)
             {
                 if (tried.Contains(key))
                 {

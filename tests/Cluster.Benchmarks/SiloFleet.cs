@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text;
 using Cluster.Tests.Shared;
 
 namespace Cluster.Benchmarks;
@@ -11,6 +12,7 @@ namespace Cluster.Benchmarks;
 public sealed class SiloFleet : IDisposable
 {
     private readonly List<(Process Process, int GatewayPort, int GrpcPort, int MetricsPort)> _silos = [];
+    private readonly List<StringBuilder> _outputs = [];
 
     private SiloFleet(string clusterId)
     {
@@ -51,15 +53,18 @@ public sealed class SiloFleet : IDisposable
                 }
 
                 var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                var output = new StringBuilder();
                 var process = Process.Start(start)!;
                 process.OutputDataReceived += (_, e) =>
                 {
+                    Append(output, e.Data);
                     if (e.Data?.Contains($"Silo silo-{i} ready", StringComparison.Ordinal) == true)
                     {
                         ready.TrySetResult();
                     }
                 };
-                process.ErrorDataReceived += (_, _) => { };
+                process.ErrorDataReceived += (_, e) => Append(output, e.Data);
+                fleet._outputs.Add(output);
                 process.BeginOutputReadLine();
                 process.BeginErrorReadLine();
                 fleet._silos.Add((process, ports[1], ports[2], ports[4]));
@@ -77,6 +82,15 @@ public sealed class SiloFleet : IDisposable
 
     /// <summary>The silos' processes.</summary>
     public IEnumerable<Process> Processes => _silos.Select(s => s.Process);
+
+    /// <summary>What silo <paramref name="index"/> has written so far, standard output and error together.</summary>
+    public string Output(int index)
+    {
+        lock (_outputs[index])
+        {
+            return _outputs[index].ToString();
+        }
+    }
 
     /// <summary>Ends silo <paramref name="index"/> with SIGKILL: no goodbye to the cluster, as a crash or a lost node.</summary>
     public void Kill(int index) => _silos[index].Process.Kill();
@@ -100,6 +114,17 @@ public sealed class SiloFleet : IDisposable
             }
 
             process.Dispose();
+        }
+    }
+
+    private static void Append(StringBuilder output, string? line)
+    {
+        if (line is not null)
+        {
+            lock (output)
+            {
+                output.AppendLine(line);
+            }
         }
     }
 

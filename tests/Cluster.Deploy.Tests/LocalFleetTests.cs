@@ -58,6 +58,9 @@ public sealed partial class LocalFleetTests
         Assert.True(await fleet.WaitForExitAsync(TimeSpan.FromSeconds(40)), $"fleet.sh still running 40 s after SIGTERM; output:\n{fleet.Output}");
         Assert.Equal(0, fleet.ExitCode);
         Assert.Contains("fleet: stopped", fleet.Output, StringComparison.Ordinal);
+
+        // Every silo left by itself within the script's 20 s: none had to be killed.
+        Assert.DoesNotContain("did not stop within", fleet.Output, StringComparison.Ordinal);
         Assert.All(pids, pid => Assert.False(Directory.Exists($"/proc/{pid}"), $"process {pid} outlived fleet.sh"));
         Assert.All(PortOffsets, offset => Assert.True(IsFree(basePort + offset), $"port {basePort + offset} still in use"));
         Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(30), $"stopping took {stopwatch.Elapsed}");

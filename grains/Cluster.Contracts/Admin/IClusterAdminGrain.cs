@@ -60,6 +60,10 @@ public interface IClusterAdminGrain : IGrainWithIntegerKey
     [AlwaysInterleave]
     Task<string[]> GetDrainingSilosAsync();
 
+    /// <summary>Names of the silos leaving (see <see cref="MarkLeavingAsync"/>): no model replica is placed on them, whatever else is draining.</summary>
+    [AlwaysInterleave]
+    Task<string[]> GetLeavingSilosAsync();
+
     /// <summary>
     /// Marks the silo <paramref name="silo"/> at <paramref name="address"/> leaving: it is shutting down, so it counts
     /// as draining until membership declares that address dead. Not stored: a silo marks itself when it stops.

@@ -44,6 +44,13 @@ public sealed record ModelConfig
     /// <summary>Set when the model is served as a text generator (a decoder with a KV cache).</summary>
     [Id(11)] public GenerationConfig? Generation { get; init; }
 
+    /// <summary>
+    /// Whether a request in flight on a replica whose silo is lost (declared dead before it answered) is sent again to
+    /// another replica. Inference is free of side effects, so it is by default; a model that must run at most once turns
+    /// it off, and its callers then get ReplicaLostException (the request may have run).
+    /// </summary>
+    [Id(12)] public bool RetryOnReplicaLoss { get; init; } = true;
+
     /// <summary>Whether a device of the given kind may host the model.</summary>
     public bool AllowsDeviceKind(string kind) =>
         DeviceKinds.Length == 0 || Array.Exists(DeviceKinds, allowed => kind == allowed || kind.StartsWith(allowed + ":", StringComparison.Ordinal));

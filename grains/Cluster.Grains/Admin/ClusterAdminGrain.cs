@@ -153,7 +153,21 @@ public sealed class ClusterAdminGrain(
     }
 
     /// <inheritdoc />
-    public Task<string[]> GetDrainingSilosAsync()
+    public Task<string[]> GetDrainingSilosAsync() =>
+        Task.FromResult(intent.State.DrainingSilos.Union(Leaving(), StringComparer.Ordinal).ToArray());
+
+    /// <inheritdoc />
+    public Task<string[]> GetLeavingSilosAsync() => Task.FromResult(Leaving().ToArray());
+
+    /// <inheritdoc />
+    public Task MarkLeavingAsync(string silo, SiloAddress address)
+    {
+        _leaving[address] = silo;
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The leaving silos' names, once those membership declared dead are forgotten.</summary>
+    private IEnumerable<string> Leaving()
     {
         var snapshot = membership.CurrentSnapshot;
         foreach (var gone in _leaving.Keys.Where(a => !snapshot.Members.TryGetValue(a, out var member) || member.Status == SiloStatus.Dead).ToList())
@@ -161,14 +175,7 @@ public sealed class ClusterAdminGrain(
             _leaving.Remove(gone);
         }
 
-        return Task.FromResult(intent.State.DrainingSilos.Union(_leaving.Values, StringComparer.Ordinal).ToArray());
-    }
-
-    /// <inheritdoc />
-    public Task MarkLeavingAsync(string silo, SiloAddress address)
-    {
-        _leaving[address] = silo;
-        return Task.CompletedTask;
+        return _leaving.Values;
     }
 
     private static long[] Served(ModelDescriptor model) =>

@@ -52,11 +52,12 @@ internal sealed partial class GracefulDrain(
         lifecycle.Subscribe(nameof(GracefulDrain), ServiceLifecycleStage.Active, _ => Task.CompletedTask, DrainAsync);
     }
 
-    private async Task DrainAsync(CancellationToken cancellationToken)
+    private async Task DrainAsync(CancellationToken _)
     {
         var started = time.GetTimestamp();
-        using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        budget.CancelAfter(Budget);
+        // Its own budget, not the host's stop token: a drain cut short by whatever stopped before it would lose the
+        // requests queued here, and a silo that stops at all should stop without losing them.
+        using var budget = new CancellationTokenSource(Budget, time);
         leaving.Begin();
         var before = replicas.Entries.Count();
         LogDraining(localSilo.Name, before);

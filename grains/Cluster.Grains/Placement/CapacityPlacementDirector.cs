@@ -3,6 +3,7 @@ using Cluster.Contracts.Admin;
 using Cluster.Contracts.Errors;
 using Cluster.Contracts.Grains;
 using Cluster.Contracts.Models;
+using Cluster.Grains.Drain;
 using Cluster.Grains.Load;
 using Microsoft.Extensions.Logging;
 using Orleans.Runtime.Placement;
@@ -15,13 +16,17 @@ namespace Cluster.Grains.Placement;
 /// asked at each placement: replicas are placed rarely, and a drain must take effect at once). Replicas
 /// placed here in the last few seconds count before the board lists them. When no silo can host the
 /// replica (or the board is still empty), it goes to this silo if it is a candidate and not draining, else
-/// to the first such candidate by name; the replica's activation then reports why it cannot run.
+/// to the first such candidate by name; the replica's activation then reports why it cannot run. A leaving silo
+/// (shutting down: marked with the admin grain, this silo once <see cref="SiloLeaving"/> is set, or no longer active
+/// in membership) is never a candidate; with no other silo the placement fails as not started, so callers try again
+/// elsewhere rather than start a replica that the stopping silo would refuse anyway.
 /// </summary>
 internal sealed partial class CapacityPlacementDirector(
     IClusterMembershipService membership,
     ILocalSiloDetails localSilo,
     IGrainFactory grains,
     ClusterLoadView board,
+    SiloLeaving leaving,
     TimeProvider time,
     ILogger<CapacityPlacementDirector> logger) : IPlacementDirector
 {
@@ -33,16 +38,24 @@ internal sealed partial class CapacityPlacementDirector(
     public async Task<SiloAddress> OnAddActivation(PlacementStrategy strategy, PlacementTarget target, IPlacementContext context)
     {
         var key = ReplicaKey.Parse(target.GrainIdentity.Key.ToString()!);
+        var (draining, leavingSilos) = await DrainingAsync();
         var byName = new Dictionary<string, SiloAddress>(StringComparer.Ordinal);
         foreach (var silo in context.GetCompatibleSilos(target))
         {
-            if (membership.CurrentSnapshot.Members.TryGetValue(silo, out var member))
+            if (membership.CurrentSnapshot.Members.TryGetValue(silo, out var member)
+                && member.Status == SiloStatus.Active
+                && !leavingSilos.Contains(member.Name)
+                && !(leaving.IsLeaving && silo.Equals(localSilo.SiloAddress)))
             {
                 byName[member.Name] = silo;
             }
         }
 
-        var draining = await DrainingAsync();
+        if (byName.Count == 0)
+        {
+            throw new ReplicaNotStartedException($"Replica {key} was not started: every silo that could host it is shutting down.");
+        }
+
         var model = await ResolveAsync(key);
 
         // Replicas of one model are often activated together (a load warms them all at once): choosing and
@@ -108,16 +121,20 @@ internal sealed partial class CapacityPlacementDirector(
         return recent;
     }
 
-    private async Task<HashSet<string>> DrainingAsync()
+    /// <summary>The silos draining (leaving ones among them), and the leaving ones alone.</summary>
+    private async Task<(HashSet<string> Draining, HashSet<string> Leaving)> DrainingAsync()
     {
         try
         {
-            return [.. await grains.GetGrain<IClusterAdminGrain>(0).GetDrainingSilosAsync()];
+            var admin = grains.GetGrain<IClusterAdminGrain>(0);
+            var draining = admin.GetDrainingSilosAsync();
+            var leavingSilos = admin.GetLeavingSilosAsync();
+            return ([.. await draining], [.. await leavingSilos]);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             LogDrainingUnknown(e.Message);
-            return [];
+            return ([], []);
         }
     }
 

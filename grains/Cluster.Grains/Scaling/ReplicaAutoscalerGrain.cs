@@ -19,7 +19,9 @@ namespace Cluster.Grains.Scaling;
 /// A replica on a draining silo (marked by the operator, or leaving because it shuts down) gets a replacement
 /// placed elsewhere, and once that is warm the old one finishes its queue and stops. Removing a replica takes one from the silo with the most replicas of
 /// the version, the one with the least capacity there. Replicas crowded onto one silo while another could host
-/// one and holds none are spread the same way (<see cref="SpreadAsync"/>).
+/// one and holds none are spread the same way (<see cref="SpreadAsync"/>). While its own silo leaves, the
+/// autoscaler stands down: its timer does nothing, and only the leaving silo's own request
+/// (<see cref="ScaleNowAsync"/>, to place replacements elsewhere) runs a pass; a pass does nothing when every silo is leaving.
 /// </summary>
 public sealed partial class ReplicaAutoscalerGrain(ClusterLoadView board, SiloLeaving leaving, ILocalSiloDetails localSilo, TimeProvider time, ILogger<ReplicaAutoscalerGrain> logger) : Grain, IReplicaAutoscalerGrain
 {
@@ -49,9 +51,11 @@ public sealed partial class ReplicaAutoscalerGrain(ClusterLoadView board, SiloLe
     public Task KeepRunningAsync() => Task.CompletedTask;
 
     /// <inheritdoc />
-    public Task ScaleNowAsync() => TickAsync(CancellationToken.None);
+    public Task ScaleNowAsync() => ScaleOnceAsync();
 
-    private async Task TickAsync(CancellationToken cancellationToken)
+    private Task TickAsync(CancellationToken cancellationToken) => leaving.IsLeaving ? Task.CompletedTask : ScaleOnceAsync();
+
+    private async Task ScaleOnceAsync()
     {
         var load = board.Current;
         if (load.Silos.Length == 0 || !load.Complete)
@@ -59,9 +63,10 @@ public sealed partial class ReplicaAutoscalerGrain(ClusterLoadView board, SiloLe
             return;
         }
 
-        if (leaving.IsLeaving && load.Silos.All(s => s.Silo == localSilo.Name))
+        var leavingSilos = await GrainFactory.GetGrain<IClusterAdminGrain>(0).GetLeavingSilosAsync();
+        if (load.Silos.All(s => leavingSilos.Contains(s.Silo) || (leaving.IsLeaving && s.Silo == localSilo.Name)))
         {
-            // The only silo is this one, and it is shutting down: there is nowhere to place a replica.
+            // Every silo is shutting down: there is nowhere to place a replica.
             return;
         }
 

@@ -6,7 +6,7 @@ namespace Cluster.Inference.Repository;
 /// <summary>Reads a model's <c>config.json</c> (Triton's knobs in snake_case), rejecting unknown fields and bad values by name.</summary>
 public static class ModelConfigReader
 {
-    private const string Known = "max_batch_size, instance_count, device_kinds, version_policy, min_replicas, max_replicas, autoscaling, dynamic_batching, model_warmup, text_embedding, generation, intra_op_threads";
+    private const string Known = "max_batch_size, instance_count, device_kinds, version_policy, min_replicas, max_replicas, autoscaling, dynamic_batching, model_warmup, text_embedding, generation, intra_op_threads, retry_on_replica_loss";
 
     /// <summary>The largest <c>max_batch_size</c> (and warm-up or preferred batch size) a model may set.</summary>
     internal const int MaxBatchSize = 65_536;
@@ -61,6 +61,7 @@ public static class ModelConfigReader
                 "text_embedding" => config with { TextEmbedding = TextEmbeddingReader.Read(file, value) },
                 "generation" => config with { Generation = GenerationReader.Read(file, value) },
                 "intra_op_threads" => config with { IntraOpThreads = ConfigFields.Int(file, "intra_op_threads", value, min: 0, max: 256) },
+                "retry_on_replica_loss" => config with { RetryOnReplicaLoss = ConfigFields.Bool(file, "retry_on_replica_loss", value) },
                 _ => throw ConfigFields.Unknown(file, property.Name, Known),
             };
         }

@@ -47,10 +47,11 @@ public static class EdgeHosting
         });
     }
 
-    /// <summary>Maps the gRPC service and gRPC health on the gRPC port, the REST routes on the HTTP port, behind <see cref="EdgeGate"/>.</summary>
+    /// <summary>Maps the gRPC service and gRPC health on the gRPC port, the REST routes on the HTTP port, behind <see cref="EdgeGate"/>; open streams end when the silo starts stopping.</summary>
     public static void MapEdge(this WebApplication app, EdgeSettings settings)
     {
         app.UseMiddleware<EdgeGate>();
+        app.UseStreamsEndOnStop();
         app.MapGrpcService<GrpcInferenceService>().RequireLocalPort(settings.GrpcAddress);
         app.MapGrpcHealthChecksService().RequireLocalPort(settings.GrpcAddress);
         var rest = app.MapGroup("").RequireLocalPort(settings.HttpAddress);

@@ -24,9 +24,9 @@ public static class GenerateExtension
     public static void Map(RouteGroupBuilder v2, string prefix)
     {
         v2.MapPost(prefix + "/generate", (string model, string? version, HttpContext http, InferenceClient client, EdgeLimits limits) =>
-            GenerateAsync(http, client, limits, model, version ?? "", streamRoute: false));
+            GenerateAsync(http, client, limits, model, version ?? "", streamRoute: false)).WithMetadata(StreamsEndOnStop.Marker);
         v2.MapPost(prefix + "/generate_stream", (string model, string? version, HttpContext http, InferenceClient client, EdgeLimits limits) =>
-            GenerateAsync(http, client, limits, model, version ?? "", streamRoute: true));
+            GenerateAsync(http, client, limits, model, version ?? "", streamRoute: true)).WithMetadata(StreamsEndOnStop.Marker);
     }
 
     private static async Task<IResult> GenerateAsync(HttpContext http, InferenceClient client, EdgeLimits limits, string model, string version, bool streamRoute)

@@ -28,6 +28,14 @@ public sealed class ModelConfigReaderTests
     }
 
     [Fact]
+    public void Parse_RetryOnReplicaLoss_IsOnByDefault_AndCanBeTurnedOff()
+    {
+        Assert.True(Parse("{}").RetryOnReplicaLoss);
+        Assert.False(Parse("""{"retry_on_replica_loss": false}""").RetryOnReplicaLoss);
+        Assert.True(Parse("""{"retry_on_replica_loss": true}""").RetryOnReplicaLoss);
+    }
+
+    [Fact]
     public void Parse_Empty_UsesDefaults()
     {
         var config = Parse("{}");
@@ -52,6 +60,7 @@ public sealed class ModelConfigReaderTests
     [InlineData("""{"max_batch_size": 8, "text_embedding": {"max_tokens": 2}}""", "text_embedding.max_tokens", "must be at least 3")]
     [InlineData("""{"text_embedding": {}}""", "text_embedding", "needs max_batch_size above 0")]
     [InlineData("""{"intra_op_threads": -1}""", "intra_op_threads", "must be at least 0")]
+    [InlineData("""{"retry_on_replica_loss": "no"}""", "retry_on_replica_loss", "must be true or false")]
     [InlineData("""{"autoscaling": {"target_queue_per_replica": 0}}""", "autoscaling.target_queue_per_replica", "must be above 0")]
     [InlineData("""{"autoscaling": {"upscale_delay_s": -1}}""", "autoscaling.upscale_delay_s", "must be at least 0")]
     [InlineData("""{"autoscaling": {"delay": 1}}""", "autoscaling.delay", "is not a known setting")]

@@ -23,8 +23,8 @@ public static class OpenAiEndpoints
         var v1 = app.MapGroup("/v1").AddEndpointFilter(new ApiKeyFilter(ApiKeyAuthorizer.InferScope, (status, message) => OpenAiErrors.Result(OpenAiErrors.Of(status, message))));
         v1.MapGet("/models", (InferenceClient client) => ModelsAsync(client, name: null));
         v1.MapGet("/models/{model}", (string model, InferenceClient client) => ModelsAsync(client, model));
-        v1.MapPost("/completions", (HttpContext http, InferenceClient client, EdgeLimits limits) => GenerateAsync(http, client, limits, chat: false));
-        v1.MapPost("/chat/completions", (HttpContext http, InferenceClient client, EdgeLimits limits) => GenerateAsync(http, client, limits, chat: true));
+        v1.MapPost("/completions", (HttpContext http, InferenceClient client, EdgeLimits limits) => GenerateAsync(http, client, limits, chat: false)).WithMetadata(StreamsEndOnStop.Marker);
+        v1.MapPost("/chat/completions", (HttpContext http, InferenceClient client, EdgeLimits limits) => GenerateAsync(http, client, limits, chat: true)).WithMetadata(StreamsEndOnStop.Marker);
     }
 
     /// <summary>The generation models as OpenAI's list, or one of them (<paramref name="name"/>) as a model object.</summary>
