@@ -144,7 +144,7 @@ public sealed class InferenceClient : IDisposable
                         yield break;
                     }
                 }
-                catch (Exception e) when ((e is ReplicaLostException or GenerationHandedOverException) && generated == delivered.Count)
+                catch (Exception e) when ((e is ReplicaLostException or GenerationHandedOverException or ReplicaNotStartedException) && generated == delivered.Count)
                 {
                     if (resumes == MaxGenerationResumes)
                     {

@@ -28,7 +28,7 @@ public sealed class GenerationFailoverTests(ITestOutputHelper output)
     /// <summary>Long enough that a silo stopped once every stream has <see cref="TokensBeforeStop"/> tokens stops them mid-generation.</summary>
     private const int MaxTokens = 200;
 
-    private const int TokensBeforeStop = 20;
+    private const int TokensBeforeStop = 5;
 
     private static readonly TimeSpan StreamsWithin = TimeSpan.FromSeconds(90);
 
@@ -36,11 +36,17 @@ public sealed class GenerationFailoverTests(ITestOutputHelper output)
     public Task SiloKilledMidGeneration_EveryStreamEndsWithTheUndisturbedTokens() =>
         InterruptAsync((fleet, victim) => fleet.Kill(victim), nameof(ReplicaLostException));
 
+    /// <remarks>
+    /// The draining replica hands its running streams over; a stream still held by the silo when its process exits
+    /// (not yet handed over) ends as a lost replica instead and resumes the same way, so such losses are allowed beside
+    /// the hand-overs, which must occur. A surviving replica whose model is unloaded while the fleet re-balances ends its
+    /// streams as not started ("send the request to another replica"), and they resume too.
+    /// </remarks>
     [Fact]
     public Task SiloDrainedMidGeneration_EveryStreamEndsWithTheUndisturbedTokens() =>
         InterruptAsync((fleet, victim) => fleet.Terminate(victim), nameof(GenerationHandedOverException));
 
-    /// <summary>Runs the streams, stops the victim's silo with <paramref name="stop"/> and checks them; every interruption must be <paramref name="interruption"/>.</summary>
+    /// <summary>Runs the streams, stops the victim's silo with <paramref name="stop"/> and checks them; <paramref name="interruption"/> must be among the interruptions, and any other must be a lost replica.</summary>
     private async Task InterruptAsync(Action<SiloFleet, int> stop, string interruption)
     {
         var models = Directory.CreateTempSubdirectory("generation-failover-models-").FullName;
@@ -99,7 +105,8 @@ public sealed class GenerationFailoverTests(ITestOutputHelper output)
 
             var expected = await undisturbed;
             Assert.True(reasons.Count > 0, $"No stream was interrupted: silo-{victim} held none mid-generation.");
-            Assert.All(reasons, reason => Assert.Equal(interruption, reason));
+            Assert.Contains(interruption, reasons);
+            Assert.All(reasons, reason => Assert.Contains(reason, (string[])[interruption, nameof(ReplicaLostException), nameof(ReplicaNotStartedException)]));
             for (var i = 0; i < Streams; i++)
             {
                 var pieces = streams[i].ToArray();
