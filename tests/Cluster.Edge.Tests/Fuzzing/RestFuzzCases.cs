@@ -29,25 +29,7 @@ public sealed class RestFuzzCases(int seed)
         }
 
         var bytes = Encoding.UTF8.GetBytes(body.ToJsonString());
-        switch (_random.Next(8))
-        {
-            case 0:
-                bytes = bytes[.._random.Next(bytes.Length)];
-                done.Add("body cut short");
-                break;
-            case 1:
-                var at = _random.Next(bytes.Length);
-                bytes = [.. bytes[..at], .. new byte[] { 0xFF, 0xC0, 0x80, 0xED, 0xA0, 0x80 }[.._random.Next(1, 7)], .. bytes[at..]];
-                done.Add("invalid UTF-8");
-                break;
-            case 2:
-                var depth = _random.Next(60, 100_000);
-                bytes = Encoding.UTF8.GetBytes($"{{\"inputs\":[{{\"name\":\"features\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":{new string('[', depth)}1{new string(']', depth)}}}]}}");
-                done.Add($"nesting {depth} deep");
-                break;
-            default:
-                break;
-        }
+        bytes = BodyDamage.Apply(_random, bytes, 100_000, depth => $"{{\"inputs\":[{{\"name\":\"features\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":{new string('[', depth)}1{new string(']', depth)}}}]}}", done);
 
         return (string.Join(", ", done), HttpMethod.Post, path, bytes);
     }
