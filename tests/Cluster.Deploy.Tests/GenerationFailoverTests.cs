@@ -25,8 +25,8 @@ public sealed class GenerationFailoverTests(ITestOutputHelper output)
     private const int Silos = 3;
     private const int Streams = 16;
 
-    /// <summary>Long enough that a silo stopped once every stream has <see cref="TokensBeforeStop"/> tokens stops them mid-generation.</summary>
-    private const int MaxTokens = 200;
+    /// <summary>Long enough (seconds of generation on a fast machine) that a silo stopped once every stream has <see cref="TokensBeforeStop"/> tokens stops them mid-generation.</summary>
+    private const int MaxTokens = 800;
 
     private const int TokensBeforeStop = 5;
 

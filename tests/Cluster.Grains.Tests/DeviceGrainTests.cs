@@ -50,8 +50,27 @@ public sealed class DeviceGrainTests(TwoSiloFixture fixture)
         Assert.StartsWith("CUDA execution provider unavailable for device 0: ", status.HealthReason, StringComparison.Ordinal);
 
         var grain = fixture.Cluster.Connection.Grains.GetGrain<IDeviceGrain>("silo-a/cuda:0");
-        var error = await Assert.ThrowsAsync<ModelUnavailableException>(() => grain.LoadModelAsync("tiny_classifier", 1));
+        var error = await Assert.ThrowsAsync<ModelUnavailableException>(() => grain.LoadModelAsync("tiny_classifier", 1, "tiny_classifier/1/0"));
         Assert.StartsWith("Device 'silo-a/cuda:0' is unhealthy and cannot load 'tiny_classifier:1': CUDA execution provider unavailable", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <remarks>
+    /// Replicas of one version on one device share its sessions (a generation engine among them): a replica retiring
+    /// while another starts there must not unload them under the other's requests.
+    /// </remarks>
+    [Fact]
+    public async Task Unload_KeepsTheModelWhileAnotherReplicaHoldsIt()
+    {
+        var grain = fixture.Cluster.Connection.Grains.GetGrain<IDeviceGrain>("silo-b/sim:t4:1");
+        await grain.LoadModelAsync("int64_scale", 1, "int64_scale/1/0");
+        await grain.LoadModelAsync("int64_scale", 1, "int64_scale/1/1");
+
+        await grain.UnloadModelAsync("int64_scale", 1, "int64_scale/1/0");
+        await grain.UnloadModelAsync("int64_scale", 1, "int64_scale/1/2");
+        Assert.Contains("int64_scale:1", (await grain.GetStatusAsync()).LoadedModels);
+
+        await grain.UnloadModelAsync("int64_scale", 1, "int64_scale/1/1");
+        Assert.DoesNotContain("int64_scale:1", (await grain.GetStatusAsync()).LoadedModels);
     }
 
     [Fact]

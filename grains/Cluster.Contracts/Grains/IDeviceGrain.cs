@@ -13,11 +13,17 @@ public interface IDeviceGrain : IGrainWithStringKey
     /// <summary>Kind, memory, loaded models and health.</summary>
     Task<DeviceStatus> GetStatusAsync();
 
-    /// <summary>Loads a model version into its session instances on this device and warms them up (no-op when loaded).</summary>
-    Task LoadModelAsync(string model, long version);
+    /// <summary>
+    /// Loads a model version into its session instances on this device and warms them up (no-op when loaded), held
+    /// by <paramref name="holder"/> (a replica key) until it lets go: replicas of one version on one device share them.
+    /// </summary>
+    Task LoadModelAsync(string model, long version, string holder);
 
-    /// <summary>Unloads a model version (no-op when not loaded).</summary>
-    Task UnloadModelAsync(string model, long version);
+    /// <summary>
+    /// <paramref name="holder"/> lets go of a model version; the version is unloaded once no replica holds it
+    /// (no-op when not loaded). A replica starting meanwhile holds it first, so it is never unloaded under a stream.
+    /// </summary>
+    Task UnloadModelAsync(string model, long version, string holder);
 
     /// <summary>
     /// Runs validated requests of equal shape as one batch on a free session instance (loading the model

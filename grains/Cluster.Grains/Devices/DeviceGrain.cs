@@ -37,6 +37,7 @@ public sealed partial class DeviceGrain(
     ILogger<DeviceGrain> logger) : Grain, IDeviceGrain
 {
     private readonly Dictionary<(string Model, long Version), Task<ModelInstancePool>> _models = [];
+    private readonly Dictionary<(string Model, long Version), HashSet<string>> _holders = [];
     private DeviceKey _key;
     private DeviceDescriptor? _device;
     private long _batchesRun;
@@ -60,6 +61,7 @@ public sealed partial class DeviceGrain(
         }
 
         _models.Clear();
+        _holders.Clear();
         return Task.CompletedTask;
     }
 
@@ -94,11 +96,30 @@ public sealed partial class DeviceGrain(
     }
 
     /// <inheritdoc />
-    public Task LoadModelAsync(string model, long version) => PoolFor(model, version);
+    public Task LoadModelAsync(string model, long version, string holder)
+    {
+        if (!_holders.TryGetValue((model, version), out var holders))
+        {
+            _holders[(model, version)] = holders = [];
+        }
+
+        holders.Add(holder);
+        return PoolFor(model, version);
+    }
 
     /// <inheritdoc />
-    public Task UnloadModelAsync(string model, long version)
+    public Task UnloadModelAsync(string model, long version, string holder)
     {
+        if (_holders.TryGetValue((model, version), out var holders))
+        {
+            holders.Remove(holder);
+            if (holders.Count > 0)
+            {
+                return Task.CompletedTask;
+            }
+        }
+
+        _holders.Remove((model, version));
         if (_models.Remove((model, version), out var pool))
         {
             decoders.Remove(_key.ToString(), model, version);
@@ -243,6 +264,7 @@ public sealed partial class DeviceGrain(
         catch (Exception e)
         {
             _models.Remove((model, version));
+            _holders.Remove((model, version));
             throw e switch
             {
                 InferenceException => e,

@@ -199,13 +199,9 @@ public sealed partial class ModelBatcherGrain(
 
             replica.Scheduler.Dispose();
             replicas.Gone(_key.ToString());
-            foreach (var (used, grain) in _devicesUsed)
+            foreach (var grain in _devicesUsed.Values)
             {
-                var device = DeviceKey.Parse(used).Device;
-                if (!replicas.Entries.Any(r => r.Model == _key.Model && r.Version == _key.Version && r.Device == device))
-                {
-                    await grain.UnloadModelAsync(_key.Model, _key.Version);
-                }
+                await grain.UnloadModelAsync(_key.Model, _key.Version, _key.ToString());
             }
         }
 
@@ -262,7 +258,7 @@ public sealed partial class ModelBatcherGrain(
         var device = GrainFactory.GetGrain<IDeviceGrain>(deviceKey);
         try
         {
-            await device.LoadModelAsync(target.Model, target.Version.Version);
+            await device.LoadModelAsync(target.Model, target.Version.Version, _key.ToString());
         }
         catch
         {
