@@ -259,6 +259,9 @@ internal sealed class GrpcTransport(GrpcChannel channel, string? apiKey) : IInfe
         return [.. models];
     }
 
+    public async Task<bool> IsReadyAsync(ModelTarget target) =>
+        (await Call(() => _client.ModelReadyAsync(new ModelReadyRequest { Name = target.Model, Version = Version(target.Version.Version) }, _headers).ResponseAsync)).Ready;
+
     public async Task<Contracts.Models.ModelStatistics> GetStatisticsAsync(ModelTarget target)
     {
         var response = await Call(() => _client.ModelStatisticsAsync(new ModelStatisticsRequest { Name = target.Model, Version = Version(target.Version.Version) }, _headers).ResponseAsync);

@@ -194,11 +194,13 @@ public sealed class InferenceClient : IDisposable
 
     private const string FinishReasonUnknown = "";
 
-    /// <summary>The statistics of a model version's replica, in Triton's shape.</summary>
-    public async Task<ModelStatistics> GetStatisticsAsync(string model, long? version = null)
-    {
-        return await _transport.GetStatisticsAsync(await ResolveAsync(model, version));
-    }
+    /// <summary>The statistics of a model version, summed over its replicas, in Triton's shape.</summary>
+    public async Task<ModelStatistics> GetStatisticsAsync(string model, long? version = null) =>
+        await _transport.GetStatisticsAsync(await ResolveAsync(model, version));
+
+    /// <summary>Whether a replica of the model version has loaded and warmed its sessions and takes requests.</summary>
+    public async Task<bool> IsReadyAsync(string model, long? version = null) =>
+        await _transport.IsReadyAsync(await ResolveAsync(model, version));
 
     /// <summary>Every model in the repository with its versions, inputs and outputs.</summary>
     public Task<ModelDescriptor[]> GetModelsAsync() => _transport.GetModelsAsync();

@@ -131,7 +131,24 @@ internal sealed class OrleansTransport(IGrainFactory grains, ILocalReplicas? loc
 
     public Task<ModelDescriptor[]> GetModelsAsync() => grains.GetGrain<IModelRegistryGrain>(0).GetModelsAsync();
 
-    public Task<ModelStatistics> GetStatisticsAsync(ModelTarget target) => grains.GetGrain<IModelBatcherGrain>(FirstReplica(target)).GetStatisticsAsync();
+    /// <summary>Summed over the version's replicas on the load board (replica 0, started if need be, when none is listed).</summary>
+    public async Task<ModelStatistics> GetStatisticsAsync(ModelTarget target)
+    {
+        var keys = await ReplicaKeysAsync(target);
+        var replicas = await Task.WhenAll((keys.Count == 0 ? [FirstReplica(target)] : keys).Select(k => Replica(k).GetStatisticsAsync()));
+        return ModelStatisticsSum.Of(target.Model, target.Version.Version, replicas);
+    }
+
+    /// <summary>Whether a replica of the version is ready: one accepting requests on the load board, else replica 0's own answer.</summary>
+    public async Task<bool> IsReadyAsync(ModelTarget target) =>
+        (await ReplicaKeysAsync(target, acceptingOnly: true)).Count > 0 || (await Replica(FirstReplica(target)).GetStatusAsync()).Ready;
+
+    private async Task<List<string>> ReplicaKeysAsync(ModelTarget target, bool acceptingOnly = false) =>
+        [.. (await grains.GetGrain<IClusterLoadGrain>(0).GetAsync()).Silos
+            .SelectMany(s => s.Replicas)
+            .Where(r => r.Model == target.Model && r.Version == target.Version.Version && (r.Accepting || !acceptingOnly))
+            .Select(r => r.Key)
+            .Distinct()];
 
     public void Dispose() => Router.Dispose();
 

@@ -1,7 +1,6 @@
 using Cluster.Client;
 using Cluster.Contracts.Admin;
 using Cluster.Contracts.Errors;
-using Cluster.Contracts.Grains;
 using Cluster.Contracts.Models;
 
 namespace Cluster.Silo.Edge;
@@ -9,13 +8,12 @@ namespace Cluster.Silo.Edge;
 /// <summary>The model questions and operations both edge protocols answer: readiness, metadata, statistics, load and unload.</summary>
 public sealed class ModelOperations(InferenceClient client, IGrainFactory grains, ClusterReadiness readiness)
 {
-    /// <summary>Whether the model version resolves and its replica has loaded and warmed its sessions.</summary>
+    /// <summary>Whether the model version resolves and a replica of it has loaded and warmed its sessions.</summary>
     public async Task<bool> IsReadyAsync(string model, string version)
     {
         try
         {
-            var target = await client.ResolveAsync(model, InferRequestMapper.ParseVersion(model, version));
-            return (await Replica(target.Model, target.Version.Version).GetStatusAsync()).Ready;
+            return await client.IsReadyAsync(model, InferRequestMapper.ParseVersion(model, version));
         }
         catch (InferenceException)
         {
@@ -52,7 +50,7 @@ public sealed class ModelOperations(InferenceClient client, IGrainFactory grains
             {
                 if (served.IsLoadable && (version.Length == 0 || InferRequestMapper.ParseVersion(model, version) == served.Version))
                 {
-                    statistics.Add(await Replica(descriptor.Name, served.Version).GetStatisticsAsync());
+                    statistics.Add(await client.GetStatisticsAsync(descriptor.Name, served.Version));
                 }
             }
         }
@@ -88,7 +86,4 @@ public sealed class ModelOperations(InferenceClient client, IGrainFactory grains
             readiness.EndWarming();
         }
     }
-
-    private IModelBatcherGrain Replica(string model, long version) =>
-        grains.GetGrain<IModelBatcherGrain>(new ReplicaKey(model, version, 0).ToString());
 }
