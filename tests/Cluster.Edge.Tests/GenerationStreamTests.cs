@@ -180,6 +180,7 @@ public sealed class GenerationStreamTests(EdgeFixture fixture)
         { "stream as int", "Model 'tiny_gpt': parameter 'stream' must be a bool (bool_param), got int64_param." },
         { "empty prompt", "text_input is empty: a prompt needs at least one character." },
         { "prompt past context", "text_input encodes to 1100 tokens; the model's context holds 1024, so it must encode to fewer than 1024." },
+        { "one word past any context", "text_input is 131073 bytes of UTF-8; no token of the model's tokenizer stands for more than 128, so it cannot fit the context of 1024 tokens." },
         { "max_tokens zero", "max_tokens must be between 1 and 1022 (the context of 1024 tokens minus the prompt's 2); it was 0." },
         { "max_tokens past context", "max_tokens must be between 1 and 1022 (the context of 1024 tokens minus the prompt's 2); it was 5000." },
         { "negative temperature", "temperature must be 0 (greedy) or more, got -1." },
@@ -280,6 +281,10 @@ public sealed class GenerationStreamTests(EdgeFixture fixture)
                 break;
             case "prompt past context":
                 request.Inputs[0] = Input("text_input", "BYTES", [1], c => c.BytesContents.Add(ByteString.CopyFromUtf8(string.Concat(Enumerable.Repeat(" a", 1100)))));
+                break;
+            case "one word past any context":
+                // Unrefused, encoding this one 128 KiB word would take the tokenizer tens of seconds.
+                request.Inputs[0] = Input("text_input", "BYTES", [1], c => c.BytesContents.Add(ByteString.CopyFromUtf8(new string('a', (1024 * 128) + 1))));
                 break;
             case "max_tokens zero": parameters["max_tokens"] = new InferParameter { Int64Param = 0 }; break;
             case "max_tokens past context": parameters["max_tokens"] = new InferParameter { Int64Param = 5000 }; break;

@@ -33,7 +33,9 @@ public sealed partial class ModelBatcherGrain
         using var ended = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, handOver);
         try
         {
-            var stream = engine.Submit(GenerationJobs.Create(request, engine, time.GetUtcNow()), ended.Token);
+            // Off the activation's thread: encoding a long prompt must not hold up this replica's other callers.
+            var job = await Task.Run(() => GenerationJobs.Create(request, engine, time.GetUtcNow()), ended.Token);
+            var stream = engine.Submit(job, ended.Token);
             await using var updates = stream.ReadAllAsync(ended.Token).GetAsyncEnumerator(ended.Token);
             while (await NextUpdateAsync(updates, handOver, cancellationToken))
             {

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.ML.Tokenizers;
@@ -13,6 +15,22 @@ public static partial class DecoderTokenizer
     private const string Supported =
         "supported layouts: tokenizer.json with a BPE model and a ByteLevel pre-tokenizer, vocab.json + merges.txt (byte-level BPE), " +
         "or the builtin \"gpt2\"; SentencePiece, Unigram and WordPiece tokenizers are not supported";
+
+    /// <summary>GPT-2's vocabulary: ids 0 to 50,256.</summary>
+    private const int Gpt2VocabularySize = 50257;
+
+    private static readonly ConditionalWeakTable<Tokenizer, StrongBox<int>> LongestTokens = [];
+
+    /// <summary>
+    /// The most UTF-8 bytes one token of <paramref name="tokenizer"/> stands for (128 for GPT-2), computed once per
+    /// tokenizer: a text of more than context × this many bytes cannot fit the context, whatever it says.
+    /// </summary>
+    public static int LongestTokenBytes(Tokenizer tokenizer) => LongestTokens.GetValue(tokenizer, t => new StrongBox<int>(t switch
+    {
+        // A byte-level vocabulary spells each byte as one character.
+        BpeTokenizer bpe => bpe.Vocabulary.Keys.Concat(bpe.SpecialTokens?.Keys ?? []).Max(k => bpe.ByteLevel ? k.Length : Encoding.UTF8.GetByteCount(k)),
+        _ => Enumerable.Range(0, Gpt2VocabularySize).Max(id => Encoding.UTF8.GetByteCount(t.Decode([id]) ?? "")),
+    })).Value;
 
     /// <summary>
     /// The tokenizer named by <paramref name="builtin"/> (only <c>"gpt2"</c>), or else the one in

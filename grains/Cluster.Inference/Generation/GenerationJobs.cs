@@ -1,3 +1,4 @@
+using System.Text;
 using Cluster.Contracts.Errors;
 using Cluster.Contracts.Generation;
 
@@ -33,6 +34,16 @@ public static class GenerationJobs
             throw new InvalidInputException($"top_k must be 0 (off) or more, got {request.TopK}.");
         }
 
+        // Encoding one long run of characters takes time quadratic in its length: refuse what cannot fit unread.
+        var context = settings.ContextLength;
+        var bytes = Encoding.UTF8.GetByteCount(text);
+        var longestToken = DecoderTokenizer.LongestTokenBytes(engine.Tokenizer);
+        if (bytes > (long)context * longestToken)
+        {
+            throw new InvalidInputException(
+                $"{field} is {bytes} bytes of UTF-8; no token of the model's tokenizer stands for more than {longestToken}, so it cannot fit the context of {context} tokens.");
+        }
+
         var prompt = engine.Tokenizer.EncodeToIds(text);
         if (prompt.Count == 0)
         {
@@ -40,7 +51,6 @@ public static class GenerationJobs
         }
 
         // Checked here as well as at Submit so that the caller's error names its own fields, before a job exists.
-        var context = settings.ContextLength;
         if (prompt.Count >= context)
         {
             throw new InvalidInputException($"{field} encodes to {prompt.Count} tokens; the model's context holds {context}, so it must encode to fewer than {context}.");
