@@ -126,7 +126,8 @@ public sealed class SiloSettings
             errors.Add($"Cluster:SiloPort and Cluster:GatewayPort must differ (both are {SiloPort}).");
         }
 
-        if (AdvertisedAddress is not null && !IPAddress.TryParse(AdvertisedAddress, out _))
+        var addressValid = AdvertisedAddress is null || IPAddress.TryParse(AdvertisedAddress, out _);
+        if (!addressValid)
         {
             errors.Add($"Cluster:AdvertisedAddress '{AdvertisedAddress}' is not an IP address.");
         }
@@ -173,7 +174,7 @@ public sealed class SiloSettings
 
         errors.AddRange(Edge.Validate());
         errors.AddRange(Tls.Validate("Cluster:Tls"));
-        if (InsecureBeyondLoopback && !AllowInsecureClusterPorts)
+        if (addressValid && InsecureBeyondLoopback && !AllowInsecureClusterPorts)
         {
             errors.Add($"Cluster:AdvertisedAddress {ResolveAdvertisedAddress()} is not loopback, so the silo and gateway ports would let anyone on the network in: "
                 + "set Cluster:Tls:CaCertificatePath and Cluster:Tls:CertificatePath (mutual TLS with the cluster CA; `cluster certs` makes them), "

@@ -43,6 +43,12 @@ public sealed class ClusterPortsTests
     }
 
     [Fact]
+    public void Settings_AnAdvertisedAddressThatIsNoAddress_IsReportedNotThrown()
+    {
+        Assert.Contains("Cluster:AdvertisedAddress 'silo-0' is not an IP address.", Settings("silo-0").Validate());
+    }
+
+    [Fact]
     public async Task SiloPorts_ListenOnTheAdvertisedAddressOnly()
     {
         using var redis = await RedisServer.StartAsync();
