@@ -123,7 +123,7 @@ public static class ClusterCommandLine
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            await error.WriteLineAsync($"Cannot connect to the cluster ({(options.RedisConnectionString is null ? "gateway " + string.Join(", ", options.Gateways) : "redis " + options.RedisConnectionString)}): {e.Message}");
+            await error.WriteLineAsync($"Cannot connect to the cluster ({(options.RedisConnectionString is null ? "gateway " + string.Join(", ", options.Gateways) : "redis " + RedisConnection.Redact(options.RedisConnectionString))}): {e.Message}");
             return 3;
         }
 

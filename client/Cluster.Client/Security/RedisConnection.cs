@@ -44,4 +44,17 @@ public static class RedisConnection
         };
         return options.Ssl ? auth + " over TLS" : auth + " without TLS";
     }
+
+    /// <summary><paramref name="connectionString"/> without its password, for messages and logs.</summary>
+    public static string Redact(string connectionString)
+    {
+        try
+        {
+            return ConfigurationOptions.Parse(connectionString).ToString(includePassword: false);
+        }
+        catch (ArgumentException)
+        {
+            return "(a connection string that does not parse)";
+        }
+    }
 }

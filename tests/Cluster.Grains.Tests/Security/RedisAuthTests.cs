@@ -9,13 +9,15 @@ public sealed class RedisAuthTests
     private const string Password = "redis-auth-test";
 
     [Fact]
-    public async Task Silo_WithThePassword_StartsAndServes_ClientWithItInTheConnectionString()
+    public async Task SiloWithThePasswordAndTls_StartsAndServes_AClientFindingItThroughRedisWithBoth()
     {
+        using var certificates = TestCertificates.Create("auth-a", "client");
         using var redis = await RedisServer.StartAsync(Password);
         await using var cluster = await InProcessCluster.StartAsync(
             ["auth-a"],
-            perSilo: _ => new() { ["Cluster:RedisConnectionString"] = $"127.0.0.1:{redis.Port}", ["Cluster:RedisPassword"] = Password },
-            redis: redis.ConnectionString);
+            perSilo: _ => new(certificates.SiloSettings("auth-a")) { ["Cluster:RedisConnectionString"] = $"127.0.0.1:{redis.Port}", ["Cluster:RedisPassword"] = Password },
+            redis: redis.ConnectionString,
+            configureClient: client => client.Tls = certificates.Node("client"));
 
         Assert.Single(await cluster.Connection.Admin.GetDevicesAsync(), d => d.Status.Key == "auth-a/cpu:0");
     }
