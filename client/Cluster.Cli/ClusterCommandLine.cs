@@ -1,6 +1,7 @@
 using Cluster.Cli.Admin;
 using Cluster.Cli.Commands;
 using Cluster.Client;
+using Cluster.Client.Security;
 using Cluster.Contracts.Errors;
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -40,6 +41,12 @@ public static class ClusterCommandLine
           drain <silo> | undrain <silo>                    stop (or resume) placing model replicas on a silo
           top [--interval s] [--iterations N]              live view of silos, devices and models (Ctrl-C ends)
 
+        Certificates (mutual TLS on the silo and gateway ports; PEM files, kept when present unless --force):
+          certs ca --out dir [--name n] [--days N]         a cluster CA: dir/ca.crt and dir/ca.key
+          certs node --name n --ca dir [--out dir] [--dns a,b] [--ip addr] [--days N]
+                                                           a node (silo or client) certificate issued by the CA:
+                                                           n.crt and n.key
+
         Connection (default: the local silo's gateway 127.0.0.1:30000):
           --gateway host:port   a silo gateway (repeatable)
           --redis <connection>  find the silos through the cluster's Redis membership table
@@ -47,6 +54,10 @@ public static class ClusterCommandLine
           --service-id <id>     Orleans service id (default: inference)
           --grpc host:port      use a silo's gRPC edge instead (e.g. 127.0.0.1:8001; https://... for TLS)
           --api-key <key>       bearer key for the gRPC edge when it requires one
+          --tls-ca <ca.crt>     the cluster CA, for gateways with mutual TLS (env CLUSTER_TLS_CA)
+          --tls-cert <n.crt>    this client's certificate (PEM, or PKCS#12) (env CLUSTER_TLS_CERT)
+          --tls-key <n.key>     its PEM private key (env CLUSTER_TLS_KEY)
+          --tls-password <p>    the PKCS#12 file's password (env CLUSTER_TLS_PASSWORD)
 
         Exit codes: 0 success, 1 the cluster refused the request, 2 usage error, 3 cannot connect.
         """;
@@ -71,6 +82,11 @@ public static class ClusterCommandLine
         {
             await output.WriteLineAsync(Usage);
             return arguments.Command is "" ? 2 : 0;
+        }
+
+        if (arguments.Command == "certs")
+        {
+            return await RunAsync(() => Task.FromResult(CertsCommand.Run(arguments, output)), error, connectionFailure: null);
         }
 
         var admin = AdminCommands.Handles(arguments.Command);
@@ -100,9 +116,14 @@ public static class ClusterCommandLine
         {
             connection = await ClusterConnection.ConnectAsync(options, cancellationToken);
         }
+        catch (ClusterTlsException e)
+        {
+            await error.WriteLineAsync($"{e.Message} (set by --tls-ca, --tls-cert, --tls-key, --tls-password or their CLUSTER_TLS_* variables)");
+            return 2;
+        }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            await error.WriteLineAsync($"Cannot connect to the cluster ({(options.RedisConnectionString is null ? "gateway " + string.Join(", ", options.Gateways) : "redis " + options.RedisConnectionString)}): {e.Message}");
+            await error.WriteLineAsync($"Cannot connect to the cluster ({(options.RedisConnectionString is null ? "gateway " + string.Join(", ", options.Gateways) : "redis " + RedisConnection.Redact(options.RedisConnectionString))}): {e.Message}");
             return 3;
         }
 
@@ -125,6 +146,13 @@ public static class ClusterCommandLine
             ClusterId = arguments.Value("--cluster-id") ?? "inference",
             ServiceId = arguments.Value("--service-id") ?? "inference",
             ConnectTimeout = TimeSpan.FromSeconds(5),
+            Tls = new ClusterTlsOptions
+            {
+                CaCertificatePath = arguments.Value("--tls-ca") ?? Environment.GetEnvironmentVariable("CLUSTER_TLS_CA"),
+                CertificatePath = arguments.Value("--tls-cert") ?? Environment.GetEnvironmentVariable("CLUSTER_TLS_CERT"),
+                KeyPath = arguments.Value("--tls-key") ?? Environment.GetEnvironmentVariable("CLUSTER_TLS_KEY"),
+                CertificatePassword = arguments.Value("--tls-password") ?? Environment.GetEnvironmentVariable("CLUSTER_TLS_PASSWORD"),
+            },
         };
         if (arguments.All("--gateway") is { Count: > 0 } gateways)
         {

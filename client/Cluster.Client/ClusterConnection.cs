@@ -1,10 +1,10 @@
 using System.Net;
+using Cluster.Client.Security;
 using Cluster.Contracts.Admin;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
-using StackExchange.Redis;
 
 namespace Cluster.Client;
 
@@ -13,9 +13,12 @@ public sealed class ClusterConnection : IAsyncDisposable
 {
     private readonly IHost _host;
 
-    private ClusterConnection(IHost host)
+    private readonly ClusterCredentials? _credentials;
+
+    private ClusterConnection(IHost host, ClusterCredentials? credentials)
     {
         _host = host;
+        _credentials = credentials;
         Grains = host.Services.GetRequiredService<IClusterClient>();
         Inference = new InferenceClient(Grains);
     }
@@ -29,10 +32,11 @@ public sealed class ClusterConnection : IAsyncDisposable
     /// <summary>The inference API.</summary>
     public InferenceClient Inference { get; }
 
-    /// <summary>Connects; throws when no gateway answers.</summary>
+    /// <summary>Connects; throws when no gateway answers, <see cref="ClusterTlsException"/> when the TLS settings are wrong.</summary>
     public static async Task<ClusterConnection> ConnectAsync(ClusterConnectionOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
+        var credentials = options.Tls.IsEnabled ? options.Tls.Load("Tls") : null;
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.UseOrleansClient(client =>
@@ -43,11 +47,16 @@ public sealed class ClusterConnection : IAsyncDisposable
             client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = options.ResponseTimeout);
             if (options.RedisConnectionString is { } redis)
             {
-                client.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis));
+                client.UseRedisClustering(o => o.ConfigurationOptions = RedisConnection.Options(redis, caCertificatePath: options.Tls.CaCertificatePath));
             }
             else
             {
                 client.UseStaticClustering([.. options.Gateways.Select(ParseEndpoint)]);
+            }
+
+            if (credentials is not null)
+            {
+                client.UseTls(credentials.Certificate, tls => ClusterTls.Apply(credentials, tls));
             }
         });
         GatewayListHold.Wrap(builder.Services);
@@ -61,15 +70,17 @@ public sealed class ClusterConnection : IAsyncDisposable
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             host.Dispose();
+            credentials?.Dispose();
             throw new TimeoutException($"No gateway answered within {options.ConnectTimeout.TotalSeconds:0} s.");
         }
         catch
         {
             host.Dispose();
+            credentials?.Dispose();
             throw;
         }
 
-        return new ClusterConnection(host);
+        return new ClusterConnection(host, credentials);
     }
 
     /// <inheritdoc />
@@ -78,6 +89,7 @@ public sealed class ClusterConnection : IAsyncDisposable
         Inference.Dispose();
         await _host.StopAsync();
         _host.Dispose();
+        _credentials?.Dispose();
     }
 
     private static IPEndPoint ParseEndpoint(string value)

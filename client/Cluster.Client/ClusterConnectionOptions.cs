@@ -1,3 +1,5 @@
+using Cluster.Client.Security;
+
 namespace Cluster.Client;
 
 /// <summary>How a client reaches the cluster: a silo gateway on a known address, or the silos listed in Redis.</summary>
@@ -28,6 +30,13 @@ public sealed class ClusterConnectionOptions
     /// time a request may legitimately queue and run.
     /// </summary>
     public TimeSpan ResponseTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Mutual TLS to the gateways: the cluster CA and this client's certificate, needed when the silos have
+    /// <c>Cluster:Tls</c> on. The CA also verifies a Redis server reached over TLS (<c>ssl=true</c> in
+    /// <see cref="RedisConnectionString"/>).
+    /// </summary>
+    public ClusterTlsOptions Tls { get; set; } = new();
 
     /// <summary>Orleans service id.</summary>
     public string ServiceId { get; set; } = "inference";

@@ -3,7 +3,7 @@ namespace Cluster.Deploy.Tests;
 /// <summary>Compose files: images built from deploy/docker, silo settings, published ports, health checks, commands.</summary>
 public static class ComposeChecks
 {
-    private static readonly string[] CliCommands = ["models", "infer"];
+    private static readonly string[] CliCommands = ["models", "infer", "certs"];
 
     public static void Check(DeployFiles files, string file, YamlNode document, Problems problems)
     {
@@ -26,6 +26,7 @@ public static class ComposeChecks
             if (RedisChecks.IsRedis(service["image"].Text))
             {
                 RedisChecks.Check(file, service.Path, service["command"], service["command"].Path, service["volumes"].Items.Select(v => v.Text?.Split(':').ElementAtOrDefault(1)), problems);
+                ClusterSecurityChecks.CheckRedis(service["command"], file, service["command"].Path, problems);
                 continue;
             }
 
@@ -89,6 +90,7 @@ public static class ComposeChecks
         var variables = environment.Entries.Select(e => (e.Key, e.Value.Text, e.Value.Path))
             .Concat(environment.Items.Select(i => (i.Text!.Split('=')[0], (string?)i.Text.Split('=', 2).ElementAtOrDefault(1), i.Path)));
         var silo = SiloContainer.From(image, variables, file, problems);
+        ClusterSecurityChecks.CheckSilo(silo, variables.Select(v => (v.Item1, v.Item2)), file, environment.Path, problems);
 
         if (silo.Settings.RedisConnectionString?.Split(',')[0].Split(':')[0] is { } redisHost && !services.Contains(redisHost))
         {

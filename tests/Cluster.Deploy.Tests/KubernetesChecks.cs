@@ -55,6 +55,7 @@ public static class KubernetesChecks
             if (RedisChecks.IsRedis(container["image"].Text))
             {
                 RedisChecks.Check(file, at, container["args"], $"{where}: {container["args"].Path}", container["volumeMounts"].Items.Select(m => m["mountPath"].Text), problems);
+                ClusterSecurityChecks.CheckRedis(container["args"], file, $"{where}: {container["args"].Path}", problems);
                 continue;
             }
 
@@ -85,6 +86,7 @@ public static class KubernetesChecks
 
             var variables = container["env"].Items.Select(e => (e["name"].Text!, e["value"].Text, $"{where}: {e.Path}"));
             var silo = SiloContainer.From(image.Model, variables, file, problems);
+            ClusterSecurityChecks.CheckSilo(silo, variables.Select(v => (v.Item1, v.Item2)), file, $"{where}: {container["env"].Path}", problems);
             SiloContainer.CheckArguments(container["args"], $"{file}", problems);
             var ports = container["ports"].Items.ToDictionary(p => p["name"].Text ?? p.Path, p => int.Parse(p["containerPort"].Text!, CultureInfo.InvariantCulture));
             foreach (var (role, port) in silo.Ports)

@@ -64,14 +64,15 @@ public sealed class InProcessCluster : IAsyncDisposable
 
     /// <summary>
     /// Starts one silo per name. <paramref name="perSilo"/> adds settings for a silo (by index);
-    /// <paramref name="redis"/> switches clustering to Redis.
+    /// <paramref name="redis"/> switches clustering to Redis; <paramref name="configureClient"/> adjusts the client's options.
     /// </summary>
     public static async Task<InProcessCluster> StartAsync(
         string[] siloNames,
         Func<int, Dictionary<string, string?>>? perSilo = null,
         string? redis = null,
         Action<string>? prepareRepository = null,
-        string? stateDirectory = null)
+        string? stateDirectory = null,
+        Action<ClusterConnectionOptions>? configureClient = null)
     {
         var repository = RepositoryPaths.CopyModelsToTemp();
         prepareRepository?.Invoke(repository);
@@ -82,12 +83,14 @@ public sealed class InProcessCluster : IAsyncDisposable
             await cluster.AddSiloAsync(siloNames[i], perSilo?.Invoke(i));
         }
 
-        cluster.Connection = await ClusterConnection.ConnectAsync(new ClusterConnectionOptions
+        var client = new ClusterConnectionOptions
         {
             ClusterId = clusterId,
             Gateways = cluster.Gateways,
             RedisConnectionString = redis,
-        });
+        };
+        configureClient?.Invoke(client);
+        cluster.Connection = await ClusterConnection.ConnectAsync(client);
         return cluster;
     }
 

@@ -10,27 +10,29 @@ namespace Cluster.Tests.Shared;
 public sealed class RedisServer : IDisposable
 {
     private readonly string _directory;
+    private readonly string? _password;
     private Process _process;
 
-    private RedisServer(Process process, int port, string directory)
+    private RedisServer(Process process, int port, string directory, string? password)
     {
         _process = process;
         Port = port;
         _directory = directory;
+        _password = password;
     }
 
     /// <summary>The port it listens on.</summary>
     public int Port { get; }
 
-    /// <summary>A StackExchange.Redis connection string for it.</summary>
-    public string ConnectionString => $"127.0.0.1:{Port}";
+    /// <summary>A StackExchange.Redis connection string for it (with its password, when it has one).</summary>
+    public string ConnectionString => _password is null ? $"127.0.0.1:{Port}" : $"127.0.0.1:{Port},password={_password}";
 
-    /// <summary>Starts the server and waits until it accepts connections.</summary>
-    public static async Task<RedisServer> StartAsync()
+    /// <summary>Starts the server (requiring <paramref name="password"/> when given, <c>requirepass</c>) and waits until it accepts connections.</summary>
+    public static async Task<RedisServer> StartAsync(string? password = null)
     {
         var port = FreePorts.Take(1)[0];
         var directory = Directory.CreateTempSubdirectory("redis-").FullName;
-        var server = new RedisServer(Launch(port, directory), port, directory);
+        var server = new RedisServer(Launch(port, directory, password), port, directory, password);
         await server.WaitUntilListeningAsync();
         return server;
     }
@@ -41,7 +43,8 @@ public sealed class RedisServer : IDisposable
         using (var client = new TcpClient())
         {
             await client.ConnectAsync("127.0.0.1", Port);
-            await client.GetStream().WriteAsync("SHUTDOWN SAVE\r\n"u8.ToArray());
+            var commands = (_password is null ? "" : $"AUTH {_password}\r\n") + "SHUTDOWN SAVE\r\n";
+            await client.GetStream().WriteAsync(System.Text.Encoding.ASCII.GetBytes(commands));
             await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(15));
         }
 
@@ -51,13 +54,14 @@ public sealed class RedisServer : IDisposable
     /// <summary>Starts the stopped server again on the same port, with the data it had.</summary>
     public async Task RestartAsync()
     {
-        _process = Launch(Port, _directory);
+        _process = Launch(Port, _directory, _password);
         await WaitUntilListeningAsync();
     }
 
-    private static Process Launch(int port, string directory)
+    private static Process Launch(int port, string directory, string? password)
     {
-        var start = new ProcessStartInfo("redis-server", ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory])
+        string[] arguments = ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory];
+        var start = new ProcessStartInfo("redis-server", password is null ? arguments : [.. arguments, "--requirepass", password])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
+using Cluster.Client.Security;
 using Cluster.Inference.Devices;
+using StackExchange.Redis;
 
 namespace Cluster.Silo.Configuration;
 
@@ -18,6 +20,15 @@ public sealed class SiloSettings
 
     /// <summary>StackExchange.Redis connection string, required with <c>Clustering=Redis</c>.</summary>
     public string? RedisConnectionString { get; set; }
+
+    /// <summary>The Redis ACL user (Redis 6+); wins over <c>user=</c> in the connection string.</summary>
+    public string? RedisUser { get; set; }
+
+    /// <summary>The Redis password (<c>requirepass</c> or the ACL user's); wins over <c>password=</c> in the connection string.</summary>
+    public string? RedisPassword { get; set; }
+
+    /// <summary>Reach Redis over TLS, verifying its certificate against <c>Cluster:Tls:CaCertificatePath</c> when set (else the machine's roots).</summary>
+    public bool RedisTls { get; set; }
 
     /// <summary>Orleans cluster id (silos and clients of one deployment share it).</summary>
     public string ClusterId { get; set; } = "inference";
@@ -62,8 +73,14 @@ public sealed class SiloSettings
     /// <summary>The gRPC and REST edge.</summary>
     public EdgeSettings Edge { get; set; } = new();
 
-    /// <summary>Mutual TLS between silos (<c>Cluster:SiloTls</c>); off unless a certificate is configured.</summary>
-    public SiloTlsSettings SiloTls { get; set; } = new();
+    /// <summary>Mutual TLS on the silo and gateway ports (<c>Cluster:Tls</c>); off unless a certificate is configured.</summary>
+    public ClusterTlsOptions Tls { get; set; } = new();
+
+    /// <summary>
+    /// Lets a silo whose cluster ports are reachable beyond loopback start without <see cref="Tls"/>, for a
+    /// network only the cluster can reach; logged as a warning at start.
+    /// </summary>
+    public bool AllowInsecureClusterPorts { get; set; }
 
     /// <summary>How fast a silo that stopped answering is declared dead (<c>Cluster:Membership</c>).</summary>
     public MembershipSettings Membership { get; set; } = new();
@@ -109,7 +126,8 @@ public sealed class SiloSettings
             errors.Add($"Cluster:SiloPort and Cluster:GatewayPort must differ (both are {SiloPort}).");
         }
 
-        if (AdvertisedAddress is not null && !IPAddress.TryParse(AdvertisedAddress, out _))
+        var addressValid = AdvertisedAddress is null || IPAddress.TryParse(AdvertisedAddress, out _);
+        if (!addressValid)
         {
             errors.Add($"Cluster:AdvertisedAddress '{AdvertisedAddress}' is not an IP address.");
         }
@@ -155,7 +173,14 @@ public sealed class SiloSettings
         }
 
         errors.AddRange(Edge.Validate());
-        errors.AddRange(SiloTls.Validate());
+        errors.AddRange(Tls.Validate("Cluster:Tls"));
+        if (addressValid && InsecureBeyondLoopback && !AllowInsecureClusterPorts)
+        {
+            errors.Add($"Cluster:AdvertisedAddress {ResolveAdvertisedAddress()} is not loopback, so the silo and gateway ports would let anyone on the network in: "
+                + "set Cluster:Tls:CaCertificatePath and Cluster:Tls:CertificatePath (mutual TLS with the cluster CA; `cluster certs` makes them), "
+                + "or Cluster:AllowInsecureClusterPorts=true on a network only the cluster reaches.");
+        }
+
         errors.AddRange(Membership.Validate());
         if (OtlpEndpoint is not null && !Uri.TryCreate(OtlpEndpoint, UriKind.Absolute, out _))
         {
@@ -169,6 +194,12 @@ public sealed class SiloSettings
 
         return errors;
     }
+
+    /// <summary>Whether the silo and gateway ports listen beyond loopback without TLS.</summary>
+    public bool InsecureBeyondLoopback => UsesRedis && !Tls.IsEnabled && !IPAddress.IsLoopback(ResolveAdvertisedAddress());
+
+    /// <summary>The StackExchange.Redis options of the cluster's Redis (<see cref="RedisConnectionString"/> with the Redis settings).</summary>
+    public ConfigurationOptions RedisOptions() => RedisConnection.Options(RedisConnectionString!, RedisUser, RedisPassword, RedisTls, Tls.CaCertificatePath);
 
     /// <summary>The address to advertise.</summary>
     public IPAddress ResolveAdvertisedAddress()

@@ -9,7 +9,6 @@ using Cluster.Silo.Telemetry;
 using Orleans.Configuration;
 using Orleans.Dashboard;
 using Orleans.Runtime.MembershipService.SiloMetadata;
-using StackExchange.Redis;
 
 namespace Cluster.Silo.Hosting;
 
@@ -50,6 +49,7 @@ public static class ClusterHost
 
         builder.Services.AddSingleton(settings);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
+        builder.Services.AddHostedService<SecurityReport>();
         builder.UseOrleans(silo =>
         {
             silo.Configure<SiloOptions>(o => o.SiloName = settings.SiloName);
@@ -59,9 +59,11 @@ public static class ClusterHost
             if (settings.UsesRedis)
             {
                 silo.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (settings.ClusterId, settings.ServiceId));
-                silo.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(settings.RedisConnectionString!));
-                silo.AddRedisGrainStorage(ClusterState.StorageName, o => o.ConfigurationOptions = ConfigurationOptions.Parse(settings.RedisConnectionString!));
-                silo.ConfigureEndpoints(settings.ResolveAdvertisedAddress(), settings.SiloPort, settings.GatewayPort, listenOnAnyHostAddress: true);
+                silo.UseRedisClustering(o => o.ConfigurationOptions = settings.RedisOptions());
+                silo.AddRedisGrainStorage(ClusterState.StorageName, o => o.ConfigurationOptions = settings.RedisOptions());
+
+                // The ports listen on the advertised address only, not on every address of the machine.
+                silo.ConfigureEndpoints(settings.ResolveAdvertisedAddress(), settings.SiloPort, settings.GatewayPort, listenOnAnyHostAddress: false);
             }
             else
             {
@@ -79,7 +81,7 @@ public static class ClusterHost
 
             silo.AddInferenceServing(settings.ModelRepositories, settings.Devices, labels);
             silo.AddDashboard();
-            silo.UseSiloTls(settings.SiloTls);
+            silo.UseSiloTls(settings.Tls);
         });
         builder.AddEdge(settings.Edge);
         builder.AddTelemetry(settings.MetricsAddress, settings.OtlpEndpoint);

@@ -1,40 +1,25 @@
-using System.Net.Security;
-using System.Security.Cryptography.X509Certificates;
-using Cluster.Silo.Configuration;
-using Orleans.Configuration;
-using Orleans.Connections.Security;
+using Cluster.Client.Security;
 
 namespace Cluster.Silo.Hosting;
 
 /// <summary>
-/// Mutual TLS on silo-to-silo connections (Microsoft.Orleans.Connections.Security). Each silo presents the
-/// configured certificate and accepts a peer whose certificate is the same one or chains to a trusted root.
-/// Gateway connections stay as they are: clients inside the cluster's network use them, outside callers
-/// use the edge, which has its own TLS.
+/// Mutual TLS on the silo's own ports (Microsoft.Orleans.Connections.Security): silo-to-silo connections in
+/// both directions and clients' gateway connections. Each side presents its certificate and accepts the
+/// other's only when it chains to the cluster CA (<see cref="ClusterTls"/>).
 /// </summary>
 public static class SiloTls
 {
-    /// <summary>Turns on silo-to-silo TLS when <see cref="SiloTlsSettings.CertificatePath"/> is set.</summary>
-    public static ISiloBuilder UseSiloTls(this ISiloBuilder silo, SiloTlsSettings settings)
+    /// <summary>Turns on mutual TLS when <paramref name="settings"/> name a certificate; the host disposes the loaded credentials.</summary>
+    public static ISiloBuilder UseSiloTls(this ISiloBuilder silo, ClusterTlsOptions settings)
     {
-        if (settings.CertificatePath is not { } path)
+        ArgumentNullException.ThrowIfNull(settings);
+        if (!settings.IsEnabled)
         {
             return silo;
         }
 
-        var certificate = X509CertificateLoader.LoadPkcs12FromFile(path, settings.CertificatePassword);
-        var options = new TlsOptions
-        {
-            LocalCertificate = certificate,
-            RemoteCertificateMode = RemoteCertificateMode.RequireCertificate,
-            ClientCertificateMode = RemoteCertificateMode.RequireCertificate,
-            RemoteCertificateValidation = (remote, _, errors) => errors == SslPolicyErrors.None || remote.RawDataMemory.Span.SequenceEqual(certificate.RawDataMemory.Span),
-            OnAuthenticateAsClient = (_, ssl) => ssl.TargetHost = certificate.GetNameInfo(X509NameType.DnsName, forIssuer: false),
-        };
-        return silo.Configure<SiloConnectionOptions>(connections =>
-        {
-            connections.ConfigureSiloInboundConnection(connection => connection.UseServerTls(options));
-            connections.ConfigureSiloOutboundConnection(connection => connection.UseClientTls(options));
-        });
+        var credentials = settings.Load("Cluster:Tls");
+        silo.Services.AddSingleton(_ => credentials);
+        return silo.UseTls(credentials.Certificate, tls => ClusterTls.Apply(credentials, tls));
     }
 }
