@@ -45,10 +45,10 @@ public sealed record DeviceLoad
     /// <summary>Batches running on it.</summary>
     [Id(6)] public int RunningBatches { get; init; }
 
-    /// <summary>Its memory.</summary>
+    /// <summary>Its memory; 0 when unknown (the driver could not report it and no fallback is configured).</summary>
     [Id(7)] public long MemoryTotalBytes { get; init; }
 
-    /// <summary>Memory not held by loaded models.</summary>
+    /// <summary>Memory neither held by this silo's loaded models nor, when the device was discovered, by other processes.</summary>
     [Id(8)] public long MemoryFreeBytes { get; init; }
 }
 

@@ -86,7 +86,7 @@ internal sealed partial class LoadReportPublisher(
                 QueuedRequests = entries.Where(r => r.Entry.Device == device.Name).Sum(r => r.Load.Queued),
                 RunningBatches = entries.Where(r => r.Entry.Device == device.Name).Sum(r => r.Load.Running),
                 MemoryTotalBytes = device.MemoryTotalBytes,
-                MemoryFreeBytes = Math.Max(0, device.MemoryTotalBytes - (long)(record?.MemoryUsedBytes ?? 0)),
+                MemoryFreeBytes = device.MemoryFreeBytes((long)(record?.MemoryUsedBytes ?? 0)) ?? 0,
             };
         }
 

@@ -25,7 +25,8 @@ public sealed record PlacementScore(string Silo, double Score, double Speed, int
 
 /// <summary>
 /// Scores the silos for a new model replica. Only silos that can host it count: not draining, with a
-/// healthy device of a kind the model allows and enough free memory on it. The score is
+/// healthy device of a kind the model allows and enough free memory on it (a device whose memory is unknown is
+/// never excluded for it: its silo logged the unknown figure at start). The score is
 /// <c>spare capacity × cost factor × locality factor ÷ (1 + replicas of the model on the silo)³ ÷ (1 + ½ × replicas of the model elsewhere in its zone)</c>,
 /// where spare capacity sums speed × idle fraction over the silo's devices the replica could use, the cost factor 1 / (1 + 0.05 × cost per hour),
 /// and the locality factor 1.25 in the asking silo's region. Ties go to the silo with fewer replicas of
@@ -68,7 +69,7 @@ public static class ReplicaPlacementScoring
             }
 
             var devices = DevicePreference.Eligible(
-                silo.Devices.Where(d => d.MemoryFreeBytes >= request.MemoryBytes),
+                silo.Devices.Where(d => d.MemoryTotalBytes == 0 || d.MemoryFreeBytes >= request.MemoryBytes),
                 request.Config,
                 d => d.Kind,
                 d => d.Healthy);

@@ -12,6 +12,12 @@ public sealed class DeviceOptions
     /// <summary>Relative speed of this silo's CUDA and CPU devices (1 = a T4); simulated devices carry their own.</summary>
     public double Speed { get; set; } = 1;
 
+    /// <summary>
+    /// Memory in MiB assumed for a CUDA device whose driver cannot report it (NVML missing or failing); 0 leaves it
+    /// unknown, and placement then never excludes the device for lack of memory. Either way a warning names the device.
+    /// </summary>
+    public int CudaMemoryFallbackMiB { get; set; }
+
     /// <summary>Simulated devices to add (for capacity planning and placement tests).</summary>
     public List<SimulatedDeviceProfile> Simulated { get; set; } = [];
 
