@@ -24,16 +24,18 @@ public static class ClusterTables
         return table;
     }
 
-    /// <summary>Devices: key, kind, health, memory, busy, loaded models.</summary>
+    /// <summary>Devices: key, kind, health, memory (and where the figure comes from), busy, configured and measured speed, loaded models.</summary>
     public static Table Devices(IEnumerable<DeviceView> devices)
     {
-        var table = New("Device", "Kind", "Health", "Memory used / total", "Busy", "Loaded models");
+        var table = New("Device", "Kind", "Health", "Memory used / total", "Busy", "Speed (configured)", "Measured items/s", "Loaded models");
         foreach (var device in devices)
         {
             var status = device.Status;
             Row(table, status.Key, status.Kind, status.HealthReason is null ? status.Health.ToString() : $"{status.Health}: {status.HealthReason}",
-                $"{AdminConsole.Bytes(status.MemoryUsedBytes)} / {(status.MemoryTotalBytes > 0 ? AdminConsole.Bytes(status.MemoryTotalBytes) : "?")}",
+                $"{AdminConsole.Bytes(status.MemoryUsedBytes)} / {(status.MemoryTotalBytes > 0 ? AdminConsole.Bytes(status.MemoryTotalBytes) : "?")} ({status.MemorySource})",
                 AdminConsole.Number(device.BusyFraction * 100) + " %",
+                AdminConsole.Number(status.Speed, "0.##"),
+                status.MeasuredItemsPerSecond.Count == 0 ? "-" : string.Join(", ", status.MeasuredItemsPerSecond.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key} {AdminConsole.Number(p.Value)}")),
                 status.LoadedModels.Length == 0 ? "-" : string.Join(", ", status.LoadedModels));
         }
 

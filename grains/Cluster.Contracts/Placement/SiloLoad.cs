@@ -82,6 +82,12 @@ public sealed record ReplicaLoad
 
     /// <summary>Finishing its queue before it stops; neither accepting nor starting.</summary>
     [Id(8)] public bool Retiring { get; init; }
+
+    /// <summary>
+    /// Its model's measured throughput on its device (items per second of run time, from warm-up and then live batches),
+    /// shared like <see cref="Capacity"/>; 0 until measured.
+    /// </summary>
+    [Id(9)] public double MeasuredCapacity { get; init; }
 }
 
 /// <summary>Every active silo's latest report.</summary>

@@ -31,6 +31,7 @@ public sealed partial class DeviceGrain(
     ModelRepository repository,
     ILocalSiloDetails localSilo,
     DeviceUsageBoard usageBoard,
+    ThroughputBoard throughputs,
     LocalDecoders decoders,
     TimeProvider time,
     InferenceMetrics metrics,
@@ -56,6 +57,7 @@ public sealed partial class DeviceGrain(
         foreach (var ((model, version), pool) in _models)
         {
             decoders.Remove(_key.ToString(), model, version);
+            throughputs.Remove(_key.Device, model, version);
             DisposeWhenLoaded(pool);
         }
 
@@ -87,7 +89,11 @@ public sealed partial class DeviceGrain(
             Health = health,
             HealthReason = reason,
             MemoryTotalBytes = device.MemoryTotalBytes,
+            MemoryReservedBytes = device.MemoryReservedBytes,
+            MemorySource = device.MemorySource,
             MemoryUsedBytes = used,
+            Speed = device.Speed,
+            MeasuredItemsPerSecond = throughputs.OnDevice(_key.Device),
             LoadedModels = [.. loaded],
             BatchesRun = _batchesRun,
         });
@@ -102,6 +108,7 @@ public sealed partial class DeviceGrain(
         if (_models.Remove((model, version), out var pool))
         {
             decoders.Remove(_key.ToString(), model, version);
+            throughputs.Remove(_key.Device, model, version);
             DisposeWhenLoaded(pool);
             LogUnloaded(model, version, _key.ToString());
         }
@@ -226,7 +233,7 @@ public sealed partial class DeviceGrain(
             var outputs = Array.ConvertAll(target.Version.Outputs, o => o.Name);
             var usage = usageBoard.For(_key.Silo, _key.Device, device.MemoryTotalBytes);
             var instances = target.Config.Generation is null ? target.Config.InstanceCount : 1;
-            var pool = await ModelInstancePool.CreateAsync(_key.ToString(), instances, () => Load(model, version, device, target), warmups, outputs, usage);
+            var pool = await ModelInstancePool.CreateAsync(_key.ToString(), instances, () => Load(model, version, device, target), warmups, outputs, usage, throughputs.For(_key.Device, model, version));
             if (pool.FirstModel is DecoderSession decoder)
             {
                 decoders.Add(_key.ToString(), model, version, decoder.Start(pool.RunOnFirstAsync, time));

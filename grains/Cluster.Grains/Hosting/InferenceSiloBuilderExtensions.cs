@@ -35,6 +35,7 @@ public static class InferenceSiloBuilderExtensions
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(labels ?? SiloLabels.Local);
         builder.Services.TryAddSingleton<DeviceUsageBoard>();
+        builder.Services.TryAddSingleton<ThroughputBoard>();
         builder.Services.TryAddSingleton<ReplicaBoard>();
         builder.Services.TryAddSingleton<LocalDecoders>();
         builder.Services.TryAddSingleton<ILocalReplicas>(sp => sp.GetRequiredService<ReplicaBoard>());
