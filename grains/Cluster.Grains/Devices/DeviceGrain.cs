@@ -280,7 +280,7 @@ public sealed partial class DeviceGrain(
 
         return target.Config.TextEmbedding is { } text
             ? new SentenceEmbeddingModel(file, repository.VersionFile(model, version, text.Vocabulary), device, text, target.Config.IntraOpThreads)
-            : new OnnxRuntimeModel(file, device, target.Config.IntraOpThreads);
+            : new OnnxRuntimeModel(file, device, target.Config.IntraOpThreads, target.Config.Cuda.Over(localDevices.Options.CudaProvider));
     }
 
     private DeviceDescriptor RequireDevice() =>

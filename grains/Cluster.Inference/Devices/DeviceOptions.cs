@@ -1,3 +1,5 @@
+using Cluster.Contracts.Models;
+
 namespace Cluster.Inference.Devices;
 
 /// <summary>Which devices a silo serves (configuration section <c>Cluster:Devices</c>).</summary>
@@ -17,6 +19,9 @@ public sealed class DeviceOptions
     /// unknown, and placement then never excludes the device for lack of memory. Either way a warning names the device.
     /// </summary>
     public int CudaMemoryFallbackMiB { get; set; }
+
+    /// <summary>CUDA execution provider settings for every model on this silo's GPUs; a model's <c>cuda</c> settings override them field by field.</summary>
+    public CudaProviderSettings CudaProvider { get; set; } = new();
 
     /// <summary>Simulated devices to add (for capacity planning and placement tests).</summary>
     public List<SimulatedDeviceProfile> Simulated { get; set; } = [];

@@ -149,6 +149,7 @@ public sealed class SiloSettings
             errors.AddRange(profile.Fault.Validate($"Cluster:Devices:Simulated entry '{profile.Profile}' Fault"));
         }
 
+        errors.AddRange(Devices.CudaProvider.Validate(field => $"Cluster:Devices:CudaProvider:{field}"));
         if (Devices.CudaMemoryFallbackMiB < 0)
         {
             errors.Add($"Cluster:Devices:CudaMemoryFallbackMiB {Devices.CudaMemoryFallbackMiB} must be 0 (unknown) or a size in MiB.");
