@@ -36,7 +36,7 @@ public static class ClusterTables
                 AdminConsole.Number(device.BusyFraction * 100) + " %",
                 AdminConsole.Number(status.Speed, "0.##"),
                 status.MeasuredItemsPerSecond.Count == 0 ? "-" : string.Join(", ", status.MeasuredItemsPerSecond.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key} {AdminConsole.Number(p.Value)}")),
-                status.LoadedModels.Length == 0 ? "-" : string.Join(", ", status.LoadedModels));
+                status.LoadedModels.Length == 0 ? "-" : string.Join(", ", status.LoadedModels.Select(m => status.Variants.TryGetValue(m, out var variant) ? $"{m} ({variant})" : m)));
         }
 
         return table;
@@ -55,7 +55,7 @@ public static class ClusterTables
                     Row(table, model.Model.Name, version.Version.ToString(System.Globalization.CultureInfo.InvariantCulture),
                         version.Ready ? "READY" : $"UNAVAILABLE: {version.Reason}",
                         version.SplitPercent is { } split ? $"{split} %" : "-",
-                        replica is null ? "-" : replica.Error is { } error ? $"error: {error}" : replica.Device ?? $"{replica.Silo} (starting)",
+                        replica is null ? "-" : replica.Error is { } error ? $"error: {error}" : replica.Device is { } on ? $"{on} ({replica.Variant})" : $"{replica.Silo} (starting)",
                         replica is null ? "-" : replica.Queued.ToString(System.Globalization.CultureInfo.InvariantCulture),
                         replica is null ? "-" : AdminConsole.Number(replica.RequestsPerSecond),
                         replica is null ? "-" : AdminConsole.Number(replica.P50Ms, "0.00"),

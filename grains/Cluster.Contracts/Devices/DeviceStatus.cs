@@ -42,6 +42,9 @@ public sealed record DeviceStatus
 
     /// <summary>Measured throughput of each loaded model version (<c>model:version</c>), in items per second of run time.</summary>
     [Id(12)] public Dictionary<string, double> MeasuredItemsPerSecond { get; init; } = [];
+
+    /// <summary>The file variant (<c>fp32</c>, <c>fp16</c>, <c>int8</c>) each loaded model version (<c>model:version</c>) serves.</summary>
+    [Id(13)] public Dictionary<string, string> Variants { get; init; } = [];
 }
 
 /// <summary>Device health.</summary>

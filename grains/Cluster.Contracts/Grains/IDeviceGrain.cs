@@ -13,8 +13,11 @@ public interface IDeviceGrain : IGrainWithStringKey
     /// <summary>Kind, memory, loaded models and health.</summary>
     Task<DeviceStatus> GetStatusAsync();
 
-    /// <summary>Loads a model version into its session instances on this device and warms them up (no-op when loaded).</summary>
-    Task LoadModelAsync(string model, long version);
+    /// <summary>
+    /// Loads a model version into its session instances on this device and warms them up (no-op when loaded);
+    /// returns the variant loaded (<c>fp32</c>, <c>fp16</c> or <c>int8</c>).
+    /// </summary>
+    Task<string> LoadModelAsync(string model, long version);
 
     /// <summary>Unloads a model version (no-op when not loaded).</summary>
     Task UnloadModelAsync(string model, long version);
