@@ -59,6 +59,8 @@ infer_all() {
   python3 - "$dir/models.json" >"$dir/commands" <<'PY'
 import json, shlex, sys
 for model in json.load(open(sys.argv[1])):
+    if not model["versions"]:
+        continue
     version = model["versions"][-1]
     args = ["infer", model["name"], "--json"]
     for spec in version["inputs"]:
@@ -123,11 +125,11 @@ for name in sorted(f[:-5] for f in os.listdir(os.path.join(work, "gpu")) if f.en
     worst = 0.0
     for key, out in gpu.items():
         for a, b in zip(out["data"], cpu[key]["data"]):
-            if isinstance(a, (int, float)) and not isinstance(a, bool):
+            try:
                 worst = max(worst, abs(float(a) - float(b)))
-            elif a != b:
-                worst = float("inf")
-    differences[name] = worst
+            except ValueError:
+                worst = worst if a == b else float("inf")
+    differences[name] = worst if worst != float("inf") else "non-numeric outputs differ"
     ok = ok and worst <= 1e-3
 gpus = [{"device": d["status"]["key"], "memory_total_bytes": d["status"]["memory_total_bytes"], "loaded": d["status"]["loaded_models"]}
         for d in json.load(open(os.path.join(work, "devices.json"))) if d["status"]["kind"] == "cuda"]
