@@ -72,7 +72,8 @@ public sealed class BenchCluster : IAsyncDisposable
                     ["Cluster:GatewayPort"] = Port(ports[(5 * i) + 1]),
                     ["Cluster:ModelRepository"] = repository,
                     ["Cluster:BundledModels"] = bundledModels ? BundledModelsPath : "",
-                    ["Cluster:Devices:Cuda"] = "none",
+                    // CPU unless CLUSTER_BENCH_CUDA says otherwise (tests/gpu/run.sh sets "auto" to run the benchmarks on the GPU).
+                    ["Cluster:Devices:Cuda"] = Environment.GetEnvironmentVariable("CLUSTER_BENCH_CUDA") ?? "none",
                     ["Cluster:Edge:GrpcAddress"] = $"127.0.0.1:{ports[(5 * i) + 2]}",
                     ["Cluster:Edge:HttpAddress"] = $"127.0.0.1:{ports[(5 * i) + 3]}",
                     ["Cluster:MetricsAddress"] = $"127.0.0.1:{ports[(5 * i) + 4]}",

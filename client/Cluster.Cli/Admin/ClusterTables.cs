@@ -24,17 +24,19 @@ public static class ClusterTables
         return table;
     }
 
-    /// <summary>Devices: key, kind, health, memory, busy, loaded models.</summary>
+    /// <summary>Devices: key, kind, health, memory (and where the figure comes from), busy, configured and measured speed, loaded models.</summary>
     public static Table Devices(IEnumerable<DeviceView> devices)
     {
-        var table = New("Device", "Kind", "Health", "Memory used / total", "Busy", "Loaded models");
+        var table = New("Device", "Kind", "Health", "Memory used / total", "Busy", "Speed (configured)", "Measured items/s", "Loaded models");
         foreach (var device in devices)
         {
             var status = device.Status;
             Row(table, status.Key, status.Kind, status.HealthReason is null ? status.Health.ToString() : $"{status.Health}: {status.HealthReason}",
-                $"{AdminConsole.Bytes(status.MemoryUsedBytes)} / {(status.MemoryTotalBytes > 0 ? AdminConsole.Bytes(status.MemoryTotalBytes) : "?")}",
+                $"{AdminConsole.Bytes(status.MemoryUsedBytes)} / {(status.MemoryTotalBytes > 0 ? AdminConsole.Bytes(status.MemoryTotalBytes) : "?")} ({status.MemorySource})",
                 AdminConsole.Number(device.BusyFraction * 100) + " %",
-                status.LoadedModels.Length == 0 ? "-" : string.Join(", ", status.LoadedModels));
+                AdminConsole.Number(status.Speed, "0.##"),
+                status.MeasuredItemsPerSecond.Count == 0 ? "-" : string.Join(", ", status.MeasuredItemsPerSecond.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key} {AdminConsole.Number(p.Value)}")),
+                status.LoadedModels.Length == 0 ? "-" : string.Join(", ", status.LoadedModels.Select(m => status.Variants.TryGetValue(m, out var variant) ? $"{m} ({variant})" : m)));
         }
 
         return table;
@@ -53,7 +55,7 @@ public static class ClusterTables
                     Row(table, model.Model.Name, version.Version.ToString(System.Globalization.CultureInfo.InvariantCulture),
                         version.Ready ? "READY" : $"UNAVAILABLE: {version.Reason}",
                         version.SplitPercent is { } split ? $"{split} %" : "-",
-                        replica is null ? "-" : replica.Error is { } error ? $"error: {error}" : replica.Device ?? $"{replica.Silo} (starting)",
+                        replica is null ? "-" : replica.Error is { } error ? $"error: {error}" : replica.Device is { } on ? $"{on} ({replica.Variant})" : $"{replica.Silo} (starting)",
                         replica is null ? "-" : replica.Queued.ToString(System.Globalization.CultureInfo.InvariantCulture),
                         replica is null ? "-" : AdminConsole.Number(replica.RequestsPerSecond),
                         replica is null ? "-" : AdminConsole.Number(replica.P50Ms, "0.00"),

@@ -3,7 +3,11 @@ using Cluster.Contracts.Placement;
 namespace Cluster.Client.Routing;
 
 /// <summary>A replica a request may go to: its key, silo, relative capacity and the queue its silo last reported.</summary>
-public sealed record RouteEntry(string Key, string Silo, double Capacity, int ReportedQueue);
+public sealed record RouteEntry(string Key, string Silo, double Capacity, int ReportedQueue)
+{
+    /// <summary>Its measured throughput, shared like <see cref="Capacity"/>; 0 until measured.</summary>
+    public double MeasuredCapacity { get; init; }
+}
 
 /// <summary>
 /// The ready replicas of each model version, from one reading of the cluster's load board, with the
@@ -22,7 +26,10 @@ public sealed class ReplicaTable
     /// <summary>A table with no replicas.</summary>
     public static ReplicaTable Empty { get; } = new([]);
 
-    /// <summary>The replicas of each model version that take new requests.</summary>
+    /// <summary>
+    /// The replicas of each model version that take new requests, weighed by their measured capacity when every one of
+    /// them has been measured (a warmed-up replica has), else by their devices' configured speed.
+    /// </summary>
     public static ReplicaTable From(ClusterLoad load)
     {
         ArgumentNullException.ThrowIfNull(load);
@@ -41,11 +48,11 @@ public sealed class ReplicaTable
                     grouped[(replica.Model, replica.Version)] = list = [];
                 }
 
-                list.Add(new RouteEntry(replica.Key, silo.Silo, replica.Capacity, replica.Queued));
+                list.Add(new RouteEntry(replica.Key, silo.Silo, replica.Capacity, replica.Queued) { MeasuredCapacity = replica.MeasuredCapacity });
             }
         }
 
-        return new ReplicaTable(grouped.ToDictionary(g => g.Key, g => WithDraw([.. g.Value.OrderBy(e => e.Key, StringComparer.Ordinal)])));
+        return new ReplicaTable(grouped.ToDictionary(g => g.Key, g => WithDraw([.. Measured(g.Value).OrderBy(e => e.Key, StringComparer.Ordinal)])));
     }
 
     /// <summary>The ready replicas of a model version and the draw by their capacity; no replicas (and a null draw) when none.</summary>
@@ -54,6 +61,21 @@ public sealed class ReplicaTable
 
     /// <summary>How many replicas the table holds.</summary>
     public int Count { get; }
+
+    /// <summary>
+    /// The replicas with capacities in the ratio of their measured ones when all have one, scaled to the same total as
+    /// the configured ones (so load per capacity keeps its scale); as they are otherwise, since the two do not mix.
+    /// </summary>
+    private static IEnumerable<RouteEntry> Measured(List<RouteEntry> replicas)
+    {
+        if (!replicas.TrueForAll(r => r.MeasuredCapacity > 0))
+        {
+            return replicas;
+        }
+
+        var scale = replicas.Sum(r => r.Capacity) / replicas.Sum(r => r.MeasuredCapacity);
+        return replicas.Select(r => r with { Capacity = r.MeasuredCapacity * scale });
+    }
 
     private static (RouteEntry[], CapacityDraw) WithDraw(RouteEntry[] replicas) => (replicas, new CapacityDraw([.. replicas.Select(r => r.Capacity)]));
 }

@@ -47,6 +47,9 @@ public sealed record ReplicaView
     /// <summary>The device its batches run on; null until it is ready.</summary>
     [Id(2)] public string? Device { get; init; }
 
+    /// <summary>The model file variant it serves (<c>fp32</c>, <c>fp16</c> or <c>int8</c>); null until it is ready.</summary>
+    [Id(15)] public string? Variant { get; init; }
+
     /// <summary>Whether it is loaded and warmed up.</summary>
     [Id(3)] public bool Ready { get; init; }
 

@@ -30,6 +30,21 @@ public sealed record DeviceStatus
 
     /// <summary>Batches run since the device started.</summary>
     [Id(8)] public long BatchesRun { get; init; }
+
+    /// <summary>Where the memory figure comes from: <c>driver</c>, <c>host</c>, <c>profile</c>, <c>fallback</c> or <c>unknown</c>.</summary>
+    [Id(9)] public string MemorySource { get; init; } = "";
+
+    /// <summary>Memory other processes held when the device was discovered.</summary>
+    [Id(10)] public long MemoryReservedBytes { get; init; }
+
+    /// <summary>The configured relative speed (1 = a T4): placement's starting guess until a model's speed is measured.</summary>
+    [Id(11)] public double Speed { get; init; } = 1;
+
+    /// <summary>Measured throughput of each loaded model version (<c>model:version</c>), in items per second of run time.</summary>
+    [Id(12)] public Dictionary<string, double> MeasuredItemsPerSecond { get; init; } = [];
+
+    /// <summary>The file variant (<c>fp32</c>, <c>fp16</c>, <c>int8</c>) each loaded model version (<c>model:version</c>) serves.</summary>
+    [Id(13)] public Dictionary<string, string> Variants { get; init; } = [];
 }
 
 /// <summary>Device health.</summary>

@@ -16,8 +16,9 @@ public interface IDeviceGrain : IGrainWithStringKey
     /// <summary>
     /// Loads a model version into its session instances on this device and warms them up (no-op when loaded), held
     /// by <paramref name="holder"/> (a replica key) until it lets go: replicas of one version on one device share them.
+    /// Returns the variant loaded (<c>fp32</c>, <c>fp16</c> or <c>int8</c>).
     /// </summary>
-    Task LoadModelAsync(string model, long version, string holder);
+    Task<string> LoadModelAsync(string model, long version, string holder);
 
     /// <summary>
     /// <paramref name="holder"/> lets go of a model version; the version is unloaded once no replica holds it

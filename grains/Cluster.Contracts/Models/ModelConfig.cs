@@ -51,6 +51,9 @@ public sealed record ModelConfig
     /// </summary>
     [Id(12)] public bool RetryOnReplicaLoss { get; init; } = true;
 
+    /// <summary>CUDA execution provider settings, over the silo's; empty when the model sets none.</summary>
+    [Id(13)] public CudaProviderSettings Cuda { get; init; } = new();
+
     /// <summary>Whether a device of the given kind may host the model.</summary>
     public bool AllowsDeviceKind(string kind) =>
         DeviceKinds.Length == 0 || Array.Exists(DeviceKinds, allowed => kind == allowed || kind.StartsWith(allowed + ":", StringComparison.Ordinal));

@@ -21,4 +21,7 @@ public sealed record ReplicaStatus
 
     /// <summary>Batches running.</summary>
     [Id(5)] public int RunningBatches { get; init; }
+
+    /// <summary>The model file variant its device loaded (<c>fp32</c>, <c>fp16</c> or <c>int8</c>); null until ready.</summary>
+    [Id(6)] public string? Variant { get; init; }
 }

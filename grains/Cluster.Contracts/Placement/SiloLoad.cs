@@ -45,10 +45,10 @@ public sealed record DeviceLoad
     /// <summary>Batches running on it.</summary>
     [Id(6)] public int RunningBatches { get; init; }
 
-    /// <summary>Its memory.</summary>
+    /// <summary>Its memory; 0 when unknown (the driver could not report it and no fallback is configured).</summary>
     [Id(7)] public long MemoryTotalBytes { get; init; }
 
-    /// <summary>Memory not held by loaded models.</summary>
+    /// <summary>Memory neither held by this silo's loaded models nor, when the device was discovered, by other processes.</summary>
     [Id(8)] public long MemoryFreeBytes { get; init; }
 }
 
@@ -82,6 +82,12 @@ public sealed record ReplicaLoad
 
     /// <summary>Finishing its queue before it stops; neither accepting nor starting.</summary>
     [Id(8)] public bool Retiring { get; init; }
+
+    /// <summary>
+    /// Its model's measured throughput on its device (items per second of run time, from warm-up and then live batches),
+    /// shared like <see cref="Capacity"/>; 0 until measured.
+    /// </summary>
+    [Id(9)] public double MeasuredCapacity { get; init; }
 }
 
 /// <summary>Every active silo's latest report.</summary>

@@ -272,7 +272,7 @@ public sealed class ClusterAdminGrain(
         try
         {
             var status = await replica.GetStatusAsync();
-            var view = new ReplicaView { Key = key, Silo = status.Silo, Device = status.Device, Ready = status.Ready, Queued = status.Queued };
+            var view = new ReplicaView { Key = key, Silo = status.Silo, Device = status.Device, Variant = status.Variant, Ready = status.Ready, Queued = status.Queued };
             if (!status.Ready)
             {
                 return view;

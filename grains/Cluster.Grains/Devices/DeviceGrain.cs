@@ -31,6 +31,7 @@ public sealed partial class DeviceGrain(
     ModelRepository repository,
     ILocalSiloDetails localSilo,
     DeviceUsageBoard usageBoard,
+    ThroughputBoard throughputs,
     LocalDecoders decoders,
     TimeProvider time,
     InferenceMetrics metrics,
@@ -38,6 +39,7 @@ public sealed partial class DeviceGrain(
 {
     private readonly Dictionary<(string Model, long Version), Task<ModelInstancePool>> _models = [];
     private readonly Dictionary<(string Model, long Version), HashSet<string>> _holders = [];
+    private readonly Dictionary<(string Model, long Version), string> _variants = [];
     private DeviceKey _key;
     private DeviceDescriptor? _device;
     private long _batchesRun;
@@ -57,6 +59,7 @@ public sealed partial class DeviceGrain(
         foreach (var ((model, version), pool) in _models)
         {
             decoders.Remove(_key.ToString(), model, version);
+            throughputs.Remove(_key.Device, model, version);
             DisposeWhenLoaded(pool);
         }
 
@@ -89,14 +92,19 @@ public sealed partial class DeviceGrain(
             Health = health,
             HealthReason = reason,
             MemoryTotalBytes = device.MemoryTotalBytes,
+            MemoryReservedBytes = device.MemoryReservedBytes,
+            MemorySource = device.MemorySource,
             MemoryUsedBytes = used,
+            Speed = device.Speed,
+            MeasuredItemsPerSecond = throughputs.OnDevice(_key.Device),
+            Variants = _variants.ToDictionary(v => $"{v.Key.Model}:{v.Key.Version}", v => v.Value, StringComparer.Ordinal),
             LoadedModels = [.. loaded],
             BatchesRun = _batchesRun,
         });
     }
 
     /// <inheritdoc />
-    public Task LoadModelAsync(string model, long version, string holder)
+    public async Task<string> LoadModelAsync(string model, long version, string holder)
     {
         if (!_holders.TryGetValue((model, version), out var holders))
         {
@@ -104,7 +112,8 @@ public sealed partial class DeviceGrain(
         }
 
         holders.Add(holder);
-        return PoolFor(model, version);
+        await PoolFor(model, version);
+        return _variants.GetValueOrDefault((model, version), ModelVariants.Fp32);
     }
 
     /// <inheritdoc />
@@ -120,9 +129,11 @@ public sealed partial class DeviceGrain(
         }
 
         _holders.Remove((model, version));
+        _variants.Remove((model, version));
         if (_models.Remove((model, version), out var pool))
         {
             decoders.Remove(_key.ToString(), model, version);
+            throughputs.Remove(_key.Device, model, version);
             DisposeWhenLoaded(pool);
             LogUnloaded(model, version, _key.ToString());
         }
@@ -247,7 +258,12 @@ public sealed partial class DeviceGrain(
             var outputs = Array.ConvertAll(target.Version.Outputs, o => o.Name);
             var usage = usageBoard.For(_key.Silo, _key.Device, device.MemoryTotalBytes);
             var instances = target.Config.Generation is null ? target.Config.InstanceCount : 1;
-            var pool = await ModelInstancePool.CreateAsync(_key.ToString(), instances, () => Load(model, version, device, target), warmups, outputs, usage);
+            // Decoders and embedders serve their one file; other models the variant that suits the device.
+            var (variant, file) = target.Config.Generation is null && target.Config.TextEmbedding is null
+                ? repository.VariantFile(model, version, device.Kind)
+                : (ModelVariants.Fp32, repository.ModelFile(model, version));
+            var pool = await ModelInstancePool.CreateAsync(_key.ToString(), instances, () => Load(file, model, version, device, target), warmups, outputs, usage, throughputs.For(_key.Device, model, version));
+            _variants[(model, version)] = variant;
             if (pool.FirstModel is DecoderSession decoder)
             {
                 decoders.Add(_key.ToString(), model, version, decoder.Start(pool.RunOnFirstAsync, time));
@@ -258,7 +274,7 @@ public sealed partial class DeviceGrain(
                 LogWarmupSkipped(model, version, _key.ToString(), skipped);
             }
 
-            LogLoaded(model, version, _key.ToString(), pool.Count, warmups.Count);
+            LogLoaded(model, version, variant, _key.ToString(), pool.Count, warmups.Count);
             return pool;
         }
         catch (Exception e)
@@ -278,10 +294,8 @@ public sealed partial class DeviceGrain(
     private static void DisposeWhenLoaded(Task<ModelInstancePool> pool) =>
         pool.ContinueWith(t => t.Result.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
 
-    private ILoadedModel Load(string model, long version, DeviceDescriptor device, ModelTarget target)
+    private ILoadedModel Load(string file, string model, long version, DeviceDescriptor device, ModelTarget target)
     {
-        var file = repository.ModelFile(model, version);
-
         // A decoder always runs in ONNX Runtime (on the CPU provider behind a simulated device): its tokens must be real.
         if (target.Config.Generation is { } generation)
         {
@@ -295,15 +309,15 @@ public sealed partial class DeviceGrain(
 
         return target.Config.TextEmbedding is { } text
             ? new SentenceEmbeddingModel(file, repository.VersionFile(model, version, text.Vocabulary), device, text, target.Config.IntraOpThreads)
-            : new OnnxRuntimeModel(file, device, target.Config.IntraOpThreads);
+            : new OnnxRuntimeModel(file, device, target.Config.IntraOpThreads, target.Config.Cuda.Over(localDevices.Options.CudaProvider));
     }
 
     private DeviceDescriptor RequireDevice() =>
         _device ?? throw new DeviceNotFoundException(
             $"Device '{_key.Device}' is not a device of silo '{localSilo.Name}'; its devices are: {string.Join(", ", localDevices.All.Select(d => d.Name))}.");
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Loaded {Model}:{Version} on {Device}: {Instances} session instance(s), {Warmups} warm-up request(s) each")]
-    private partial void LogLoaded(string model, long version, string device, int instances, int warmups);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Loaded {Model}:{Version} ({Variant}) on {Device}: {Instances} session instance(s), {Warmups} warm-up request(s) each")]
+    private partial void LogLoaded(string model, long version, string variant, string device, int instances, int warmups);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Unloaded {Model}:{Version} from {Device}")]
     private partial void LogUnloaded(string model, long version, string device);

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Cluster.Contracts.Devices;
 using Cluster.Inference.Devices;
+using Microsoft.Extensions.Logging;
 
 namespace Cluster.Grains.Devices;
 
@@ -8,7 +9,7 @@ namespace Cluster.Grains.Devices;
 /// The devices this silo owns, discovered once at start, and which of them are quarantined after a fault
 /// (read by the replicas choosing a device, written by the device grains). Thread-safe.
 /// </summary>
-public sealed class LocalDevices(IReadOnlyList<DeviceDescriptor> devices, DeviceOptions? options = null)
+public sealed partial class LocalDevices(IReadOnlyList<DeviceDescriptor> devices, DeviceOptions? options = null)
 {
     private readonly ConcurrentDictionary<string, string> _quarantined = new(StringComparer.Ordinal);
 
@@ -17,6 +18,21 @@ public sealed class LocalDevices(IReadOnlyList<DeviceDescriptor> devices, Device
 
     /// <summary>The devices' settings: batch timeout and probe interval.</summary>
     public DeviceOptions Options { get; } = options ?? new DeviceOptions();
+
+    /// <summary>Discovers the devices per <paramref name="options"/>, warning about each whose memory the driver could not report.</summary>
+    public static LocalDevices Discover(DeviceOptions options, ILogger logger)
+    {
+        var devices = DeviceDiscovery.Discover(options);
+        foreach (var device in devices)
+        {
+            if (device.MemoryNote is { } note)
+            {
+                LogMemoryNotFromDriver(logger, device.Name, note);
+            }
+        }
+
+        return new LocalDevices(devices, options);
+    }
 
     /// <summary>The device with the given name, or null.</summary>
     public DeviceDescriptor? Find(string name)
@@ -41,4 +57,7 @@ public sealed class LocalDevices(IReadOnlyList<DeviceDescriptor> devices, Device
 
     /// <summary>Returns a device to service; false when it was not quarantined.</summary>
     public bool Restore(string device) => _quarantined.TryRemove(device, out _);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Device {Device}: {Note}")]
+    private static partial void LogMemoryNotFromDriver(ILogger logger, string device, string note);
 }

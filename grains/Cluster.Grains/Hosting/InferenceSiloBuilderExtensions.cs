@@ -31,10 +31,11 @@ public static class InferenceSiloBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddSingleton(sp => new ModelRepository(modelRepositoryPaths, sp.GetRequiredService<ILogger<ModelRepository>>()));
-        builder.Services.AddSingleton(_ => new LocalDevices(DeviceDiscovery.Discover(devices), devices));
+        builder.Services.AddSingleton(sp => LocalDevices.Discover(devices, sp.GetRequiredService<ILogger<LocalDevices>>()));
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(labels ?? SiloLabels.Local);
         builder.Services.TryAddSingleton<DeviceUsageBoard>();
+        builder.Services.TryAddSingleton<ThroughputBoard>();
         builder.Services.TryAddSingleton<ReplicaBoard>();
         builder.Services.TryAddSingleton<LocalDecoders>();
         builder.Services.TryAddSingleton<ILocalReplicas>(sp => sp.GetRequiredService<ReplicaBoard>());

@@ -18,6 +18,7 @@ internal sealed partial class LoadReportPublisher(
     LocalDevices devices,
     ReplicaBoard replicas,
     DeviceUsageBoard usage,
+    ThroughputBoard throughputs,
     ILocalSiloDetails localSilo,
     ISiloMetadataCache metadata,
     IGrainFactory grains,
@@ -86,7 +87,7 @@ internal sealed partial class LoadReportPublisher(
                 QueuedRequests = entries.Where(r => r.Entry.Device == device.Name).Sum(r => r.Load.Queued),
                 RunningBatches = entries.Where(r => r.Entry.Device == device.Name).Sum(r => r.Load.Running),
                 MemoryTotalBytes = device.MemoryTotalBytes,
-                MemoryFreeBytes = Math.Max(0, device.MemoryTotalBytes - (long)(record?.MemoryUsedBytes ?? 0)),
+                MemoryFreeBytes = device.MemoryFreeBytes((long)(record?.MemoryUsedBytes ?? 0)) ?? 0,
             };
         }
 
@@ -95,13 +96,14 @@ internal sealed partial class LoadReportPublisher(
             Silo = localSilo.Name,
             Metadata = metadata.GetSiloMetadata(localSilo.SiloAddress).Metadata.ToDictionary(StringComparer.Ordinal),
             Devices = deviceLoads,
-            Replicas = [.. entries.Select(r => new ReplicaLoad
+            Replicas = [.. entries.Select(r => (r.Entry, r.Load, Sharing: 1 + entries.Count(e => !ReferenceEquals(e.Entry, r.Entry) && e.Entry.Device == r.Entry.Device && e.Load.Queued + e.Load.Running > 0))).Select(r => new ReplicaLoad
             {
                 Key = r.Entry.Key,
                 Model = r.Entry.Model,
                 Version = r.Entry.Version,
                 Device = r.Entry.Device,
-                Capacity = (devices.Find(r.Entry.Device)?.Speed ?? 1) / (1 + entries.Count(e => !ReferenceEquals(e.Entry, r.Entry) && e.Entry.Device == r.Entry.Device && e.Load.Queued + e.Load.Running > 0)),
+                Capacity = (devices.Find(r.Entry.Device)?.Speed ?? 1) / r.Sharing,
+                MeasuredCapacity = throughputs.ItemsPerSecond(r.Entry.Device, r.Entry.Model, r.Entry.Version) / r.Sharing,
                 Accepting = r.Entry.Ready && !r.Entry.Retiring,
                 Retiring = r.Entry.Retiring,
                 Queued = r.Load.Queued,

@@ -55,6 +55,7 @@ public sealed partial class ModelBatcherGrain(
     private IGrainTimer? _lingering;
     private string? _preferredDevice;
     private string? _device;
+    private string? _variant;
     private TaskScheduler _grainScheduler = TaskScheduler.Default;
 
     /// <inheritdoc />
@@ -160,6 +161,7 @@ public sealed partial class ModelBatcherGrain(
             Key = _key.ToString(),
             Silo = localSilo.Name,
             Device = replica is null ? null : _device,
+            Variant = replica is null ? null : _variant,
             Ready = replica is not null,
             Queued = replica is null ? 0 : Load(replica.Scheduler, replica.Engine).Queued,
             RunningBatches = replica is null ? 0 : Load(replica.Scheduler, replica.Engine).Running,
@@ -258,7 +260,7 @@ public sealed partial class ModelBatcherGrain(
         var device = GrainFactory.GetGrain<IDeviceGrain>(deviceKey);
         try
         {
-            await device.LoadModelAsync(target.Model, target.Version.Version, _key.ToString());
+            _variant = await device.LoadModelAsync(target.Model, target.Version.Version, _key.ToString());
         }
         catch
         {

@@ -25,9 +25,11 @@ public sealed record PlacementScore(string Silo, double Score, double Speed, int
 
 /// <summary>
 /// Scores the silos for a new model replica. Only silos that can host it count: not draining, with a
-/// healthy device of a kind the model allows and enough free memory on it. The score is
+/// healthy device of a kind the model allows and enough free memory on it (a device whose memory is unknown is
+/// never excluded for it: its silo logged the unknown figure at start). The score is
 /// <c>spare capacity × cost factor × locality factor ÷ (1 + replicas of the model on the silo)³ ÷ (1 + ½ × replicas of the model elsewhere in its zone)</c>,
-/// where spare capacity sums speed × idle fraction over the silo's devices the replica could use, the cost factor 1 / (1 + 0.05 × cost per hour),
+/// where spare capacity sums speed × idle fraction over the silo's devices the replica could use (speed for this model as
+/// <see cref="MeasuredDeviceSpeed"/> gives it: measured where the model runs, configured elsewhere), the cost factor 1 / (1 + 0.05 × cost per hour),
 /// and the locality factor 1.25 in the asking silo's region. Ties go to the silo with fewer replicas of
 /// the model, then the faster device, then the name in ordinal order, so equal inputs give equal outcomes.
 /// </summary>
@@ -59,6 +61,7 @@ public static class ReplicaPlacementScoring
         var all = silos.ToList();
         var replicasOn = ReplicasOfModel(request.Model, all, extraReplicas);
         var zoneOf = all.ToDictionary(s => s.Silo, s => s.Metadata.GetValueOrDefault("zone", ""), StringComparer.Ordinal);
+        var measured = MeasuredDeviceSpeed.For(request.Model, all);
         var scores = new List<PlacementScore>();
         foreach (var silo in all)
         {
@@ -68,7 +71,7 @@ public static class ReplicaPlacementScoring
             }
 
             var devices = DevicePreference.Eligible(
-                silo.Devices.Where(d => d.MemoryFreeBytes >= request.MemoryBytes),
+                silo.Devices.Where(d => d.MemoryTotalBytes == 0 || d.MemoryFreeBytes >= request.MemoryBytes),
                 request.Config,
                 d => d.Kind,
                 d => d.Healthy);
@@ -80,7 +83,8 @@ public static class ReplicaPlacementScoring
             var onSilo = replicasOn.GetValueOrDefault(silo.Silo);
             var zone = zoneOf[silo.Silo];
             var elsewhereInZone = zone.Length == 0 ? 0 : replicasOn.Where(r => r.Key != silo.Silo && zoneOf.GetValueOrDefault(r.Key) == zone).Sum(r => r.Value);
-            var spare = devices.Sum(d => d.Speed * Math.Max(MinimumIdle, 1 - d.BusyFraction));
+            double SpeedOf(DeviceLoad d) => measured.GetValueOrDefault((silo.Silo, d.Name), d.Speed);
+            var spare = devices.Sum(d => SpeedOf(d) * Math.Max(MinimumIdle, 1 - d.BusyFraction));
             var cost = Number(silo.Metadata.GetValueOrDefault("cost_per_hour"));
             var region = silo.Metadata.GetValueOrDefault("region", "");
             var score = spare
@@ -88,7 +92,7 @@ public static class ReplicaPlacementScoring
                 * (request.Region.Length > 0 && region == request.Region ? 1 + LocalityBonus : 1)
                 / Math.Pow(1 + onSilo, SpreadExponent)
                 / (1 + (ZoneSpread * elsewhereInZone));
-            scores.Add(new PlacementScore(silo.Silo, score, devices.Sum(d => d.Speed), onSilo));
+            scores.Add(new PlacementScore(silo.Silo, score, devices.Sum(SpeedOf), onSilo));
         }
 
         scores.Sort(Better);

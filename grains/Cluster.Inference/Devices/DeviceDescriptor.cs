@@ -24,6 +24,19 @@ public sealed record DeviceDescriptor
     /// <summary>Device memory in bytes (0 when unknown).</summary>
     public long MemoryTotalBytes { get; init; }
 
+    /// <summary>Memory other processes held when the device was discovered: never free for this silo's models.</summary>
+    public long MemoryReservedBytes { get; init; }
+
+    /// <summary>Where <see cref="MemoryTotalBytes"/> comes from: <c>driver</c>, <c>host</c>, <c>profile</c>, <c>fallback</c> or <c>unknown</c>.</summary>
+    public string MemorySource { get; init; } = "host";
+
+    /// <summary>Why the memory figure is a fallback or unknown; null when the driver reported it.</summary>
+    public string? MemoryNote { get; init; }
+
+    /// <summary>Memory free for this silo's models when <paramref name="heldBytes"/> are held by them; null when the total is unknown.</summary>
+    public long? MemoryFreeBytes(long heldBytes) =>
+        MemoryTotalBytes > 0 ? Math.Max(0, MemoryTotalBytes - MemoryReservedBytes - heldBytes) : null;
+
     /// <summary>Relative speed (1 = a T4): placement and routing weigh the device's capacity by it.</summary>
     public double Speed { get; init; } = 1;
 

@@ -8,17 +8,26 @@ namespace Cluster.Inference.Devices;
 /// <summary>
 /// Finds this machine's devices: CUDA GPUs (each probed through ONNX Runtime's CUDA provider),
 /// always <c>cpu:0</c>, and configured simulated devices. A GPU whose provider cannot load is kept,
-/// marked unhealthy with ONNX Runtime's reason; it is never turned into a CPU device.
+/// marked unhealthy with ONNX Runtime's reason; it is never turned into a CPU device. A GPU's memory is read
+/// from its driver (<see cref="NvmlMemoryReader"/>): the total, and what other processes hold at discovery as
+/// reserved; where the driver cannot say, <see cref="DeviceOptions.CudaMemoryFallbackMiB"/> applies.
 /// </summary>
 public static class DeviceDiscovery
 {
     /// <summary>Discovers devices according to <paramref name="options"/>.</summary>
-    public static IReadOnlyList<DeviceDescriptor> Discover(DeviceOptions options, string nvidiaDeviceDirectory = "/dev")
+    public static IReadOnlyList<DeviceDescriptor> Discover(DeviceOptions options, string nvidiaDeviceDirectory = "/dev", IDeviceMemoryReader? memory = null)
     {
+        ArgumentNullException.ThrowIfNull(options);
         var devices = new List<DeviceDescriptor>();
-        foreach (var id in CudaDeviceIds(options.Cuda, nvidiaDeviceDirectory))
+        var ids = CudaDeviceIds(options.Cuda, nvidiaDeviceDirectory);
+        if (ids.Count > 0)
         {
-            devices.Add(ProbeCuda(id) with { Speed = options.Speed });
+            memory ??= new NvmlMemoryReader();
+        }
+
+        foreach (var id in ids)
+        {
+            devices.Add(WithMemory(ProbeCuda(id) with { Speed = options.Speed }, memory!, options.CudaMemoryFallbackMiB));
         }
 
         devices.Add(DeviceDescriptor.Cpu with { Speed = options.Speed });
@@ -34,6 +43,7 @@ public static class DeviceDiscovery
                     Kind = $"sim:{profile.Profile}",
                     Index = i,
                     MemoryTotalBytes = simulated.MemoryMiB * 1024L * 1024L,
+                    MemorySource = "profile",
                     Speed = simulated.Speed,
                     Simulation = simulated,
                     Fault = new SimulatedFault(name, profile.Fault),
@@ -75,6 +85,21 @@ public static class DeviceDiscovery
                         : throw new ArgumentException($"Cluster:Devices:Cuda must be 'auto', 'none' or a list of device ids like '0,1'; '{s}' is not a device id."))
                     .ToArray();
         }
+    }
+
+    /// <summary>A CUDA device with its memory from the driver, else the fallback (0 MiB: unknown), with the driver's reason.</summary>
+    public static DeviceDescriptor WithMemory(DeviceDescriptor device, IDeviceMemoryReader memory, int fallbackMiB)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        ArgumentNullException.ThrowIfNull(memory);
+        if (memory.Read(device.Index, out var reason) is { } read)
+        {
+            return device with { MemoryTotalBytes = read.TotalBytes, MemoryReservedBytes = Math.Max(0, read.TotalBytes - read.FreeBytes), MemorySource = "driver" };
+        }
+
+        return fallbackMiB > 0
+            ? device with { MemoryTotalBytes = fallbackMiB * 1024L * 1024L, MemorySource = "fallback", MemoryNote = $"{reason}; taking the configured {fallbackMiB} MiB" }
+            : device with { MemoryTotalBytes = 0, MemorySource = "unknown", MemoryNote = $"{reason}; memory unknown, placement will not check it" };
     }
 
     /// <summary>Asks ONNX Runtime's CUDA provider for device <paramref name="id"/>.</summary>

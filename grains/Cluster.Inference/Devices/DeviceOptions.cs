@@ -1,3 +1,5 @@
+using Cluster.Contracts.Models;
+
 namespace Cluster.Inference.Devices;
 
 /// <summary>Which devices a silo serves (configuration section <c>Cluster:Devices</c>).</summary>
@@ -11,6 +13,15 @@ public sealed class DeviceOptions
 
     /// <summary>Relative speed of this silo's CUDA and CPU devices (1 = a T4); simulated devices carry their own.</summary>
     public double Speed { get; set; } = 1;
+
+    /// <summary>
+    /// Memory in MiB assumed for a CUDA device whose driver cannot report it (NVML missing or failing); 0 leaves it
+    /// unknown, and placement then never excludes the device for lack of memory. Either way a warning names the device.
+    /// </summary>
+    public int CudaMemoryFallbackMiB { get; set; }
+
+    /// <summary>CUDA execution provider settings for every model on this silo's GPUs; a model's <c>cuda</c> settings override them field by field.</summary>
+    public CudaProviderSettings CudaProvider { get; set; } = new();
 
     /// <summary>Simulated devices to add (for capacity planning and placement tests).</summary>
     public List<SimulatedDeviceProfile> Simulated { get; set; } = [];

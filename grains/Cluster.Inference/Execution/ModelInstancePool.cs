@@ -18,6 +18,7 @@ public sealed class ModelInstancePool : IDisposable
     private readonly SemaphoreSlim _available;
 
     private readonly DeviceUsage? _usage;
+    private readonly MeasuredThroughput? _throughput;
     private readonly TensorData[]? _probeInputs;
     private readonly IReadOnlyList<string> _outputNames;
     private readonly string _deviceName;
@@ -25,8 +26,9 @@ public sealed class ModelInstancePool : IDisposable
     /// <summary>Cancelled (and replaced) when a batch overruns its run timeout: gives up the batches waiting for an instance.</summary>
     private CancellationTokenSource _hung = new();
 
-    private ModelInstancePool(string deviceName, (ILoadedModel, DeviceExecutor)[] instances, DeviceUsage? usage, TensorData[]? probeInputs, IReadOnlyList<string> outputNames)
+    private ModelInstancePool(string deviceName, (ILoadedModel, DeviceExecutor)[] instances, DeviceUsage? usage, MeasuredThroughput? throughput, TensorData[]? probeInputs, IReadOnlyList<string> outputNames)
     {
+        _throughput = throughput;
         _deviceName = deviceName;
         _probeInputs = probeInputs;
         _outputNames = outputNames;
@@ -48,10 +50,12 @@ public sealed class ModelInstancePool : IDisposable
 
     /// <summary>
     /// Loads <paramref name="count"/> instances with <paramref name="load"/>, each on its own thread, and runs every
-    /// warm-up request on each. A required warm-up that fails disposes what was loaded and throws.
+    /// warm-up request on each. A required warm-up that fails disposes what was loaded and throws. Warm-up runs, but
+    /// for each instance's first (which pays one-time costs: allocation, kernel choice), and then every batch are
+    /// recorded in <paramref name="throughput"/>.
     /// </summary>
     public static async Task<ModelInstancePool> CreateAsync(
-        string deviceName, int count, Func<ILoadedModel> load, IReadOnlyList<WarmupRequest> warmups, IReadOnlyList<string> outputNames, DeviceUsage? usage = null)
+        string deviceName, int count, Func<ILoadedModel> load, IReadOnlyList<WarmupRequest> warmups, IReadOnlyList<string> outputNames, DeviceUsage? usage = null, MeasuredThroughput? throughput = null)
     {
         var instances = new List<(ILoadedModel, DeviceExecutor)>();
         var skipped = new List<string>();
@@ -72,11 +76,13 @@ public sealed class ModelInstancePool : IDisposable
                 }
 
                 instances.Add((model, executor));
+                var firstRun = true;
                 foreach (var warmup in warmups)
                 {
                     try
                     {
-                        await executor.RunAsync(() => RunWarmup(model, warmup, outputNames));
+                        await executor.RunAsync(() => RunWarmup(model, warmup, outputNames, firstRun ? null : throughput, throughput));
+                        firstRun = false;
                     }
                     catch (Exception e) when (!warmup.Required)
                     {
@@ -92,7 +98,7 @@ public sealed class ModelInstancePool : IDisposable
         }
 
         var probe = warmups.FirstOrDefault(w => !skipped.Exists(s => s.StartsWith(w.Name + ":", StringComparison.Ordinal)));
-        return new ModelInstancePool(deviceName, [.. instances], usage, probe?.Inputs, outputNames) { SkippedWarmups = skipped };
+        return new ModelInstancePool(deviceName, [.. instances], usage, throughput, probe?.Inputs, outputNames) { SkippedWarmups = skipped };
     }
 
     /// <summary>
@@ -135,7 +141,9 @@ public sealed class ModelInstancePool : IDisposable
             {
                 var started = Stopwatch.GetTimestamp();
                 var result = model.RunBatch(requests, outputNames);
-                _usage?.RecordBusy(Stopwatch.GetElapsedTime(started));
+                var elapsed = Stopwatch.GetElapsedTime(started);
+                _usage?.RecordBusy(elapsed);
+                _throughput?.Record(requests.Count, elapsed);
                 return result;
             }).ConfigureAwait(false);
         }
@@ -177,11 +185,14 @@ public sealed class ModelInstancePool : IDisposable
         Dispose(_instances);
     }
 
-    private static bool RunWarmup(ILoadedModel model, WarmupRequest warmup, IReadOnlyList<string> outputNames)
+    /// <summary>Runs a warm-up request its count of times, recording the first run in <paramref name="firstRunTo"/> and the others in <paramref name="throughput"/>.</summary>
+    private static bool RunWarmup(ILoadedModel model, WarmupRequest warmup, IReadOnlyList<string> outputNames, MeasuredThroughput? firstRunTo, MeasuredThroughput? throughput)
     {
         for (var i = 0; i < warmup.Count; i++)
         {
+            var started = Stopwatch.GetTimestamp();
             model.RunBatch([warmup.Inputs], outputNames);
+            (i == 0 ? firstRunTo : throughput)?.Record(1, Stopwatch.GetElapsedTime(started));
         }
 
         return true;

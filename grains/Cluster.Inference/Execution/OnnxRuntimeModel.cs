@@ -14,9 +14,9 @@ public sealed class OnnxRuntimeModel : ILoadedModel
     private readonly RunOptions _runOptions = new();
 
     /// <summary>Creates the session; throws <see cref="OnnxRuntimeException"/> with ONNX Runtime's message when it cannot.</summary>
-    public OnnxRuntimeModel(string onnxPath, DeviceDescriptor device, int intraOpThreads = 0)
+    public OnnxRuntimeModel(string onnxPath, DeviceDescriptor device, int intraOpThreads = 0, CudaProviderSettings? cuda = null)
     {
-        _session = OrtSessions.Open(onnxPath, device, intraOpThreads);
+        _session = OrtSessions.Open(onnxPath, device, intraOpThreads, cuda);
         WeightBytes = new FileInfo(onnxPath).Length;
     }
 

@@ -1,3 +1,5 @@
+using Cluster.Contracts.Errors;
+using Cluster.Contracts.Models;
 using Cluster.Inference.Devices;
 using Microsoft.ML.OnnxRuntime;
 
@@ -8,9 +10,10 @@ public static class OrtSessions
 {
     /// <summary>
     /// A session on <paramref name="device"/>: CUDA provider with its id on a GPU, CPU provider on <c>cpu:*</c>;
-    /// <paramref name="intraOpThreads"/> threads per operator (0: one per core).
+    /// <paramref name="intraOpThreads"/> threads per operator (0: one per core); <paramref name="cuda"/> configures the CUDA
+    /// provider, and settings ONNX Runtime rejects fail the load naming them.
     /// </summary>
-    public static InferenceSession Open(string onnxPath, DeviceDescriptor device, int intraOpThreads = 0)
+    public static InferenceSession Open(string onnxPath, DeviceDescriptor device, int intraOpThreads = 0, CudaProviderSettings? cuda = null)
     {
         ArgumentNullException.ThrowIfNull(device);
         using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = intraOpThreads };
@@ -19,7 +22,18 @@ public static class OrtSessions
         options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         if (device.Kind == "cuda")
         {
-            options.AppendExecutionProvider_CUDA(device.Index);
+            var providerOptions = (cuda ?? new CudaProviderSettings()).ProviderOptions(device.Index);
+            using var cudaOptions = new OrtCUDAProviderOptions();
+            try
+            {
+                cudaOptions.UpdateOptions(providerOptions);
+            }
+            catch (OnnxRuntimeException e)
+            {
+                throw new ModelUnavailableException($"The CUDA provider rejected the settings {string.Join(", ", providerOptions.Select(o => $"{o.Key}={o.Value}"))}: {e.Message}");
+            }
+
+            options.AppendExecutionProvider_CUDA(cudaOptions);
         }
 
         return new InferenceSession(onnxPath, options);

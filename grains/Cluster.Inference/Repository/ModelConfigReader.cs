@@ -6,7 +6,7 @@ namespace Cluster.Inference.Repository;
 /// <summary>Reads a model's <c>config.json</c> (Triton's knobs in snake_case), rejecting unknown fields and bad values by name.</summary>
 public static class ModelConfigReader
 {
-    private const string Known = "max_batch_size, instance_count, device_kinds, version_policy, min_replicas, max_replicas, autoscaling, dynamic_batching, model_warmup, text_embedding, generation, intra_op_threads, retry_on_replica_loss";
+    private const string Known = "max_batch_size, instance_count, device_kinds, version_policy, min_replicas, max_replicas, autoscaling, dynamic_batching, model_warmup, text_embedding, generation, intra_op_threads, retry_on_replica_loss, cuda";
 
     /// <summary>The largest <c>max_batch_size</c> (and warm-up or preferred batch size) a model may set.</summary>
     internal const int MaxBatchSize = 65_536;
@@ -44,9 +44,17 @@ public static class ModelConfigReader
         }
 
         var config = new ModelConfig();
+        JsonElement? cuda = null;
         foreach (var property in root.EnumerateObject())
         {
             var value = property.Value;
+            if (property.Name == "cuda")
+            {
+                // Read once max_batch_size is known, wherever it stands in the file.
+                cuda = value;
+                continue;
+            }
+
             config = property.Name switch
             {
                 "max_batch_size" => config with { MaxBatchSize = ConfigFields.Int(file, "max_batch_size", value, min: 0, max: MaxBatchSize) },
@@ -64,6 +72,11 @@ public static class ModelConfigReader
                 "retry_on_replica_loss" => config with { RetryOnReplicaLoss = ConfigFields.Bool(file, "retry_on_replica_loss", value) },
                 _ => throw ConfigFields.Unknown(file, property.Name, Known),
             };
+        }
+
+        if (cuda is { } cudaSettings)
+        {
+            config = config with { Cuda = CudaProviderReader.Read(file, cudaSettings, config.MaxBatchSize) };
         }
 
         DynamicBatchingReader.Validate(file, config.DynamicBatching, config.MaxBatchSize);

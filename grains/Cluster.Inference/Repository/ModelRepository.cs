@@ -88,6 +88,14 @@ public sealed class ModelRepository(IReadOnlyList<string> rootPaths, ILogger<Mod
     public string ModelFile(string name, long version) =>
         Path.Combine(ModelDirectory(name), version.ToString(CultureInfo.InvariantCulture), ModelFileName);
 
+    /// <summary>The variant of a model version a device of <paramref name="deviceKind"/> loads (<see cref="ModelVariants"/>), and its file.</summary>
+    public (string Variant, string File) VariantFile(string name, long version, string deviceKind)
+    {
+        var present = ModelVariants.All.Where(v => File.Exists(VersionFile(name, version, ModelVariants.FileName(v))));
+        var variant = ModelVariants.Choose(deviceKind, present);
+        return (variant, VersionFile(name, version, ModelVariants.FileName(variant)));
+    }
+
     /// <summary>A file beside the ONNX file in a model version's folder (e.g. a tokenizer's vocabulary).</summary>
     public string VersionFile(string name, long version, string fileName) =>
         Path.Combine(ModelDirectory(name), version.ToString(CultureInfo.InvariantCulture), Path.GetFileName(fileName));

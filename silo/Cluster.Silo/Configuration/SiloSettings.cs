@@ -167,6 +167,12 @@ public sealed class SiloSettings
             errors.AddRange(profile.Fault.Validate($"Cluster:Devices:Simulated entry '{profile.Profile}' Fault"));
         }
 
+        errors.AddRange(Devices.CudaProvider.Validate(field => $"Cluster:Devices:CudaProvider:{field}"));
+        if (Devices.CudaMemoryFallbackMiB < 0)
+        {
+            errors.Add($"Cluster:Devices:CudaMemoryFallbackMiB {Devices.CudaMemoryFallbackMiB} must be 0 (unknown) or a size in MiB.");
+        }
+
         if (Devices.BatchTimeoutMilliseconds < 1 || Devices.ProbeIntervalMilliseconds < 1)
         {
             errors.Add("Cluster:Devices:BatchTimeoutMilliseconds and Cluster:Devices:ProbeIntervalMilliseconds must be at least 1.");

@@ -1,0 +1,40 @@
+namespace Cluster.Inference.Repository;
+
+/// <summary>
+/// The files a model version may hold besides <c>model.onnx</c> (FP32): <c>model.fp16.onnx</c> and <c>model.int8.onnx</c>,
+/// each with the same inputs and outputs. A replica loads the best one its device kind runs well: FP16 on GPUs
+/// (tensor cores), INT8 on CPUs (integer matrix products), FP32 everywhere as the fallback; a simulated device
+/// models FP32 timings, so it takes FP32.
+/// </summary>
+public static class ModelVariants
+{
+    /// <summary>The full-precision file every version has.</summary>
+    public const string Fp32 = "fp32";
+
+    /// <summary>Half-precision weights and activations.</summary>
+    public const string Fp16 = "fp16";
+
+    /// <summary>Dynamic INT8: per-channel weights, activations quantised at run time.</summary>
+    public const string Int8 = "int8";
+
+    /// <summary>Every variant, in the order the console lists them.</summary>
+    public static IReadOnlyList<string> All { get; } = [Fp32, Fp16, Int8];
+
+    /// <summary>The file name of <paramref name="variant"/> in a version folder.</summary>
+    public static string FileName(string variant) => variant == Fp32 ? ModelRepository.ModelFileName : $"model.{variant}.onnx";
+
+    /// <summary>The variants a device kind takes, best first.</summary>
+    public static IReadOnlyList<string> Preference(string deviceKind) => deviceKind switch
+    {
+        "cuda" => [Fp16, Fp32],
+        "cpu" => [Int8, Fp32],
+        _ => [Fp32],
+    };
+
+    /// <summary>The best variant for <paramref name="deviceKind"/> among those <paramref name="present"/>; FP32 when none of the preferred is.</summary>
+    public static string Choose(string deviceKind, IEnumerable<string> present)
+    {
+        var available = present.ToHashSet(StringComparer.Ordinal);
+        return Preference(deviceKind).FirstOrDefault(available.Contains) ?? Fp32;
+    }
+}
