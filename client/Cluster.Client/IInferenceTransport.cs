@@ -15,4 +15,6 @@ internal interface IInferenceTransport
     Task<ModelDescriptor[]> GetModelsAsync();
 
     Task<ModelStatistics> GetStatisticsAsync(ModelTarget target);
+
+    Task SendFeedbackAsync(string model, string requestId, bool accepted);
 }

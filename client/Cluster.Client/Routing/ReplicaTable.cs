@@ -1,3 +1,4 @@
+using Cluster.Contracts.Grains;
 using Cluster.Contracts.Placement;
 
 namespace Cluster.Client.Routing;
@@ -22,7 +23,7 @@ public sealed class ReplicaTable
     /// <summary>A table with no replicas.</summary>
     public static ReplicaTable Empty { get; } = new([]);
 
-    /// <summary>The replicas of each model version that take new requests.</summary>
+    /// <summary>The replicas of each model version that take new requests (experiment arms' replicas take only their arm's, so they are left out).</summary>
     public static ReplicaTable From(ClusterLoad load)
     {
         ArgumentNullException.ThrowIfNull(load);
@@ -31,7 +32,7 @@ public sealed class ReplicaTable
         {
             foreach (var replica in silo.Replicas)
             {
-                if (!replica.Accepting || replica.Capacity <= 0)
+                if (!replica.Accepting || replica.Capacity <= 0 || ReplicaKey.IsArm(replica.Key))
                 {
                     continue;
                 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Cluster.Contracts.Admin;
 using Cluster.Contracts.Errors;
+using Cluster.Contracts.Experiments;
 using Cluster.Contracts.Grains;
 using Cluster.Contracts.Models;
 using Cluster.Grains.Load;
@@ -121,6 +122,22 @@ public sealed class ClusterAdminGrain(
 
     /// <inheritdoc />
     public async Task<ModelView> SetReplicaBoundsAsync(string model, int min, int max) => await ViewAsync(await Registry.SetReplicaBoundsAsync(model, min, max));
+
+    /// <inheritdoc />
+    public async Task<Experiment> StartExperimentAsync(Experiment experiment)
+    {
+        ArgumentNullException.ThrowIfNull(experiment);
+        var started = await Registry.StartExperimentAsync(experiment);
+        await GrainFactory.GetGrain<IExperimentGrain>(started.Model).WatchAsync();
+        return started;
+    }
+
+    /// <inheritdoc />
+    public Task<ExperimentReport> GetExperimentAsync(string model) => GrainFactory.GetGrain<IExperimentGrain>(model).GetReportAsync();
+
+    /// <inheritdoc />
+    public async Task<ModelView> EndExperimentAsync(string model, string? promotedArm) =>
+        await ViewAsync(await GrainFactory.GetGrain<IExperimentGrain>(model).EndAsync(promotedArm));
 
     /// <inheritdoc />
     public async Task<ClusterStatus> SetDrainingAsync(string silo, bool draining)
