@@ -28,7 +28,7 @@ public static class GuardRailCheck
         if (armErrors - controlErrors > rail.MaxErrorRateIncrease)
         {
             return string.Create(CultureInfo.InvariantCulture,
-                $"error rate {armErrors:P1} against the control's {controlErrors:P1} over the last {rail.Window.TotalSeconds:0} s (limit: {rail.MaxErrorRateIncrease:P1} above the control)");
+                $"error rate {armErrors * 100:0.0}% against the control's {controlErrors * 100:0.0}% over the last {rail.Window.TotalSeconds:0} s (limit: {rail.MaxErrorRateIncrease * 100:0.0} points above the control)");
         }
 
         var controlP99 = P99(controlWindow);
