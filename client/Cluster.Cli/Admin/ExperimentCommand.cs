@@ -53,7 +53,7 @@ public static class ExperimentCommand
                 ModelCommand.Write(console, promoted, json);
                 if (!json)
                 {
-                    console.Line($"Arm '{arm}' is now model '{model}''s configuration; replicas started from now on use its settings.");
+                    console.Line($"Arm '{arm}' is now model '{model}''s configuration; its replicas restarted under the arm's settings.");
                 }
 
                 return 0;

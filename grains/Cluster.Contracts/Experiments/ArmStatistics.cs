@@ -4,10 +4,10 @@ namespace Cluster.Contracts.Experiments;
 [GenerateSerializer, Immutable]
 public sealed record ArmStatistics
 {
-    /// <summary>Requests answered or failed.</summary>
+    /// <summary>Requests answered or failed (bad input, cancelled requests and requests that never started are left out).</summary>
     [Id(0)] public long Requests { get; init; }
 
-    /// <summary>Requests that failed (anything but bad input or a caller's cancellation).</summary>
+    /// <summary>Requests that failed.</summary>
     [Id(1)] public long Errors { get; init; }
 
     /// <summary>Answers the caller reported as used.</summary>

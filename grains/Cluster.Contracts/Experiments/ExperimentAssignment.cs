@@ -8,19 +8,21 @@ namespace Cluster.Contracts.Experiments;
 /// </summary>
 public static class ExperimentAssignment
 {
-    /// <summary>The arm for a request with <paramref name="key"/> (null or empty: none), <paramref name="sample"/> uniform in [0, 1) used only then.</summary>
+    /// <summary>
+    /// The arm for a request with <paramref name="key"/> (null or empty: none), <paramref name="sample"/> uniform in [0, 1) used
+    /// only then. A stopped arm's requests go to the control, so the keys of the other arms never move.
+    /// </summary>
     public static ExperimentArm Choose(Experiment experiment, string? key, double sample)
     {
         ArgumentNullException.ThrowIfNull(experiment);
         var point = string.IsNullOrEmpty(key) ? (int)(sample * 100) : Bucket(key, experiment.Id);
-        var shares = experiment.LiveShares();
         var cumulative = 0;
-        for (var i = 0; i < shares.Length; i++)
+        foreach (var arm in experiment.Arms)
         {
-            cumulative += shares[i];
+            cumulative += arm.Percent;
             if (point < cumulative)
             {
-                return experiment.Arms[i];
+                return arm.StoppedReason is null ? arm : experiment.Control;
             }
         }
 

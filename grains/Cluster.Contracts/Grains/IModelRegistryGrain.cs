@@ -52,7 +52,7 @@ public interface IModelRegistryGrain : IGrainWithIntegerKey
 
     /// <summary>
     /// Ends the model's experiment; with <paramref name="promotedArm"/>, that arm's version and settings become the model's
-    /// (its settings apply to replicas started from now on). Returns the model as now catalogued.
+    /// (its settings apply to replicas started from now on; the admin grain restarts the running ones). Returns the model as now catalogued.
     /// </summary>
     Task<ModelDescriptor> EndExperimentAsync(string model, string? promotedArm);
 

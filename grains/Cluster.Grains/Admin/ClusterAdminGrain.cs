@@ -136,8 +136,22 @@ public sealed class ClusterAdminGrain(
     public Task<ExperimentReport> GetExperimentAsync(string model) => GrainFactory.GetGrain<IExperimentGrain>(model).GetReportAsync();
 
     /// <inheritdoc />
-    public async Task<ModelView> EndExperimentAsync(string model, string? promotedArm) =>
-        await ViewAsync(await GrainFactory.GetGrain<IExperimentGrain>(model).EndAsync(promotedArm));
+    public async Task<ModelView> EndExperimentAsync(string model, string? promotedArm)
+    {
+        var ended = await GrainFactory.GetGrain<IExperimentGrain>(model).EndAsync(promotedArm);
+        if (promotedArm is not null)
+        {
+            // The model's replicas restart one at a time under the promoted settings; requests refused meanwhile go to the others.
+            foreach (var key in board.Current.Silos.SelectMany(s => s.Replicas).Where(r => r.Model == model && !ReplicaKey.IsArm(r.Key)).Select(r => r.Key))
+            {
+                var replica = GrainFactory.GetGrain<IModelBatcherGrain>(key);
+                await replica.StopAsync();
+                await replica.WarmAsync();
+            }
+        }
+
+        return await ViewAsync(ended);
+    }
 
     /// <inheritdoc />
     public async Task<ClusterStatus> SetDrainingAsync(string silo, bool draining)

@@ -23,7 +23,7 @@ public sealed partial class ModelBatcherGrain
         }
 
         var started = time.GetTimestamp();
-        var failed = true;
+        bool? failed = true;
         try
         {
             var response = await ServeAsync(request, cancellationToken);
@@ -33,15 +33,18 @@ public sealed partial class ModelBatcherGrain
         catch (Exception e) when (e is InvalidInputException or OperationCanceledException or ReplicaNotStartedException)
         {
             // The caller's fault or a request that never ran (and is retried): neither says anything about the arm.
-            failed = false;
+            failed = null;
             throw;
         }
         finally
         {
-            var elapsed = time.GetElapsedTime(started);
-            _arm.Record(request.Id, elapsed, failed);
-            var (experiment, arm) = Experiment.OfReplicaArm(_key.Arm);
-            ExperimentMetrics.RecordRequest(_key.Model, experiment, arm, elapsed, failed);
+            if (failed is { } outcome)
+            {
+                var elapsed = time.GetElapsedTime(started);
+                _arm.Record(request.Id, elapsed, outcome);
+                var (experiment, arm) = Experiment.OfReplicaArm(_key.Arm);
+                ExperimentMetrics.RecordRequest(_key.Model, experiment, arm, elapsed, outcome);
+            }
         }
     }
 

@@ -46,13 +46,15 @@ public sealed class ExperimentAssignmentTests
     }
 
     [Fact]
-    public void Choose_StoppedArm_ItsKeysGoToTheControl()
+    public void Choose_StoppedArm_ItsKeysGoToTheControlAndNoOtherKeyMoves()
     {
         var stopped = ThreeArms with { Arms = [ThreeArms.Arms[0], ThreeArms.Arms[1] with { StoppedReason = "error rate" }, ThreeArms.Arms[2]] };
         var counts = Count(i => ExperimentAssignment.Choose(stopped, $"session-{i}", 0));
 
         Assert.Equal([80, 0, 20], stopped.LiveShares());
         AssertShares(counts, [80, 0, 20]);
+        Assert.All(Enumerable.Range(0, 1000).Select(i => $"session-{i}").Where(k => ExperimentAssignment.Choose(ThreeArms, k, 0).Name == "fast"),
+            k => Assert.Equal("fast", ExperimentAssignment.Choose(stopped, k, 0).Name));
     }
 
     [Fact]
