@@ -32,7 +32,7 @@ public static class ExperimentCommand
                 else
                 {
                     console.Line($"Experiment {started.Id} started on model '{model}'.");
-                    console.Write(ExperimentText.Arms(started));
+                    console.Write(ExperimentText.Arms([started]));
                 }
 
                 return 0;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Cluster.Contracts.Admin;
 using Cluster.Contracts.Experiments;
 using Spectre.Console;
 
@@ -10,24 +11,35 @@ public static class ExperimentText
     /// <summary>What is printed for a difference whose interval still includes zero, or that lacks data.</summary>
     public const string NotYetSignificant = "not yet significant";
 
-    /// <summary>The arms: version, share, settings, and why a stopped one stopped.</summary>
-    public static Table Arms(Experiment experiment)
+    /// <summary>The arms of <paramref name="experiments"/>: version, share, settings, and why a stopped one stopped.</summary>
+    public static Table Arms(IEnumerable<Experiment> experiments)
     {
-        ArgumentNullException.ThrowIfNull(experiment);
-        var table = new Table().AddColumns("arm", "version", "share", "settings", "state");
-        var shares = experiment.LiveShares();
-        for (var i = 0; i < experiment.Arms.Length; i++)
+        ArgumentNullException.ThrowIfNull(experiments);
+        var table = new Table().AddColumns("experiment", "arm", "version", "share", "settings", "state");
+        foreach (var experiment in experiments)
         {
-            var arm = experiment.Arms[i];
-            table.AddRow(
-                Markup.Escape(i == 0 ? arm.Name + " (control)" : arm.Name),
-                arm.Version.ToString(CultureInfo.InvariantCulture),
-                $"{shares[i]}%",
-                Markup.Escape(arm.Overrides.ToString()),
-                Markup.Escape(arm.StoppedReason is null ? "running" : "stopped by guard rail: " + arm.StoppedReason));
+            var shares = experiment.LiveShares();
+            for (var i = 0; i < experiment.Arms.Length; i++)
+            {
+                var arm = experiment.Arms[i];
+                table.AddRow(
+                    Markup.Escape(experiment.Id),
+                    Markup.Escape(i == 0 ? arm.Name + " (control)" : arm.Name),
+                    arm.Version.ToString(CultureInfo.InvariantCulture),
+                    $"{shares[i]}%",
+                    Markup.Escape(arm.Overrides.ToString()),
+                    Markup.Escape(arm.StoppedReason is null ? "running" : "stopped by guard rail: " + arm.StoppedReason));
+            }
         }
 
         return table;
+    }
+
+    /// <summary>The arms of the models' running experiments; null when none runs.</summary>
+    public static Table? Running(IEnumerable<ModelView> models)
+    {
+        var running = models.Select(m => m.Model.Experiment).OfType<Experiment>().ToArray();
+        return running.Length == 0 ? null : Arms(running);
     }
 
     /// <summary>Writes the whole report.</summary>
@@ -37,7 +49,7 @@ public static class ExperimentText
         ArgumentNullException.ThrowIfNull(report);
         var experiment = report.Experiment;
         console.Line($"Experiment {experiment.Id} on model '{experiment.Model}', started {experiment.StartedAt:u}.");
-        console.Write(Arms(experiment));
+        console.Write(Arms([experiment]));
         var figures = new Table().AddColumns("arm", "requests", "req/s", "errors", "p50 ms", "p99 ms", "accepted");
         foreach (var arm in report.Arms)
         {
