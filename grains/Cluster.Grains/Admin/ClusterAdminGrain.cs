@@ -142,7 +142,9 @@ public sealed class ClusterAdminGrain(
         if (promotedArm is not null)
         {
             // The model's replicas restart one at a time under the promoted settings; requests refused meanwhile go to the others.
-            foreach (var key in board.Current.Silos.SelectMany(s => s.Replicas).Where(r => r.Model == model && !ReplicaKey.IsArm(r.Key)).Select(r => r.Key))
+            // Each served version's first replica is named too: the board may not list a replica started since its last report.
+            var listed = board.Current.Silos.SelectMany(s => s.Replicas).Where(r => r.Model == model && !ReplicaKey.IsArm(r.Key)).Select(r => r.Key);
+            foreach (var key in listed.Concat(Served(ended).Select(v => FirstReplica(model, v))).Distinct(StringComparer.Ordinal))
             {
                 var replica = GrainFactory.GetGrain<IModelBatcherGrain>(key);
                 await replica.StopAsync();

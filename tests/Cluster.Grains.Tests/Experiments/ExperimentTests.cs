@@ -12,6 +12,7 @@ namespace Cluster.Grains.Tests.Experiments;
 /// <summary>
 /// An operator's A/B test of batching settings on a real silo: a control, an arm with <c>max_batch_size=1</c>, and an arm
 /// whose device (a simulated one that fails every batch after warm-up) makes its requests fail, so its guard rail stops it.
+/// The p99 limit is set out of reach: on a shared test machine a few slow requests would stop a healthy arm.
 /// </summary>
 public sealed class ExperimentTests
 {
@@ -28,7 +29,8 @@ public sealed class ExperimentTests
             {
                 var (exit, output, error) = await cluster.RunCliAsync(
                     "experiment", "start", Model, "--arm", "control=1:40", "--arm", "single=1:30", "--arm", "broken=1:30",
-                    "--set", "single.max_batch_size=1", "--set", "broken.device_kinds=sim:broken", "--min-requests", "10", "--window-seconds", "60");
+                    "--set", "single.max_batch_size=1", "--set", "broken.device_kinds=sim:broken", "--min-requests", "10", "--window-seconds", "60",
+                    "--max-p99-ratio", "1000");
                 Assert.True(exit == 0, error);
                 Assert.Contains("max_batch_size=1", output, StringComparison.Ordinal);
                 experiment = (await cluster.Connection.Admin.GetExperimentAsync(Model)).Experiment;
