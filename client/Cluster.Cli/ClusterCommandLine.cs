@@ -38,6 +38,12 @@ public static class ClusterCommandLine
           split <model> 1=90 2=10 | off                    share versionless requests between versions
           policy <model> latest N | all | specific 1,3     which versions are served
           scale <model> [--min N] [--max M]                store replica bounds (for the autoscaler)
+          experiment start <model> --arm <name>=<version>:<percent> ... [--set <arm>.<setting>=<value> ...]
+                                                           A/B test versions and settings, each arm on its own
+                                                           replica (guard rail: --max-error-increase, --max-p99-ratio,
+                                                           --window-seconds, --min-requests)
+          experiment show|stop <model>, experiment promote <model> <arm>
+                                                           arms against the control with 95% intervals; end it
           drain <silo> | undrain <silo>                    stop (or resume) placing model replicas on a silo
           top [--interval s] [--iterations N]              live view of silos, devices and models (Ctrl-C ends)
 

@@ -220,6 +220,9 @@ internal sealed class GrpcTransport(GrpcChannel channel, string? apiKey) : IInfe
             : new ModelExecutionException(message);
     }
 
+    public Task SendFeedbackAsync(string model, string requestId, bool accepted) => throw new NotSupportedException(
+        "The Open Inference Protocol has no feedback call: send feedback with a cluster connection (ClusterConnection) or to the REST edge's POST /v2/models/{model}/feedback.");
+
     public async Task<ModelTarget> ResolveAsync(string model, long? version)
     {
         var metadata = await Call(() => _client.ModelMetadataAsync(new ModelMetadataRequest { Name = model, Version = version is null ? "" : Version(version.Value) }, _headers).ResponseAsync);

@@ -17,4 +17,6 @@ internal interface IInferenceTransport
     Task<ModelStatistics> GetStatisticsAsync(ModelTarget target);
 
     Task<bool> IsReadyAsync(ModelTarget target);
+
+    Task SendFeedbackAsync(string model, string requestId, bool accepted);
 }

@@ -5,6 +5,7 @@ using System.Text;
 using Cluster.Client.Routing;
 using Cluster.Contracts.Devices;
 using Cluster.Contracts.Errors;
+using Cluster.Contracts.Experiments;
 using Cluster.Contracts.Generation;
 using Cluster.Contracts.Grains;
 using Cluster.Contracts.Models;
@@ -85,8 +86,18 @@ public sealed class InferenceClient : IDisposable
             route?.SetTag("version", target.Version.Version);
         }
 
+        if (target.Experiment is { } experiment)
+        {
+            target = await ArmTargetAsync(target, experiment, ExperimentAssignment.Choose(experiment, options?.AssignmentKey, Random.Shared.NextDouble()));
+            span?.SetTag("experiment.arm", target.Arm);
+
+            // Feedback on the answer names the request by its id.
+            id = id.Length == 0 ? Guid.NewGuid().ToString("N") : id;
+        }
+
         var request = new InferenceRequest
         {
+            AssignmentKey = options?.AssignmentKey ?? "",
             Id = id,
             Inputs = [.. inputs],
             RequestedOutputs = outputs is null ? [] : [.. outputs],
@@ -253,6 +264,25 @@ public sealed class InferenceClient : IDisposable
 
         var chosen = TrafficSplit.Choose(target.TrafficSplit, Random.Shared.NextDouble());
         return chosen == target.Version.Version ? target : await ResolveAsync(model, chosen);
+    }
+
+    /// <summary>The target of <paramref name="arm"/>'s replica: its version (resolved like any other) and its replica arm.</summary>
+    private async Task<ModelTarget> ArmTargetAsync(ModelTarget target, Experiment experiment, ExperimentArm arm)
+    {
+        var version = arm.Version == target.Version.Version ? target : await ResolveAsync(target.Model, arm.Version);
+        return version with { Arm = experiment.ReplicaArm(arm.Name), Experiment = null };
+    }
+
+    /// <summary>
+    /// Reports whether the answer to request <paramref name="requestId"/> (the id it was answered with) was used, for the
+    /// acceptance rate of the experiment arm that answered it. Throws InvalidInputException naming the id when no arm of
+    /// the model's experiment answered it, OperationRefusedException when the model runs no experiment.
+    /// </summary>
+    public Task SendFeedbackAsync(string model, string requestId, bool accepted)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(requestId);
+        return _transport.SendFeedbackAsync(model, requestId, accepted);
     }
 
     /// <summary>Drops cached version resolutions, e.g. after a model was loaded or unloaded.</summary>

@@ -39,6 +39,21 @@ internal sealed class OrleansTransport(IGrainFactory grains, ILocalReplicas? loc
 
     public async Task<InferenceResponse> InferAsync(ModelTarget target, InferenceRequest request, CancellationToken cancellationToken)
     {
+        if (target.Arm.Length > 0)
+        {
+            // An experiment arm has one replica of its own, which Orleans activates where placement puts it.
+            var key = new ReplicaKey(target.Model, target.Version.Version, 0, target.Arm).ToString();
+            try
+            {
+                return await (local?.Find(key) is { } serve ? serve(request, cancellationToken) : Replica(key).InferAsync(request, cancellationToken));
+            }
+            catch (ReplicaNotStartedException)
+            {
+                // The experiment ended and its replica retires: the model's own replicas serve the request.
+                target = target with { Arm = "" };
+            }
+        }
+
         await Router.WaitForFirstTableAsync(cancellationToken);
         var tried = new List<string>();
         for (var attempt = 1; ; attempt++)
@@ -149,6 +164,9 @@ internal sealed class OrleansTransport(IGrainFactory grains, ILocalReplicas? loc
             .Where(r => r.Model == target.Model && r.Version == target.Version.Version && (r.Accepting || !acceptingOnly))
             .Select(r => r.Key)
             .Distinct()];
+
+    public Task SendFeedbackAsync(string model, string requestId, bool accepted) =>
+        grains.GetGrain<IExperimentGrain>(model).RecordFeedbackAsync(requestId, accepted);
 
     public void Dispose() => Router.Dispose();
 

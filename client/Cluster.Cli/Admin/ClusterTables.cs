@@ -115,7 +115,8 @@ public static class ClusterTables
             _ => $"latest {policy.LatestCount}",
         };
         return $"{model.Name}: {(model.Unloaded ? "unloaded" : model.Error is { } error ? "failed: " + error : "loaded")}, max_batch_size {model.Config.MaxBatchSize}, " +
-            $"version policy {policyText}, traffic split {TrafficSplit.Format(model.TrafficSplit)}, replicas min {model.Config.MinReplicas} max {model.Config.MaxReplicas}";
+            $"version policy {policyText}, traffic split {TrafficSplit.Format(model.TrafficSplit)}, replicas min {model.Config.MinReplicas} max {model.Config.MaxReplicas}" +
+            (model.Experiment is { } experiment ? $", experiment {experiment.Id}" : "");
     }
 
     /// <summary>Batches per size, e.g. <c>1x120 4x30 8x5</c>.</summary>

@@ -64,6 +64,7 @@ public static class TopCommand
         var header = $"cluster top - {DateTime.UtcNow:HH:mm:ss} UTC - frame {frame} - {silos.Count(s => s.State == "Active")} active silo(s), draining: " +
             (silos.Any(s => s.Draining) ? string.Join(", ", silos.Where(s => s.Draining).Select(s => s.Name)) : "none");
         IRenderable[] rows = [new Text(header), ClusterTables.Silos(await status), ClusterTables.Devices(await devices), ClusterTables.Versions(views)];
-        return new Rows(ClusterTables.Generation(views) is { } generation ? [.. rows, generation] : rows);
+        rows = ClusterTables.Generation(views) is { } generation ? [.. rows, generation] : rows;
+        return new Rows(ExperimentText.Running(views) is { } experiments ? [.. rows, experiments] : rows);
     }
 }

@@ -1,3 +1,4 @@
+using Cluster.Contracts.Grains;
 using Cluster.Contracts.Placement;
 
 namespace Cluster.Client.Routing;
@@ -28,7 +29,8 @@ public sealed class ReplicaTable
 
     /// <summary>
     /// The replicas of each model version that take new requests, weighed by their measured capacity when every one of
-    /// them has been measured (a warmed-up replica has), else by their devices' configured speed.
+    /// them has been measured (a warmed-up replica has), else by their devices' configured speed. Experiment arms'
+    /// replicas take only their arm's requests, so they are left out.
     /// </summary>
     public static ReplicaTable From(ClusterLoad load)
     {
@@ -38,7 +40,7 @@ public sealed class ReplicaTable
         {
             foreach (var replica in silo.Replicas)
             {
-                if (!replica.Accepting || replica.Capacity <= 0)
+                if (!replica.Accepting || replica.Capacity <= 0 || ReplicaKey.IsArm(replica.Key))
                 {
                     continue;
                 }

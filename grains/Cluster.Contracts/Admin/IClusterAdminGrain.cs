@@ -1,3 +1,4 @@
+using Cluster.Contracts.Experiments;
 using Cluster.Contracts.Models;
 using Orleans.Concurrency;
 
@@ -52,6 +53,15 @@ public interface IClusterAdminGrain : IGrainWithIntegerKey
 
     /// <summary>Stores the replica bounds of a model; the autoscaler keeps each served version's replica count between them.</summary>
     Task<ModelView> SetReplicaBoundsAsync(string model, int min, int max);
+
+    /// <summary>Starts an A/B test on a model (see <see cref="Grains.IModelRegistryGrain.StartExperimentAsync"/>) and its guard rail.</summary>
+    Task<Experiment> StartExperimentAsync(Experiment experiment);
+
+    /// <summary>The model's running experiment with each arm's measurements and comparison with the control.</summary>
+    Task<ExperimentReport> GetExperimentAsync(string model);
+
+    /// <summary>Ends the model's experiment, making <paramref name="promotedArm"/> the model's configuration when given (its replicas restart under it, one at a time).</summary>
+    Task<ModelView> EndExperimentAsync(string model, string? promotedArm);
 
     /// <summary>Marks a silo draining (no new model replicas are placed on it, and the autoscaler moves its replicas elsewhere) or not.</summary>
     Task<ClusterStatus> SetDrainingAsync(string silo, bool draining);

@@ -1,3 +1,4 @@
+using Cluster.Contracts.Experiments;
 using Cluster.Contracts.Models;
 
 namespace Cluster.Contracts.Grains;
@@ -39,4 +40,25 @@ public interface IModelRegistryGrain : IGrainWithIntegerKey
 
     /// <summary>Sets the replica bounds.</summary>
     Task<ModelDescriptor> SetReplicaBoundsAsync(string model, int min, int max);
+
+    /// <summary>
+    /// Starts <paramref name="experiment"/> on its model (its id and start time are given here), replacing none: a model runs
+    /// one experiment at a time. Refuses a definition that breaks <see cref="ExperimentRules"/>, naming the field.
+    /// </summary>
+    Task<Experiment> StartExperimentAsync(Experiment experiment);
+
+    /// <summary>Stops one arm of the model's running experiment <paramref name="experimentId"/> for <paramref name="reason"/>; its share goes to the control.</summary>
+    Task<Experiment> StopArmAsync(string model, string experimentId, string arm, string reason);
+
+    /// <summary>
+    /// Ends the model's experiment; with <paramref name="promotedArm"/>, that arm's version and settings become the model's
+    /// (its settings apply to replicas started from now on; the admin grain restarts the running ones). Returns the model as now catalogued.
+    /// </summary>
+    Task<ModelDescriptor> EndExperimentAsync(string model, string? promotedArm);
+
+    /// <summary>
+    /// The target an experiment arm's replica serves (<paramref name="replicaArm"/> as in <see cref="Experiment.ReplicaArm"/>): the arm's
+    /// version with its settings applied. Throws ModelUnavailableException when that experiment no longer runs.
+    /// </summary>
+    Task<ModelTarget> ResolveArmAsync(string model, string replicaArm);
 }

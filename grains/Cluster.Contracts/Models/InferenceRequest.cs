@@ -23,6 +23,12 @@ public sealed record InferenceRequest
 
     /// <summary>The caller's deadline; a request still queued then is rejected.</summary>
     [Id(5)] public DateTimeOffset? Deadline { get; init; }
+
+    /// <summary>
+    /// The caller's experiment assignment key (a user or session id): while the model runs an experiment, requests with
+    /// one key always go to the same arm; empty draws an arm per request.
+    /// </summary>
+    [Id(6)] public string AssignmentKey { get; init; } = "";
 }
 
 /// <summary>The outputs of one inference call.</summary>
@@ -40,6 +46,9 @@ public sealed record InferenceResponse
 
     /// <summary>The outputs, in the model's order.</summary>
     [Id(3)] public required TensorData[] Outputs { get; init; }
+
+    /// <summary>The experiment arm that answered (<c>{experiment id}.{arm}</c>); empty outside experiments.</summary>
+    [Id(4)] public string Arm { get; init; } = "";
 
     /// <summary>The output with the given name.</summary>
     public TensorData Output(string name) =>

@@ -1,3 +1,5 @@
+using Cluster.Contracts.Experiments;
+
 namespace Cluster.Contracts.Models;
 
 /// <summary>A model in the repository: its configuration and the versions found on disk.</summary>
@@ -21,6 +23,9 @@ public sealed record ModelDescriptor
 
     /// <summary>How requests that name no version are shared between served versions; empty sends them all to the newest.</summary>
     [Id(5)] public VersionWeight[] TrafficSplit { get; init; } = [];
+
+    /// <summary>The experiment running on the model (it takes the requests that name no version); null when none.</summary>
+    [Id(6)] public Experiment? Experiment { get; init; }
 
     /// <summary>The versions the version policy serves, newest first.</summary>
     public ModelVersionDescriptor[] ServedVersions

@@ -1,3 +1,5 @@
+using Cluster.Contracts.Experiments;
+
 namespace Cluster.Contracts.Models;
 
 /// <summary>A resolved model version with the configuration it is served under.</summary>
@@ -18,4 +20,13 @@ public sealed record ModelTarget
     /// request with <see cref="Models.TrafficSplit.Choose"/> rather than reuse <see cref="Version"/>.
     /// </summary>
     [Id(3)] public VersionWeight[] TrafficSplit { get; init; } = [];
+
+    /// <summary>
+    /// Set when no version was asked for and the model runs an experiment: callers choose an arm per request with
+    /// <see cref="ExperimentAssignment.Choose"/> and send it to that arm's replica.
+    /// </summary>
+    [Id(4)] public Experiment? Experiment { get; init; }
+
+    /// <summary>The experiment arm this target serves (<see cref="Experiments.Experiment.ReplicaArm"/>), its settings applied to <see cref="Config"/>; empty outside experiments.</summary>
+    [Id(5)] public string Arm { get; init; } = "";
 }

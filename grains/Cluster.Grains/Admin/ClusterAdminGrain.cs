@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Cluster.Contracts.Admin;
 using Cluster.Contracts.Errors;
+using Cluster.Contracts.Experiments;
 using Cluster.Contracts.Grains;
 using Cluster.Contracts.Models;
 using Cluster.Grains.Load;
@@ -121,6 +122,38 @@ public sealed class ClusterAdminGrain(
 
     /// <inheritdoc />
     public async Task<ModelView> SetReplicaBoundsAsync(string model, int min, int max) => await ViewAsync(await Registry.SetReplicaBoundsAsync(model, min, max));
+
+    /// <inheritdoc />
+    public async Task<Experiment> StartExperimentAsync(Experiment experiment)
+    {
+        ArgumentNullException.ThrowIfNull(experiment);
+        var started = await Registry.StartExperimentAsync(experiment);
+        await GrainFactory.GetGrain<IExperimentGrain>(started.Model).WatchAsync();
+        return started;
+    }
+
+    /// <inheritdoc />
+    public Task<ExperimentReport> GetExperimentAsync(string model) => GrainFactory.GetGrain<IExperimentGrain>(model).GetReportAsync();
+
+    /// <inheritdoc />
+    public async Task<ModelView> EndExperimentAsync(string model, string? promotedArm)
+    {
+        var ended = await GrainFactory.GetGrain<IExperimentGrain>(model).EndAsync(promotedArm);
+        if (promotedArm is not null)
+        {
+            // The model's replicas restart one at a time under the promoted settings; requests refused meanwhile go to the others.
+            // Each served version's first replica is named too: the board may not list a replica started since its last report.
+            var listed = board.Current.Silos.SelectMany(s => s.Replicas).Where(r => r.Model == model && !ReplicaKey.IsArm(r.Key)).Select(r => r.Key);
+            foreach (var key in listed.Concat(Served(ended).Select(v => FirstReplica(model, v))).Distinct(StringComparer.Ordinal))
+            {
+                var replica = GrainFactory.GetGrain<IModelBatcherGrain>(key);
+                await replica.StopAsync();
+                await replica.WarmAsync();
+            }
+        }
+
+        return await ViewAsync(ended);
+    }
 
     /// <inheritdoc />
     public async Task<ClusterStatus> SetDrainingAsync(string silo, bool draining)

@@ -10,6 +10,7 @@ using Cluster.Grains.Devices;
 using Cluster.Grains.Drain;
 using Cluster.Grains.Placement;
 using Cluster.Inference.Batching;
+using Cluster.Inference.Experiments;
 using Cluster.Inference.Generation;
 using Cluster.Inference.Telemetry;
 using Cluster.Inference.Tensors;
@@ -63,6 +64,7 @@ public sealed partial class ModelBatcherGrain(
     {
         _key = ReplicaKey.Parse(this.GetPrimaryKeyString());
         _grainScheduler = TaskScheduler.Current;
+        _arm = _key.Arm.Length == 0 ? null : new ArmRecorder(time);
         return Task.CompletedTask;
     }
 
@@ -77,8 +79,7 @@ public sealed partial class ModelBatcherGrain(
         }
     }
 
-    /// <inheritdoc />
-    public async Task<InferenceResponse> InferAsync(InferenceRequest request, CancellationToken cancellationToken = default)
+    private async Task<InferenceResponse> ServeAsync(InferenceRequest request, CancellationToken cancellationToken)
     {
         if (_retiring)
         {
@@ -252,7 +253,8 @@ public sealed partial class ModelBatcherGrain(
     /// <summary>Resolves the model, loads and warms it up on the best local device, then starts the batcher.</summary>
     private async Task<Replica> StartAsync()
     {
-        var target = await GrainFactory.GetGrain<IModelRegistryGrain>(0).ResolveRetryingAsync(_key.Model, _key.Version);
+        var registry = GrainFactory.GetGrain<IModelRegistryGrain>(0);
+        var target = _key.Arm.Length == 0 ? await registry.ResolveRetryingAsync(_key.Model, _key.Version) : await registry.ResolveArmAsync(_key.Model, _key.Arm);
         DynamicBatchScheduler<Pending, TensorData[]>? scheduler = null;
         GenerationEngine? engine = null;
         var entry = replicas.Start(_key.ToString(), target.Model, target.Version.Version, localSilo.Name, EligibleDevices(target), () => Load(scheduler, engine));

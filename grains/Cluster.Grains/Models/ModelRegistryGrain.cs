@@ -11,7 +11,7 @@ namespace Cluster.Grains.Models;
 /// decisions applied. Decisions are written to grain storage before they take effect, so a restart keeps
 /// them and a failed write changes nothing.
 /// </summary>
-public sealed class ModelRegistryGrain(
+public sealed partial class ModelRegistryGrain(
     ModelRepository repository,
     [PersistentState("catalog", ClusterState.StorageName)] IPersistentState<CatalogIntent> intent) : Grain, IModelRegistryGrain
 {
@@ -19,7 +19,16 @@ public sealed class ModelRegistryGrain(
     private Dictionary<string, ModelDescriptor> _scanned = [];
 
     /// <inheritdoc />
-    public override Task OnActivateAsync(CancellationToken cancellationToken) => RescanAsync();
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        await RescanAsync();
+
+        // After a restart the guard rails of the experiments still running are checked again.
+        foreach (var model in intent.State.Models.Where(m => m.Value.Experiment is not null).Select(m => m.Key))
+        {
+            await GrainFactory.GetGrain<IExperimentGrain>(model).WatchAsync();
+        }
+    }
 
     /// <inheritdoc />
     public Task<ModelDescriptor[]> GetModelsAsync() =>
@@ -40,6 +49,8 @@ public sealed class ModelRegistryGrain(
         }
 
         var served = descriptor.ServedVersions;
+        var experiment = version is null ? descriptor.Experiment : null;
+        version ??= experiment?.Control.Version;
         var split = version is null ? descriptor.TrafficSplit : [];
         version ??= split.Length > 0 ? TrafficSplit.Choose(split, Random.Shared.NextDouble()) : null;
         var chosen = version is null ? served.FirstOrDefault(v => v.IsLoadable) ?? served.FirstOrDefault() : Array.Find(served, v => v.Version == version);
@@ -55,7 +66,7 @@ public sealed class ModelRegistryGrain(
             throw new ModelUnavailableException($"Model '{model}' version {chosen.Version} cannot be served: {chosen.Error}");
         }
 
-        return Task.FromResult(new ModelTarget { Model = model, Config = descriptor.Config, Version = chosen, TrafficSplit = split });
+        return Task.FromResult(new ModelTarget { Model = model, Config = descriptor.Config, Version = chosen, TrafficSplit = split, Experiment = experiment });
     }
 
     /// <inheritdoc />

@@ -70,7 +70,8 @@ public sealed partial class ReplicaAutoscalerGrain(ClusterLoadView board, SiloLe
             return;
         }
 
-        var listed = load.Silos.SelectMany(s => s.Replicas.Select(r => (Silo: s.Silo, Replica: r))).ToList();
+        // An experiment arm's replicas start on its first request and are stopped with the experiment, not scaled.
+        var listed = load.Silos.SelectMany(s => s.Replicas.Where(r => !ReplicaKey.IsArm(r.Key)).Select(r => (Silo: s.Silo, Replica: r))).ToList();
         Forget(listed.Where(r => r.Replica.Accepting).Select(r => r.Replica.Key).ToHashSet(StringComparer.Ordinal));
         var models = await GrainFactory.GetGrain<IModelRegistryGrain>(0).GetModelsAsync();
         var draining = (await GrainFactory.GetGrain<IClusterAdminGrain>(0).GetDrainingSilosAsync()).ToHashSet(StringComparer.Ordinal);

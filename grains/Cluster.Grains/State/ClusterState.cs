@@ -1,3 +1,4 @@
+using Cluster.Contracts.Experiments;
 using Cluster.Contracts.Models;
 
 namespace Cluster.Grains.State;
@@ -36,6 +37,12 @@ public sealed record ModelIntent
     /// <summary>Overrides <c>max_replicas</c>.</summary>
     [Id(4)] public int? MaxReplicas { get; init; }
 
+    /// <summary>The experiment running on the model; null when none.</summary>
+    [Id(5)] public Experiment? Experiment { get; init; }
+
+    /// <summary>The settings of an experiment arm that was promoted to be the model's configuration.</summary>
+    [Id(6)] public ArmOverrides? Promoted { get; init; }
+
     /// <summary>The catalogue entry read from disk with these decisions applied.</summary>
     public ModelDescriptor ApplyTo(ModelDescriptor model)
     {
@@ -44,7 +51,8 @@ public sealed record ModelIntent
         {
             Unloaded = Unloaded,
             TrafficSplit = TrafficSplit,
-            Config = model.Config with
+            Experiment = Experiment,
+            Config = (Promoted?.ApplyTo(model.Config) ?? model.Config) with
             {
                 VersionPolicy = VersionPolicy ?? model.Config.VersionPolicy,
                 MinReplicas = MinReplicas ?? model.Config.MinReplicas,

@@ -65,6 +65,15 @@ public static class InferRequestMapper
         return Answer(response, useRaw);
     }
 
+    /// <summary>The request parameter carrying the experiment assignment key (a user or session id).</summary>
+    public const string ExperimentKeyParameter = "experiment_key";
+
+    /// <summary>The response parameter naming the experiment arm that answered (<c>{experiment id}.{arm}</c>).</summary>
+    public const string ExperimentArmParameter = "experiment_arm";
+
+    /// <summary>The longest experiment assignment key accepted.</summary>
+    public const int MaxExperimentKeyLength = 256;
+
     /// <summary>The protocol's version string as a version number; empty means the version policy's choice.</summary>
     public static long? ParseVersion(string model, string version)
     {
@@ -86,6 +95,11 @@ public static class InferRequestMapper
             ModelVersion = response.Version.ToString(CultureInfo.InvariantCulture),
             Id = response.Id,
         };
+        if (response.Arm.Length > 0)
+        {
+            answer.Parameters[ExperimentArmParameter] = new InferParameter { StringParam = response.Arm };
+        }
+
         var raw = useRaw || Array.Exists(response.Outputs, o => ProtocolTensors.RawOnly(o.ElementType));
         foreach (var output in response.Outputs)
         {
@@ -99,6 +113,7 @@ public static class InferRequestMapper
     {
         int? priority = null;
         TimeSpan? timeout = null;
+        string? assignmentKey = null;
         foreach (var (name, value) in parameters)
         {
             switch (name)
@@ -112,6 +127,11 @@ public static class InferRequestMapper
                         ? TimeSpan.FromMicroseconds(microseconds)
                         : throw new InvalidInputException($"Model '{model}': parameter 'timeout' is {microseconds} µs, above the maximum of {MaxTimeoutMicroseconds} (24 h).");
                     break;
+                case ExperimentKeyParameter:
+                    assignmentKey = value.ParameterChoiceCase == InferParameter.ParameterChoiceOneofCase.StringParam && value.StringParam.Length is > 0 and <= MaxExperimentKeyLength
+                        ? value.StringParam
+                        : throw new InvalidInputException($"Model '{model}': parameter '{ExperimentKeyParameter}' must be a string of 1-{MaxExperimentKeyLength} characters.");
+                    break;
                 case "sequence_id" or "sequence_start" or "sequence_end" when !IsZero(value):
                     throw new InvalidInputException($"Model '{model}': parameter '{name}' asks for sequence batching, which this server does not offer.");
                 default:
@@ -119,7 +139,7 @@ public static class InferRequestMapper
             }
         }
 
-        return new InferOptions { Priority = priority, Timeout = timeout is { } t && t > TimeSpan.Zero ? t : null, Deadline = deadline };
+        return new InferOptions { Priority = priority, Timeout = timeout is { } t && t > TimeSpan.Zero ? t : null, Deadline = deadline, AssignmentKey = assignmentKey };
     }
 
     private static long Integer(string model, string name, InferParameter value) => value.ParameterChoiceCase switch

@@ -33,6 +33,8 @@ public static class RestEndpoints
             GenerateExtension.Map(infer, prefix);
         }
 
+        infer.MapPost("/models/{model}/feedback", (string model, HttpRequest request, InferenceClient client) => Guard(() => FeedbackAsync(client, model, request)));
+
         var admin = app.MapGroup("/v2").AddEndpointFilter(new ApiKeyFilter(ApiKeyAuthorizer.AdminScope, Error));
         admin.MapGet("/models/stats", (ModelOperations models) => Guard(() => StatisticsAsync(models, "", "")));
         admin.MapGet("/models/{model}/stats", (string model, ModelOperations models) => Guard(() => StatisticsAsync(models, model, "")));
@@ -76,10 +78,60 @@ public static class RestEndpoints
                 return Error(StatusCode.InvalidArgument, "The request body is not valid UTF-8.");
             }
 
+            if (http.Headers[ExperimentKeyHeader] is [{ Length: > 0 } key] && !request.Parameters.ContainsKey(InferRequestMapper.ExperimentKeyParameter))
+            {
+                request.Parameters[InferRequestMapper.ExperimentKeyParameter] = new InferParameter { StringParam = key };
+            }
+
             var response = await InferRequestMapper.InferAsync(client, limits, request, deadline: null, http.HttpContext.RequestAborted);
             return Results.Text(RestTensors.WriteResponse(response).ToJsonString(), "application/json");
         }
     }
+
+    /// <summary>The header carrying the experiment assignment key; the request's <c>experiment_key</c> parameter wins over it.</summary>
+    public const string ExperimentKeyHeader = "X-Experiment-Key";
+
+    /// <summary><c>{"id": "...", "accepted": true|false}</c>: whether the answer to request <c>id</c> was used, for its experiment arm's acceptance rate.</summary>
+    private static async Task<IResult> FeedbackAsync(InferenceClient client, string model, HttpRequest http)
+    {
+        JsonDocument body;
+        try
+        {
+            body = await JsonBodies.ReadAsync(http, FeedbackBodyLimit);
+        }
+        catch (RequestBodyException e)
+        {
+            return Results.Json(new { error = e.Message }, statusCode: e.HttpStatus);
+        }
+
+        using var owned = body;
+        var root = body.RootElement;
+        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("id", out var id) || id.ValueKind != JsonValueKind.String)
+        {
+            return Error(StatusCode.InvalidArgument, $"Feedback for model '{model}': field 'id' must be the string id the request was answered with.");
+        }
+
+        if (!root.TryGetProperty("accepted", out var accepted) || accepted.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+        {
+            return Error(StatusCode.InvalidArgument, $"Feedback for model '{model}': field 'accepted' must be true or false.");
+        }
+
+        string requestId;
+        try
+        {
+            requestId = id.GetString()!;
+        }
+        catch (Exception e) when (JsonBodies.IsBadUtf8(e))
+        {
+            return Error(StatusCode.InvalidArgument, JsonBodies.BadUtf8().Message);
+        }
+
+        await client.SendFeedbackAsync(model, requestId, accepted.GetBoolean());
+        return Results.Ok(new { counted = true });
+    }
+
+    /// <summary>The largest feedback body read, in bytes.</summary>
+    private const long FeedbackBodyLimit = 16 * 1024;
 
     private static async Task<IResult> MetadataAsync(ModelOperations models, string model, string version)
     {

@@ -88,7 +88,13 @@ public static class RestTensors
             });
         }
 
-        return new JsonObject { ["model_name"] = response.ModelName, ["model_version"] = response.ModelVersion, ["id"] = response.Id, ["outputs"] = outputs };
+        var answer = new JsonObject { ["model_name"] = response.ModelName, ["model_version"] = response.ModelVersion, ["id"] = response.Id, ["outputs"] = outputs };
+        if (response.Parameters.TryGetValue(InferRequestMapper.ExperimentArmParameter, out var arm))
+        {
+            answer["parameters"] = new JsonObject { [InferRequestMapper.ExperimentArmParameter] = arm.StringParam };
+        }
+
+        return answer;
     }
 
     private static (ModelInferRequest.Types.InferInputTensor Tensor, ByteString Raw) ReadInput(string model, JsonElement input, long maxElements)

@@ -24,6 +24,16 @@ public sealed class ReplicaRouterTests
     }
 
     [Fact]
+    public void Choose_ExperimentArmReplica_NeverTakesTheModelsRequests()
+    {
+        using var router = new ReplicaRouter();
+        router.Update(ReplicaTable.From(Load(("m:1/0", 1, 0), ("m:1@m-1a2b3c4d.fast/0", 100, 0))));
+
+        Assert.All(Enumerable.Range(0, 1000), _ => Assert.Equal("m:1/0", router.Choose("m", 1)!.Key));
+        Assert.Equal(1, router.Table.Count);
+    }
+
+    [Fact]
     public void Choose_InFlightRequests_SteerToTheLessLoadedReplica()
     {
         using var router = new ReplicaRouter();

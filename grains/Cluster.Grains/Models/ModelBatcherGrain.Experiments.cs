@@ -1,0 +1,66 @@
+using Cluster.Contracts.Errors;
+using Cluster.Contracts.Experiments;
+using Cluster.Contracts.Models;
+using Cluster.Inference.Experiments;
+
+namespace Cluster.Grains.Models;
+
+/// <summary>
+/// A replica of an experiment arm (its key names the arm) measures each request for the arm's comparison and guard
+/// rail, and counts callers' feedback on its answers.
+/// </summary>
+public sealed partial class ModelBatcherGrain
+{
+    /// <summary>What this replica measures for its experiment arm; null for a replica outside experiments.</summary>
+    private ArmRecorder? _arm;
+
+    /// <inheritdoc />
+    public async Task<InferenceResponse> InferAsync(InferenceRequest request, CancellationToken cancellationToken = default)
+    {
+        if (_arm is null)
+        {
+            return await ServeAsync(request, cancellationToken);
+        }
+
+        var started = time.GetTimestamp();
+        bool? failed = true;
+        try
+        {
+            var response = await ServeAsync(request, cancellationToken);
+            failed = false;
+            return response with { Arm = _key.Arm };
+        }
+        catch (Exception e) when (e is InvalidInputException or OperationCanceledException or ReplicaNotStartedException)
+        {
+            // The caller's fault or a request that never ran (and is retried): neither says anything about the arm.
+            failed = null;
+            throw;
+        }
+        finally
+        {
+            if (failed is { } outcome)
+            {
+                var elapsed = time.GetElapsedTime(started);
+                _arm.Record(request.Id, elapsed, outcome);
+                var (experiment, arm) = Experiment.OfReplicaArm(_key.Arm);
+                ExperimentMetrics.RecordRequest(_key.Model, experiment, arm, elapsed, outcome);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<ArmStatistics?> GetArmStatisticsAsync() => Task.FromResult(_arm?.Snapshot());
+
+    /// <inheritdoc />
+    public Task<bool> RecordFeedbackAsync(string requestId, bool accepted)
+    {
+        if (_arm?.RecordFeedback(requestId, accepted) != true)
+        {
+            return Task.FromResult(false);
+        }
+
+        var (experiment, arm) = Experiment.OfReplicaArm(_key.Arm);
+        ExperimentMetrics.RecordFeedback(_key.Model, experiment, arm, accepted);
+        return Task.FromResult(true);
+    }
+}
