@@ -2,26 +2,37 @@ using System.Text.Json.Serialization;
 
 namespace Cluster.Benchmarks;
 
-/// <summary>The <c>edge</c> scenario's figures.</summary>
+/// <summary>The <c>edge</c> scenario's figures: the silo's paths, the peer's (<see cref="PeerServer"/>) and their ratios.</summary>
 public sealed record EdgeResults
 {
     [JsonPropertyName("grpc_samples_per_s")] public required double GrpcSamplesPerSecond { get; init; }
 
     [JsonPropertyName("sdk_samples_per_s")] public required double SdkSamplesPerSecond { get; init; }
 
-    [JsonPropertyName("grpc_over_sdk")] public double GrpcOverSdk => Math.Round(GrpcSamplesPerSecond / SdkSamplesPerSecond, 4);
+    [JsonPropertyName("grpc_over_sdk")] public double GrpcOverSdk => Ratio(GrpcSamplesPerSecond, SdkSamplesPerSecond);
 
     [JsonPropertyName("grpc_8_connections_samples_per_s")] public required double GrpcSpreadSamplesPerSecond { get; init; }
 
-    [JsonPropertyName("grpc_8_connections_over_sdk")] public double GrpcSpreadOverSdk => Math.Round(GrpcSpreadSamplesPerSecond / SdkSamplesPerSecond, 4);
+    [JsonPropertyName("grpc_8_connections_over_sdk")] public double GrpcSpreadOverSdk => Ratio(GrpcSpreadSamplesPerSecond, SdkSamplesPerSecond);
 
     [JsonPropertyName("grpc_streaming_samples_per_s")] public required double GrpcStreamingSamplesPerSecond { get; init; }
 
-    [JsonPropertyName("grpc_streaming_over_sdk")] public double GrpcStreamingOverSdk => Math.Round(GrpcStreamingSamplesPerSecond / SdkSamplesPerSecond, 4);
+    [JsonPropertyName("grpc_streaming_over_sdk")] public double GrpcStreamingOverSdk => Ratio(GrpcStreamingSamplesPerSecond, SdkSamplesPerSecond);
+
+    /// <summary>The peer's throughput on the three gRPC paths.</summary>
+    [JsonPropertyName("peer_samples_per_s")] public required EdgePathFigures PeerSamplesPerSecond { get; init; }
+
+    [JsonPropertyName("grpc_over_peer")] public double GrpcOverPeer => Ratio(GrpcSamplesPerSecond, PeerSamplesPerSecond.Grpc);
+
+    [JsonPropertyName("grpc_8_connections_over_peer")] public double GrpcSpreadOverPeer => Ratio(GrpcSpreadSamplesPerSecond, PeerSamplesPerSecond.GrpcSpread);
+
+    [JsonPropertyName("grpc_streaming_over_peer")] public double GrpcStreamingOverPeer => Ratio(GrpcStreamingSamplesPerSecond, PeerSamplesPerSecond.GrpcStreaming);
 
     [JsonPropertyName("grpc_p50_ms")] public required double GrpcP50Milliseconds { get; init; }
 
     [JsonPropertyName("grpc_p99_ms")] public required double GrpcP99Milliseconds { get; init; }
+
+    [JsonPropertyName("peer_p50_ms")] public required double PeerP50Milliseconds { get; init; }
 
     [JsonPropertyName("sdk_p50_ms")] public required double SdkP50Milliseconds { get; init; }
 
@@ -31,11 +42,35 @@ public sealed record EdgeResults
 
     [JsonPropertyName("grpc_overhead_p50_us")] public double GrpcOverheadP50Microseconds => GrpcConcurrency1P50Microseconds - SdkConcurrency1P50Microseconds;
 
+    /// <summary>The median of the model's batch-1 run in the benchmark's own session, nothing around it.</summary>
+    [JsonPropertyName("raw_batch1_p50_us")] public required double RawBatch1P50Microseconds { get; init; }
+
+    /// <summary>What the SDK and the silo add to a lone caller's request: its median minus the raw batch-1 run's.</summary>
+    [JsonPropertyName("sdk_overhead_p50_us")] public double SdkOverheadP50Microseconds => SdkConcurrency1P50Microseconds - RawBatch1P50Microseconds;
+
+    /// <summary>The SDK path's silo CPU time per sample.</summary>
     [JsonPropertyName("sdk_silo_cpu_us_per_sample")] public required double SdkSiloCpuMicroseconds { get; init; }
 
-    [JsonPropertyName("grpc_silo_cpu_us_per_sample")] public required double GrpcSiloCpuMicroseconds { get; init; }
+    [JsonPropertyName("silo_cpu_us_per_sample")] public required EdgePathFigures SiloCpuMicroseconds { get; init; }
 
-    [JsonPropertyName("grpc_streaming_silo_cpu_us_per_sample")] public required double GrpcStreamingSiloCpuMicroseconds { get; init; }
+    [JsonPropertyName("peer_cpu_us_per_sample")] public required EdgePathFigures PeerCpuMicroseconds { get; init; }
+
+    /// <summary>Silo CPU per sample ÷ the peer's, per path (target ≤ 1.1).</summary>
+    [JsonPropertyName("silo_cpu_over_peer")] public EdgePathFigures SiloCpuOverPeer => new()
+    {
+        Grpc = Ratio(SiloCpuMicroseconds.Grpc, PeerCpuMicroseconds.Grpc),
+        GrpcSpread = Ratio(SiloCpuMicroseconds.GrpcSpread, PeerCpuMicroseconds.GrpcSpread),
+        GrpcStreaming = Ratio(SiloCpuMicroseconds.GrpcStreaming, PeerCpuMicroseconds.GrpcStreaming),
+    };
+
+    /// <summary>Bytes the silo's runtime allocated per sample on each gRPC path (the runtime's allocation counter).</summary>
+    [JsonPropertyName("silo_allocated_bytes_per_sample")] public required EdgePathFigures SiloAllocatedBytes { get; init; }
+
+    /// <summary>The SDK path's silo allocation per sample.</summary>
+    [JsonPropertyName("sdk_silo_allocated_bytes_per_sample")] public required double SdkSiloAllocatedBytes { get; init; }
+
+    /// <summary>One sample's input and output tensor bytes, the part of the allocation that is the data itself.</summary>
+    [JsonPropertyName("tensor_bytes_per_sample")] public required int TensorBytes { get; init; }
 
     [JsonPropertyName("sdk_callers_cpu_us_per_sample")] public required double SdkCallersCpuMicroseconds { get; init; }
 
@@ -44,4 +79,16 @@ public sealed record EdgeResults
     [JsonPropertyName("cores")] public required int Cores { get; init; }
 
     [JsonPropertyName("seconds")] public required double Seconds { get; init; }
+
+    private static double Ratio(double value, double baseline) => Math.Round(value / baseline, 4);
+}
+
+/// <summary>One figure for each of the three gRPC paths: unary on one connection, unary on 8, a stream per caller.</summary>
+public sealed record EdgePathFigures
+{
+    [JsonPropertyName("grpc")] public required double Grpc { get; init; }
+
+    [JsonPropertyName("grpc_8_connections")] public required double GrpcSpread { get; init; }
+
+    [JsonPropertyName("grpc_streaming")] public required double GrpcStreaming { get; init; }
 }

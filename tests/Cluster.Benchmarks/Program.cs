@@ -2,6 +2,11 @@ using Cluster.Benchmarks;
 
 IBenchScenario[] scenarios = [new BatchingScenario(), new EdgeScenario(), new AllocationScenario(), new EmbeddingsScenario(), new PlacementScenario(), new ReliabilityScenario(), new SiloKillScenario(), new SoakScenario(), new GenerationScenario(), new GenerationOpenAiScenario(), new PrefixCachingScenario(), new FuzzScenario()];
 
+if (args is [PeerServer.Command, ..])
+{
+    return await PeerServer.RunAsync(args);
+}
+
 if (args is ["--help" or "-h", ..])
 {
     Console.WriteLine(BenchOptions.Usage(scenarios));

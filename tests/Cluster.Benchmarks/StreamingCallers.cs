@@ -28,18 +28,29 @@ public sealed class StreamingCallers(GRPCInferenceService.GRPCInferenceServiceCl
         }
     }
 
-    /// <inheritdoc />
+    /// <summary>Closes every open stream; one that already failed is only disposed.</summary>
     public async ValueTask DisposeAsync()
     {
         foreach (var stream in _streams)
         {
-            if (stream is not null)
+            if (stream is null)
+            {
+                continue;
+            }
+
+            try
             {
                 await stream.RequestStream.CompleteAsync();
                 while (await stream.ResponseStream.MoveNext(CancellationToken.None))
                 {
                 }
-
+            }
+            catch (RpcException)
+            {
+                // The stream already ended with an error, which the call that met it reported.
+            }
+            finally
+            {
                 stream.Dispose();
             }
         }

@@ -66,6 +66,26 @@ public sealed class MetricsTests(EdgeFixture fixture)
         Assert.Equal(1, double.Parse(silos[(silos.LastIndexOf('}') + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture));
     }
 
+    [Fact]
+    public async Task Scrape_ShowsTheRuntimesAllocationCounter_Growing()
+    {
+        using var http = new HttpClient();
+        var before = AllocatedBytes(await http.GetStringAsync(fixture.Cluster.MetricsAddresses[0] + "/metrics"));
+        // The scrape itself allocates (the response text), so the second reading is larger; no request is made,
+        // as the other test counts this fixture's requests exactly.
+        var after = AllocatedBytes(await http.GetStringAsync(fixture.Cluster.MetricsAddresses[0] + "/metrics"));
+
+        Assert.True(before > 0, $"dotnet_gc_heap_total_allocated_bytes was {before}");
+        Assert.True(after > before, $"dotnet_gc_heap_total_allocated_bytes went from {before} to {after} across a scrape");
+    }
+
+    private static double AllocatedBytes(string text)
+    {
+        var line = Assert.Single(text.Split('\n'), l => l.StartsWith("dotnet_gc_heap_total_allocated_bytes", StringComparison.Ordinal));
+        var value = line.Contains('}', StringComparison.Ordinal) ? line[(line.LastIndexOf('}') + 1)..] : line[line.IndexOf(' ', StringComparison.Ordinal)..];
+        return double.Parse(value.Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+    }
+
     private static double DeviceValue(string text, string name)
     {
         var line = Assert.Single(text.Split('\n'), l => l.StartsWith(name + "{", StringComparison.Ordinal) && l.Contains("device=\"cpu:0\"", StringComparison.Ordinal) && l.Contains("silo=\"edge\"", StringComparison.Ordinal));

@@ -18,13 +18,16 @@ public static class TelemetryHosting
     /// <summary>ASP.NET Core's request activities: an edge request joins the trace its caller's <c>traceparent</c> header names.</summary>
     public const string AspNetCoreSource = "Microsoft.AspNetCore";
 
+    /// <summary>The .NET runtime's own meter: collections, heap sizes and bytes allocated (<c>dotnet_gc_heap_total_allocated_bytes</c>), thread pool, exceptions.</summary>
+    public const string RuntimeMeterName = "System.Runtime";
+
     /// <summary>Registers the OpenTelemetry pipelines and the metrics listener.</summary>
     public static void AddTelemetry(this WebApplicationBuilder builder, string metricsAddress, string? otlpEndpoint)
     {
         var telemetry = builder.Services.AddOpenTelemetry().WithMetrics(metrics =>
         {
             metrics
-                .AddMeter(InferenceMetrics.MeterName)
+                .AddMeter(InferenceMetrics.MeterName, RuntimeMeterName)
                 .AddView("inference_batch_size", new ExplicitBucketHistogramConfiguration { Boundaries = InferenceMetrics.BatchSizeBuckets })
                 .AddPrometheusExporter(o =>
                 {

@@ -1,0 +1,231 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Cluster.Client;
+using Cluster.Client.Protocol;
+using Cluster.Contracts.Tensors;
+using Cluster.Inference.Devices;
+using Cluster.Inference.Execution;
+using Cluster.Inference.Repository;
+using Google.Protobuf;
+using HdrHistogram;
+
+namespace Cluster.Benchmarks;
+
+/// <summary>A server the edge scenario loads: its process (for CPU time), one stub per connection and, for the silo, its metrics URL.</summary>
+public sealed record EdgeServer(string Name, Process Process, GRPCInferenceService.GRPCInferenceServiceClient[] Stubs, string? MetricsAddress);
+
+/// <summary>
+/// The edge scenario's measurement. After a warm-up of every path (twice, in turn), the SDK path and the three gRPC
+/// paths (one shared HTTP/2 connection, the callers spread over 8 connections, a <c>ModelStreamInfer</c> stream per
+/// caller) against the silo and against the peer are measured in turn, in short slices, round after round, and each
+/// figure is the mean over the rounds: throughput keeps rising for tens of seconds after start (JIT tiers, batch
+/// sizes settling), and a drift over time weighs on every path alike. Each slice also takes the CPU time each
+/// sample costs the server and the callers' process, and the bytes the silo's runtime allocated per sample.
+/// </summary>
+public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, string modelFolder, EdgeServer silo, EdgeServer peer)
+{
+    private const int Callers = 64;
+    private const int Features = 256;
+    private const int Rounds = 8;
+    private const string AllocatedMetric = "dotnet_gc_heap_total_allocated_bytes";
+
+    private static readonly HttpClient Http = new();
+
+    /// <summary>One path: a label, its call, and the server it loads.</summary>
+    private sealed record EdgePath(string Label, Func<int, Task> Call, EdgeServer Server);
+
+    /// <summary>One path's figures over one slice: per sample, CPU time of the callers' process and of the server, and the silo's allocation (NaN for the peer).</summary>
+    private sealed record PathFigures(LoadResult Load, double CallersCpuMicroseconds, double ServerCpuMicroseconds, double AllocatedBytes);
+
+    /// <summary>Measures every path and writes artifacts/bench/edge.json.</summary>
+    public async Task RunAsync(string repositoryRoot)
+    {
+        var row = new float[Features];
+        for (var i = 0; i < row.Length; i++)
+        {
+            row[i] = MathF.Sin(i);
+        }
+
+        TensorData[] sdkInputs = [TensorData.FromFloat32("input", row, 1, Features)];
+        var request = new ModelInferRequest { ModelName = EdgeScenario.Model };
+        var input = new ModelInferRequest.Types.InferInputTensor { Name = "input", Datatype = "FP32" };
+        input.Shape.Add([1, Features]);
+        request.Inputs.Add(input);
+        request.RawInputContents.Add(ByteString.CopyFrom(MemoryMarshal.AsBytes(row.AsSpan())));
+        var probe = await silo.Stubs[0].ModelInferAsync(request);
+        var outputBytes = probe.RawOutputContents.Sum(c => c.Length);
+
+        await using var siloStreams = new StreamingCallers(silo.Stubs[0], request, Callers);
+        await using var peerStreams = new StreamingCallers(peer.Stubs[0], request, Callers);
+        var sdkPath = new EdgePath("SDK (grain calls)", _ => sdk.InferAsync(EdgeScenario.Model, sdkInputs), silo);
+        var siloPaths = GrpcPaths(silo, request, siloStreams);
+        var peerPaths = GrpcPaths(peer, request, peerStreams);
+        EdgePath[] paths = [sdkPath, .. siloPaths, .. peerPaths];
+        for (var pass = 0; pass < 2; pass++)
+        {
+            foreach (var path in paths)
+            {
+                await new ClosedLoopLoad(Callers, TimeSpan.Zero, options.Warmup * 3).RunAsync(path.Call);
+            }
+        }
+
+        var slice = options with { Seconds = options.Seconds * 5 / Rounds, WarmupSeconds = 0.5 };
+        var rounds = new List<PathFigures[]>();
+        for (var round = 1; round <= Rounds; round++)
+        {
+            var figures = new PathFigures[paths.Length];
+            for (var p = 0; p < paths.Length; p++)
+            {
+                figures[p] = await MeasureAsync($"round {round}: {paths[p].Label}", Callers, paths[p], slice);
+            }
+
+            rounds.Add(figures);
+        }
+
+        var sdkSingle = await MeasureAsync("SDK (grain calls)", 1, sdkPath, options);
+        var grpcSingle = await MeasureAsync(siloPaths[0].Label, 1, siloPaths[0], options);
+        var raw = RawBatchOneMicroseconds(sdkInputs, [.. probe.Outputs.Select(o => o.Name)]);
+
+        double Mean(int path, Func<PathFigures, double> figure) => Math.Round(rounds.Average(r => figure(r[path])), 1);
+        EdgePathFigures PerPath(int first, Func<PathFigures, double> figure) => new()
+        {
+            Grpc = Mean(first, figure),
+            GrpcSpread = Mean(first + 1, figure),
+            GrpcStreaming = Mean(first + 2, figure),
+        };
+
+        const int SdkIndex = 0, SiloIndex = 1, PeerIndex = 4;
+        var results = new EdgeResults
+        {
+            SdkSamplesPerSecond = Mean(SdkIndex, f => f.Load.SamplesPerSecond),
+            GrpcSamplesPerSecond = Mean(SiloIndex, f => f.Load.SamplesPerSecond),
+            GrpcSpreadSamplesPerSecond = Mean(SiloIndex + 1, f => f.Load.SamplesPerSecond),
+            GrpcStreamingSamplesPerSecond = Mean(SiloIndex + 2, f => f.Load.SamplesPerSecond),
+            PeerSamplesPerSecond = PerPath(PeerIndex, f => f.Load.SamplesPerSecond),
+            GrpcP50Milliseconds = rounds[^1][SiloIndex].Load.P50Milliseconds,
+            GrpcP99Milliseconds = rounds[^1][SiloIndex].Load.P99Milliseconds,
+            PeerP50Milliseconds = rounds[^1][PeerIndex].Load.P50Milliseconds,
+            SdkP50Milliseconds = rounds[^1][SdkIndex].Load.P50Milliseconds,
+            GrpcConcurrency1P50Microseconds = grpcSingle.Load.P50Microseconds,
+            SdkConcurrency1P50Microseconds = sdkSingle.Load.P50Microseconds,
+            RawBatch1P50Microseconds = raw,
+            SdkSiloCpuMicroseconds = Mean(SdkIndex, f => f.ServerCpuMicroseconds),
+            SiloCpuMicroseconds = PerPath(SiloIndex, f => f.ServerCpuMicroseconds),
+            PeerCpuMicroseconds = PerPath(PeerIndex, f => f.ServerCpuMicroseconds),
+            SiloAllocatedBytes = PerPath(SiloIndex, f => f.AllocatedBytes),
+            SdkSiloAllocatedBytes = Mean(SdkIndex, f => f.AllocatedBytes),
+            TensorBytes = Features * sizeof(float) + outputBytes,
+            SdkCallersCpuMicroseconds = Mean(SdkIndex, f => f.CallersCpuMicroseconds),
+            GrpcCallersCpuMicroseconds = Mean(SiloIndex, f => f.CallersCpuMicroseconds),
+            Cores = Environment.ProcessorCount,
+            Seconds = options.Seconds,
+        };
+        Console.WriteLine();
+        Console.Write(Table(results));
+        Console.WriteLine($"wrote {BenchReport.WriteJson(repositoryRoot, "edge.json", results)}");
+    }
+
+    private static EdgePath[] GrpcPaths(EdgeServer server, ModelInferRequest request, StreamingCallers streams) =>
+    [
+        new($"gRPC {server.Name}, one connection", _ => server.Stubs[0].ModelInferAsync(request).ResponseAsync, server),
+        new($"gRPC {server.Name}, {EdgeScenario.Connections} connections", caller => server.Stubs[caller % EdgeScenario.Connections].ModelInferAsync(request).ResponseAsync, server),
+        new($"gRPC {server.Name}, a stream per caller", streams.CallAsync, server),
+    ];
+
+    private static string Table(EdgeResults r) => BenchReport.Table(
+        ["figure", "silo", "peer", "silo / peer"],
+        [
+            [$"gRPC, {Callers} callers, one connection (samples/s)", BenchReport.Number(r.GrpcSamplesPerSecond), BenchReport.Number(r.PeerSamplesPerSecond.Grpc), BenchReport.Number(r.GrpcOverPeer, 3)],
+            [$"gRPC, {Callers} callers, {EdgeScenario.Connections} connections (samples/s)", BenchReport.Number(r.GrpcSpreadSamplesPerSecond), BenchReport.Number(r.PeerSamplesPerSecond.GrpcSpread), BenchReport.Number(r.GrpcSpreadOverPeer, 3)],
+            [$"gRPC, {Callers} callers, a stream each (samples/s)", BenchReport.Number(r.GrpcStreamingSamplesPerSecond), BenchReport.Number(r.PeerSamplesPerSecond.GrpcStreaming), BenchReport.Number(r.GrpcStreamingOverPeer, 3)],
+            ["server CPU per sample, one connection (us)", BenchReport.Number(r.SiloCpuMicroseconds.Grpc, 1), BenchReport.Number(r.PeerCpuMicroseconds.Grpc, 1), BenchReport.Number(r.SiloCpuOverPeer.Grpc, 3)],
+            [$"server CPU per sample, {EdgeScenario.Connections} connections (us)", BenchReport.Number(r.SiloCpuMicroseconds.GrpcSpread, 1), BenchReport.Number(r.PeerCpuMicroseconds.GrpcSpread, 1), BenchReport.Number(r.SiloCpuOverPeer.GrpcSpread, 3)],
+            ["server CPU per sample, streams (us)", BenchReport.Number(r.SiloCpuMicroseconds.GrpcStreaming, 1), BenchReport.Number(r.PeerCpuMicroseconds.GrpcStreaming, 1), BenchReport.Number(r.SiloCpuOverPeer.GrpcStreaming, 3)],
+            [$"SDK, {Callers} callers (samples/s); gRPC / SDK", BenchReport.Number(r.SdkSamplesPerSecond), "", BenchReport.Number(r.GrpcOverSdk, 3)],
+            ["silo bytes allocated per sample, one connection / 8 / streams / SDK", $"{r.SiloAllocatedBytes.Grpc:0} / {r.SiloAllocatedBytes.GrpcSpread:0} / {r.SiloAllocatedBytes.GrpcStreaming:0} / {r.SdkSiloAllocatedBytes:0}", $"tensors {r.TensorBytes}", ""],
+            ["1 caller p50: SDK / gRPC / raw batch-1 run (us)", $"{r.SdkConcurrency1P50Microseconds:0} / {r.GrpcConcurrency1P50Microseconds:0} / {r.RawBatch1P50Microseconds:0}", $"SDK overhead {r.SdkOverheadP50Microseconds:0}", ""],
+        ]);
+
+    private async Task<PathFigures> MeasureAsync(string what, int callers, EdgePath path, BenchOptions slice)
+    {
+        var isSilo = path.Server == silo;
+        long calls = 0;
+        async Task Counted(int caller)
+        {
+            await path.Call(caller);
+            Interlocked.Increment(ref calls);
+        }
+
+        var before = isSilo ? await sdk.GetStatisticsAsync(EdgeScenario.Model) : null;
+        var allocated = await AllocatedBytesAsync(path.Server);
+        var callersCpu = Environment.CpuUsage.TotalTime;
+        var serverCpu = ProcessCpu(path.Server.Process);
+        var result = await new ClosedLoopLoad(callers, slice.Warmup, slice.Measure).RunAsync(Counted);
+        callersCpu = Environment.CpuUsage.TotalTime - callersCpu;
+        serverCpu = ProcessCpu(path.Server.Process) - serverCpu;
+        allocated = await AllocatedBytesAsync(path.Server) - allocated;
+        var served = Math.Max(1, calls);
+        var figures = new PathFigures(result, callersCpu.TotalMicroseconds / served, serverCpu.TotalMicroseconds / served, allocated / served);
+        var batch = "";
+        if (before is not null)
+        {
+            var after = await sdk.GetStatisticsAsync(EdgeScenario.Model);
+            batch = $"mean batch {(after.InferenceCount - before.InferenceCount) / (double)Math.Max(1, after.ExecutionCount - before.ExecutionCount):0.0}, {figures.AllocatedBytes:0} B allocated, ";
+        }
+
+        Console.WriteLine(
+            $"  {what}, {callers} callers: {result.SamplesPerSecond:N0} samples/s, p50 {result.P50Milliseconds:0.###} ms, p99 {result.P99Milliseconds:0.###} ms; " +
+            $"with warm-up: {batch}CPU per sample {figures.ServerCpuMicroseconds:0.0} us {path.Server.Name} + {figures.CallersCpuMicroseconds:0.0} us callers");
+        return figures;
+    }
+
+    /// <summary>The median of the model's batch-1 run in a session of this process opened as the silo opens its own.</summary>
+    private double RawBatchOneMicroseconds(TensorData[] inputs, string[] outputs)
+    {
+        var config = ModelConfigReader.Read(Path.Combine(modelFolder, "config.json"));
+        using var model = new OnnxRuntimeModel(Path.Combine(modelFolder, "1", "model.onnx"), DeviceDescriptor.Cpu, config.IntraOpThreads);
+        var histogram = new LongHistogram(ClosedLoopLoad.HighestLatencyMicroseconds, 3);
+        var warmupEnd = Stopwatch.GetTimestamp() + (long)(options.Warmup.TotalSeconds * Stopwatch.Frequency);
+        var end = warmupEnd + (long)(options.Measure.TotalSeconds * Stopwatch.Frequency);
+        for (var now = Stopwatch.GetTimestamp(); now < end; now = Stopwatch.GetTimestamp())
+        {
+            model.Run(inputs, outputs);
+            if (now >= warmupEnd)
+            {
+                histogram.RecordValue(Math.Max(1, (long)Stopwatch.GetElapsedTime(now).TotalMicroseconds));
+            }
+        }
+
+        var p50 = histogram.GetValueAtPercentile(50);
+        Console.WriteLine($"  raw batch-1 run, this process: p50 {p50} us");
+        return p50;
+    }
+
+    /// <summary>The server's allocated bytes so far, from the runtime's counter on its metrics page; 0 for a server without one.</summary>
+    private static async Task<double> AllocatedBytesAsync(EdgeServer server)
+    {
+        if (server.MetricsAddress is null)
+        {
+            return 0;
+        }
+
+        foreach (var line in (await Http.GetStringAsync(server.MetricsAddress)).Split('\n'))
+        {
+            if (line.StartsWith(AllocatedMetric, StringComparison.Ordinal))
+            {
+                // name{labels} value [timestamp]
+                var value = line[(line.IndexOf(' ', Math.Max(0, line.IndexOf('}', StringComparison.Ordinal))) + 1)..].Split(' ')[0];
+                return double.Parse(value, CultureInfo.InvariantCulture);
+            }
+        }
+
+        throw new InvalidOperationException($"{server.MetricsAddress} has no {AllocatedMetric}.");
+    }
+
+    private static TimeSpan ProcessCpu(Process process)
+    {
+        process.Refresh();
+        return process.TotalProcessorTime;
+    }
+}
