@@ -88,11 +88,8 @@ public sealed class InferenceClient : IDisposable
 
         if (target.Experiment is { } experiment)
         {
-            target = await ArmTargetAsync(target, experiment, ExperimentAssignment.Choose(experiment, options?.AssignmentKey, Random.Shared.NextDouble()));
+            (target, id) = await ArmTargetAsync(target, experiment, options?.AssignmentKey, id);
             span?.SetTag("experiment.arm", target.Arm);
-
-            // Feedback on the answer names the request by its id.
-            id = id.Length == 0 ? Guid.NewGuid().ToString("N") : id;
         }
 
         var request = new InferenceRequest
@@ -134,6 +131,13 @@ public sealed class InferenceClient : IDisposable
         if (!target.Version.Generates)
         {
             throw new InvalidInputException($"Model '{model}' version {target.Version.Version} does not generate text; call InferAsync with its inputs.");
+        }
+
+        if (target.Experiment is { } experiment)
+        {
+            (target, var id) = await ArmTargetAsync(target, experiment, request.AssignmentKey, request.Id);
+            request = request with { Id = id };
+            span?.SetTag("experiment.arm", target.Arm);
         }
 
         request = request with { Seed = request.Seed ?? (ulong)Random.Shared.NextInt64() };
@@ -266,11 +270,15 @@ public sealed class InferenceClient : IDisposable
         return chosen == target.Version.Version ? target : await ResolveAsync(model, chosen);
     }
 
-    /// <summary>The target of <paramref name="arm"/>'s replica: its version (resolved like any other) and its replica arm.</summary>
-    private async Task<ModelTarget> ArmTargetAsync(ModelTarget target, Experiment experiment, ExperimentArm arm)
+    /// <summary>
+    /// The target of the arm a request with <paramref name="key"/> goes to: its version (resolved like any other) and its replica arm;
+    /// and the request's id, made up when <paramref name="id"/> is empty, since feedback on the answer names the request by its id.
+    /// </summary>
+    private async Task<(ModelTarget Target, string Id)> ArmTargetAsync(ModelTarget target, Experiment experiment, string? key, string id)
     {
+        var arm = ExperimentAssignment.Choose(experiment, key, Random.Shared.NextDouble());
         var version = arm.Version == target.Version.Version ? target : await ResolveAsync(target.Model, arm.Version);
-        return version with { Arm = experiment.ReplicaArm(arm.Name), Experiment = null };
+        return (version with { Arm = experiment.ReplicaArm(arm.Name), Experiment = null }, id.Length == 0 ? Guid.NewGuid().ToString("N") : id);
     }
 
     /// <summary>

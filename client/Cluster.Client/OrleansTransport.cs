@@ -100,17 +100,19 @@ internal sealed class OrleansTransport(IGrainFactory grains, ILocalReplicas? loc
     /// with this one, unless it is overloaded; else the one owing the fewest tokens of two drawn);
     /// a replica that ends before its first token (not started, retiring, lost) is replaced by another. A replica lost
     /// later (its silo declared dead or unreachable) ends the stream in ReplicaLostException, and a retiring one in
-    /// GenerationHandedOverException: the caller resumes the generation after the tokens it has.
+    /// GenerationHandedOverException: the caller resumes the generation after the tokens it has. An experiment arm's
+    /// request goes to the arm's own replica, and to the model's replicas once the experiment ended (the arm's replica retires).
     /// </summary>
     public async IAsyncEnumerable<GeneratedToken> GenerateAsync(ModelTarget target, GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await Router.WaitForFirstTableAsync(cancellationToken);
         var prompt = PrefixAffinity.TextOf(request);
         var tried = new List<string>();
+        var arm = target.Arm.Length == 0 ? null : new ReplicaKey(target.Model, target.Version.Version, 0, target.Arm).ToString();
         for (var attempt = 1; ; attempt++)
         {
-            var chosen = Router.ChooseForPrompt(target.Model, target.Version.Version, prompt, tried);
-            var key = chosen?.Key ?? FirstReplica(target);
+            var chosen = arm is null ? Router.ChooseForPrompt(target.Model, target.Version.Version, prompt, tried) : null;
+            var key = arm ?? chosen?.Key ?? FirstReplica(target);
             using var tracked = Router.Track(key);
             await using var tokens = new ReplicaTokenStream(Replica(key).GenerateAsync(request, cancellationToken).GetAsyncEnumerator(cancellationToken), key, chosen?.Silo, Router);
             bool any;
@@ -120,7 +122,11 @@ internal sealed class OrleansTransport(IGrainFactory grains, ILocalReplicas? loc
             }
             catch (Exception e) when (e is ReplicaNotStartedException or ReplicaLostException or GenerationHandedOverException && attempt < MaxAttempts)
             {
-                if (tried.Contains(key))
+                if (key == arm && e is ReplicaNotStartedException)
+                {
+                    arm = null;
+                }
+                else if (tried.Contains(key))
                 {
                     await Task.Delay(IClusterLoadGrain.ReportInterval, cancellationToken);
                 }

@@ -64,6 +64,18 @@ public static class ExperimentText
         }
 
         console.Write(figures);
+        var generates = Array.Exists(report.Arms, a => a.FirstTokenP50Milliseconds is not null);
+        if (generates)
+        {
+            var generation = new Table().AddColumns("arm", "first token p50 ms", "first token p99 ms", "tokens/s p50");
+            foreach (var arm in report.Arms)
+            {
+                generation.AddRow(Markup.Escape(arm.Arm), Number(arm.FirstTokenP50Milliseconds), Number(arm.FirstTokenP99Milliseconds), Number(arm.TokensPerSecond));
+            }
+
+            console.Write(generation);
+        }
+
         var control = report.Arms[0].Arm;
         foreach (var arm in report.Arms.Skip(1))
         {
@@ -73,6 +85,11 @@ public static class ExperimentText
             console.Line($"  p99 latency   {Milliseconds(versus.P99Milliseconds)}");
             console.Line($"  error rate    {Points(versus.ErrorRate)}");
             console.Line($"  acceptance    {Points(versus.AcceptanceRate)}");
+            if (generates)
+            {
+                console.Line($"  first token   {Milliseconds(versus.FirstTokenP50Milliseconds)} (p50)");
+                console.Line($"  tokens/s      {Describe(versus.TokensPerSecond, v => v.ToString("+0.##;-0.##;0", CultureInfo.InvariantCulture))} (p50)");
+            }
         }
     }
 

@@ -20,9 +20,18 @@ public sealed record ArmStatistics
     [Id(4)] public LatencySample[] Samples { get; init; } = [];
 }
 
-/// <summary>One request's outcome: when it ended, how long it took, whether it failed.</summary>
+/// <summary>
+/// One request's outcome: when it ended, how long it took, whether it failed; for a generation, also how long its first
+/// token took (null when none came) and how many tokens it generated.
+/// </summary>
 [GenerateSerializer, Immutable]
 public readonly record struct LatencySample(
     [property: Id(0)] DateTimeOffset At,
     [property: Id(1)] double Milliseconds,
-    [property: Id(2)] bool Failed);
+    [property: Id(2)] bool Failed,
+    [property: Id(3)] double? FirstTokenMilliseconds = null,
+    [property: Id(4)] int Tokens = 0)
+{
+    /// <summary>Tokens generated per second over the whole request; null for a request that generated none.</summary>
+    public double? TokensPerSecond => Tokens > 0 && Milliseconds > 0 ? Tokens * 1000 / Milliseconds : null;
+}

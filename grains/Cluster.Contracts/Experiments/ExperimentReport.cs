@@ -44,6 +44,15 @@ public sealed record ArmReport
 
     /// <summary>The arm minus the control; null for the control itself.</summary>
     [Id(9)] public ArmComparison? VersusControl { get; init; }
+
+    /// <summary>Median time to the first token of its recent generations, ms; null without any (and for inference models).</summary>
+    [Id(10)] public double? FirstTokenP50Milliseconds { get; init; }
+
+    /// <summary>99th percentile time to the first token of its recent generations, ms; null without any.</summary>
+    [Id(11)] public double? FirstTokenP99Milliseconds { get; init; }
+
+    /// <summary>Median tokens per second of its recent generations (each one's tokens over its duration); null without any.</summary>
+    [Id(12)] public double? TokensPerSecond { get; init; }
 }
 
 /// <summary>An arm minus the control, each with a 95% confidence interval (null until both have enough data).</summary>
@@ -61,6 +70,12 @@ public sealed record ArmComparison
 
     /// <summary>Difference in acceptance rate (Newcombe's interval from Wilson scores).</summary>
     [Id(3)] public Difference? AcceptanceRate { get; init; }
+
+    /// <summary>Difference in median time to the first token, ms (bootstrap); generation models only.</summary>
+    [Id(4)] public Difference? FirstTokenP50Milliseconds { get; init; }
+
+    /// <summary>Difference in median tokens per second (bootstrap); generation models only.</summary>
+    [Id(5)] public Difference? TokensPerSecond { get; init; }
 }
 
 /// <summary>An estimated difference and its 95% confidence interval; significant when the interval leaves out zero.</summary>

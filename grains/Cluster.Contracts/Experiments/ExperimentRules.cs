@@ -18,11 +18,6 @@ public static partial class ExperimentRules
             return $"{prefix} arms: needs at least two arms (the first is the control), given {arms.Length}.";
         }
 
-        if (model.ServedVersions.Any(v => v.Generates))
-        {
-            return $"{prefix} the model generates text; experiments cover inference models only.";
-        }
-
         var served = model.ServedVersions.Where(v => v.IsLoadable).Select(v => v.Version).ToArray();
         foreach (var arm in arms)
         {

@@ -55,6 +55,12 @@ public sealed record GenerationRequest
     /// only what follows. Callers set it when they resume a generation whose replica was lost or drained.
     /// </summary>
     [Id(13)] public int[] ResumeTokens { get; init; } = [];
+
+    /// <summary>
+    /// The experiment assignment key (a user or session id; empty: none): while the model runs an experiment, requests with
+    /// the same key always go to the same arm.
+    /// </summary>
+    [Id(14)] public string AssignmentKey { get; init; } = "";
 }
 
 /// <summary>One message of a conversation.</summary>

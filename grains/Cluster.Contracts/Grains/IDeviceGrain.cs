@@ -16,19 +16,20 @@ public interface IDeviceGrain : IGrainWithStringKey
     /// <summary>
     /// Loads a model version into its session instances on this device and warms them up (no-op when loaded), held
     /// by <paramref name="holder"/> (a replica key) until it lets go: replicas of one version on one device share them.
-    /// Returns the variant loaded (<c>fp32</c>, <c>fp16</c> or <c>int8</c>).
+    /// Returns the variant loaded (<c>fp32</c>, <c>fp16</c> or <c>int8</c>). A non-empty <paramref name="pool"/> (an experiment
+    /// arm's <see cref="ModelTarget.SessionPool"/>) loads sessions of the arm's own, built from the arm's settings.
     /// </summary>
-    Task<string> LoadModelAsync(string model, long version, string holder);
+    Task<string> LoadModelAsync(string model, long version, string holder, string pool = "");
 
     /// <summary>
     /// <paramref name="holder"/> lets go of a model version; the version is unloaded once no replica holds it
     /// (no-op when not loaded). A replica starting meanwhile holds it first, so it is never unloaded under a stream.
     /// </summary>
-    Task UnloadModelAsync(string model, long version, string holder);
+    Task UnloadModelAsync(string model, long version, string holder, string pool = "");
 
     /// <summary>
     /// Runs validated requests of equal shape as one batch on a free session instance (loading the model
     /// first if needed); returns each request's named outputs, in that order.
     /// </summary>
-    Task<BatchResult> RunBatchAsync(string model, long version, TensorData[][] requests, string[] outputNames);
+    Task<BatchResult> RunBatchAsync(string model, long version, TensorData[][] requests, string[] outputNames, string pool = "");
 }

@@ -29,4 +29,10 @@ public sealed record ModelTarget
 
     /// <summary>The experiment arm this target serves (<see cref="Experiments.Experiment.ReplicaArm"/>), its settings applied to <see cref="Config"/>; empty outside experiments.</summary>
     [Id(5)] public string Arm { get; init; } = "";
+
+    /// <summary>
+    /// The sessions a device runs this target on: empty for the ones its version shares, else the arm's own
+    /// (<see cref="Arm"/>, when the arm changes a setting sessions are built from, see <see cref="ArmOverrides.NeedsOwnSessions"/>).
+    /// </summary>
+    [Id(6)] public string SessionPool { get; init; } = "";
 }

@@ -37,9 +37,9 @@ public sealed partial class DeviceGrain(
     InferenceMetrics metrics,
     ILogger<DeviceGrain> logger) : Grain, IDeviceGrain
 {
-    private readonly Dictionary<(string Model, long Version), Task<ModelInstancePool>> _models = [];
-    private readonly Dictionary<(string Model, long Version), HashSet<string>> _holders = [];
-    private readonly Dictionary<(string Model, long Version), string> _variants = [];
+    private readonly Dictionary<SessionsKey, Task<ModelInstancePool>> _models = [];
+    private readonly Dictionary<SessionsKey, HashSet<string>> _holders = [];
+    private readonly Dictionary<SessionsKey, string> _variants = [];
     private DeviceKey _key;
     private DeviceDescriptor? _device;
     private long _batchesRun;
@@ -56,10 +56,10 @@ public sealed partial class DeviceGrain(
     /// <inheritdoc />
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        foreach (var ((model, version), pool) in _models)
+        foreach (var (id, pool) in _models)
         {
-            decoders.Remove(_key.ToString(), model, version);
-            throughputs.Remove(_key.Device, model, version);
+            decoders.Remove(_key.ToString(), id.Model, id.Version, id.Pool);
+            throughputs.Remove(_key.Device, id.Model, id.Version);
             DisposeWhenLoaded(pool);
         }
 
@@ -79,7 +79,7 @@ public sealed partial class DeviceGrain(
             if (pool.IsCompletedSuccessfully)
             {
                 used += pool.Result.WeightBytes;
-                loaded.Add($"{id.Model}:{id.Version}");
+                loaded.Add(id.ToString());
             }
         }
 
@@ -97,29 +97,31 @@ public sealed partial class DeviceGrain(
             MemoryUsedBytes = used,
             Speed = device.Speed,
             MeasuredItemsPerSecond = throughputs.OnDevice(_key.Device),
-            Variants = _variants.ToDictionary(v => $"{v.Key.Model}:{v.Key.Version}", v => v.Value, StringComparer.Ordinal),
+            Variants = _variants.ToDictionary(v => v.Key.ToString(), v => v.Value, StringComparer.Ordinal),
             LoadedModels = [.. loaded],
             BatchesRun = _batchesRun,
         });
     }
 
     /// <inheritdoc />
-    public async Task<string> LoadModelAsync(string model, long version, string holder)
+    public async Task<string> LoadModelAsync(string model, long version, string holder, string pool = "")
     {
-        if (!_holders.TryGetValue((model, version), out var holders))
+        var id = new SessionsKey(model, version, pool);
+        if (!_holders.TryGetValue(id, out var holders))
         {
-            _holders[(model, version)] = holders = [];
+            _holders[id] = holders = [];
         }
 
         holders.Add(holder);
-        await PoolFor(model, version);
-        return _variants.GetValueOrDefault((model, version), ModelVariants.Fp32);
+        await PoolFor(id);
+        return _variants.GetValueOrDefault(id, ModelVariants.Fp32);
     }
 
     /// <inheritdoc />
-    public Task UnloadModelAsync(string model, long version, string holder)
+    public Task UnloadModelAsync(string model, long version, string holder, string pool = "")
     {
-        if (_holders.TryGetValue((model, version), out var holders))
+        var id = new SessionsKey(model, version, pool);
+        if (_holders.TryGetValue(id, out var holders))
         {
             holders.Remove(holder);
             if (holders.Count > 0)
@@ -128,28 +130,32 @@ public sealed partial class DeviceGrain(
             }
         }
 
-        _holders.Remove((model, version));
-        _variants.Remove((model, version));
-        if (_models.Remove((model, version), out var pool))
+        _holders.Remove(id);
+        _variants.Remove(id);
+        if (_models.Remove(id, out var sessions))
         {
-            decoders.Remove(_key.ToString(), model, version);
-            throughputs.Remove(_key.Device, model, version);
-            DisposeWhenLoaded(pool);
-            LogUnloaded(model, version, _key.ToString());
+            decoders.Remove(_key.ToString(), model, version, pool);
+            if (pool.Length == 0)
+            {
+                throughputs.Remove(_key.Device, model, version);
+            }
+
+            DisposeWhenLoaded(sessions);
+            LogUnloaded(id.ToString(), _key.ToString());
         }
 
         return Task.CompletedTask;
     }
 
     /// <inheritdoc />
-    public async Task<BatchResult> RunBatchAsync(string model, long version, TensorData[][] requests, string[] outputNames)
+    public async Task<BatchResult> RunBatchAsync(string model, long version, TensorData[][] requests, string[] outputNames, string pool = "")
     {
         if (localDevices.HealthOf(RequireDevice()) is (DeviceHealth.Unhealthy, var reason))
         {
             throw new DeviceFaultException($"Device '{_key}' is out of service: {reason}");
         }
 
-        var pool = await PoolFor(model, version);
+        var sessions = await PoolFor(new SessionsKey(model, version, pool));
         using var span = InferenceTracing.Source.StartActivity("device.run");
         span?.SetTag("device", _key.ToString());
         span?.SetTag("requests", requests.Length);
@@ -157,7 +163,7 @@ public sealed partial class DeviceGrain(
         BatchResult result;
         try
         {
-            result = await pool.RunAsync(requests, outputNames, timeout);
+            result = await sessions.RunAsync(requests, outputNames, timeout);
         }
         catch (OnnxRuntimeException e)
         {
@@ -222,19 +228,20 @@ public sealed partial class DeviceGrain(
 
     private TagList Tags() => new() { { "silo", _key.Silo }, { "device", _key.Device } };
 
-    private Task<ModelInstancePool> PoolFor(string model, long version)
+    private Task<ModelInstancePool> PoolFor(SessionsKey id)
     {
-        if (!_models.TryGetValue((model, version), out var pool))
+        if (!_models.TryGetValue(id, out var pool))
         {
-            pool = LoadAsync(model, version);
-            _models[(model, version)] = pool;
+            pool = LoadAsync(id);
+            _models[id] = pool;
         }
 
         return pool;
     }
 
-    private async Task<ModelInstancePool> LoadAsync(string model, long version)
+    private async Task<ModelInstancePool> LoadAsync(SessionsKey id)
     {
+        var (model, version, sessionPool) = id;
         try
         {
             var device = RequireDevice();
@@ -243,7 +250,10 @@ public sealed partial class DeviceGrain(
                 throw new ModelUnavailableException($"Device '{_key}' is unhealthy and cannot load '{model}:{version}': {device.HealthReason}");
             }
 
-            var target = await GrainFactory.GetGrain<IModelRegistryGrain>(0).ResolveRetryingAsync(model, version);
+            var registry = GrainFactory.GetGrain<IModelRegistryGrain>(0);
+
+            // An arm's own sessions are built from the arm's settings.
+            var target = sessionPool.Length == 0 ? await registry.ResolveRetryingAsync(model, version) : await registry.ResolveArmAsync(model, sessionPool);
             IReadOnlyList<WarmupRequest> warmups;
             try
             {
@@ -263,10 +273,10 @@ public sealed partial class DeviceGrain(
                 ? repository.VariantFile(model, version, device.Kind)
                 : (ModelVariants.Fp32, repository.ModelFile(model, version));
             var pool = await ModelInstancePool.CreateAsync(_key.ToString(), instances, () => Load(file, model, version, device, target), warmups, outputs, usage, throughputs.For(_key.Device, model, version));
-            _variants[(model, version)] = variant;
+            _variants[id] = variant;
             if (pool.FirstModel is DecoderSession decoder)
             {
-                decoders.Add(_key.ToString(), model, version, decoder.Start(pool.RunOnFirstAsync, time));
+                decoders.Add(_key.ToString(), model, version, sessionPool, decoder.Start(pool.RunOnFirstAsync, time));
             }
 
             foreach (var skipped in pool.SkippedWarmups)
@@ -274,13 +284,13 @@ public sealed partial class DeviceGrain(
                 LogWarmupSkipped(model, version, _key.ToString(), skipped);
             }
 
-            LogLoaded(model, version, variant, _key.ToString(), pool.Count, warmups.Count);
+            LogLoaded(id.ToString(), variant, _key.ToString(), pool.Count, warmups.Count);
             return pool;
         }
         catch (Exception e)
         {
-            _models.Remove((model, version));
-            _holders.Remove((model, version));
+            _models.Remove(id);
+            _holders.Remove(id);
             throw e switch
             {
                 InferenceException => e,
@@ -316,11 +326,11 @@ public sealed partial class DeviceGrain(
         _device ?? throw new DeviceNotFoundException(
             $"Device '{_key.Device}' is not a device of silo '{localSilo.Name}'; its devices are: {string.Join(", ", localDevices.All.Select(d => d.Name))}.");
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Loaded {Model}:{Version} ({Variant}) on {Device}: {Instances} session instance(s), {Warmups} warm-up request(s) each")]
-    private partial void LogLoaded(string model, long version, string variant, string device, int instances, int warmups);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Loaded {Sessions} ({Variant}) on {Device}: {Instances} session instance(s), {Warmups} warm-up request(s) each")]
+    private partial void LogLoaded(string sessions, string variant, string device, int instances, int warmups);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Unloaded {Model}:{Version} from {Device}")]
-    private partial void LogUnloaded(string model, long version, string device);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Unloaded {Sessions} from {Device}")]
+    private partial void LogUnloaded(string sessions, string device);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Device {Device} quarantined: {Reason}")]
     private partial void LogQuarantined(string device, string reason);
@@ -333,4 +343,11 @@ public sealed partial class DeviceGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Default warm-up of {Model}:{Version} on {Device} skipped: {Reason}")]
     private partial void LogWarmupSkipped(string model, long version, string device, string reason);
+
+    /// <summary>The sessions of a model version on this device: the version's shared ones (empty pool) or an experiment arm's own.</summary>
+    private readonly record struct SessionsKey(string Model, long Version, string Pool)
+    {
+        /// <summary><c>model:version</c>, with <c>@{arm}</c> for an arm's own sessions.</summary>
+        public override string ToString() => Pool.Length == 0 ? $"{Model}:{Version}" : $"{Model}:{Version}@{Pool}";
+    }
 }

@@ -40,11 +40,28 @@ public sealed partial class ModelBatcherGrain
         {
             if (failed is { } outcome)
             {
-                var elapsed = time.GetElapsedTime(started);
-                _arm.Record(request.Id, elapsed, outcome);
-                var (experiment, arm) = Experiment.OfReplicaArm(_key.Arm);
-                ExperimentMetrics.RecordRequest(_key.Model, experiment, arm, elapsed, outcome);
+                RecordArm(request.Id, time.GetElapsedTime(started), outcome);
             }
+        }
+    }
+
+    /// <summary>
+    /// Measures one request of this replica's arm (no-op outside experiments): its latency and outcome, and for a generation
+    /// the time to its first token (null when none came) and the tokens it generated.
+    /// </summary>
+    private void RecordArm(string id, TimeSpan elapsed, bool failed, TimeSpan? firstToken = null, int? tokens = null)
+    {
+        if (_arm is null)
+        {
+            return;
+        }
+
+        _arm.Record(id, elapsed, failed, firstToken, tokens ?? 0);
+        var (experiment, arm) = Experiment.OfReplicaArm(_key.Arm);
+        ExperimentMetrics.RecordRequest(_key.Model, experiment, arm, elapsed, failed);
+        if (tokens is { } generated)
+        {
+            ExperimentMetrics.RecordGeneration(_key.Model, experiment, arm, firstToken, generated);
         }
     }
 

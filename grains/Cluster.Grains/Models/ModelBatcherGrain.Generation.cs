@@ -29,18 +29,24 @@ public sealed partial class ModelBatcherGrain
         var started = time.GetTimestamp();
         replica.Statistics.RecordArrival();
         FailureReason? failure = FailureReason.Other;
+        TimeSpan? firstToken = null;
+        var tokens = 0;
+        var encoded = false;
         using var span = new GenerationSpan(_key.Model, _key.Version, localSilo.Name, request.Id, time);
         using var ended = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, handOver);
         try
         {
             // Off the activation's thread: encoding a long prompt must not hold up this replica's other callers.
             var job = await Task.Run(() => GenerationJobs.Create(request, engine, time.GetUtcNow()), ended.Token);
+            encoded = true;
             var stream = engine.Submit(job, ended.Token);
             await using var updates = stream.ReadAllAsync(ended.Token).GetAsyncEnumerator(ended.Token);
             while (await NextUpdateAsync(updates, handOver, cancellationToken))
             {
                 var update = updates.Current;
                 span.Record(update);
+                firstToken ??= update.TokenId >= 0 ? time.GetElapsedTime(started) : null;
+                tokens = update.GeneratedTokens;
 
                 // The caller may stop enumerating as soon as it has the last piece; the request succeeded by then.
                 if (update.FinishReason is not null)
@@ -61,7 +67,14 @@ public sealed partial class ModelBatcherGrain
         }
         finally
         {
-            replica.Statistics.RecordRequest(failure, time.GetElapsedTime(started));
+            var elapsed = time.GetElapsedTime(started);
+            replica.Statistics.RecordRequest(failure, elapsed);
+
+            // A prompt refused as bad input, a caller's cancellation or a hand-over says nothing about the arm.
+            if (encoded && !cancellationToken.IsCancellationRequested && !handOver.IsCancellationRequested)
+            {
+                RecordArm(request.Id, elapsed, failure is not null, firstToken, tokens);
+            }
         }
     }
 

@@ -204,7 +204,7 @@ public sealed partial class ModelBatcherGrain(
             replicas.Gone(_key.ToString());
             foreach (var grain in _devicesUsed.Values)
             {
-                await grain.UnloadModelAsync(_key.Model, _key.Version, _key.ToString());
+                await grain.UnloadModelAsync(_key.Model, _key.Version, _key.ToString(), replica.Target.SessionPool);
             }
         }
 
@@ -262,7 +262,7 @@ public sealed partial class ModelBatcherGrain(
         var device = GrainFactory.GetGrain<IDeviceGrain>(deviceKey);
         try
         {
-            _variant = await device.LoadModelAsync(target.Model, target.Version.Version, _key.ToString());
+            _variant = await device.LoadModelAsync(target.Model, target.Version.Version, _key.ToString(), target.SessionPool);
         }
         catch
         {
@@ -274,7 +274,7 @@ public sealed partial class ModelBatcherGrain(
         _devicesUsed[deviceKey] = device;
         if (target.Config.Generation is not null)
         {
-            engine = decoders.Find(deviceKey, target.Model, target.Version.Version)
+            engine = decoders.Find(deviceKey, target.Model, target.Version.Version, target.SessionPool)
                 ?? throw new ModelUnavailableException($"Model '{target.Model}' version {target.Version.Version} loaded on '{deviceKey}' without a generation engine.");
         }
 
@@ -373,7 +373,7 @@ public sealed partial class ModelBatcherGrain(
         _device = deviceKey;
         try
         {
-            return await Device(deviceKey).RunBatchAsync(target.Model, target.Version.Version, inputs, outputNames);
+            return await Device(deviceKey).RunBatchAsync(target.Model, target.Version.Version, inputs, outputNames, target.SessionPool);
         }
         catch (DeviceNotFoundException e)
         {

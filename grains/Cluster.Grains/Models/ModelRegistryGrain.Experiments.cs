@@ -86,7 +86,13 @@ public sealed partial class ModelRegistryGrain
         }
 
         var target = await ResolveAsync(model, chosen.Version);
-        return target with { Config = chosen.Overrides.ApplyTo(target.Config), Arm = replicaArm, Experiment = running };
+        return target with
+        {
+            Config = chosen.Overrides.ApplyTo(target.Config),
+            Arm = replicaArm,
+            Experiment = running,
+            SessionPool = chosen.Overrides.NeedsOwnSessions ? replicaArm : "",
+        };
     }
 
     private async Task<Experiment> SaveExperimentAsync(string model, Experiment experiment)

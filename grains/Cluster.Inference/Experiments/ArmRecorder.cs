@@ -26,15 +26,18 @@ public sealed class ArmRecorder(TimeProvider time)
     private long _accepted;
     private long _feedback;
 
-    /// <summary>Records one request that ended after <paramref name="elapsed"/>; answered ones with an id can later get feedback.</summary>
-    public void Record(string id, TimeSpan elapsed, bool failed)
+    /// <summary>
+    /// Records one request that ended after <paramref name="elapsed"/>; answered ones with an id can later get feedback. A generation
+    /// also gives the time to its first token (null when none came) and the tokens it generated.
+    /// </summary>
+    public void Record(string id, TimeSpan elapsed, bool failed, TimeSpan? firstToken = null, int tokens = 0)
     {
         ArgumentNullException.ThrowIfNull(id);
         lock (_lock)
         {
             _requests++;
             _errors += failed ? 1 : 0;
-            _samples[_next] = new LatencySample(time.GetUtcNow(), elapsed.TotalMilliseconds, failed);
+            _samples[_next] = new LatencySample(time.GetUtcNow(), elapsed.TotalMilliseconds, failed, firstToken?.TotalMilliseconds, tokens);
             _next = (_next + 1) % SampleCapacity;
             _count = Math.Min(_count + 1, SampleCapacity);
             if (!failed && id.Length > 0 && _answered.Add(id))

@@ -26,6 +26,8 @@ public static class ExperimentComparison
         {
             var measured = statistics[i];
             var latencies = Latencies(measured);
+            var firstTokens = Sorted(measured, s => s.FirstTokenMilliseconds);
+            var rates = Sorted(measured, s => s.TokensPerSecond);
             var windowStart = now - experiment.GuardRail.Window;
             arms[i] = new ArmReport
             {
@@ -39,6 +41,9 @@ public static class ExperimentComparison
                 P99Milliseconds = latencies.Length == 0 ? null : ConfidenceIntervals.Quantile(latencies, 0.99),
                 Throughput = measured.Samples.Count(s => s.At > windowStart) / experiment.GuardRail.Window.TotalSeconds,
                 VersusControl = i == 0 ? null : Compare(control, measured),
+                FirstTokenP50Milliseconds = firstTokens.Length == 0 ? null : ConfidenceIntervals.Quantile(firstTokens, 0.5),
+                FirstTokenP99Milliseconds = firstTokens.Length == 0 ? null : ConfidenceIntervals.Quantile(firstTokens, 0.99),
+                TokensPerSecond = rates.Length == 0 ? null : ConfidenceIntervals.Quantile(rates, 0.5),
             };
         }
 
@@ -63,14 +68,29 @@ public static class ExperimentComparison
             AcceptanceRate = control.Feedback >= MinObservations && arm.Feedback >= MinObservations
                 ? ConfidenceIntervals.RateDifference(control.Accepted, control.Feedback, arm.Accepted, arm.Feedback)
                 : null,
+            FirstTokenP50Milliseconds = MedianDifference(control, arm, s => s.FirstTokenMilliseconds),
+            TokensPerSecond = MedianDifference(control, arm, s => s.TokensPerSecond),
         };
     }
 
-    /// <summary>The latencies of the successful recent requests, ascending.</summary>
-    private static double[] Latencies(ArmStatistics statistics)
+    /// <summary>The difference in the median of <paramref name="measure"/> (bootstrap); null while either side has too few values.</summary>
+    private static Difference? MedianDifference(ArmStatistics control, ArmStatistics arm, Func<LatencySample, double?> measure)
     {
-        var latencies = statistics.Samples.Where(s => !s.Failed).Select(s => s.Milliseconds).ToArray();
-        Array.Sort(latencies);
-        return latencies;
+        var controlValues = Sorted(control, measure);
+        var armValues = Sorted(arm, measure);
+        return controlValues.Length >= MinObservations && armValues.Length >= MinObservations
+            ? ConfidenceIntervals.QuantileDifference(controlValues, armValues, 0.5, BootstrapSeed)
+            : null;
+    }
+
+    /// <summary>The latencies of the successful recent requests, ascending.</summary>
+    private static double[] Latencies(ArmStatistics statistics) => Sorted(statistics, s => s.Milliseconds);
+
+    /// <summary><paramref name="measure"/> of the successful recent requests that have it, ascending.</summary>
+    private static double[] Sorted(ArmStatistics statistics, Func<LatencySample, double?> measure)
+    {
+        var values = statistics.Samples.Where(s => !s.Failed).Select(measure).OfType<double>().ToArray();
+        Array.Sort(values);
+        return values;
     }
 }

@@ -42,7 +42,8 @@ public static class GenerationRequests
 
     /// <summary>The request parameters a generation takes.</summary>
     public static readonly IReadOnlyList<string> Parameters =
-        ["max_tokens", "temperature", "top_p", "top_k", "seed", "stop", "stream", "ignore_eos", "priority", "timeout", "resume_tokens"];
+        ["max_tokens", "temperature", "top_p", "top_k", "seed", "stop", "stream", "ignore_eos", "priority", "timeout", "resume_tokens",
+            InferRequestMapper.ExperimentKeyParameter];
 
     /// <summary>
     /// The model version <paramref name="request"/> goes to when it is a generation model; null for other
@@ -243,6 +244,10 @@ public static class GenerationRequests
                 "priority" => request with { Priority = (int)Math.Min(int.MaxValue, NonNegative(model, name, value)) },
                 "timeout" => request with { TimeoutMicroseconds = Timeout(model, value) },
                 "resume_tokens" => request with { ResumeTokens = ResumeTokens(model, value) },
+                InferRequestMapper.ExperimentKeyParameter => request with
+                {
+                    AssignmentKey = InferRequestMapper.AssignmentKey(model, name, value.ParameterChoiceCase == InferParameter.ParameterChoiceOneofCase.StringParam ? value.StringParam : null),
+                },
                 "stream" => request,
                 _ => throw new InvalidInputException(
                     $"Model '{model}': parameter '{name}' is not a generation parameter; the known ones are {string.Join(", ", Parameters)}."),

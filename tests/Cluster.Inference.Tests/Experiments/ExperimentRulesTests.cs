@@ -54,6 +54,9 @@ public sealed class ExperimentRulesTests
     [InlineData("batch_size=2", "Setting 'batch_size' is not one an arm can change")]
     [InlineData("max_batch_size=two", "Setting 'max_batch_size' needs a whole number of at least 1, not 'two'.")]
     [InlineData("device_kinds=", "Setting 'device_kinds' needs one or more device kinds")]
+    [InlineData("instance_count=65", "Setting 'instance_count' needs a whole number from 1 to 64, not '65'.")]
+    [InlineData("prefix_caching=yes", "Setting 'prefix_caching' needs true or false, not 'yes'.")]
+    [InlineData("max_running_sequences=0", "Setting 'max_running_sequences' needs a whole number of at least 1, not '0'.")]
     public void With_BadSetting_ThrowsNamingIt(string setting, string message)
     {
         var error = Assert.Throws<FormatException>(() => new ArmOverrides().With(setting));
@@ -71,6 +74,37 @@ public sealed class ExperimentRulesTests
         Assert.Equal(500, config.DynamicBatching.MaxQueueDelayMicroseconds);
         Assert.Equal(["sim:slow", "cpu"], config.DeviceKinds);
         Assert.Equal("max_batch_size=2 max_queue_delay_microseconds=500 device_kinds=sim:slow,cpu", overrides.ToString());
+    }
+
+    [Fact]
+    public void Problem_GenerationSettingOnAnInferenceModel_NamesTheSetting()
+    {
+        Assert.Equal(
+            "Experiment on model 'tiny': arm 'b' max_running_sequences is a generation setting, and the model does not generate text.",
+            ExperimentRules.Problem(Define(("a", 1, 50, new()), ("b", 1, 50, new ArmOverrides().With("max_running_sequences=2"))), Model));
+    }
+
+    [Fact]
+    public void Problem_InstanceCountOnAGenerationModel_SaysItDoesNotApply()
+    {
+        var generating = Model with { Config = Model.Config with { MaxBatchSize = 0, Generation = new GenerationConfig() } };
+
+        Assert.Equal(
+            "Experiment on model 'tiny': arm 'b' instance_count does not apply to a generation model: its decoder runs one session per device.",
+            ExperimentRules.Problem(Define(("a", 1, 50, new()), ("b", 1, 50, new ArmOverrides { InstanceCount = 2 })), generating));
+    }
+
+    [Fact]
+    public void With_GenerationSettings_ApplyToTheGenerationConfigAndNeedSessionsOfTheirOwn()
+    {
+        var overrides = new ArmOverrides().With("max_running_sequences=2").With("max_step_tokens=32").With("max_waiting=5").With("prefix_caching=false");
+        var config = overrides.ApplyTo(Model.Config with { Generation = new GenerationConfig() });
+
+        Assert.Equal((2, 32, 5, false), (config.Generation!.MaxRunningSequences, config.Generation.MaxStepTokens, config.Generation.MaxWaiting, config.Generation.PrefixCaching));
+        Assert.Equal("max_running_sequences=2 max_step_tokens=32 max_waiting=5 prefix_caching=false", overrides.ToString());
+        Assert.True(overrides.NeedsOwnSessions);
+        Assert.False(new ArmOverrides { MaxBatchSize = 2 }.NeedsOwnSessions);
+        Assert.Equal(3, new ArmOverrides().With("instance_count=3").ApplyTo(Model.Config).InstanceCount);
     }
 
     private static Experiment Define(params (string Name, long Version, int Percent, ArmOverrides Overrides)[] arms) => new()

@@ -100,8 +100,14 @@ public static class OpenAiRequestReader
                     includeUsage = IncludeUsage(value);
                     break;
                 case "user":
-                    // Accepted for compatibility; an end-user id is neither used nor logged.
-                    String(name, value);
+                    // The end-user id keeps the user in one arm of the model's experiment; it is never logged.
+                    var user = String(name, value);
+                    generation = generation with
+                    {
+                        AssignmentKey = user.Length <= InferRequestMapper.MaxExperimentKeyLength
+                            ? user
+                            : throw new OpenAiRequestException(name, $"user must be at most {InferRequestMapper.MaxExperimentKeyLength} characters, got {user.Length}."),
+                    };
                     break;
                 case "ignore_eos":
                     generation = generation with { IgnoreEos = Bool(name, value) };
