@@ -17,12 +17,19 @@ internal sealed class GrpcTransport(GrpcChannel channel, string? apiKey) : IInfe
     private const string TextInput = "text_input";
     private const string TextOutput = "text_output";
 
+    /// <summary>The request parameter carrying the experiment assignment key.</summary>
+    private const string ExperimentKey = "experiment_key";
+
+    /// <summary>The response parameter naming the experiment arm that answered.</summary>
+    private const string ExperimentArm = "experiment_arm";
+
     /// <summary>A conversation: a JSON array of <c>{"role", "content"}</c> objects, which the edge renders with the model's chat template.</summary>
     private const string MessagesInput = "messages";
 
     private static readonly System.Text.Json.JsonSerializerOptions MessagesJson = new(System.Text.Json.JsonSerializerDefaults.Web);
 
     private readonly GRPCInferenceService.GRPCInferenceServiceClient _client = new(channel);
+    private readonly ClusterExtensions.ClusterExtensionsClient _extensions = new(channel);
     private readonly Metadata? _headers = apiKey is null ? null : new Metadata { { "authorization", $"Bearer {apiKey}" } };
 
     /// <summary>The edge this transport calls, as a gRPC target (<c>dns:///host:port</c>).</summary>
@@ -30,7 +37,7 @@ internal sealed class GrpcTransport(GrpcChannel channel, string? apiKey) : IInfe
 
     public async Task<InferenceResponse> InferAsync(ModelTarget target, InferenceRequest request, CancellationToken cancellationToken)
     {
-        var call = new ModelInferRequest { ModelName = target.Model, ModelVersion = Version(target.Version.Version), Id = request.Id };
+        var call = new ModelInferRequest { ModelName = target.Model, ModelVersion = AskedVersion(target), Id = request.Id };
         foreach (var input in request.Inputs)
         {
             var tensor = new ModelInferRequest.Types.InferInputTensor { Name = input.Name, Datatype = input.ElementType.ToProtocolName() };
@@ -54,6 +61,11 @@ internal sealed class GrpcTransport(GrpcChannel channel, string? apiKey) : IInfe
             call.Parameters["timeout"] = new InferParameter { Int64Param = request.TimeoutMicroseconds };
         }
 
+        if (request.AssignmentKey.Length > 0)
+        {
+            call.Parameters[ExperimentKey] = new InferParameter { StringParam = request.AssignmentKey };
+        }
+
         var response = await Call(() => _client.ModelInferAsync(call, _headers, request.Deadline?.UtcDateTime, cancellationToken).ResponseAsync);
         var outputs = new TensorData[response.Outputs.Count];
         for (var i = 0; i < outputs.Length; i++)
@@ -68,7 +80,14 @@ internal sealed class GrpcTransport(GrpcChannel channel, string? apiKey) : IInfe
             };
         }
 
-        return new InferenceResponse { Model = response.ModelName, Version = long.Parse(response.ModelVersion, CultureInfo.InvariantCulture), Id = response.Id, Outputs = outputs };
+        return new InferenceResponse
+        {
+            Model = response.ModelName,
+            Version = long.Parse(response.ModelVersion, CultureInfo.InvariantCulture),
+            Id = response.Id,
+            Outputs = outputs,
+            Arm = response.Parameters.TryGetValue(ExperimentArm, out var arm) ? arm.StringParam : "",
+        };
     }
 
     /// <summary>
@@ -108,7 +127,7 @@ internal sealed class GrpcTransport(GrpcChannel channel, string? apiKey) : IInfe
 
     private static ModelInferRequest GenerationCall(ModelTarget target, GenerationRequest request)
     {
-        var call = new ModelInferRequest { ModelName = target.Model, ModelVersion = Version(target.Version.Version), Id = request.Id };
+        var call = new ModelInferRequest { ModelName = target.Model, ModelVersion = AskedVersion(target), Id = request.Id };
         if (request.Prompt.Length > 0 || request.Messages.Length == 0)
         {
             call.Inputs.Add(TextTensor(TextInput, request.Prompt));
@@ -154,6 +173,11 @@ internal sealed class GrpcTransport(GrpcChannel channel, string? apiKey) : IInfe
         if (request.ResumeTokens.Length > 0)
         {
             parameters["resume_tokens"] = new InferParameter { StringParam = System.Text.Json.JsonSerializer.Serialize(request.ResumeTokens) };
+        }
+
+        if (request.AssignmentKey.Length > 0)
+        {
+            parameters[ExperimentKey] = new InferParameter { StringParam = request.AssignmentKey };
         }
 
         if (request.IgnoreEos)
@@ -220,8 +244,8 @@ internal sealed class GrpcTransport(GrpcChannel channel, string? apiKey) : IInfe
             : new ModelExecutionException(message);
     }
 
-    public Task SendFeedbackAsync(string model, string requestId, bool accepted) => throw new NotSupportedException(
-        "The Open Inference Protocol has no feedback call: send feedback with a cluster connection (ClusterConnection) or to the REST edge's POST /v2/models/{model}/feedback.");
+    public Task SendFeedbackAsync(string model, string requestId, bool accepted) =>
+        Call(() => _extensions.ModelFeedbackAsync(new ModelFeedbackRequest { ModelName = model, Id = requestId, Accepted = accepted }, _headers).ResponseAsync);
 
     public async Task<ModelTarget> ResolveAsync(string model, long? version)
     {
@@ -230,6 +254,7 @@ internal sealed class GrpcTransport(GrpcChannel channel, string? apiKey) : IInfe
         return new ModelTarget
         {
             Model = metadata.Name,
+            VersionAsked = version is not null,
             Config = new ModelConfig { MaxBatchSize = metadata.Properties.TryGetValue("max_batch_size", out var max) ? int.Parse(max, CultureInfo.InvariantCulture) : 0 },
             Version = new ModelVersionDescriptor
             {
@@ -313,6 +338,7 @@ internal sealed class GrpcTransport(GrpcChannel channel, string? apiKey) : IInfe
 
     private static Exception? Typed(StatusCode status, string detail, Metadata? trailers, Exception? inner = null) => status switch
     {
+        StatusCode.NotFound when trailers?.GetValue(NotFoundTrailer.Name) == NotFoundTrailer.Request => new RequestNotFoundException(detail),
         StatusCode.NotFound => new ModelNotFoundException(detail),
         StatusCode.InvalidArgument => new InvalidInputException(detail),
         StatusCode.ResourceExhausted => new QueueFullException(detail, RetryHint.FromMilliseconds(trailers?.GetValue(RetryHint.GrpcTrailer))),
@@ -325,6 +351,12 @@ internal sealed class GrpcTransport(GrpcChannel channel, string? apiKey) : IInfe
     };
 
     private static string Version(long version) => version.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// The version a request names: the one the caller asked for, else none, so that the edge chooses it as for any versionless
+    /// request (the model's traffic split and experiment apply there).
+    /// </summary>
+    private static string AskedVersion(ModelTarget target) => target.VersionAsked ? Version(target.Version.Version) : "";
 
     private static TensorSpec Spec(ModelMetadataResponse.Types.TensorMetadata metadata) =>
         new() { Name = metadata.Name, ElementType = TensorElementTypes.FromProtocolName(metadata.Datatype), Shape = [.. metadata.Shape] };

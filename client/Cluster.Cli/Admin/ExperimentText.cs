@@ -70,7 +70,8 @@ public static class ExperimentText
             var generation = new Table().AddColumns("arm", "first token p50 ms", "first token p99 ms", "tokens/s p50");
             foreach (var arm in report.Arms)
             {
-                generation.AddRow(Markup.Escape(arm.Arm), Number(arm.FirstTokenP50Milliseconds), Number(arm.FirstTokenP99Milliseconds), Number(arm.TokensPerSecond));
+                generation.AddRow(
+                    Markup.Escape(arm.Arm), Number(arm.FirstTokenP50Milliseconds), Number(arm.FirstTokenP99Milliseconds), Number(arm.TokensPerSecond));
             }
 
             console.Write(generation);

@@ -81,6 +81,10 @@ public sealed class ModelExecutionException(string message) : InferenceException
 [GenerateSerializer]
 public sealed class OperationRefusedException(string message) : InferenceException(message);
 
+/// <summary>Feedback named a request id no arm of the model's experiment answered (or whose feedback was counted already); nothing was counted.</summary>
+[GenerateSerializer]
+public sealed class RequestNotFoundException(string message) : InferenceException(message);
+
 /// <summary>An operator's decision could not be saved to the cluster's state storage; nothing changed.</summary>
 [GenerateSerializer]
 public sealed class ClusterStateException(string message) : InferenceException(message);

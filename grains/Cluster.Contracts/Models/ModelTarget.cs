@@ -35,4 +35,10 @@ public sealed record ModelTarget
     /// (<see cref="Arm"/>, when the arm changes a setting sessions are built from, see <see cref="ArmOverrides.NeedsOwnSessions"/>).
     /// </summary>
     [Id(6)] public string SessionPool { get; init; } = "";
+
+    /// <summary>
+    /// Whether the caller named <see cref="Version"/> (set by the gRPC edge's client, which sends a versionless request without a
+    /// version so that the edge applies the model's traffic split and experiment).
+    /// </summary>
+    [Id(7)] public bool VersionAsked { get; init; }
 }

@@ -326,7 +326,9 @@ public sealed partial class DeviceGrain(
         _device ?? throw new DeviceNotFoundException(
             $"Device '{_key.Device}' is not a device of silo '{localSilo.Name}'; its devices are: {string.Join(", ", localDevices.All.Select(d => d.Name))}.");
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Loaded {Sessions} ({Variant}) on {Device}: {Instances} session instance(s), {Warmups} warm-up request(s) each")]
+    [LoggerMessage(
+        Level = LogLevel.Information,
+        Message = "Loaded {Sessions} ({Variant}) on {Device}: {Instances} session instance(s), {Warmups} warm-up request(s) each")]
     private partial void LogLoaded(string sessions, string variant, string device, int instances, int warmups);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Unloaded {Sessions} from {Device}")]

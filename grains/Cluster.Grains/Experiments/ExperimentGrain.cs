@@ -52,7 +52,7 @@ public sealed partial class ExperimentGrain(TimeProvider time, ILogger<Experimen
             }
         }
 
-        throw new InvalidInputException(
+        throw new RequestNotFoundException(
             $"Feedback for model '{Model}': id '{LogText.Bounded(requestId)}' was not answered by experiment '{experiment.Id}' (or its feedback was counted already, or it is older than the last {ArmRecorder.AnsweredCapacity} answers of its arm).");
     }
 

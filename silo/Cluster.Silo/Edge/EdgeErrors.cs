@@ -10,7 +10,7 @@ public static class EdgeErrors
     /// <summary>The gRPC status for an exception; null for faults of the server itself.</summary>
     public static StatusCode? StatusOf(Exception error) => error switch
     {
-        ModelNotFoundException => StatusCode.NotFound,
+        ModelNotFoundException or RequestNotFoundException => StatusCode.NotFound,
         InvalidInputException => StatusCode.InvalidArgument,
         QueueFullException => StatusCode.ResourceExhausted,
         InferenceTimeoutException => StatusCode.DeadlineExceeded,
@@ -46,11 +46,13 @@ public static class EdgeErrors
         _ => string.Concat(error.Message.AsSpan(0, MaxMessageChars), "… (cut)"),
     };
 
-    /// <summary>Trailers for a rejection: the retry delay when the queue was full.</summary>
-    public static Metadata TrailersOf(Exception error) =>
-        error is QueueFullException { RetryAfter: var delay } && delay > TimeSpan.Zero
-            ? new Metadata { { RetryHint.GrpcTrailer, RetryHint.Milliseconds(delay) } }
-            : Metadata.Empty;
+    /// <summary>Trailers for a rejection: the retry delay when the queue was full; what was not found when it was a request id.</summary>
+    public static Metadata TrailersOf(Exception error) => error switch
+    {
+        QueueFullException { RetryAfter: var delay } when delay > TimeSpan.Zero => new Metadata { { RetryHint.GrpcTrailer, RetryHint.Milliseconds(delay) } },
+        RequestNotFoundException => new Metadata { { NotFoundTrailer.Name, NotFoundTrailer.Request } },
+        _ => Metadata.Empty,
+    };
 
     /// <summary>The REST status code for a gRPC status.</summary>
     public static int HttpStatusOf(StatusCode status) => status switch

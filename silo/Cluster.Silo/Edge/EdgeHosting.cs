@@ -24,6 +24,7 @@ public static class EdgeHosting
 
         // Stateless: one instance serves every call, rather than one activated per call.
         builder.Services.AddSingleton<GrpcInferenceService>();
+        builder.Services.AddSingleton<GrpcExtensionsService>();
         builder.Services.AddSingleton<GrpcErrors>();
         builder.Services.AddGrpc(o =>
         {
@@ -53,6 +54,7 @@ public static class EdgeHosting
         app.UseMiddleware<EdgeGate>();
         app.UseStreamsEndOnStop();
         app.MapGrpcService<GrpcInferenceService>().RequireLocalPort(settings.GrpcAddress);
+        app.MapGrpcService<GrpcExtensionsService>().RequireLocalPort(settings.GrpcAddress);
         app.MapGrpcHealthChecksService().RequireLocalPort(settings.GrpcAddress);
         var rest = app.MapGroup("").RequireLocalPort(settings.HttpAddress);
         RestEndpoints.Map(rest);

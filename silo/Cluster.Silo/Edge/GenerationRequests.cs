@@ -244,10 +244,7 @@ public static class GenerationRequests
                 "priority" => request with { Priority = (int)Math.Min(int.MaxValue, NonNegative(model, name, value)) },
                 "timeout" => request with { TimeoutMicroseconds = Timeout(model, value) },
                 "resume_tokens" => request with { ResumeTokens = ResumeTokens(model, value) },
-                InferRequestMapper.ExperimentKeyParameter => request with
-                {
-                    AssignmentKey = InferRequestMapper.AssignmentKey(model, name, value.ParameterChoiceCase == InferParameter.ParameterChoiceOneofCase.StringParam ? value.StringParam : null),
-                },
+                InferRequestMapper.ExperimentKeyParameter => request with { AssignmentKey = InferRequestMapper.AssignmentKey(model, value) },
                 "stream" => request,
                 _ => throw new InvalidInputException(
                     $"Model '{model}': parameter '{name}' is not a generation parameter; the known ones are {string.Join(", ", Parameters)}."),

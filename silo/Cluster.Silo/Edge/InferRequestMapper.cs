@@ -74,10 +74,15 @@ public static class InferRequestMapper
     /// <summary>The longest experiment assignment key accepted.</summary>
     public const int MaxExperimentKeyLength = 256;
 
-    /// <summary>An experiment assignment key given in <paramref name="field"/>; throws InvalidInputException naming the field unless it is a string of 1-256 characters.</summary>
-    public static string AssignmentKey(string model, string field, string? key) => key is { Length: > 0 and <= MaxExperimentKeyLength }
-        ? key
-        : throw new InvalidInputException($"Model '{model}': parameter '{field}' must be a string of 1-{MaxExperimentKeyLength} characters.");
+    /// <summary>
+    /// The experiment assignment key of a request's <c>experiment_key</c> parameter; throws InvalidInputException naming the
+    /// parameter unless it is a string of 1-256 characters.
+    /// </summary>
+    public static string AssignmentKey(string model, InferParameter value) =>
+        value.ParameterChoiceCase == InferParameter.ParameterChoiceOneofCase.StringParam && value.StringParam.Length is > 0 and <= MaxExperimentKeyLength
+            ? value.StringParam
+            : throw new InvalidInputException(
+                $"Model '{model}': parameter '{ExperimentKeyParameter}' must be a string of 1-{MaxExperimentKeyLength} characters.");
 
     /// <summary>The protocol's version string as a version number; empty means the version policy's choice.</summary>
     public static long? ParseVersion(string model, string version)
@@ -133,7 +138,7 @@ public static class InferRequestMapper
                         : throw new InvalidInputException($"Model '{model}': parameter 'timeout' is {microseconds} µs, above the maximum of {MaxTimeoutMicroseconds} (24 h).");
                     break;
                 case ExperimentKeyParameter:
-                    assignmentKey = AssignmentKey(model, ExperimentKeyParameter, value.ParameterChoiceCase == InferParameter.ParameterChoiceOneofCase.StringParam ? value.StringParam : null);
+                    assignmentKey = AssignmentKey(model, value);
                     break;
                 case "sequence_id" or "sequence_start" or "sequence_end" when !IsZero(value):
                     throw new InvalidInputException($"Model '{model}': parameter '{name}' asks for sequence batching, which this server does not offer.");

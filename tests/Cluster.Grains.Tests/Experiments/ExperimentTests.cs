@@ -6,6 +6,9 @@ using Cluster.Contracts.Errors;
 using Cluster.Contracts.Experiments;
 using Cluster.Contracts.Tensors;
 using Cluster.Grains.Tests.Admin;
+using Cluster.Client.Protocol;
+using Grpc.Core;
+using Grpc.Net.Client;
 
 namespace Cluster.Grains.Tests.Experiments;
 
@@ -38,6 +41,7 @@ public sealed class ExperimentTests
                 await StickyAssignmentAndCountsAsync(cluster, experiment);
                 await FeedbackAsync(cluster, experiment);
                 await RestEdgeAsync(cluster, experiment);
+                await GrpcSdkAsync(cluster, experiment);
                 await GuardRailAsync(cluster, experiment);
             }
 
@@ -99,8 +103,8 @@ public sealed class ExperimentTests
         var response = await cluster.Client.InferAsync(Model, [Rows(1)], id: "answer-1", options: new InferOptions { AssignmentKey = key });
 
         await cluster.Client.SendFeedbackAsync(Model, response.Id, accepted: true);
-        var twice = await Assert.ThrowsAsync<InvalidInputException>(() => cluster.Client.SendFeedbackAsync(Model, response.Id, accepted: false));
-        var unknown = await Assert.ThrowsAsync<InvalidInputException>(() => cluster.Client.SendFeedbackAsync(Model, "nope", accepted: true));
+        var twice = await Assert.ThrowsAsync<RequestNotFoundException>(() => cluster.Client.SendFeedbackAsync(Model, response.Id, accepted: false));
+        var unknown = await Assert.ThrowsAsync<RequestNotFoundException>(() => cluster.Client.SendFeedbackAsync(Model, "nope", accepted: true));
 
         Assert.Contains("id 'answer-1'", twice.Message, StringComparison.Ordinal);
         Assert.Contains("id 'nope' was not answered by experiment", unknown.Message, StringComparison.Ordinal);
@@ -124,11 +128,33 @@ public sealed class ExperimentTests
         Assert.Equal(experiment.ReplicaArm("single"), (string?)body["parameters"]!["experiment_arm"]);
 
         using var feedback = await http.PostAsJsonAsync($"/v2/models/{Model}/feedback", new { id = "nope", accepted = true });
-        Assert.Equal(HttpStatusCode.BadRequest, feedback.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, feedback.StatusCode);
         Assert.Contains("id 'nope'", await feedback.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         using var missing = await http.PostAsJsonAsync($"/v2/models/{Model}/feedback", new { id = "x" });
         Assert.Equal(HttpStatusCode.BadRequest, missing.StatusCode);
         Assert.Contains("field 'accepted'", await missing.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The SDK over the gRPC edge leaves a versionless request's version to the edge, so the key keeps it in its arm; feedback
+    /// goes over the edge's ModelFeedback call, and an unknown id is NOT_FOUND naming it.
+    /// </summary>
+    private static async Task GrpcSdkAsync(InProcessCluster cluster, Experiment experiment)
+    {
+        using var channel = GrpcChannel.ForAddress(cluster.GrpcAddresses[0]);
+        using var client = InferenceClient.ForGrpc(channel);
+        var key = Enumerable.Range(0, 100).Select(i => $"grpc-{i}").First(k => ExperimentAssignment.Choose(experiment, k, 0).Name == "single");
+        var response = await client.InferAsync(Model, [Rows(1)], id: "grpc-answer", options: new InferOptions { AssignmentKey = key });
+        Assert.Equal(experiment.ReplicaArm("single"), response.Arm);
+
+        await client.SendFeedbackAsync(Model, "grpc-answer", accepted: false);
+        var unknown = await Assert.ThrowsAsync<RequestNotFoundException>(() => client.SendFeedbackAsync(Model, "grpc-nope", accepted: true));
+        Assert.Contains("id 'grpc-nope'", unknown.Message, StringComparison.Ordinal);
+        var missing = await Assert.ThrowsAsync<RpcException>(
+            () => new ClusterExtensions.ClusterExtensionsClient(channel).ModelFeedbackAsync(new ModelFeedbackRequest { ModelName = Model, Id = "x" }).ResponseAsync);
+        Assert.Equal((StatusCode.InvalidArgument, true), (missing.StatusCode, missing.Status.Detail.Contains("field 'accepted'", StringComparison.Ordinal)));
+        var single = (await cluster.Connection.Admin.GetExperimentAsync(Model)).Arms[1];
+        Assert.Equal((2, 0.5), (single.Feedback, single.AcceptanceRate!.Value));
     }
 
     /// <summary>The arm on the failing device breaks its error-rate limit, is stopped, and its keys then go to the control.</summary>

@@ -100,7 +100,8 @@ public sealed class ExperimentRulesTests
         var overrides = new ArmOverrides().With("max_running_sequences=2").With("max_step_tokens=32").With("max_waiting=5").With("prefix_caching=false");
         var config = overrides.ApplyTo(Model.Config with { Generation = new GenerationConfig() });
 
-        Assert.Equal((2, 32, 5, false), (config.Generation!.MaxRunningSequences, config.Generation.MaxStepTokens, config.Generation.MaxWaiting, config.Generation.PrefixCaching));
+        var generation = config.Generation!;
+        Assert.Equal((2, 32, 5, false), (generation.MaxRunningSequences, generation.MaxStepTokens, generation.MaxWaiting, generation.PrefixCaching));
         Assert.Equal("max_running_sequences=2 max_step_tokens=32 max_waiting=5 prefix_caching=false", overrides.ToString());
         Assert.True(overrides.NeedsOwnSessions);
         Assert.False(new ArmOverrides { MaxBatchSize = 2 }.NeedsOwnSessions);

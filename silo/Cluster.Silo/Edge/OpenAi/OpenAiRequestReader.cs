@@ -106,7 +106,8 @@ public static class OpenAiRequestReader
                     {
                         AssignmentKey = user.Length <= InferRequestMapper.MaxExperimentKeyLength
                             ? user
-                            : throw new OpenAiRequestException(name, $"user must be at most {InferRequestMapper.MaxExperimentKeyLength} characters, got {user.Length}."),
+                            : throw new OpenAiRequestException(
+                                name, $"user must be at most {InferRequestMapper.MaxExperimentKeyLength} characters, got {user.Length}."),
                     };
                     break;
                 case "ignore_eos":
