@@ -102,7 +102,14 @@ public sealed class InferenceClient : IDisposable
             TimeoutMicroseconds = options?.Timeout is { } timeout ? (long)timeout.TotalMicroseconds : 0,
             Deadline = options?.Deadline,
         };
-        return await _transport.InferAsync(target, request, cancellationToken);
+        var response = await _transport.InferAsync(target, request, cancellationToken);
+        if (response.Arm != target.Arm)
+        {
+            // The arm turned the request away (stopped, or its experiment ended): the cached resolution is out of date.
+            _resolved.TryRemove((model, version), out _);
+        }
+
+        return response;
     }
 
     /// <summary>

@@ -84,6 +84,9 @@ public sealed partial class ExperimentGrain(TimeProvider time, ILogger<Experimen
             var arm = experiment.Arms[i];
             if (arm.StoppedReason is null && GuardRailCheck.Breach(experiment.GuardRail, measured[0], measured[i], now) is { } reason)
             {
+                // The replica retires first: callers still routing to the arm from a cached resolution are turned away at once
+                // (their requests go to the model's replicas, and they resolve the model again), never to a failing arm.
+                await ReplicaOf(experiment, arm).StopAsync();
                 await Registry.StopArmAsync(Model, experiment.Id, arm.Name, reason);
                 ExperimentMetrics.RecordStop(Model, experiment.Id, arm.Name);
                 LogArmStopped(Model, experiment.Id, arm.Name, reason, experiment.Control.Name);

@@ -80,9 +80,11 @@ public sealed partial class ModelRegistryGrain
         var (experimentId, arm) = Experiment.OfReplicaArm(replicaArm);
         var running = Find(model).Experiment;
         var chosen = running?.Id == experimentId ? running.Arm(arm) : null;
-        if (chosen is null)
+        if (chosen is null || chosen.StoppedReason is not null)
         {
-            throw new ModelUnavailableException($"Experiment '{experimentId}' of model '{model}' has ended or has no arm '{arm}'; send the request to the model.");
+            // The replica does not start, so its caller sends the request to the model instead.
+            throw new ReplicaNotStartedException(
+                $"Experiment '{experimentId}' of model '{model}' has ended, stopped its arm '{arm}' or has no such arm; send the request to the model.");
         }
 
         var target = await ResolveAsync(model, chosen.Version);

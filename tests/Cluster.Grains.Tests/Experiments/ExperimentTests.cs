@@ -161,6 +161,10 @@ public sealed class ExperimentTests
     private static async Task GuardRailAsync(InProcessCluster cluster, Experiment experiment)
     {
         var brokenKeys = Enumerable.Range(0, 200).Select(i => $"user-{i}").Where(k => ExperimentAssignment.Choose(experiment, k, 0).Name == "broken").Take(12).ToList();
+
+        // A client whose clock stands still keeps its resolution, which names the arm live, until something tells it otherwise.
+        using var stale = new InferenceClient(cluster.Connection.Grains, new FrozenTime());
+        Assert.Null((await stale.ResolveAsync(Model)).Experiment!.Arm("broken")!.StoppedReason);
         foreach (var key in brokenKeys)
         {
             await Assert.ThrowsAnyAsync<InferenceException>(() => cluster.Client.InferAsync(Model, [Rows(1)], options: new InferOptions { AssignmentKey = key }));
@@ -178,9 +182,16 @@ public sealed class ExperimentTests
         Assert.Equal(0, report.Arms[2].Percent);
         Assert.StartsWith("error rate 100.0% against the control's 0.0%", report.Experiment.Arm("broken")!.StoppedReason, StringComparison.Ordinal);
 
-        cluster.Client.ForgetResolutions();
-        var rerouted = await cluster.Client.InferAsync(Model, [Rows(1)], options: new InferOptions { AssignmentKey = brokenKeys[0] });
-        Assert.Equal(experiment.ReplicaArm("control"), rerouted.Arm);
+        // The stale resolution still names the stopped arm: its replica turns the first request away to the model's replicas
+        // without failing it, and the client resolves again, so the next ones land in the control.
+        var rerouted = new List<string>();
+        foreach (var key in brokenKeys.Take(3))
+        {
+            rerouted.Add((await stale.InferAsync(Model, [Rows(1)], options: new InferOptions { AssignmentKey = key })).Arm);
+        }
+
+        Assert.Equal(experiment.ReplicaArm("control"), rerouted[^1]);
+        Assert.DoesNotContain(experiment.ReplicaArm("broken"), rerouted);
 
         var (exit, output, _) = await cluster.RunCliAsync("experiment", "show", Model);
         Assert.Equal(0, exit);
@@ -207,6 +218,14 @@ public sealed class ExperimentTests
             File.WriteAllText(Path.Combine(repository, Model, "config.json"), """{"max_batch_size": 8, "device_kinds": ["sim:steady"]}""");
         },
         stateDirectory: state);
+
+    /// <summary>A clock that never moves, so cached resolutions never expire.</summary>
+    private sealed class FrozenTime : TimeProvider
+    {
+        private readonly DateTimeOffset _now = DateTimeOffset.UtcNow;
+
+        public override DateTimeOffset GetUtcNow() => _now;
+    }
 
     private static TensorData Rows(int count) => TensorData.FromFloat32("features", [.. Enumerable.Range(0, count * 4).Select(i => (float)i)], count, 4);
 }
