@@ -10,7 +10,8 @@ namespace Cluster.Grains.Tests.Experiments;
 
 /// <summary>
 /// Sticky assignment across two real silos of one cluster and a restart of the whole cluster: a key lands in its hashed arm
-/// whether the SDK or either silo's REST edge routes it, before and after the restart.
+/// whether the SDK or either silo's REST edge routes it, before and after the restart. The arm with <c>instance_count=2</c>
+/// loads sessions of its own.
 /// </summary>
 public sealed class ExperimentStickinessTests
 {
@@ -26,11 +27,17 @@ public sealed class ExperimentStickinessTests
             var keys = Enumerable.Range(0, 12).Select(i => $"session-{i}").ToArray();
             await using (var cluster = await StartAsync(state))
             {
-                var (exit, _, error) = await cluster.RunCliAsync("experiment", "start", Model, "--arm", "a=1:50", "--arm", "b=1:50", "--set", "b.max_batch_size=2");
+                var (exit, _, error) = await cluster.RunCliAsync("experiment", "start", Model, "--arm", "a=1:50", "--arm", "b=1:50", "--set", "b.instance_count=2");
                 Assert.True(exit == 0, error);
                 experiment = (await cluster.Connection.Admin.GetExperimentAsync(Model)).Experiment;
                 Assert.Equal(2, keys.Select(k => ExperimentAssignment.Choose(experiment, k, 0).Name).Distinct().Count());
                 await AssertStickyAsync(cluster, experiment, keys);
+
+                // The arm with its own instance count runs sessions of its own; the other shares the version's.
+                var loaded = (await cluster.Connection.Admin.GetDevicesAsync()).SelectMany(d => d.Status.LoadedModels).ToArray();
+                Assert.Contains($"{Model}:1@{experiment.ReplicaArm("b")}", loaded);
+                Assert.Contains($"{Model}:1", loaded);
+                Assert.DoesNotContain($"{Model}:1@{experiment.ReplicaArm("a")}", loaded);
             }
 
             await using (var restarted = await StartAsync(state))
