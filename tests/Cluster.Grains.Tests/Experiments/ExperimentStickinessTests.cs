@@ -27,7 +27,8 @@ public sealed class ExperimentStickinessTests
             var keys = Enumerable.Range(0, 12).Select(i => $"session-{i}").ToArray();
             await using (var cluster = await StartAsync(state))
             {
-                var (exit, _, error) = await cluster.RunCliAsync("experiment", "start", Model, "--arm", "a=1:50", "--arm", "b=1:50", "--set", "b.instance_count=2");
+                var (exit, _, error) = await cluster.RunCliAsync(
+                    "experiment", "start", Model, "--arm", "a=1:50", "--arm", "b=1:50", "--set", "b.instance_count=2");
                 Assert.True(exit == 0, error);
                 experiment = (await cluster.Connection.Admin.GetExperimentAsync(Model)).Experiment;
                 Assert.Equal(2, keys.Select(k => ExperimentAssignment.Choose(experiment, k, 0).Name).Distinct().Count());
@@ -74,7 +75,8 @@ public sealed class ExperimentStickinessTests
         using var http = new HttpClient { BaseAddress = new Uri(address) };
         using var infer = new HttpRequestMessage(HttpMethod.Post, $"/v2/models/{Model}/infer")
         {
-            Content = JsonContent.Create(new { inputs = new[] { new { name = "features", datatype = "FP32", shape = new[] { 1, 4 }, data = new[] { 1f, 2f, 3f, 4f } } } }),
+            Content = JsonContent.Create(
+                new { inputs = new[] { new { name = "features", datatype = "FP32", shape = new[] { 1, 4 }, data = new[] { 1f, 2f, 3f, 4f } } } }),
         };
         infer.Headers.Add("X-Experiment-Key", key);
         using var answer = await http.SendAsync(infer);

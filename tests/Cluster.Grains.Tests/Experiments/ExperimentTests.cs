@@ -112,7 +112,7 @@ public sealed class ExperimentTests
         Assert.Equal((1, 1.0), (single.Feedback, single.AcceptanceRate!.Value));
     }
 
-    /// <summary>The REST edge takes the key from a header, names the arm in the answer, and refuses feedback on an unknown id with 400.</summary>
+    /// <summary>The REST edge takes the key from a header, names the arm in the answer, and refuses feedback on an unknown id with 404.</summary>
     private static async Task RestEdgeAsync(InProcessCluster cluster, Experiment experiment)
     {
         using var http = new HttpClient { BaseAddress = new Uri(cluster.HttpAddresses[0]) };
@@ -150,8 +150,9 @@ public sealed class ExperimentTests
         await client.SendFeedbackAsync(Model, "grpc-answer", accepted: false);
         var unknown = await Assert.ThrowsAsync<RequestNotFoundException>(() => client.SendFeedbackAsync(Model, "grpc-nope", accepted: true));
         Assert.Contains("id 'grpc-nope'", unknown.Message, StringComparison.Ordinal);
-        var missing = await Assert.ThrowsAsync<RpcException>(
-            () => new ClusterExtensions.ClusterExtensionsClient(channel).ModelFeedbackAsync(new ModelFeedbackRequest { ModelName = Model, Id = "x" }).ResponseAsync);
+        var extensions = new ClusterExtensions.ClusterExtensionsClient(channel);
+        var withoutAccepted = new ModelFeedbackRequest { ModelName = Model, Id = "x" };
+        var missing = await Assert.ThrowsAsync<RpcException>(() => extensions.ModelFeedbackAsync(withoutAccepted).ResponseAsync);
         Assert.Equal((StatusCode.InvalidArgument, true), (missing.StatusCode, missing.Status.Detail.Contains("field 'accepted'", StringComparison.Ordinal)));
         var single = (await cluster.Connection.Admin.GetExperimentAsync(Model)).Arms[1];
         Assert.Equal((2, 0.5), (single.Feedback, single.AcceptanceRate!.Value));
