@@ -12,7 +12,10 @@ public static class Fp16Converter
 {
     private const string Suffix = "_fp16";
 
-    /// <summary>A copy of <paramref name="model"/> computing in float16 behind float32 inputs and outputs.</summary>
+    /// <summary>
+    /// A copy of <paramref name="model"/> computing in float16 behind float32 inputs and outputs; throws
+    /// <see cref="ArgumentException"/> for a tensor whose data is kept outside the model file.
+    /// </summary>
     public static ModelProto Convert(ModelProto model)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -20,9 +23,11 @@ public static class Fp16Converter
         var graph = variant.Graph;
         for (var i = 0; i < graph.Initializer.Count; i++)
         {
-            if (graph.Initializer[i].DataType == (int)DataType.Float)
+            var initializer = graph.Initializer[i];
+            if (initializer.DataType == (int)DataType.Float)
             {
-                graph.Initializer[i] = GraphEdits.Float16(graph.Initializer[i].Name, GraphEdits.ReadFloats(graph.Initializer[i])!, graph.Initializer[i].Dims);
+                var values = GraphEdits.ReadFloats(initializer) ?? throw External(initializer.Name);
+                graph.Initializer[i] = GraphEdits.Float16(initializer.Name, values, initializer.Dims);
             }
         }
 
@@ -65,7 +70,7 @@ public static class Fp16Converter
             }
             else if (attribute.T is { DataType: (int)DataType.Float } tensor)
             {
-                attribute.T = GraphEdits.Float16(tensor.Name, GraphEdits.ReadFloats(tensor)!, tensor.Dims);
+                attribute.T = GraphEdits.Float16(tensor.Name, GraphEdits.ReadFloats(tensor) ?? throw External(tensor.Name), tensor.Dims);
             }
         }
     }
@@ -93,6 +98,9 @@ public static class Fp16Converter
             }
         }
     }
+
+    private static ArgumentException External(string tensor) =>
+        new($"Tensor '{tensor}' keeps its data outside the model file; only self-contained models are converted.");
 
     private static bool IsFloat(ValueInfoProto value) => value.Type?.TensorType?.ElemType == (int)DataType.Float;
 }

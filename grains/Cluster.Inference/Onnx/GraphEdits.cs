@@ -25,21 +25,19 @@ internal static class GraphEdits
         return castsToFloat ? FloatConstant(graph, cast!.Input[0]) : null;
     }
 
-    /// <summary>The values of a float32 or float16 tensor as float32; null for any other element type.</summary>
+    /// <summary>
+    /// The values of a float32 or float16 tensor as float32; null for any other element type, or when the file holds fewer
+    /// values than the dimensions call for (data kept outside the model file).
+    /// </summary>
     public static float[]? ReadFloats(TensorProto tensor)
     {
-        switch ((DataType)tensor.DataType)
+        float[]? values = (DataType)tensor.DataType switch
         {
-            case DataType.Float:
-                return tensor.RawData.IsEmpty ? [.. tensor.FloatData] : MemoryMarshal.Cast<byte, float>(tensor.RawData.Span).ToArray();
-            case DataType.Float16:
-                var halves = tensor.RawData.IsEmpty
-                    ? [.. tensor.Int32Data.Select(bits => BitConverter.UInt16BitsToHalf((ushort)bits))]
-                    : MemoryMarshal.Cast<byte, Half>(tensor.RawData.Span).ToArray();
-                return Array.ConvertAll(halves, h => (float)h);
-            default:
-                return null;
-        }
+            DataType.Float => tensor.RawData.IsEmpty ? [.. tensor.FloatData] : MemoryMarshal.Cast<byte, float>(tensor.RawData.Span).ToArray(),
+            DataType.Float16 => Array.ConvertAll(Halves(tensor), h => (float)h),
+            _ => null,
+        };
+        return values is not null && values.LongLength == tensor.Dims.Aggregate(1L, (a, b) => a * b) ? values : null;
     }
 
     /// <summary>A tensor of <paramref name="type"/> holding <paramref name="littleEndianBytes"/>.</summary>
@@ -92,6 +90,10 @@ internal static class GraphEdits
             graph.Initializer.Remove(initializer);
         }
     }
+
+    private static System.Half[] Halves(TensorProto tensor) => tensor.RawData.IsEmpty
+        ? [.. tensor.Int32Data.Select(bits => BitConverter.UInt16BitsToHalf((ushort)bits))]
+        : MemoryMarshal.Cast<byte, System.Half>(tensor.RawData.Span).ToArray();
 
     private static HashSet<string> Read(GraphProto graph) =>
         [.. graph.Node.SelectMany(n => n.Input), .. graph.Output.Select(o => o.Name)];

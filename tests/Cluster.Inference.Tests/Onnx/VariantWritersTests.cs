@@ -1,5 +1,10 @@
+using System.Text.Json;
+using Cluster.Contracts.Errors;
 using Cluster.Inference.Onnx;
+using Cluster.Inference.Onnx.Proto;
+using Cluster.Inference.Repository;
 using Google.Protobuf;
+using Microsoft.Extensions.Logging.Abstractions;
 using DataType = Cluster.Inference.Onnx.Proto.TensorProto.Types.DataType;
 
 namespace Cluster.Inference.Tests.Onnx;
@@ -7,6 +12,8 @@ namespace Cluster.Inference.Tests.Onnx;
 /// <summary>The INT8 and FP16 variants the project writes, run by ONNX Runtime against their FP32 file.</summary>
 public sealed class VariantWritersTests : IDisposable
 {
+    private static readonly float[] OneLayerWeight = [1f, 0.5f, -0.25f, -1f, 2f, 0.75f, 0.3f, -0.6f, 0.1f, 0.9f, -1.2f, 0.05f];
+
     private readonly string _folder = Directory.CreateTempSubdirectory("variants-").FullName;
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
@@ -36,13 +43,7 @@ public sealed class VariantWritersTests : IDisposable
     [Fact]
     public void Int8_OneLayerModel_ReportMatchesTheQuantisationComputedByHand()
     {
-        float[] weight = [1f, 0.5f, -0.25f, -1f, 2f, 0.75f, 0.3f, -0.6f, 0.1f, 0.9f, -1.2f, 0.05f];
-        var fp32 = new OnnxGraphBuilder("one_layer")
-            .Input("x", DataType.Float, -1, 4)
-            .Output("y", DataType.Float, -1, 3)
-            .Initializer("w", weight, 4, 3)
-            .Node("MatMul", ["x", "w"], ["y"])
-            .Build("x · w");
+        var fp32 = OneLayer();
         var (int8, quantized) = Int8Quantizer.Quantize(fp32);
         var (fp32File, int8File) = (Path.Combine(_folder, "model.onnx"), Path.Combine(_folder, "model.int8.onnx"));
         File.WriteAllBytes(fp32File, fp32.ToByteArray());
@@ -50,7 +51,7 @@ public sealed class VariantWritersTests : IDisposable
 
         var report = VariantAccuracy.Measure(fp32File, int8File, samples: 64, seed: 11);
 
-        var expected = HandQuantisedReport(weight, new DeterministicWeights(11).Uniform(64 * 4, 1f), rows: 64);
+        var expected = HandQuantisedReport(OneLayerWeight, new DeterministicWeights(11).Uniform(64 * 4, 1f), rows: 64);
         Assert.Equal(1, quantized);
         Assert.DoesNotContain(int8.Graph.Initializer, t => t.Name == "w");
         Assert.Equal(expected.MaxAbsDifference, report.MaxAbsDifference, 1e-5);
@@ -90,6 +91,48 @@ public sealed class VariantWritersTests : IDisposable
 
         Assert.Contains("opset 9", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Write_OneLayerModelInARepository_WritesTheFileAndTheReportItComputedByHand()
+    {
+        File.WriteAllBytes(Path.Combine(Directory.CreateDirectory(Path.Combine(_folder, "one_layer", "1")).FullName, "model.onnx"), OneLayer().ToByteArray());
+        var repository = new ModelRepository(_folder, NullLogger<ModelRepository>.Instance);
+
+        var report = VariantWriter.Write(repository, "one_layer", 1, "int8");
+
+        var inputs = new DeterministicWeights(7).Uniform(VariantWriter.ReportSamples * 4, 1f);
+        var expected = HandQuantisedReport(OneLayerWeight, inputs, VariantWriter.ReportSamples);
+        Assert.Equal(expected.MaxAbsDifference, report.MaxAbsDifference, 1e-5);
+        Assert.Equal(expected.Top1Agreement, report.Top1Agreement);
+        Assert.Equal((1, VariantWriter.ReportSamples), (report.ConvertedNodes, report.Samples));
+        Assert.Equal(Path.Combine(_folder, "one_layer", "1", "model.int8.onnx"), report.File);
+        Assert.Equal(new FileInfo(report.File).Length, report.VariantBytes);
+        using var json = JsonDocument.Parse(File.ReadAllText(report.File + ".report.json"));
+        Assert.Equal(report.MaxAbsDifference, json.RootElement.GetProperty("max_abs_difference").GetDouble());
+        Assert.Equal(report.Top1Agreement, json.RootElement.GetProperty("top1_agreement").GetDouble());
+        Assert.Equal(("int8", report.File), repository.VariantFile("one_layer", 1, "cpu"));
+    }
+
+    [Theory]
+    [InlineData("int4")]
+    [InlineData("fp32")]
+    public void Write_NotAWritableVariant_IsRefusedNamingIt(string variant)
+    {
+        File.WriteAllBytes(Path.Combine(Directory.CreateDirectory(Path.Combine(_folder, "one_layer", "1")).FullName, "model.onnx"), OneLayer().ToByteArray());
+
+        var error = Assert.Throws<OperationRefusedException>(() =>
+            VariantWriter.Write(new ModelRepository(_folder, NullLogger<ModelRepository>.Instance), "one_layer", 1, variant));
+
+        Assert.Equal($"Variant '{variant}' cannot be written; use int8 or fp16.", error.Message);
+    }
+
+    /// <summary>x [N,4] · w [4,3]: one MatMul whose INT8 error can be computed by hand.</summary>
+    private static ModelProto OneLayer() => new OnnxGraphBuilder("one_layer")
+        .Input("x", DataType.Float, -1, 4)
+        .Output("y", DataType.Float, -1, 3)
+        .Initializer("w", OneLayerWeight, 4, 3)
+        .Node("MatMul", ["x", "w"], ["y"])
+        .Build("x · w");
 
     /// <summary>
     /// ONNX's DynamicQuantizeLinear on the whole input (uint8, zero point from the range including 0), int8 weights with a
