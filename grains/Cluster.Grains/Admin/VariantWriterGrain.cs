@@ -13,5 +13,5 @@ public sealed class VariantWriterGrain(ModelRepository repository, ILocalSiloDet
 {
     /// <inheritdoc />
     public async Task<VariantReport> WriteAsync(string model, long version, string variant) =>
-        await Task.Run(() => VariantWriter.Write(repository, model, version, variant)) with { Silo = localSilo.Name };
+        await Task.Run(() => VariantWriter.Write(repository, model, version, variant, localSilo.Name));
 }

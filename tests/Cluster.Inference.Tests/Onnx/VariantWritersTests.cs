@@ -98,7 +98,7 @@ public sealed class VariantWritersTests : IDisposable
         File.WriteAllBytes(Path.Combine(Directory.CreateDirectory(Path.Combine(_folder, "one_layer", "1")).FullName, "model.onnx"), OneLayer().ToByteArray());
         var repository = new ModelRepository(_folder, NullLogger<ModelRepository>.Instance);
 
-        var report = VariantWriter.Write(repository, "one_layer", 1, "int8");
+        var report = VariantWriter.Write(repository, "one_layer", 1, "int8", "test-silo");
 
         var inputs = new DeterministicWeights(7).Uniform(VariantWriter.ReportSamples * 4, 1f);
         var expected = HandQuantisedReport(OneLayerWeight, inputs, VariantWriter.ReportSamples);
@@ -110,6 +110,7 @@ public sealed class VariantWritersTests : IDisposable
         using var json = JsonDocument.Parse(File.ReadAllText(report.File + ".report.json"));
         Assert.Equal(report.MaxAbsDifference, json.RootElement.GetProperty("max_abs_difference").GetDouble());
         Assert.Equal(report.Top1Agreement, json.RootElement.GetProperty("top1_agreement").GetDouble());
+        Assert.Equal("test-silo", json.RootElement.GetProperty("silo").GetString());
         Assert.Equal(("int8", report.File), repository.VariantFile("one_layer", 1, "cpu"));
     }
 
@@ -121,7 +122,7 @@ public sealed class VariantWritersTests : IDisposable
         File.WriteAllBytes(Path.Combine(Directory.CreateDirectory(Path.Combine(_folder, "one_layer", "1")).FullName, "model.onnx"), OneLayer().ToByteArray());
 
         var error = Assert.Throws<OperationRefusedException>(() =>
-            VariantWriter.Write(new ModelRepository(_folder, NullLogger<ModelRepository>.Instance), "one_layer", 1, variant));
+            VariantWriter.Write(new ModelRepository(_folder, NullLogger<ModelRepository>.Instance), "one_layer", 1, variant, "test-silo"));
 
         Assert.Equal($"Variant '{variant}' cannot be written; use int8 or fp16.", error.Message);
     }
