@@ -95,6 +95,10 @@ internal static class GraphEdits
         ? [.. tensor.Int32Data.Select(bits => BitConverter.UInt16BitsToHalf((ushort)bits))]
         : MemoryMarshal.Cast<byte, System.Half>(tensor.RawData.Span).ToArray();
 
+    /// <summary>Every value a node or output of <paramref name="graph"/> reads, including inside subgraphs (If, Loop, Scan bodies).</summary>
     private static HashSet<string> Read(GraphProto graph) =>
-        [.. graph.Node.SelectMany(n => n.Input), .. graph.Output.Select(o => o.Name)];
+        [.. graph.Node.SelectMany(n => n.Input), .. graph.Output.Select(o => o.Name), .. graph.Node.SelectMany(SubgraphReads)];
+
+    private static IEnumerable<string> SubgraphReads(NodeProto node) =>
+        node.Attribute.SelectMany(a => a.Graphs.Append(a.G)).Where(g => g is not null).SelectMany(Read);
 }

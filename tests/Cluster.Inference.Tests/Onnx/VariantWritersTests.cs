@@ -81,6 +81,30 @@ public sealed class VariantWritersTests : IDisposable
     }
 
     [Fact]
+    public void Int8_ValueReadOnlyInsideASubgraph_KeepsTheNodesThatProduceIt()
+    {
+        var model = new OnnxGraphBuilder("branching")
+            .Input("x", DataType.Float, -1, 4)
+            .Input("cond", DataType.Bool)
+            .Output("y", DataType.Float, -1, 3)
+            .Initializer("w", OneLayerWeight, 4, 3)
+            .Node("MatMul", ["x", "w"], ["h"])
+            .Node("If", ["cond"], ["y"])
+            .Build("h is read by both branches only");
+        foreach (var branch in new[] { "then_branch", "else_branch" })
+        {
+            var body = new OnnxGraphBuilder(branch).Output($"{branch}_out", DataType.Float, -1, 3).Node("Identity", ["h"], [$"{branch}_out"]).Build("").Graph;
+            model.Graph.Node[^1].Attribute.Add(new AttributeProto { Name = branch, Type = AttributeProto.Types.AttributeType.Graph, G = body });
+        }
+
+        var (int8, quantized) = Int8Quantizer.Quantize(model);
+
+        Assert.Equal(1, quantized);
+        Assert.Contains(int8.Graph.Node, n => n.OpType == "Mul" && n.Output.Contains("h"));
+        Assert.Contains(int8.Graph.Node, n => n.OpType == "If");
+    }
+
+    [Fact]
     public void Int8_ModelBeforeOpset11_IsRefusedNamingTheOpset()
     {
         var model = new OnnxGraphBuilder("old").Input("x", DataType.Float, -1, 2).Output("y", DataType.Float, -1, 2)
