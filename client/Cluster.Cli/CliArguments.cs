@@ -3,7 +3,7 @@ namespace Cluster.Cli;
 /// <summary>Parsed command line: a command, its positional arguments and its <c>--name value</c> options (repeatable).</summary>
 public sealed class CliArguments
 {
-    private static readonly string[] Flags = ["--json", "--help", "--force"];
+    private static readonly string[] Flags = ["--json", "--help", "--force", "--int8", "--fp16"];
 
     private readonly Dictionary<string, List<string>> _options = new(StringComparer.Ordinal);
 

@@ -38,6 +38,8 @@ public static class ClusterCommandLine
           split <model> 1=90 2=10 | off                    share versionless requests between versions
           policy <model> latest N | all | specific 1,3     which versions are served
           scale <model> [--min N] [--max M]                store replica bounds (for the autoscaler)
+          quantize <model> [--version N] --int8|--fp16     write an INT8 or FP16 variant of the FP32 file into the
+                                                           repository, with its accuracy against FP32
           experiment start <model> --arm <name>=<version>:<percent> ... [--set <arm>.<setting>=<value> ...]
                                                            A/B test versions and settings, each arm on its own
                                                            replica (guard rail: --max-error-increase, --max-p99-ratio,

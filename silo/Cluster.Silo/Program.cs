@@ -10,6 +10,15 @@ if (args is ["--write-demo-models", var directory])
     return 0;
 }
 
+if (args is ["--write-demo-variants", var variantsDirectory])
+{
+    DemoModels.WriteAll(variantsDirectory);
+    DemoModels.WriteVariants(variantsDirectory);
+    var withVariants = string.Join(", ", DemoModels.WithVariants);
+    Console.WriteLine($"Wrote the demo models with the INT8 and FP16 variants of {withVariants} to {Path.GetFullPath(variantsDirectory)}");
+    return 0;
+}
+
 if (args is ["--write-demo-decoder", var decoderDirectory])
 {
     DemoDecoder.Write(decoderDirectory);

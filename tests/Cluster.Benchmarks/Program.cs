@@ -1,6 +1,11 @@
 using Cluster.Benchmarks;
 
-IBenchScenario[] scenarios = [new BatchingScenario(), new EdgeScenario(), new AllocationScenario(), new EmbeddingsScenario(), new PlacementScenario(), new ReliabilityScenario(), new SiloKillScenario(), new SoakScenario(), new GenerationScenario(), new GenerationOpenAiScenario(), new PrefixCachingScenario(), new FuzzScenario()];
+IBenchScenario[] scenarios =
+[
+    new BatchingScenario(), new EdgeScenario(), new AllocationScenario(), new EmbeddingsScenario(), new PlacementScenario(), new ReliabilityScenario(),
+    new SiloKillScenario(), new SoakScenario(), new GenerationScenario(), new GenerationOpenAiScenario(), new PrefixCachingScenario(), new FuzzScenario(),
+    new VariantsScenario(),
+];
 
 if (args is [PeerServer.Command, ..])
 {

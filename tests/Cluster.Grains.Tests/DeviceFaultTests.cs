@@ -10,6 +10,7 @@ namespace Cluster.Grains.Tests;
 /// One silo with three simulated devices: <c>flaky</c> fails its first two batches after warm-up,
 /// <c>hung</c> blocks its first batch after warm-up for 5 s (past the 500 ms batch timeout), <c>steady</c>
 /// never fails; quarantined devices are probed every second. Each faulty device is its model's first choice, with steady as the fallback.
+/// The flaky model declares an INT8 file for the steady device, so a replica that moves there reports another variant.
 /// </summary>
 public sealed class DeviceFaultTests : IAsyncLifetime
 {
@@ -38,7 +39,9 @@ public sealed class DeviceFaultTests : IAsyncLifetime
         },
         prepareRepository: repository =>
         {
-            Copy(repository, FlakyModel, """{"max_batch_size": 8, "device_kinds": ["sim:flaky", "sim:steady"]}""");
+            var steadyVariant = """{"file": "model.int8.onnx", "precision": "int8", "device_kinds": ["sim:steady"]}""";
+            Copy(repository, FlakyModel, $$"""{"max_batch_size": 8, "device_kinds": ["sim:flaky", "sim:steady"], "variants": [{{steadyVariant}}]}""");
+            File.Copy(Path.Combine(repository, FlakyModel, "1", "model.onnx"), Path.Combine(repository, FlakyModel, "1", "model.int8.onnx"));
             Copy(repository, HungModel, """{"max_batch_size": 8, "device_kinds": ["sim:hung", "sim:steady"]}""");
         });
 
@@ -53,14 +56,16 @@ public sealed class DeviceFaultTests : IAsyncLifetime
         var flaky = await _cluster.Client.GetDeviceStatusAsync($"{Silo}/sim:flaky:0");
         Assert.Equal(DeviceHealth.Unhealthy, flaky.Health);
         Assert.Equal($"Simulated device 'sim:flaky:0' failed batch 2 (injected fault).", flaky.HealthReason);
-        Assert.Equal($"{Silo}/sim:steady:0", (await Replica(FlakyModel).GetStatusAsync()).Device);
+        var moved = await Replica(FlakyModel).GetStatusAsync();
+        Assert.Equal(($"{Silo}/sim:steady:0", "int8"), (moved.Device, moved.Variant));
         await WaitForMetricAsync("cluster_device_quarantines", "sim:flaky:0", 1);
 
         // The first probe is batch 3, still in the fault window; the second passes.
         await WaitUntilHealthyAsync($"{Silo}/sim:flaky:0");
         await WaitForMetricAsync("cluster_device_quarantined", "sim:flaky:0", 0);
         await _cluster.Client.InferAsync(FlakyModel, [Row()]);
-        Assert.Equal($"{Silo}/sim:flaky:0", (await Replica(FlakyModel).GetStatusAsync()).Device);
+        var back = await Replica(FlakyModel).GetStatusAsync();
+        Assert.Equal(($"{Silo}/sim:flaky:0", "fp32"), (back.Device, back.Variant));
     }
 
     [Fact]

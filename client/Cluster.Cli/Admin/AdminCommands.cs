@@ -18,6 +18,7 @@ public static class AdminCommands
         ["split"] = (admin, args, console, _) => SplitCommand.RunAsync(admin, args, console),
         ["policy"] = (admin, args, console, _) => PolicyCommand.RunAsync(admin, args, console),
         ["scale"] = (admin, args, console, _) => ScaleCommand.RunAsync(admin, args, console),
+        ["quantize"] = (admin, args, console, _) => QuantizeCommand.RunAsync(admin, args, console),
         ["experiment"] = (admin, args, console, _) => ExperimentCommand.RunAsync(admin, args, console),
         ["drain"] = (admin, args, console, _) => DrainCommand.RunAsync(admin, args, console, draining: true),
         ["undrain"] = (admin, args, console, _) => DrainCommand.RunAsync(admin, args, console, draining: false),

@@ -45,6 +45,13 @@ public interface IClusterAdminGrain : IGrainWithIntegerKey
     [AlwaysInterleave]
     Task<ReplicaView[]> WarmAsync(string model, long? version);
 
+    /// <summary>
+    /// Writes the <paramref name="variant"/> (<c>int8</c> or <c>fp16</c>) of a version's FP32 file (the newest served one
+    /// when <paramref name="version"/> is null) into the repository of every active silo, one silo after another, each with
+    /// its accuracy report against FP32; replicas started afterwards load it where their device prefers it.
+    /// </summary>
+    Task<VariantReport[]> QuantizeAsync(string model, long? version, string variant);
+
     /// <summary>Sets which versions are served (latest N, all, specific); replicas of versions no longer served stop.</summary>
     Task<ModelView> SetVersionPolicyAsync(string model, VersionPolicy policy);
 

@@ -54,7 +54,16 @@ public sealed record ModelConfig
     /// <summary>CUDA execution provider settings, over the silo's; empty when the model sets none.</summary>
     [Id(13)] public CudaProviderSettings Cuda { get; init; } = new();
 
+    /// <summary>
+    /// The variant files each version holds, with the device kinds each suits; empty means the file-name convention
+    /// (<c>model.fp16.onnx</c>, <c>model.int8.onnx</c> beside <c>model.onnx</c>).
+    /// </summary>
+    [Id(14)] public VariantFile[] Variants { get; init; } = [];
+
     /// <summary>Whether a device of the given kind may host the model.</summary>
-    public bool AllowsDeviceKind(string kind) =>
-        DeviceKinds.Length == 0 || Array.Exists(DeviceKinds, allowed => kind == allowed || kind.StartsWith(allowed + ":", StringComparison.Ordinal));
+    public bool AllowsDeviceKind(string kind) => DeviceKinds.Length == 0 || KindAllowed(DeviceKinds, kind);
+
+    /// <summary>Whether <paramref name="kind"/> is one of <paramref name="allowed"/> or a profile of one (<c>sim:t4</c> of <c>sim</c>).</summary>
+    public static bool KindAllowed(string[] allowed, string kind) =>
+        Array.Exists(allowed, a => kind == a || kind.StartsWith(a + ":", StringComparison.Ordinal));
 }

@@ -95,6 +95,24 @@ public sealed class ClusterAdminGrain(
     }
 
     /// <inheritdoc />
+    public async Task<VariantReport[]> QuantizeAsync(string model, long? version, string variant)
+    {
+        var descriptor = await FindAsync(model);
+        var chosen = version ?? (Served(descriptor) is { Length: > 0 } served
+            ? served.Max()
+            : throw new OperationRefusedException($"Model '{model}' serves no version; name one with --version."));
+        var silos = membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).Select(m => m.Name).Order(StringComparer.Ordinal);
+        var reports = new List<VariantReport>();
+        foreach (var silo in silos)
+        {
+            // One after another: silos sharing a repository folder write the same bytes in turn, never at once.
+            reports.Add(await GrainFactory.GetGrain<IVariantWriterGrain>(silo).WriteAsync(model, chosen, variant));
+        }
+
+        return [.. reports];
+    }
+
+    /// <inheritdoc />
     public async Task<ReplicaView[]> WarmAsync(string model, long? version)
     {
         var descriptor = await FindAsync(model);

@@ -270,7 +270,7 @@ public sealed partial class DeviceGrain(
             var instances = target.Config.Generation is null ? target.Config.InstanceCount : 1;
             // Decoders and embedders serve their one file; other models the variant that suits the device.
             var (variant, file) = target.Config.Generation is null && target.Config.TextEmbedding is null
-                ? repository.VariantFile(model, version, device.Kind)
+                ? repository.VariantFile(model, version, device.Kind, target.Config.Variants)
                 : (ModelVariants.Fp32, repository.ModelFile(model, version));
             var pool = await ModelInstancePool.CreateAsync(_key.ToString(), instances, () => Load(file, model, version, device, target), warmups, outputs, usage, throughputs.For(_key.Device, model, version));
             _variants[id] = variant;

@@ -370,9 +370,15 @@ public sealed partial class ModelBatcherGrain(
 
     private async Task<BatchResult> RunOnAsync(string deviceKey, ModelTarget target, TensorData[][] inputs, string[] outputNames)
     {
-        _device = deviceKey;
         try
         {
+            if (deviceKey != _device)
+            {
+                // The batch moves to another device: the replica holds the model there too and reports that device's variant.
+                _variant = await Device(deviceKey).LoadModelAsync(target.Model, target.Version.Version, _key.ToString(), target.SessionPool);
+            }
+
+            _device = deviceKey;
             return await Device(deviceKey).RunBatchAsync(target.Model, target.Version.Version, inputs, outputNames, target.SessionPool);
         }
         catch (DeviceNotFoundException e)

@@ -35,6 +35,25 @@ public static class DemoModels
         }
     }
 
+    /// <summary>The demo models that have MatMul/Gemm weights, so INT8 and FP16 variants of them mean something.</summary>
+    public static IReadOnlyList<string> WithVariants { get; } = ["tiny_classifier", "wide_mlp"];
+
+    /// <summary>
+    /// Writes <c>model.fp16.onnx</c> and <c>model.int8.onnx</c> beside version 1 of each model in <see cref="WithVariants"/>.
+    /// They are not part of the committed repository: a CPU replica would serve the INT8 file, and the demo models'
+    /// outputs are compared exactly by tests and clients; an operator adds them with this or <c>cluster quantize</c>.
+    /// </summary>
+    public static void WriteVariants(string repositoryPath)
+    {
+        foreach (var model in All.Where(m => WithVariants.Contains(m.Name)))
+        {
+            var versionDir = Path.Combine(repositoryPath, model.Name, "1");
+            Directory.CreateDirectory(versionDir);
+            File.WriteAllBytes(Path.Combine(versionDir, "model.fp16.onnx"), Fp16Converter.Convert(model.Onnx).ToByteArray());
+            File.WriteAllBytes(Path.Combine(versionDir, "model.int8.onnx"), Int8Quantizer.Quantize(model.Onnx).Model.ToByteArray());
+        }
+    }
+
     /// <summary>features FP32 [N,4] → Gemm(4→8) → Relu → Gemm(8→3) → Softmax → probabilities FP32 [N,3].</summary>
     private static DemoModel TinyClassifier()
     {

@@ -53,6 +53,12 @@ internal static class ConfigFields
     public static string String(string file, string field, JsonElement value) =>
         value.ValueKind == JsonValueKind.String ? value.GetString()! : throw new ModelConfigException(file, field, $"must be a string, got {value.GetRawText()}");
 
+    /// <summary>A file name inside a version folder: no folder part, not <c>.</c> or <c>..</c>.</summary>
+    public static string FileName(string file, string field, string name) =>
+        name.Length > 0 && Path.GetFileName(name) == name && name is not ("." or "..")
+            ? name
+            : throw new ModelConfigException(file, field, $"must be a file name inside the version folder, got \"{name}\"");
+
     public static JsonElement Object(string file, string field, JsonElement value) =>
         value.ValueKind == JsonValueKind.Object ? value : throw new ModelConfigException(file, field, $"must be a JSON object, got {value.GetRawText()}");
 

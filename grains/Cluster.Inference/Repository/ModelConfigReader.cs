@@ -6,7 +6,8 @@ namespace Cluster.Inference.Repository;
 /// <summary>Reads a model's <c>config.json</c> (Triton's knobs in snake_case), rejecting unknown fields and bad values by name.</summary>
 public static class ModelConfigReader
 {
-    private const string Known = "max_batch_size, instance_count, device_kinds, version_policy, min_replicas, max_replicas, autoscaling, dynamic_batching, model_warmup, text_embedding, generation, intra_op_threads, retry_on_replica_loss, cuda";
+    private const string Known = "max_batch_size, instance_count, device_kinds, version_policy, min_replicas, max_replicas, autoscaling, dynamic_batching, "
+        + "model_warmup, text_embedding, generation, intra_op_threads, retry_on_replica_loss, cuda, variants";
 
     /// <summary>The largest <c>max_batch_size</c> (and warm-up or preferred batch size) a model may set.</summary>
     internal const int MaxBatchSize = 65_536;
@@ -59,7 +60,7 @@ public static class ModelConfigReader
             {
                 "max_batch_size" => config with { MaxBatchSize = ConfigFields.Int(file, "max_batch_size", value, min: 0, max: MaxBatchSize) },
                 "instance_count" => config with { InstanceCount = ConfigFields.Int(file, "instance_count", value, min: 1, max: 64) },
-                "device_kinds" => config with { DeviceKinds = DeviceKinds(file, value) },
+                "device_kinds" => config with { DeviceKinds = DeviceKinds(file, "device_kinds", value) },
                 "version_policy" => config with { VersionPolicy = VersionPolicyOf(file, value) },
                 "min_replicas" => config with { MinReplicas = ConfigFields.Int(file, "min_replicas", value, min: 0, max: MaxReplicas) },
                 "max_replicas" => config with { MaxReplicas = ConfigFields.Int(file, "max_replicas", value, min: 1, max: MaxReplicas) },
@@ -70,6 +71,7 @@ public static class ModelConfigReader
                 "generation" => config with { Generation = GenerationReader.Read(file, value) },
                 "intra_op_threads" => config with { IntraOpThreads = ConfigFields.Int(file, "intra_op_threads", value, min: 0, max: 256) },
                 "retry_on_replica_loss" => config with { RetryOnReplicaLoss = ConfigFields.Bool(file, "retry_on_replica_loss", value) },
+                "variants" => config with { Variants = VariantsReader.Read(file, value) },
                 _ => throw ConfigFields.Unknown(file, property.Name, Known),
             };
         }
@@ -90,6 +92,11 @@ public static class ModelConfigReader
             throw new ModelConfigException(file, "generation", "cannot be combined with text_embedding: a model is either a generator or an embedder");
         }
 
+        if (config.Variants.Length > 0 && (config.Generation is not null || config.TextEmbedding is not null))
+        {
+            throw new ModelConfigException(file, "variants", "cannot be combined with generation or text_embedding: those serve their one model.onnx");
+        }
+
         if (config.MinReplicas > config.MaxReplicas)
         {
             throw new ModelConfigException(file, "min_replicas", $"({config.MinReplicas}) must not exceed max_replicas ({config.MaxReplicas})");
@@ -98,11 +105,12 @@ public static class ModelConfigReader
         return config;
     }
 
-    private static string[] DeviceKinds(string file, JsonElement value)
+    /// <summary>An array of device kinds (<c>cuda</c>, <c>cpu</c>, <c>sim</c>, <c>sim:&lt;profile&gt;</c>) at <paramref name="field"/>.</summary>
+    internal static string[] DeviceKinds(string file, string field, JsonElement value)
     {
         if (value.ValueKind != JsonValueKind.Array)
         {
-            throw new ModelConfigException(file, "device_kinds", $"must be an array of strings, got {value.GetRawText()}");
+            throw new ModelConfigException(file, field, $"must be an array of strings, got {value.GetRawText()}");
         }
 
         var kinds = new List<string>();
@@ -112,7 +120,7 @@ public static class ModelConfigReader
             var family = kind.Split(':')[0];
             if (!KnownDeviceKinds.Contains(family))
             {
-                throw new ModelConfigException(file, "device_kinds", $"has {item.GetRawText()}; use \"cuda\", \"cpu\", \"sim\" or \"sim:<profile>\"");
+                throw new ModelConfigException(file, field, $"has {item.GetRawText()}; use \"cuda\", \"cpu\", \"sim\" or \"sim:<profile>\"");
             }
 
             kinds.Add(kind);

@@ -88,9 +88,25 @@ public sealed class ModelRepository(IReadOnlyList<string> rootPaths, ILogger<Mod
     public string ModelFile(string name, long version) =>
         Path.Combine(ModelDirectory(name), version.ToString(CultureInfo.InvariantCulture), ModelFileName);
 
-    /// <summary>The variant of a model version a device of <paramref name="deviceKind"/> loads (<see cref="ModelVariants"/>), and its file.</summary>
-    public (string Variant, string File) VariantFile(string name, long version, string deviceKind)
+    /// <summary>
+    /// The variant of a model version a device of <paramref name="deviceKind"/> loads by the file-name convention
+    /// (<see cref="ModelVariants"/>), and its file.
+    /// </summary>
+    public (string Variant, string File) VariantFile(string name, long version, string deviceKind) => VariantFile(name, version, deviceKind, []);
+
+    /// <summary>
+    /// The variant a device of <paramref name="deviceKind"/> loads, and its file: from the files <paramref name="declared"/> in
+    /// <c>config.json</c> when there are any, by the file-name convention otherwise.
+    /// </summary>
+    public (string Variant, string File) VariantFile(string name, long version, string deviceKind, IReadOnlyList<VariantFile> declared)
     {
+        ArgumentNullException.ThrowIfNull(declared);
+        if (declared.Count > 0)
+        {
+            var chosen = ModelVariants.ChooseDeclared(deviceKind, declared);
+            return chosen is null ? (ModelVariants.Fp32, ModelFile(name, version)) : (chosen.Precision, VersionFile(name, version, chosen.File));
+        }
+
         var present = ModelVariants.All.Where(v => File.Exists(VersionFile(name, version, ModelVariants.FileName(v))));
         var variant = ModelVariants.Choose(deviceKind, present);
         return (variant, VersionFile(name, version, ModelVariants.FileName(variant)));
@@ -121,10 +137,10 @@ public sealed class ModelRepository(IReadOnlyList<string> rootPaths, ILogger<Mod
         catch (ModelConfigException e)
         {
             logger.LogWarning("Model {Model} cannot be served: {Error}", name, e.Message);
-            return new ModelDescriptor { Name = name, Config = new ModelConfig(), Versions = ReadVersions(directory, null, null), Error = e.Message };
+            return new ModelDescriptor { Name = name, Config = new ModelConfig(), Versions = ReadVersions(directory, new ModelConfig()), Error = e.Message };
         }
 
-        var versions = ReadVersions(directory, config?.TextEmbedding, config?.Generation);
+        var versions = ReadVersions(directory, config ?? new ModelConfig());
         config ??= DefaultConfig(versions);
         if (config.Generation is null && versions.Any(v => v.Generates))
         {
@@ -144,8 +160,9 @@ public sealed class ModelRepository(IReadOnlyList<string> rootPaths, ILogger<Mod
         return new ModelDescriptor { Name = name, Config = new ModelConfig(), Versions = [], Error = error };
     }
 
-    private ModelVersionDescriptor[] ReadVersions(string modelDirectory, TextEmbeddingConfig? textEmbedding, GenerationConfig? generation)
+    private ModelVersionDescriptor[] ReadVersions(string modelDirectory, ModelConfig config)
     {
+        var (textEmbedding, generation) = (config.TextEmbedding, config.Generation);
         var versions = new List<ModelVersionDescriptor>();
         foreach (var versionDirectory in Directory.EnumerateDirectories(modelDirectory))
         {
@@ -158,6 +175,12 @@ public sealed class ModelRepository(IReadOnlyList<string> rootPaths, ILogger<Mod
             if (!File.Exists(file))
             {
                 versions.Add(Failed(version, $"{file} is missing."));
+                continue;
+            }
+
+            if (MissingVariant(versionDirectory, config.Variants) is { } missing)
+            {
+                versions.Add(Failed(version, missing));
                 continue;
             }
 
@@ -195,6 +218,13 @@ public sealed class ModelRepository(IReadOnlyList<string> rootPaths, ILogger<Mod
 
         versions.Sort((a, b) => b.Version.CompareTo(a.Version));
         return [.. versions];
+    }
+
+    /// <summary>The error for the first file <c>config.json</c> declares under <c>variants</c> that the version folder lacks; null if none.</summary>
+    private static string? MissingVariant(string versionDirectory, VariantFile[] variants)
+    {
+        var index = Array.FindIndex(variants, v => !File.Exists(Path.Combine(versionDirectory, v.File)));
+        return index < 0 ? null : $"{Path.Combine(versionDirectory, variants[index].File)} (variants[{index}].file) is missing.";
     }
 
     private static ModelVersionDescriptor Failed(long version, string error) =>

@@ -1,10 +1,13 @@
+using Cluster.Contracts.Models;
+
 namespace Cluster.Inference.Repository;
 
 /// <summary>
-/// The files a model version may hold besides <c>model.onnx</c> (FP32): <c>model.fp16.onnx</c> and <c>model.int8.onnx</c>,
-/// each with the same inputs and outputs. A replica loads the best one its device kind runs well: FP16 on GPUs
+/// The files a model version may hold besides <c>model.onnx</c> (FP32): by convention <c>model.fp16.onnx</c> and
+/// <c>model.int8.onnx</c>, or the files <c>config.json</c> declares under <c>variants</c> with the device kinds each suits;
+/// each has the same inputs and outputs. A replica loads the best one its device kind runs well: FP16 on GPUs
 /// (tensor cores), INT8 on CPUs (integer matrix products), FP32 everywhere as the fallback; a simulated device
-/// models FP32 timings, so it takes FP32.
+/// models FP32 timings, so it takes FP32 unless a declaration says otherwise.
 /// </summary>
 public static class ModelVariants
 {
@@ -30,6 +33,17 @@ public static class ModelVariants
         "cpu" => [Int8, Fp32],
         _ => [Fp32],
     };
+
+    /// <summary>
+    /// The declared file a device of <paramref name="deviceKind"/> loads: among those that suit the kind, the best precision
+    /// by <see cref="Preference"/> (then any that suits it, in declaration order); null when none suits it (it loads <c>model.onnx</c>).
+    /// </summary>
+    public static VariantFile? ChooseDeclared(string deviceKind, IReadOnlyList<VariantFile> declared)
+    {
+        var preference = Preference(deviceKind);
+        int Rank(VariantFile variant) => preference.Contains(variant.Precision) ? preference.TakeWhile(p => p != variant.Precision).Count() : preference.Count;
+        return declared.Where(v => v.Suits(deviceKind)).OrderBy(Rank).FirstOrDefault();
+    }
 
     /// <summary>The best variant for <paramref name="deviceKind"/> among those <paramref name="present"/>; FP32 when none of the preferred is.</summary>
     public static string Choose(string deviceKind, IEnumerable<string> present)

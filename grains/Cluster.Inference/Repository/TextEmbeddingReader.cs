@@ -17,7 +17,7 @@ internal static class TextEmbeddingReader
             var path = $"{Field}.{property.Name}";
             config = property.Name switch
             {
-                "vocabulary" => config with { Vocabulary = FileName(file, path, ConfigFields.String(file, path, property.Value)) },
+                "vocabulary" => config with { Vocabulary = ConfigFields.FileName(file, path, ConfigFields.String(file, path, property.Value)) },
                 "max_tokens" => config with { MaxTokens = ConfigFields.Int(file, path, property.Value, min: 3, max: 65_536) },
                 "lower_case" => config with { LowerCase = ConfigFields.Bool(file, path, property.Value) },
                 "max_padding_fraction" => config with { MaxPaddingFraction = Fraction(file, path, property.Value) },
@@ -28,11 +28,6 @@ internal static class TextEmbeddingReader
 
         return config;
     }
-
-    private static string FileName(string file, string field, string name) =>
-        name.Length > 0 && Path.GetFileName(name) == name && name is not ("." or "..")
-            ? name
-            : throw new ModelConfigException(file, field, $"must be a file name inside the version folder, got \"{name}\"");
 
     private static double Fraction(string file, string field, JsonElement value) =>
         value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var fraction) && fraction is >= 0 and < 1

@@ -199,6 +199,40 @@ public sealed class AdminConsoleTests(AdminClusterFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task Quantize_WritesTheInt8VariantAndItsReportOnEachSilo()
+    {
+        var (exit, output, error) = await Cluster.RunCliAsync("quantize", "tiny_classifier", "--version", "1", "--int8");
+
+        Assert.True(exit == 0, error);
+        var file = Path.Combine(Cluster.ModelRepository, "tiny_classifier", "1", "model.int8.onnx");
+        Assert.Matches(@"tiny_classifier v1 int8 on admin-a: .*model\.int8\.onnx .*, 2 node\(s\) converted", output);
+        Assert.Matches(@"tiny_classifier v1 int8 on admin-b: ", output);
+        Assert.Matches(@"against FP32 on 256 random samples: max abs difference [0-9.eE-]+, top-1 agreement (0\.9[5-9]|1\.0)", output);
+        Assert.True(File.Exists(file));
+        using var report = JsonDocument.Parse(await File.ReadAllTextAsync(file + ".report.json"));
+        Assert.Equal("int8", report.RootElement.GetProperty("variant").GetString());
+        Assert.Equal(256, report.RootElement.GetProperty("samples").GetInt32());
+        Assert.InRange(report.RootElement.GetProperty("max_abs_difference").GetDouble(), 1e-6, 0.02);
+    }
+
+    [Theory]
+    [InlineData(2, "Usage: quantize <model> [--version N] --int8|--fp16 [--json] (exactly one of", "quantize", "tiny_classifier")]
+    [InlineData(2, "exactly one of --int8 and --fp16", "quantize", "tiny_classifier", "--int8", "--fp16")]
+    [InlineData(2, "--version 'one' is not a whole number.", "quantize", "tiny_classifier", "--version", "one", "--int8")]
+    [InlineData(1, "ModelNotFoundException: Model 'nosuch' is not in the repository", "quantize", "nosuch", "--int8")]
+    [InlineData(1, "Model 'tiny_classifier' has no version 9; versions: 2, 1.", "quantize", "tiny_classifier", "--version", "9", "--int8")]
+    [InlineData(1, "Model 'int64_scale' has no MatMul or Gemm node with a constant weight matrix", "quantize", "int64_scale", "--int8")]
+    [InlineData(1, "OperationRefusedException: Model 'int64_scale': the variant was not written, Input 'ids' is Int64", "quantize", "int64_scale", "--fp16")]
+    public async Task Quantize_BadArguments_AreRefusedNamingTheProblem(int expectedExit, string message, params string[] args)
+    {
+        var (exit, _, error) = await Cluster.RunCliAsync(args);
+
+        Assert.Equal(expectedExit, exit);
+        Assert.Contains(message, error, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(Cluster.ModelRepository, "int64_scale", "2", "model.fp16.onnx")), "a refused variant leaves no file");
+    }
+
+    [Fact]
     public async Task AdminCommand_OverTheGrpcEdge_IsAUsageError()
     {
         using var output = new StringWriter();
