@@ -2,8 +2,8 @@ namespace Cluster.Deploy.Tests;
 
 /// <summary>
 /// A silo clustering through Redis reaches beyond loopback, so its deployment must turn on mutual TLS on the
-/// cluster ports (<c>Cluster:Tls</c>, not <c>Cluster:AllowInsecureClusterPorts</c>) and give Redis's password;
-/// the Redis it uses must require one.
+/// cluster ports (<c>Cluster:Tls</c>, not <c>Cluster:AllowInsecureClusterPorts</c>) and give Redis's password and
+/// TLS; the Redis it uses must require the password and accept TLS connections only.
 /// </summary>
 public static class ClusterSecurityChecks
 {
@@ -32,9 +32,14 @@ public static class ClusterSecurityChecks
         {
             problems.Add(file, where, "a silo clustering through Redis needs Cluster__RedisPassword (or password= in the connection string)");
         }
+
+        if (!silo.Settings.RedisTls && silo.Settings.RedisConnectionString?.Contains("ssl=true", StringComparison.OrdinalIgnoreCase) != true)
+        {
+            problems.Add(file, where, "a silo clustering through Redis needs Cluster__RedisTls: \"true\" (or ssl=true in the connection string)");
+        }
     }
 
-    /// <summary>Checks that a Redis container's <paramref name="arguments"/> require a password.</summary>
+    /// <summary>Checks that a Redis container's <paramref name="arguments"/> require a password and TLS.</summary>
     public static void CheckRedis(YamlNode arguments, string file, string argumentsAt, Problems problems)
     {
         var words = arguments.Items.Select(i => i.Text).ToList();
@@ -42,6 +47,12 @@ public static class ClusterSecurityChecks
         if (password < 0 || string.IsNullOrWhiteSpace(words.ElementAtOrDefault(password + 1)))
         {
             problems.Add(file, argumentsAt, "Redis must run with \"--requirepass\", \"<password>\": without it anyone who reaches it can rewrite the cluster's membership");
+        }
+
+        var plainPort = words.IndexOf("--port");
+        if (words.IndexOf("--tls-port") < 0 || plainPort < 0 || words.ElementAtOrDefault(plainPort + 1) != "0")
+        {
+            problems.Add(file, argumentsAt, "Redis must run with \"--tls-port\" and \"--port\", \"0\": without TLS its password crosses the network in clear");
         }
     }
 }

@@ -7,8 +7,8 @@ namespace Cluster.Client.Security;
 /// <summary>
 /// The StackExchange.Redis options of the cluster's Redis: its connection string, plus an ACL user, a password
 /// and TLS given as separate settings (each wins over the same field in the connection string). With TLS, the
-/// server's certificate must name the host connected to and chain to the cluster CA when one is given (and to
-/// nothing else: the machine's trusted roots play no part), else to a root the machine trusts.
+/// server's certificate must name the host connected to and chain to a root the machine trusts (a managed Redis)
+/// or, when one is given, to the cluster CA (a Redis the cluster's own CA issued a certificate to).
 /// </summary>
 public static class RedisConnection
 {
@@ -66,11 +66,12 @@ public static class RedisConnection
         }
     }
 
-    /// <summary>Only a chain error is forgiven (the cluster CA is no machine root), and only when the chain ends at the cluster CA.</summary>
+    /// <summary>Valid as it stands, or with a chain error only (the cluster CA is no machine root) when the chain ends at the cluster CA.</summary>
     private static bool IsTrusted(X509Certificate? certificate, SslPolicyErrors errors, X509Certificate2Collection authority) =>
-        (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) == SslPolicyErrors.None
-        && certificate is X509Certificate2 server
-        && ClusterCertificateTrust.IsIssuedBy(server, authority);
+        errors == SslPolicyErrors.None
+        || (errors == SslPolicyErrors.RemoteCertificateChainErrors
+            && certificate is X509Certificate2 server
+            && ClusterCertificateTrust.IsIssuedBy(server, authority));
 
     private static X509Certificate2Collection ReadAuthority(string path)
     {
