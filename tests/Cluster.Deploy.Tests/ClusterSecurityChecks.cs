@@ -12,12 +12,13 @@ public static class ClusterSecurityChecks
     /// <summary>Checks a silo container's variables (<paramref name="variables"/>: names, with values null where they come from a Secret).</summary>
     public static void CheckSilo(SiloContainer silo, IEnumerable<(string Name, string? Value)> variables, string file, string where, Problems problems)
     {
+        var names = variables.ToDictionary(v => v.Name, v => v.Value, StringComparer.Ordinal);
+        CheckEdgeKeys(silo, names.Keys, file, where, problems);
         if (!silo.Settings.UsesRedis)
         {
             return;
         }
 
-        var names = variables.ToDictionary(v => v.Name, v => v.Value, StringComparer.Ordinal);
         foreach (var missing in TlsSettings.Where(s => !names.ContainsKey(s)))
         {
             problems.Add(file, where, $"a silo clustering through Redis needs {missing} (mutual TLS on the silo and gateway ports)");
@@ -38,6 +39,31 @@ public static class ClusterSecurityChecks
             problems.Add(file, where, "a silo clustering through Redis needs Cluster__RedisTls: \"true\" (or ssl=true in the connection string)");
         }
     }
+
+    /// <summary>
+    /// An edge listening beyond loopback must require API keys (<c>Cluster__Edge__ApiKeys__N__Key</c> or
+    /// <c>Cluster__Edge__ApiKeysFile</c>); the silo refuses to start without them, and the check says so before a deployment.
+    /// </summary>
+    private static void CheckEdgeKeys(SiloContainer silo, IEnumerable<string> names, string file, string where, Problems problems)
+    {
+        var edge = silo.Settings.Edge;
+        if (edge.IsLoopbackOnly)
+        {
+            return;
+        }
+
+        if (edge.AllowUnauthenticatedBeyondLoopback)
+        {
+            problems.Add(file, where, "Cluster__Edge__AllowUnauthenticatedBeyondLoopback opens the edge to anyone; set Cluster__Edge__ApiKeys instead");
+        }
+        else if (!names.Any(IsApiKey) && string.IsNullOrWhiteSpace(edge.ApiKeysFile))
+        {
+            problems.Add(file, where, "an edge listening beyond loopback needs Cluster__Edge__ApiKeys__0__Key (or Cluster__Edge__ApiKeysFile)");
+        }
+    }
+
+    private static bool IsApiKey(string name) =>
+        name.StartsWith("Cluster__Edge__ApiKeys__", StringComparison.Ordinal) && name.EndsWith("__Key", StringComparison.Ordinal);
 
     /// <summary>Checks that a Redis container's <paramref name="arguments"/> require a password and TLS.</summary>
     public static void CheckRedis(YamlNode arguments, string file, string argumentsAt, Problems problems)
