@@ -1,3 +1,4 @@
+using System.Globalization;
 using Cluster.Cli.Admin;
 using Cluster.Cli.Commands;
 using Cluster.Client;
@@ -11,6 +12,9 @@ namespace Cluster.Cli;
 /// <summary>The <c>cluster</c> console: parses the command line, connects, runs one command and returns its exit code.</summary>
 public static class ClusterCommandLine
 {
+    /// <summary>The longest wait for a gateway that <c>--connect-timeout</c> accepts, in seconds.</summary>
+    public const int MaxConnectTimeoutSeconds = 300;
+
     /// <summary>The command line and its parts.</summary>
     public const string Usage = """
         Usage: cluster <command> [options]
@@ -60,6 +64,8 @@ public static class ClusterCommandLine
           --redis <connection>  find the silos through the cluster's Redis membership table
           --cluster-id <id>     Orleans cluster id (default: inference)
           --service-id <id>     Orleans service id (default: inference)
+          --connect-timeout <s> seconds to wait for a gateway, above 0 and at most 300 (default 5)
+                                (env CLUSTER_CONNECT_TIMEOUT)
           --grpc host:port      use a silo's gRPC edge instead (e.g. 127.0.0.1:8001; https://... for TLS)
           --api-key <key>       bearer key for the gRPC edge when it requires one
           --tls-ca <ca.crt>     the cluster CA, for gateways with mutual TLS (env CLUSTER_TLS_CA)
@@ -118,7 +124,17 @@ public static class ClusterCommandLine
             return await RunAsync(() => RunInferenceCommandAsync(InferenceClient.ForGrpc(channel, arguments.Value("--api-key")), arguments, output, error, cancellationToken), error, connectionFailure: $"gRPC edge {edge}");
         }
 
-        var options = ConnectionOptions(arguments);
+        ClusterConnectionOptions options;
+        try
+        {
+            options = ConnectionOptions(arguments);
+        }
+        catch (UsageException e)
+        {
+            await error.WriteLineAsync(e.Message);
+            return 2;
+        }
+
         ClusterConnection connection;
         try
         {
@@ -153,7 +169,7 @@ public static class ClusterCommandLine
             RedisConnectionString = arguments.Value("--redis"),
             ClusterId = arguments.Value("--cluster-id") ?? "inference",
             ServiceId = arguments.Value("--service-id") ?? "inference",
-            ConnectTimeout = TimeSpan.FromSeconds(5),
+            ConnectTimeout = ConnectTimeout(arguments),
             Tls = new ClusterTlsOptions
             {
                 CaCertificatePath = arguments.Value("--tls-ca") ?? Environment.GetEnvironmentVariable("CLUSTER_TLS_CA"),
@@ -168,6 +184,25 @@ public static class ClusterCommandLine
         }
 
         return options;
+    }
+
+    /// <summary>
+    /// <c>--connect-timeout</c> (else <c>CLUSTER_CONNECT_TIMEOUT</c>, else 5 s): seconds above 0 and at most
+    /// <see cref="MaxConnectTimeoutSeconds"/>; throws <see cref="UsageException"/> naming where a bad value came from.
+    /// </summary>
+    private static TimeSpan ConnectTimeout(CliArguments arguments)
+    {
+        var (source, text) = arguments.Value("--connect-timeout") is { } option
+            ? ("--connect-timeout", option)
+            : ("CLUSTER_CONNECT_TIMEOUT", Environment.GetEnvironmentVariable("CLUSTER_CONNECT_TIMEOUT"));
+        if (string.IsNullOrEmpty(text))
+        {
+            return TimeSpan.FromSeconds(5);
+        }
+
+        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds > 0 && seconds <= MaxConnectTimeoutSeconds
+            ? TimeSpan.FromSeconds(seconds)
+            : throw new UsageException($"{source} '{text}' must be a number of seconds above 0 and at most {MaxConnectTimeoutSeconds}.");
     }
 
     private static Task<int> RunInferenceCommandAsync(InferenceClient client, CliArguments arguments, TextWriter output, TextWriter error, CancellationToken cancellationToken) => arguments.Command switch

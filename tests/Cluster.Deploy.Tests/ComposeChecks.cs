@@ -25,8 +25,13 @@ public static class ComposeChecks
 
             if (RedisChecks.IsRedis(service["image"].Text))
             {
-                RedisChecks.Check(file, service.Path, service["command"], service["command"].Path, service["volumes"].Items.Select(v => v.Text?.Split(':').ElementAtOrDefault(1)), problems);
-                ClusterSecurityChecks.CheckRedis(service["command"], file, service["command"].Path, problems);
+                if (RedisChecks.RunsServer(service["command"]))
+                {
+                    var mounts = service["volumes"].Items.Select(v => v.Text?.Split(':').ElementAtOrDefault(1));
+                    RedisChecks.Check(file, service.Path, service["command"], service["command"].Path, mounts, problems);
+                    ClusterSecurityChecks.CheckRedis(service["command"], file, service["command"].Path, problems);
+                }
+
                 continue;
             }
 

@@ -13,6 +13,13 @@ public static class RedisChecks
     public static bool IsRedis(string? image) => image is not null && image.Split('/')[^1].Split(':')[0] == "redis";
 
     /// <summary>
+    /// Whether a container of a Redis image runs the server: its command line (<paramref name="arguments"/>) is
+    /// absent, starts with <c>redis-server</c> or holds only the server's options; not a shell of a setup step.
+    /// </summary>
+    public static bool RunsServer(YamlNode arguments) =>
+        arguments.Items.FirstOrDefault()?.Text is not { } first || first == "redis-server" || first.StartsWith('-');
+
+    /// <summary>
     /// Checks a Redis container: <paramref name="arguments"/> (its command line, with or without <c>redis-server</c>)
     /// turn on <c>appendonly</c>, and <paramref name="mountPaths"/> include its data folder; <paramref name="container"/>
     /// and <paramref name="argumentsAt"/> say where in the file the container and its arguments are.

@@ -1,38 +1,47 @@
 using System.Diagnostics;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 
 namespace Cluster.Tests.Shared;
 
 /// <summary>
 /// A real <c>redis-server</c> process on a free loopback port, its data in a temporary folder written only
-/// when it is stopped (so it can be stopped and started again with its data); stopped on dispose.
+/// when it is stopped (so it can be stopped and started again with its data); stopped on dispose. With
+/// <see cref="RedisTlsFiles"/> it accepts TLS connections only (<c>--tls-port</c>, <c>--port 0</c>).
 /// </summary>
 public sealed class RedisServer : IDisposable
 {
     private readonly string _directory;
     private readonly string? _password;
+    private readonly RedisTlsFiles? _tls;
     private Process _process;
 
-    private RedisServer(Process process, int port, string directory, string? password)
+    private RedisServer(Process process, int port, string directory, string? password, RedisTlsFiles? tls)
     {
         _process = process;
         Port = port;
         _directory = directory;
         _password = password;
+        _tls = tls;
     }
 
     /// <summary>The port it listens on.</summary>
     public int Port { get; }
 
-    /// <summary>A StackExchange.Redis connection string for it (with its password, when it has one).</summary>
-    public string ConnectionString => _password is null ? $"127.0.0.1:{Port}" : $"127.0.0.1:{Port},password={_password}";
+    /// <summary>A StackExchange.Redis connection string for it (with its password, when it has one, and <c>ssl=true</c> with TLS).</summary>
+    public string ConnectionString =>
+        $"127.0.0.1:{Port}" + (_password is null ? "" : $",password={_password}") + (_tls is null ? "" : ",ssl=true");
 
-    /// <summary>Starts the server (requiring <paramref name="password"/> when given, <c>requirepass</c>) and waits until it accepts connections.</summary>
-    public static async Task<RedisServer> StartAsync(string? password = null)
+    /// <summary>
+    /// Starts the server (requiring <paramref name="password"/> when given, <c>requirepass</c>; over TLS only with
+    /// <paramref name="tls"/>, clients presenting no certificate) and waits until it accepts connections.
+    /// </summary>
+    public static async Task<RedisServer> StartAsync(string? password = null, RedisTlsFiles? tls = null)
     {
         var port = FreePorts.Take(1)[0];
         var directory = Directory.CreateTempSubdirectory("redis-").FullName;
-        var server = new RedisServer(Launch(port, directory, password), port, directory, password);
+        var server = new RedisServer(Launch(port, directory, password, tls), port, directory, password, tls);
         await server.WaitUntilListeningAsync();
         return server;
     }
@@ -43,8 +52,9 @@ public sealed class RedisServer : IDisposable
         using (var client = new TcpClient())
         {
             await client.ConnectAsync("127.0.0.1", Port);
+            await using var stream = await CommandStreamAsync(client);
             var commands = (_password is null ? "" : $"AUTH {_password}\r\n") + "SHUTDOWN SAVE\r\n";
-            await client.GetStream().WriteAsync(System.Text.Encoding.ASCII.GetBytes(commands));
+            await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(commands));
             await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(15));
         }
 
@@ -54,13 +64,18 @@ public sealed class RedisServer : IDisposable
     /// <summary>Starts the stopped server again on the same port, with the data it had.</summary>
     public async Task RestartAsync()
     {
-        _process = Launch(Port, _directory, _password);
+        _process = Launch(Port, _directory, _password, _tls);
         await WaitUntilListeningAsync();
     }
 
-    private static Process Launch(int port, string directory, string? password)
+    private static Process Launch(int port, string directory, string? password, RedisTlsFiles? tls)
     {
-        string[] arguments = ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory];
+        var number = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string[] listen = tls is null
+            ? ["--port", number]
+            : ["--port", "0", "--tls-port", number, "--tls-cert-file", tls.CertificatePath, "--tls-key-file", tls.KeyPath,
+                "--tls-ca-cert-file", tls.CaCertificatePath, "--tls-auth-clients", "no"];
+        string[] arguments = [.. listen, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory];
         var start = new ProcessStartInfo("redis-server", password is null ? arguments : [.. arguments, "--requirepass", password])
         {
             RedirectStandardOutput = true,
@@ -79,6 +94,23 @@ public sealed class RedisServer : IDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;
+    }
+
+    /// <summary>The connection's stream, over TLS when the server requires it (its certificate checked against its CA).</summary>
+    private async Task<Stream> CommandStreamAsync(TcpClient client)
+    {
+        if (_tls is null)
+        {
+            return client.GetStream();
+        }
+
+        var ssl = new SslStream(client.GetStream());
+        var trust = new X509Certificate2Collection();
+        trust.ImportFromPemFile(_tls.CaCertificatePath);
+        var policy = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck };
+        policy.CustomTrustStore.AddRange(trust);
+        await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "127.0.0.1", CertificateChainPolicy = policy });
+        return ssl;
     }
 
     private async Task WaitUntilListeningAsync()
@@ -122,3 +154,6 @@ public sealed class RedisServer : IDisposable
         Directory.Delete(_directory, recursive: true);
     }
 }
+
+/// <summary>The PEM files of a TLS Redis: its certificate and key, and the CA its clients' certificates would chain to.</summary>
+public sealed record RedisTlsFiles(string CertificatePath, string KeyPath, string CaCertificatePath);

@@ -1,3 +1,5 @@
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
 using StackExchange.Redis;
 
 namespace Cluster.Client.Security;
@@ -5,12 +7,17 @@ namespace Cluster.Client.Security;
 /// <summary>
 /// The StackExchange.Redis options of the cluster's Redis: its connection string, plus an ACL user, a password
 /// and TLS given as separate settings (each wins over the same field in the connection string). With TLS, the
-/// server's certificate must chain to the cluster CA when one is given, else to a root the machine trusts.
+/// server's certificate must name the host connected to and chain to a root the machine trusts (a managed Redis)
+/// or, when one is given, to the cluster CA (a Redis the cluster's own CA issued a certificate to).
 /// </summary>
 public static class RedisConnection
 {
-    /// <summary>Parses <paramref name="connectionString"/> and applies the separate settings.</summary>
-    public static ConfigurationOptions Options(string connectionString, string? user = null, string? password = null, bool tls = false, string? caCertificatePath = null)
+    /// <summary>
+    /// Parses <paramref name="connectionString"/> and applies the separate settings; throws
+    /// <see cref="ClusterTlsException"/> when TLS is on and <paramref name="caCertificatePath"/> cannot be read.
+    /// </summary>
+    public static ConfigurationOptions Options(
+        string connectionString, string? user = null, string? password = null, bool tls = false, string? caCertificatePath = null)
     {
         var options = ConfigurationOptions.Parse(connectionString);
         if (!string.IsNullOrEmpty(user))
@@ -26,7 +33,8 @@ public static class RedisConnection
         options.Ssl |= tls;
         if (options.Ssl && !string.IsNullOrWhiteSpace(caCertificatePath))
         {
-            options.TrustIssuer(caCertificatePath);
+            var authority = ReadAuthority(caCertificatePath);
+            options.CertificateValidation += (_, certificate, _, errors) => IsTrusted(certificate, errors, authority);
         }
 
         return options;
@@ -56,5 +64,29 @@ public static class RedisConnection
         {
             return "(a connection string that does not parse)";
         }
+    }
+
+    /// <summary>Valid as it stands, or with a chain error only (the cluster CA is no machine root) when the chain ends at the cluster CA.</summary>
+    private static bool IsTrusted(X509Certificate? certificate, SslPolicyErrors errors, X509Certificate2Collection authority) =>
+        errors == SslPolicyErrors.None
+        || (errors == SslPolicyErrors.RemoteCertificateChainErrors
+            && certificate is X509Certificate2 server
+            && ClusterCertificateTrust.IsIssuedBy(server, authority));
+
+    private static X509Certificate2Collection ReadAuthority(string path)
+    {
+        var authority = new X509Certificate2Collection();
+        try
+        {
+            authority.ImportFromPemFile(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+        {
+            throw new ClusterTlsException($"The cluster CA '{path}' that Redis's certificate must chain to cannot be read: {e.Message}");
+        }
+
+        return authority.Count > 0
+            ? authority
+            : throw new ClusterTlsException($"The cluster CA '{path}' that Redis's certificate must chain to holds no PEM certificate.");
     }
 }

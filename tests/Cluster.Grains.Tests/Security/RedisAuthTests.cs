@@ -32,8 +32,8 @@ public sealed class RedisAuthTests
             perSilo: _ => new() { ["Cluster:RedisPassword"] = "wrong" },
             redis: redis.ConnectionString));
 
-        Assert.Contains("There was an authentication failure", Messages(error), StringComparison.Ordinal);
-        Assert.Contains("WRONGPASS", Messages(error), StringComparison.Ordinal);
+        Assert.Contains("There was an authentication failure", ExceptionMessages.Of(error), StringComparison.Ordinal);
+        Assert.Contains("WRONGPASS", ExceptionMessages.Of(error), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -45,16 +45,5 @@ public sealed class RedisAuthTests
         Assert.Equal("ACL user 'cluster' with a password over TLS", RedisConnection.Describe(options));
         Assert.Equal("password without TLS", RedisConnection.Describe(RedisConnection.Options("redis:6379,password=x")));
         Assert.Equal("no authentication without TLS", RedisConnection.Describe(RedisConnection.Options("redis:6379")));
-    }
-
-    private static string Messages(Exception? e)
-    {
-        var messages = new List<string>();
-        for (; e is not null; e = e.InnerException)
-        {
-            messages.Add(e.Message);
-        }
-
-        return string.Join(" | ", messages);
     }
 }

@@ -1,4 +1,6 @@
+using System.Net;
 using Cluster.Client.Security;
+using Cluster.Tests.Shared;
 
 namespace Cluster.Grains.Tests.Security;
 
@@ -43,6 +45,19 @@ public sealed class TestCertificates : IDisposable
             ["Cluster:Tls:CertificatePath"] = node.CertificatePath,
             ["Cluster:Tls:KeyPath"] = node.KeyPath,
         };
+    }
+
+    /// <summary>A TLS Redis's certificate for 127.0.0.1, issued by the cluster CA (made on first call).</summary>
+    public RedisTlsFiles RedisServer()
+    {
+        if (!File.Exists(Path.Combine(Folder, "redis.crt")))
+        {
+            using var authority = ClusterCertificates.ReadAuthority(Folder);
+            using var certificate = ClusterCertificates.IssueNode(authority, "redis", [], [IPAddress.Loopback], TimeSpan.FromDays(1));
+            ClusterCertificates.WritePem(certificate, Folder, "redis");
+        }
+
+        return new(Path.Combine(Folder, "redis.crt"), Path.Combine(Folder, "redis.key"), Path.Combine(Folder, ClusterCertificates.CaCertificateFile));
     }
 
     /// <inheritdoc />
