@@ -23,7 +23,9 @@ public sealed class InferenceClient : IDisposable
     /// <summary>How long a resolved model version is reused before asking the registry again.</summary>
     public static readonly TimeSpan ResolutionLifetime = TimeSpan.FromSeconds(5);
 
-    private readonly ConcurrentDictionary<(string Model, long? Version), (ModelTarget Target, DateTimeOffset Expires)> _resolved = new();
+    /// <summary>Resolutions by (model, version asked for), each kept as a completed task so a cached answer costs no allocation.</summary>
+    private readonly ConcurrentDictionary<(string Model, long? Version), (Task<ModelTarget> Target, DateTimeOffset Expires)> _resolved = new();
+
     /// <summary>The SDK's spans come from the cluster's activity source name, so one subscription sees the whole path.</summary>
     private static readonly ActivitySource Tracing = new("Cluster.Inference");
 
@@ -234,30 +236,31 @@ public sealed class InferenceClient : IDisposable
     public static readonly TimeSpan StaleResolutionWait = TimeSpan.FromSeconds(1);
 
     /// <summary>The model version a request would use, with its inputs and outputs.</summary>
-    public async Task<ModelTarget> ResolveAsync(string model, long? version = null)
+    public Task<ModelTarget> ResolveAsync(string model, long? version = null)
     {
         var now = _time.GetUtcNow();
         var known = _resolved.TryGetValue((model, version), out var cached);
-        if (known && cached.Expires > now)
-        {
-            return cached.Target;
-        }
+        return known && cached.Expires > now ? cached.Target : RenewAsync(model, version, known ? cached.Target : null, now);
+    }
 
+    /// <summary>Asks the cluster again; with a <paramref name="stale"/> answer, keeps it when the cluster does not answer in time.</summary>
+    private async Task<ModelTarget> RenewAsync(string model, long? version, Task<ModelTarget>? stale, DateTimeOffset now)
+    {
         var renewal = _transport.ResolveAsync(model, version);
         ModelTarget target;
         try
         {
-            target = known ? await renewal.WaitAsync(StaleResolutionWait) : await renewal;
+            target = stale is not null ? await renewal.WaitAsync(StaleResolutionWait) : await renewal;
         }
-        catch (Exception e) when (known && e is not InferenceException and not OutOfMemoryException)
+        catch (Exception e) when (stale is not null && e is not InferenceException and not OutOfMemoryException)
         {
             // No answer in time, or the registry's silo was lost: keep serving the last answer. A renewal still
             // running ends by itself; the next request after this one asks again.
             renewal.Abandon();
-            return cached.Target;
+            return await stale;
         }
 
-        _resolved[(model, version)] = (target, now + ResolutionLifetime);
+        _resolved[(model, version)] = (Task.FromResult(target), now + ResolutionLifetime);
         return target;
     }
 
@@ -265,7 +268,7 @@ public sealed class InferenceClient : IDisposable
     /// The version one request goes to: the one asked for, or, when the model splits its versionless
     /// traffic, a weighted choice made afresh for every request (so cached resolutions keep the split).
     /// </summary>
-    private async Task<ModelTarget> RouteAsync(string model, long? version)
+    private async ValueTask<ModelTarget> RouteAsync(string model, long? version)
     {
         var target = await ResolveAsync(model, version);
         if (version is not null || target.TrafficSplit.Length == 0)

@@ -55,7 +55,7 @@ internal sealed class OrleansTransport(IGrainFactory grains, ILocalReplicas? loc
         }
 
         await Router.WaitForFirstTableAsync(cancellationToken);
-        var tried = new List<string>();
+        List<string>? tried = null;
         for (var attempt = 1; ; attempt++)
         {
             var chosen = Router.Choose(target.Model, target.Version.Version, tried);
@@ -82,14 +82,14 @@ internal sealed class OrleansTransport(IGrainFactory grains, ILocalReplicas? loc
             catch (Exception e) when ((e is ReplicaNotStartedException or OrleansMessageRejectionException
                 || (e is ReplicaLostException && target.Config.RetryOnReplicaLoss)) && attempt < MaxAttempts)
             {
-                if (tried.Contains(key))
+                if (tried?.Contains(key) == true)
                 {
                     // The table offers no replica not yet tried: wait for its next refresh (a replacement may be warming).
                     await Task.Delay(IClusterLoadGrain.ReportInterval, cancellationToken);
                 }
                 else
                 {
-                    tried.Add(key);
+                    (tried ??= []).Add(key);
                 }
             }
         }

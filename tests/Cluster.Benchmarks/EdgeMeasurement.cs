@@ -12,8 +12,8 @@ using HdrHistogram;
 
 namespace Cluster.Benchmarks;
 
-/// <summary>A server the edge scenario loads: its process (for CPU time), one stub per connection and, for the silo, its metrics URL.</summary>
-public sealed record EdgeServer(string Name, Process Process, GRPCInferenceService.GRPCInferenceServiceClient[] Stubs, string? MetricsAddress);
+/// <summary>A server the edge scenario loads: its process (for CPU time), one stub per connection and its metrics URL.</summary>
+public sealed record EdgeServer(string Name, Process Process, GRPCInferenceService.GRPCInferenceServiceClient[] Stubs, string MetricsAddress);
 
 /// <summary>
 /// The edge scenario's measurement. After a warm-up of every path (twice, in turn), the SDK path and the three gRPC
@@ -28,14 +28,15 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, s
     private const int Callers = 64;
     private const int Features = 256;
     private const int Rounds = 8;
-    private const string AllocatedMetric = "dotnet_gc_heap_total_allocated_bytes";
+    /// <summary>The runtime's allocated-bytes counter as the silo's metrics page names it.</summary>
+    internal const string AllocatedMetric = "dotnet_gc_heap_total_allocated_bytes";
 
     private static readonly HttpClient Http = new();
 
     /// <summary>One path: a label, its call, and the server it loads.</summary>
     private sealed record EdgePath(string Label, Func<int, Task> Call, EdgeServer Server);
 
-    /// <summary>One path's figures over one slice: per sample, CPU time of the callers' process and of the server, and the silo's allocation (NaN for the peer).</summary>
+    /// <summary>One path's figures over one slice: per sample, CPU time of the callers' process and of the server, and the server's allocation.</summary>
     private sealed record PathFigures(LoadResult Load, double CallersCpuMicroseconds, double ServerCpuMicroseconds, double AllocatedBytes);
 
     /// <summary>Measures every path and writes artifacts/bench/edge.json.</summary>
@@ -114,6 +115,7 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, s
             SiloCpuMicroseconds = PerPath(SiloIndex, f => f.ServerCpuMicroseconds),
             PeerCpuMicroseconds = PerPath(PeerIndex, f => f.ServerCpuMicroseconds),
             SiloAllocatedBytes = PerPath(SiloIndex, f => f.AllocatedBytes),
+            PeerAllocatedBytes = PerPath(PeerIndex, f => f.AllocatedBytes),
             SdkSiloAllocatedBytes = Mean(SdkIndex, f => f.AllocatedBytes),
             TensorBytes = Features * sizeof(float) + outputBytes,
             SdkCallersCpuMicroseconds = Mean(SdkIndex, f => f.CallersCpuMicroseconds),
@@ -143,7 +145,10 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, s
             [$"server CPU per sample, {EdgeScenario.Connections} connections (us)", BenchReport.Number(r.SiloCpuMicroseconds.GrpcSpread, 1), BenchReport.Number(r.PeerCpuMicroseconds.GrpcSpread, 1), BenchReport.Number(r.SiloCpuOverPeer.GrpcSpread, 3)],
             ["server CPU per sample, streams (us)", BenchReport.Number(r.SiloCpuMicroseconds.GrpcStreaming, 1), BenchReport.Number(r.PeerCpuMicroseconds.GrpcStreaming, 1), BenchReport.Number(r.SiloCpuOverPeer.GrpcStreaming, 3)],
             [$"SDK, {Callers} callers (samples/s); gRPC / SDK", BenchReport.Number(r.SdkSamplesPerSecond), "", BenchReport.Number(r.GrpcOverSdk, 3)],
-            ["silo bytes allocated per sample, one connection / 8 / streams / SDK", $"{r.SiloAllocatedBytes.Grpc:0} / {r.SiloAllocatedBytes.GrpcSpread:0} / {r.SiloAllocatedBytes.GrpcStreaming:0} / {r.SdkSiloAllocatedBytes:0}", $"tensors {r.TensorBytes}", ""],
+            ["bytes allocated per sample, one connection", BenchReport.Number(r.SiloAllocatedBytes.Grpc), BenchReport.Number(r.PeerAllocatedBytes.Grpc), BenchReport.Number(r.SiloAllocationOverPeer.Grpc, 3)],
+            [$"bytes allocated per sample, {EdgeScenario.Connections} connections", BenchReport.Number(r.SiloAllocatedBytes.GrpcSpread), BenchReport.Number(r.PeerAllocatedBytes.GrpcSpread), BenchReport.Number(r.SiloAllocationOverPeer.GrpcSpread, 3)],
+            ["bytes allocated per sample, streams", BenchReport.Number(r.SiloAllocatedBytes.GrpcStreaming), BenchReport.Number(r.PeerAllocatedBytes.GrpcStreaming), BenchReport.Number(r.SiloAllocationOverPeer.GrpcStreaming, 3)],
+            ["silo bytes allocated per sample, SDK; tensor bytes", BenchReport.Number(r.SdkSiloAllocatedBytes), $"tensors {r.TensorBytes}", ""],
             ["1 caller p50: SDK / gRPC / raw batch-1 run (us)", $"{r.SdkConcurrency1P50Microseconds:0} / {r.GrpcConcurrency1P50Microseconds:0} / {r.RawBatch1P50Microseconds:0}", $"SDK overhead {r.SdkOverheadP50Microseconds:0}", ""],
         ]);
 
@@ -202,14 +207,9 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, s
         return p50;
     }
 
-    /// <summary>The server's allocated bytes so far, from the runtime's counter on its metrics page; 0 for a server without one.</summary>
+    /// <summary>The server's allocated bytes so far, from the runtime's counter on its metrics page.</summary>
     private static async Task<double> AllocatedBytesAsync(EdgeServer server)
     {
-        if (server.MetricsAddress is null)
-        {
-            return 0;
-        }
-
         foreach (var line in (await Http.GetStringAsync(server.MetricsAddress)).Split('\n'))
         {
             if (line.StartsWith(AllocatedMetric, StringComparison.Ordinal))

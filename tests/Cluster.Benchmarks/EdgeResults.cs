@@ -66,6 +66,17 @@ public sealed record EdgeResults
     /// <summary>Bytes the silo's runtime allocated per sample on each gRPC path (the runtime's allocation counter).</summary>
     [JsonPropertyName("silo_allocated_bytes_per_sample")] public required EdgePathFigures SiloAllocatedBytes { get; init; }
 
+    /// <summary>Bytes the peer's runtime allocated per sample on each gRPC path: what ASP.NET Core gRPC and the generated messages cost alone.</summary>
+    [JsonPropertyName("peer_allocated_bytes_per_sample")] public required EdgePathFigures PeerAllocatedBytes { get; init; }
+
+    /// <summary>Silo allocation per sample ÷ the peer's, per path.</summary>
+    [JsonPropertyName("silo_allocation_over_peer")] public EdgePathFigures SiloAllocationOverPeer => new()
+    {
+        Grpc = Ratio(SiloAllocatedBytes.Grpc, PeerAllocatedBytes.Grpc),
+        GrpcSpread = Ratio(SiloAllocatedBytes.GrpcSpread, PeerAllocatedBytes.GrpcSpread),
+        GrpcStreaming = Ratio(SiloAllocatedBytes.GrpcStreaming, PeerAllocatedBytes.GrpcStreaming),
+    };
+
     /// <summary>The SDK path's silo allocation per sample.</summary>
     [JsonPropertyName("sdk_silo_allocated_bytes_per_sample")] public required double SdkSiloAllocatedBytes { get; init; }
 

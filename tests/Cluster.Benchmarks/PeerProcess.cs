@@ -7,10 +7,11 @@ namespace Cluster.Benchmarks;
 /// <summary>The <see cref="PeerServer"/> in its own process (this benchmark's build run with <c>dotnet</c>), on a free loopback port. Disposing kills it.</summary>
 public sealed class PeerProcess : IDisposable
 {
-    private PeerProcess(Process process, int port)
+    private PeerProcess(Process process, int port, int metricsPort)
     {
         Process = process;
         Address = $"http://127.0.0.1:{port}";
+        MetricsAddress = $"http://127.0.0.1:{metricsPort}/metrics";
     }
 
     /// <summary>The peer's process, for its CPU time.</summary>
@@ -19,19 +20,22 @@ public sealed class PeerProcess : IDisposable
     /// <summary>The peer's gRPC address, as a URL.</summary>
     public string Address { get; }
 
+    /// <summary>The peer's metrics page: its runtime's allocated bytes, as the silo's page gives them.</summary>
+    public string MetricsAddress { get; }
+
     /// <summary>Starts the peer serving <paramref name="modelFolder"/> and waits until it accepts calls.</summary>
     public static async Task<PeerProcess> StartAsync(string modelFolder)
     {
-        var port = FreePorts.Take(1)[0];
+        var ports = FreePorts.Take(2);
         var dll = typeof(PeerServer).Assembly.Location;
-        var start = new ProcessStartInfo("dotnet", [dll, PeerServer.Command, modelFolder, port.ToString(CultureInfo.InvariantCulture)])
+        var start = new ProcessStartInfo("dotnet", [dll, PeerServer.Command, modelFolder, .. ports.Select(p => p.ToString(CultureInfo.InvariantCulture))])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var process = Process.Start(start)!;
-        var peer = new PeerProcess(process, port);
+        var peer = new PeerProcess(process, ports[0], ports[1]);
         process.OutputDataReceived += (_, e) =>
         {
             if (e.Data == PeerServer.ReadyLine)

@@ -33,9 +33,12 @@ public static class PeerServer
     /// <summary>Runs the peer until the process is stopped; returns 2 with a message when the arguments are wrong.</summary>
     public static async Task<int> RunAsync(string[] args)
     {
-        if (args is not [Command, var folder, var portText] || !int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out var port) || !Directory.Exists(folder))
+        if (args is not [Command, var folder, var portText, var metricsPortText]
+            || !int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out var port)
+            || !int.TryParse(metricsPortText, NumberStyles.None, CultureInfo.InvariantCulture, out var metricsPort)
+            || !Directory.Exists(folder))
         {
-            Console.Error.WriteLine("usage: peer <model folder> <port>: the folder must hold config.json and 1/model.onnx, the port be a number");
+            Console.Error.WriteLine("usage: peer <model folder> <port> <metrics port>: the folder must hold config.json and 1/model.onnx, the ports be numbers");
             return 2;
         }
 
@@ -44,11 +47,18 @@ public static class PeerServer
         using var batcher = new PeerBatcher(session, config.MaxBatchSize);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port, o => o.Protocols = HttpProtocols.Http2));
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(IPAddress.Loopback, port, o => o.Protocols = HttpProtocols.Http2);
+            k.Listen(IPAddress.Loopback, metricsPort, o => o.Protocols = HttpProtocols.Http1);
+        });
         builder.Services.AddGrpc();
         builder.Services.AddSingleton(batcher);
         await using var app = builder.Build();
         app.MapGrpcService<PeerService>();
+
+        // The one figure the benchmark reads from a server's metrics page, under the name the silo's runtime meter gives it.
+        app.MapGet("/metrics", () => $"{EdgeMeasurement.AllocatedMetric} {GC.GetTotalAllocatedBytes()}\n").RequireHost($"*:{metricsPort}");
         await app.StartAsync();
         Console.WriteLine(ReadyLine);
         await app.WaitForShutdownAsync();

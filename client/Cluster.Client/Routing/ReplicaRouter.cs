@@ -26,6 +26,9 @@ public sealed class ReplicaRouter : IDisposable
     private readonly Func<Task<ClusterLoad>>? _readBoard;
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource _firstReading = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary><see cref="IsDead"/> as a delegate made once: a method group converts to a new delegate on every call.</summary>
+    private readonly Func<string, bool> _isDead;
     private volatile ReplicaTable _table = ReplicaTable.Empty;
     private int _started;
     private long _remembered;
@@ -34,6 +37,7 @@ public sealed class ReplicaRouter : IDisposable
     /// <summary>A router refreshing its table from <paramref name="readBoard"/> once first used; null keeps the table given to <see cref="Update"/>.</summary>
     public ReplicaRouter(Func<Task<ClusterLoad>>? readBoard = null)
     {
+        _isDead = IsDead;
         _readBoard = readBoard;
         if (readBoard is null)
         {
@@ -115,13 +119,13 @@ public sealed class ReplicaRouter : IDisposable
     {
         StartRefreshing();
         var (replicas, draw) = _table.Of(model, version);
-        var first = draw is null ? null : Draw(replicas, draw, tried, null, IsDead);
+        var first = draw is null ? null : Draw(replicas, draw, tried, null, _isDead);
         if (first is null)
         {
             return null;
         }
 
-        var second = Draw(replicas, draw!, tried, first, IsDead);
+        var second = Draw(replicas, draw!, tried, first, _isDead);
         return second is null || LoadPerCapacity(first) <= LoadPerCapacity(second) ? first : second;
     }
 

@@ -110,7 +110,14 @@ public sealed class DynamicBatchScheduler<TPayload, TResult> : IDisposable
 
         if (options.CancellationToken.CanBeCanceled)
         {
-            request.Cancellation = options.CancellationToken.Register(() => Cancel(request, options.CancellationToken));
+            // A static callback with its state: a lambda capturing the request would cost a closure on every call, token or not.
+            request.Cancellation = options.CancellationToken.Register(
+                static (state, token) =>
+                {
+                    var (scheduler, queued) = ((DynamicBatchScheduler<TPayload, TResult>, QueuedRequest<TPayload, TResult>))state!;
+                    scheduler.Cancel(queued, token);
+                },
+                (this, request));
             if (request.State != RequestState.Queued)
             {
                 // Scheduled (or released) before the registration was stored: nobody else will dispose it.

@@ -34,7 +34,7 @@ public static class GenerationJobs
             throw new InvalidInputException($"top_k must be 0 (off) or more, got {request.TopK}.");
         }
 
-        // Encoding one long run of characters takes time quadratic in its length: refuse what cannot fit unread.
+        // Refuse unread what cannot fit; what can is encoded in time linear in its length (PromptEncoder).
         var context = settings.ContextLength;
         var bytes = Encoding.UTF8.GetByteCount(text);
         var longestToken = DecoderTokenizer.LongestTokenBytes(engine.Tokenizer);
@@ -44,7 +44,7 @@ public static class GenerationJobs
                 $"{field} is {bytes} bytes of UTF-8; no token of the model's tokenizer stands for more than {longestToken}, so it cannot fit the context of {context} tokens.");
         }
 
-        var prompt = engine.Tokenizer.EncodeToIds(text);
+        var prompt = PromptEncoder.EncodeToIds(engine.Tokenizer, text);
         if (prompt.Count == 0)
         {
             throw new InvalidInputException($"{field} encodes to no tokens.");

@@ -14,12 +14,11 @@ public static class InputValidator
     /// <summary>Validates the request; returns its inputs in the model's order and the outputs to return, in the model's order.</summary>
     public static ValidatedRequest Validate(string model, ModelConfig config, ModelVersionDescriptor version, InferenceRequest request)
     {
-        string Where() => $"model '{model}' version {version.Version}";
         foreach (var input in request.Inputs)
         {
             if (IndexOf(version.Inputs, input.Name) < 0)
             {
-                throw new InvalidInputException($"Input '{input.Name}' is not an input of {Where()}; its inputs are: {Names(version.Inputs)}.");
+                throw new InvalidInputException($"Input '{input.Name}' is not an input of {Where(model, version)}; its inputs are: {Names(version.Inputs)}.");
             }
         }
 
@@ -41,40 +40,40 @@ public static class InputValidator
             if (given != 1)
             {
                 throw new InvalidInputException(given == 0
-                    ? $"Input '{spec.Name}' of {Where()} is missing (expected {spec})."
-                    : $"Input '{spec.Name}' of {Where()} is given {given} times.");
+                    ? $"Input '{spec.Name}' of {Where(model, version)} is missing (expected {spec})."
+                    : $"Input '{spec.Name}' of {Where(model, version)} is given {given} times.");
             }
 
-            CheckTensor(Where, spec, ordered[i]);
+            CheckTensor(model, version, spec, ordered[i]);
             if (config.MaxBatchSize > 0)
             {
                 var size = ordered[i].Shape[0];
                 if (batch is not null && batch != size)
                 {
-                    throw new InvalidInputException($"Input '{spec.Name}' of {Where()} has batch size {size} but other inputs have {batch}; all inputs must share the first dimension.");
+                    throw new InvalidInputException($"Input '{spec.Name}' of {Where(model, version)} has batch size {size} but other inputs have {batch}; all inputs must share the first dimension.");
                 }
 
                 batch = size;
                 if (size > config.MaxBatchSize)
                 {
-                    throw new InvalidInputException($"Input '{spec.Name}' of {Where()} has batch size {size}, over the model's max_batch_size {config.MaxBatchSize}.");
+                    throw new InvalidInputException($"Input '{spec.Name}' of {Where(model, version)} has batch size {size}, over the model's max_batch_size {config.MaxBatchSize}.");
                 }
             }
         }
 
-        return new ValidatedRequest(ordered, SelectOutputs(Where, version, request.RequestedOutputs));
+        return new ValidatedRequest(ordered, SelectOutputs(model, version, request.RequestedOutputs));
     }
 
-    private static void CheckTensor(Func<string> where, TensorSpec spec, TensorData input)
+    private static void CheckTensor(string model, ModelVersionDescriptor version, TensorSpec spec, TensorData input)
     {
         if (input.ElementType != spec.ElementType)
         {
-            throw new InvalidInputException($"Input '{spec.Name}' of {where()} has datatype {input.ElementType.ToProtocolName()}; expected {spec.ElementType.ToProtocolName()}.");
+            throw new InvalidInputException($"Input '{spec.Name}' of {Where(model, version)} has datatype {input.ElementType.ToProtocolName()}; expected {spec.ElementType.ToProtocolName()}.");
         }
 
         if (!TensorShape.Fits(spec.Shape, input.Shape) || Array.Exists(input.Shape, d => d < 0))
         {
-            throw new InvalidInputException($"Input '{spec.Name}' of {where()} has shape {TensorShape.Format(input.Shape)}; expected {TensorShape.Format(spec.Shape)} (-1 = any size).");
+            throw new InvalidInputException($"Input '{spec.Name}' of {Where(model, version)} has shape {TensorShape.Format(input.Shape)}; expected {TensorShape.Format(spec.Shape)} (-1 = any size).");
         }
 
         var count = TensorShape.ElementCount(input.Shape);
@@ -86,16 +85,16 @@ public static class InputValidator
             }
             catch (FormatException e)
             {
-                throw new InvalidInputException($"Input '{spec.Name}' of {where()}: {e.Message}");
+                throw new InvalidInputException($"Input '{spec.Name}' of {Where(model, version)}: {e.Message}");
             }
         }
         else if (input.Data.LongLength != count * spec.ElementType.SizeOf())
         {
-            throw new InvalidInputException($"Input '{spec.Name}' of {where()} has {input.Data.LongLength} bytes of data; shape {TensorShape.Format(input.Shape)} of {spec.ElementType.ToProtocolName()} needs {count * spec.ElementType.SizeOf()}.");
+            throw new InvalidInputException($"Input '{spec.Name}' of {Where(model, version)} has {input.Data.LongLength} bytes of data; shape {TensorShape.Format(input.Shape)} of {spec.ElementType.ToProtocolName()} needs {count * spec.ElementType.SizeOf()}.");
         }
     }
 
-    private static string[] SelectOutputs(Func<string> where, ModelVersionDescriptor version, string[] requested)
+    private static string[] SelectOutputs(string model, ModelVersionDescriptor version, string[] requested)
     {
         if (requested.Length == 0)
         {
@@ -106,12 +105,15 @@ public static class InputValidator
         {
             if (IndexOf(version.Outputs, name) < 0)
             {
-                throw new InvalidInputException($"Requested output '{name}' is not an output of {where()}; its outputs are: {Names(version.Outputs)}.");
+                throw new InvalidInputException($"Requested output '{name}' is not an output of {Where(model, version)}; its outputs are: {Names(version.Outputs)}.");
             }
         }
 
         return Array.FindAll(Array.ConvertAll(version.Outputs, o => o.Name), requested.Contains);
     }
+
+    /// <summary>How an error names the model version, made only when there is an error to report.</summary>
+    private static string Where(string model, ModelVersionDescriptor version) => $"model '{model}' version {version.Version}";
 
     private static int IndexOf(TensorSpec[] specs, string name)
     {

@@ -23,18 +23,15 @@ public static class StreamsEndOnStop
     {
         ArgumentNullException.ThrowIfNull(app);
         var stopping = app.Lifetime.ApplicationStopping;
-        app.Use(async (http, next) =>
-        {
-            if (!Streams(http.GetEndpoint()))
-            {
-                await next(http);
-                return;
-            }
+        // Unary calls pass straight through: no state machine of this middleware's own per request.
+        app.Use((http, next) => Streams(http.GetEndpoint()) ? EndOnStopAsync(http, next, stopping) : next(http));
+    }
 
-            using var ended = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, stopping);
-            http.RequestAborted = ended.Token;
-            await next(http);
-        });
+    private static async Task EndOnStopAsync(HttpContext http, RequestDelegate next, CancellationToken stopping)
+    {
+        using var ended = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, stopping);
+        http.RequestAborted = ended.Token;
+        await next(http);
     }
 
     private static bool Streams(Endpoint? endpoint) =>
