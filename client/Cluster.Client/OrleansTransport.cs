@@ -72,8 +72,10 @@ internal sealed class OrleansTransport(IGrainFactory grains, ILocalReplicas? loc
                         // The call ends later in Orleans' timeout; nobody waits for it.
                         call.Abandon();
                         throw new ReplicaLostException(target.Config.RetryOnReplicaLoss
-                            ? $"Replica {key} was on silo '{silo}', which was declared dead while the request was in flight, and no other replica answered it within {MaxAttempts} attempts."
-                            : $"Replica {key} was on silo '{silo}', which was declared dead while the request was in flight; the request may have run, and model '{target.Model}' is not retried after a lost replica (retry_on_replica_loss is off).");
+                            ? $"Replica {key} was on silo '{silo}', which was declared dead while the request was in flight, and no other replica answered " +
+                                $"it within {MaxAttempts} attempts."
+                            : $"Replica {key} was on silo '{silo}', which was declared dead while the request was in flight; the request may have run, and " +
+                                $"model '{target.Model}' is not retried after a lost replica (retry_on_replica_loss is off).");
                     }
 
                     return await call;
@@ -102,7 +104,8 @@ internal sealed class OrleansTransport(IGrainFactory grains, ILocalReplicas? loc
     /// later (its silo declared dead or unreachable) ends the stream in ReplicaLostException, and a retiring one in
     /// GenerationHandedOverException: the caller resumes the generation after the tokens it has.
     /// </summary>
-    public async IAsyncEnumerable<GeneratedToken> GenerateAsync(ModelTarget target, GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<GeneratedToken> GenerateAsync(ModelTarget target, GenerationRequest request,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await Router.WaitForFirstTableAsync(cancellationToken);
         var prompt = PrefixAffinity.TextOf(request);
@@ -112,7 +115,8 @@ internal sealed class OrleansTransport(IGrainFactory grains, ILocalReplicas? loc
             var chosen = Router.ChooseForPrompt(target.Model, target.Version.Version, prompt, tried);
             var key = chosen?.Key ?? FirstReplica(target);
             using var tracked = Router.Track(key);
-            await using var tokens = new ReplicaTokenStream(Replica(key).GenerateAsync(request, cancellationToken).GetAsyncEnumerator(cancellationToken), key, chosen?.Silo, Router);
+            await using var tokens =
+                new ReplicaTokenStream(Replica(key).GenerateAsync(request, cancellationToken).GetAsyncEnumerator(cancellationToken), key, chosen?.Silo, Router);
             bool any;
             try
             {

@@ -35,7 +35,8 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, s
     /// <summary>One path: a label, its call, and the server it loads.</summary>
     private sealed record EdgePath(string Label, Func<int, Task> Call, EdgeServer Server);
 
-    /// <summary>One path's figures over one slice: per sample, CPU time of the callers' process and of the server, and the silo's allocation (NaN for the peer).</summary>
+    /// <summary>One path's figures over one slice: per sample, CPU time of the callers' process and of the server, and the silo's allocation (NaN for the
+    /// peer).</summary>
     private sealed record PathFigures(LoadResult Load, double CallersCpuMicroseconds, double ServerCpuMicroseconds, double AllocatedBytes);
 
     /// <summary>Measures every path and writes artifacts/bench/edge.json.</summary>
@@ -129,22 +130,31 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, s
     private static EdgePath[] GrpcPaths(EdgeServer server, ModelInferRequest request, StreamingCallers streams) =>
     [
         new($"gRPC {server.Name}, one connection", _ => server.Stubs[0].ModelInferAsync(request).ResponseAsync, server),
-        new($"gRPC {server.Name}, {EdgeScenario.Connections} connections", caller => server.Stubs[caller % EdgeScenario.Connections].ModelInferAsync(request).ResponseAsync, server),
+        new($"gRPC {server.Name}, {EdgeScenario.Connections} connections", caller => server.Stubs[caller % EdgeScenario.Connections].ModelInferAsync(request)
+            .ResponseAsync, server),
         new($"gRPC {server.Name}, a stream per caller", streams.CallAsync, server),
     ];
 
     private static string Table(EdgeResults r) => BenchReport.Table(
         ["figure", "silo", "peer", "silo / peer"],
         [
-            [$"gRPC, {Callers} callers, one connection (samples/s)", BenchReport.Number(r.GrpcSamplesPerSecond), BenchReport.Number(r.PeerSamplesPerSecond.Grpc), BenchReport.Number(r.GrpcOverPeer, 3)],
-            [$"gRPC, {Callers} callers, {EdgeScenario.Connections} connections (samples/s)", BenchReport.Number(r.GrpcSpreadSamplesPerSecond), BenchReport.Number(r.PeerSamplesPerSecond.GrpcSpread), BenchReport.Number(r.GrpcSpreadOverPeer, 3)],
-            [$"gRPC, {Callers} callers, a stream each (samples/s)", BenchReport.Number(r.GrpcStreamingSamplesPerSecond), BenchReport.Number(r.PeerSamplesPerSecond.GrpcStreaming), BenchReport.Number(r.GrpcStreamingOverPeer, 3)],
-            ["server CPU per sample, one connection (us)", BenchReport.Number(r.SiloCpuMicroseconds.Grpc, 1), BenchReport.Number(r.PeerCpuMicroseconds.Grpc, 1), BenchReport.Number(r.SiloCpuOverPeer.Grpc, 3)],
-            [$"server CPU per sample, {EdgeScenario.Connections} connections (us)", BenchReport.Number(r.SiloCpuMicroseconds.GrpcSpread, 1), BenchReport.Number(r.PeerCpuMicroseconds.GrpcSpread, 1), BenchReport.Number(r.SiloCpuOverPeer.GrpcSpread, 3)],
-            ["server CPU per sample, streams (us)", BenchReport.Number(r.SiloCpuMicroseconds.GrpcStreaming, 1), BenchReport.Number(r.PeerCpuMicroseconds.GrpcStreaming, 1), BenchReport.Number(r.SiloCpuOverPeer.GrpcStreaming, 3)],
+            [$"gRPC, {Callers} callers, one connection (samples/s)", BenchReport.Number(r.GrpcSamplesPerSecond),
+                BenchReport.Number(r.PeerSamplesPerSecond.Grpc), BenchReport.Number(r.GrpcOverPeer, 3)],
+            [$"gRPC, {Callers} callers, {EdgeScenario.Connections} connections (samples/s)", BenchReport.Number(r.GrpcSpreadSamplesPerSecond),
+                BenchReport.Number(r.PeerSamplesPerSecond.GrpcSpread), BenchReport.Number(r.GrpcSpreadOverPeer, 3)],
+            [$"gRPC, {Callers} callers, a stream each (samples/s)", BenchReport.Number(r.GrpcStreamingSamplesPerSecond),
+                BenchReport.Number(r.PeerSamplesPerSecond.GrpcStreaming), BenchReport.Number(r.GrpcStreamingOverPeer, 3)],
+            ["server CPU per sample, one connection (us)", BenchReport.Number(r.SiloCpuMicroseconds.Grpc, 1), BenchReport.Number(r.PeerCpuMicroseconds.Grpc, 1),
+                BenchReport.Number(r.SiloCpuOverPeer.Grpc, 3)],
+            [$"server CPU per sample, {EdgeScenario.Connections} connections (us)", BenchReport.Number(r.SiloCpuMicroseconds.GrpcSpread, 1),
+                BenchReport.Number(r.PeerCpuMicroseconds.GrpcSpread, 1), BenchReport.Number(r.SiloCpuOverPeer.GrpcSpread, 3)],
+            ["server CPU per sample, streams (us)", BenchReport.Number(r.SiloCpuMicroseconds.GrpcStreaming, 1),
+                BenchReport.Number(r.PeerCpuMicroseconds.GrpcStreaming, 1), BenchReport.Number(r.SiloCpuOverPeer.GrpcStreaming, 3)],
             [$"SDK, {Callers} callers (samples/s); gRPC / SDK", BenchReport.Number(r.SdkSamplesPerSecond), "", BenchReport.Number(r.GrpcOverSdk, 3)],
-            ["silo bytes allocated per sample, one connection / 8 / streams / SDK", $"{r.SiloAllocatedBytes.Grpc:0} / {r.SiloAllocatedBytes.GrpcSpread:0} / {r.SiloAllocatedBytes.GrpcStreaming:0} / {r.SdkSiloAllocatedBytes:0}", $"tensors {r.TensorBytes}", ""],
-            ["1 caller p50: SDK / gRPC / raw batch-1 run (us)", $"{r.SdkConcurrency1P50Microseconds:0} / {r.GrpcConcurrency1P50Microseconds:0} / {r.RawBatch1P50Microseconds:0}", $"SDK overhead {r.SdkOverheadP50Microseconds:0}", ""],
+            ["silo bytes allocated per sample, one connection / 8 / streams / SDK", $"{r.SiloAllocatedBytes.Grpc:0} / {r.SiloAllocatedBytes.GrpcSpread:0} " +
+                $"/ {r.SiloAllocatedBytes.GrpcStreaming:0} / {r.SdkSiloAllocatedBytes:0}", $"tensors {r.TensorBytes}", ""],
+            ["1 caller p50: SDK / gRPC / raw batch-1 run (us)", $"{r.SdkConcurrency1P50Microseconds:0} / {r.GrpcConcurrency1P50Microseconds:0} " +
+                $"/ {r.RawBatch1P50Microseconds:0}", $"SDK overhead {r.SdkOverheadP50Microseconds:0}", ""],
         ]);
 
     private async Task<PathFigures> MeasureAsync(string what, int callers, EdgePath path, BenchOptions slice)
@@ -171,11 +181,13 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, s
         if (before is not null)
         {
             var after = await sdk.GetStatisticsAsync(EdgeScenario.Model);
-            batch = $"mean batch {(after.InferenceCount - before.InferenceCount) / (double)Math.Max(1, after.ExecutionCount - before.ExecutionCount):0.0}, {figures.AllocatedBytes:0} B allocated, ";
+            var meanBatch = (after.InferenceCount - before.InferenceCount) / (double)Math.Max(1, after.ExecutionCount - before.ExecutionCount);
+            batch = $"mean batch {meanBatch:0.0}, {figures.AllocatedBytes:0} B allocated, ";
         }
 
         Console.WriteLine(
-            $"  {what}, {callers} callers: {result.SamplesPerSecond:N0} samples/s, p50 {result.P50Milliseconds:0.###} ms, p99 {result.P99Milliseconds:0.###} ms; " +
+            $"  {what}, {callers} callers: {result.SamplesPerSecond:N0} samples/s, p50 {result.P50Milliseconds:0.###} ms, p99 {result.P99Milliseconds:0.###} " +
+                "ms; " +
             $"with warm-up: {batch}CPU per sample {figures.ServerCpuMicroseconds:0.0} us {path.Server.Name} + {figures.CallersCpuMicroseconds:0.0} us callers");
         return figures;
     }

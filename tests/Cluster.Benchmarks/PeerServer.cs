@@ -33,7 +33,8 @@ public static class PeerServer
     /// <summary>Runs the peer until the process is stopped; returns 2 with a message when the arguments are wrong.</summary>
     public static async Task<int> RunAsync(string[] args)
     {
-        if (args is not [Command, var folder, var portText] || !int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out var port) || !Directory.Exists(folder))
+        if (args is not [Command, var folder, var portText] || !int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out var port)
+            || !Directory.Exists(folder))
         {
             Console.Error.WriteLine("usage: peer <model folder> <port>: the folder must hold config.json and 1/model.onnx, the port be a number");
             return 2;
@@ -61,7 +62,8 @@ public static class PeerServer
         public override Task<ModelInferResponse> ModelInfer(ModelInferRequest request, ServerCallContext context) => batcher.InferAsync(request);
 
         /// <summary>Each request runs as it arrives; answers are written as they complete, one write at a time.</summary>
-        public override async Task ModelStreamInfer(IAsyncStreamReader<ModelInferRequest> requestStream, IServerStreamWriter<ModelStreamInferResponse> responseStream, ServerCallContext context)
+        public override async Task ModelStreamInfer(IAsyncStreamReader<ModelInferRequest> requestStream,
+            IServerStreamWriter<ModelStreamInferResponse> responseStream, ServerCallContext context)
         {
             var writeLock = new SemaphoreSlim(1);
             var running = new List<Task>();

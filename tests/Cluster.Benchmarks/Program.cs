@@ -1,6 +1,8 @@
 using Cluster.Benchmarks;
 
-IBenchScenario[] scenarios = [new BatchingScenario(), new EdgeScenario(), new AllocationScenario(), new EmbeddingsScenario(), new PlacementScenario(), new ReliabilityScenario(), new SiloKillScenario(), new SoakScenario(), new GenerationScenario(), new GenerationOpenAiScenario(), new PrefixCachingScenario(), new FuzzScenario()];
+IBenchScenario[] scenarios =
+    [new BatchingScenario(), new EdgeScenario(), new AllocationScenario(), new EmbeddingsScenario(), new PlacementScenario(), new ReliabilityScenario(),
+        new SiloKillScenario(), new SoakScenario(), new GenerationScenario(), new GenerationOpenAiScenario(), new PrefixCachingScenario(), new FuzzScenario()];
 
 if (args is [PeerServer.Command, ..])
 {

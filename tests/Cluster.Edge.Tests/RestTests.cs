@@ -65,12 +65,17 @@ public sealed class RestTests(EdgeFixture fixture)
 
     [Theory]
     [InlineData("/v2/models/nope/infer", """{"inputs": []}""", HttpStatusCode.NotFound, "Model 'nope' is not in the repository")]
-    [InlineData("/v2/models/tiny_classifier/infer", """{"inputs": [{"name": "features", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3]}]}""", HttpStatusCode.BadRequest, "\"data\" has 3 values; shape [1, 4] needs 4.")]
-    [InlineData("/v2/models/tiny_classifier/infer", """{"inputs": [{"name": "features", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, "x"]}]}""", HttpStatusCode.BadRequest, "holds a value that is not FP32")]
+    [InlineData("/v2/models/tiny_classifier/infer", """{"inputs": [{"name": "features", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3]}]}""",
+        HttpStatusCode.BadRequest, "\"data\" has 3 values; shape [1, 4] needs 4.")]
+    [InlineData("/v2/models/tiny_classifier/infer", """{"inputs": [{"name": "features", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, "x"]}]}""",
+        HttpStatusCode.BadRequest, "holds a value that is not FP32")]
     [InlineData("/v2/models/tiny_classifier/infer", """{"inputs": 5}""", HttpStatusCode.BadRequest, "\"inputs\" is required and must be an array.")]
     [InlineData("/v2/models/tiny_classifier/infer", """{"inputs": [""", HttpStatusCode.BadRequest, "The request body is not valid JSON")]
-    [InlineData("/v2/models/tiny_classifier/infer", """{"inputs": [{"name": "features", "shape": ["1", 4], "datatype": "FP32", "data": [1, 2, 3, 4]}]}""", HttpStatusCode.BadRequest, "has a bad dimension")]
-    [InlineData("/v2/models/tiny_classifier/infer", """{"inputs": [{"name": "features", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}], "outputs": {}}""", HttpStatusCode.BadRequest, "\"outputs\" must be an array")]
+    [InlineData("/v2/models/tiny_classifier/infer", """{"inputs": [{"name": "features", "shape": ["1", 4], "datatype": "FP32", "data": [1, 2, 3, 4]}]}""",
+        HttpStatusCode.BadRequest, "has a bad dimension")]
+    [InlineData("/v2/models/tiny_classifier/infer",
+        """{"inputs": [{"name": "features", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}], "outputs": {}}""", HttpStatusCode.BadRequest,
+            "\"outputs\" must be an array")]
     [InlineData("/v2/models/broken/infer", """{"inputs": []}""", HttpStatusCode.ServiceUnavailable, "cannot be served")]
     public async Task Infer_BadRequest_JsonErrorWithStatus(string path, string body, HttpStatusCode status, string message)
     {
@@ -90,7 +95,8 @@ public sealed class RestTests(EdgeFixture fixture)
         using var stats = await Json(await Send(HttpMethod.Get, "/v2/models/tiny_classifier/stats"));
         Assert.Equal("tiny_classifier", stats.RootElement.GetProperty("model_stats")[0].GetProperty("name").GetString());
         using var index = await Json(await Send(HttpMethod.Post, "/v2/repository/index"));
-        Assert.Contains(index.RootElement.EnumerateArray(), m => m.GetProperty("name").GetString() == "broken" && m.GetProperty("state").GetString() == "UNAVAILABLE");
+        Assert.Contains(index.RootElement.EnumerateArray(), m => m.GetProperty("name").GetString() == "broken" && m.GetProperty("state")
+            .GetString() == "UNAVAILABLE");
     }
 
     [Fact]

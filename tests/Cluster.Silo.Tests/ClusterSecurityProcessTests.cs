@@ -19,7 +19,8 @@ public sealed class ClusterSecurityProcessTests : IDisposable
     [Fact]
     public async Task SiloWithMutualTlsAndRedisPassword_LogsBothModes_AndServesOnlyAConsoleWithAClusterCertificate()
     {
-        foreach (var command in new[] { new[] { "certs", "ca", "--out", _certificates }, ["certs", "node", "--name", "silo", "--ca", _certificates], ["certs", "node", "--name", "ops", "--ca", _certificates] })
+        foreach (var command in new[] { new[] { "certs", "ca", "--out", _certificates }, ["certs", "node", "--name", "silo", "--ca", _certificates],
+            ["certs", "node", "--name", "ops", "--ca", _certificates] })
         {
             var (exit, output) = await ChildProcess.RunCliAsync(command);
             Assert.True(exit == 0, output);
@@ -50,7 +51,9 @@ public sealed class ClusterSecurityProcessTests : IDisposable
         Assert.Contains("Redis authentication: password without TLS", silo.Output, StringComparison.Ordinal);
         Assert.DoesNotContain(RedisPassword, silo.Output, StringComparison.Ordinal);
         var gateway = new[] { "--gateway", $"127.0.0.1:{ports[1]}" };
-        string[] tlsArguments = ["--tls-ca", Path.Combine(_certificates, "ca.crt"), "--tls-cert", Path.Combine(_certificates, "ops.crt"), "--tls-key", Path.Combine(_certificates, "ops.key")];
+        string[] tlsArguments =
+            ["--tls-ca", Path.Combine(_certificates, "ca.crt"), "--tls-cert", Path.Combine(_certificates, "ops.crt"), "--tls-key",
+                Path.Combine(_certificates, "ops.key")];
         var (servedExit, served) = await ChildProcess.RunCliAsync(["status", .. gateway, .. tlsArguments]);
         Assert.True(servedExit == 0, served);
         Assert.Contains("secured", served, StringComparison.Ordinal);

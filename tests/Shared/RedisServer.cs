@@ -60,7 +60,9 @@ public sealed class RedisServer : IDisposable
 
     private static Process Launch(int port, string directory, string? password)
     {
-        string[] arguments = ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory];
+        string[] arguments =
+            ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir",
+                directory];
         var start = new ProcessStartInfo("redis-server", password is null ? arguments : [.. arguments, "--requirepass", password])
         {
             RedirectStandardOutput = true,

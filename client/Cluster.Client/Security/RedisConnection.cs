@@ -10,7 +10,8 @@ namespace Cluster.Client.Security;
 public static class RedisConnection
 {
     /// <summary>Parses <paramref name="connectionString"/> and applies the separate settings.</summary>
-    public static ConfigurationOptions Options(string connectionString, string? user = null, string? password = null, bool tls = false, string? caCertificatePath = null)
+    public static ConfigurationOptions Options(string connectionString, string? user = null, string? password = null, bool tls = false,
+        string? caCertificatePath = null)
     {
         var options = ConfigurationOptions.Parse(connectionString);
         if (!string.IsNullOrEmpty(user))

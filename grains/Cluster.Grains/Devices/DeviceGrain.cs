@@ -262,7 +262,8 @@ public sealed partial class DeviceGrain(
             var (variant, file) = target.Config.Generation is null && target.Config.TextEmbedding is null
                 ? repository.VariantFile(model, version, device.Kind)
                 : (ModelVariants.Fp32, repository.ModelFile(model, version));
-            var pool = await ModelInstancePool.CreateAsync(_key.ToString(), instances, () => Load(file, model, version, device, target), warmups, outputs, usage, throughputs.For(_key.Device, model, version));
+            var pool = await ModelInstancePool.CreateAsync(_key.ToString(), instances, () => Load(file, model, version, device, target), warmups, outputs,
+                usage, throughputs.For(_key.Device, model, version));
             _variants[(model, version)] = variant;
             if (pool.FirstModel is DecoderSession decoder)
             {
@@ -316,7 +317,8 @@ public sealed partial class DeviceGrain(
         _device ?? throw new DeviceNotFoundException(
             $"Device '{_key.Device}' is not a device of silo '{localSilo.Name}'; its devices are: {string.Join(", ", localDevices.All.Select(d => d.Name))}.");
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Loaded {Model}:{Version} ({Variant}) on {Device}: {Instances} session instance(s), {Warmups} warm-up request(s) each")]
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Loaded {Model}:{Version} ({Variant}) on {Device}: {Instances} session instance(s), {Warmups} warm-up request(s) each")]
     private partial void LogLoaded(string model, long version, string variant, string device, int instances, int warmups);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Unloaded {Model}:{Version} from {Device}")]

@@ -96,7 +96,10 @@ internal sealed partial class LoadReportPublisher(
             Silo = localSilo.Name,
             Metadata = metadata.GetSiloMetadata(localSilo.SiloAddress).Metadata.ToDictionary(StringComparer.Ordinal),
             Devices = deviceLoads,
-            Replicas = [.. entries.Select(r => (r.Entry, r.Load, Sharing: 1 + entries.Count(e => !ReferenceEquals(e.Entry, r.Entry) && e.Entry.Device == r.Entry.Device && e.Load.Queued + e.Load.Running > 0))).Select(r => new ReplicaLoad
+            Replicas = [.. entries.Select(r =>
+                (r.Entry, r.Load, Sharing: 1 +
+                    entries.Count(e => !ReferenceEquals(e.Entry, r.Entry) && e.Entry.Device == r.Entry.Device && e.Load.Queued + e.Load.Running > 0)))
+                        .Select(r => new ReplicaLoad
             {
                 Key = r.Entry.Key,
                 Model = r.Entry.Model,

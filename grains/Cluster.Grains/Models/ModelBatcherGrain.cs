@@ -83,13 +83,15 @@ public sealed partial class ModelBatcherGrain(
     {
         if (_retiring)
         {
-            throw new ReplicaNotStartedException($"Replica {_key} on silo '{localSilo.Name}' is retiring and did not start the request; retry it on another replica.");
+            throw new ReplicaNotStartedException($"Replica {_key} on silo '{localSilo.Name}' is retiring and did not start the request; retry it on another " +
+                "replica.");
         }
 
         var replica = await EnsureReadyAsync();
         if (replica.Engine is not null)
         {
-            throw new InvalidInputException($"Model '{_key.Model}' generates text: call generate (the SDK's GenerateAsync, gRPC ModelStreamInfer or ModelInfer through the edge), not infer on a replica.");
+            throw new InvalidInputException($"Model '{_key.Model}' generates text: call generate (the SDK's GenerateAsync, gRPC ModelStreamInfer or " +
+                "ModelInfer through the edge), not infer on a replica.");
         }
 
         var started = time.GetTimestamp();
@@ -107,8 +109,11 @@ public sealed partial class ModelBatcherGrain(
                 Deadline = request.Deadline,
                 CancellationToken = cancellationToken,
             };
-            var queued = InferenceTracing.StartDetached("queue", ("model", target.Model), ("version", target.Version.Version), ("silo", localSilo.Name), ("request.id", request.Id));
-            var outputs = await replica.Scheduler.EnqueueAsync(new Pending(inputs, OutputIndices(replica.OutputNames, requested), queued), batchSize, ShapeKey(inputs), options);
+            var queued = InferenceTracing.StartDetached("queue", ("model", target.Model), ("version", target.Version.Version), ("silo", localSilo.Name),
+                ("request.id", request.Id));
+            var outputs =
+                await replica.Scheduler.EnqueueAsync(new Pending(inputs, OutputIndices(replica.OutputNames, requested), queued), batchSize, ShapeKey(inputs),
+                    options);
             failure = null;
             return new InferenceResponse { Model = target.Model, Version = target.Version.Version, Id = request.Id, Outputs = outputs };
         }
@@ -128,7 +133,8 @@ public sealed partial class ModelBatcherGrain(
             else
             {
                 // Refusals and bad input are the callers' to make, as many as they like: Debug, never above.
-                LogRequestFailed(_key.Model, _key.Version, LogText.Bounded(request.Id), localSilo.Name, InferenceMetrics.Label(failure.Value), LogText.Bounded(e.Message));
+                LogRequestFailed(_key.Model, _key.Version, LogText.Bounded(request.Id), localSilo.Name, InferenceMetrics.Label(failure.Value),
+                    LogText.Bounded(e.Message));
             }
 
             throw;
@@ -146,7 +152,8 @@ public sealed partial class ModelBatcherGrain(
     /// </summary>
     private Task<InferenceResponse> ServeLocalAsync(InferenceRequest request, CancellationToken cancellationToken) =>
         OnActivation(() => _deactivated
-            ? throw new ReplicaNotStartedException($"Replica {_key} on silo '{localSilo.Name}' was deactivating and did not start the request; retry it on another replica.")
+            ? throw new ReplicaNotStartedException($"Replica {_key} on silo '{localSilo.Name}' was deactivating and did not start the request; retry it on " +
+                "another replica.")
             : InferAsync(request, cancellationToken));
 
     /// <summary>Runs <paramref name="work"/> on this activation's scheduler, from whichever thread asks (the batch scheduler's, a local client's).</summary>
@@ -254,10 +261,12 @@ public sealed partial class ModelBatcherGrain(
     private async Task<Replica> StartAsync()
     {
         var registry = GrainFactory.GetGrain<IModelRegistryGrain>(0);
-        var target = _key.Arm.Length == 0 ? await registry.ResolveRetryingAsync(_key.Model, _key.Version) : await registry.ResolveArmAsync(_key.Model, _key.Arm);
+        var target = _key.Arm.Length == 0 ? await registry.ResolveRetryingAsync(_key.Model, _key.Version)
+            : await registry.ResolveArmAsync(_key.Model, _key.Arm);
         DynamicBatchScheduler<Pending, TensorData[]>? scheduler = null;
         GenerationEngine? engine = null;
-        var entry = replicas.Start(_key.ToString(), target.Model, target.Version.Version, localSilo.Name, EligibleDevices(target), () => Load(scheduler, engine));
+        var entry = replicas.Start(_key.ToString(), target.Model, target.Version.Version, localSilo.Name, EligibleDevices(target), () =>
+            Load(scheduler, engine));
         var deviceKey = new DeviceKey(localSilo.Name, entry.Device).ToString();
         var device = GrainFactory.GetGrain<IDeviceGrain>(deviceKey);
         try
@@ -275,7 +284,8 @@ public sealed partial class ModelBatcherGrain(
         if (target.Config.Generation is not null)
         {
             engine = decoders.Find(deviceKey, target.Model, target.Version.Version)
-                ?? throw new ModelUnavailableException($"Model '{target.Model}' version {target.Version.Version} loaded on '{deviceKey}' without a generation engine.");
+                ?? throw new ModelUnavailableException($"Model '{target.Model}' version {target.Version.Version} loaded on '{deviceKey}' without a " +
+                    "generation engine.");
         }
 
         var outputNames = Array.ConvertAll(target.Version.Outputs, o => o.Name);
@@ -378,7 +388,8 @@ public sealed partial class ModelBatcherGrain(
         catch (DeviceNotFoundException e)
         {
             // The device's silo is leaving, so its grain could not be placed: the batch never ran.
-            throw new ReplicaNotStartedException($"Replica {_key} could not reach its device ({e.Message}); the request did not run, retry it on another replica.");
+            throw new ReplicaNotStartedException($"Replica {_key} could not reach its device ({e.Message}); the request did not run, retry it on another " +
+                "replica.");
         }
     }
 
@@ -401,7 +412,9 @@ public sealed partial class ModelBatcherGrain(
         DevicePreference.Eligible(localDevices.All, target.Config, d => d.Kind, d => localDevices.HealthOf(d).Health == DeviceHealth.Healthy);
 
     private ModelUnavailableException NoHealthyDevice(ModelTarget target) => new(
-        $"Model '{target.Model}' version {target.Version.Version} allows device kinds [{string.Join(", ", target.Config.DeviceKinds)}] but silo '{localSilo.Name}' has no healthy device of those kinds; its devices: {string.Join(", ", localDevices.All.Select(d => $"{d.Name} ({localDevices.HealthOf(d).Health})"))}.");
+        $"Model '{target.Model}' version {target.Version.Version} allows device kinds [{string.Join(", ", target.Config.DeviceKinds)}] but silo " +
+            $"'{localSilo.Name}' has no healthy device of those kinds; its " +
+                $"devices: {string.Join(", ", localDevices.All.Select(d => $"{d.Name} ({localDevices.HealthOf(d).Health})"))}.");
 
     private static int[] OutputIndices(string[] all, string[] requested)
     {

@@ -51,7 +51,8 @@ internal static class ConfigFields
     };
 
     public static string String(string file, string field, JsonElement value) =>
-        value.ValueKind == JsonValueKind.String ? value.GetString()! : throw new ModelConfigException(file, field, $"must be a string, got {value.GetRawText()}");
+        value.ValueKind == JsonValueKind.String ? value.GetString()!
+            : throw new ModelConfigException(file, field, $"must be a string, got {value.GetRawText()}");
 
     public static JsonElement Object(string file, string field, JsonElement value) =>
         value.ValueKind == JsonValueKind.Object ? value : throw new ModelConfigException(file, field, $"must be a JSON object, got {value.GetRawText()}");

@@ -6,7 +6,9 @@ namespace Cluster.Inference.Repository;
 /// <summary>Reads a model's <c>config.json</c> (Triton's knobs in snake_case), rejecting unknown fields and bad values by name.</summary>
 public static class ModelConfigReader
 {
-    private const string Known = "max_batch_size, instance_count, device_kinds, version_policy, min_replicas, max_replicas, autoscaling, dynamic_batching, model_warmup, text_embedding, generation, intra_op_threads, retry_on_replica_loss, cuda";
+    private const string Known =
+        "max_batch_size, instance_count, device_kinds, version_policy, min_replicas, max_replicas, autoscaling, dynamic_batching, model_warmup, " +
+            "text_embedding, generation, intra_op_threads, retry_on_replica_loss, cuda";
 
     /// <summary>The largest <c>max_batch_size</c> (and warm-up or preferred batch size) a model may set.</summary>
     internal const int MaxBatchSize = 65_536;
@@ -22,7 +24,8 @@ public static class ModelConfigReader
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(File.ReadAllText(file), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            document = JsonDocument.Parse(File.ReadAllText(file),
+                new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
         }
         catch (JsonException e)
         {
@@ -140,12 +143,14 @@ public static class ModelConfigReader
                     : throw new ModelConfigException(file, "version_policy.latest.num_versions", "is required");
                 return VersionPolicy.Latest(count);
             case "specific":
-                if (choice.Value.ValueKind != JsonValueKind.Object || !choice.Value.TryGetProperty("versions", out var versions) || versions.ValueKind != JsonValueKind.Array)
+                if (choice.Value.ValueKind != JsonValueKind.Object || !choice.Value.TryGetProperty("versions", out var versions)
+                    || versions.ValueKind != JsonValueKind.Array)
                 {
                     throw new ModelConfigException(file, "version_policy.specific.versions", "is required and must be an array of version numbers");
                 }
 
-                return VersionPolicy.Specific([.. versions.EnumerateArray().Select(v => (long)ConfigFields.Int(file, "version_policy.specific.versions", v, min: 1, max: int.MaxValue))]);
+                return VersionPolicy.Specific(
+                    [.. versions.EnumerateArray().Select(v => (long)ConfigFields.Int(file, "version_policy.specific.versions", v, min: 1, max: int.MaxValue))]);
             default:
                 throw new ModelConfigException(file, $"{Field}.{choice.Name}", "is not a version policy; use \"latest\", \"all\" or \"specific\"");
         }

@@ -51,13 +51,15 @@ public static class InputValidator
                 var size = ordered[i].Shape[0];
                 if (batch is not null && batch != size)
                 {
-                    throw new InvalidInputException($"Input '{spec.Name}' of {Where()} has batch size {size} but other inputs have {batch}; all inputs must share the first dimension.");
+                    throw new InvalidInputException($"Input '{spec.Name}' of {Where()} has batch size {size} but other inputs have {batch}; all inputs must " +
+                        "share the first dimension.");
                 }
 
                 batch = size;
                 if (size > config.MaxBatchSize)
                 {
-                    throw new InvalidInputException($"Input '{spec.Name}' of {Where()} has batch size {size}, over the model's max_batch_size {config.MaxBatchSize}.");
+                    throw new InvalidInputException($"Input '{spec.Name}' of {Where()} has batch size {size}, over the model's " +
+                        $"max_batch_size {config.MaxBatchSize}.");
                 }
             }
         }
@@ -69,12 +71,14 @@ public static class InputValidator
     {
         if (input.ElementType != spec.ElementType)
         {
-            throw new InvalidInputException($"Input '{spec.Name}' of {where()} has datatype {input.ElementType.ToProtocolName()}; expected {spec.ElementType.ToProtocolName()}.");
+            throw new InvalidInputException($"Input '{spec.Name}' of {where()} has datatype {input.ElementType.ToProtocolName()}; " +
+                $"expected {spec.ElementType.ToProtocolName()}.");
         }
 
         if (!TensorShape.Fits(spec.Shape, input.Shape) || Array.Exists(input.Shape, d => d < 0))
         {
-            throw new InvalidInputException($"Input '{spec.Name}' of {where()} has shape {TensorShape.Format(input.Shape)}; expected {TensorShape.Format(spec.Shape)} (-1 = any size).");
+            throw new InvalidInputException($"Input '{spec.Name}' of {where()} has shape {TensorShape.Format(input.Shape)}; " +
+                $"expected {TensorShape.Format(spec.Shape)} (-1 = any size).");
         }
 
         var count = TensorShape.ElementCount(input.Shape);
@@ -91,7 +95,8 @@ public static class InputValidator
         }
         else if (input.Data.LongLength != count * spec.ElementType.SizeOf())
         {
-            throw new InvalidInputException($"Input '{spec.Name}' of {where()} has {input.Data.LongLength} bytes of data; shape {TensorShape.Format(input.Shape)} of {spec.ElementType.ToProtocolName()} needs {count * spec.ElementType.SizeOf()}.");
+            throw new InvalidInputException($"Input '{spec.Name}' of {where()} has {input.Data.LongLength} bytes of data; " +
+                $"shape {TensorShape.Format(input.Shape)} of {spec.ElementType.ToProtocolName()} needs {count * spec.ElementType.SizeOf()}.");
         }
     }
 

@@ -18,7 +18,9 @@ public static class EdgeHosting
         builder.Services.AddSingleton(new ClusterReadiness());
         builder.Services.AddSingleton(sp => new InferenceClient(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<ILocalReplicas>()));
         builder.Services.AddSingleton<ModelOperations>();
-        builder.Services.AddSingleton(new EdgeLimits(settings.MaxElementsPerTensor, settings.MaxElementsPerRequest, Math.Min(settings.MaxTextBodyBytes, settings.MaxMessageBytes), settings.MaxStreamRequestsInFlight));
+        builder.Services.AddSingleton(
+            new EdgeLimits(settings.MaxElementsPerTensor, settings.MaxElementsPerRequest, Math.Min(settings.MaxTextBodyBytes, settings.MaxMessageBytes),
+                settings.MaxStreamRequestsInFlight));
         var keys = new ApiKeyAuthorizer(settings);
         builder.Services.AddSingleton(keys);
 
@@ -43,11 +45,13 @@ public static class EdgeHosting
             kestrel.Limits.Http2.MaxStreamsPerConnection = settings.MaxStreamsPerConnection;
             kestrel.AddServerHeader = false;
             kestrel.Listen(IPEndPoint.Parse(settings.GrpcAddress), o => Listen(o, HttpProtocols.Http2, certificate));
-            kestrel.Listen(IPEndPoint.Parse(settings.HttpAddress), o => Listen(o, certificate is null ? HttpProtocols.Http1 : HttpProtocols.Http1AndHttp2, certificate));
+            kestrel.Listen(IPEndPoint.Parse(settings.HttpAddress), o =>
+                Listen(o, certificate is null ? HttpProtocols.Http1 : HttpProtocols.Http1AndHttp2, certificate));
         });
     }
 
-    /// <summary>Maps the gRPC service and gRPC health on the gRPC port, the REST routes on the HTTP port, behind <see cref="EdgeGate"/>; open streams end when the silo starts stopping.</summary>
+    /// <summary>Maps the gRPC service and gRPC health on the gRPC port, the REST routes on the HTTP port, behind <see cref="EdgeGate"/>; open streams end when
+    /// the silo starts stopping.</summary>
     public static void MapEdge(this WebApplication app, EdgeSettings settings)
     {
         app.UseMiddleware<EdgeGate>();

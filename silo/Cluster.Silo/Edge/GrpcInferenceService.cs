@@ -20,7 +20,8 @@ public sealed class GrpcInferenceService(InferenceClient client, ModelOperations
     /// <summary>The server name reported by ServerMetadata.</summary>
     public const string ServerName = "cluster-inference";
 
-    private static readonly string[] Extensions = ["classification", "model_repository", "model_repository(unload_dependents)", "schedule_policy", "model_configuration", "statistics"];
+    private static readonly string[] Extensions =
+        ["classification", "model_repository", "model_repository(unload_dependents)", "schedule_policy", "model_configuration", "statistics"];
 
     public override Task<ServerLiveResponse> ServerLive(ServerLiveRequest request, ServerCallContext context) =>
         Task.FromResult(new ServerLiveResponse { Live = true });
@@ -33,7 +34,8 @@ public sealed class GrpcInferenceService(InferenceClient client, ModelOperations
 
     public override Task<ServerMetadataResponse> ServerMetadata(ServerMetadataRequest request, ServerCallContext context)
     {
-        var response = new ServerMetadataResponse { Name = ServerName, Version = typeof(GrpcInferenceService).Assembly.GetName().Version?.ToString() ?? "1.0.0" };
+        var response =
+            new ServerMetadataResponse { Name = ServerName, Version = typeof(GrpcInferenceService).Assembly.GetName().Version?.ToString() ?? "1.0.0" };
         response.Extensions.Add(Extensions);
         return Task.FromResult(response);
     }
@@ -83,7 +85,8 @@ public sealed class GrpcInferenceService(InferenceClient client, ModelOperations
     /// the next request is not read until one is fully answered. Writes wait for HTTP/2 flow control, so a client
     /// that does not read its answers stops being read, and the stream holds at most the cap's requests and answers.
     /// </remarks>
-    public override async Task ModelStreamInfer(IAsyncStreamReader<ModelInferRequest> requestStream, IServerStreamWriter<ModelStreamInferResponse> responseStream, ServerCallContext context)
+    public override async Task ModelStreamInfer(IAsyncStreamReader<ModelInferRequest> requestStream,
+        IServerStreamWriter<ModelStreamInferResponse> responseStream, ServerCallContext context)
     {
         var writeLock = new SemaphoreSlim(1);
         var slots = new SemaphoreSlim(limits.MaxStreamRequestsInFlight);
@@ -154,7 +157,8 @@ public sealed class GrpcInferenceService(InferenceClient client, ModelOperations
                     return;
                 }
 
-                answer = new ModelStreamInferResponse { InferResponse = await InferRequestMapper.InferAsync(client, limits, request, deadline: null, context.CancellationToken) };
+                answer = new ModelStreamInferResponse { InferResponse =
+                    await InferRequestMapper.InferAsync(client, limits, request, deadline: null, context.CancellationToken) };
             }
             catch (Exception e)
             {
@@ -247,7 +251,8 @@ public sealed class GrpcInferenceService(InferenceClient client, ModelOperations
         {
             if (!request.Ready || entry.State == RepositoryEntries.Ready)
             {
-                response.Models.Add(new RepositoryIndexResponse.Types.ModelIndex { Name = entry.Name, Version = entry.Version, State = entry.State, Reason = entry.Reason });
+                response.Models.Add(
+                    new RepositoryIndexResponse.Types.ModelIndex { Name = entry.Name, Version = entry.Version, State = entry.State, Reason = entry.Reason });
             }
         }
 
@@ -295,5 +300,6 @@ public sealed class GrpcInferenceService(InferenceClient client, ModelOperations
         return statistics;
     }
 
-    private static Client.Protocol.StatisticDuration Duration(Contracts.Models.StatisticDuration d) => new() { Count = (ulong)d.Count, Ns = (ulong)d.Nanoseconds };
+    private static Client.Protocol.StatisticDuration Duration(Contracts.Models.StatisticDuration d) =>
+        new() { Count = (ulong)d.Count, Ns = (ulong)d.Nanoseconds };
 }

@@ -39,7 +39,8 @@ public static class InferRequestMapper
         var useRaw = request.RawInputContents.Count > 0;
         if (useRaw && request.RawInputContents.Count != request.Inputs.Count)
         {
-            throw new InvalidInputException($"Model '{model}': {request.RawInputContents.Count} raw_input_contents for {request.Inputs.Count} inputs; give one per input, in input order.");
+            throw new InvalidInputException($"Model '{model}': {request.RawInputContents.Count} raw_input_contents for {request.Inputs.Count} inputs; give " +
+                "one per input, in input order.");
         }
 
         long total = 0;
@@ -56,7 +57,8 @@ public static class InferRequestMapper
             total += inputs[i].ElementCount;
             if (total > limits.MaxElementsPerRequest)
             {
-                throw new InvalidInputException($"Model '{model}': the request's tensors claim more than the limit of {limits.MaxElementsPerRequest} elements.");
+                throw new InvalidInputException(
+                    $"Model '{model}': the request's tensors claim more than the limit of {limits.MaxElementsPerRequest} elements.");
             }
         }
 
@@ -125,12 +127,15 @@ public static class InferRequestMapper
                     var microseconds = Integer(model, name, value);
                     timeout = microseconds <= MaxTimeoutMicroseconds
                         ? TimeSpan.FromMicroseconds(microseconds)
-                        : throw new InvalidInputException($"Model '{model}': parameter 'timeout' is {microseconds} µs, above the maximum of {MaxTimeoutMicroseconds} (24 h).");
+                        : throw new InvalidInputException($"Model '{model}': parameter 'timeout' is {microseconds} µs, above the maximum " +
+                            $"of {MaxTimeoutMicroseconds} (24 h).");
                     break;
                 case ExperimentKeyParameter:
-                    assignmentKey = value.ParameterChoiceCase == InferParameter.ParameterChoiceOneofCase.StringParam && value.StringParam.Length is > 0 and <= MaxExperimentKeyLength
+                    assignmentKey = value.ParameterChoiceCase == InferParameter.ParameterChoiceOneofCase.StringParam
+                        && value.StringParam.Length is > 0 and <= MaxExperimentKeyLength
                         ? value.StringParam
-                        : throw new InvalidInputException($"Model '{model}': parameter '{ExperimentKeyParameter}' must be a string of 1-{MaxExperimentKeyLength} characters.");
+                        : throw new InvalidInputException($"Model '{model}': parameter '{ExperimentKeyParameter}' must be a string of " +
+                            $"1-{MaxExperimentKeyLength} characters.");
                     break;
                 case "sequence_id" or "sequence_start" or "sequence_end" when !IsZero(value):
                     throw new InvalidInputException($"Model '{model}': parameter '{name}' asks for sequence batching, which this server does not offer.");
@@ -139,7 +144,8 @@ public static class InferRequestMapper
             }
         }
 
-        return new InferOptions { Priority = priority, Timeout = timeout is { } t && t > TimeSpan.Zero ? t : null, Deadline = deadline, AssignmentKey = assignmentKey };
+        return new InferOptions { Priority = priority, Timeout = timeout is { } t && t > TimeSpan.Zero ? t : null, Deadline = deadline,
+            AssignmentKey = assignmentKey };
     }
 
     private static long Integer(string model, string name, InferParameter value) => value.ParameterChoiceCase switch

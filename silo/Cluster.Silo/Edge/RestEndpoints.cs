@@ -22,7 +22,9 @@ public static class RestEndpoints
             readiness.IsReady ? Results.Ok(new { ready = true }) : Results.Json(new { ready = false }, statusCode: 503));
 
         var infer = app.MapGroup("/v2").AddEndpointFilter(new ApiKeyFilter(ApiKeyAuthorizer.InferScope, Error));
-        infer.MapGet("", () => Results.Ok(new { name = GrpcInferenceService.ServerName, version = typeof(RestEndpoints).Assembly.GetName().Version?.ToString(), extensions = new[] { "model_repository", "statistics", "schedule_policy", "generate" } }));
+        infer.MapGet("", () =>
+            Results.Ok(new { name = GrpcInferenceService.ServerName, version = typeof(RestEndpoints).Assembly.GetName().Version?.ToString(),
+                extensions = new[] { "model_repository", "statistics", "schedule_policy", "generate" } }));
         foreach (var prefix in new[] { "/models/{model}", "/models/{model}/versions/{version}" })
         {
             infer.MapGet(prefix, (string model, string? version, ModelOperations models) => Guard(() => MetadataAsync(models, model, version ?? "")));
@@ -33,12 +35,14 @@ public static class RestEndpoints
             GenerateExtension.Map(infer, prefix);
         }
 
-        infer.MapPost("/models/{model}/feedback", (string model, HttpRequest request, InferenceClient client) => Guard(() => FeedbackAsync(client, model, request)));
+        infer.MapPost("/models/{model}/feedback", (string model, HttpRequest request, InferenceClient client) =>
+            Guard(() => FeedbackAsync(client, model, request)));
 
         var admin = app.MapGroup("/v2").AddEndpointFilter(new ApiKeyFilter(ApiKeyAuthorizer.AdminScope, Error));
         admin.MapGet("/models/stats", (ModelOperations models) => Guard(() => StatisticsAsync(models, "", "")));
         admin.MapGet("/models/{model}/stats", (string model, ModelOperations models) => Guard(() => StatisticsAsync(models, model, "")));
-        admin.MapGet("/models/{model}/versions/{version}/stats", (string model, string version, ModelOperations models) => Guard(() => StatisticsAsync(models, model, version)));
+        admin.MapGet("/models/{model}/versions/{version}/stats", (string model, string version, ModelOperations models) =>
+            Guard(() => StatisticsAsync(models, model, version)));
         admin.MapPost("/repository/index", (InferenceClient client) => Guard(async () => Results.Ok(RepositoryEntries.From(await client.GetModelsAsync())
             .Select(e => new { name = e.Name, version = e.Version, state = e.State, reason = e.Reason }))));
         admin.MapPost("/repository/models/{model}/load", (string model, ModelOperations models) => Guard(async () =>
@@ -91,7 +95,8 @@ public static class RestEndpoints
     /// <summary>The header carrying the experiment assignment key; the request's <c>experiment_key</c> parameter wins over it.</summary>
     public const string ExperimentKeyHeader = "X-Experiment-Key";
 
-    /// <summary><c>{"id": "...", "accepted": true|false}</c>: whether the answer to request <c>id</c> was used, for its experiment arm's acceptance rate.</summary>
+    /// <summary><c>{"id": "...", "accepted": true|false}</c>: whether the answer to request <c>id</c> was used, for its experiment arm's acceptance
+    /// rate.</summary>
     private static async Task<IResult> FeedbackAsync(InferenceClient client, string model, HttpRequest http)
     {
         JsonDocument body;
@@ -167,7 +172,9 @@ public static class RestEndpoints
                     compute_infer = Duration(s.ComputeInfer),
                     compute_output = Duration(s.ComputeOutput),
                 },
-                batch_stats = s.Batches.Select(b => new { batch_size = b.BatchSize, compute_input = Duration(b.ComputeInput), compute_infer = Duration(b.ComputeInfer), compute_output = Duration(b.ComputeOutput) }),
+                batch_stats = s.Batches.Select(b =>
+                    new { batch_size = b.BatchSize, compute_input = Duration(b.ComputeInput), compute_infer = Duration(b.ComputeInfer),
+                        compute_output = Duration(b.ComputeOutput) }),
             }),
         });
     }
