@@ -38,10 +38,10 @@ public sealed class InferenceClient : IDisposable
 
     /// <summary>
     /// A client inside a silo: requests for a replica active in the same silo are handed to it directly
-    /// (<paramref name="localReplicas"/>), the others go as grain calls through <paramref name="grains"/>.
+    /// (<paramref name="findLocal"/>), the others go as grain calls through <paramref name="grains"/>.
     /// </summary>
-    public InferenceClient(IGrainFactory grains, ILocalReplicas localReplicas)
-        : this(new OrleansTransport(grains, localReplicas), null)
+    public InferenceClient(IGrainFactory grains, LocalReplicaLookup findLocal)
+        : this(new OrleansTransport(grains, findLocal), null)
     {
     }
 

@@ -19,7 +19,7 @@ namespace Cluster.Client;
 /// model's <see cref="ModelConfig.RetryOnReplicaLoss"/> is off (it must run at most once): then it ends at once in
 /// <see cref="ReplicaLostException"/>, as it may have run.
 /// </summary>
-internal sealed class OrleansTransport(IGrainFactory grains, ILocalReplicas? local = null) : IInferenceTransport, IDisposable
+internal sealed class OrleansTransport(IGrainFactory grains, LocalReplicaLookup? findLocal = null) : IInferenceTransport, IDisposable
 {
     /// <summary>The most replicas one request is offered to.</summary>
     private const int MaxAttempts = 8;
@@ -45,7 +45,7 @@ internal sealed class OrleansTransport(IGrainFactory grains, ILocalReplicas? loc
             var key = new ReplicaKey(target.Model, target.Version.Version, 0, target.Arm).ToString();
             try
             {
-                return await (local?.Find(key) is { } serve ? serve(request, cancellationToken) : Replica(key).InferAsync(request, cancellationToken));
+                return await (findLocal?.Invoke(key) is { } serve ? serve(request, cancellationToken) : Replica(key).InferAsync(request, cancellationToken));
             }
             catch (ReplicaNotStartedException)
             {
@@ -64,7 +64,7 @@ internal sealed class OrleansTransport(IGrainFactory grains, ILocalReplicas? loc
             {
                 using (Router.Track(key))
                 {
-                    var call = local?.Find(key) is { } serve ? serve(request, cancellationToken) : Replica(key).InferAsync(request, cancellationToken);
+                    var call = findLocal?.Invoke(key) is { } serve ? serve(request, cancellationToken) : Replica(key).InferAsync(request, cancellationToken);
                     if (chosen?.Silo is { } silo
                         && await Task.WhenAny(call, Router.WhenDead(silo)) != call
                         && await Task.WhenAny(call, Task.Delay(LostSiloGrace, CancellationToken.None)) != call)

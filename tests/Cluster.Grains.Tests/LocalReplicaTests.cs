@@ -3,6 +3,7 @@ using Cluster.Contracts.Errors;
 using Cluster.Contracts.Grains;
 using Cluster.Contracts.Models;
 using Cluster.Contracts.Tensors;
+using Cluster.Inference.Replicas;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Cluster.Grains.Tests;

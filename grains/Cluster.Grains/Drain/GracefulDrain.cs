@@ -2,7 +2,7 @@ using Cluster.Contracts.Admin;
 using Cluster.Contracts.Grains;
 using Cluster.Contracts.Placement;
 using Cluster.Grains.Load;
-using Cluster.Inference.Telemetry;
+using Cluster.Inference.Replicas;
 using Microsoft.Extensions.Logging;
 
 namespace Cluster.Grains.Drain;

@@ -1,10 +1,10 @@
-using Cluster.Contracts.Grains;
 using Cluster.Grains.Devices;
 using Cluster.Grains.Drain;
 using Cluster.Grains.Load;
 using Cluster.Grains.Placement;
 using Cluster.Grains.State;
 using Cluster.Inference.Devices;
+using Cluster.Inference.Replicas;
 using Cluster.Inference.Repository;
 using Cluster.Inference.Telemetry;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,6 +1,7 @@
 using Cluster.Contracts.Devices;
 using Cluster.Contracts.Placement;
 using Cluster.Grains.Devices;
+using Cluster.Inference.Replicas;
 using Cluster.Inference.Telemetry;
 using Microsoft.Extensions.Logging;
 using Orleans.Runtime.MembershipService.SiloMetadata;

@@ -12,6 +12,7 @@ using Cluster.Grains.Placement;
 using Cluster.Inference.Batching;
 using Cluster.Inference.Experiments;
 using Cluster.Inference.Generation;
+using Cluster.Inference.Replicas;
 using Cluster.Inference.Telemetry;
 using Cluster.Inference.Tensors;
 using Microsoft.Extensions.Logging;

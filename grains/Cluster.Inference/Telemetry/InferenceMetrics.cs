@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Cluster.Inference.Replicas;
 
 namespace Cluster.Inference.Telemetry;
 

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Cluster.Client;
-using Cluster.Contracts.Grains;
+using Cluster.Inference.Replicas;
 using Cluster.Silo.Configuration;
 using Cluster.Silo.Edge.OpenAi;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -16,7 +16,7 @@ public static class EdgeHosting
     public static void AddEdge(this WebApplicationBuilder builder, EdgeSettings settings)
     {
         builder.Services.AddSingleton(new ClusterReadiness());
-        builder.Services.AddSingleton(sp => new InferenceClient(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<ILocalReplicas>()));
+        builder.Services.AddSingleton(sp => new InferenceClient(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<ILocalReplicas>().Find));
         builder.Services.AddSingleton<ModelOperations>();
         builder.Services.AddSingleton(
             new EdgeLimits(settings.MaxElementsPerTensor, settings.MaxElementsPerRequest, Math.Min(settings.MaxTextBodyBytes, settings.MaxMessageBytes),

@@ -1,7 +1,7 @@
 using Cluster.Contracts.Models;
-using Cluster.Inference.Telemetry;
+using Cluster.Inference.Replicas;
 
-namespace Cluster.Inference.Tests.Telemetry;
+namespace Cluster.Inference.Tests.Replicas;
 
 public sealed class ReplicaBoardTests
 {
