@@ -4,8 +4,8 @@ using Cluster.Client.Routing;
 using Cluster.Contracts.Errors;
 using Cluster.Contracts.Generation;
 using Cluster.Contracts.Grains;
+using Cluster.Contracts.Load;
 using Cluster.Contracts.Models;
-using Cluster.Contracts.Placement;
 
 namespace Cluster.Client;
 

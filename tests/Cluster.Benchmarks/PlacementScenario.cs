@@ -3,8 +3,8 @@ using System.Globalization;
 using System.Text.Json.Serialization;
 using Cluster.Client.Routing;
 using Cluster.Contracts.Grains;
+using Cluster.Contracts.Load;
 using Cluster.Contracts.Models;
-using Cluster.Contracts.Placement;
 using Cluster.Contracts.Tensors;
 
 namespace Cluster.Benchmarks;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Cluster.Client.Routing;
-using Cluster.Contracts.Placement;
+using Cluster.Contracts.Load;
 using Cluster.Inference.Devices;
 using Cluster.Inference.Execution;
 using Cluster.Inference.Generation;

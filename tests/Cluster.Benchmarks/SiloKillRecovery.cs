@@ -4,7 +4,7 @@ using System.Globalization;
 using Cluster.Client;
 using Cluster.Client.Protocol;
 using Cluster.Contracts.Errors;
-using Cluster.Contracts.Placement;
+using Cluster.Contracts.Load;
 using Cluster.Contracts.Tensors;
 using Cluster.Edge.Tests.Fuzzing;
 using Cluster.Tests.Shared;

@@ -4,7 +4,7 @@ using System.Globalization;
 using System.Text.Json.Serialization;
 using Cluster.Client;
 using Cluster.Contracts.Errors;
-using Cluster.Contracts.Placement;
+using Cluster.Contracts.Load;
 using Cluster.Contracts.Tensors;
 using Cluster.Tests.Shared;
 

@@ -5,7 +5,7 @@ using Cluster.Benchmarks;
 using Cluster.Client;
 using Cluster.Contracts.Errors;
 using Cluster.Contracts.Generation;
-using Cluster.Contracts.Placement;
+using Cluster.Contracts.Load;
 using Cluster.Inference.Devices;
 using Cluster.Inference.Generation;
 using Cluster.Tests.Shared;

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Cluster.Benchmarks;
 using Cluster.Client;
 using Cluster.Client.Protocol;
-using Cluster.Contracts.Placement;
+using Cluster.Contracts.Load;
 using Cluster.Edge.Tests.Fuzzing;
 using Cluster.Tests.Shared;
 using Grpc.Core;

@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using Cluster.Contracts.Placement;
+using Cluster.Contracts.Load;
 
 namespace Cluster.Client.Routing;
 

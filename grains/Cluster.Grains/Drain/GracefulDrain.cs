@@ -1,6 +1,7 @@
 using Cluster.Contracts.Admin;
 using Cluster.Contracts.Grains;
-using Cluster.Contracts.Placement;
+using Cluster.Contracts.Load;
+using Cluster.Contracts.Scaling;
 using Cluster.Grains.Load;
 using Cluster.Inference.Replicas;
 using Microsoft.Extensions.Logging;

@@ -1,5 +1,6 @@
 using Cluster.Contracts.Devices;
-using Cluster.Contracts.Placement;
+using Cluster.Contracts.Load;
+using Cluster.Contracts.Scaling;
 using Cluster.Grains.Devices;
 using Cluster.Inference.Replicas;
 using Cluster.Inference.Telemetry;

@@ -1,6 +1,6 @@
 using System.Globalization;
+using Cluster.Contracts.Load;
 using Cluster.Contracts.Models;
-using Cluster.Contracts.Placement;
 
 namespace Cluster.Grains.Placement;
 

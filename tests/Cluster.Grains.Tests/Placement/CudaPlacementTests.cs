@@ -1,5 +1,5 @@
+using Cluster.Contracts.Load;
 using Cluster.Contracts.Models;
-using Cluster.Contracts.Placement;
 using Cluster.Grains.Placement;
 using Cluster.Inference.Devices;
 

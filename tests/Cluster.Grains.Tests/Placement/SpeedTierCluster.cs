@@ -1,7 +1,7 @@
 using System.Globalization;
 using Cluster.Client;
 using Cluster.Contracts.Grains;
-using Cluster.Contracts.Placement;
+using Cluster.Contracts.Load;
 using Cluster.Contracts.Tensors;
 
 namespace Cluster.Grains.Tests.Placement;

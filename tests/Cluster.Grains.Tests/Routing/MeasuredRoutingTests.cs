@@ -1,5 +1,5 @@
 using Cluster.Client.Routing;
-using Cluster.Contracts.Placement;
+using Cluster.Contracts.Load;
 
 namespace Cluster.Grains.Tests.Routing;
 
