@@ -17,7 +17,8 @@ public static class EdgeHosting
     {
         builder.Services.AddSingleton(new ClusterReadiness());
         builder.Services.AddSingleton(sp => new InferenceClient(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<ILocalReplicas>().Find));
-        builder.Services.AddSingleton<ModelOperations>();
+        builder.Services.AddSingleton<ModelQueries>();
+        builder.Services.AddSingleton<ModelRepositoryControl>();
         builder.Services.AddSingleton(
             new EdgeLimits(settings.MaxElementsPerTensor, settings.MaxElementsPerRequest, Math.Min(settings.MaxTextBodyBytes, settings.MaxMessageBytes),
                 settings.MaxStreamRequestsInFlight));

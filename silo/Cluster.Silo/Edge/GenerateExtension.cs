@@ -36,7 +36,7 @@ public static class GenerateExtension
         IAsyncEnumerator<GeneratedToken>? tokens = null;
         try
         {
-            var requested = InferRequestMapper.ParseVersion(model, version);
+            var requested = InferRequestRunner.ParseVersion(model, version);
             var target = await client.ResolveAsync(model, requested);
             if (!target.Version.Generates)
             {

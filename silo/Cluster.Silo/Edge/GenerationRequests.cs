@@ -56,7 +56,7 @@ public static class GenerationRequests
         }
 
         // Every tensor request passes here: a resolution the client has cached costs no allocation.
-        var resolving = client.ResolveAsync(request.ModelName, InferRequestMapper.ParseVersion(request.ModelName, request.ModelVersion));
+        var resolving = client.ResolveAsync(request.ModelName, InferRequestRunner.ParseVersion(request.ModelName, request.ModelVersion));
         return resolving.IsCompletedSuccessfully ? new(Generating(resolving.Result)) : AwaitAsync(resolving);
 
         static async ValueTask<ModelTarget?> AwaitAsync(Task<ModelTarget> resolving) => Generating(await resolving);
@@ -305,10 +305,10 @@ public static class GenerationRequests
     private static long Timeout(string model, InferParameter value)
     {
         var microseconds = NonNegative(model, "timeout", value);
-        return microseconds <= InferRequestMapper.MaxTimeoutMicroseconds
+        return microseconds <= InferRequestRunner.MaxTimeoutMicroseconds
             ? microseconds
             : throw new InvalidInputException($"Model '{model}': parameter 'timeout' is {microseconds} µs, above the maximum " +
-                $"of {InferRequestMapper.MaxTimeoutMicroseconds} (24 h).");
+                $"of {InferRequestRunner.MaxTimeoutMicroseconds} (24 h).");
     }
 
     /// <summary>One stop string, or several as a JSON array of strings (the parameter map holds one value per name).</summary>

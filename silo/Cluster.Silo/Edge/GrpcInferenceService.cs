@@ -14,7 +14,8 @@ namespace Cluster.Silo.Edge;
 /// through an interceptor: an interceptor pipeline costs every call a few microseconds, a try/catch nothing.
 /// </remarks>
 [BindServiceMethod(typeof(MalformedMessageBinding), nameof(MalformedMessageBinding.BindService))]
-public sealed class GrpcInferenceService(InferenceClient client, ModelOperations models, EdgeLimits limits, ClusterReadiness readiness, GrpcErrors errors)
+public sealed class GrpcInferenceService(
+    InferenceClient client, ModelQueries models, ModelRepositoryControl repository, EdgeLimits limits, ClusterReadiness readiness, GrpcErrors errors)
     : GRPCInferenceService.GRPCInferenceServiceBase
 {
     /// <summary>The server name reported by ServerMetadata.</summary>
@@ -66,7 +67,7 @@ public sealed class GrpcInferenceService(InferenceClient client, ModelOperations
         {
             return await GenerationRequests.GenerationTargetAsync(client, request) is { } generation
                 ? await GenerationRequests.GenerateAsync(client, limits, generation, request, Deadline(context), context.CancellationToken)
-                : await InferRequestMapper.InferAsync(client, limits, request, Deadline(context), context.CancellationToken);
+                : await InferRequestRunner.InferAsync(client, limits, request, Deadline(context), context.CancellationToken);
         }
         catch (Exception e) when (e is not RpcException)
         {
@@ -158,7 +159,7 @@ public sealed class GrpcInferenceService(InferenceClient client, ModelOperations
                 }
 
                 answer = new ModelStreamInferResponse { InferResponse =
-                    await InferRequestMapper.InferAsync(client, limits, request, deadline: null, context.CancellationToken) };
+                    await InferRequestRunner.InferAsync(client, limits, request, deadline: null, context.CancellationToken) };
             }
             catch (Exception e)
             {
@@ -209,14 +210,14 @@ public sealed class GrpcInferenceService(InferenceClient client, ModelOperations
     public override Task<RepositoryModelLoadResponse> RepositoryModelLoad(RepositoryModelLoadRequest request, ServerCallContext context) =>
         Guarded(context, async () =>
         {
-            await models.SetLoadedAsync(request.ModelName, loaded: true);
+            await repository.SetLoadedAsync(request.ModelName, loaded: true);
             return new RepositoryModelLoadResponse();
         });
 
     public override Task<RepositoryModelUnloadResponse> RepositoryModelUnload(RepositoryModelUnloadRequest request, ServerCallContext context) =>
         Guarded(context, async () =>
         {
-            await models.SetLoadedAsync(request.ModelName, loaded: false);
+            await repository.SetLoadedAsync(request.ModelName, loaded: false);
             return new RepositoryModelUnloadResponse();
         });
 

@@ -90,9 +90,9 @@ public static class RestTensors
 
         var answer = new JsonObject { ["model_name"] = response.ModelName, ["model_version"] = response.ModelVersion, ["id"] = response.Id,
             ["outputs"] = outputs };
-        if (response.Parameters.TryGetValue(InferRequestMapper.ExperimentArmParameter, out var arm))
+        if (response.Parameters.TryGetValue(InferRequestRunner.ExperimentArmParameter, out var arm))
         {
-            answer["parameters"] = new JsonObject { [InferRequestMapper.ExperimentArmParameter] = arm.StringParam };
+            answer["parameters"] = new JsonObject { [InferRequestRunner.ExperimentArmParameter] = arm.StringParam };
         }
 
         return answer;
