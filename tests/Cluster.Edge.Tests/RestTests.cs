@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Cluster.Client.Protocol;
 using static Cluster.Edge.Tests.EdgeFixture;
 
 namespace Cluster.Edge.Tests;
@@ -85,6 +86,20 @@ public sealed class RestTests(EdgeFixture fixture)
         Assert.Equal(status, response.StatusCode);
         using var json = await Json(response);
         Assert.Contains(message, json.RootElement.GetProperty("error").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ServerMetadata_RestAndGrpcDescribeTheSameServer()
+    {
+        using var rest = await Json(await Send(HttpMethod.Get, "/v2", key: InferKey));
+        var grpc = await fixture.Grpc.ServerMetadataAsync(new ServerMetadataRequest(), Key(InferKey));
+
+        var restExtensions = rest.RootElement.GetProperty("extensions").EnumerateArray().Select(e => e.GetString()!).ToArray();
+        Assert.Equal(grpc.Extensions, restExtensions);
+        Assert.Contains("generate", restExtensions);
+        Assert.DoesNotContain("model_configuration", restExtensions);
+        Assert.Equal(grpc.Name, rest.RootElement.GetProperty("name").GetString());
+        Assert.Equal(grpc.Version, rest.RootElement.GetProperty("version").GetString());
     }
 
     [Fact]

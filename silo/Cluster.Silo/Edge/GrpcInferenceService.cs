@@ -18,12 +18,6 @@ public sealed class GrpcInferenceService(
     InferenceClient client, ModelQueries models, ModelRepositoryControl repository, EdgeLimits limits, ClusterReadiness readiness, GrpcErrors errors)
     : GRPCInferenceService.GRPCInferenceServiceBase
 {
-    /// <summary>The server name reported by ServerMetadata.</summary>
-    public const string ServerName = "cluster-inference";
-
-    private static readonly string[] Extensions =
-        ["classification", "model_repository", "model_repository(unload_dependents)", "schedule_policy", "model_configuration", "statistics"];
-
     public override Task<ServerLiveResponse> ServerLive(ServerLiveRequest request, ServerCallContext context) =>
         Task.FromResult(new ServerLiveResponse { Live = true });
 
@@ -35,9 +29,8 @@ public sealed class GrpcInferenceService(
 
     public override Task<ServerMetadataResponse> ServerMetadata(ServerMetadataRequest request, ServerCallContext context)
     {
-        var response =
-            new ServerMetadataResponse { Name = ServerName, Version = typeof(GrpcInferenceService).Assembly.GetName().Version?.ToString() ?? "1.0.0" };
-        response.Extensions.Add(Extensions);
+        var response = new ServerMetadataResponse { Name = ServerDescription.Name, Version = ServerDescription.Version };
+        response.Extensions.Add(ServerDescription.Extensions);
         return Task.FromResult(response);
     }
 

@@ -23,8 +23,7 @@ public static class RestEndpoints
 
         var infer = app.MapGroup("/v2").AddEndpointFilter(new ApiKeyFilter(ApiKeyAuthorizer.InferScope, Error));
         infer.MapGet("", () =>
-            Results.Ok(new { name = GrpcInferenceService.ServerName, version = typeof(RestEndpoints).Assembly.GetName().Version?.ToString(),
-                extensions = new[] { "model_repository", "statistics", "schedule_policy", "generate" } }));
+            Results.Ok(new { name = ServerDescription.Name, version = ServerDescription.Version, extensions = ServerDescription.Extensions }));
         foreach (var prefix in new[] { "/models/{model}", "/models/{model}/versions/{version}" })
         {
             infer.MapGet(prefix, (string model, string? version, ModelQueries models) => Guard(() => MetadataAsync(models, model, version ?? "")));
