@@ -115,13 +115,16 @@ public static class ClusterCommandLine
         {
             if (admin)
             {
-                await error.WriteLineAsync($"'{arguments.Command}' needs the admin API, which is reached through a silo gateway (--gateway) or Redis (--redis), not the gRPC edge.");
+                await error.WriteLineAsync($"'{arguments.Command}' needs the admin API, which is reached through a silo gateway (--gateway) or Redis " +
+                    "(--redis), not the gRPC edge.");
                 return 2;
             }
 
             // The gRPC edge: for machines outside the cluster's network; connection failures surface on the first call.
             using var channel = GrpcChannel.ForAddress(edge.Contains("://", StringComparison.Ordinal) ? edge : "http://" + edge);
-            return await RunAsync(() => RunInferenceCommandAsync(InferenceClient.ForGrpc(channel, arguments.Value("--api-key")), arguments, output, error, cancellationToken), error, connectionFailure: $"gRPC edge {edge}");
+            return await RunAsync(() =>
+                RunInferenceCommandAsync(InferenceClient.ForGrpc(channel, arguments.Value("--api-key")), arguments, output, error, cancellationToken), error,
+                    connectionFailure: $"gRPC edge {edge}");
         }
 
         ClusterConnectionOptions options;
@@ -147,7 +150,10 @@ public static class ClusterCommandLine
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            await error.WriteLineAsync($"Cannot connect to the cluster ({(options.RedisConnectionString is null ? "gateway " + string.Join(", ", options.Gateways) : "redis " + RedisConnection.Redact(options.RedisConnectionString))}): {e.Message}");
+            var target = options.RedisConnectionString is null
+                ? "gateway " + string.Join(", ", options.Gateways)
+                : "redis " + RedisConnection.Redact(options.RedisConnectionString);
+            await error.WriteLineAsync($"Cannot connect to the cluster ({target}): {e.Message}");
             return 3;
         }
 
@@ -205,7 +211,8 @@ public static class ClusterCommandLine
             : throw new UsageException($"{source} '{text}' must be a number of seconds above 0 and at most {MaxConnectTimeoutSeconds}.");
     }
 
-    private static Task<int> RunInferenceCommandAsync(InferenceClient client, CliArguments arguments, TextWriter output, TextWriter error, CancellationToken cancellationToken) => arguments.Command switch
+    private static Task<int> RunInferenceCommandAsync(InferenceClient client, CliArguments arguments, TextWriter output, TextWriter error,
+        CancellationToken cancellationToken) => arguments.Command switch
     {
         "models" => ModelsCommand.RunAsync(client, arguments, output),
         "embed" => EmbedCommand.RunAsync(client, arguments, output),

@@ -10,26 +10,36 @@ public static class TensorText
 {
     private const int MaxPrintedValues = 64;
 
-    /// <summary>Parses <paramref name="text"/> (comma-separated) as values of <paramref name="spec"/>, shaped by <paramref name="shape"/> or inferred from the spec.</summary>
+    /// <summary>Parses <paramref name="text"/> (comma-separated) as values of <paramref name="spec"/>, shaped by <paramref name="shape"/> or inferred from the
+    /// spec.</summary>
     public static TensorData Parse(TensorSpec spec, string text, long[]? shape)
     {
-        var items = spec.ElementType == TensorElementType.String ? text.Split(',') : text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        var items = spec.ElementType == TensorElementType.String ? text.Split(',')
+            : text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         shape ??= InferShape(spec, items.Length);
         try
         {
             return spec.ElementType switch
             {
-                TensorElementType.Float32 => TensorData.FromFloat32(spec.Name, Array.ConvertAll(items, s => float.Parse(s, CultureInfo.InvariantCulture)), shape),
-                TensorElementType.Float16 => TensorData.FromFloat16(spec.Name, Array.ConvertAll(items, s => Half.Parse(s, CultureInfo.InvariantCulture)), shape),
-                TensorElementType.Float64 => TensorData.FromFloat64(spec.Name, Array.ConvertAll(items, s => double.Parse(s, CultureInfo.InvariantCulture)), shape),
+                TensorElementType.Float32 =>
+                    TensorData.FromFloat32(spec.Name, Array.ConvertAll(items, s => float.Parse(s, CultureInfo.InvariantCulture)), shape),
+                TensorElementType.Float16 =>
+                    TensorData.FromFloat16(spec.Name, Array.ConvertAll(items, s => Half.Parse(s, CultureInfo.InvariantCulture)), shape),
+                TensorElementType.Float64 =>
+                    TensorData.FromFloat64(spec.Name, Array.ConvertAll(items, s => double.Parse(s, CultureInfo.InvariantCulture)), shape),
                 TensorElementType.Int32 => TensorData.FromInt32(spec.Name, Array.ConvertAll(items, s => int.Parse(s, CultureInfo.InvariantCulture)), shape),
                 TensorElementType.Int64 => TensorData.FromInt64(spec.Name, Array.ConvertAll(items, s => long.Parse(s, CultureInfo.InvariantCulture)), shape),
                 TensorElementType.UInt8 => TensorData.FromUInt8(spec.Name, Array.ConvertAll(items, s => byte.Parse(s, CultureInfo.InvariantCulture)), shape),
-                TensorElementType.Int8 => TensorData.FromValues(spec.Name, spec.ElementType, Array.ConvertAll(items, s => sbyte.Parse(s, CultureInfo.InvariantCulture)), shape),
-                TensorElementType.Int16 => TensorData.FromValues(spec.Name, spec.ElementType, Array.ConvertAll(items, s => short.Parse(s, CultureInfo.InvariantCulture)), shape),
-                TensorElementType.UInt16 => TensorData.FromValues(spec.Name, spec.ElementType, Array.ConvertAll(items, s => ushort.Parse(s, CultureInfo.InvariantCulture)), shape),
-                TensorElementType.UInt32 => TensorData.FromValues(spec.Name, spec.ElementType, Array.ConvertAll(items, s => uint.Parse(s, CultureInfo.InvariantCulture)), shape),
-                TensorElementType.UInt64 => TensorData.FromValues(spec.Name, spec.ElementType, Array.ConvertAll(items, s => ulong.Parse(s, CultureInfo.InvariantCulture)), shape),
+                TensorElementType.Int8 =>
+                    TensorData.FromValues(spec.Name, spec.ElementType, Array.ConvertAll(items, s => sbyte.Parse(s, CultureInfo.InvariantCulture)), shape),
+                TensorElementType.Int16 =>
+                    TensorData.FromValues(spec.Name, spec.ElementType, Array.ConvertAll(items, s => short.Parse(s, CultureInfo.InvariantCulture)), shape),
+                TensorElementType.UInt16 =>
+                    TensorData.FromValues(spec.Name, spec.ElementType, Array.ConvertAll(items, s => ushort.Parse(s, CultureInfo.InvariantCulture)), shape),
+                TensorElementType.UInt32 =>
+                    TensorData.FromValues(spec.Name, spec.ElementType, Array.ConvertAll(items, s => uint.Parse(s, CultureInfo.InvariantCulture)), shape),
+                TensorElementType.UInt64 =>
+                    TensorData.FromValues(spec.Name, spec.ElementType, Array.ConvertAll(items, s => ulong.Parse(s, CultureInfo.InvariantCulture)), shape),
                 TensorElementType.Bool => TensorData.FromBool(spec.Name, Array.ConvertAll(items, ParseBool), shape),
                 TensorElementType.String => TensorData.FromStrings(spec.Name, items, shape),
                 _ => throw new UsageException($"Input '{spec.Name}' is {spec.ElementType.ToProtocolName()}, which the console cannot type in."),

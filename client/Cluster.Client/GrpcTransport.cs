@@ -95,7 +95,8 @@ internal sealed class GrpcTransport(GrpcChannel channel, string? apiKey) : IInfe
     /// and flags the last with <c>triton_final_response</c>. Leaving the enumeration disposes the call, which
     /// cancels it, and the edge then ends the sequence and frees its cache.
     /// </summary>
-    public async IAsyncEnumerable<GeneratedToken> GenerateAsync(ModelTarget target, GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<GeneratedToken> GenerateAsync(ModelTarget target, GenerationRequest request,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         using var call = _client.ModelStreamInfer(_headers, request.Deadline?.UtcDateTime, cancellationToken);
         await Call(async () =>
@@ -215,7 +216,8 @@ internal sealed class GrpcTransport(GrpcChannel channel, string? apiKey) : IInfe
             if (response.Outputs[index].Name == TextOutput)
             {
                 text = response.RawOutputContents.Count > index
-                    ? new TensorData { Name = TextOutput, ElementType = TensorElementType.String, Shape = [1], Data = response.RawOutputContents[index].ToByteArray() }.AsStrings()[0]
+                    ? new TensorData { Name = TextOutput, ElementType = TensorElementType.String, Shape = [1],
+                        Data = response.RawOutputContents[index].ToByteArray() }.AsStrings()[0]
                     : response.Outputs[index].Contents?.BytesContents is { Count: > 0 } bytes ? bytes[0].ToStringUtf8() : "";
             }
         }
@@ -249,13 +251,17 @@ internal sealed class GrpcTransport(GrpcChannel channel, string? apiKey) : IInfe
 
     public async Task<ModelTarget> ResolveAsync(string model, long? version)
     {
-        var metadata = await Call(() => _client.ModelMetadataAsync(new ModelMetadataRequest { Name = model, Version = version is null ? "" : Version(version.Value) }, _headers).ResponseAsync);
+        var metadata =
+            await Call(() =>
+                _client.ModelMetadataAsync(new ModelMetadataRequest { Name = model, Version = version is null ? "" : Version(version.Value) }, _headers)
+                    .ResponseAsync);
         var resolved = version ?? long.Parse(metadata.Versions[0], CultureInfo.InvariantCulture);
         return new ModelTarget
         {
             Model = metadata.Name,
             VersionAsked = version is not null,
-            Config = new ModelConfig { MaxBatchSize = metadata.Properties.TryGetValue("max_batch_size", out var max) ? int.Parse(max, CultureInfo.InvariantCulture) : 0 },
+            Config = new ModelConfig { MaxBatchSize = metadata.Properties.TryGetValue("max_batch_size", out var max)
+                ? int.Parse(max, CultureInfo.InvariantCulture) : 0 },
             Version = new ModelVersionDescriptor
             {
                 Version = resolved,
@@ -288,11 +294,15 @@ internal sealed class GrpcTransport(GrpcChannel channel, string? apiKey) : IInfe
     }
 
     public async Task<bool> IsReadyAsync(ModelTarget target) =>
-        (await Call(() => _client.ModelReadyAsync(new ModelReadyRequest { Name = target.Model, Version = Version(target.Version.Version) }, _headers).ResponseAsync)).Ready;
+        (await Call(() => _client.ModelReadyAsync(new ModelReadyRequest { Name = target.Model, Version = Version(target.Version.Version) }, _headers)
+            .ResponseAsync)).Ready;
 
     public async Task<Contracts.Models.ModelStatistics> GetStatisticsAsync(ModelTarget target)
     {
-        var response = await Call(() => _client.ModelStatisticsAsync(new ModelStatisticsRequest { Name = target.Model, Version = Version(target.Version.Version) }, _headers).ResponseAsync);
+        var response =
+            await Call(() =>
+                _client.ModelStatisticsAsync(new ModelStatisticsRequest { Name = target.Model, Version = Version(target.Version.Version) }, _headers)
+                    .ResponseAsync);
         var s = response.ModelStats.Single();
         return new Contracts.Models.ModelStatistics
         {

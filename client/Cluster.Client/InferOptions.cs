@@ -1,6 +1,7 @@
 namespace Cluster.Client;
 
-/// <summary>Per-request scheduling options (Triton's <c>priority</c> and <c>timeout</c> parameters, plus a deadline) and the experiment assignment key.</summary>
+/// <summary>Per-request scheduling options (Triton's <c>priority</c> and <c>timeout</c> parameters, plus a deadline) and the experiment assignment
+/// key.</summary>
 public sealed record InferOptions
 {
     /// <summary>Priority level, 1 highest; null for the model's default.</summary>

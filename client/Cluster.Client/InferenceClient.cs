@@ -40,10 +40,10 @@ public sealed class InferenceClient : IDisposable
 
     /// <summary>
     /// A client inside a silo: requests for a replica active in the same silo are handed to it directly
-    /// (<paramref name="localReplicas"/>), the others go as grain calls through <paramref name="grains"/>.
+    /// (<paramref name="findLocal"/>), the others go as grain calls through <paramref name="grains"/>.
     /// </summary>
-    public InferenceClient(IGrainFactory grains, ILocalReplicas localReplicas)
-        : this(new OrleansTransport(grains, localReplicas), null)
+    public InferenceClient(IGrainFactory grains, LocalReplicaLookup findLocal)
+        : this(new OrleansTransport(grains, findLocal), null)
     {
     }
 
@@ -168,15 +168,18 @@ public sealed class InferenceClient : IDisposable
                         yield break;
                     }
                 }
-                catch (Exception e) when ((e is ReplicaLostException or GenerationHandedOverException or ReplicaNotStartedException) && generated == delivered.Count)
+                catch (Exception e) when ((e is ReplicaLostException or GenerationHandedOverException or ReplicaNotStartedException)
+                    && generated == delivered.Count)
                 {
                     if (resumes == MaxGenerationResumes)
                     {
                         throw new ReplicaLostException(
-                            $"The generation of model '{model}' was interrupted {resumes + 1} times ({delivered.Count} tokens delivered) and is not resumed again; the last interruption: {e.Message}");
+                            $"The generation of model '{model}' was interrupted {resumes + 1} times ({delivered.Count} tokens delivered) and is not resumed " +
+                                $"again; the last interruption: {e.Message}");
                     }
 
-                    span?.AddEvent(new ActivityEvent("resumed", tags: new ActivityTagsCollection { ["tokens"] = delivered.Count, ["reason"] = e.GetType().Name }));
+                    span?.AddEvent(
+                        new ActivityEvent("resumed", tags: new ActivityTagsCollection { ["tokens"] = delivered.Count, ["reason"] = e.GetType().Name }));
                     break;
                 }
 
@@ -203,7 +206,8 @@ public sealed class InferenceClient : IDisposable
     public const int MaxGenerationResumes = 8;
 
     /// <summary>Generates the whole text at once: <see cref="GenerateAsync"/> collected.</summary>
-    public async Task<GenerationResult> GenerateTextAsync(string model, GenerationRequest request, long? version = null, CancellationToken cancellationToken = default)
+    public async Task<GenerationResult> GenerateTextAsync(string model, GenerationRequest request, long? version = null,
+        CancellationToken cancellationToken = default)
     {
         var text = new StringBuilder();
         GeneratedToken? last = null;

@@ -4,8 +4,8 @@ using Cluster.Client.Routing;
 using Cluster.Contracts.Errors;
 using Cluster.Contracts.Generation;
 using Cluster.Contracts.Grains;
+using Cluster.Contracts.Load;
 using Cluster.Contracts.Models;
-using Cluster.Contracts.Placement;
 
 namespace Cluster.Client;
 
@@ -19,7 +19,7 @@ namespace Cluster.Client;
 /// model's <see cref="ModelConfig.RetryOnReplicaLoss"/> is off (it must run at most once): then it ends at once in
 /// <see cref="ReplicaLostException"/>, as it may have run.
 /// </summary>
-internal sealed class OrleansTransport(IGrainFactory grains, ILocalReplicas? local = null) : IInferenceTransport, IDisposable
+internal sealed class OrleansTransport(IGrainFactory grains, LocalReplicaLookup? findLocal = null) : IInferenceTransport, IDisposable
 {
     /// <summary>The most replicas one request is offered to.</summary>
     private const int MaxAttempts = 8;
@@ -45,7 +45,7 @@ internal sealed class OrleansTransport(IGrainFactory grains, ILocalReplicas? loc
             var key = new ReplicaKey(target.Model, target.Version.Version, 0, target.Arm).ToString();
             try
             {
-                return await (local?.Find(key) is { } serve ? serve(request, cancellationToken) : Replica(key).InferAsync(request, cancellationToken));
+                return await (findLocal?.Invoke(key) is { } serve ? serve(request, cancellationToken) : Replica(key).InferAsync(request, cancellationToken));
             }
             catch (ReplicaNotStartedException)
             {
@@ -64,7 +64,7 @@ internal sealed class OrleansTransport(IGrainFactory grains, ILocalReplicas? loc
             {
                 using (Router.Track(key))
                 {
-                    var call = local?.Find(key) is { } serve ? serve(request, cancellationToken) : Replica(key).InferAsync(request, cancellationToken);
+                    var call = findLocal?.Invoke(key) is { } serve ? serve(request, cancellationToken) : Replica(key).InferAsync(request, cancellationToken);
                     if (chosen?.Silo is { } silo
                         && await Task.WhenAny(call, Router.WhenDead(silo)) != call
                         && await Task.WhenAny(call, Task.Delay(LostSiloGrace, CancellationToken.None)) != call)
@@ -72,8 +72,10 @@ internal sealed class OrleansTransport(IGrainFactory grains, ILocalReplicas? loc
                         // The call ends later in Orleans' timeout; nobody waits for it.
                         call.Abandon();
                         throw new ReplicaLostException(target.Config.RetryOnReplicaLoss
-                            ? $"Replica {key} was on silo '{silo}', which was declared dead while the request was in flight, and no other replica answered it within {MaxAttempts} attempts."
-                            : $"Replica {key} was on silo '{silo}', which was declared dead while the request was in flight; the request may have run, and model '{target.Model}' is not retried after a lost replica (retry_on_replica_loss is off).");
+                            ? $"Replica {key} was on silo '{silo}', which was declared dead while the request was in flight, and no other replica answered " +
+                                $"it within {MaxAttempts} attempts."
+                            : $"Replica {key} was on silo '{silo}', which was declared dead while the request was in flight; the request may have run, and " +
+                                $"model '{target.Model}' is not retried after a lost replica (retry_on_replica_loss is off).");
                     }
 
                     return await call;
@@ -103,7 +105,8 @@ internal sealed class OrleansTransport(IGrainFactory grains, ILocalReplicas? loc
     /// GenerationHandedOverException: the caller resumes the generation after the tokens it has. An experiment arm's
     /// request goes to the arm's own replica, and to the model's replicas once the experiment ended (the arm's replica retires).
     /// </summary>
-    public async IAsyncEnumerable<GeneratedToken> GenerateAsync(ModelTarget target, GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<GeneratedToken> GenerateAsync(ModelTarget target, GenerationRequest request,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await Router.WaitForFirstTableAsync(cancellationToken);
         var prompt = PrefixAffinity.TextOf(request);
@@ -114,7 +117,8 @@ internal sealed class OrleansTransport(IGrainFactory grains, ILocalReplicas? loc
             var chosen = arm is null ? Router.ChooseForPrompt(target.Model, target.Version.Version, prompt, tried) : null;
             var key = arm ?? chosen?.Key ?? FirstReplica(target);
             using var tracked = Router.Track(key);
-            await using var tokens = new ReplicaTokenStream(Replica(key).GenerateAsync(request, cancellationToken).GetAsyncEnumerator(cancellationToken), key, chosen?.Silo, Router);
+            await using var tokens =
+                new ReplicaTokenStream(Replica(key).GenerateAsync(request, cancellationToken).GetAsyncEnumerator(cancellationToken), key, chosen?.Silo, Router);
             bool any;
             try
             {

@@ -36,7 +36,8 @@ public sealed class BatchingScenario : IBenchScenario
     {
         ArgumentNullException.ThrowIfNull(options);
         var models = RepositoryRoot.Models(repositoryRoot);
-        Console.WriteLine($"batching: {Model}, {Environment.ProcessorCount} cores, {options.Seconds:0.##} s per load, {options.SweepSeconds:0.##} s per sweep level, {options.WarmupSeconds:0.##} s warm-up");
+        Console.WriteLine($"batching: {Model}, {Environment.ProcessorCount} cores, {options.Seconds:0.##} s per load, {options.SweepSeconds:0.##} s per " +
+            $"sweep level, {options.WarmupSeconds:0.##} s warm-up");
 
         var (rawCeiling, rawBatch1) = await MeasureRawAsync(Path.Combine(models, Model, "1", "model.onnx"), options);
         var (batched, meanBatch, unbatched, cheap, single, sweep) = await MeasureClusterAsync(models, options);
@@ -86,7 +87,8 @@ public sealed class BatchingScenario : IBenchScenario
     }
 
     /// <summary>One in-process silo serving the model batched and unbatched, loaded over its gateway.</summary>
-    private static async Task<(LoadResult Batched, double MeanBatch, LoadResult Unbatched, LoadResult Cheap, LoadResult Single, List<LoadResult> Sweep)> MeasureClusterAsync(
+    private static async Task<(LoadResult Batched, double MeanBatch, LoadResult Unbatched, LoadResult Cheap, LoadResult Single,
+        List<LoadResult> Sweep)> MeasureClusterAsync(
         string models, BenchOptions options)
     {
         await using var cluster = await BenchCluster.StartAsync(repository =>
@@ -181,7 +183,8 @@ public sealed class BatchingScenario : IBenchScenario
     }
 
     private static void Progress(string what, LoadResult load) =>
-        Console.WriteLine($"  {what,-40} {BenchReport.Number(load.SamplesPerSecond),10} samples/s  p50 {BenchReport.Number(load.P50Milliseconds, 3)} ms  p99 {BenchReport.Number(load.P99Milliseconds, 3)} ms  ({load.Calls} calls)");
+        Console.WriteLine($"  {what,-40} {BenchReport.Number(load.SamplesPerSecond),10} samples/s  p50 {BenchReport.Number(load.P50Milliseconds, 3)} ms  " +
+            $"p99 {BenchReport.Number(load.P99Milliseconds, 3)} ms  ({load.Calls} calls)");
 
     private static string SummaryTable(BatchingResults r) => BenchReport.Table(
         ["figure", "value", "unit"],
@@ -203,7 +206,8 @@ public sealed class BatchingScenario : IBenchScenario
     private static string SweepTable(IReadOnlyList<SweepPoint> sweep) => BenchReport.Table(
         ["callers", "samples/s", "p50 ms", "p99 ms"],
         sweep.Select(p => (IReadOnlyList<string>)
-            [p.Concurrency.ToString(System.Globalization.CultureInfo.InvariantCulture), BenchReport.Number(p.SamplesPerSecond), BenchReport.Number(p.P50Milliseconds, 3), BenchReport.Number(p.P99Milliseconds, 3)]));
+            [p.Concurrency.ToString(System.Globalization.CultureInfo.InvariantCulture), BenchReport.Number(p.SamplesPerSecond),
+                BenchReport.Number(p.P50Milliseconds, 3), BenchReport.Number(p.P99Milliseconds, 3)]));
 
     private static string Chart(IReadOnlyList<SweepPoint> sweep) => SvgChart.Render(
         $"{Model} on the cluster: throughput and p99 latency vs callers ({Environment.ProcessorCount} cores)",

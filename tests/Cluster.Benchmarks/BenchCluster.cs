@@ -51,7 +51,8 @@ public sealed class BenchCluster : IAsyncDisposable
     /// CPU only unless the settings add simulated devices, warnings and errors logged; the bundled models
     /// too when <paramref name="bundledModels"/>) and connects a client.
     /// </summary>
-    public static async Task<BenchCluster> StartAsync(Action<string> prepareRepository, bool bundledModels = false, IReadOnlyList<Dictionary<string, string?>>? silos = null)
+    public static async Task<BenchCluster> StartAsync(Action<string> prepareRepository, bool bundledModels = false, IReadOnlyList<Dictionary<string,
+        string?>>? silos = null)
     {
         ArgumentNullException.ThrowIfNull(prepareRepository);
         silos ??= [new() { ["Cluster:SiloName"] = "bench" }];

@@ -82,7 +82,8 @@ public sealed record BenchOptions(double Seconds, double SweepSeconds, double Wa
         }
 
         var measured = seconds ?? Default.Seconds;
-        options = new BenchOptions(measured, sweep ?? measured * 0.4, warmup ?? Default.WarmupSeconds, seconds is not null) { Minutes = minutes ?? Default.Minutes, WarmupGiven = warmup is not null, Cases = cases is { } n ? (int)Math.Ceiling(n) : null };
+        options = new BenchOptions(measured, sweep ?? measured * 0.4, warmup ?? Default.WarmupSeconds, seconds is not null) { Minutes = minutes
+            ?? Default.Minutes, WarmupGiven = warmup is not null, Cases = cases is { } n ? (int)Math.Ceiling(n) : null };
         return true;
     }
 
@@ -90,8 +91,10 @@ public sealed record BenchOptions(double Seconds, double SweepSeconds, double Wa
     public static string Usage(IEnumerable<IBenchScenario> scenarios)
     {
         var text = new StringBuilder()
-            .AppendLine("usage: dotnet run -c Release --project tests/Cluster.Benchmarks -- <scenario> [--seconds N] [--sweep-seconds N] [--warmup-seconds N] [--minutes N] [--cases N]")
-            .AppendLine("  --seconds N          measured seconds per main load (default 5; placement and generation: 20 per schedule; reliability's overload: 30)")
+            .AppendLine("usage: dotnet run -c Release --project tests/Cluster.Benchmarks -- <scenario> [--seconds N] [--sweep-seconds N] [--warmup-seconds " +
+                "N] [--minutes N] [--cases N]")
+            .AppendLine("  --seconds N          measured seconds per main load (default 5; placement and generation: 20 per schedule; reliability's " +
+                "overload: 30)")
             .AppendLine("  --sweep-seconds N    measured seconds per sweep level (default 0.4 x --seconds)")
             .AppendLine("  --warmup-seconds N   unmeasured seconds before each load (default 1; generation: 10 per schedule)")
             .AppendLine("  --minutes N          how long the soak scenario runs (default 10)")

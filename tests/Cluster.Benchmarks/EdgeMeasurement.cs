@@ -131,25 +131,36 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, s
     private static EdgePath[] GrpcPaths(EdgeServer server, ModelInferRequest request, StreamingCallers streams) =>
     [
         new($"gRPC {server.Name}, one connection", _ => server.Stubs[0].ModelInferAsync(request).ResponseAsync, server),
-        new($"gRPC {server.Name}, {EdgeScenario.Connections} connections", caller => server.Stubs[caller % EdgeScenario.Connections].ModelInferAsync(request).ResponseAsync, server),
+        new($"gRPC {server.Name}, {EdgeScenario.Connections} connections", caller => server.Stubs[caller % EdgeScenario.Connections].ModelInferAsync(request)
+            .ResponseAsync, server),
         new($"gRPC {server.Name}, a stream per caller", streams.CallAsync, server),
     ];
 
     private static string Table(EdgeResults r) => BenchReport.Table(
         ["figure", "silo", "peer", "silo / peer"],
         [
-            [$"gRPC, {Callers} callers, one connection (samples/s)", BenchReport.Number(r.GrpcSamplesPerSecond), BenchReport.Number(r.PeerSamplesPerSecond.Grpc), BenchReport.Number(r.GrpcOverPeer, 3)],
-            [$"gRPC, {Callers} callers, {EdgeScenario.Connections} connections (samples/s)", BenchReport.Number(r.GrpcSpreadSamplesPerSecond), BenchReport.Number(r.PeerSamplesPerSecond.GrpcSpread), BenchReport.Number(r.GrpcSpreadOverPeer, 3)],
-            [$"gRPC, {Callers} callers, a stream each (samples/s)", BenchReport.Number(r.GrpcStreamingSamplesPerSecond), BenchReport.Number(r.PeerSamplesPerSecond.GrpcStreaming), BenchReport.Number(r.GrpcStreamingOverPeer, 3)],
-            ["server CPU per sample, one connection (us)", BenchReport.Number(r.SiloCpuMicroseconds.Grpc, 1), BenchReport.Number(r.PeerCpuMicroseconds.Grpc, 1), BenchReport.Number(r.SiloCpuOverPeer.Grpc, 3)],
-            [$"server CPU per sample, {EdgeScenario.Connections} connections (us)", BenchReport.Number(r.SiloCpuMicroseconds.GrpcSpread, 1), BenchReport.Number(r.PeerCpuMicroseconds.GrpcSpread, 1), BenchReport.Number(r.SiloCpuOverPeer.GrpcSpread, 3)],
-            ["server CPU per sample, streams (us)", BenchReport.Number(r.SiloCpuMicroseconds.GrpcStreaming, 1), BenchReport.Number(r.PeerCpuMicroseconds.GrpcStreaming, 1), BenchReport.Number(r.SiloCpuOverPeer.GrpcStreaming, 3)],
+            [$"gRPC, {Callers} callers, one connection (samples/s)", BenchReport.Number(r.GrpcSamplesPerSecond),
+                BenchReport.Number(r.PeerSamplesPerSecond.Grpc), BenchReport.Number(r.GrpcOverPeer, 3)],
+            [$"gRPC, {Callers} callers, {EdgeScenario.Connections} connections (samples/s)", BenchReport.Number(r.GrpcSpreadSamplesPerSecond),
+                BenchReport.Number(r.PeerSamplesPerSecond.GrpcSpread), BenchReport.Number(r.GrpcSpreadOverPeer, 3)],
+            [$"gRPC, {Callers} callers, a stream each (samples/s)", BenchReport.Number(r.GrpcStreamingSamplesPerSecond),
+                BenchReport.Number(r.PeerSamplesPerSecond.GrpcStreaming), BenchReport.Number(r.GrpcStreamingOverPeer, 3)],
+            ["server CPU per sample, one connection (us)", BenchReport.Number(r.SiloCpuMicroseconds.Grpc, 1), BenchReport.Number(r.PeerCpuMicroseconds.Grpc, 1),
+                BenchReport.Number(r.SiloCpuOverPeer.Grpc, 3)],
+            [$"server CPU per sample, {EdgeScenario.Connections} connections (us)", BenchReport.Number(r.SiloCpuMicroseconds.GrpcSpread, 1),
+                BenchReport.Number(r.PeerCpuMicroseconds.GrpcSpread, 1), BenchReport.Number(r.SiloCpuOverPeer.GrpcSpread, 3)],
+            ["server CPU per sample, streams (us)", BenchReport.Number(r.SiloCpuMicroseconds.GrpcStreaming, 1),
+                BenchReport.Number(r.PeerCpuMicroseconds.GrpcStreaming, 1), BenchReport.Number(r.SiloCpuOverPeer.GrpcStreaming, 3)],
             [$"SDK, {Callers} callers (samples/s); gRPC / SDK", BenchReport.Number(r.SdkSamplesPerSecond), "", BenchReport.Number(r.GrpcOverSdk, 3)],
-            ["bytes allocated per sample, one connection", BenchReport.Number(r.SiloAllocatedBytes.Grpc), BenchReport.Number(r.PeerAllocatedBytes.Grpc), BenchReport.Number(r.SiloAllocationOverPeer.Grpc, 3)],
-            [$"bytes allocated per sample, {EdgeScenario.Connections} connections", BenchReport.Number(r.SiloAllocatedBytes.GrpcSpread), BenchReport.Number(r.PeerAllocatedBytes.GrpcSpread), BenchReport.Number(r.SiloAllocationOverPeer.GrpcSpread, 3)],
-            ["bytes allocated per sample, streams", BenchReport.Number(r.SiloAllocatedBytes.GrpcStreaming), BenchReport.Number(r.PeerAllocatedBytes.GrpcStreaming), BenchReport.Number(r.SiloAllocationOverPeer.GrpcStreaming, 3)],
+            ["bytes allocated per sample, one connection", BenchReport.Number(r.SiloAllocatedBytes.Grpc), BenchReport.Number(r.PeerAllocatedBytes.Grpc),
+                BenchReport.Number(r.SiloAllocationOverPeer.Grpc, 3)],
+            [$"bytes allocated per sample, {EdgeScenario.Connections} connections", BenchReport.Number(r.SiloAllocatedBytes.GrpcSpread),
+                BenchReport.Number(r.PeerAllocatedBytes.GrpcSpread), BenchReport.Number(r.SiloAllocationOverPeer.GrpcSpread, 3)],
+            ["bytes allocated per sample, streams", BenchReport.Number(r.SiloAllocatedBytes.GrpcStreaming),
+                BenchReport.Number(r.PeerAllocatedBytes.GrpcStreaming), BenchReport.Number(r.SiloAllocationOverPeer.GrpcStreaming, 3)],
             ["silo bytes allocated per sample, SDK; tensor bytes", BenchReport.Number(r.SdkSiloAllocatedBytes), $"tensors {r.TensorBytes}", ""],
-            ["1 caller p50: SDK / gRPC / raw batch-1 run (us)", $"{r.SdkConcurrency1P50Microseconds:0} / {r.GrpcConcurrency1P50Microseconds:0} / {r.RawBatch1P50Microseconds:0}", $"SDK overhead {r.SdkOverheadP50Microseconds:0}", ""],
+            ["1 caller p50: SDK / gRPC / raw batch-1 run (us)", $"{r.SdkConcurrency1P50Microseconds:0} / {r.GrpcConcurrency1P50Microseconds:0} " +
+                $"/ {r.RawBatch1P50Microseconds:0}", $"SDK overhead {r.SdkOverheadP50Microseconds:0}", ""],
         ]);
 
     private async Task<PathFigures> MeasureAsync(string what, int callers, EdgePath path, BenchOptions slice)
@@ -176,11 +187,13 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, s
         if (before is not null)
         {
             var after = await sdk.GetStatisticsAsync(EdgeScenario.Model);
-            batch = $"mean batch {(after.InferenceCount - before.InferenceCount) / (double)Math.Max(1, after.ExecutionCount - before.ExecutionCount):0.0}, {figures.AllocatedBytes:0} B allocated, ";
+            var meanBatch = (after.InferenceCount - before.InferenceCount) / (double)Math.Max(1, after.ExecutionCount - before.ExecutionCount);
+            batch = $"mean batch {meanBatch:0.0}, {figures.AllocatedBytes:0} B allocated, ";
         }
 
         Console.WriteLine(
-            $"  {what}, {callers} callers: {result.SamplesPerSecond:N0} samples/s, p50 {result.P50Milliseconds:0.###} ms, p99 {result.P99Milliseconds:0.###} ms; " +
+            $"  {what}, {callers} callers: {result.SamplesPerSecond:N0} samples/s, p50 {result.P50Milliseconds:0.###} ms, p99 {result.P99Milliseconds:0.###} " +
+                "ms; " +
             $"with warm-up: {batch}CPU per sample {figures.ServerCpuMicroseconds:0.0} us {path.Server.Name} + {figures.CallersCpuMicroseconds:0.0} us callers");
         return figures;
     }

@@ -26,7 +26,8 @@ public sealed record EdgeResults
 
     [JsonPropertyName("grpc_8_connections_over_peer")] public double GrpcSpreadOverPeer => Ratio(GrpcSpreadSamplesPerSecond, PeerSamplesPerSecond.GrpcSpread);
 
-    [JsonPropertyName("grpc_streaming_over_peer")] public double GrpcStreamingOverPeer => Ratio(GrpcStreamingSamplesPerSecond, PeerSamplesPerSecond.GrpcStreaming);
+    [JsonPropertyName("grpc_streaming_over_peer")] public double GrpcStreamingOverPeer =>
+        Ratio(GrpcStreamingSamplesPerSecond, PeerSamplesPerSecond.GrpcStreaming);
 
     [JsonPropertyName("grpc_p50_ms")] public required double GrpcP50Milliseconds { get; init; }
 

@@ -34,7 +34,9 @@ public sealed class EdgeScenario : IBenchScenario
             ModelCopies.Copy(Path.Combine(repositoryRoot, "deploy", "models"), Model, models);
             using var fleet = await SiloFleet.StartAsync(repositoryRoot, redis.ConnectionString, models, 1);
             using var peer = await PeerProcess.StartAsync(Path.Combine(models, Model));
-            await using var connection = await ClusterConnection.ConnectAsync(new ClusterConnectionOptions { RedisConnectionString = redis.ConnectionString, ClusterId = fleet.ClusterId });
+            await using var connection =
+                await ClusterConnection.ConnectAsync(
+                    new ClusterConnectionOptions { RedisConnectionString = redis.ConnectionString, ClusterId = fleet.ClusterId });
             var channels = Enumerable.Range(0, Connections).Select(_ => GrpcChannel.ForAddress(fleet.GrpcAddresses.Single()))
                 .Concat(Enumerable.Range(0, Connections).Select(_ => GrpcChannel.ForAddress(peer.Address)))
                 .ToArray();

@@ -30,7 +30,8 @@ public sealed class EmbeddingsScenario : IBenchScenario
     public async Task RunAsync(BenchOptions options, string repositoryRoot)
     {
         var corpus = SentenceCorpus.Build(1024);
-        Console.WriteLine($"embeddings: {Model}, {corpus.Length} sentences of 3-60 words, {Callers} callers, {Environment.ProcessorCount} cores, {options.Seconds:0.##} s per load");
+        Console.WriteLine($"embeddings: {Model}, {corpus.Length} sentences of 3-60 words, {Callers} callers, {Environment.ProcessorCount} " +
+            $"cores, {options.Seconds:0.##} s per load");
         LoadFigures sdk, grpc;
         int batchSize;
         (double SentencesPerSecond, TokenCounts Tokens, double Served, double Single) direct;
@@ -112,7 +113,9 @@ public sealed class EmbeddingsScenario : IBenchScenario
         var meanBatch = (after.InferenceCount - before.InferenceCount) / (double)Math.Max(1, after.ExecutionCount - before.ExecutionCount);
         var tokens = new TokenCounts { Real = after.Tokens.Real - before.Tokens.Real, Padding = after.Tokens.Padding - before.Tokens.Padding };
         var deviceSeconds = (DeviceNanoseconds(after) - DeviceNanoseconds(before)) / 1e9;
-        Console.WriteLine($"  {what}: {load.SamplesPerSecond:N1} sentences/s, p50 {load.P50Milliseconds:0.###} ms, p99 {load.P99Milliseconds:0.###} ms, mean batch {meanBatch:0.0}, padding {tokens.PaddingFraction:P1}, device busy {deviceSeconds / (options.Warmup + options.Measure).TotalSeconds:P0} (warm-up included)");
+        Console.WriteLine($"  {what}: {load.SamplesPerSecond:N1} sentences/s, p50 {load.P50Milliseconds:0.###} ms, p99 {load.P99Milliseconds:0.###} ms, mean " +
+            $"batch {meanBatch:0.0}, padding {tokens.PaddingFraction:P1}, device busy {deviceSeconds / (options.Warmup + options.Measure).TotalSeconds:P0} " +
+                "(warm-up included)");
         return new LoadFigures(load, meanBatch, tokens);
     }
 
@@ -134,11 +137,13 @@ public sealed class EmbeddingsScenario : IBenchScenario
         return (best.SentencesPerSecond, best.Tokens, served.SentencesPerSecond, single.SentencesPerSecond);
     }
 
-    private static (double SentencesPerSecond, TokenCounts Tokens) DirectRun(string folder, ModelConfig config, string[] corpus, int batchSize, BenchOptions options)
+    private static (double SentencesPerSecond, TokenCounts Tokens) DirectRun(string folder, ModelConfig config, string[] corpus, int batchSize,
+        BenchOptions options)
     {
         var version = Path.Combine(folder, "1");
         var instances = Enumerable.Range(0, config.InstanceCount)
-            .Select(_ => new SentenceEmbeddingModel(Path.Combine(version, "model.onnx"), Path.Combine(version, "vocab.txt"), DeviceDescriptor.Cpu, config.TextEmbedding!, config.IntraOpThreads))
+            .Select(_ => new SentenceEmbeddingModel(Path.Combine(version, "model.onnx"), Path.Combine(version, "vocab.txt"), DeviceDescriptor.Cpu,
+                config.TextEmbedding!, config.IntraOpThreads))
             .ToArray();
         try
         {
@@ -170,7 +175,9 @@ public sealed class EmbeddingsScenario : IBenchScenario
                 TaskCreationOptions.LongRunning)).ToArray();
             Task.WaitAll(loops);
             var rate = sentences / Stopwatch.GetElapsedTime(measureFrom).TotalSeconds;
-            Console.WriteLine($"  direct, batches of {batchSize}, {config.InstanceCount} session(s) x {(config.IntraOpThreads == 0 ? "all cores" : config.IntraOpThreads + " thread(s)")}: {rate:N1} sentences/s, padding {tokens.PaddingFraction:P1}");
+            Console.WriteLine($"  direct, batches of {batchSize}, {config.InstanceCount} session(s) " +
+                $"x {(config.IntraOpThreads == 0 ? "all cores" : config.IntraOpThreads + " thread(s)")}: {rate:N1} sentences/s, " +
+                    $"padding {tokens.PaddingFraction:P1}");
             return (rate, tokens);
         }
         finally

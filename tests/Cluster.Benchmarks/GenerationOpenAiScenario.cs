@@ -25,9 +25,11 @@ public sealed class GenerationOpenAiScenario : IBenchScenario
         {
             DemoDecoder.Write(folder.FullName);
             var tokenizer = DecoderTokenizer.Load(Path.Combine(folder.FullName, DemoDecoder.Name, "1"), "gpt2");
-            Console.WriteLine($"generation-openai: {DemoDecoder.Name}, {Callers} streams, {options.WarmupSeconds:0.##} s warm-up + {options.Seconds:0.##} s per arm");
+            Console.WriteLine($"generation-openai: {DemoDecoder.Name}, {Callers} streams, {options.WarmupSeconds:0.##} s warm-up + {options.Seconds:0.##} s " +
+                "per arm");
             var figures = await OpenAiStreamingComparison.MeasureAsync(
-                GenerationWorkload.Create(GenerationScenario.WorkloadSize, GenerationScenario.WorkloadSeed), tokenizer, Callers, options.Warmup, options.Measure);
+                GenerationWorkload.Create(GenerationScenario.WorkloadSize, GenerationScenario.WorkloadSeed), tokenizer, Callers, options.Warmup,
+                    options.Measure);
             Console.WriteLine($"  openai / sdk tokens/s: {figures.OpenAiOverSdkTokensPerSecond:0.000} (target >= 0.85)");
             Console.WriteLine($"wrote {BenchReport.WriteJson(repositoryRoot, "generation-openai.json", figures)}");
         }

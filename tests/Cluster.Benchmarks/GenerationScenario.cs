@@ -55,9 +55,11 @@ public sealed class GenerationScenario : IBenchScenario
             var jobs = GenerationWorkload.Create(WorkloadSize, WorkloadSeed);
             var onnxPath = Path.Combine(versionFolder, "model.onnx");
             Console.WriteLine(
-                $"generation: {DemoDecoder.Name}, {Callers} callers, prompts {GenerationWorkload.MinPromptTokens}-{GenerationWorkload.MaxPromptTokens} tokens, " +
+                $"generation: {DemoDecoder.Name}, {Callers} callers, " +
+                $"prompts {GenerationWorkload.MinPromptTokens}-{GenerationWorkload.MaxPromptTokens} tokens, " +
                 $"max_tokens {GenerationWorkload.MinMaxTokens}-{GenerationWorkload.MaxMaxTokens} (log-uniform), {Environment.ProcessorCount} cores, " +
-                $"intra-op threads {(config.IntraOpThreads == 0 ? "all cores" : config.IntraOpThreads)}, {warmup.TotalSeconds:0.##} s warm-up + {measure.TotalSeconds:0.##} s per schedule");
+                $"intra-op threads {(config.IntraOpThreads == 0 ? "all cores" : config.IntraOpThreads)}, {warmup.TotalSeconds:0.##} s warm-up " +
+                    $"+ {measure.TotalSeconds:0.##} s per schedule");
             Console.WriteLine(
                 $"  settings: kv cache {settings.KvCacheBytes >> 20} MiB, max {settings.MaxRunningSequences} running, {settings.MaxStepTokens} step tokens, " +
                 $"block {settings.BlockTokens} tokens, context {settings.ContextLength}, max wait {settings.MaxWait.TotalSeconds:0.#} s");
@@ -232,7 +234,8 @@ public sealed class GenerationScenario : IBenchScenario
     }
 
     /// <summary>The engine's counters and the step profile differenced over the window, and the running batch's size sampled through it.</summary>
-    private static async Task<(GenerationStatistics Engine, StepTotals Profile, double MeanRunning)> ObserveAsync(GenerationEngine engine, StepProfile profile, Window window)
+    private static async Task<(GenerationStatistics Engine, StepTotals Profile, double MeanRunning)> ObserveAsync(GenerationEngine engine, StepProfile profile,
+        Window window)
     {
         await Task.Delay(Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), window.Start));
         var engineBefore = engine.Statistics();
@@ -265,7 +268,8 @@ public sealed class GenerationScenario : IBenchScenario
     private static void Progress(ScheduleFigures f) =>
         Console.WriteLine(
             $"  {f.Schedule,-10} {BenchReport.Number(f.TokensPerSecond, 1),9} tokens/s  {f.RequestsCompleted,4} requests ({f.RequestsFailed} failed)  " +
-            $"running {f.MeanRunningSequences:0.0}  TTFT p50 {f.TtftP50Milliseconds:0.#} ms p99 {f.TtftP99Milliseconds:0.#} ms  ITL p50 {f.ItlP50Milliseconds:0.##} ms p99 {f.ItlP99Milliseconds:0.##} ms  " +
+            $"running {f.MeanRunningSequences:0.0}  TTFT p50 {f.TtftP50Milliseconds:0.#} ms p99 {f.TtftP99Milliseconds:0.#} ms  ITL " +
+                $"p50 {f.ItlP50Milliseconds:0.##} ms p99 {f.ItlP99Milliseconds:0.##} ms  " +
             $"step {f.MeanStepMilliseconds:0.##} ms, overhead {f.StepOverheadFraction:P1}, padding {f.PaddingFraction:P1}");
 
     private static string Table(GenerationResults r) =>
@@ -292,7 +296,8 @@ public sealed class GenerationScenario : IBenchScenario
                 ["continuous step overhead fraction", BenchReport.Number(r.StepOverheadFraction, 3), "<= 0.15"],
                 ["continuous KV bytes copied per token", BenchReport.Number(r.KvBytesCopiedPerToken), ""],
                 ["continuous preemptions", BenchReport.Number(r.Preemptions), ""],
-                ["model ms per token: prefill / decode alone / decode in 32", $"{r.ModelCosts.PrefillMillisecondsPerToken:0.###} / {r.ModelCosts.DecodeMillisecondsPerTokenAlone:0.###} / {r.ModelCosts.DecodeMillisecondsPerTokenBatch32:0.###}", ""],
+                ["model ms per token: prefill / decode alone / decode in 32", $"{r.ModelCosts.PrefillMillisecondsPerToken:0.###} " +
+                    $"/ {r.ModelCosts.DecodeMillisecondsPerTokenAlone:0.###} / {r.ModelCosts.DecodeMillisecondsPerTokenBatch32:0.###}", ""],
                 ["prompt share of model time (decode in 32)", BenchReport.Number(r.ModelCosts.PromptShareOfModelTime, 3), ""],
                 ["continuous / sequential ceiling on this machine", BenchReport.Number(r.ModelCosts.ContinuousOverSequentialCeiling, 2), ""],
             ]);

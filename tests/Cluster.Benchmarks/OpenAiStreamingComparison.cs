@@ -21,9 +21,14 @@ public static class OpenAiStreamingComparison
     /// <summary>Measures both arms; <paramref name="jobs"/> are the scenario's requests, their prompts decoded by <paramref name="tokenizer"/>.</summary>
     public static async Task<OpenAiStreamingFigures> MeasureAsync(GenerationJob[] jobs, Tokenizer tokenizer, int callers, TimeSpan warmup, TimeSpan measure)
     {
-        var requests = jobs.Select(j => new GenerationRequest { Prompt = tokenizer.Decode(j.PromptTokens) ?? "", MaxTokens = j.MaxTokens, Temperature = 0, IgnoreEos = true }).ToArray();
+        var requests =
+            jobs.Select(j =>
+                new GenerationRequest { Prompt = tokenizer.Decode(j.PromptTokens) ?? "", MaxTokens = j.MaxTokens, Temperature = 0, IgnoreEos = true })
+                    .ToArray();
         await using var cluster = await BenchCluster.StartAsync(folder => DemoDecoder.Write(folder));
-        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = callers * 2, MaxResponseDrainSize = 0 }) { BaseAddress = new Uri(cluster.HttpAddress) };
+        using var http =
+            new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = callers * 2, MaxResponseDrainSize = 0 }) { BaseAddress =
+                new Uri(cluster.HttpAddress) };
 
         var sdk = await RunAsync(callers, warmup, measure, requests, (request, counted, cut) => SdkAsync(cluster, request, counted, cut));
         Console.WriteLine($"  sdk       {sdk.TokensPerSecond,9:0.0} tokens/s  {sdk.Completed,4} requests ({sdk.Failed} failed)");
@@ -81,11 +86,15 @@ public static class OpenAiStreamingComparison
         }
     }
 
-    /// <summary>One streamed completion; each chunk counts the tokens it brought, read from its usage where present, else one per chunk with text, reconciled at the usage chunk.</summary>
+    /// <summary>One streamed completion; each chunk counts the tokens it brought, read from its usage where present, else one per chunk with text, reconciled
+    /// at the usage chunk.</summary>
     private static async Task OpenAiAsync(HttpClient http, GenerationRequest request, Action<int> counted, CancellationToken cut)
     {
-        var body = JsonSerializer.Serialize(new { model = DemoDecoder.Name, prompt = request.Prompt, max_tokens = request.MaxTokens, temperature = 0, ignore_eos = true, stream = true, stream_options = new { include_usage = true } });
-        using var message = new HttpRequestMessage(HttpMethod.Post, "/v1/completions") { Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json") };
+        var body = JsonSerializer.Serialize(
+            new { model = DemoDecoder.Name, prompt = request.Prompt, max_tokens = request.MaxTokens, temperature = 0, ignore_eos = true, stream = true,
+                stream_options = new { include_usage = true } });
+        using var message =
+            new HttpRequestMessage(HttpMethod.Post, "/v1/completions") { Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json") };
         using var response = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cut);
         if (!response.IsSuccessStatusCode)
         {

@@ -41,7 +41,8 @@ public sealed class PeerBatcher : IDisposable
     {
         if (request.RawInputContents is not [var raw] || raw.Length != _inputWidth * sizeof(float))
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, $"raw_input_contents must hold one row of {_inputWidth} FP32 values for input '{_inputName}'."));
+            throw new RpcException(
+                new Status(StatusCode.InvalidArgument, $"raw_input_contents must hold one row of {_inputWidth} FP32 values for input '{_inputName}'."));
         }
 
         var pending = new Pending(request, new TaskCompletionSource<ModelInferResponse>(TaskCreationOptions.RunContinuationsAsynchronously));
@@ -84,7 +85,8 @@ public sealed class PeerBatcher : IDisposable
 
     private void Run(List<Pending> batch, float[] rows)
     {
-        using var input = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, rows.AsMemory(0, batch.Count * _inputWidth), [batch.Count, _inputWidth]);
+        using var input =
+            OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, rows.AsMemory(0, batch.Count * _inputWidth), [batch.Count, _inputWidth]);
         using var outputs = _session.Run(_runOptions, [_inputName], [input], [_outputName]);
         var results = outputs[0].GetTensorDataAsSpan<float>();
         for (var i = 0; i < batch.Count; i++)

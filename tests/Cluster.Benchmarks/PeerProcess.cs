@@ -4,7 +4,8 @@ using Cluster.Tests.Shared;
 
 namespace Cluster.Benchmarks;
 
-/// <summary>The <see cref="PeerServer"/> in its own process (this benchmark's build run with <c>dotnet</c>), on a free loopback port. Disposing kills it.</summary>
+/// <summary>The <see cref="PeerServer"/> in its own process (this benchmark's build run with <c>dotnet</c>), on a free loopback port. Disposing kills
+/// it.</summary>
 public sealed class PeerProcess : IDisposable
 {
     private PeerProcess(Process process, int port, int metricsPort)

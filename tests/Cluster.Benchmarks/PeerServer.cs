@@ -38,7 +38,8 @@ public static class PeerServer
             || !int.TryParse(metricsPortText, NumberStyles.None, CultureInfo.InvariantCulture, out var metricsPort)
             || !Directory.Exists(folder))
         {
-            Console.Error.WriteLine("usage: peer <model folder> <port> <metrics port>: the folder must hold config.json and 1/model.onnx, the ports be numbers");
+            Console.Error.WriteLine(
+                "usage: peer <model folder> <port> <metrics port>: the folder must hold config.json and 1/model.onnx, the ports be numbers");
             return 2;
         }
 
@@ -71,7 +72,8 @@ public static class PeerServer
         public override Task<ModelInferResponse> ModelInfer(ModelInferRequest request, ServerCallContext context) => batcher.InferAsync(request);
 
         /// <summary>Each request runs as it arrives; answers are written as they complete, one write at a time.</summary>
-        public override async Task ModelStreamInfer(IAsyncStreamReader<ModelInferRequest> requestStream, IServerStreamWriter<ModelStreamInferResponse> responseStream, ServerCallContext context)
+        public override async Task ModelStreamInfer(IAsyncStreamReader<ModelInferRequest> requestStream,
+            IServerStreamWriter<ModelStreamInferResponse> responseStream, ServerCallContext context)
         {
             var writeLock = new SemaphoreSlim(1);
             var running = new List<Task>();

@@ -3,8 +3,8 @@ using System.Globalization;
 using System.Text.Json.Serialization;
 using Cluster.Client.Routing;
 using Cluster.Contracts.Grains;
+using Cluster.Contracts.Load;
 using Cluster.Contracts.Models;
-using Cluster.Contracts.Placement;
 using Cluster.Contracts.Tensors;
 
 namespace Cluster.Benchmarks;
@@ -79,12 +79,18 @@ public sealed class PlacementScenario : IBenchScenario
         Console.WriteLine(BenchReport.Table(
             ["three silos 1x/2x/4x at 90%", "offered/s", "served/s", "served", "p50 ms", "p99 ms"],
             [
-                ["router (p2c by capacity)", BenchReport.Number(tiers.Offered), BenchReport.Number(tiers.Router.ServedPerSecond), $"{tiers.Router.ServedFraction:P1}", BenchReport.Number(tiers.Router.P50Milliseconds, 2), BenchReport.Number(tiers.Router.P99Milliseconds, 2)],
-                ["round robin", BenchReport.Number(tiers.Offered), BenchReport.Number(tiers.RoundRobin.ServedPerSecond), $"{tiers.RoundRobin.ServedFraction:P1}", BenchReport.Number(tiers.RoundRobin.P50Milliseconds, 2), BenchReport.Number(tiers.RoundRobin.P99Milliseconds, 2)],
+                ["router (p2c by capacity)", BenchReport.Number(tiers.Offered),
+                    BenchReport.Number(tiers.Router.ServedPerSecond), $"{tiers.Router.ServedFraction:P1}", BenchReport.Number(tiers.Router.P50Milliseconds, 2),
+                        BenchReport.Number(tiers.Router.P99Milliseconds, 2)],
+                ["round robin", BenchReport.Number(tiers.Offered),
+                    BenchReport.Number(tiers.RoundRobin.ServedPerSecond), $"{tiers.RoundRobin.ServedFraction:P1}",
+                        BenchReport.Number(tiers.RoundRobin.P50Milliseconds, 2), BenchReport.Number(tiers.RoundRobin.P99Milliseconds, 2)],
             ]));
         Console.WriteLine($"  failures: router {Failures(tiers.Router)}; round robin {Failures(tiers.RoundRobin)}");
-        Console.WriteLine($"  saturating ({SaturatingCallers} callers, closed loop): router {tiers.SaturatedRouterPerSecond:N0}/s, round robin {tiers.SaturatedRoundRobinPerSecond:N0}/s, of a capacity of {tiers.Offered / 0.9:N0}/s");
-        Console.WriteLine($"  unloaded p99 {tiers.UnloadedP99Milliseconds:0.00} ms; 8 silos x 8 devices: {fleet.ItemsPerSecond:N0} of an ideal {fleet.IdealItemsPerSecond:N0} items/s on {fleet.DevicesUsed} devices (replicas per silo {fleet.ReplicasPerSilo})");
+        Console.WriteLine($"  saturating ({SaturatingCallers} callers, closed loop): router {tiers.SaturatedRouterPerSecond:N0}/s, round " +
+            $"robin {tiers.SaturatedRoundRobinPerSecond:N0}/s, of a capacity of {tiers.Offered / 0.9:N0}/s");
+        Console.WriteLine($"  unloaded p99 {tiers.UnloadedP99Milliseconds:0.00} ms; 8 silos x 8 devices: {fleet.ItemsPerSecond:N0} of an " +
+            $"ideal {fleet.IdealItemsPerSecond:N0} items/s on {fleet.DevicesUsed} devices (replicas per silo {fleet.ReplicasPerSilo})");
         Console.WriteLine($"  router decision: {string.Join(", ", routeNanoseconds.Select(p => $"{p.Key} replicas {p.Value:0} ns"))}");
         Console.WriteLine($"wrote {BenchReport.WriteJson(repositoryRoot, "placement.json", results)}");
     }
@@ -105,7 +111,8 @@ public sealed class PlacementScenario : IBenchScenario
         var inferOptions = new Client.InferOptions { Timeout = TimeSpan.FromSeconds(1) };
         var request = new InferenceRequest { Inputs = inputs, TimeoutMicroseconds = 1_000_000 };
 
-        var unloaded = await new ClosedLoopLoad(1, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2)).RunAsync(_ => cluster.Inference.InferAsync(TierModel, inputs));
+        var unloaded = await new ClosedLoopLoad(1, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2))
+            .RunAsync(_ => cluster.Inference.InferAsync(TierModel, inputs));
 
         var router = await new OpenLoopLoad(offered, duration).RunAsync(() => cluster.Inference.InferAsync(TierModel, inputs, options: inferOptions));
         await Task.Delay(TimeSpan.FromSeconds(2));
@@ -127,9 +134,11 @@ public sealed class PlacementScenario : IBenchScenario
     }
 
     private sealed record TierResults(
-        double Offered, double UnloadedP99Milliseconds, OpenLoopResult Router, OpenLoopResult RoundRobin, double SaturatedRouterPerSecond, double SaturatedRoundRobinPerSecond);
+        double Offered, double UnloadedP99Milliseconds, OpenLoopResult Router, OpenLoopResult RoundRobin, double SaturatedRouterPerSecond,
+            double SaturatedRoundRobinPerSecond);
 
-    private static async Task<(double ItemsPerSecond, double IdealItemsPerSecond, int DevicesUsed, string ReplicasPerSilo)> FleetAsync(string models, TimeSpan duration)
+    private static async Task<(double ItemsPerSecond, double IdealItemsPerSecond, int DevicesUsed, string ReplicasPerSilo)> FleetAsync(string models,
+        TimeSpan duration)
     {
         const int Silos = 8, DevicesPerSilo = 8, Replicas = Silos * DevicesPerSilo;
         await using var cluster = await BenchCluster.StartAsync(
@@ -205,7 +214,8 @@ public sealed class PlacementScenario : IBenchScenario
         while (true)
         {
             var board = await cluster.Connection.Grains.GetGrain<IClusterLoadGrain>(0).GetAsync();
-            var keys = board.Silos.SelectMany(s => s.Replicas).Where(r => r.Model == model && r.Accepting).Select(r => r.Key).Order(StringComparer.Ordinal).ToList();
+            var keys = board.Silos.SelectMany(s => s.Replicas).Where(r => r.Model == model && r.Accepting).Select(r => r.Key).Order(StringComparer.Ordinal)
+                .ToList();
             if (keys.Count >= count)
             {
                 return keys;

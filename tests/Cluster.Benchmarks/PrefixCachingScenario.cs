@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Cluster.Client.Routing;
-using Cluster.Contracts.Placement;
+using Cluster.Contracts.Load;
 using Cluster.Inference.Devices;
 using Cluster.Inference.Execution;
 using Cluster.Inference.Generation;
@@ -27,7 +27,8 @@ public sealed class PrefixCachingScenario : IBenchScenario
 
     /// <inheritdoc />
     public string Summary =>
-        $"{DemoDecoder.Name} ({ContextLength} context): code completion, {CodeCompletionWorkload.Sessions} sessions on {Replicas} replicas, prefix caching and routing on vs off";
+        $"{DemoDecoder.Name} ({ContextLength} context): code completion, {CodeCompletionWorkload.Sessions} sessions on {Replicas} replicas, prefix caching " +
+            "and routing on vs off";
 
     /// <inheritdoc />
     public async Task RunAsync(BenchOptions options, string repositoryRoot)
@@ -44,8 +45,10 @@ public sealed class PrefixCachingScenario : IBenchScenario
             var sessions = CodeCompletionWorkload.Create(tokenizer);
             var onnxPath = Path.Combine(versionFolder, "model.onnx");
             Console.WriteLine(
-                $"generation-prefix: {CodeCompletionWorkload.Sessions} sessions × {CodeCompletionWorkload.RequestsPerSession} requests, file {CodeCompletionWorkload.FileTokens} tokens " +
-                $"+ {CodeCompletionWorkload.TokensPerKeystroke} per request, {CodeCompletionWorkload.CompletionTokens} tokens out, {Replicas} replicas, context {settings.ContextLength}");
+                $"generation-prefix: {CodeCompletionWorkload.Sessions} sessions × {CodeCompletionWorkload.RequestsPerSession} requests, " +
+                    $"file {CodeCompletionWorkload.FileTokens} tokens " +
+                $"+ {CodeCompletionWorkload.TokensPerKeystroke} per request, {CodeCompletionWorkload.CompletionTokens} tokens out, {Replicas} replicas, " +
+                    $"context {settings.ContextLength}");
 
             var cached = await RunOnceAsync(onnxPath, tokenizer, settings with { PrefixCaching = true }, sessions);
             Console.WriteLine($"  caching on:  {cached.Seconds:0.0} s, ttft p50 (after each session's first) {cached.TtftP50:0.0} ms");
@@ -176,7 +179,8 @@ public sealed class PrefixCachingScenario : IBenchScenario
         Silos = [.. replicas.Select(r => new SiloLoad
         {
             Silo = r.Key,
-            Replicas = [new ReplicaLoad { Key = r.Key, Model = DemoDecoder.Name, Version = 1, Capacity = 1, Queued = (int)r.Engine.OutstandingTokens, Accepting = true }],
+            Replicas = [new ReplicaLoad { Key = r.Key, Model = DemoDecoder.Name, Version = 1, Capacity = 1, Queued = (int)r.Engine.OutstandingTokens,
+                Accepting = true }],
         })],
     }));
 

@@ -58,7 +58,8 @@ public sealed class ReliabilityScenario : IBenchScenario
         var grpc = new GRPCInferenceService.GRPCInferenceServiceClient(channel);
 
         var overload = options.SecondsGiven ? options.Measure : DefaultOverload;
-        Console.WriteLine($"reliability: {OfferedPerSecond} requests/s for {overload.TotalSeconds:0.##} s at a capacity of {OfferedPerSecond / 3}/s, then {FuzzCases:N0} fuzz cases");
+        Console.WriteLine($"reliability: {OfferedPerSecond} requests/s for {overload.TotalSeconds:0.##} s at a capacity of {OfferedPerSecond / 3}/s, " +
+            $"then {FuzzCases:N0} fuzz cases");
         var executedBefore = await ExecutedAsync(grpc);
         var peakWorkingSet = Environment.WorkingSet;
         using var stopSampling = new CancellationTokenSource();
@@ -113,7 +114,8 @@ public sealed class ReliabilityScenario : IBenchScenario
                 ["fuzz cases", BenchReport.Number(results.FuzzCases)],
                 ["crashes / internal errors / hangs", $"{results.Crashes} / {results.FuzzInternalErrors} / {results.FuzzHangs}"],
                 ["managed heap growth over the fuzz run (MiB)", BenchReport.Number(results.FuzzGcHeapGrowthMb, 1)],
-                ["silo kill: last failure before 3 s of successes (s)", results.RecoverySeconds is { } seconds ? BenchReport.Number(seconds, 2) : "not within 20 s"],
+                ["silo kill: last failure before 3 s of successes (s)", results.RecoverySeconds is { } seconds ? BenchReport.Number(seconds, 2)
+                    : "not within 20 s"],
                 .. SiloKillRecovery.Rows(kill),
             ]));
         SiloKillRecovery.PrintErrors(kill);

@@ -14,7 +14,8 @@ public static class RepositoryRoot
             }
         }
 
-        throw new InvalidOperationException($"No Cluster.sln in {Environment.CurrentDirectory} or any folder above it; run the benchmark from inside the repository.");
+        throw new InvalidOperationException($"No Cluster.sln in {Environment.CurrentDirectory} or any folder above it; run the benchmark from inside the " +
+            "repository.");
     }
 
     /// <summary>The committed demo model repository.</summary>

@@ -35,7 +35,8 @@ public sealed class SiloFleet : IDisposable
     /// Starts <paramref name="count"/> silos serving <paramref name="modelRepository"/> and waits until each reports ready;
     /// <paramref name="settings"/> adds environment variables (<c>Cluster__...</c>) to every silo.
     /// </summary>
-    public static async Task<SiloFleet> StartAsync(string repositoryRoot, string redis, string modelRepository, int count, IReadOnlyDictionary<string, string>? settings = null)
+    public static async Task<SiloFleet> StartAsync(string repositoryRoot, string redis, string modelRepository, int count, IReadOnlyDictionary<string,
+        string>? settings = null)
     {
         var dll = SiloDll(repositoryRoot);
         var clusterId = "fleet-" + Guid.NewGuid().ToString("N")[..8];
@@ -45,7 +46,8 @@ public sealed class SiloFleet : IDisposable
             for (var i = 0; i < count; i++)
             {
                 var ports = FreePorts.Take(5);
-                var start = new ProcessStartInfo("dotnet", [dll]) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = repositoryRoot };
+                var start = new ProcessStartInfo("dotnet", [dll]) { RedirectStandardOutput = true, RedirectStandardError = true,
+                    WorkingDirectory = repositoryRoot };
                 foreach (var (key, value) in SiloEnvironment($"silo-{i}", clusterId, redis, modelRepository, ports)
                     .Concat(settings ?? new Dictionary<string, string>()))
                 {
@@ -129,7 +131,8 @@ public sealed class SiloFleet : IDisposable
     }
 
     /// <summary>The silo's Release build, which the fleet runs with <c>dotnet</c>.</summary>
-    public static string SiloDll(string repositoryRoot) => Path.Combine(repositoryRoot, "silo", "Cluster.Silo", "bin", "Release", "net10.0", "Cluster.Silo.dll");
+    public static string SiloDll(string repositoryRoot) =>
+        Path.Combine(repositoryRoot, "silo", "Cluster.Silo", "bin", "Release", "net10.0", "Cluster.Silo.dll");
 
     /// <summary>
     /// A fleet silo's settings as environment variables: its name, the cluster through Redis, the five ports

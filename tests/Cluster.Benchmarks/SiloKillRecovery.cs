@@ -4,7 +4,7 @@ using System.Globalization;
 using Cluster.Client;
 using Cluster.Client.Protocol;
 using Cluster.Contracts.Errors;
-using Cluster.Contracts.Placement;
+using Cluster.Contracts.Load;
 using Cluster.Contracts.Tensors;
 using Cluster.Edge.Tests.Fuzzing;
 using Cluster.Tests.Shared;
@@ -15,7 +15,8 @@ namespace Cluster.Benchmarks;
 
 /// <summary>
 /// Three silo processes through Redis, each with one simulated device (a batch of up to 4 in 100 ms: 40
-/// requests/s, so the devices and not the 2-core machine's shared CPUs bound the throughput) and one replica of the model; 32 closed-loop callers through the SDK (grain calls through the
+/// requests/s, so the devices and not the 2-core machine's shared CPUs bound the throughput) and one replica of the model; 32 closed-loop callers through the
+/// SDK (grain calls through the
 /// Orleans gateways of the two silos that survive, with the router's retries of requests that never started)
 /// and 4 through those silos' gRPC edges; then a SIGKILL of the third silo. Measures the throughput before
 /// the kill, per 1 s window after it, how long until it is back to 90 % of the surviving capacity, and
@@ -52,7 +53,9 @@ public static class SiloKillRecovery
                 ["Cluster__Devices__Simulated__0__FixedLatencyMicroseconds"] = (BatchMilliseconds * 1000).ToString(CultureInfo.InvariantCulture),
                 ["Cluster__Devices__Simulated__0__PerItemMicroseconds"] = "0",
             });
-            await using var observer = await ClusterConnection.ConnectAsync(new ClusterConnectionOptions { RedisConnectionString = redis.ConnectionString, ClusterId = fleet.ClusterId });
+            await using var observer =
+                await ClusterConnection.ConnectAsync(
+                    new ClusterConnectionOptions { RedisConnectionString = redis.ConnectionString, ClusterId = fleet.ClusterId });
 
             // Loaded once all three silos report to the board, so placement spreads the replicas over them
             // (replicas placed while only the first silo ran would stay there).
@@ -73,7 +76,8 @@ public static class SiloKillRecovery
             var channels = survivors.Select(i => GrpcChannel.ForAddress(fleet.GrpcAddresses.ElementAt(i))).ToArray();
             try
             {
-                return await LoadAndKillAsync(fleet, victim, observer, client.Inference, [.. channels.Select(c => new GRPCInferenceService.GRPCInferenceServiceClient(c))]);
+                return await LoadAndKillAsync(fleet, victim, observer, client.Inference,
+                    [.. channels.Select(c => new GRPCInferenceService.GRPCInferenceServiceClient(c))]);
             }
             finally
             {
@@ -96,9 +100,11 @@ public static class SiloKillRecovery
         return
         [
             ["silo kill: declared dead after (s)", kill.DeadDeclaredSeconds is { } dead ? BenchReport.Number(dead, 2) : "not within 60 s"],
-            ["silo kill: throughput before / surviving capacity / after (req/s)", $"{kill.PreKillThroughput:0.#} / {kill.SurvivingCapacity:0.#} / {kill.SurvivorsThroughput:0.#}"],
+            ["silo kill: throughput before / surviving capacity / after (req/s)", $"{kill.PreKillThroughput:0.#} / {kill.SurvivingCapacity:0.#} " +
+                $"/ {kill.SurvivorsThroughput:0.#}"],
             ["silo kill: the surviving devices' capacity (req/s); load average", $"{kill.SurvivingDeviceCapacity:0} ; {kill.LoadAverage:0.#}"],
-            ["silo kill: throughput at 90 % of the survivors' capacity after (s)", kill.ThroughputRecoverySeconds is { } back ? BenchReport.Number(back) : "not within 20 s"],
+            ["silo kill: throughput at 90 % of the survivors' capacity after (s)", kill.ThroughputRecoverySeconds is { } back ? BenchReport.Number(back)
+                : "not within 20 s"],
             ["silo kill: 1 s windows after the kill (req/s)", string.Join(' ', kill.WindowThroughput)],
             ["silo kill, SDK: calls / ok / retriable / final / lost", Calls(kill.Sdk)],
             ["silo kill, edge: calls / ok / retriable / final / lost", Calls(kill.Edge)],
@@ -139,7 +145,8 @@ public static class SiloKillRecovery
                 var sentAt = clock.Elapsed;
                 var edge = caller >= SdkCallers;
                 var call = edge ? SendEdgeAsync(edges[caller % edges.Length], edgeRequest, id) : SendSdkAsync(sdk, input, id);
-                var (outcome, error) = await call.WaitAsync(LostAfter).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : (CallOutcome.Lost, "no answer within 40 s"), TaskScheduler.Default);
+                var (outcome, error) = await call.WaitAsync(LostAfter)
+                    .ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : (CallOutcome.Lost, "no answer within 40 s"), TaskScheduler.Default);
                 calls.Enqueue(new Call(edge, sentAt, clock.Elapsed, outcome, error));
             }
         }
@@ -180,7 +187,8 @@ public static class SiloKillRecovery
         var preKill = calls.Count(c => c.Outcome == CallOutcome.Succeeded && c.EndedAt >= Warmup && c.EndedAt < killedAt) / (killedAt - Warmup).TotalSeconds;
         var surviving = preKill * (Silos - 1) / Silos;
         var windows = Enumerable.Range(0, (int)AfterKill.TotalSeconds)
-            .Select(k => (double)calls.Count(c => c.Outcome == CallOutcome.Succeeded && c.EndedAt >= killedAt + TimeSpan.FromSeconds(k) && c.EndedAt < killedAt + TimeSpan.FromSeconds(k + 1)))
+            .Select(k => (double)calls.Count(c => c.Outcome == CallOutcome.Succeeded && c.EndedAt >= killedAt + TimeSpan.FromSeconds(k)
+                && c.EndedAt < killedAt + TimeSpan.FromSeconds(k + 1)))
             .ToArray();
         int? recovered = null;
         for (var k = 0; k + RecoveredWindows <= windows.Length && recovered is null; k++)

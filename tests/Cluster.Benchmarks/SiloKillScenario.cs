@@ -1,6 +1,7 @@
 namespace Cluster.Benchmarks;
 
-/// <summary><c>-- silo-kill</c>: only the silo-kill part of <c>reliability</c> (<see cref="SiloKillRecovery"/>); writes artifacts/bench/silo-kill.json.</summary>
+/// <summary><c>-- silo-kill</c>: only the silo-kill part of <c>reliability</c> (<see cref="SiloKillRecovery"/>); writes
+/// artifacts/bench/silo-kill.json.</summary>
 public sealed class SiloKillScenario : IBenchScenario
 {
     public string Name => "silo-kill";
@@ -15,7 +16,8 @@ public sealed class SiloKillScenario : IBenchScenario
         Console.Write(BenchReport.Table(
             ["figure", "value"],
             [
-                ["silo kill: last failure before 3 s of successes (s)", kill.RecoverySeconds is { } seconds ? BenchReport.Number(seconds, 2) : "not within 20 s"],
+                ["silo kill: last failure before 3 s of successes (s)", kill.RecoverySeconds is { } seconds ? BenchReport.Number(seconds, 2)
+                    : "not within 20 s"],
                 .. SiloKillRecovery.Rows(kill),
             ]));
         SiloKillRecovery.PrintErrors(kill);

@@ -41,7 +41,8 @@ public sealed class SoakProcess : IDisposable
     public static SoakProcess Start(string repositoryRoot, string name, string clusterId, string redis, string modelRepository, int faultAfterBatches)
     {
         var ports = FreePorts.Take(5);
-        var start = new ProcessStartInfo("dotnet", [SiloFleet.SiloDll(repositoryRoot)]) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = repositoryRoot };
+        var start = new ProcessStartInfo("dotnet", [SiloFleet.SiloDll(repositoryRoot)]) { RedirectStandardOutput = true, RedirectStandardError = true,
+            WorkingDirectory = repositoryRoot };
         var settings = SiloFleet.SiloEnvironment(name, clusterId, redis, modelRepository, ports);
         foreach (var (key, value) in new Dictionary<string, string>
         {
@@ -83,7 +84,8 @@ public sealed class SoakProcess : IDisposable
         try
         {
             var line = File.ReadLines($"/proc/{Pid}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
-            return line is null ? 0 : Math.Round(double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024, 1);
+            return line is null ? 0
+                : Math.Round(double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024, 1);
         }
         catch (IOException)
         {

@@ -4,7 +4,7 @@ using System.Globalization;
 using System.Text.Json.Serialization;
 using Cluster.Client;
 using Cluster.Contracts.Errors;
-using Cluster.Contracts.Placement;
+using Cluster.Contracts.Load;
 using Cluster.Contracts.Tensors;
 using Cluster.Tests.Shared;
 
@@ -32,7 +32,8 @@ public sealed class SoakScenario : IBenchScenario
 
     public string Name => "soak";
 
-    public string Summary => "N minutes (--minutes, default 10) of load on three silo processes with graceful restarts, SIGKILLs and device faults; writes soak.json";
+    public string Summary =>
+        "N minutes (--minutes, default 10) of load on three silo processes with graceful restarts, SIGKILLs and device faults; writes soak.json";
 
     public async Task RunAsync(BenchOptions options, string repositoryRoot)
     {
@@ -48,7 +49,8 @@ public sealed class SoakScenario : IBenchScenario
                 {"max_batch_size": 4, "device_kinds": ["sim"], "min_replicas": 3, "max_replicas": 3}
                 """);
             var generation = 0;
-            SoakProcess StartSilo(int slot) => SoakProcess.Start(repositoryRoot, $"silo-{slot}-{generation++}", clusterId, redis.ConnectionString, models, FaultAfterBatches);
+            SoakProcess StartSilo(int slot) =>
+                SoakProcess.Start(repositoryRoot, $"silo-{slot}-{generation++}", clusterId, redis.ConnectionString, models, FaultAfterBatches);
             for (var slot = 0; slot < silos.Length; slot++)
             {
                 silos[slot] = StartSilo(slot);
@@ -156,7 +158,11 @@ public sealed class SoakScenario : IBenchScenario
                     Math.Round((replacementReady - stopped).TotalSeconds, 2),
                     counts.FailedSince(at));
                 events.Add(chaos);
-                Console.WriteLine($"  {chaos.AtSeconds,6:0.0} s {chaos.Kind} {chaos.Silo} ({chaos.ReplicasHeld} replica(s)): stopped in {chaos.StopSeconds?.ToString("0.00", CultureInfo.InvariantCulture) ?? "-"} s (exit {chaos.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "-"}, drain {chaos.DrainMilliseconds?.ToString("0", CultureInfo.InvariantCulture) ?? "-"} ms), {chaos.Replacement} ready {chaos.ReplacementReadySeconds:0.0} s later; {counts.Succeeded:N0} succeeded, {counts.Failed:N0} failed so far");
+                Console.WriteLine($"  {chaos.AtSeconds,6:0.0} s {chaos.Kind} {chaos.Silo} ({chaos.ReplicasHeld} replica(s)): stopped " +
+                    $"in {chaos.StopSeconds?.ToString("0.00", CultureInfo.InvariantCulture) ?? "-"} s " +
+                        $"(exit {chaos.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "-"}, " +
+                            $"drain {chaos.DrainMilliseconds?.ToString("0", CultureInfo.InvariantCulture) ?? "-"} ms), {chaos.Replacement} " +
+                                $"ready {chaos.ReplacementReadySeconds:0.0} s later; {counts.Succeeded:N0} succeeded, {counts.Failed:N0} failed so far");
             }
 
             var remaining = duration - clock.Elapsed;
@@ -181,7 +187,8 @@ public sealed class SoakScenario : IBenchScenario
                 DeviceQuarantines = (long)executions.Values.Sum(v => v.Quarantines),
                 Events = events,
                 Rss = samples,
-                RssBySilo = samples.GroupBy(s => s.Silo).Select(g => new RssSummary(g.Key, g.First().RssMb, g.Max(s => s.RssMb), g.Last().RssMb, g.Count())).ToList(),
+                RssBySilo = samples.GroupBy(s => s.Silo).Select(g => new RssSummary(g.Key, g.First().RssMb, g.Max(s => s.RssMb), g.Last().RssMb, g.Count()))
+                    .ToList(),
             };
             Console.WriteLine();
             Console.Write(BenchReport.Table(
@@ -193,7 +200,8 @@ public sealed class SoakScenario : IBenchScenario
                     ["lost (no answer in 10 s)", BenchReport.Number(results.Lost)],
                     ["duplicated", BenchReport.Number(results.Duplicated)],
                     ["device quarantines (injected faults seen)", BenchReport.Number(results.DeviceQuarantines)],
-                    .. results.RssBySilo.Select(r => (IReadOnlyList<string>)[$"RSS {r.Silo} first / max / last (MiB)", $"{r.FirstMb:0.0} / {r.MaxMb:0.0} / {r.LastMb:0.0}"]),
+                    .. results.RssBySilo.Select(r =>
+                        (IReadOnlyList<string>)[$"RSS {r.Silo} first / max / last (MiB)", $"{r.FirstMb:0.0} / {r.MaxMb:0.0} / {r.LastMb:0.0}"]),
                 ]));
             Console.WriteLine($"wrote {BenchReport.WriteJson(repositoryRoot, "soak.json", results)}");
         }
@@ -236,7 +244,8 @@ public sealed class SoakScenario : IBenchScenario
             }
             catch (Exception e)
             {
-                var kind = e is InferenceException inference ? $"{e.GetType().Name} (safe to retry: {(inference.SafeToRetry ? "yes" : "no")})" : e.GetType().Name;
+                var kind = e is InferenceException inference ? $"{e.GetType().Name} (safe to retry: {(inference.SafeToRetry ? "yes" : "no")})" : e.GetType()
+                    .Name;
                 counts.FailedOne(kind, clock.Elapsed);
             }
         }
@@ -302,7 +311,8 @@ public sealed class SoakScenario : IBenchScenario
 
     /// <summary>The model's replicas on each silo, by the load board.</summary>
     private static async Task<Dictionary<string, int>> ReplicasBySiloAsync(ClusterConnection client) =>
-        (await client.Grains.GetGrain<IClusterLoadGrain>(0).GetAsync()).Silos.ToDictionary(s => s.Silo, s => s.Replicas.Count(r => r.Model == Model), StringComparer.Ordinal);
+        (await client.Grains.GetGrain<IClusterLoadGrain>(0).GetAsync())
+            .Silos.ToDictionary(s => s.Silo, s => s.Replicas.Count(r => r.Model == Model), StringComparer.Ordinal);
 
     private static async Task WaitForReplicasAsync(ClusterConnection client, int count)
     {
@@ -405,7 +415,8 @@ public sealed record SoakResults
 
     [JsonPropertyName("lost")] public required long Lost { get; init; }
 
-    /// <summary>Answers with another request's id, plus successes the silos counted beyond the answers (a lower bound: a silo's count since its last scrape before it ended is missing).</summary>
+    /// <summary>Answers with another request's id, plus successes the silos counted beyond the answers (a lower bound: a silo's count since its last scrape
+    /// before it ended is missing).</summary>
     [JsonPropertyName("duplicated")] public required long Duplicated { get; init; }
 
     [JsonPropertyName("executions_counted")] public required long ExecutionsCounted { get; init; }

@@ -10,7 +10,8 @@ namespace Cluster.Benchmarks;
 /// </summary>
 public sealed class StreamingCallers(GRPCInferenceService.GRPCInferenceServiceClient stub, ModelInferRequest request, int callers) : IAsyncDisposable
 {
-    private readonly AsyncDuplexStreamingCall<ModelInferRequest, ModelStreamInferResponse>?[] _streams = new AsyncDuplexStreamingCall<ModelInferRequest, ModelStreamInferResponse>?[callers];
+    private readonly AsyncDuplexStreamingCall<ModelInferRequest, ModelStreamInferResponse>?[] _streams = new AsyncDuplexStreamingCall<ModelInferRequest,
+        ModelStreamInferResponse>?[callers];
 
     /// <summary>Sends one request on caller <paramref name="caller"/>'s stream and waits for its answer; an error answer fails the call.</summary>
     public async Task CallAsync(int caller)

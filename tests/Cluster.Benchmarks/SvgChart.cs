@@ -28,7 +28,8 @@ public static class SvgChart
     /// Renders the panels against <paramref name="x"/> (positive, ascending) with a title and an x-axis label;
     /// <paramref name="xTickLabels"/>, when given, names each x instead of its number.
     /// </summary>
-    public static string Render(string title, string xLabel, IReadOnlyList<double> x, IReadOnlyList<ChartPanel> panels, IReadOnlyList<string>? xTickLabels = null)
+    public static string Render(string title, string xLabel, IReadOnlyList<double> x, IReadOnlyList<ChartPanel> panels,
+        IReadOnlyList<string>? xTickLabels = null)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(panels);
@@ -39,7 +40,9 @@ public static class SvgChart
 
         var height = Top + (panels.Count * PanelHeight) + ((panels.Count - 1) * PanelGap) + Bottom;
         var svg = new StringBuilder();
-        svg.AppendLine(F($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{Width}\" height=\"{height}\" viewBox=\"0 0 {Width} {height}\" font-family=\"sans-serif\" font-size=\"12\">"));
+        svg.AppendLine(
+            F($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{Width}\" height=\"{height}\" viewBox=\"0 0 {Width} {height}\" font-family=\"sans-serif\" ") +
+                "font-size=\"12\">");
         svg.AppendLine(F($"<rect width=\"{Width}\" height=\"{height}\" fill=\"white\"/>"));
         svg.AppendLine(F($"<text x=\"{Width / 2}\" y=\"30\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"bold\">{Escape(title)}</text>"));
         var xMin = Math.Log2(x[0]);
@@ -59,7 +62,8 @@ public static class SvgChart
         return svg.ToString();
     }
 
-    private static void DrawPanel(StringBuilder svg, ChartPanel panel, IReadOnlyList<double> x, IReadOnlyList<string>? xTickLabels, Func<double, double> xPixel, double top)
+    private static void DrawPanel(StringBuilder svg, ChartPanel panel, IReadOnlyList<double> x, IReadOnlyList<string>? xTickLabels, Func<double, double> xPixel,
+        double top)
     {
         var bottom = top + PanelHeight;
         var headroom = panel.Values.DefaultIfEmpty(0).Max() * 1.08;
@@ -85,7 +89,8 @@ public static class SvgChart
 
         svg.AppendLine(F($"<rect x=\"{Left}\" y=\"{top}\" width=\"{Width - Left - Right}\" height=\"{PanelHeight}\" fill=\"none\" stroke=\"#333\"/>"));
         var middle = top + (PanelHeight / 2);
-        svg.AppendLine(F($"<text x=\"25\" y=\"{middle}\" text-anchor=\"middle\" font-size=\"13\" transform=\"rotate(-90 25 {middle})\">{Escape(panel.YLabel)}</text>"));
+        svg.AppendLine(
+            F($"<text x=\"25\" y=\"{middle}\" text-anchor=\"middle\" font-size=\"13\" transform=\"rotate(-90 25 {middle})\">{Escape(panel.YLabel)}</text>"));
 
         var points = string.Join(" ", x.Select((value, i) => F($"{xPixel(value):0.##},{YPixel(panel.Values[i]):0.##}")));
         svg.AppendLine(F($"<polyline points=\"{points}\" fill=\"none\" stroke=\"{panel.Colour}\" stroke-width=\"2\"/>"));
@@ -93,7 +98,9 @@ public static class SvgChart
         {
             var (px, py) = (xPixel(x[i]), YPixel(panel.Values[i]));
             svg.AppendLine(F($"<circle cx=\"{px:0.##}\" cy=\"{py:0.##}\" r=\"3.5\" fill=\"{panel.Colour}\"/>"));
-            svg.AppendLine(F($"<text x=\"{px:0.##}\" y=\"{py - 8:0.##}\" text-anchor=\"middle\" font-size=\"10\" fill=\"#444\">{Label(panel.Values[i], step / 10)}</text>"));
+            svg.AppendLine(
+                F($"<text x=\"{px:0.##}\" y=\"{py - 8:0.##}\" text-anchor=\"middle\" font-size=\"10\" fill=\"#444\">") +
+                    F($"{Label(panel.Values[i], step / 10)}</text>"));
         }
     }
 

@@ -29,7 +29,8 @@ public static class ClusterSecurityChecks
             problems.Add(file, where, "Cluster__AllowInsecureClusterPorts opens the silo and gateway ports without TLS; set Cluster__Tls__* instead");
         }
 
-        if (!names.ContainsKey("Cluster__RedisPassword") && silo.Settings.RedisConnectionString?.Contains("password=", StringComparison.OrdinalIgnoreCase) != true)
+        if (!names.ContainsKey("Cluster__RedisPassword")
+            && silo.Settings.RedisConnectionString?.Contains("password=", StringComparison.OrdinalIgnoreCase) != true)
         {
             problems.Add(file, where, "a silo clustering through Redis needs Cluster__RedisPassword (or password= in the connection string)");
         }
@@ -72,7 +73,8 @@ public static class ClusterSecurityChecks
         var password = words.IndexOf("--requirepass");
         if (password < 0 || string.IsNullOrWhiteSpace(words.ElementAtOrDefault(password + 1)))
         {
-            problems.Add(file, argumentsAt, "Redis must run with \"--requirepass\", \"<password>\": without it anyone who reaches it can rewrite the cluster's membership");
+            problems.Add(file, argumentsAt,
+                "Redis must run with \"--requirepass\", \"<password>\": without it anyone who reaches it can rewrite the cluster's membership");
         }
 
         var plainPort = words.IndexOf("--port");

@@ -66,7 +66,9 @@ public static class ComposeChecks
             var dockerfile = built.Text!.StartsWith("deploy/", StringComparison.Ordinal) ? built.Text["deploy/".Length..] : built.Text;
             if (service["build"]["context"].Text != "../.." || !files.Files.ContainsKey(dockerfile))
             {
-                problems.Add(file, built.Path, $"'{built.Text}' (context '{service["build"]["context"].Text}') is not a Dockerfile in deploy/docker built from the repository root '../..'");
+                problems.Add(file,
+                    built.Path, $"'{built.Text}' (context '{service["build"]["context"].Text}') is not a Dockerfile in deploy/docker built from the " +
+                        "repository root '../..'");
                 return null;
             }
 
@@ -108,7 +110,9 @@ public static class ComposeChecks
             var containerPort = int.Parse(mapping.Text!.Split(':')[^1].Split('/')[0], System.Globalization.CultureInfo.InvariantCulture);
             if (!served.Contains(containerPort))
             {
-                problems.Add(file, mapping.Path, $"container port {containerPort} is not one the silo listens on ({string.Join(", ", silo.Ports.Select(p => $"{p.Key} {p.Value}"))})");
+                problems.Add(file,
+                    mapping.Path, $"container port {containerPort} is not one the silo listens on " +
+                        $"({string.Join(", ", silo.Ports.Select(p => $"{p.Key} {p.Value}"))})");
             }
         }
 

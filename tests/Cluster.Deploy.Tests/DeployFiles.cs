@@ -28,7 +28,8 @@ public sealed class DeployFiles(IReadOnlyDictionary<string, string> files)
         return new DeployFiles(changed);
     }
 
-    /// <summary>The Dockerfile that builds an image of this repository (<c>inference-cluster/silo:tag</c> → <c>docker/Dockerfile.silo</c>), or null for other images.</summary>
+    /// <summary>The Dockerfile that builds an image of this repository (<c>inference-cluster/silo:tag</c> → <c>docker/Dockerfile.silo</c>), or null for other
+    /// images.</summary>
     public (string File, DockerfileModel Model)? DockerfileForImage(string image, Problems problems, string file, string where)
     {
         if (!image.StartsWith("inference-cluster/", StringComparison.Ordinal))

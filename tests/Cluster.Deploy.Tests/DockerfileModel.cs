@@ -40,7 +40,8 @@ public sealed partial class DockerfileModel
 
                     break;
                 case "EXPOSE":
-                    model.ExposedPorts.AddRange(arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(p => int.Parse(p.Split('/')[0], System.Globalization.CultureInfo.InvariantCulture)));
+                    model.ExposedPorts.AddRange(arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries)
+                        .Select(p => int.Parse(p.Split('/')[0], System.Globalization.CultureInfo.InvariantCulture)));
                     break;
                 case "USER":
                     model.User = arguments;

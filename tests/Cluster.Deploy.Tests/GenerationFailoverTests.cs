@@ -5,7 +5,7 @@ using Cluster.Benchmarks;
 using Cluster.Client;
 using Cluster.Contracts.Errors;
 using Cluster.Contracts.Generation;
-using Cluster.Contracts.Placement;
+using Cluster.Contracts.Load;
 using Cluster.Inference.Devices;
 using Cluster.Inference.Generation;
 using Cluster.Tests.Shared;
@@ -25,7 +25,8 @@ public sealed class GenerationFailoverTests(ITestOutputHelper output)
     private const int Silos = 3;
     private const int Streams = 16;
 
-    /// <summary>Long enough (seconds of generation on a fast machine) that a silo stopped once every stream has <see cref="TokensBeforeStop"/> tokens stops them mid-generation.</summary>
+    /// <summary>Long enough (seconds of generation on a fast machine) that a silo stopped once every stream has <see cref="TokensBeforeStop"/> tokens stops
+    /// them mid-generation.</summary>
     private const int MaxTokens = 800;
 
     private const int TokensBeforeStop = 5;
@@ -46,7 +47,8 @@ public sealed class GenerationFailoverTests(ITestOutputHelper output)
     public Task SiloDrainedMidGeneration_EveryStreamEndsWithTheUndisturbedTokens() =>
         InterruptAsync((fleet, victim) => fleet.Terminate(victim), nameof(GenerationHandedOverException));
 
-    /// <summary>Runs the streams, stops the victim's silo with <paramref name="stop"/> and checks them; <paramref name="interruption"/> must be among the interruptions, and any other must be a lost replica.</summary>
+    /// <summary>Runs the streams, stops the victim's silo with <paramref name="stop"/> and checks them; <paramref name="interruption"/> must be among the
+    /// interruptions, and any other must be a lost replica.</summary>
     private async Task InterruptAsync(Action<SiloFleet, int> stop, string interruption)
     {
         var models = Directory.CreateTempSubdirectory("generation-failover-models-").FullName;
@@ -55,9 +57,11 @@ public sealed class GenerationFailoverTests(ITestOutputHelper output)
             DemoDecoder.Write(models);
             File.WriteAllText(
                 Path.Combine(models, DemoDecoder.Name, "config.json"),
-                DemoDecoder.ConfigJson.Replace("\"instance_count\": 1,", $"\"instance_count\": 1, \"min_replicas\": {Silos}, \"max_replicas\": {Silos},", StringComparison.Ordinal));
+                DemoDecoder.ConfigJson.Replace("\"instance_count\": 1,", $"\"instance_count\": 1, \"min_replicas\": {Silos}, \"max_replicas\": {Silos},",
+                    StringComparison.Ordinal));
             var requests = Enumerable.Range(0, Streams)
-                .Select(i => new GenerationRequest { Prompt = $"Stream {i} of the failover test: the quick brown fox", MaxTokens = MaxTokens, IgnoreEos = true, Temperature = 0 })
+                .Select(i => new GenerationRequest { Prompt = $"Stream {i} of the failover test: the quick brown fox", MaxTokens = MaxTokens, IgnoreEos = true,
+                    Temperature = 0 })
                 .ToArray();
             var phases = Stopwatch.StartNew();
 
@@ -66,7 +70,9 @@ public sealed class GenerationFailoverTests(ITestOutputHelper output)
             using var redis = await RedisServer.StartAsync();
             using var fleet = await SiloFleet.StartAsync(RepositoryPaths.Root, redis.ConnectionString, models, Silos);
             output.WriteLine($"{phases.Elapsed.TotalSeconds:0.0} s: silos started");
-            await using var observer = await ClusterConnection.ConnectAsync(new ClusterConnectionOptions { RedisConnectionString = redis.ConnectionString, ClusterId = fleet.ClusterId });
+            await using var observer =
+                await ClusterConnection.ConnectAsync(
+                    new ClusterConnectionOptions { RedisConnectionString = redis.ConnectionString, ClusterId = fleet.ClusterId });
             await WaitForSilosOnBoardAsync(observer);
             await observer.Admin.LoadAsync(DemoDecoder.Name, null);
             var replicas = await WaitForOneReplicaPerSiloAsync(observer);
@@ -98,7 +104,8 @@ public sealed class GenerationFailoverTests(ITestOutputHelper output)
             var clock = Stopwatch.StartNew();
             stop(fleet, victim);
             var finished = Task.WhenAll(running);
-            Assert.True(await Task.WhenAny(finished, Task.Delay(StreamsWithin)) == finished, $"Streams still running {StreamsWithin.TotalSeconds} s after silo-{victim} was stopped.");
+            Assert.True(await Task.WhenAny(finished,
+                Task.Delay(StreamsWithin)) == finished, $"Streams still running {StreamsWithin.TotalSeconds} s after silo-{victim} was stopped.");
             await finished;
             var reasons = resumes.Reasons;
             output.WriteLine($"silo-{victim} stopped; every stream ended {clock.Elapsed.TotalSeconds:0.0} s later after {reasons.Count} resumed interruptions");
@@ -127,7 +134,8 @@ public sealed class GenerationFailoverTests(ITestOutputHelper output)
     {
         var version = Path.Combine(models, DemoDecoder.Name, "1");
         using var runner = new OnnxDecoderRunner(Path.Combine(version, "model.onnx"), DeviceDescriptor.Cpu);
-        var engine = new GenerationEngine(runner, DecoderTokenizer.Load(version, "gpt2"), new GenerationSettings { EosTokenIds = [50256] }, TimeProvider.System);
+        var engine = new GenerationEngine(runner, DecoderTokenizer.Load(version, "gpt2"), new GenerationSettings { EosTokenIds = [50256] },
+            TimeProvider.System);
         var streams = requests.Select(r => engine.Submit(GenerationJobs.Create(r, engine, DateTimeOffset.UtcNow))).ToArray();
         while (await engine.StepAsync())
         {
@@ -170,7 +178,8 @@ public sealed class GenerationFailoverTests(ITestOutputHelper output)
                 return replicas;
             }
 
-            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(60), $"Replicas of {DemoDecoder.Name} after 60 s: {string.Join(", ", replicas.Select(r => $"{r.Key}@{r.Silo}"))}");
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(
+                60), $"Replicas of {DemoDecoder.Name} after 60 s: {string.Join(", ", replicas.Select(r => $"{r.Key}@{r.Silo}"))}");
             await Task.Delay(250);
         }
     }

@@ -54,7 +54,8 @@ public static class KubernetesChecks
             var at = $"{where}: {container.Path}";
             if (RedisChecks.IsRedis(container["image"].Text))
             {
-                RedisChecks.Check(file, at, container["args"], $"{where}: {container["args"].Path}", container["volumeMounts"].Items.Select(m => m["mountPath"].Text), problems);
+                RedisChecks.Check(file, at, container["args"], $"{where}: {container["args"].Path}",
+                    container["volumeMounts"].Items.Select(m => m["mountPath"].Text), problems);
                 ClusterSecurityChecks.CheckRedis(container["args"], file, $"{where}: {container["args"].Path}", problems);
                 continue;
             }
@@ -88,7 +89,8 @@ public static class KubernetesChecks
             var silo = SiloContainer.From(image.Model, variables, file, problems);
             ClusterSecurityChecks.CheckSilo(silo, variables.Select(v => (v.Item1, v.Item2)), file, $"{where}: {container["env"].Path}", problems);
             SiloContainer.CheckArguments(container["args"], $"{file}", problems);
-            var ports = container["ports"].Items.ToDictionary(p => p["name"].Text ?? p.Path, p => int.Parse(p["containerPort"].Text!, CultureInfo.InvariantCulture));
+            var ports = container["ports"].Items.ToDictionary(p => p["name"].Text ?? p.Path, p =>
+                int.Parse(p["containerPort"].Text!, CultureInfo.InvariantCulture));
             foreach (var (role, port) in silo.Ports)
             {
                 if (!ports.TryGetValue(role, out var declared) || declared != port)
@@ -106,7 +108,8 @@ public static class KubernetesChecks
             }
 
             var annotations = pod["metadata"]["annotations"];
-            foreach (var (key, expected) in new[] { ("prometheus.io/scrape", "true"), ("prometheus.io/port", silo.Ports["metrics"].ToString(CultureInfo.InvariantCulture)), ("prometheus.io/path", SiloSchema.MetricsPath) })
+            foreach (var (key, expected) in new[] { ("prometheus.io/scrape", "true"),
+                ("prometheus.io/port", silo.Ports["metrics"].ToString(CultureInfo.InvariantCulture)), ("prometheus.io/path", SiloSchema.MetricsPath) })
             {
                 if (annotations[key].Text != expected)
                 {
@@ -125,7 +128,8 @@ public static class KubernetesChecks
         var gpus = container["resources"]["limits"]["nvidia.com/gpu"];
         if (usesCuda && (!gpus.Exists || !podSpec["tolerations"].Items.Any(t => t["key"].Text == "nvidia.com/gpu") || !podSpec["nodeSelector"].Entries.Any()))
         {
-            problems.Add(file, $"{where}: {container.Path}", "a CUDA silo needs an nvidia.com/gpu limit, a nodeSelector for its pool and a toleration of nvidia.com/gpu");
+            problems.Add(file, $"{where}: {container.Path}",
+                "a CUDA silo needs an nvidia.com/gpu limit, a nodeSelector for its pool and a toleration of nvidia.com/gpu");
         }
 
         if (!usesCuda && gpus.Exists)
@@ -143,7 +147,9 @@ public static class KubernetesChecks
         var needed = sleep + (int)ClusterHost.ShutdownTimeout.TotalSeconds;
         if (grace <= needed)
         {
-            problems.Add(file, $"{where}: {podSpec.Path}.terminationGracePeriodSeconds", $"{grace} s does not cover the preStop sleep ({sleep} s) and the silo's shutdown ({ClusterHost.ShutdownTimeout.TotalSeconds} s)");
+            problems.Add(
+                file, $"{where}: {podSpec.Path}.terminationGracePeriodSeconds", $"{grace} s does not cover the preStop sleep ({sleep} s) and the silo's " +
+                    $"shutdown ({ClusterHost.ShutdownTimeout.TotalSeconds} s)");
         }
     }
 
@@ -168,7 +174,9 @@ public static class KubernetesChecks
                 }
                 else if (declared["containerPort"].Text != port["port"].Text)
                 {
-                    problems.Add(file, $"{where}: {port.Path}.port", $"{port["port"].Text} differs from the container's {declared["containerPort"].Text}; keep the well-known port");
+                    problems.Add(
+                        file, $"{where}: {port.Path}.port", $"{port["port"].Text} differs from the container's {declared["containerPort"].Text}; keep the " +
+                            "well-known port");
                 }
             }
         }

@@ -4,7 +4,7 @@ using Cluster.Client;
 using Cluster.Contracts.Errors;
 using Cluster.Contracts.Grains;
 using Cluster.Contracts.Models;
-using Cluster.Contracts.Placement;
+using Cluster.Contracts.Load;
 using Cluster.Contracts.Tensors;
 using Cluster.Tests.Shared;
 

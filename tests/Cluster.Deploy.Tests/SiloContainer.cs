@@ -79,7 +79,9 @@ public sealed class SiloContainer
     {
         if (!SiloSchema.RestRoutes.Contains(path))
         {
-            problems.Add(file, where, $"path '{path}' is not a route of the REST edge ({string.Join(", ", SiloSchema.RestRoutes.Where(r => r.Contains("health", StringComparison.Ordinal)))})");
+            problems.Add(file,
+                where, $"path '{path}' is not a route of the REST edge " +
+                    $"({string.Join(", ", SiloSchema.RestRoutes.Where(r => r.Contains("health", StringComparison.Ordinal)))})");
         }
         else if (expectedPath is not null && path != expectedPath)
         {
@@ -99,7 +101,8 @@ public sealed class SiloContainer
         {
             var text = argument.Text ?? "";
             var name = text.TrimStart('-').Split('=')[0].Replace(":", "__", StringComparison.Ordinal);
-            if (!text.StartsWith("--", StringComparison.Ordinal) || !text.Contains('=', StringComparison.Ordinal) || SiloSchema.CheckSettingName(name) is not null)
+            if (!text.StartsWith("--", StringComparison.Ordinal) || !text.Contains('=', StringComparison.Ordinal)
+                || SiloSchema.CheckSettingName(name) is not null)
             {
                 problems.Add(file, argument.Path, $"'{text}' is not a silo setting argument like --Cluster:SiloName=gpu-a");
             }

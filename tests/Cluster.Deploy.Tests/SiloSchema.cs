@@ -88,7 +88,8 @@ public static class SiloSchema
         ("Cluster__MetricsAddress", IPEndPoint.Parse(settings.MetricsAddress).Address),
     ];
 
-    private static bool IsLeaf(Type type) => type.IsPrimitive || type.IsEnum || type == typeof(string) || type == typeof(decimal) || Nullable.GetUnderlyingType(type) is not null;
+    private static bool IsLeaf(Type type) => type.IsPrimitive || type.IsEnum || type == typeof(string) || type == typeof(decimal)
+        || Nullable.GetUnderlyingType(type) is not null;
 
     private static Type? ElementType(Type type) =>
         type != typeof(string) && typeof(IEnumerable).IsAssignableFrom(type) && type.IsGenericType ? type.GetGenericArguments()[0] : null;

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Cluster.Benchmarks;
 using Cluster.Client;
 using Cluster.Client.Protocol;
-using Cluster.Contracts.Placement;
+using Cluster.Contracts.Load;
 using Cluster.Edge.Tests.Fuzzing;
 using Cluster.Tests.Shared;
 using Grpc.Core;
@@ -69,13 +69,16 @@ public sealed class SiloStopTests
         try
         {
             using var fleet = await SiloFleet.StartAsync(RepositoryPaths.Root, redis.ConnectionString, models, Silos, StopLogs);
-            await using (var observer = await ClusterConnection.ConnectAsync(new ClusterConnectionOptions { RedisConnectionString = redis.ConnectionString, ClusterId = fleet.ClusterId }))
+            await using (var observer =
+                await ClusterConnection.ConnectAsync(
+                    new ClusterConnectionOptions { RedisConnectionString = redis.ConnectionString, ClusterId = fleet.ClusterId }))
             {
                 await WaitForReplicasAsync(observer, Silos);
             }
 
             var before = Enumerable.Range(0, Silos).Select(i => fleet.Output(i).Length).ToArray();
-            using (var kill = Process.Start("kill", ["-TERM", .. fleet.Processes.Select(p => p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture))])!)
+            using (var kill =
+                Process.Start("kill", ["-TERM", .. fleet.Processes.Select(p => p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture))])!)
             {
                 await kill.WaitForExitAsync();
             }
@@ -83,7 +86,9 @@ public sealed class SiloStopTests
             var exited = await Task.WhenAll(fleet.Processes.Select(p => ExitsWithinAsync(p, StopBudget)));
             var outputs = Enumerable.Range(0, Silos).Select(i => fleet.Output(i)).ToArray();
             var all = string.Join("\n----\n", outputs);
-            Assert.True(exited.All(e => e), $"silo(s) {string.Join(", ", exited.Select((e, i) => e ? -1 : i).Where(i => i >= 0))} still running {StopBudget.TotalSeconds} s after SIGTERM:\n{all}");
+            Assert.True(exited.All(e =>
+                e), $"silo(s) {string.Join(", ", exited.Select((e, i) => e ? -1 : i).Where(i => i >= 0))} still running {StopBudget.TotalSeconds} s after " +
+                    $"SIGTERM:\n{all}");
             Assert.True(fleet.Processes.All(p => p.ExitCode == 0), all);
             for (var i = 0; i < Silos; i++)
             {
@@ -141,7 +146,8 @@ public sealed class SiloStopTests
     private static async Task WaitForReplicasAsync(ClusterConnection observer, int count)
     {
         var waited = Stopwatch.StartNew();
-        while ((await observer.Grains.GetGrain<IClusterLoadGrain>(0).GetAsync()).Silos.Count(s => s.Replicas.Count(r => r.Model == Model && r.Accepting) == 1) < count)
+        while ((await observer.Grains.GetGrain<IClusterLoadGrain>(0).GetAsync())
+            .Silos.Count(s => s.Replicas.Count(r => r.Model == Model && r.Accepting) == 1) < count)
         {
             Assert.True(waited.Elapsed < TimeSpan.FromSeconds(90), $"{Model} not spread one ready replica per silo over {count} silos after 90 s");
             await Task.Delay(250);

@@ -28,12 +28,15 @@ public sealed class AccessControlTests(EdgeFixture fixture)
         foreach (var (method, path) in routes)
         {
             var open = OpenRestRoutes.Contains(path);
-            var admin = path.StartsWith("/dashboard", StringComparison.Ordinal) || path.StartsWith("/v2/repository", StringComparison.Ordinal) || path.EndsWith("/stats", StringComparison.Ordinal);
+            var admin = path.StartsWith("/dashboard", StringComparison.Ordinal) || path.StartsWith("/v2/repository", StringComparison.Ordinal)
+                || path.EndsWith("/stats", StringComparison.Ordinal);
             var withoutKey = await SendAsync(method, path, key: null);
             var withInferKey = await SendAsync(method, path, EdgeFixture.InferKey);
 
-            Assert.True(open ? withoutKey != HttpStatusCode.Unauthorized : withoutKey == HttpStatusCode.Unauthorized, $"{method} {path} without a key: {withoutKey}");
-            Assert.True(admin ? withInferKey == HttpStatusCode.Forbidden : withInferKey is not (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden), $"{method} {path} with the infer key: {withInferKey}");
+            Assert.True(open ? withoutKey != HttpStatusCode.Unauthorized
+                : withoutKey == HttpStatusCode.Unauthorized, $"{method} {path} without a key: {withoutKey}");
+            Assert.True(admin ? withInferKey == HttpStatusCode.Forbidden
+                : withInferKey is not (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden), $"{method} {path} with the infer key: {withInferKey}");
         }
     }
 
@@ -45,8 +48,10 @@ public sealed class AccessControlTests(EdgeFixture fixture)
             var withoutKey = await CallAsync(method.Name, method.IsClientStreaming, key: null);
             var withInferKey = await CallAsync(method.Name, method.IsClientStreaming, EdgeFixture.InferKey);
 
-            Assert.True(OpenRpcs.Contains(method.Name) ? withoutKey == StatusCode.OK : withoutKey == StatusCode.Unauthenticated, $"{method.Name} without a key: {withoutKey}");
-            Assert.True(AdminRpcs.Contains(method.Name) ? withInferKey == StatusCode.PermissionDenied : withInferKey is not (StatusCode.Unauthenticated or StatusCode.PermissionDenied), $"{method.Name} with the infer key: {withInferKey}");
+            Assert.True(OpenRpcs.Contains(method.Name) ? withoutKey == StatusCode.OK
+                : withoutKey == StatusCode.Unauthenticated, $"{method.Name} without a key: {withoutKey}");
+            Assert.True(AdminRpcs.Contains(method.Name) ? withInferKey == StatusCode.PermissionDenied
+                : withInferKey is not (StatusCode.Unauthenticated or StatusCode.PermissionDenied), $"{method.Name} with the infer key: {withInferKey}");
         }
     }
 
@@ -57,13 +62,16 @@ public sealed class AccessControlTests(EdgeFixture fixture)
         {
             // HttpClient resolves a ".." path segment itself, so that name only goes through gRPC.
             var escaped = Uri.EscapeDataString(name);
-            foreach (var (method, path) in name == ".." ? [] : new[] { ("GET", $"/v2/models/{escaped}"), ("GET", $"/v2/models/{escaped}/stats"), ("POST", $"/v2/repository/models/{escaped}/load"), ("POST", $"/v2/repository/models/{escaped}/unload") })
+            foreach (var (method, path) in name == ".." ? []
+                : new[] { ("GET", $"/v2/models/{escaped}"), ("GET", $"/v2/models/{escaped}/stats"), ("POST", $"/v2/repository/models/{escaped}/load"),
+                    ("POST", $"/v2/repository/models/{escaped}/unload") })
             {
                 var status = await SendAsync(method, path, EdgeFixture.AdminKey);
                 Assert.True(status is HttpStatusCode.NotFound or HttpStatusCode.BadRequest, $"{method} {path}: {status}");
             }
 
-            var load = await Assert.ThrowsAsync<RpcException>(() => fixture.Grpc.RepositoryModelLoadAsync(new RepositoryModelLoadRequest { ModelName = name }, EdgeFixture.Key()).ResponseAsync);
+            var load = await Assert.ThrowsAsync<RpcException>(() =>
+                fixture.Grpc.RepositoryModelLoadAsync(new RepositoryModelLoadRequest { ModelName = name }, EdgeFixture.Key()).ResponseAsync);
             Assert.True(load.StatusCode is StatusCode.NotFound or StatusCode.InvalidArgument, $"load '{name}': {load.StatusCode}");
         }
     }
@@ -118,7 +126,8 @@ public sealed class AccessControlTests(EdgeFixture fixture)
     private async Task<StatusCode> CallAsync(string name, bool streaming, string? key)
     {
         var marshaller = Marshallers.Create<byte[]>(b => b, b => b);
-        var method = new Method<byte[], byte[]>(streaming ? MethodType.DuplexStreaming : MethodType.Unary, "inference.GRPCInferenceService", name, marshaller, marshaller);
+        var method = new Method<byte[],
+            byte[]>(streaming ? MethodType.DuplexStreaming : MethodType.Unary, "inference.GRPCInferenceService", name, marshaller, marshaller);
         var options = new CallOptions(key is null ? [] : EdgeFixture.Key(key));
         var invoker = fixture.Channel.CreateCallInvoker();
         try

@@ -19,10 +19,14 @@ public sealed class BadRequestTests(EdgeFixture fixture)
         { "wrong shape", StatusCode.InvalidArgument, "Input 'features' of model 'tiny_classifier' version 1 has shape [1,5]; expected [-1,4]" },
         { "missing input", StatusCode.InvalidArgument, "Input 'b' of model 'two_in_two_out' version 1 is missing (expected b FP32 [-1,4])." },
         { "extra input", StatusCode.InvalidArgument, "Input 'c' is not an input of model 'two_in_two_out' version 1" },
-        { "typed count mismatch", StatusCode.InvalidArgument, "Input 'features' of model 'tiny_classifier': contents.fp32_contents has 3 values; shape [1,4] needs 4." },
-        { "raw size mismatch", StatusCode.InvalidArgument, "Input 'features' of model 'tiny_classifier': raw_input_contents has 12 bytes; shape [1,4] of FP32 needs 16." },
-        { "mixed raw and typed", StatusCode.InvalidArgument, "Input 'features' of model 'tiny_classifier': a request must not mix raw_input_contents with typed contents." },
-        { "oversized shape", StatusCode.InvalidArgument, "Input 'features' of model 'tiny_classifier': shape [100000,100000] claims more than the limit of 4096 elements per tensor." },
+        { "typed count mismatch", StatusCode.InvalidArgument,
+            "Input 'features' of model 'tiny_classifier': contents.fp32_contents has 3 values; shape [1,4] needs 4." },
+        { "raw size mismatch", StatusCode.InvalidArgument,
+            "Input 'features' of model 'tiny_classifier': raw_input_contents has 12 bytes; shape [1,4] of FP32 needs 16." },
+        { "mixed raw and typed", StatusCode.InvalidArgument,
+            "Input 'features' of model 'tiny_classifier': a request must not mix raw_input_contents with typed contents." },
+        { "oversized shape", StatusCode.InvalidArgument,
+            "Input 'features' of model 'tiny_classifier': shape [100000,100000] claims more than the limit of 4096 elements per tensor." },
         { "negative dimension", StatusCode.InvalidArgument, "Input 'features' of model 'tiny_classifier': shape [-1,4] has a negative dimension." },
         { "batch over max_batch_size", StatusCode.InvalidArgument, "has batch size 9, over the model's max_batch_size 8." },
         { "unknown requested output", StatusCode.InvalidArgument, "Requested output 'logits' is not an output of model 'tiny_classifier' version 1" },
@@ -30,7 +34,8 @@ public sealed class BadRequestTests(EdgeFixture fixture)
         { "failed model", StatusCode.Unavailable, "Model 'broken' version 1 cannot be served: ONNX Runtime cannot load" },
         { "sequence parameter", StatusCode.InvalidArgument, "parameter 'sequence_id' asks for sequence batching" },
         { "timeout too long", StatusCode.InvalidArgument, "parameter 'timeout' is 9223372036854775807 µs, above the maximum of 86400000000 (24 h)." },
-        { "bytes shape without data", StatusCode.InvalidArgument, "Input 'text' of model 'type_zoo': raw BYTES contents have 0 bytes, too few for 4096 length-prefixed elements." },
+        { "bytes shape without data", StatusCode.InvalidArgument,
+            "Input 'text' of model 'type_zoo': raw BYTES contents have 0 bytes, too few for 4096 length-prefixed elements." },
     };
 
     [Theory]
@@ -70,8 +75,10 @@ public sealed class BadRequestTests(EdgeFixture fixture)
     [Fact]
     public async Task AdminRpcs_WithInferKey_PermissionDenied()
     {
-        var statistics = await Assert.ThrowsAsync<RpcException>(() => fixture.Grpc.ModelStatisticsAsync(new ModelStatisticsRequest(), Key(InferKey)).ResponseAsync);
-        var unload = await Assert.ThrowsAsync<RpcException>(() => fixture.Grpc.RepositoryModelUnloadAsync(new RepositoryModelUnloadRequest { ModelName = "tiny_classifier" }, Key(InferKey)).ResponseAsync);
+        var statistics =
+            await Assert.ThrowsAsync<RpcException>(() => fixture.Grpc.ModelStatisticsAsync(new ModelStatisticsRequest(), Key(InferKey)).ResponseAsync);
+        var unload = await Assert.ThrowsAsync<RpcException>(() =>
+            fixture.Grpc.RepositoryModelUnloadAsync(new RepositoryModelUnloadRequest { ModelName = "tiny_classifier" }, Key(InferKey)).ResponseAsync);
         Assert.Equal(StatusCode.PermissionDenied, statistics.StatusCode);
         Assert.Equal(StatusCode.PermissionDenied, unload.StatusCode);
         Assert.Equal("The API key lacks the 'admin' scope this call needs.", unload.Status.Detail);

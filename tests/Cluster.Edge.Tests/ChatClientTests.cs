@@ -48,7 +48,8 @@ public sealed class ChatClientTests(EdgeFixture fixture)
 
         // Microsoft.Extensions.AI's own coalescing of the updates gives the same response.
         var coalesced = updates.ToChatResponse();
-        Assert.Equal((whole.Text, whole.FinishReason, whole.Usage.OutputTokenCount), (coalesced.Text, coalesced.FinishReason, coalesced.Usage?.OutputTokenCount));
+        Assert.Equal((whole.Text, whole.FinishReason, whole.Usage.OutputTokenCount),
+            (coalesced.Text, coalesced.FinishReason, coalesced.Usage?.OutputTokenCount));
     }
 
     [Fact]
@@ -102,7 +103,9 @@ public sealed class ChatClientTests(EdgeFixture fixture)
 
         // tiny_gpt has no chat template of its own, so the plain layout renders the conversation.
         var prompt = "System: Be brief.\n\nUser: Hello\n\nAssistant: world\n\nUser: again\n\nAssistant:";
-        var expected = await fixture.Cluster.Client.GenerateTextAsync(Model, new GenerationRequest { Prompt = prompt, MaxTokens = 12, Temperature = 0, IgnoreEos = true, Stop = ["\nUser:"] });
+        var expected =
+            await fixture.Cluster.Client.GenerateTextAsync(Model,
+                new GenerationRequest { Prompt = prompt, MaxTokens = 12, Temperature = 0, IgnoreEos = true, Stop = ["\nUser:"] });
         Assert.Equal((expected.Text, (long?)expected.PromptTokens), (answer.Text, answer.Usage!.InputTokenCount));
     }
 
@@ -133,7 +136,9 @@ public sealed class ChatClientTests(EdgeFixture fixture)
     public async Task SamplingOptions_Mapped_SeedReproducesAndTopKOneIsGreedy(string transport)
     {
         var chat = Chat(transport);
-        ChatOptions Sampled(long seed, int topK) => new() { Temperature = 1.5f, TopP = 1, TopK = topK, Seed = seed, MaxOutputTokens = 12, RawRepresentationFactory = _ => new GenerationRequest { IgnoreEos = true } };
+        ChatOptions Sampled(long seed, int topK) =>
+            new() { Temperature = 1.5f, TopP = 1, TopK = topK, Seed = seed, MaxOutputTokens = 12, RawRepresentationFactory = _ =>
+                new GenerationRequest { IgnoreEos = true } };
 
         var first = await chat.GetResponseAsync(Hello, Sampled(seed: 7, topK: 0));
         var again = await chat.GetResponseAsync(Hello, Sampled(seed: 7, topK: 0));
@@ -183,7 +188,8 @@ public sealed class ChatClientTests(EdgeFixture fixture)
     public async Task Timeout_FromAdditionalProperties_EndsTheGeneration()
     {
         var options = Greedy(maxTokens: 1000);
-        options.AdditionalProperties = new() { [InferenceClientAIExtensions.TimeoutProperty] = TimeSpan.FromTicks(1), [InferenceClientAIExtensions.PriorityProperty] = 1 };
+        options.AdditionalProperties =
+            new() { [InferenceClientAIExtensions.TimeoutProperty] = TimeSpan.FromTicks(1), [InferenceClientAIExtensions.PriorityProperty] = 1 };
 
         await Assert.ThrowsAsync<InferenceTimeoutException>(() => Chat(OverGrains).GetResponseAsync(Hello, options));
     }
@@ -191,12 +197,17 @@ public sealed class ChatClientTests(EdgeFixture fixture)
     public static TheoryData<string, Func<ChatOptions>, string> RefusedOptions => new()
     {
         { "negative seed", () => new ChatOptions { Seed = -1 }, "ChatOptions.Seed must be 0 or more, got -1. (Parameter 'options')" },
-        { "tools", () => new ChatOptions { Tools = [AIFunctionFactory.Create(() => 1, "one")] }, "ChatOptions.Tools is not supported: the cluster's models do not call tools." },
-        { "penalty", () => new ChatOptions { FrequencyPenalty = 0.5f }, "ChatOptions.FrequencyPenalty is not supported: the cluster's sampler has no penalties." },
-        { "json", () => new ChatOptions { ResponseFormat = ChatResponseFormat.Json }, "ChatOptions.ResponseFormat (JSON) is not supported: the cluster does not constrain output to JSON." },
-        { "conversation id", () => new ChatOptions { ConversationId = "c1" }, "ChatOptions.ConversationId is not supported: the cluster keeps no conversations; send the whole history as messages." },
+        { "tools", () => new ChatOptions { Tools = [AIFunctionFactory.Create(() => 1, "one")] },
+            "ChatOptions.Tools is not supported: the cluster's models do not call tools." },
+        { "penalty", () => new ChatOptions { FrequencyPenalty = 0.5f },
+            "ChatOptions.FrequencyPenalty is not supported: the cluster's sampler has no penalties." },
+        { "json", () => new ChatOptions { ResponseFormat = ChatResponseFormat.Json },
+            "ChatOptions.ResponseFormat (JSON) is not supported: the cluster does not constrain output to JSON." },
+        { "conversation id", () => new ChatOptions { ConversationId = "c1" },
+            "ChatOptions.ConversationId is not supported: the cluster keeps no conversations; send the whole history as messages." },
         { "unknown property", () => new ChatOptions { AdditionalProperties = new() { ["beam_width"] = 4 } },
-            "ChatOptions.AdditionalProperties[\"beam_width\"] is not a setting of the cluster; it takes \"priority\" (int) and \"timeout\" (TimeSpan). (Parameter 'properties')" },
+            "ChatOptions.AdditionalProperties[\"beam_width\"] is not a setting of the cluster; it takes \"priority\" (int) and \"timeout\" (TimeSpan). " +
+                "(Parameter 'properties')" },
         { "priority as text", () => new ChatOptions { AdditionalProperties = new() { ["priority"] = "high" } },
             "ChatOptions.AdditionalProperties[\"priority\"] must be a non-negative int, got high (String). (Parameter 'options')" },
         { "raw representation", () => new ChatOptions { RawRepresentationFactory = _ => "text" },
@@ -226,7 +237,8 @@ public sealed class ChatClientTests(EdgeFixture fixture)
     [Fact]
     public async Task UnknownRole_RefusedNamingIt()
     {
-        var error = await Assert.ThrowsAsync<ArgumentException>(() => Chat(OverGrains).GetResponseAsync([new ChatMessage(new ChatRole("narrator"), "once upon a time")]));
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => Chat(OverGrains)
+            .GetResponseAsync([new ChatMessage(new ChatRole("narrator"), "once upon a time")]));
 
         Assert.Equal("messages[0] has role 'narrator'; the cluster's chat templates take system, user, assistant, tool. (Parameter 'messages')", error.Message);
     }
@@ -240,7 +252,8 @@ public sealed class ChatClientTests(EdgeFixture fixture)
         var grainsMetadata = overGrains.GetService<ChatClientMetadata>()!;
         var grpcMetadata = overGrpc.GetService<ChatClientMetadata>()!;
 
-        Assert.Equal((InferenceClientAIExtensions.ProviderName, Model, (Uri?)null), (grainsMetadata.ProviderName, grainsMetadata.DefaultModelId, grainsMetadata.ProviderUri));
+        Assert.Equal((InferenceClientAIExtensions.ProviderName, Model, (Uri?)null),
+            (grainsMetadata.ProviderName, grainsMetadata.DefaultModelId, grainsMetadata.ProviderUri));
         Assert.Equal((InferenceClientAIExtensions.ProviderName, Model), (grpcMetadata.ProviderName, grpcMetadata.DefaultModelId));
         Assert.Equal($"dns:///{new Uri(fixture.Cluster.GrpcAddresses[0]).Authority}", grpcMetadata.ProviderUri!.ToString());
         Assert.Same(fixture.Cluster.Client, overGrains.GetService<InferenceClient>());
@@ -250,7 +263,8 @@ public sealed class ChatClientTests(EdgeFixture fixture)
     /// <summary>The cluster's chat client behind a plain pipeline, as an application composes one.</summary>
     private IChatClient Chat(string transport) => Client(transport).AsIChatClient(Model).AsBuilder().Build();
 
-    internal InferenceClient Client(string transport) => transport == OverGrpc ? InferenceClient.ForGrpc(fixture.Channel, EdgeFixture.AdminKey) : fixture.Cluster.Client;
+    internal InferenceClient Client(string transport) => transport == OverGrpc ? InferenceClient.ForGrpc(fixture.Channel, EdgeFixture.AdminKey)
+        : fixture.Cluster.Client;
 
     private static async Task<List<ChatResponseUpdate>> Collect(IAsyncEnumerable<ChatResponseUpdate> updates)
     {

@@ -9,12 +9,14 @@ public sealed class ClusterFailureStatusTests
 {
     /// <summary>Orleans' response timeout names the silo's address, the message and the grain id.</summary>
     private const string OrleansTimeout =
-        "Response did not arrive on time in 00:00:30 for message: Request S10.1.2.3:11111:123456789@S10.1.2.4:11111:98765 model-batcher/tiny_classifier@1#0 #42.";
+        "Response did not arrive on time in 00:00:30 for message: Request S10.1.2.3:11111:123456789@S10.1.2.4:11111:98765 model-batcher/tiny_classifier@1#0 " +
+            "#42.";
 
     [Fact]
     public void OrleansResponseTimeout_IsDeadlineExceededWithAGenericMessage()
     {
-        var error = new GrpcErrors(NullLogger<GrpcErrors>.Instance).Translate("/inference.GRPCInferenceService/ModelInfer", new TimeoutException(OrleansTimeout));
+        var error = new GrpcErrors(NullLogger<GrpcErrors>.Instance)
+            .Translate("/inference.GRPCInferenceService/ModelInfer", new TimeoutException(OrleansTimeout));
 
         Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
         Assert.Equal(EdgeErrors.NoAnswerInTime, error.Status.Detail);
@@ -24,7 +26,10 @@ public sealed class ClusterFailureStatusTests
     [Fact]
     public void SiloUnavailable_IsUnavailableWithAGenericMessage()
     {
-        var error = new GrpcErrors(NullLogger<GrpcErrors>.Instance).Translate("/inference.GRPCInferenceService/ModelInfer", new SiloUnavailableException("The target silo S10.1.2.3:11111:123456789 became unavailable for message: Request model-batcher/tiny_classifier@1#0."));
+        var error = new GrpcErrors(NullLogger<GrpcErrors>.Instance)
+            .Translate("/inference.GRPCInferenceService/ModelInfer",
+                new SiloUnavailableException(
+                    "The target silo S10.1.2.3:11111:123456789 became unavailable for message: Request model-batcher/tiny_classifier@1#0."));
 
         Assert.Equal(StatusCode.Unavailable, error.StatusCode);
         Assert.DoesNotContain("10.1.2.3", error.Status.Detail, StringComparison.Ordinal);

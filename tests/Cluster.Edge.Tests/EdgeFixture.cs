@@ -110,7 +110,8 @@ public sealed class EdgeFixture : IAsyncLifetime
                 Directory.CreateDirectory(slow);
                 File.Copy(Path.Combine(repository, "wide_mlp", "1", "model.onnx"), Path.Combine(slow, "model.onnx"));
                 File.WriteAllText(Path.Combine(repository, SlowWarmupModel, "config.json"), """
-                    {"max_batch_size": 64, "model_warmup": [{"name": "long", "batch_size": 64, "count": 300, "inputs": {"input": {"data_type": "TYPE_FP32", "dims": [256], "zero_data": true}}}]}
+                    {"max_batch_size": 64, "model_warmup": [{"name": "long", "batch_size": 64, "count": 300,
+                      "inputs": {"input": {"data_type": "TYPE_FP32", "dims": [256], "zero_data": true}}}]}
                     """);
             });
         _channel = GrpcChannel.ForAddress(Cluster.GrpcAddresses[0], new GrpcChannelOptions { MaxSendMessageSize = null, MaxReceiveMessageSize = null });

@@ -37,7 +37,8 @@ public sealed class EmbeddingGeneratorTests(EdgeFixture fixture)
         }
 
         Assert.Null(embeddings.Usage);
-        Assert.True(TextEmbeddings.CosineSimilarity(embeddings[0].Vector.Span, embeddings[1].Vector.Span) > TextEmbeddings.CosineSimilarity(embeddings[0].Vector.Span, embeddings[2].Vector.Span),
+        Assert.True(TextEmbeddings.CosineSimilarity(embeddings[0].Vector.Span,
+            embeddings[1].Vector.Span) > TextEmbeddings.CosineSimilarity(embeddings[0].Vector.Span, embeddings[2].Vector.Span),
             "food and meal are closer than food and the stock market");
     }
 
@@ -60,7 +61,8 @@ public sealed class EmbeddingGeneratorTests(EdgeFixture fixture)
 
         var error = await Assert.ThrowsAsync<NotSupportedException>(() => generator.GenerateAsync(Texts, new EmbeddingGenerationOptions { Dimensions = 128 }));
 
-        Assert.Equal($"EmbeddingGenerationOptions.Dimensions asks for 128; model '{TextEmbeddings.DefaultModel}' gives 384 dimensions and does not shorten them.", error.Message);
+        Assert.Equal($"EmbeddingGenerationOptions.Dimensions asks for 128; model '{TextEmbeddings.DefaultModel}' gives 384 dimensions and does not shorten " +
+            "them.", error.Message);
         Assert.Equal(Texts.Length, (await generator.GenerateAsync(Texts, new EmbeddingGenerationOptions { Dimensions = 384 })).Count);
     }
 

@@ -105,6 +105,7 @@ public sealed class EmbeddingTests(EdgeFixture fixture) : IDisposable
         var error = await Assert.ThrowsAsync<Cluster.Contracts.Errors.InvalidInputException>(() =>
             fixture.Cluster.Client.InferAsync(TextEmbeddings.DefaultModel, [TensorData.FromFloat32("text", [1f], 1)]));
 
-        Assert.Contains($"Input 'text' of model '{TextEmbeddings.DefaultModel}' version 1 has datatype FP32; expected BYTES", error.Message, StringComparison.Ordinal);
+        Assert.Contains($"Input 'text' of model '{TextEmbeddings.DefaultModel}' version 1 has datatype FP32; expected BYTES", error.Message,
+            StringComparison.Ordinal);
     }
 }

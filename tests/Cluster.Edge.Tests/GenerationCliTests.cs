@@ -23,7 +23,8 @@ public sealed class GenerationCliTests(EdgeFixture fixture)
         var root = json.RootElement;
         Assert.Equal(
             (expected.Text, expected.FinishReason, 2, expected.GeneratedTokens),
-            (root.GetProperty("text").GetString(), root.GetProperty("finish_reason").GetString(), root.GetProperty("prompt_tokens").GetInt32(), root.GetProperty("completion_tokens").GetInt32()));
+            (root.GetProperty("text").GetString(), root.GetProperty("finish_reason").GetString(), root.GetProperty("prompt_tokens").GetInt32(),
+                root.GetProperty("completion_tokens").GetInt32()));
         Assert.True(root.GetProperty("ttft_ms").GetDouble() > 0);
         Assert.True(root.GetProperty("tokens_per_s").GetDouble() > 0);
     }
@@ -34,11 +35,13 @@ public sealed class GenerationCliTests(EdgeFixture fixture)
         var expected = await fixture.Cluster.Client.GenerateTextAsync(Model, Greedy);
 
         var (exit, output, error) = await RunAsync(
-            "generate", Model, Prompt, "--max-tokens", "8", "--temperature", "0", "--grpc", fixture.Cluster.GrpcAddresses[0], "--api-key", EdgeFixture.AdminKey);
+            "generate", Model, Prompt, "--max-tokens", "8", "--temperature", "0", "--grpc", fixture.Cluster.GrpcAddresses[0], "--api-key",
+                EdgeFixture.AdminKey);
 
         Assert.Equal(0, exit);
         Assert.Equal(expected.Text + Environment.NewLine, output);
-        Assert.StartsWith($"finish: {expected.FinishReason}, prompt 2 tokens, generated {expected.GeneratedTokens} tokens, first token ", error, StringComparison.Ordinal);
+        Assert.StartsWith($"finish: {expected.FinishReason}, prompt 2 tokens, generated {expected.GeneratedTokens} tokens, first token ", error,
+            StringComparison.Ordinal);
         Assert.EndsWith($" tokens/s{Environment.NewLine}", error, StringComparison.Ordinal);
     }
 
@@ -55,7 +58,9 @@ public sealed class GenerationCliTests(EdgeFixture fixture)
     {
         var (exit, _, error) = await RunAsync(Gateway(Model));
 
-        Assert.Equal((2, $"Usage: generate <model> \"prompt\" [--max-tokens N] [--temperature t] [--top-p p] [--top-k k] [--seed s] [--stop str] [--version N] [--json]{Environment.NewLine}"), (exit, error));
+        Assert.Equal(
+            (2, "Usage: generate <model> \"prompt\" [--max-tokens N] [--temperature t] [--top-p p] [--top-k k] [--seed s] [--stop str] [--version N] " +
+                $"[--json]{Environment.NewLine}"), (exit, error));
     }
 
     [Fact]
@@ -72,11 +77,16 @@ public sealed class GenerationCliTests(EdgeFixture fixture)
     {
         await fixture.Cluster.Client.GenerateTextAsync(Model, Greedy with { IgnoreEos = true });
 
-        var (exit, output, error) = await RunAsync("top", "--iterations", "1", "--gateway", fixture.Cluster.Gateways[0], "--cluster-id", fixture.Cluster.ClusterId);
+        var (exit, output, error) =
+            await RunAsync("top", "--iterations", "1", "--gateway", fixture.Cluster.Gateways[0], "--cluster-id", fixture.Cluster.ClusterId);
 
         Assert.Equal((0, ""), (exit, error));
-        Assert.Matches(@"Replica\s+Running\s+Waiting\s+KV cache\s+Tokens in / out\s+Tok/s\s+TTFT p50 / p99 ms\s+ITL p50 / p99 ms\s+Prefix hits\s+Finished\s+Preempted", output);
-        Assert.Matches(@"tiny_gpt:1/0\s+\d+\s+\d+\s+\d+\.\d % of \d+ MiB\s+[1-9]\d* / [1-9]\d*\s+\d+\.\d\s+[\d.]+ / [\d.]+\s+[\d.]+ / [\d.]+\s+(-|\d+\.\d %)\s+.*length [1-9]\d* .*failed \d+\s+\d+", output);
+        Assert.Matches(
+            @"Replica\s+Running\s+Waiting\s+KV cache\s+Tokens in / out\s+Tok/s\s+TTFT p50 / p99 ms\s+ITL p50 / p99 ms\s+Prefix hits\s+Finished\s+Preempted",
+                output);
+        Assert.Matches(
+            @"tiny_gpt:1/0\s+\d+\s+\d+\s+\d+\.\d % of \d+ MiB\s+[1-9]\d* / [1-9]\d*\s+\d+\.\d\s+[\d.]+ / [\d.]+\s+[\d.]+ / [\d.]+\s+(-|\d+\.\d %)\s+.*length " +
+                @"[1-9]\d* .*failed \d+\s+\d+", output);
     }
 
     [Fact]

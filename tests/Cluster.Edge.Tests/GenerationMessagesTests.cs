@@ -14,7 +14,8 @@ public sealed class GenerationMessagesTests(EdgeFixture fixture)
     [Fact]
     public async Task ModelInfer_Messages_SameTextAsThePromptTheTemplateRenders()
     {
-        var chat = await fixture.Grpc.ModelInferAsync(Conversation("""[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello world"}]"""), Key());
+        var chat = await fixture.Grpc.ModelInferAsync(
+            Conversation("""[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello world"}]"""), Key());
         var prompt = Generation("prompt", "System: Be brief.\n\nUser: Hello world\n\nAssistant:", maxTokens: 8);
         prompt.Parameters["stop"] = new InferParameter { StringParam = "\nUser:" };
         var rendered = await fixture.Grpc.ModelInferAsync(prompt, Key());
@@ -27,10 +28,12 @@ public sealed class GenerationMessagesTests(EdgeFixture fixture)
     public static TheoryData<string, string> BadConversations => new()
     {
         { "[{\"role\": \"user\"", "Input 'messages' of model 'tiny_gpt' version 1 is not valid JSON (" },
-        { "{\"role\": \"user\", \"content\": \"hi\"}", "Input 'messages' of model 'tiny_gpt' version 1 is a JSON object; expected a JSON array of {\"role\": string, \"content\": string} objects." },
+        { "{\"role\": \"user\", \"content\": \"hi\"}",
+            "Input 'messages' of model 'tiny_gpt' version 1 is a JSON object; expected a JSON array of {\"role\": string, \"content\": string} objects." },
         { "[]", "messages is empty: a conversation needs at least one message." },
         { "[\"hi\"]", "messages[0] is a JSON string; expected an object with string fields role and content." },
-        { "[{\"role\": \"user\", \"content\": \"hi\"}, {\"role\": \"bot\", \"content\": \"hello\"}]", "messages[1].role must be one of system, user, assistant, tool; got \"bot\"." },
+        { "[{\"role\": \"user\", \"content\": \"hi\"}, {\"role\": \"bot\", \"content\": \"hello\"}]",
+            "messages[1].role must be one of system, user, assistant, tool; got \"bot\"." },
         { "[{\"content\": \"hi\"}]", "messages[0].role is missing; it must be one of system, user, assistant, tool." },
         { "[{\"role\": \"user\"}]", "messages[0].content is missing." },
         { "[{\"role\": \"user\", \"content\": 5}]", "messages[0].content must be a string, got a JSON number." },
@@ -69,7 +72,8 @@ public sealed class GenerationMessagesTests(EdgeFixture fixture)
 
         var responses = await call.ResponseStream.ReadAllAsync().ToListAsync();
 
-        Assert.Equal("InvalidArgument: Input 'messages' of model 'tiny_gpt' version 1 has datatype FP32; expected BYTES.", Assert.Single(responses).ErrorMessage);
+        Assert.Equal("InvalidArgument: Input 'messages' of model 'tiny_gpt' version 1 has datatype FP32; expected BYTES.", Assert.Single(responses)
+            .ErrorMessage);
     }
 
     /// <summary>A greedy 8-token request for tiny_gpt with <paramref name="json"/> as its <c>messages</c> input.</summary>

@@ -50,7 +50,8 @@ public sealed class GenerationMetricsTests(EdgeFixture fixture) : IDisposable
             AssertCumulative(after, histogram);
         }
 
-        Assert.Equal((0, 0, 0), (after["vllm:num_requests_running" + Series], after["vllm:num_requests_waiting" + Series], after["vllm:kv_cache_usage_perc" + Series]));
+        Assert.Equal((0, 0, 0),
+            (after["vllm:num_requests_running" + Series], after["vllm:num_requests_waiting" + Series], after["vllm:kv_cache_usage_perc" + Series]));
         Assert.InRange(after["vllm:prefix_cache_hits_total" + Series], 0, after["vllm:prefix_cache_queries_total" + Series]);
         Assert.Contains(after.Keys, k => k.StartsWith("cluster_model_replicas{", StringComparison.Ordinal));
 
@@ -106,7 +107,8 @@ public sealed class GenerationMetricsTests(EdgeFixture fixture) : IDisposable
     /// <summary>Buckets never decrease and the +Inf bucket equals the count.</summary>
     private static void AssertCumulative(Dictionary<string, double> scrape, string histogram)
     {
-        var buckets = scrape.Where(p => p.Key.StartsWith(histogram + "_bucket{model_name=\"" + Model + "\",", StringComparison.Ordinal)).Select(p => p.Value).ToList();
+        var buckets = scrape.Where(p => p.Key.StartsWith(histogram + "_bucket{model_name=\"" + Model + "\",", StringComparison.Ordinal)).Select(p => p.Value)
+            .ToList();
         Assert.True(buckets.Count > 10, $"{histogram} has {buckets.Count} buckets");
         Assert.Equal(buckets.Order(), buckets);
         Assert.Equal(scrape[histogram + "_count" + Series], buckets[^1]);

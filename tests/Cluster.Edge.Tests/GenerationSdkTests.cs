@@ -21,7 +21,9 @@ public sealed class GenerationSdkTests(EdgeFixture fixture)
 
         // The edge sends no response for a piece without text, except the last.
         Assert.Equal(overGrains.Where(t => t.Text.Length > 0 || t.FinishReason is not null), overGrpc);
-        Assert.Equal(new GeneratedToken { TokenId = overGrpc[^1].TokenId, Text = overGrpc[^1].Text, FinishReason = "length", PromptTokens = 2, GeneratedTokens = 12 }, overGrpc[^1]);
+        Assert.Equal(
+            new GeneratedToken { TokenId = overGrpc[^1].TokenId, Text = overGrpc[^1].Text, FinishReason = "length", PromptTokens = 2, GeneratedTokens = 12 },
+                overGrpc[^1]);
     }
 
     [Fact]

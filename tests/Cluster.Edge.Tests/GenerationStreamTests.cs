@@ -25,7 +25,8 @@ public sealed class GenerationStreamTests(EdgeFixture fixture)
 
         Assert.True(responses.Count > 1, $"expected several responses, got {responses.Count}");
         Assert.True(responses.Count <= 8, $"expected at most one response per token, got {responses.Count}");
-        Assert.All(responses, r => Assert.Equal(("", "gen-1", Model, "1"), (r.ErrorMessage, r.InferResponse.Id, r.InferResponse.ModelName, r.InferResponse.ModelVersion)));
+        Assert.All(responses, r =>
+            Assert.Equal(("", "gen-1", Model, "1"), (r.ErrorMessage, r.InferResponse.Id, r.InferResponse.ModelName, r.InferResponse.ModelVersion)));
         Assert.All(responses.SkipLast(1), r => Assert.False(IsFinal(r.InferResponse)));
         var last = responses[^1].InferResponse;
         Assert.True(IsFinal(last));
@@ -33,7 +34,9 @@ public sealed class GenerationStreamTests(EdgeFixture fixture)
         Assert.Equal(8L, last.Parameters["completion_tokens"].Int64Param);
         Assert.Equal(2L, last.Parameters["prompt_tokens"].Int64Param);
         Assert.All(responses.SkipLast(1), r => Assert.NotEqual("", Text(r.InferResponse)));
-        Assert.All(responses, r => Assert.Equal(["text_output", "BYTES", "1"], [r.InferResponse.Outputs[0].Name, r.InferResponse.Outputs[0].Datatype, string.Join(",", r.InferResponse.Outputs[0].Shape)]));
+        Assert.All(responses, r =>
+            Assert.Equal(["text_output", "BYTES", "1"],
+                [r.InferResponse.Outputs[0].Name, r.InferResponse.Outputs[0].Datatype, string.Join(",", r.InferResponse.Outputs[0].Shape)]));
     }
 
     [Fact]
@@ -89,7 +92,8 @@ public sealed class GenerationStreamTests(EdgeFixture fixture)
         var whole = string.Concat(pieces);
         var stop = pieces[4];
         var request = Generation("gen-5s", Prompt, maxTokens: 16);
-        request.Parameters["stop"] = new InferParameter { StringParam = asJsonArray ? System.Text.Json.JsonSerializer.Serialize(new[] { "never generated \u0001", stop }) : stop };
+        request.Parameters["stop"] =
+            new InferParameter { StringParam = asJsonArray ? System.Text.Json.JsonSerializer.Serialize(new[] { "never generated \u0001", stop }) : stop };
 
         var answer = await fixture.Grpc.ModelInferAsync(request, Key());
 
@@ -162,7 +166,8 @@ public sealed class GenerationStreamTests(EdgeFixture fixture)
         var responses = await StreamAsync(bad, Generation("good", Prompt, maxTokens: 4));
 
         var error = Assert.Single(responses, r => r.InferResponse.Id == "bad");
-        Assert.Equal("InvalidArgument: Model 'tiny_gpt': parameter 'max_tokens' must be an integer (int64_param or uint64_param), got string_param.", error.ErrorMessage);
+        Assert.Equal("InvalidArgument: Model 'tiny_gpt': parameter 'max_tokens' must be an integer (int64_param or uint64_param), got string_param.",
+            error.ErrorMessage);
         var good = responses.Where(r => r.InferResponse.Id == "good").ToList();
         Assert.Equal(4L, good[^1].InferResponse.Parameters["completion_tokens"].Int64Param);
         Assert.True(IsFinal(good[^1].InferResponse));
@@ -170,23 +175,32 @@ public sealed class GenerationStreamTests(EdgeFixture fixture)
 
     public static TheoryData<string, string> BadCases => new()
     {
-        { "missing text_input", "Input 'text_input' of model 'tiny_gpt' version 1 is missing (expected text_input BYTES [1], the prompt, or messages BYTES [1], the conversation as a JSON array of {\"role\", \"content\"} objects)." },
+        { "missing text_input",
+            "Input 'text_input' of model 'tiny_gpt' version 1 is missing (expected text_input BYTES [1], the prompt, or messages BYTES [1], the conversation " +
+                "as a JSON array of {\"role\", \"content\"} objects)." },
         { "fp32 text_input", "Input 'text_input' of model 'tiny_gpt' version 1 has datatype FP32; expected BYTES." },
         { "two prompts", "Input 'text_input' of model 'tiny_gpt' version 1 has shape [2]; expected [1] or [1,1] (one prompt)." },
-        { "other input", "Input 'input_ids' is not an input of model 'tiny_gpt' version 1; it takes text_input BYTES [1], the prompt, or messages BYTES [1], the conversation as a JSON array of {\"role\", \"content\"} objects." },
-        { "unknown parameter", "Model 'tiny_gpt': parameter 'beam_width' is not a generation parameter; the known ones are max_tokens, temperature, top_p, top_k, seed, stop, stream, ignore_eos, priority, timeout, resume_tokens." },
+        { "other input",
+            "Input 'input_ids' is not an input of model 'tiny_gpt' version 1; it takes text_input BYTES [1], the prompt, or messages BYTES [1], the " +
+                "conversation as a JSON array of {\"role\", \"content\"} objects." },
+        { "unknown parameter",
+            "Model 'tiny_gpt': parameter 'beam_width' is not a generation parameter; the known ones are max_tokens, temperature, top_p, top_k, seed, stop, " +
+                "stream, ignore_eos, priority, timeout, resume_tokens." },
         { "max_tokens as string", "Model 'tiny_gpt': parameter 'max_tokens' must be an integer (int64_param or uint64_param), got string_param." },
         { "temperature as bool", "Model 'tiny_gpt': parameter 'temperature' must be a number (double_param, int64_param or uint64_param), got bool_param." },
         { "stream as int", "Model 'tiny_gpt': parameter 'stream' must be a bool (bool_param), got int64_param." },
         { "empty prompt", "text_input is empty: a prompt needs at least one character." },
         { "prompt past context", "text_input encodes to 1100 tokens; the model's context holds 1024, so it must encode to fewer than 1024." },
-        { "one word past any context", "text_input is 131073 bytes of UTF-8; no token of the model's tokenizer stands for more than 128, so it cannot fit the context of 1024 tokens." },
+        { "one word past any context",
+            "text_input is 131073 bytes of UTF-8; no token of the model's tokenizer stands for more than 128, so it cannot fit the context of 1024 tokens." },
         { "max_tokens zero", "max_tokens must be between 1 and 1022 (the context of 1024 tokens minus the prompt's 2); it was 0." },
         { "max_tokens past context", "max_tokens must be between 1 and 1022 (the context of 1024 tokens minus the prompt's 2); it was 5000." },
         { "negative temperature", "temperature must be 0 (greedy) or more, got -1." },
         { "top_p above one", "top_p must be above 0 and at most 1, got 1.5." },
-        { "resume_tokens not ids", "Model 'tiny_gpt': parameter 'resume_tokens' must be a string (string_param) holding a JSON array of token ids, got '[1, \"a\"]'." },
-        { "resume_tokens as int", "Model 'tiny_gpt': parameter 'resume_tokens' must be a string (string_param) holding a JSON array of token ids, got int64_param." },
+        { "resume_tokens not ids",
+            "Model 'tiny_gpt': parameter 'resume_tokens' must be a string (string_param) holding a JSON array of token ids, got '[1, \"a\"]'." },
+        { "resume_tokens as int",
+            "Model 'tiny_gpt': parameter 'resume_tokens' must be a string (string_param) holding a JSON array of token ids, got int64_param." },
         { "resume_tokens past max_tokens", "resume_tokens holds 8 tokens but max_tokens is 8: at most 7 tokens can be resumed, leaving one to generate." },
         { "resume_tokens outside vocabulary", "resume_tokens[0] is token id 99999999, outside the model's vocabulary of 50257." },
     };
@@ -219,14 +233,16 @@ public sealed class GenerationStreamTests(EdgeFixture fixture)
     internal static bool IsFinal(ModelInferResponse response) =>
         response.Parameters.TryGetValue("triton_final_response", out var final) && final.BoolParam;
 
-    /// <summary>Polls the replica's engine counters until no sequence runs, no cache is held and <paramref name="cancelled"/> sequences ended cancelled.</summary>
+    /// <summary>Polls the replica's engine counters until no sequence runs, no cache is held and <paramref name="cancelled"/> sequences ended
+    /// cancelled.</summary>
     internal static async Task<GenerationReplicaStatistics> WaitForIdleAsync(IModelBatcherGrain replica, long cancelled)
     {
         var deadline = DateTime.UtcNow.AddSeconds(2);
         while (true)
         {
             var statistics = (await replica.GetGenerationStatisticsAsync())!;
-            if ((statistics.Running == 0 && statistics.KvCacheUsage == 0 && statistics.Finished.GetValueOrDefault("cancelled") >= cancelled) || DateTime.UtcNow > deadline)
+            if ((statistics.Running == 0 && statistics.KvCacheUsage == 0 && statistics.Finished.GetValueOrDefault("cancelled") >= cancelled)
+                || DateTime.UtcNow > deadline)
             {
                 return statistics;
             }
@@ -280,7 +296,8 @@ public sealed class GenerationStreamTests(EdgeFixture fixture)
                 request.Inputs[0] = Input("text_input", "BYTES", [1], c => c.BytesContents.Add(ByteString.Empty));
                 break;
             case "prompt past context":
-                request.Inputs[0] = Input("text_input", "BYTES", [1], c => c.BytesContents.Add(ByteString.CopyFromUtf8(string.Concat(Enumerable.Repeat(" a", 1100)))));
+                request.Inputs[0] =
+                    Input("text_input", "BYTES", [1], c => c.BytesContents.Add(ByteString.CopyFromUtf8(string.Concat(Enumerable.Repeat(" a", 1100)))));
                 break;
             case "one word past any context":
                 // Unrefused, encoding this one 128 KiB word would take the tokenizer tens of seconds.

@@ -40,7 +40,8 @@ public sealed class GrpcSdkTests(EdgeFixture fixture)
     public async Task Errors_ComeBackTyped()
     {
         await Assert.ThrowsAsync<ModelNotFoundException>(() => Client.InferAsync("nope", []));
-        var shape = await Assert.ThrowsAsync<InvalidInputException>(() => Client.InferAsync("tiny_classifier", [TensorData.FromFloat32("features", [1f, 2f], 1, 2)]));
+        var shape = await Assert.ThrowsAsync<InvalidInputException>(() =>
+            Client.InferAsync("tiny_classifier", [TensorData.FromFloat32("features", [1f, 2f], 1, 2)]));
         Assert.Contains("has shape [1,2]; expected [-1,4]", shape.Message, StringComparison.Ordinal);
         await Assert.ThrowsAsync<NotSupportedException>(() => Client.GetDeviceStatusAsync("edge/cpu:0"));
     }

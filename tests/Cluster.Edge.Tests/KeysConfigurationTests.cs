@@ -63,7 +63,8 @@ public sealed class KeysConfigurationTests
     public void Edge_BeyondLoopbackWithoutKeys_RefusesToStart()
     {
         var error = Assert.Throws<SiloConfigurationException>(() => Build(new() { ["Cluster:Edge:HttpAddress"] = "0.0.0.0:8000" }));
-        Assert.Contains("Cluster:Edge listens beyond loopback (gRPC 127.0.0.1:8001, HTTP 0.0.0.0:8000) without API keys", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Cluster:Edge listens beyond loopback (gRPC 127.0.0.1:8001, HTTP 0.0.0.0:8000) without API keys", error.Message,
+            StringComparison.Ordinal);
         Assert.Contains("Cluster:Edge:AllowUnauthenticatedBeyondLoopback=true", error.Message, StringComparison.Ordinal);
     }
 

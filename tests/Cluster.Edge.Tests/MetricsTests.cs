@@ -19,17 +19,22 @@ public sealed class MetricsTests(EdgeFixture fixture)
 
         for (var i = 0; i < 2; i++)
         {
-            await Assert.ThrowsAsync<InvalidInputException>(() => fixture.Cluster.Client.InferAsync(MetricsModel, [TensorData.FromFloat32("features", [1f], 1, 1)]));
+            await Assert.ThrowsAsync<InvalidInputException>(() =>
+                fixture.Cluster.Client.InferAsync(MetricsModel, [TensorData.FromFloat32("features", [1f], 1, 1)]));
         }
 
-        var backend = await Assert.ThrowsAsync<ModelExecutionException>(() => fixture.Cluster.Client.InferAsync(FailingModel, [TensorData.FromFloat32("x", [1f, 2f, 3f, 4f], 1, 4)]));
+        var backend =
+            await Assert.ThrowsAsync<ModelExecutionException>(() =>
+                fixture.Cluster.Client.InferAsync(FailingModel, [TensorData.FromFloat32("x", [1f, 2f, 3f, 4f], 1, 4)]));
         Assert.StartsWith($"Model '{FailingModel}' version 1 failed on device 'edge/cpu:0': ", backend.Message, StringComparison.Ordinal);
 
         TensorData[] twoRows = [TensorData.FromFloat32("features", new float[8], 2, 4)];
-        await Assert.ThrowsAsync<InferenceTimeoutException>(() => fixture.Cluster.Client.InferAsync(MetricsModel, twoRows, options: new() { Timeout = TimeSpan.FromMilliseconds(50) }));
+        await Assert.ThrowsAsync<InferenceTimeoutException>(() =>
+            fixture.Cluster.Client.InferAsync(MetricsModel, twoRows, options: new() { Timeout = TimeSpan.FromMilliseconds(50) }));
         using (var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(200)))
         {
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => fixture.Cluster.Client.InferAsync(MetricsModel, twoRows, cancellationToken: cancel.Token));
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+                fixture.Cluster.Client.InferAsync(MetricsModel, twoRows, cancellationToken: cancel.Token));
         }
 
         // The caller's cancellation reaches the replica asynchronously: scrape until the replica has recorded it.
@@ -62,7 +67,8 @@ public sealed class MetricsTests(EdgeFixture fixture)
         Assert.InRange(DeviceValue(text, "nv_gpu_utilization"), 0, 1);
 
         Assert.Equal(1, Value(text, "cluster_model_replicas"));
-        var silos = Assert.Single(text.Split('\n'), l => l.StartsWith("cluster_silos{", StringComparison.Ordinal) && l.Contains("state=\"Active\"", StringComparison.Ordinal) && l.Contains("silo=\"edge\"", StringComparison.Ordinal));
+        var silos = Assert.Single(text.Split('\n'), l => l.StartsWith("cluster_silos{", StringComparison.Ordinal)
+            && l.Contains("state=\"Active\"", StringComparison.Ordinal) && l.Contains("silo=\"edge\"", StringComparison.Ordinal));
         Assert.Equal(1, double.Parse(silos[(silos.LastIndexOf('}') + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture));
     }
 
@@ -88,7 +94,8 @@ public sealed class MetricsTests(EdgeFixture fixture)
 
     private static double DeviceValue(string text, string name)
     {
-        var line = Assert.Single(text.Split('\n'), l => l.StartsWith(name + "{", StringComparison.Ordinal) && l.Contains("device=\"cpu:0\"", StringComparison.Ordinal) && l.Contains("silo=\"edge\"", StringComparison.Ordinal));
+        var line = Assert.Single(text.Split('\n'), l => l.StartsWith(name + "{", StringComparison.Ordinal)
+            && l.Contains("device=\"cpu:0\"", StringComparison.Ordinal) && l.Contains("silo=\"edge\"", StringComparison.Ordinal));
         return double.Parse(line[(line.LastIndexOf('}') + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
     }
 

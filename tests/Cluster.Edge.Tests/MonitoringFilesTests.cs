@@ -16,13 +16,16 @@ public sealed partial class MonitoringFilesTests(EdgeFixture fixture)
     {
         // One success, one failure and one generation, so every series has appeared at least once.
         await fixture.Cluster.Client.InferAsync("tiny_classifier", [TensorData.FromFloat32("features", [1f, 2f, 3f, 4f], 1, 4)]);
-        await Assert.ThrowsAsync<InvalidInputException>(() => fixture.Cluster.Client.InferAsync("tiny_classifier", [TensorData.FromFloat32("features", [1f], 1, 1)]));
-        await fixture.Cluster.Client.GenerateTextAsync(GenerationStreamTests.Model, new GenerationRequest { Prompt = GenerationStreamTests.Prompt, MaxTokens = 4 });
+        await Assert.ThrowsAsync<InvalidInputException>(() =>
+            fixture.Cluster.Client.InferAsync("tiny_classifier", [TensorData.FromFloat32("features", [1f], 1, 1)]));
+        await fixture.Cluster.Client.GenerateTextAsync(GenerationStreamTests.Model,
+            new GenerationRequest { Prompt = GenerationStreamTests.Prompt, MaxTokens = 4 });
         using var http = new HttpClient();
         var served = (await http.GetStringAsync(fixture.Cluster.MetricsAddresses[0] + "/metrics"))
             .Split('\n').Where(l => l.Length > 0 && l[0] != '#').Select(l => l[..l.IndexOfAny(['{', ' '])]).ToHashSet();
 
-        using var dashboard = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(RepositoryPaths.Root, "deploy", "monitoring", "grafana-dashboard.json")));
+        using var dashboard =
+            JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(RepositoryPaths.Root, "deploy", "monitoring", "grafana-dashboard.json")));
         var queried = dashboard.RootElement.GetProperty("panels").EnumerateArray()
             .SelectMany(p => p.GetProperty("targets").EnumerateArray())
             .SelectMany(t => MetricName().Matches(t.GetProperty("expr").GetString()!).Select(m => m.Value))
@@ -30,7 +33,8 @@ public sealed partial class MonitoringFilesTests(EdgeFixture fixture)
 
         Assert.NotEmpty(queried);
         HashSet<string> generation = ["vllm:time_to_first_token_seconds_bucket", "vllm:inter_token_latency_seconds_bucket", "vllm:generation_tokens_total",
-            "vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:kv_cache_usage_perc", "vllm:prefix_cache_hits_total", "vllm:prefix_cache_queries_total", "vllm:request_success_total"];
+            "vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:kv_cache_usage_perc", "vllm:prefix_cache_hits_total",
+                "vllm:prefix_cache_queries_total", "vllm:request_success_total"];
         Assert.Superset(generation, queried);
         Assert.All(queried, name => Assert.Contains(name, served));
     }
@@ -41,7 +45,9 @@ public sealed partial class MonitoringFilesTests(EdgeFixture fixture)
         var config = await File.ReadAllTextAsync(Path.Combine(RepositoryPaths.Root, "deploy", "monitoring", "prometheus.yml"));
         Assert.Contains("metrics_path: /metrics", config, StringComparison.Ordinal);
         Assert.Contains("127.0.0.1:8002", config, StringComparison.Ordinal);
-        Assert.Contains("127.0.0.1:8002", await File.ReadAllTextAsync(Path.Combine(RepositoryPaths.Root, "silo", "Cluster.Silo", "Configuration", "SiloSettings.cs")), StringComparison.Ordinal);
+        Assert.Contains("127.0.0.1:8002",
+            await File.ReadAllTextAsync(Path.Combine(RepositoryPaths.Root, "silo", "Cluster.Silo", "Configuration", "SiloSettings.cs")),
+                StringComparison.Ordinal);
     }
 
     [GeneratedRegex(@"\b(?:nv|inference|cluster)_[a-z_]+\b|\bvllm:[a-z_]+\b")]

@@ -80,7 +80,8 @@ public sealed class NoWorkBeforeAuthenticationTests(ITestOutputHelper output) : 
             byte[] header =
             [
                 0, (byte)(_messageBytes >> 24), (byte)(_messageBytes >> 16), (byte)(_messageBytes >> 8), (byte)_messageBytes,
-                (7 << 3) | 2, (byte)(0x80 | (payload & 0x7F)), (byte)(0x80 | ((payload >> 7) & 0x7F)), (byte)(0x80 | ((payload >> 14) & 0x7F)), (byte)(payload >> 21),
+                (7 << 3) | 2, (byte)(0x80 | (payload & 0x7F)), (byte)(0x80 | ((payload >> 7) & 0x7F)), (byte)(0x80 | ((payload >> 14) & 0x7F)),
+                    (byte)(payload >> 21),
             ];
             await stream.WriteAsync(header);
             var chunk = new byte[64 * 1024];

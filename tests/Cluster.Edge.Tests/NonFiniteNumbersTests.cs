@@ -10,7 +10,8 @@ public sealed class NonFiniteNumbersTests
     public void Values_NonFiniteFloatsAndDoubles_BareTokens()
     {
         var values = new JsonArray(
-            NonFiniteNumbers.Value(float.NaN), NonFiniteNumbers.Value(float.NegativeInfinity), NonFiniteNumbers.Value(double.PositiveInfinity), NonFiniteNumbers.Value(1.5f), NonFiniteNumbers.Value(-2.25));
+            NonFiniteNumbers.Value(float.NaN), NonFiniteNumbers.Value(float.NegativeInfinity), NonFiniteNumbers.Value(double.PositiveInfinity),
+                NonFiniteNumbers.Value(1.5f), NonFiniteNumbers.Value(-2.25));
 
         Assert.Equal("[NaN,-Infinity,Infinity,1.5,-2.25]", values.ToJsonString());
     }

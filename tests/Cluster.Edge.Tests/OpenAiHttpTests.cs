@@ -6,7 +6,8 @@ using static Cluster.Edge.Tests.TextHttp;
 
 namespace Cluster.Edge.Tests;
 
-/// <summary>The <c>/v1</c> routes as raw HTTP: the legacy completions endpoint, the model list, refusals in OpenAI's shape, and a client leaving mid-stream.</summary>
+/// <summary>The <c>/v1</c> routes as raw HTTP: the legacy completions endpoint, the model list, refusals in OpenAI's shape, and a client leaving
+/// mid-stream.</summary>
 [Collection(EdgeCollection.Name)]
 public sealed class OpenAiHttpTests(EdgeFixture fixture)
 {
@@ -15,7 +16,8 @@ public sealed class OpenAiHttpTests(EdgeFixture fixture)
     [Fact]
     public async Task Completions_Greedy_SameTextAndUsageAsTheSdk()
     {
-        var expected = await fixture.Cluster.Client.GenerateTextAsync(Model, new GenerationRequest { Prompt = Prompt, MaxTokens = 8, Temperature = 0, IgnoreEos = true });
+        var expected =
+            await fixture.Cluster.Client.GenerateTextAsync(Model, new GenerationRequest { Prompt = Prompt, MaxTokens = 8, Temperature = 0, IgnoreEos = true });
 
         var (status, body) = await PostJsonAsync(fixture.Http, "/v1/completions", Completion + "}");
 
@@ -24,7 +26,8 @@ public sealed class OpenAiHttpTests(EdgeFixture fixture)
         Assert.Equal(("text_completion", Model), (body.GetProperty("object").GetString(), body.GetProperty("model").GetString()));
         Assert.True(body.GetProperty("created").GetInt64() > 1_700_000_000);
         var choice = body.GetProperty("choices").EnumerateArray().Single();
-        Assert.Equal((expected.Text, "length", 0), (choice.GetProperty("text").GetString(), choice.GetProperty("finish_reason").GetString(), choice.GetProperty("index").GetInt32()));
+        Assert.Equal((expected.Text, "length", 0),
+            (choice.GetProperty("text").GetString(), choice.GetProperty("finish_reason").GetString(), choice.GetProperty("index").GetInt32()));
         Assert.Equal((2, 8, 10), Usage(body));
     }
 
@@ -32,7 +35,9 @@ public sealed class OpenAiHttpTests(EdgeFixture fixture)
     public async Task Completions_StreamWithUsage_PiecesThenFinishThenUsageThenDone()
     {
         var (_, whole) = await PostJsonAsync(fixture.Http, "/v1/completions", Completion + "}");
-        using var response = await PostAsync(fixture.Http, "/v1/completions", Completion + """, "stream": true, "stream_options": {"include_usage": true}, "stop": null, "user": "u-1"}""");
+        using var response =
+            await PostAsync(fixture.Http, "/v1/completions", Completion +
+                """, "stream": true, "stream_options": {"include_usage": true}, "stop": null, "user": "u-1"}""");
 
         var events = await EventsAsync(response);
 
@@ -54,7 +59,8 @@ public sealed class OpenAiHttpTests(EdgeFixture fixture)
     public async Task ChatStream_RoleChunkFirstAndNoUsageUnlessAsked()
     {
         using var response = await PostAsync(fixture.Http, "/v1/chat/completions",
-            """{"model": "tiny_gpt", "messages": [{"role": "developer", "content": "Be brief."}, {"role": "user", "content": [{"type": "text", "text": "Hello"}, {"type": "text", "text": " world"}]}], "max_completion_tokens": 6, "temperature": 0, "stream": true}""");
+            """{"model": "tiny_gpt", "messages": [{"role": "developer", "content": "Be brief."}, {"role": "user", "content": [{"type": "text", "text":""" +
+                """ "Hello"}, {"type": "text", "text": " world"}]}], "max_completion_tokens": 6, "temperature": 0, "stream": true}""");
 
         var events = await EventsAsync(response);
 
@@ -94,23 +100,35 @@ public sealed class OpenAiHttpTests(EdgeFixture fixture)
     {
         { "chat/completions", """{"model": "tiny_gpt", "messages": [""", 400, null, "The request body is not valid JSON" },
         { "chat/completions", """[1, 2]""", 400, null, "The request body must be a JSON object, not a list." },
-        { "chat/completions", """{"model": "tiny_gpt", "messages": [{"role": "user", "content": "hi"}], "frequency_penalty": 0.5}""", 400, "frequency_penalty", "Unrecognized request argument supplied: frequency_penalty." },
-        { "chat/completions", """{"model": "tiny_gpt", "messages": [{"role": "user", "content": "hi"}], "max_tokens": "8"}""", 400, "max_tokens", "max_tokens must be an integer, got a string." },
-        { "chat/completions", """{"model": "tiny_gpt", "messages": [{"role": "user", "content": "hi"}], "temperature": true}""", 400, "temperature", "temperature must be a number, got a boolean true." },
+        { "chat/completions", """{"model": "tiny_gpt", "messages": [{"role": "user", "content": "hi"}], "frequency_penalty": 0.5}""", 400, "frequency_penalty",
+            "Unrecognized request argument supplied: frequency_penalty." },
+        { "chat/completions", """{"model": "tiny_gpt", "messages": [{"role": "user", "content": "hi"}], "max_tokens": "8"}""", 400, "max_tokens",
+            "max_tokens must be an integer, got a string." },
+        { "chat/completions", """{"model": "tiny_gpt", "messages": [{"role": "user", "content": "hi"}], "temperature": true}""", 400, "temperature",
+            "temperature must be a number, got a boolean true." },
         { "chat/completions", """{"model": "tiny_gpt"}""", 400, "messages", "messages is required" },
         { "chat/completions", """{"messages": [{"role": "user", "content": "hi"}]}""", 400, "model", "model is required" },
-        { "chat/completions", """{"model": "tiny_gpt", "messages": [{"role": "user", "content": "hi"}, {"role": "wizard", "content": "hi"}]}""", 400, "messages[1].role", "messages[1].role must be one of developer, system, user, assistant, tool; got \"wizard\"." },
+        { "chat/completions", """{"model": "tiny_gpt", "messages": [{"role": "user", "content": "hi"}, {"role": "wizard", "content": "hi"}]}""", 400,
+            "messages[1].role", "messages[1].role must be one of developer, system, user, assistant, tool; got \"wizard\"." },
         { "chat/completions", """{"model": "tiny_gpt", "messages": [{"role": "user"}]}""", 400, "messages[0].content", "messages[0].content is required" },
-        { "chat/completions", """{"model": "tiny_gpt", "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "http://x/y.png"}}]}]}""", 400, "messages[0].content[0].type", "messages[0].content[0].type must be \"text\"; got \"image_url\"." },
-        { "chat/completions", """{"model": "tiny_gpt", "messages": [{"role": "assistant", "content": "x", "tool_calls": []}]}""", 400, "messages[0].tool_calls", "messages[0].tool_calls is not supported" },
+        { "chat/completions",
+            """{"model": "tiny_gpt", "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "http://x/y.png"}}]}]}""", 400,
+                "messages[0].content[0].type", "messages[0].content[0].type must be \"text\"; got \"image_url\"." },
+        { "chat/completions", """{"model": "tiny_gpt", "messages": [{"role": "assistant", "content": "x", "tool_calls": []}]}""", 400, "messages[0].tool_calls",
+            "messages[0].tool_calls is not supported" },
         { "chat/completions", """{"model": "tiny_gpt", "messages": [{"role": "user", "content": "hi"}], "n": 2}""", 400, "n", "n must be 1" },
-        { "chat/completions", """{"model": "tiny_gpt", "messages": [{"role": "user", "content": "hi"}], "stop": 5}""", 400, "stop", "stop must be a string or a list of strings, got a number." },
-        { "chat/completions", """{"model": "tiny_gpt", "messages": [{"role": "user", "content": "hi"}], "max_completion_tokens": 5000}""", 400, "max_completion_tokens", "max_tokens must be between 1 and" },
-        { "chat/completions", """{"model": "tiny_gpt", "messages": [{"role": "user", "content": "hi"}], "top_p": 1.5}""", 400, "top_p", "top_p must be above 0 and at most 1, got 1.5." },
-        { "chat/completions", """{"model": "tiny_gpt", "messages": [{"role": "user", "content": "hi"}], "stream_options": {"include_obfuscation": true}}""", 400, "stream_options.include_obfuscation", "not supported" },
+        { "chat/completions", """{"model": "tiny_gpt", "messages": [{"role": "user", "content": "hi"}], "stop": 5}""", 400, "stop",
+            "stop must be a string or a list of strings, got a number." },
+        { "chat/completions", """{"model": "tiny_gpt", "messages": [{"role": "user", "content": "hi"}], "max_completion_tokens": 5000}""", 400,
+            "max_completion_tokens", "max_tokens must be between 1 and" },
+        { "chat/completions", """{"model": "tiny_gpt", "messages": [{"role": "user", "content": "hi"}], "top_p": 1.5}""", 400, "top_p",
+            "top_p must be above 0 and at most 1, got 1.5." },
+        { "chat/completions", """{"model": "tiny_gpt", "messages": [{"role": "user", "content": "hi"}], "stream_options": {"include_obfuscation": true}}""",
+            400, "stream_options.include_obfuscation", "not supported" },
         { "chat/completions", """{"model": "tiny_classifier", "messages": [{"role": "user", "content": "hi"}]}""", 400, "model", "does not generate text" },
         { "chat/completions", """{"model": "tiny_gpt", "messages": []}""", 400, "messages", "messages is empty" },
-        { "completions", """{"model": "tiny_gpt", "prompt": ["a", "b"]}""", 400, "prompt", "prompt must be a string or a list of one string; got a list of 2 items." },
+        { "completions", """{"model": "tiny_gpt", "prompt": ["a", "b"]}""", 400, "prompt",
+            "prompt must be a string or a list of one string; got a list of 2 items." },
         { "completions", """{"model": "tiny_gpt", "prompt": ""}""", 400, "prompt", "text_input is empty" },
         { "completions", """{"model": "tiny_gpt"}""", 400, "prompt", "prompt is required" },
         { "completions", """{"model": "tiny_gpt", "prompt": "hi", "messages": []}""", 400, "messages", "Unrecognized request argument supplied: messages." },
@@ -128,7 +146,8 @@ public sealed class OpenAiHttpTests(EdgeFixture fixture)
         Assert.Contains(message, text, StringComparison.Ordinal);
         Assert.Equal("invalid_request_error", type);
         Assert.Equal(param, error.GetProperty("error").GetProperty("param").GetString());
-        Assert.Equal(status == 404 ? "model_not_found" : message.StartsWith("The request body is not valid JSON", StringComparison.Ordinal) ? "invalid_json" : null, code);
+        Assert.Equal(status == 404 ? "model_not_found" : message.StartsWith("The request body is not valid JSON", StringComparison.Ordinal) ? "invalid_json"
+            : null, code);
     }
 
     [Fact]
@@ -139,7 +158,9 @@ public sealed class OpenAiHttpTests(EdgeFixture fixture)
         var (status, error) = await PostJsonAsync(fixture.Http, "/v1/completions", body);
 
         Assert.Equal(413, status);
-        Assert.Equal(($"The request body is larger than this route's limit of {EdgeFixture.MaxTextBodyBytes} bytes (Cluster:Edge:MaxTextBodyBytes).", "invalid_request_error", "request_too_large"), Error(error));
+        Assert.Equal(
+            ($"The request body is larger than this route's limit of {EdgeFixture.MaxTextBodyBytes} bytes (Cluster:Edge:MaxTextBodyBytes).",
+                "invalid_request_error", "request_too_large"), Error(error));
     }
 
     [Fact]

@@ -66,7 +66,8 @@ public sealed class ProtocolTensorsTests
     [Fact]
     public void TypedValueOutOfRange_NamesIndex()
     {
-        var input = new ModelInferRequest.Types.InferInputTensor { Name = "u", Datatype = "UINT8", Contents = new InferTensorContents { UintContents = { 1, 300 } } };
+        var input = new ModelInferRequest.Types.InferInputTensor { Name = "u", Datatype = "UINT8",
+            Contents = new InferTensorContents { UintContents = { 1, 300 } } };
         input.Shape.Add(2);
         var error = Assert.Throws<InvalidInputException>(() => ProtocolTensors.Read("m", input, null, 100));
         Assert.Equal("Input 'u' of model 'm': value 300 at index 1 is out of range for its datatype.", error.Message);

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Cluster.Client.Protocol;
 using static Cluster.Edge.Tests.EdgeFixture;
 
 namespace Cluster.Edge.Tests;
@@ -65,12 +66,17 @@ public sealed class RestTests(EdgeFixture fixture)
 
     [Theory]
     [InlineData("/v2/models/nope/infer", """{"inputs": []}""", HttpStatusCode.NotFound, "Model 'nope' is not in the repository")]
-    [InlineData("/v2/models/tiny_classifier/infer", """{"inputs": [{"name": "features", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3]}]}""", HttpStatusCode.BadRequest, "\"data\" has 3 values; shape [1, 4] needs 4.")]
-    [InlineData("/v2/models/tiny_classifier/infer", """{"inputs": [{"name": "features", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, "x"]}]}""", HttpStatusCode.BadRequest, "holds a value that is not FP32")]
+    [InlineData("/v2/models/tiny_classifier/infer", """{"inputs": [{"name": "features", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3]}]}""",
+        HttpStatusCode.BadRequest, "\"data\" has 3 values; shape [1, 4] needs 4.")]
+    [InlineData("/v2/models/tiny_classifier/infer", """{"inputs": [{"name": "features", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, "x"]}]}""",
+        HttpStatusCode.BadRequest, "holds a value that is not FP32")]
     [InlineData("/v2/models/tiny_classifier/infer", """{"inputs": 5}""", HttpStatusCode.BadRequest, "\"inputs\" is required and must be an array.")]
     [InlineData("/v2/models/tiny_classifier/infer", """{"inputs": [""", HttpStatusCode.BadRequest, "The request body is not valid JSON")]
-    [InlineData("/v2/models/tiny_classifier/infer", """{"inputs": [{"name": "features", "shape": ["1", 4], "datatype": "FP32", "data": [1, 2, 3, 4]}]}""", HttpStatusCode.BadRequest, "has a bad dimension")]
-    [InlineData("/v2/models/tiny_classifier/infer", """{"inputs": [{"name": "features", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}], "outputs": {}}""", HttpStatusCode.BadRequest, "\"outputs\" must be an array")]
+    [InlineData("/v2/models/tiny_classifier/infer", """{"inputs": [{"name": "features", "shape": ["1", 4], "datatype": "FP32", "data": [1, 2, 3, 4]}]}""",
+        HttpStatusCode.BadRequest, "has a bad dimension")]
+    [InlineData("/v2/models/tiny_classifier/infer",
+        """{"inputs": [{"name": "features", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}], "outputs": {}}""", HttpStatusCode.BadRequest,
+            "\"outputs\" must be an array")]
     [InlineData("/v2/models/broken/infer", """{"inputs": []}""", HttpStatusCode.ServiceUnavailable, "cannot be served")]
     public async Task Infer_BadRequest_JsonErrorWithStatus(string path, string body, HttpStatusCode status, string message)
     {
@@ -83,6 +89,20 @@ public sealed class RestTests(EdgeFixture fixture)
     }
 
     [Fact]
+    public async Task ServerMetadata_RestAndGrpcDescribeTheSameServer()
+    {
+        using var rest = await Json(await Send(HttpMethod.Get, "/v2", key: InferKey));
+        var grpc = await fixture.Grpc.ServerMetadataAsync(new ServerMetadataRequest(), Key(InferKey));
+
+        var restExtensions = rest.RootElement.GetProperty("extensions").EnumerateArray().Select(e => e.GetString()!).ToArray();
+        Assert.Equal(grpc.Extensions, restExtensions);
+        Assert.Contains("generate", restExtensions);
+        Assert.DoesNotContain("model_configuration", restExtensions);
+        Assert.Equal(grpc.Name, rest.RootElement.GetProperty("name").GetString());
+        Assert.Equal(grpc.Version, rest.RootElement.GetProperty("version").GetString());
+    }
+
+    [Fact]
     public async Task StatsAndRepository_NeedAdminKey()
     {
         Assert.Equal(HttpStatusCode.Unauthorized, (await fixture.Http.GetAsync("/v2/models/stats")).StatusCode);
@@ -90,7 +110,8 @@ public sealed class RestTests(EdgeFixture fixture)
         using var stats = await Json(await Send(HttpMethod.Get, "/v2/models/tiny_classifier/stats"));
         Assert.Equal("tiny_classifier", stats.RootElement.GetProperty("model_stats")[0].GetProperty("name").GetString());
         using var index = await Json(await Send(HttpMethod.Post, "/v2/repository/index"));
-        Assert.Contains(index.RootElement.EnumerateArray(), m => m.GetProperty("name").GetString() == "broken" && m.GetProperty("state").GetString() == "UNAVAILABLE");
+        Assert.Contains(index.RootElement.EnumerateArray(), m => m.GetProperty("name").GetString() == "broken" && m.GetProperty("state")
+            .GetString() == "UNAVAILABLE");
     }
 
     [Fact]

@@ -21,7 +21,8 @@ public sealed class StreamBoundsTests(EdgeFixture fixture)
     public async Task ModelStreamInfer_ClientNeverReadsAnswers_SiloStopsReadingAtTheCap()
     {
         // A channel of its own: the unread answers fill this connection's windows, not the fixture's.
-        using var channel = GrpcChannel.ForAddress(fixture.Cluster.GrpcAddresses[0], new GrpcChannelOptions { MaxSendMessageSize = null, MaxReceiveMessageSize = null });
+        using var channel =
+            GrpcChannel.ForAddress(fixture.Cluster.GrpcAddresses[0], new GrpcChannelOptions { MaxSendMessageSize = null, MaxReceiveMessageSize = null });
         var grpc = new GRPCInferenceService.GRPCInferenceServiceClient(channel);
         var before = await InferenceCountAsync();
         using var stop = new CancellationTokenSource();

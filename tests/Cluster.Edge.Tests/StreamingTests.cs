@@ -36,7 +36,8 @@ public sealed class StreamingTests(EdgeFixture fixture)
             var answer = answers[$"req-{i}"];
             if (i % 10 == 9)
             {
-                Assert.StartsWith("InvalidArgument: Input 'ids' of model 'int64_scale' version 1 has datatype FP32; expected INT64.", answer.ErrorMessage, StringComparison.Ordinal);
+                Assert.StartsWith("InvalidArgument: Input 'ids' of model 'int64_scale' version 1 has datatype FP32; expected INT64.", answer.ErrorMessage,
+                    StringComparison.Ordinal);
             }
             else if (i % 2 == 0)
             {

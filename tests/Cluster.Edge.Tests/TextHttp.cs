@@ -7,8 +7,10 @@ namespace Cluster.Edge.Tests;
 /// <summary>JSON posts to the REST port's text routes and the events of their server-sent streams.</summary>
 internal static class TextHttp
 {
-    /// <summary>Posts <paramref name="body"/> (JSON text) with the bearer <paramref name="key"/> (none when null); the response's headers are read, its body not yet.</summary>
-    public static Task<HttpResponseMessage> PostAsync(HttpClient http, string path, string body, string? key = EdgeFixture.InferKey, CancellationToken cancellationToken = default)
+    /// <summary>Posts <paramref name="body"/> (JSON text) with the bearer <paramref name="key"/> (none when null); the response's headers are read, its body
+    /// not yet.</summary>
+    public static Task<HttpResponseMessage> PostAsync(HttpClient http, string path, string body, string? key = EdgeFixture.InferKey,
+        CancellationToken cancellationToken = default)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
         if (key is not null)

@@ -22,7 +22,9 @@ public sealed class TlsTests
         });
 
         using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, cert, _, _) => cert?.Thumbprint == certificate.Thumbprint };
-        using var channel = GrpcChannel.ForAddress(cluster.GrpcAddresses[0].Replace("http://", "https://", StringComparison.Ordinal), new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = false });
+        using var channel =
+            GrpcChannel.ForAddress(cluster.GrpcAddresses[0].Replace("http://", "https://", StringComparison.Ordinal),
+                new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = false });
         var grpc = new GRPCInferenceService.GRPCInferenceServiceClient(channel);
         Assert.True((await grpc.ServerLiveAsync(new ServerLiveRequest())).Live);
 

@@ -27,8 +27,12 @@ public sealed class TritonGenerateTests(EdgeFixture fixture)
     [Fact]
     public async Task GenerateStream_OneEventPerPieceJoinedToTheWholeText()
     {
-        var (_, whole) = await PostJsonAsync(fixture.Http, $"/v2/models/{Model}/versions/1/generate", """{"text_input": "Hello world", "max_tokens": 8, "temperature": 0, "ignore_eos": true}""");
-        using var response = await PostAsync(fixture.Http, $"/v2/models/{Model}/versions/1/generate_stream", """{"text_input": "Hello world", "max_tokens": 8, "temperature": 0, "ignore_eos": true}""");
+        var (_, whole) =
+            await PostJsonAsync(fixture.Http, $"/v2/models/{Model}/versions/1/generate",
+                """{"text_input": "Hello world", "max_tokens": 8, "temperature": 0, "ignore_eos": true}""");
+        using var response =
+            await PostAsync(fixture.Http, $"/v2/models/{Model}/versions/1/generate_stream",
+                """{"text_input": "Hello world", "max_tokens": 8, "temperature": 0, "ignore_eos": true}""");
 
         var events = (await EventsAsync(response)).Select(e => Read(JsonDocument.Parse(e).RootElement)).ToList();
 
@@ -41,12 +45,16 @@ public sealed class TritonGenerateTests(EdgeFixture fixture)
     [Fact]
     public async Task Generate_StopList_TextEndsBeforeIt()
     {
-        using var response = await PostAsync(fixture.Http, $"/v2/models/{Model}/generate_stream", """{"text_input": "Hello world", "max_tokens": 16, "temperature": 0, "ignore_eos": true}""");
+        using var response =
+            await PostAsync(fixture.Http, $"/v2/models/{Model}/generate_stream",
+                """{"text_input": "Hello world", "max_tokens": 16, "temperature": 0, "ignore_eos": true}""");
         var pieces = (await EventsAsync(response)).Select(e => Read(JsonDocument.Parse(e).RootElement).Text).Where(t => t.Length > 0).ToList();
         var whole = string.Concat(pieces);
 
         var (_, answer) = await PostJsonAsync(fixture.Http, $"/v2/models/{Model}/generate",
-            JsonSerializer.Serialize(new { text_input = Prompt, max_tokens = 16, temperature = 0, ignore_eos = true, parameters = new { stop = new[] { "never generated \u0001", pieces[4] } } }));
+            JsonSerializer.Serialize(
+                new { text_input = Prompt, max_tokens = 16, temperature = 0, ignore_eos = true,
+                    parameters = new { stop = new[] { "never generated \u0001", pieces[4] } } }));
 
         Assert.Equal((whole[..whole.IndexOf(pieces[4], StringComparison.Ordinal)], "stop"), (Read(answer).Text, Read(answer).Finish));
     }
@@ -56,9 +64,13 @@ public sealed class TritonGenerateTests(EdgeFixture fixture)
         { Model, """{"text_input": """, 400, "The request body is not valid JSON" },
         { Model, """{"max_tokens": 8}""", 400, "Model 'tiny_gpt': text_input is missing (the prompt, a string)." },
         { Model, """{"text_input": 5}""", 400, "Model 'tiny_gpt': text_input must be a string (the prompt), got Number." },
-        { Model, """{"text_input": "hi", "beam_width": 2}""", 400, "Model 'tiny_gpt': parameter 'beam_width' is not a generation parameter; the known ones are max_tokens, temperature, top_p, top_k, seed, stop, stream, ignore_eos, priority, timeout, resume_tokens." },
-        { Model, """{"text_input": "hi", "parameters": {"max_tokens": "8"}}""", 400, "Model 'tiny_gpt': parameter 'max_tokens' must be an integer (int64_param or uint64_param), got string_param." },
-        { Model, """{"text_input": "hi", "parameters": {"stop": [1]}}""", 400, "Model 'tiny_gpt': parameter 'stop' must be a number, a string, a boolean or a list of strings, got Array." },
+        { Model, """{"text_input": "hi", "beam_width": 2}""", 400,
+            "Model 'tiny_gpt': parameter 'beam_width' is not a generation parameter; the known ones are max_tokens, temperature, top_p, top_k, seed, stop, " +
+                "stream, ignore_eos, priority, timeout, resume_tokens." },
+        { Model, """{"text_input": "hi", "parameters": {"max_tokens": "8"}}""", 400,
+            "Model 'tiny_gpt': parameter 'max_tokens' must be an integer (int64_param or uint64_param), got string_param." },
+        { Model, """{"text_input": "hi", "parameters": {"stop": [1]}}""", 400,
+            "Model 'tiny_gpt': parameter 'stop' must be a number, a string, a boolean or a list of strings, got Array." },
         { Model, """{"text_input": "hi", "parameters": 3}""", 400, "Model 'tiny_gpt': parameters must be an object, got Number." },
         { Model, """{"text_input": "hi", "top_p": 1.5}""", 400, "top_p must be above 0 and at most 1, got 1.5." },
         { Model, """{"text_input": ""}""", 400, "text_input is empty: a prompt needs at least one character." },
@@ -89,5 +101,6 @@ public sealed class TritonGenerateTests(EdgeFixture fixture)
 
     private static (string? Model, string? Version, string Text, string? Finish, int Prompt, int Completion) Read(JsonElement answer) =>
         (answer.GetProperty("model_name").GetString(), answer.GetProperty("model_version").GetString(), answer.GetProperty("text_output").GetString()!,
-         answer.TryGetProperty("finish_reason", out var finish) ? finish.GetString() : null, answer.GetProperty("prompt_tokens").GetInt32(), answer.GetProperty("completion_tokens").GetInt32());
+         answer.TryGetProperty("finish_reason", out var finish) ? finish.GetString() : null, answer.GetProperty("prompt_tokens").GetInt32(),
+             answer.GetProperty("completion_tokens").GetInt32());
 }

@@ -45,7 +45,8 @@ public sealed class VllmMetricsTests
         Assert.Contains("vllm:e2e_request_latency_seconds_bucket{model_name=\"gpt\",le=\"+Inf\"} 4\n", text, StringComparison.Ordinal);
         Assert.Contains("vllm:e2e_request_latency_seconds_sum{model_name=\"gpt\"} 30000.25\n", text, StringComparison.Ordinal);
         Assert.Contains("# TYPE vllm:generation_tokens_total counter\n", text, StringComparison.Ordinal);
-        Assert.Single(text.Split('\n'), l => l.StartsWith("vllm:generation_tokens_total{", StringComparison.Ordinal) && l.Contains("\"gpt\"", StringComparison.Ordinal));
+        Assert.Single(text.Split('\n'), l => l.StartsWith("vllm:generation_tokens_total{", StringComparison.Ordinal)
+            && l.Contains("\"gpt\"", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -36,7 +36,8 @@ internal static class BatchingModels
             {"max_batch_size": 8, "dynamic_batching": {"max_queue_delay_microseconds": 60000000, "default_queue_policy": {"max_queue_size": 1}}}
             """);
         Copy(repository, "tiny_classifier", Warmed, """
-            {"max_batch_size": 8, "model_warmup": [{"name": "random4", "batch_size": 4, "count": 2, "inputs": {"features": {"data_type": "TYPE_FP32", "dims": [4], "random_data": true}}}]}
+            {"max_batch_size": 8, "model_warmup": [{"name": "random4", "batch_size": 4, "count": 2,
+              "inputs": {"features": {"data_type": "TYPE_FP32", "dims": [4], "random_data": true}}}]}
             """);
         Copy(repository, "tiny_classifier", BadWarmup, """
             {"max_batch_size": 8, "model_warmup": [{"name": "typo", "inputs": {"featurez": {"data_type": "TYPE_FP32", "dims": [4], "zero_data": true}}}]}

@@ -105,7 +105,8 @@ public sealed class DeviceFaultTests : IAsyncLifetime
         while (waited.Elapsed < TimeSpan.FromSeconds(10))
         {
             var text = await http.GetStringAsync($"{_cluster.MetricsAddresses[0]}/metrics");
-            line = text.Split('\n').FirstOrDefault(l => l.StartsWith(name + "{", StringComparison.Ordinal) && l.Contains($"device=\"{device}\"", StringComparison.Ordinal));
+            line = text.Split('\n')
+                .FirstOrDefault(l => l.StartsWith(name + "{", StringComparison.Ordinal) && l.Contains($"device=\"{device}\"", StringComparison.Ordinal));
             if (line is not null && double.Parse(line[(line.LastIndexOf('}') + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) == value)
             {
                 return;

@@ -26,7 +26,8 @@ public sealed class DeviceGrainTests(TwoSiloFixture fixture)
     public async Task GetStatus_SiloNotInCluster_ThrowsNamingTheSilo()
     {
         var error = await Assert.ThrowsAsync<DeviceNotFoundException>(() => Cluster.Client.GetDeviceStatusAsync("silo-z/cpu:0"));
-        Assert.Contains("Silo 'silo-z' named by grain key 'silo-z/cpu:0' is not an active member of the cluster; active silos: silo-a, silo-b.", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Silo 'silo-z' named by grain key 'silo-z/cpu:0' is not an active member of the cluster; active silos: silo-a, silo-b.", error.Message,
+            StringComparison.Ordinal);
     }
 
     [Fact]
@@ -51,7 +52,8 @@ public sealed class DeviceGrainTests(TwoSiloFixture fixture)
 
         var grain = fixture.Cluster.Connection.Grains.GetGrain<IDeviceGrain>("silo-a/cuda:0");
         var error = await Assert.ThrowsAsync<ModelUnavailableException>(() => grain.LoadModelAsync("tiny_classifier", 1, "tiny_classifier/1/0"));
-        Assert.StartsWith("Device 'silo-a/cuda:0' is unhealthy and cannot load 'tiny_classifier:1': CUDA execution provider unavailable", error.Message, StringComparison.Ordinal);
+        Assert.StartsWith("Device 'silo-a/cuda:0' is unhealthy and cannot load 'tiny_classifier:1': CUDA execution provider unavailable", error.Message,
+            StringComparison.Ordinal);
     }
 
     /// <remarks>
@@ -77,7 +79,8 @@ public sealed class DeviceGrainTests(TwoSiloFixture fixture)
     public async Task SimulatedDevice_RunsTheModelledDeviceWithDeclaredShapes()
     {
         var grain = fixture.Cluster.Connection.Grains.GetGrain<IDeviceGrain>("silo-b/sim:t4:0");
-        var result = await grain.RunBatchAsync("tiny_classifier", 1, [[TensorData.FromFloat32("features", new float[8], 2, 4)], [TensorData.FromFloat32("features", new float[4], 1, 4)]], ["probabilities"]);
+        var result = await grain.RunBatchAsync("tiny_classifier", 1,
+            [[TensorData.FromFloat32("features", new float[8], 2, 4)], [TensorData.FromFloat32("features", new float[4], 1, 4)]], ["probabilities"]);
         Assert.Equal([2L, 3L], result.Outputs[0][0].Shape);
         Assert.Equal(new float[6], result.Outputs[0][0].AsFloat32());
         Assert.Equal([1L, 3L], result.Outputs[1][0].Shape);

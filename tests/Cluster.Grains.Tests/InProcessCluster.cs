@@ -77,7 +77,9 @@ public sealed class InProcessCluster : IAsyncDisposable
         var repository = RepositoryPaths.CopyModelsToTemp();
         prepareRepository?.Invoke(repository);
         var clusterId = "test-" + Guid.NewGuid().ToString("N")[..8];
-        var cluster = new InProcessCluster(repository, stateDirectory ?? Directory.CreateTempSubdirectory("cluster-state-").FullName, stateDirectory is null, clusterId, redis);
+        var cluster =
+            new InProcessCluster(repository, stateDirectory ?? Directory.CreateTempSubdirectory("cluster-state-").FullName, stateDirectory is null, clusterId,
+                redis);
         for (var i = 0; i < siloNames.Length; i++)
         {
             await cluster.AddSiloAsync(siloNames[i], perSilo?.Invoke(i));

@@ -58,7 +58,9 @@ public sealed class InferenceTests(TwoSiloFixture fixture)
     public async Task InferAsync_UnknownModel_ThrowsListingModels()
     {
         var error = await Assert.ThrowsAsync<ModelNotFoundException>(() => Cluster.Client.InferAsync("nope", []));
-        Assert.StartsWith("Model 'nope' is not in the repository; models: broken, int64_preferred_2, int64_scale, int64_traced, tiny_bad_warmup, tiny_classifier, ", error.Message, StringComparison.Ordinal);
+        Assert.StartsWith(
+            "Model 'nope' is not in the repository; models: broken, int64_preferred_2, int64_scale, int64_traced, tiny_bad_warmup, tiny_classifier, ",
+                error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using Cluster.Contracts.Errors;
 using Cluster.Contracts.Grains;
 using Cluster.Contracts.Models;
 using Cluster.Contracts.Tensors;
+using Cluster.Inference.Replicas;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Cluster.Grains.Tests;
@@ -40,7 +41,8 @@ public sealed class LocalReplicaTests
 
         // The stopped replica deactivates 5 s later; a request handed to it after that is refused at once too.
         await Task.Delay(TimeSpan.FromSeconds(7));
-        await Assert.ThrowsAsync<ReplicaNotStartedException>(() => serve(new InferenceRequest { Inputs = Input }, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10)));
+        await Assert.ThrowsAsync<ReplicaNotStartedException>(() => serve(new InferenceRequest { Inputs = Input }, CancellationToken.None)
+            .WaitAsync(TimeSpan.FromSeconds(10)));
 
         // The edge's client still answers: the request goes as a grain call, which starts the replica again.
         Assert.Equal(expected, (await edgeClient.InferAsync(Model, Input)).Output("probabilities").AsFloat32());

@@ -9,7 +9,8 @@ public sealed class SiloMetadataTests
     private static readonly Dictionary<string, string>[] Metadata =
     [
         new() { ["cloud"] = "aws", ["region"] = "us-east-1", ["zone"] = "us-east-1a", ["accelerator"] = "h100", ["speed"] = "4", ["cost_per_hour"] = "12.5" },
-        new() { ["cloud"] = "gcp", ["region"] = "europe-west4", ["zone"] = "europe-west4-a", ["accelerator"] = "l4", ["speed"] = "1.5", ["cost_per_hour"] = "0.9" },
+        new() { ["cloud"] = "gcp", ["region"] = "europe-west4", ["zone"] = "europe-west4-a", ["accelerator"] = "l4", ["speed"] = "1.5",
+            ["cost_per_hour"] = "0.9" },
     ];
 
     [Fact]

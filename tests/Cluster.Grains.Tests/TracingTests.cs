@@ -18,7 +18,8 @@ public sealed class TracingTests(TwoSiloFixture fixture) : IDisposable
     public async Task TwoRequestsInOneBatch_EachTraceReachesTheQueue_BatchLinksBoth()
     {
         // Orleans carries the trace across grain calls only when its own spans are recorded too.
-        _listener.ShouldListenTo = source => source.Name == InferenceTracing.SourceName || source.Name.StartsWith("Microsoft.Orleans", StringComparison.Ordinal);
+        _listener.ShouldListenTo = source => source.Name == InferenceTracing.SourceName
+            || source.Name.StartsWith("Microsoft.Orleans", StringComparison.Ordinal);
         _listener.Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded;
         _listener.ActivityStopped = _spans.Add;
         ActivitySource.AddActivityListener(_listener);

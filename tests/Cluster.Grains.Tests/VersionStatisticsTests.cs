@@ -1,5 +1,5 @@
 using Cluster.Contracts.Grains;
-using Cluster.Contracts.Placement;
+using Cluster.Contracts.Load;
 using Cluster.Contracts.Tensors;
 
 namespace Cluster.Grains.Tests;

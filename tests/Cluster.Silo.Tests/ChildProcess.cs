@@ -39,7 +39,8 @@ public sealed class ChildProcess : IDisposable
     public int ExitCode => _process.ExitCode;
 
     /// <summary>Starts <c>dotnet {project output}/{assembly}.dll args</c> in the repository root.</summary>
-    public static ChildProcess Start(string projectDirectory, string assembly, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
+    public static ChildProcess Start(string projectDirectory, string assembly, IEnumerable<string> args, IReadOnlyDictionary<string,
+        string>? environment = null)
     {
         var dll = Path.Combine(RepositoryPaths.Root, projectDirectory, "bin", RepositoryPaths.Configuration, "net10.0", assembly + ".dll");
         var start = new ProcessStartInfo("dotnet")

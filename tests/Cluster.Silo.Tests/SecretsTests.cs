@@ -46,7 +46,8 @@ public sealed class SecretsTests
             await SendAsync(http, "/v2/models/tiny_classifier/infer", Body, WrongKey, expected: 401),
             await SendAsync(http, "/dashboard/", null, WrongKey, expected: 401),
         };
-        var (grpcExit, grpcOutput) = await ChildProcess.RunCliAsync("infer", "tiny_classifier", "--input", "features=1,2,3", "--grpc", $"127.0.0.1:{ports[2]}", "--api-key", WrongKey);
+        var (grpcExit, grpcOutput) =
+            await ChildProcess.RunCliAsync("infer", "tiny_classifier", "--input", "features=1,2,3", "--grpc", $"127.0.0.1:{ports[2]}", "--api-key", WrongKey);
         answers.Add(grpcOutput);
         silo.Terminate();
         await silo.WaitForExitAsync(TimeSpan.FromSeconds(10));
@@ -65,7 +66,8 @@ public sealed class SecretsTests
 
     private static async Task<string> SendAsync(HttpClient http, string path, string? body, string key, int expected)
     {
-        using var request = new HttpRequestMessage(body is null ? HttpMethod.Get : HttpMethod.Post, path) { Content = body is null ? null : new StringContent(body) };
+        using var request =
+            new HttpRequestMessage(body is null ? HttpMethod.Get : HttpMethod.Post, path) { Content = body is null ? null : new StringContent(body) };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
         using var response = await http.SendAsync(request);
         var text = await response.Content.ReadAsStringAsync();

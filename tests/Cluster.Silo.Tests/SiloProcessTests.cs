@@ -37,7 +37,8 @@ public sealed class SiloProcessTests
         Assert.Equal(0, inferExit);
         const string Prefix = "probabilities FP32 [1,3]: ";
         var line = infer.Split('\n').Single(l => l.Contains(Prefix, StringComparison.Ordinal));
-        var printed = line[(line.IndexOf(Prefix, StringComparison.Ordinal) + Prefix.Length)..].Split(", ").Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+        var printed = line[(line.IndexOf(Prefix, StringComparison.Ordinal) + Prefix.Length)..].Split(", ")
+            .Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
         var expected = TinyClassifierReference([1, 2, 3, 4]);
         Assert.Equal(expected.Length, printed.Length);
         for (var i = 0; i < expected.Length; i++)
@@ -49,9 +50,11 @@ public sealed class SiloProcessTests
         Assert.Equal(0, grpcExit);
         Assert.Contains(line, viaGrpc, StringComparison.Ordinal);
 
-        var (badExit, bad) = await ChildProcess.RunCliAsync("infer", "tiny_classifier", "--input", "features=1,2,3,4", "--shape", "features=2x2", "--gateway", gateway);
+        var (badExit, bad) =
+            await ChildProcess.RunCliAsync("infer", "tiny_classifier", "--input", "features=1,2,3,4", "--shape", "features=2x2", "--gateway", gateway);
         Assert.Equal(1, badExit);
-        Assert.Contains("InvalidInputException: Input 'features' of model 'tiny_classifier' version 1 has shape [2,2]; expected [-1,4]", bad, StringComparison.Ordinal);
+        Assert.Contains("InvalidInputException: Input 'features' of model 'tiny_classifier' version 1 has shape [2,2]; expected [-1,4]", bad,
+            StringComparison.Ordinal);
 
         var stopwatch = Stopwatch.StartNew();
         silo.Terminate();
@@ -88,10 +91,13 @@ public sealed class SiloProcessTests
 
         // The bundled embedder, as the README's embed example shows it.
         Assert.Contains("Model all-MiniLM-L6-v2-embeddings (max_batch_size 64): v1", silo.Output, StringComparison.Ordinal);
-        var (embedExit, embed) = await ChildProcess.RunCliAsync("embed", "A man is eating food.", "Someone is having a meal.", "--gateway", $"127.0.0.1:{ports[1]}");
+        var (embedExit, embed) =
+            await ChildProcess.RunCliAsync("embed", "A man is eating food.", "Someone is having a meal.", "--gateway", $"127.0.0.1:{ports[1]}");
         Assert.Equal(0, embedExit);
         Assert.Contains("all-MiniLM-L6-v2-embeddings: 2 text(s), 384 dimensions", embed, StringComparison.Ordinal);
-        var similarity = double.Parse(embed.Split('\n').Single(l => l.Contains("[1] ~ [2]", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[^1], CultureInfo.InvariantCulture);
+        var similarity =
+            double.Parse(embed.Split('\n').Single(l => l.Contains("[1] ~ [2]", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[^1],
+                CultureInfo.InvariantCulture);
         Assert.InRange(similarity, 0.6, 0.8);
     }
 
@@ -146,8 +152,10 @@ public sealed class SiloProcessTests
     /// <summary>The tiny classifier's output computed in plain managed maths from the committed ONNX file's weights.</summary>
     private static double[] TinyClassifierReference(float[] x)
     {
-        var model = Cluster.Inference.Onnx.Proto.ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(RepositoryPaths.Models, "tiny_classifier", "1", "model.onnx")));
-        float[] W(string name) => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(model.Graph.Initializer.Single(t => t.Name == name).RawData.Span).ToArray();
+        var model = Cluster.Inference.Onnx.Proto.ModelProto.Parser.ParseFrom(
+            File.ReadAllBytes(Path.Combine(RepositoryPaths.Models, "tiny_classifier", "1", "model.onnx")));
+        float[] W(string name) => System.Runtime.InteropServices.MemoryMarshal.Cast<byte,
+            float>(model.Graph.Initializer.Single(t => t.Name == name).RawData.Span).ToArray();
         double[] Dense(double[] input, float[] w, float[] b) =>
             Enumerable.Range(0, b.Length).Select(o => b[o] + Enumerable.Range(0, input.Length).Sum(i => input[i] * w[(i * b.Length) + o])).ToArray();
         var hidden = Dense(Array.ConvertAll(x, v => (double)v), W("w1"), W("b1")).Select(v => Math.Max(0, v)).ToArray();

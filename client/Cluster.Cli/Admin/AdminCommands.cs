@@ -7,7 +7,8 @@ namespace Cluster.Cli.Admin;
 /// <summary>The admin commands and their dispatch; each command reads and steers the cluster through <see cref="IClusterAdminGrain"/>.</summary>
 public static class AdminCommands
 {
-    private static readonly Dictionary<string, Func<IClusterAdminGrain, CliArguments, IAnsiConsole, CancellationToken, Task<int>>> Commands = new(StringComparer.Ordinal)
+    private static readonly Dictionary<string, Func<IClusterAdminGrain, CliArguments, IAnsiConsole, CancellationToken,
+        Task<int>>> Commands = new(StringComparer.Ordinal)
     {
         ["status"] = (admin, args, console, _) => StatusCommand.RunAsync(admin, args, console),
         ["devices"] = (admin, args, console, _) => DevicesCommand.RunAsync(admin, args, console),
@@ -49,7 +50,8 @@ public static class AdminCommands
     {
         ArgumentNullException.ThrowIfNull(args);
         return args.Value(option) is { } text
-            ? long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : throw new UsageException($"{option} '{text}' is not a whole number.")
+            ? long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value
+                : throw new UsageException($"{option} '{text}' is not a whole number.")
             : null;
     }
 }

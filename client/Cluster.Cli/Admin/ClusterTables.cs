@@ -17,8 +17,10 @@ public static class ClusterTables
         var table = New("Silo", "State", "Draining", "Address", "Host", "Started (UTC)", "Metadata");
         foreach (var silo in status.Silos)
         {
-            Row(table, silo.Name, silo.State, silo.Draining ? "yes" : "no", silo.Address, silo.HostName, silo.StartedUtc.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture),
-                silo.Metadata.Count == 0 ? "-" : string.Join(", ", silo.Metadata.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={p.Value}")));
+            Row(table, silo.Name, silo.State, silo.Draining ? "yes" : "no", silo.Address, silo.HostName,
+                silo.StartedUtc.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture),
+                silo.Metadata.Count == 0 ? "-"
+                    : string.Join(", ", silo.Metadata.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={p.Value}")));
         }
 
         return table;
@@ -32,11 +34,15 @@ public static class ClusterTables
         {
             var status = device.Status;
             Row(table, status.Key, status.Kind, status.HealthReason is null ? status.Health.ToString() : $"{status.Health}: {status.HealthReason}",
-                $"{AdminConsole.Bytes(status.MemoryUsedBytes)} / {(status.MemoryTotalBytes > 0 ? AdminConsole.Bytes(status.MemoryTotalBytes) : "?")} ({status.MemorySource})",
+                $"{AdminConsole.Bytes(status.MemoryUsedBytes)} / {(status.MemoryTotalBytes > 0 ? AdminConsole.Bytes(status.MemoryTotalBytes) : "?")} " +
+                    $"({status.MemorySource})",
                 AdminConsole.Number(device.BusyFraction * 100) + " %",
                 AdminConsole.Number(status.Speed, "0.##"),
-                status.MeasuredItemsPerSecond.Count == 0 ? "-" : string.Join(", ", status.MeasuredItemsPerSecond.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key} {AdminConsole.Number(p.Value)}")),
-                status.LoadedModels.Length == 0 ? "-" : string.Join(", ", status.LoadedModels.Select(m => status.Variants.TryGetValue(m, out var variant) ? $"{m} ({variant})" : m)));
+                status.MeasuredItemsPerSecond.Count == 0 ? "-"
+                    : string.Join(", ", status.MeasuredItemsPerSecond.OrderBy(p => p.Key, StringComparer.Ordinal)
+                        .Select(p => $"{p.Key} {AdminConsole.Number(p.Value)}")),
+                status.LoadedModels.Length == 0 ? "-"
+                    : string.Join(", ", status.LoadedModels.Select(m => status.Variants.TryGetValue(m, out var variant) ? $"{m} ({variant})" : m)));
         }
 
         return table;
@@ -55,7 +61,8 @@ public static class ClusterTables
                     Row(table, model.Model.Name, version.Version.ToString(System.Globalization.CultureInfo.InvariantCulture),
                         version.Ready ? "READY" : $"UNAVAILABLE: {version.Reason}",
                         version.SplitPercent is { } split ? $"{split} %" : "-",
-                        replica is null ? "-" : replica.Error is { } error ? $"error: {error}" : replica.Device is { } on ? $"{on} ({replica.Variant})" : $"{replica.Silo} (starting)",
+                        replica is null ? "-" : replica.Error is { } error ? $"error: {error}" : replica.Device is { } on
+                            ? $"{on} ({replica.Variant})" : $"{replica.Silo} (starting)",
                         replica is null ? "-" : replica.Queued.ToString(System.Globalization.CultureInfo.InvariantCulture),
                         replica is null ? "-" : AdminConsole.Number(replica.RequestsPerSecond),
                         replica is null ? "-" : AdminConsole.Number(replica.P50Ms, "0.00"),
@@ -75,7 +82,8 @@ public static class ClusterTables
     /// </summary>
     public static Table? Generation(IEnumerable<ModelView> models)
     {
-        var table = New("Replica", "Running", "Waiting", "KV cache", "Tokens in / out", "Tok/s", "TTFT p50 / p99 ms", "ITL p50 / p99 ms", "Prefix hits", "Finished", "Preempted");
+        var table = New("Replica", "Running", "Waiting", "KV cache", "Tokens in / out", "Tok/s", "TTFT p50 / p99 ms", "ITL p50 / p99 ms", "Prefix hits",
+            "Finished", "Preempted");
         var any = false;
         foreach (var replica in models.SelectMany(m => m.Versions).SelectMany(v => v.Replicas))
         {
@@ -114,8 +122,10 @@ public static class ClusterTables
             VersionPolicyKind.Specific => "specific " + string.Join(",", policy.Versions),
             _ => $"latest {policy.LatestCount}",
         };
-        return $"{model.Name}: {(model.Unloaded ? "unloaded" : model.Error is { } error ? "failed: " + error : "loaded")}, max_batch_size {model.Config.MaxBatchSize}, " +
-            $"version policy {policyText}, traffic split {TrafficSplit.Format(model.TrafficSplit)}, replicas min {model.Config.MinReplicas} max {model.Config.MaxReplicas}" +
+        return $"{model.Name}: {(model.Unloaded ? "unloaded" : model.Error is { } error ? "failed: " + error : "loaded")}, " +
+            $"max_batch_size {model.Config.MaxBatchSize}, " +
+            $"version policy {policyText}, traffic split {TrafficSplit.Format(model.TrafficSplit)}, replicas min {model.Config.MinReplicas} " +
+                $"max {model.Config.MaxReplicas}" +
             (model.Experiment is { } experiment ? $", experiment {experiment.Id}" : "");
     }
 

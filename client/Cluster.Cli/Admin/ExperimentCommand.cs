@@ -86,7 +86,8 @@ public static class ExperimentCommand
             var index = dot < 0 ? -1 : arms.FindIndex(a => a.Name == setting[..dot]);
             if (index < 0)
             {
-                throw new UsageException($"--set '{setting}' must be <arm>.<setting>=<value> naming one of the arms ({string.Join(", ", arms.Select(a => a.Name))}).");
+                throw new UsageException($"--set '{setting}' must be <arm>.<setting>=<value> naming one of the arms " +
+                    $"({string.Join(", ", arms.Select(a => a.Name))}).");
             }
 
             try
@@ -128,6 +129,7 @@ public static class ExperimentCommand
 
     private static double? Fraction(CliArguments args, string option) =>
         args.Value(option) is { } text
-            ? double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) ? value : throw new UsageException($"{option} '{text}' is not a number.")
+            ? double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) ? value
+                : throw new UsageException($"{option} '{text}' is not a number.")
             : null;
 }

@@ -96,9 +96,11 @@ public static class ExperimentText
 
     private static string Number(double? value) => value?.ToString("0.###", CultureInfo.InvariantCulture) ?? "-";
 
-    private static string Milliseconds(Difference? difference) => Describe(difference, v => v.ToString("+0.###;-0.###;0", CultureInfo.InvariantCulture) + " ms");
+    private static string Milliseconds(Difference? difference) =>
+        Describe(difference, v => v.ToString("+0.###;-0.###;0", CultureInfo.InvariantCulture) + " ms");
 
-    private static string Points(Difference? difference) => Describe(difference, v => (v * 100).ToString("+0.##;-0.##;0", CultureInfo.InvariantCulture) + " pts");
+    private static string Points(Difference? difference) =>
+        Describe(difference, v => (v * 100).ToString("+0.##;-0.##;0", CultureInfo.InvariantCulture) + " pts");
 
     private static string Describe(Difference? difference, Func<double, string> format) => difference is { } d
         ? $"{format(d.Estimate)} [{format(d.Low)}, {format(d.High)}] {(d.Significant ? "significant" : NotYetSignificant)}"

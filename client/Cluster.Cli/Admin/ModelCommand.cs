@@ -33,7 +33,10 @@ public static class ModelCommand
         }
         foreach (var replica in model.Versions.SelectMany(v => v.Replicas).Where(r => r.Tokens.Real > 0))
         {
-            console.Line(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{replica.Key}: {replica.Tokens.Real} tokens run, {replica.Tokens.PaddingFraction:P1} of positions padding"));
+            console.Line(
+                string.Create(
+                    System.Globalization.CultureInfo.InvariantCulture, $"{replica.Key}: {replica.Tokens.Real} tokens " +
+                        $"run, {replica.Tokens.PaddingFraction:P1} of positions padding"));
         }
     }
 }

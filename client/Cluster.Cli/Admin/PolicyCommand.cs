@@ -20,7 +20,8 @@ public static class PolicyCommand
         {
             ["all"] => VersionPolicy.All(),
             ["latest", var count] when int.TryParse(count, NumberStyles.None, CultureInfo.InvariantCulture, out var n) => VersionPolicy.Latest(n),
-            ["specific", var list] => VersionPolicy.Specific(list.Split(',').Select(v => long.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var n)
+            ["specific", var list] =>
+                VersionPolicy.Specific(list.Split(',').Select(v => long.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var n)
                 ? n
                 : throw new UsageException($"'{v}' is not a version number. Usage: {Usage}")).ToArray()),
             _ => throw new UsageException("Usage: " + Usage),

@@ -19,7 +19,8 @@ public static class TopCommand
         ArgumentNullException.ThrowIfNull(console);
         var iterations = AdminCommands.Number(args, "--iterations");
         var interval = args.Value("--interval") is { } text
-            ? double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s > 0 ? TimeSpan.FromSeconds(s) : throw new UsageException($"--interval '{text}' is not a positive number of seconds.")
+            ? double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s > 0 ? TimeSpan.FromSeconds(s)
+                : throw new UsageException($"--interval '{text}' is not a positive number of seconds.")
             : TimeSpan.FromSeconds(1);
         try
         {

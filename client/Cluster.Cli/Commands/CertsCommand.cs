@@ -36,7 +36,8 @@ public static class CertsCommand
 
         using var authority = ClusterCertificates.CreateAuthority(args.Value("--name") ?? "inference-cluster-ca", Days(args, 3650));
         ClusterCertificates.WritePem(authority, folder, "ca");
-        output.WriteLine($"Wrote {certificatePath} and {Path.Combine(folder, ClusterCertificates.CaKeyFile)} (keep the key secret), valid until {authority.NotAfter:yyyy-MM-dd}.");
+        output.WriteLine($"Wrote {certificatePath} and {Path.Combine(folder, ClusterCertificates.CaKeyFile)} (keep the key secret), valid " +
+            $"until {authority.NotAfter:yyyy-MM-dd}.");
         return 0;
     }
 
@@ -64,15 +65,20 @@ public static class CertsCommand
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
         {
-            throw new UsageException($"--ca '{caFolder}' does not hold a readable {ClusterCertificates.CaCertificateFile} and {ClusterCertificates.CaKeyFile}: {e.Message}");
+            throw new UsageException($"--ca '{caFolder}' does not hold a readable {ClusterCertificates.CaCertificateFile} " +
+                $"and {ClusterCertificates.CaKeyFile}: {e.Message}");
         }
 
         using (authority)
         {
-            var addresses = args.All("--ip").Select(ip => IPAddress.TryParse(ip, out var address) ? address : throw new UsageException($"--ip '{ip}' is not an IP address.")).ToList();
-            using var node = ClusterCertificates.IssueNode(authority, name, args.All("--dns").SelectMany(d => d.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)), addresses, Days(args, 825));
+            var addresses = args.All("--ip")
+                .Select(ip => IPAddress.TryParse(ip, out var address) ? address : throw new UsageException($"--ip '{ip}' is not an IP address.")).ToList();
+            using var node =
+                ClusterCertificates.IssueNode(authority, name, args.All("--dns")
+                    .SelectMany(d => d.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)), addresses, Days(args, 825));
             ClusterCertificates.WritePem(node, folder, name);
-            output.WriteLine($"Wrote {certificatePath} and {Path.Combine(folder, name + ".key")}, issued by {authority.Subject}, valid until {node.NotAfter:yyyy-MM-dd}.");
+            output.WriteLine($"Wrote {certificatePath} and {Path.Combine(folder, name + ".key")}, issued by {authority.Subject}, valid " +
+                $"until {node.NotAfter:yyyy-MM-dd}.");
         }
 
         return 0;

@@ -16,7 +16,8 @@ namespace Cluster.Cli.Commands;
 public static class GenerateCommand
 {
     /// <summary>The command's usage line.</summary>
-    public const string Usage = "Usage: generate <model> \"prompt\" [--max-tokens N] [--temperature t] [--top-p p] [--top-k k] [--seed s] [--stop str] [--version N] [--json]";
+    public const string Usage =
+        "Usage: generate <model> \"prompt\" [--max-tokens N] [--temperature t] [--top-p p] [--top-k k] [--seed s] [--stop str] [--version N] [--json]";
 
     /// <summary>Runs the command; <paramref name="error"/> receives the summary so <paramref name="output"/> holds only the text.</summary>
     public static async Task<int> RunAsync(InferenceClient client, CliArguments args, TextWriter output, TextWriter error, CancellationToken cancellationToken)
@@ -30,7 +31,8 @@ public static class GenerateCommand
         var request = new GenerationRequest
         {
             Prompt = args.Positional[1],
-            MaxTokens = Parse("--max-tokens", args, s => int.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v) ? v : (int?)null),
+            MaxTokens = Parse("--max-tokens", args, s => int.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v) ? v
+                : (int?)null),
             Temperature = Parse("--temperature", args, s => float.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : (float?)null),
             TopP = Parse("--top-p", args, s => float.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : (float?)null),
             TopK = Parse("--top-k", args, s => int.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v) ? v : (int?)null),

@@ -28,15 +28,20 @@ public static class InferCommand
         foreach (var (name, text) in Pairs(args.All("--input")))
         {
             var spec = Array.Find(target.Version.Inputs, s => s.Name == name)
-                ?? throw new UsageException($"Model '{model}' has no input '{name}'; its inputs are: {string.Join(", ", target.Version.Inputs.Select(s => s.ToString()))}.");
+                ?? throw new UsageException($"Model '{model}' has no input '{name}'; its inputs " +
+                    $"are: {string.Join(", ", target.Version.Inputs.Select(s => s.ToString()))}.");
             inputs.Add(TensorText.Parse(spec, text, shapes.GetValueOrDefault(name)));
         }
 
         var response = await client.InferAsync(model, inputs, target.Version.Version, args.All("--output"));
         if (args.Has("--json"))
         {
-            var outputs = response.Outputs.Select(o => new { name = o.Name, datatype = o.ElementType.ToProtocolName(), shape = o.Shape, data = TensorText.Values(o) });
-            output.WriteLine(JsonSerializer.Serialize(new { model_name = response.Model, model_version = response.Version.ToString(System.Globalization.CultureInfo.InvariantCulture), outputs }, CliJson.Options));
+            var outputs =
+                response.Outputs.Select(o => new { name = o.Name, datatype = o.ElementType.ToProtocolName(), shape = o.Shape, data = TensorText.Values(o) });
+            output.WriteLine(
+                JsonSerializer.Serialize(
+                    new { model_name = response.Model, model_version = response.Version.ToString(System.Globalization.CultureInfo.InvariantCulture), outputs },
+                        CliJson.Options));
             return 0;
         }
 

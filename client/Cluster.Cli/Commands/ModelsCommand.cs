@@ -29,7 +29,8 @@ public static class ModelsCommand
         foreach (var model in models)
         {
             output.WriteLine(model.Error is null
-                ? $"{model.Name}  (max_batch_size {model.Config.MaxBatchSize}, served versions: {string.Join(", ", model.ServedVersions.Select(v => v.Version))})"
+                ? $"{model.Name}  (max_batch_size {model.Config.MaxBatchSize}, served " +
+                    $"versions: {string.Join(", ", model.ServedVersions.Select(v => v.Version))})"
                 : $"{model.Name}  UNAVAILABLE: {model.Error}");
             var view = Array.Find(views ?? [], v => v.Model.Name == model.Name);
             foreach (var version in model.Versions)
@@ -56,7 +57,8 @@ public static class ModelsCommand
         return 0;
     }
 
-    /// <summary>A version's state and traffic after its number, e.g. <c>  READY  split 90 %  on a/cpu:0  queue 0  2.0 req/s  p50 0.31 ms  p99 1.20 ms  batches 1x20</c>.</summary>
+    /// <summary>A version's state and traffic after its number, e.g. <c>  READY  split 90 %  on a/cpu:0  queue 0  2.0 req/s  p50 0.31 ms  p99 1.20 ms  batches
+    /// 1x20</c>.</summary>
     private static string State(VersionView? version)
     {
         if (version is null)
@@ -75,7 +77,8 @@ public static class ModelsCommand
             text += replica.Error is { } error
                 ? $"  replica error: {error}"
                 : $"  on {replica.Device ?? replica.Silo + " (starting)"}  queue {replica.Queued}  {AdminConsole.Number(replica.RequestsPerSecond)} req/s  " +
-                  $"p50 {AdminConsole.Number(replica.P50Ms, "0.00")} ms  p99 {AdminConsole.Number(replica.P99Ms, "0.00")} ms  batches {ClusterTables.BatchMix(replica.BatchSizes)}";
+                  $"p50 {AdminConsole.Number(replica.P50Ms, "0.00")} ms  p99 {AdminConsole.Number(replica.P99Ms, "0.00")} ms  " +
+                      $"batches {ClusterTables.BatchMix(replica.BatchSizes)}";
         }
 
         return text;

@@ -24,7 +24,8 @@ internal static class ChatRequests
             null => new GenerationRequest(),
             GenerationRequest given => given,
             var other => throw new ArgumentException(
-                $"ChatOptions.RawRepresentationFactory returned a {other.GetType().Name}; the cluster's chat client takes a {nameof(GenerationRequest)}.", nameof(options)),
+                $"ChatOptions.RawRepresentationFactory returned a {other.GetType().Name}; the cluster's chat client takes a {nameof(GenerationRequest)}.",
+                    nameof(options)),
         };
         request = request with
         {
@@ -101,7 +102,8 @@ internal static class ChatRequests
         {
             text.Append(content is TextContent piece
                 ? piece.Text
-                : throw new NotSupportedException($"messages[{index}] holds {content.GetType().Name}; the cluster's chat models take text only ({nameof(TextContent)})."));
+                : throw new NotSupportedException($"messages[{index}] holds {content.GetType().Name}; the cluster's chat models take text only " +
+                    $"({nameof(TextContent)})."));
         }
 
         return text.ToString();

@@ -12,7 +12,8 @@ internal sealed class ClusterChatClient(InferenceClient client, string model) : 
 {
     private readonly ChatClientMetadata _metadata = new(InferenceClientAIExtensions.ProviderName, client.Endpoint, model);
 
-    public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
+        CancellationToken cancellationToken = default)
     {
         var request = ChatRequests.Create(messages, options, this);
         var modelId = options?.ModelId ?? model;

@@ -27,14 +27,16 @@ internal sealed class ClusterEmbeddingGenerator(InferenceClient client, string m
             null => new InferOptions(),
             InferOptions given => given,
             var other => throw new ArgumentException(
-                $"EmbeddingGenerationOptions.RawRepresentationFactory returned a {other.GetType().Name}; the cluster's embedding generator takes {nameof(InferOptions)}.", nameof(options)),
+                $"EmbeddingGenerationOptions.RawRepresentationFactory returned a {other.GetType().Name}; the cluster's embedding generator " +
+                    $"takes {nameof(InferOptions)}.", nameof(options)),
         };
         var scheduling = SchedulingProperties.Read(options?.AdditionalProperties, nameof(EmbeddingGenerationOptions), start);
         var vectors = await client.EmbedAsync(texts, modelId, scheduling, cancellationToken);
         if (options?.Dimensions is { } dimensions && vectors.Length > 0 && vectors[0].Length != dimensions)
         {
             throw new NotSupportedException(
-                $"EmbeddingGenerationOptions.Dimensions asks for {dimensions}; model '{modelId}' gives {vectors[0].Length} dimensions and does not shorten them.");
+                $"EmbeddingGenerationOptions.Dimensions asks for {dimensions}; model '{modelId}' gives {vectors[0].Length} dimensions and does not shorten " +
+                    "them.");
         }
 
         var created = DateTimeOffset.UtcNow;

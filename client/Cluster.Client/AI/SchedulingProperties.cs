@@ -25,7 +25,8 @@ internal static class SchedulingProperties
                     Timeout = value is TimeSpan timeout && timeout > TimeSpan.Zero ? timeout : throw Invalid(owner, name, "a positive TimeSpan", value),
                 },
                 _ => throw new ArgumentException(
-                    $"{owner}.AdditionalProperties[\"{name}\"] is not a setting of the cluster; it takes \"{InferenceClientAIExtensions.PriorityProperty}\" (int) " +
+                    $"{owner}.AdditionalProperties[\"{name}\"] is not a setting of the cluster; it takes \"{InferenceClientAIExtensions.PriorityProperty}\" " +
+                        "(int) " +
                     $"and \"{InferenceClientAIExtensions.TimeoutProperty}\" (TimeSpan).", nameof(properties)),
             };
         }

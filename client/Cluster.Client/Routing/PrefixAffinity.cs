@@ -46,7 +46,8 @@ public sealed class PrefixAffinity(int blockChars = PrefixAffinity.DefaultBlockC
     public static string TextOf(GenerationRequest request) =>
         request.Messages.Length == 0 ? request.Prompt : string.Concat(request.Messages.Select(m => $"{m.Role}\n{m.Content}\n"));
 
-    /// <summary>The replica that last served the longest remembered start of <paramref name="text"/>, and that start's length in characters; null when none is remembered.</summary>
+    /// <summary>The replica that last served the longest remembered start of <paramref name="text"/>, and that start's length in characters; null when none is
+    /// remembered.</summary>
     public (string Replica, int SharedChars)? Find(string scope, string text)
     {
         var hashes = Hashes(scope, text);

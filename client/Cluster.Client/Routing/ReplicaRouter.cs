@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using Cluster.Contracts.Placement;
+using Cluster.Contracts.Load;
 
 namespace Cluster.Client.Routing;
 
@@ -57,7 +57,8 @@ public sealed class ReplicaRouter : IDisposable
     /// <summary>The memory of which replica served recent prompts.</summary>
     public PrefixAffinity Affinity { get; } = new();
 
-    /// <summary>Generations whose start was remembered (at least <see cref="MinSharedChars"/>), and how many of them went back to the replica holding it.</summary>
+    /// <summary>Generations whose start was remembered (at least <see cref="MinSharedChars"/>), and how many of them went back to the replica holding
+    /// it.</summary>
     public (long Remembered, long Followed) AffinityCounts => (Interlocked.Read(ref _remembered), Interlocked.Read(ref _followed));
 
     /// <summary>The current table.</summary>

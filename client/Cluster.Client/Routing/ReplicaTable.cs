@@ -1,5 +1,5 @@
 using Cluster.Contracts.Grains;
-using Cluster.Contracts.Placement;
+using Cluster.Contracts.Load;
 
 namespace Cluster.Client.Routing;
 

@@ -21,7 +21,8 @@ public static class ClusterCertificates
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest(new X500DistinguishedName("CN=" + name), key, HashAlgorithmName.SHA256);
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(certificateAuthority: true, hasPathLengthConstraint: true, pathLengthConstraint: 0, critical: true));
+        request.CertificateExtensions.Add(
+            new X509BasicConstraintsExtension(certificateAuthority: true, hasPathLengthConstraint: true, pathLengthConstraint: 0, critical: true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, critical: true));
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
         var now = DateTimeOffset.UtcNow;
@@ -32,7 +33,8 @@ public static class ClusterCertificates
     /// A node certificate named <paramref name="name"/> (also its first DNS name) for both sides of a TLS
     /// connection, issued by <paramref name="authority"/> (which must hold its private key).
     /// </summary>
-    public static X509Certificate2 IssueNode(X509Certificate2 authority, string name, IEnumerable<string> dnsNames, IEnumerable<IPAddress> addresses, TimeSpan validity)
+    public static X509Certificate2 IssueNode(X509Certificate2 authority, string name, IEnumerable<string> dnsNames, IEnumerable<IPAddress> addresses,
+        TimeSpan validity)
     {
         ArgumentNullException.ThrowIfNull(authority);
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
@@ -49,18 +51,21 @@ public static class ClusterCertificates
         }
 
         request.CertificateExtensions.Add(names.Build());
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(certificateAuthority: false, hasPathLengthConstraint: false, pathLengthConstraint: 0, critical: true));
+        request.CertificateExtensions.Add(
+            new X509BasicConstraintsExtension(certificateAuthority: false, hasPathLengthConstraint: false, pathLengthConstraint: 0, critical: true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyAgreement, critical: true));
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1"), new Oid("1.3.6.1.5.5.7.3.2")], critical: false));
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
-        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(authority, includeKeyIdentifier: true, includeIssuerAndSerial: false));
+        request.CertificateExtensions.Add(
+            X509AuthorityKeyIdentifierExtension.CreateFromCertificate(authority, includeKeyIdentifier: true, includeIssuerAndSerial: false));
         var now = DateTimeOffset.UtcNow;
         var notAfter = now.Add(validity) < authority.NotAfter ? now.Add(validity) : authority.NotAfter;
         using var issued = request.Create(authority, now.AddMinutes(-5), notAfter, RandomNumberGenerator.GetBytes(16));
         return issued.CopyWithPrivateKey(key);
     }
 
-    /// <summary>Writes <paramref name="certificate"/> to <c>name.crt</c> and its private key to <c>name.key</c> (readable by the owner only) in <paramref name="folder"/>.</summary>
+    /// <summary>Writes <paramref name="certificate"/> to <c>name.crt</c> and its private key to <c>name.key</c> (readable by the owner only) in <paramref
+    /// name="folder"/>.</summary>
     public static void WritePem(X509Certificate2 certificate, string folder, string name)
     {
         ArgumentNullException.ThrowIfNull(certificate);

@@ -25,7 +25,8 @@ public sealed class ClusterTlsOptions
     /// <summary>Whether a certificate is configured, which turns mutual TLS on.</summary>
     public bool IsEnabled => !string.IsNullOrWhiteSpace(CertificatePath);
 
-    /// <summary>Every problem with the settings, each naming its key under <paramref name="prefix"/> (e.g. <c>Cluster:Tls</c>); empty when valid or off.</summary>
+    /// <summary>Every problem with the settings, each naming its key under <paramref name="prefix"/> (e.g. <c>Cluster:Tls</c>); empty when valid or
+    /// off.</summary>
     public IEnumerable<string> Validate(string prefix)
     {
         if (!IsEnabled)
@@ -62,7 +63,8 @@ public sealed class ClusterTlsOptions
     {
         if (string.IsNullOrWhiteSpace(CaCertificatePath))
         {
-            throw new ClusterTlsException($"{prefix}:CaCertificatePath is required with {prefix}:CertificatePath: peers are trusted only when their certificate chains to the cluster CA.");
+            throw new ClusterTlsException($"{prefix}:CaCertificatePath is required with {prefix}:CertificatePath: peers are trusted only when their " +
+                "certificate chains to the cluster CA.");
         }
 
         var authority = new X509Certificate2Collection();

@@ -67,7 +67,8 @@ public interface IClusterAdminGrain : IGrainWithIntegerKey
     /// <summary>The model's running experiment with each arm's measurements and comparison with the control.</summary>
     Task<ExperimentReport> GetExperimentAsync(string model);
 
-    /// <summary>Ends the model's experiment, making <paramref name="promotedArm"/> the model's configuration when given (its replicas restart under it, one at a time).</summary>
+    /// <summary>Ends the model's experiment, making <paramref name="promotedArm"/> the model's configuration when given (its replicas restart under it, one at
+    /// a time).</summary>
     Task<ModelView> EndExperimentAsync(string model, string? promotedArm);
 
     /// <summary>Marks a silo draining (no new model replicas are placed on it, and the autoscaler moves its replicas elsewhere) or not.</summary>

@@ -28,7 +28,8 @@ public sealed record Experiment
     /// <summary>The arm named <paramref name="name"/>, or null.</summary>
     public ExperimentArm? Arm(string name) => Array.Find(Arms, a => a.Name == name);
 
-    /// <summary>The <see cref="Grains.ReplicaKey.Arm"/> of <paramref name="arm"/>'s replicas: <c>{experiment id}.{arm}</c>, so a later experiment's arm of the same name starts afresh.</summary>
+    /// <summary>The <see cref="Grains.ReplicaKey.Arm"/> of <paramref name="arm"/>'s replicas: <c>{experiment id}.{arm}</c>, so a later experiment's arm of the
+    /// same name starts afresh.</summary>
     public string ReplicaArm(string arm) => $"{Id}.{arm}";
 
     /// <summary>The experiment id and arm name of a replica's <see cref="Grains.ReplicaKey.Arm"/>.</summary>

@@ -29,7 +29,8 @@ public static class ExperimentAssignment
         return experiment.Control;
     }
 
-    /// <summary>The key's bucket, 0-99: FNV-1a (64 bits) of the UTF-8 of the key, a separator and the experiment id; stable across processes and releases.</summary>
+    /// <summary>The key's bucket, 0-99: FNV-1a (64 bits) of the UTF-8 of the key, a separator and the experiment id; stable across processes and
+    /// releases.</summary>
     public static int Bucket(string key, string experimentId)
     {
         ArgumentNullException.ThrowIfNull(key);

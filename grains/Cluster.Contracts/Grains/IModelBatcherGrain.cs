@@ -35,7 +35,8 @@ public interface IModelBatcherGrain : IGrainWithStringKey
     /// <summary>What an experiment arm's replica measured; null for a replica outside experiments.</summary>
     Task<ArmStatistics?> GetArmStatisticsAsync();
 
-    /// <summary>Counts a caller's report on the answer to <paramref name="requestId"/>; false when this replica did not answer it (or it was reported already).</summary>
+    /// <summary>Counts a caller's report on the answer to <paramref name="requestId"/>; false when this replica did not answer it (or it was reported
+    /// already).</summary>
     Task<bool> RecordFeedbackAsync(string requestId, bool accepted);
 
     /// <summary>Loads and warms up the replica's sessions so it is ready before traffic (a stopped replica starts again).</summary>

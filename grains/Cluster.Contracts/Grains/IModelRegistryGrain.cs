@@ -47,7 +47,8 @@ public interface IModelRegistryGrain : IGrainWithIntegerKey
     /// </summary>
     Task<Experiment> StartExperimentAsync(Experiment experiment);
 
-    /// <summary>Stops one arm of the model's running experiment <paramref name="experimentId"/> for <paramref name="reason"/>; its share goes to the control.</summary>
+    /// <summary>Stops one arm of the model's running experiment <paramref name="experimentId"/> for <paramref name="reason"/>; its share goes to the
+    /// control.</summary>
     Task<Experiment> StopArmAsync(string model, string experimentId, string arm, string reason);
 
     /// <summary>

@@ -21,7 +21,8 @@ public readonly record struct ReplicaKey(string Model, long Version, int Replica
             || !int.TryParse(key.AsSpan(slash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var replica)
             || versionEnd == slash - 1)
         {
-            throw new FormatException($"Replica key '{key}' is not of the form '{{model}}:{{version}}/{{replica}}' or '{{model}}:{{version}}@{{arm}}/{{replica}}'.");
+            throw new FormatException($"Replica key '{key}' is not of the form '{{model}}:{{version}}/{{replica}}' or " +
+                "'{model}:{version}@{arm}/{replica}'.");
         }
 
         return new ReplicaKey(key[..colon], version, replica, versionEnd == slash ? "" : key[(at + 1)..slash]);

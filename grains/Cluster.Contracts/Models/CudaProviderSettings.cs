@@ -71,7 +71,8 @@ public sealed record CudaProviderSettings
     /// <summary>ONNX Runtime's CUDA provider options for device <paramref name="deviceId"/>; only the fields set, besides the id.</summary>
     public Dictionary<string, string> ProviderOptions(int deviceId)
     {
-        var options = new Dictionary<string, string>(StringComparer.Ordinal) { ["device_id"] = deviceId.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        var options = new Dictionary<string,
+            string>(StringComparer.Ordinal) { ["device_id"] = deviceId.ToString(System.Globalization.CultureInfo.InvariantCulture) };
         if (MemoryLimitBytes is { } limit)
         {
             options["gpu_mem_limit"] = limit.ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -9,7 +9,8 @@ namespace Cluster.Contracts.Models;
 [GenerateSerializer, Immutable]
 public sealed record GenerationConfig
 {
-    /// <summary>A built-in tokenizer (<c>gpt2</c>), or empty to read <c>tokenizer.json</c> or <c>vocab.json</c> + <c>merges.txt</c> from the version folder.</summary>
+    /// <summary>A built-in tokenizer (<c>gpt2</c>), or empty to read <c>tokenizer.json</c> or <c>vocab.json</c> + <c>merges.txt</c> from the version
+    /// folder.</summary>
     [Id(0)] public string Tokenizer { get; init; } = "";
 
     /// <summary>Token ids that end a sequence; empty takes <c>eos_token_id</c> from the version folder's Hugging Face config.</summary>

@@ -33,5 +33,7 @@ public static class ModelStatisticsSum
     };
 
     private static StatisticDuration Sum<T>(IEnumerable<T> items, Func<T, StatisticDuration> pick) =>
-        items.Select(pick).Aggregate(default(StatisticDuration), (total, d) => new StatisticDuration { Count = total.Count + d.Count, Nanoseconds = total.Nanoseconds + d.Nanoseconds });
+        items.Select(pick)
+            .Aggregate(default(StatisticDuration), (total, d) =>
+                new StatisticDuration { Count = total.Count + d.Count, Nanoseconds = total.Nanoseconds + d.Nanoseconds });
 }

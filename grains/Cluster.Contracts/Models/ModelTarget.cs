@@ -27,7 +27,8 @@ public sealed record ModelTarget
     /// </summary>
     [Id(4)] public Experiment? Experiment { get; init; }
 
-    /// <summary>The experiment arm this target serves (<see cref="Experiments.Experiment.ReplicaArm"/>), its settings applied to <see cref="Config"/>; empty outside experiments.</summary>
+    /// <summary>The experiment arm this target serves (<see cref="Experiments.Experiment.ReplicaArm"/>), its settings applied to <see cref="Config"/>; empty
+    /// outside experiments.</summary>
     [Id(5)] public string Arm { get; init; } = "";
 
     /// <summary>

@@ -32,7 +32,8 @@ public static class TrafficSplit
         return split[^1].Version;
     }
 
-    /// <summary>What is wrong with <paramref name="split"/> for a model serving <paramref name="served"/>; null when it is valid (empty clears the split).</summary>
+    /// <summary>What is wrong with <paramref name="split"/> for a model serving <paramref name="served"/>; null when it is valid (empty clears the
+    /// split).</summary>
     public static string? Problem(string model, IReadOnlyList<VersionWeight> split, IReadOnlyCollection<long> served)
     {
         ArgumentNullException.ThrowIfNull(split);

@@ -119,7 +119,8 @@ public sealed class ClusterAdminGrain(
         var served = Served(descriptor).Where(v => version is null || v == version).ToArray();
         if (version is { } wanted && served.Length == 0)
         {
-            throw new OperationRefusedException($"Model '{model}' does not serve version {wanted}; load it first. Served versions: {string.Join(", ", Served(descriptor))}.");
+            throw new OperationRefusedException($"Model '{model}' does not serve version {wanted}; load it first. Served " +
+                $"versions: {string.Join(", ", Served(descriptor))}.");
         }
 
         await Task.WhenAll(served.Select(v => Replica(model, v).WarmAsync()));
@@ -136,10 +137,12 @@ public sealed class ClusterAdminGrain(
     }
 
     /// <inheritdoc />
-    public async Task<ModelView> SetTrafficSplitAsync(string model, VersionWeight[] split) => await ViewAsync(await Registry.SetTrafficSplitAsync(model, split));
+    public async Task<ModelView> SetTrafficSplitAsync(string model, VersionWeight[] split) =>
+        await ViewAsync(await Registry.SetTrafficSplitAsync(model, split));
 
     /// <inheritdoc />
-    public async Task<ModelView> SetReplicaBoundsAsync(string model, int min, int max) => await ViewAsync(await Registry.SetReplicaBoundsAsync(model, min, max));
+    public async Task<ModelView> SetReplicaBoundsAsync(string model, int min, int max) =>
+        await ViewAsync(await Registry.SetReplicaBoundsAsync(model, min, max));
 
     /// <inheritdoc />
     public async Task<Experiment> StartExperimentAsync(Experiment experiment)
@@ -197,7 +200,8 @@ public sealed class ClusterAdminGrain(
         catch (Exception e) when (e is not InferenceException)
         {
             intent.State = previous;
-            throw new ClusterStateException($"Marking silo '{silo}' {(draining ? "draining" : "not draining")} could not be saved, so nothing changed: {e.Message}");
+            throw new ClusterStateException($"Marking silo '{silo}' {(draining ? "draining" : "not draining")} could not be saved, so nothing " +
+                $"changed: {e.Message}");
         }
 
         return await GetStatusAsync();
@@ -252,7 +256,8 @@ public sealed class ClusterAdminGrain(
             if (removing.Contains(weight.Version) && !leavesNone)
             {
                 throw new OperationRefusedException(
-                    $"Model '{model.Name}' version {weight.Version} takes {weight.Percent}% of the traffic split ({TrafficSplit.Format(model.TrafficSplit)}); change the split first, or force the unload (--force; the split then leaves it out).");
+                    $"Model '{model.Name}' version {weight.Version} takes {weight.Percent}% of the traffic split " +
+                        $"({TrafficSplit.Format(model.TrafficSplit)}); change the split first, or force the unload (--force; the split then leaves it out).");
             }
         }
 
@@ -274,7 +279,8 @@ public sealed class ClusterAdminGrain(
             if (last > 0 && now - last < RecentTraffic.TotalMilliseconds)
             {
                 throw new OperationRefusedException(
-                    $"Model '{model.Name}' version {version} is the last served version and answered a request {(now - last) / 1000.0:0.#} s ago; unloading it would fail its traffic. Force the unload (--force) to do it anyway.");
+                    $"Model '{model.Name}' version {version} is the last served version and answered a request {(now - last) / 1000.0:0.#} s ago; unloading " +
+                        "it would fail its traffic. Force the unload (--force) to do it anyway.");
             }
         }
     }
@@ -313,7 +319,8 @@ public sealed class ClusterAdminGrain(
     /// <summary>The version's replicas on the load board; replica 0 when the board lists none.</summary>
     private string[] ReplicaKeys(string model, long version)
     {
-        var keys = board.Current.Silos.SelectMany(s => s.Replicas).Where(r => r.Model == model && r.Version == version).Select(r => r.Key).Order(StringComparer.Ordinal).ToArray();
+        var keys = board.Current.Silos.SelectMany(s => s.Replicas).Where(r => r.Model == model && r.Version == version).Select(r => r.Key)
+            .Order(StringComparer.Ordinal).ToArray();
         return keys.Length > 0 ? keys : [FirstReplica(model, version)];
     }
 
@@ -323,7 +330,8 @@ public sealed class ClusterAdminGrain(
         try
         {
             var status = await replica.GetStatusAsync();
-            var view = new ReplicaView { Key = key, Silo = status.Silo, Device = status.Device, Variant = status.Variant, Ready = status.Ready, Queued = status.Queued };
+            var view = new ReplicaView { Key = key, Silo = status.Silo, Device = status.Device, Variant = status.Variant, Ready = status.Ready,
+                Queued = status.Queued };
             if (!status.Ready)
             {
                 return view;

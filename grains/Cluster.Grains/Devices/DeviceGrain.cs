@@ -272,7 +272,8 @@ public sealed partial class DeviceGrain(
             var (variant, file) = target.Config.Generation is null && target.Config.TextEmbedding is null
                 ? repository.VariantFile(model, version, device.Kind, target.Config.Variants)
                 : (ModelVariants.Fp32, repository.ModelFile(model, version));
-            var pool = await ModelInstancePool.CreateAsync(_key.ToString(), instances, () => Load(file, model, version, device, target), warmups, outputs, usage, throughputs.For(_key.Device, model, version));
+            var pool = await ModelInstancePool.CreateAsync(_key.ToString(), instances, () => Load(file, model, version, device, target), warmups, outputs,
+                usage, throughputs.For(_key.Device, model, version));
             _variants[id] = variant;
             if (pool.FirstModel is DecoderSession decoder)
             {

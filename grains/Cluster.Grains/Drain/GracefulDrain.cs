@@ -1,8 +1,9 @@
 using Cluster.Contracts.Admin;
 using Cluster.Contracts.Grains;
-using Cluster.Contracts.Placement;
+using Cluster.Contracts.Load;
+using Cluster.Contracts.Scaling;
 using Cluster.Grains.Load;
-using Cluster.Inference.Telemetry;
+using Cluster.Inference.Replicas;
 using Microsoft.Extensions.Logging;
 
 namespace Cluster.Grains.Drain;
@@ -107,7 +108,9 @@ internal sealed partial class GracefulDrain(
     [LoggerMessage(Level = LogLevel.Information, Message = "Silo {Silo} is stopping: draining {Count} model replica(s)")]
     private partial void LogDraining(string silo, int count);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Silo {Silo} drained in {Milliseconds:0} ms: {Replaced} replica(s) replaced elsewhere, {Stopped} stopped without a replacement, {Left} still running")]
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Silo {Silo} drained in {Milliseconds:0} ms: {Replaced} replica(s) replaced elsewhere, {Stopped} stopped without a replacement, {Left} " +
+            "still running")]
     private partial void LogDrained(string silo, int replaced, int stopped, int left, double milliseconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Silo {Silo} could not have its replicas replaced before stopping: {Error}")]

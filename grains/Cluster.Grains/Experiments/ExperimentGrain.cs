@@ -24,7 +24,8 @@ public sealed partial class ExperimentGrain(TimeProvider time, ILogger<Experimen
     /// <inheritdoc />
     public Task WatchAsync()
     {
-        _checks ??= this.RegisterGrainTimer(CheckAsync, new GrainTimerCreationOptions(IExperimentGrain.CheckInterval, IExperimentGrain.CheckInterval) { KeepAlive = true });
+        _checks ??= this.RegisterGrainTimer(CheckAsync,
+            new GrainTimerCreationOptions(IExperimentGrain.CheckInterval, IExperimentGrain.CheckInterval) { KeepAlive = true });
         return Task.CompletedTask;
     }
 
@@ -53,7 +54,8 @@ public sealed partial class ExperimentGrain(TimeProvider time, ILogger<Experimen
         }
 
         throw new RequestNotFoundException(
-            $"Feedback for model '{Model}': id '{LogText.Bounded(requestId)}' was not answered by experiment '{experiment.Id}' (or its feedback was counted already, or it is older than the last {ArmRecorder.AnsweredCapacity} answers of its arm).");
+            $"Feedback for model '{Model}': id '{LogText.Bounded(requestId)}' was not answered by experiment '{experiment.Id}' (or its feedback was counted " +
+                $"already, or it is older than the last {ArmRecorder.AnsweredCapacity} answers of its arm).");
     }
 
     /// <inheritdoc />
@@ -104,6 +106,7 @@ public sealed partial class ExperimentGrain(TimeProvider time, ILogger<Experimen
 
     private OperationRefusedException NoExperiment() => new($"Model '{Model}' runs no experiment; start one with 'experiment start'.");
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Experiment {Experiment} of {Model}: arm {Arm} stopped by its guard rail ({Reason}); its share goes to {Control}")]
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "Experiment {Experiment} of {Model}: arm {Arm} stopped by its guard rail ({Reason}); its share goes to {Control}")]
     private partial void LogArmStopped(string model, string experiment, string arm, string reason, string control);
 }

@@ -1,10 +1,10 @@
-using Cluster.Contracts.Grains;
 using Cluster.Grains.Devices;
 using Cluster.Grains.Drain;
 using Cluster.Grains.Load;
 using Cluster.Grains.Placement;
 using Cluster.Grains.State;
 using Cluster.Inference.Devices;
+using Cluster.Inference.Replicas;
 using Cluster.Inference.Repository;
 using Cluster.Inference.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
@@ -27,7 +27,8 @@ public static class InferenceSiloBuilderExtensions
         builder.AddInferenceServing([modelRepositoryPath], devices, labels);
 
     /// <summary>Serves the models of several repository folders (a model name must be unique across them).</summary>
-    public static ISiloBuilder AddInferenceServing(this ISiloBuilder builder, IReadOnlyList<string> modelRepositoryPaths, DeviceOptions devices, SiloLabels? labels = null)
+    public static ISiloBuilder AddInferenceServing(this ISiloBuilder builder, IReadOnlyList<string> modelRepositoryPaths, DeviceOptions devices,
+        SiloLabels? labels = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddSingleton(sp => new ModelRepository(modelRepositoryPaths, sp.GetRequiredService<ILogger<ModelRepository>>()));
@@ -59,7 +60,8 @@ public static class InferenceSiloBuilderExtensions
     public static ISiloBuilder AddClusterStateFiles(this ISiloBuilder builder, string directory)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.AddGrainStorage(ClusterState.StorageName, (services, _) => new JsonFileGrainStorage(directory, services.GetRequiredService<ILogger<JsonFileGrainStorage>>()));
+        builder.Services.AddGrainStorage(ClusterState.StorageName, (services, _) =>
+            new JsonFileGrainStorage(directory, services.GetRequiredService<ILogger<JsonFileGrainStorage>>()));
         return builder;
     }
 }

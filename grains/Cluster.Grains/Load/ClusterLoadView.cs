@@ -1,4 +1,5 @@
-using Cluster.Contracts.Placement;
+using Cluster.Contracts.Load;
+
 
 namespace Cluster.Grains.Load;
 

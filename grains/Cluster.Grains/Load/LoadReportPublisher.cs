@@ -1,6 +1,8 @@
 using Cluster.Contracts.Devices;
-using Cluster.Contracts.Placement;
+using Cluster.Contracts.Load;
+using Cluster.Contracts.Scaling;
 using Cluster.Grains.Devices;
+using Cluster.Inference.Replicas;
 using Cluster.Inference.Telemetry;
 using Microsoft.Extensions.Logging;
 using Orleans.Runtime.MembershipService.SiloMetadata;
@@ -96,7 +98,10 @@ internal sealed partial class LoadReportPublisher(
             Silo = localSilo.Name,
             Metadata = metadata.GetSiloMetadata(localSilo.SiloAddress).Metadata.ToDictionary(StringComparer.Ordinal),
             Devices = deviceLoads,
-            Replicas = [.. entries.Select(r => (r.Entry, r.Load, Sharing: 1 + entries.Count(e => !ReferenceEquals(e.Entry, r.Entry) && e.Entry.Device == r.Entry.Device && e.Load.Queued + e.Load.Running > 0))).Select(r => new ReplicaLoad
+            Replicas = [.. entries.Select(r =>
+                (r.Entry, r.Load, Sharing: 1 +
+                    entries.Count(e => !ReferenceEquals(e.Entry, r.Entry) && e.Entry.Device == r.Entry.Device && e.Load.Queued + e.Load.Running > 0)))
+                        .Select(r => new ReplicaLoad
             {
                 Key = r.Entry.Key,
                 Model = r.Entry.Model,

@@ -14,11 +14,13 @@ public sealed partial class ModelBatcherGrain
     private CancellationTokenSource _handOver = new();
 
     /// <inheritdoc />
-    public async IAsyncEnumerable<GeneratedToken> GenerateAsync(GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public async IAsyncEnumerable<GeneratedToken> GenerateAsync(GenerationRequest request,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         if (_retiring)
         {
-            throw new ReplicaNotStartedException($"Replica {_key} on silo '{localSilo.Name}' is retiring and did not start the request; retry it on another replica.");
+            throw new ReplicaNotStartedException($"Replica {_key} on silo '{localSilo.Name}' is retiring and did not start the request; retry it on another " +
+                "replica.");
         }
 
         // Taken before the first wait, so that a retirement beginning while the replica starts hands this request over too.
@@ -93,7 +95,8 @@ public sealed partial class ModelBatcherGrain
         catch (OperationCanceledException) when (handOver.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             throw new GenerationHandedOverException(
-                $"Replica {_key} on silo '{localSilo.Name}' is retiring and handed the generation over; resume it on another replica after the tokens already streamed.");
+                $"Replica {_key} on silo '{localSilo.Name}' is retiring and handed the generation over; resume it on another replica after the tokens " +
+                    "already streamed.");
         }
     }
 

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text;
-using Cluster.Contracts.Devices;
 using Cluster.Contracts.Errors;
 using Cluster.Contracts.Grains;
 using Cluster.Contracts.Logging;
@@ -12,6 +11,7 @@ using Cluster.Grains.Placement;
 using Cluster.Inference.Batching;
 using Cluster.Inference.Experiments;
 using Cluster.Inference.Generation;
+using Cluster.Inference.Replicas;
 using Cluster.Inference.Telemetry;
 using Cluster.Inference.Tensors;
 using Microsoft.Extensions.Logging;
@@ -47,16 +47,12 @@ public sealed partial class ModelBatcherGrain(
     /// </summary>
     private static readonly TimeSpan RetiredLinger = TimeSpan.FromSeconds(5);
 
-    /// <summary>The devices this replica has run on, with their grain references (made once: a lookup by string formats the interface's type name).</summary>
-    private readonly Dictionary<string, IDeviceGrain> _devicesUsed = [];
     private ReplicaKey _key;
+    private ReplicaDevices _devices = null!;
     private Task<Replica>? _ready;
     private bool _retiring;
     private volatile bool _deactivated;
     private IGrainTimer? _lingering;
-    private string? _preferredDevice;
-    private string? _device;
-    private string? _variant;
     private TaskScheduler _grainScheduler = TaskScheduler.Default;
 
     /// <inheritdoc />
@@ -64,6 +60,7 @@ public sealed partial class ModelBatcherGrain(
     {
         _key = ReplicaKey.Parse(this.GetPrimaryKeyString());
         _grainScheduler = TaskScheduler.Current;
+        _devices = new ReplicaDevices(_key, localDevices, localSilo.Name, GrainFactory, logger);
         _arm = _key.Arm.Length == 0 ? null : new ArmRecorder(time);
         return Task.CompletedTask;
     }
@@ -83,13 +80,15 @@ public sealed partial class ModelBatcherGrain(
     {
         if (_retiring)
         {
-            throw new ReplicaNotStartedException($"Replica {_key} on silo '{localSilo.Name}' is retiring and did not start the request; retry it on another replica.");
+            throw new ReplicaNotStartedException($"Replica {_key} on silo '{localSilo.Name}' is retiring and did not start the request; retry it on another " +
+                "replica.");
         }
 
         var replica = await EnsureReadyAsync();
         if (replica.Engine is not null)
         {
-            throw new InvalidInputException($"Model '{_key.Model}' generates text: call generate (the SDK's GenerateAsync, gRPC ModelStreamInfer or ModelInfer through the edge), not infer on a replica.");
+            throw new InvalidInputException($"Model '{_key.Model}' generates text: call generate (the SDK's GenerateAsync, gRPC ModelStreamInfer or " +
+                "ModelInfer through the edge), not infer on a replica.");
         }
 
         var started = time.GetTimestamp();
@@ -107,20 +106,17 @@ public sealed partial class ModelBatcherGrain(
                 Deadline = request.Deadline,
                 CancellationToken = cancellationToken,
             };
-            var queued = InferenceTracing.StartDetached("queue", ("model", target.Model), ("version", target.Version.Version), ("silo", localSilo.Name), ("request.id", request.Id));
-            var outputs = await replica.Scheduler.EnqueueAsync(new Pending(inputs, OutputIndices(replica.OutputNames, requested), queued), batchSize, ShapeKey(inputs), options);
+            var queued = InferenceTracing.StartDetached("queue", ("model", target.Model), ("version", target.Version.Version), ("silo", localSilo.Name),
+                ("request.id", request.Id));
+            var outputs =
+                await replica.Scheduler.EnqueueAsync(new Pending(inputs, OutputIndices(replica.OutputNames, requested), queued), batchSize, ShapeKey(inputs),
+                    options);
             failure = null;
             return new InferenceResponse { Model = target.Model, Version = target.Version.Version, Id = request.Id, Outputs = outputs };
         }
         catch (Exception e)
         {
-            failure = e switch
-            {
-                QueueFullException or InferenceTimeoutException or ReplicaNotStartedException => FailureReason.Rejected,
-                OperationCanceledException => FailureReason.Canceled,
-                ModelExecutionException or ModelUnavailableException or DeviceNotFoundException or DeviceFaultException => FailureReason.Backend,
-                _ => FailureReason.Other,
-            };
+            failure = FailureReasons.Of(e);
             if (failure == FailureReason.Backend)
             {
                 LogBackendFailure(_key.Model, _key.Version, LogText.Bounded(request.Id), localSilo.Name, LogText.Bounded(e.Message));
@@ -128,7 +124,8 @@ public sealed partial class ModelBatcherGrain(
             else
             {
                 // Refusals and bad input are the callers' to make, as many as they like: Debug, never above.
-                LogRequestFailed(_key.Model, _key.Version, LogText.Bounded(request.Id), localSilo.Name, InferenceMetrics.Label(failure.Value), LogText.Bounded(e.Message));
+                LogRequestFailed(_key.Model, _key.Version, LogText.Bounded(request.Id), localSilo.Name, InferenceMetrics.Label(failure.Value),
+                    LogText.Bounded(e.Message));
             }
 
             throw;
@@ -146,7 +143,8 @@ public sealed partial class ModelBatcherGrain(
     /// </summary>
     private Task<InferenceResponse> ServeLocalAsync(InferenceRequest request, CancellationToken cancellationToken) =>
         OnActivation(() => _deactivated
-            ? throw new ReplicaNotStartedException($"Replica {_key} on silo '{localSilo.Name}' was deactivating and did not start the request; retry it on another replica.")
+            ? throw new ReplicaNotStartedException($"Replica {_key} on silo '{localSilo.Name}' was deactivating and did not start the request; retry it on " +
+                "another replica.")
             : InferAsync(request, cancellationToken));
 
     /// <summary>Runs <paramref name="work"/> on this activation's scheduler, from whichever thread asks (the batch scheduler's, a local client's).</summary>
@@ -161,8 +159,8 @@ public sealed partial class ModelBatcherGrain(
         {
             Key = _key.ToString(),
             Silo = localSilo.Name,
-            Device = replica is null ? null : _device,
-            Variant = replica is null ? null : _variant,
+            Device = replica is null ? null : _devices.Current,
+            Variant = replica is null ? null : _devices.Variant,
             Ready = replica is not null,
             Queued = replica is null ? 0 : Load(replica.Scheduler, replica.Engine).Queued,
             RunningBatches = replica is null ? 0 : Load(replica.Scheduler, replica.Engine).Running,
@@ -202,7 +200,7 @@ public sealed partial class ModelBatcherGrain(
 
             replica.Scheduler.Dispose();
             replicas.Gone(_key.ToString());
-            foreach (var grain in _devicesUsed.Values)
+            foreach (var grain in _devices.Used)
             {
                 await grain.UnloadModelAsync(_key.Model, _key.Version, _key.ToString(), replica.Target.SessionPool);
             }
@@ -254,28 +252,28 @@ public sealed partial class ModelBatcherGrain(
     private async Task<Replica> StartAsync()
     {
         var registry = GrainFactory.GetGrain<IModelRegistryGrain>(0);
-        var target = _key.Arm.Length == 0 ? await registry.ResolveRetryingAsync(_key.Model, _key.Version) : await registry.ResolveArmAsync(_key.Model, _key.Arm);
+        var target = _key.Arm.Length == 0 ? await registry.ResolveRetryingAsync(_key.Model, _key.Version)
+            : await registry.ResolveArmAsync(_key.Model, _key.Arm);
         DynamicBatchScheduler<Pending, TensorData[]>? scheduler = null;
         GenerationEngine? engine = null;
-        var entry = replicas.Start(_key.ToString(), target.Model, target.Version.Version, localSilo.Name, EligibleDevices(target), () => Load(scheduler, engine));
-        var deviceKey = new DeviceKey(localSilo.Name, entry.Device).ToString();
-        var device = GrainFactory.GetGrain<IDeviceGrain>(deviceKey);
+        var entry = replicas.Start(_key.ToString(), target.Model, target.Version.Version, localSilo.Name, _devices.Eligible(target), () =>
+            Load(scheduler, engine));
         try
         {
-            _variant = await device.LoadModelAsync(target.Model, target.Version.Version, _key.ToString(), target.SessionPool);
+            await _devices.LoadAsync(target, entry.Device);
         }
         catch
         {
             replicas.Gone(_key.ToString());
             throw;
         }
-        _preferredDevice = entry.Device;
-        _device = deviceKey;
-        _devicesUsed[deviceKey] = device;
+
+        var deviceKey = _devices.Current!;
         if (target.Config.Generation is not null)
         {
             engine = decoders.Find(deviceKey, target.Model, target.Version.Version, target.SessionPool)
-                ?? throw new ModelUnavailableException($"Model '{target.Model}' version {target.Version.Version} loaded on '{deviceKey}' without a generation engine.");
+                ?? throw new ModelUnavailableException($"Model '{target.Model}' version {target.Version.Version} loaded on '{deviceKey}' without a " +
+                    "generation engine.");
         }
 
         var outputNames = Array.ConvertAll(target.Version.Outputs, o => o.Name);
@@ -315,7 +313,7 @@ public sealed partial class ModelBatcherGrain(
         span?.SetTag("model", target.Model);
         span?.SetTag("batch.size", samples);
         span?.SetTag("silo", localSilo.Name);
-        var result = await RunOnDeviceAsync(target, inputs, outputNames);
+        var result = await _devices.RunAsync(target, inputs, outputNames);
         statistics.RecordBatch(batch.Count, samples, result.Timings, result.Tokens);
         var outputs = new TensorData[batch.Count][];
         for (var i = 0; i < batch.Count; i++)
@@ -330,84 +328,6 @@ public sealed partial class ModelBatcherGrain(
 
         return outputs;
     }
-
-    /// <summary>
-    /// Runs a batch on the replica's device, or the best other healthy one while it is out of service; when
-    /// the device fails or hangs (and so takes itself out of service) the batch runs once more on another.
-    /// That is safe: a failed batch answered no caller.
-    /// </summary>
-    private async Task<BatchResult> RunOnDeviceAsync(ModelTarget target, TensorData[][] inputs, string[] outputNames)
-    {
-        var first = DeviceFor(target, avoid: null) ?? throw NoHealthyDevice(target);
-        try
-        {
-            return await RunOnAsync(first, target, inputs, outputNames);
-        }
-        catch (DeviceFaultException fault)
-        {
-            var second = DeviceFor(target, avoid: first);
-            if (second is null)
-            {
-                throw;
-            }
-
-            LogBatchRetried(_key.Model, _key.Version, first, second, fault.Message);
-            return await RunOnAsync(second, target, inputs, outputNames);
-        }
-    }
-
-    /// <summary>The device's grain, recorded as used by this replica (its model is unloaded there when the replica retires).</summary>
-    private IDeviceGrain Device(string deviceKey)
-    {
-        if (!_devicesUsed.TryGetValue(deviceKey, out var device))
-        {
-            device = GrainFactory.GetGrain<IDeviceGrain>(deviceKey);
-            _devicesUsed.Add(deviceKey, device);
-        }
-
-        return device;
-    }
-
-    private async Task<BatchResult> RunOnAsync(string deviceKey, ModelTarget target, TensorData[][] inputs, string[] outputNames)
-    {
-        try
-        {
-            if (deviceKey != _device)
-            {
-                // The batch moves to another device: the replica holds the model there too and reports that device's variant.
-                _variant = await Device(deviceKey).LoadModelAsync(target.Model, target.Version.Version, _key.ToString(), target.SessionPool);
-            }
-
-            _device = deviceKey;
-            return await Device(deviceKey).RunBatchAsync(target.Model, target.Version.Version, inputs, outputNames, target.SessionPool);
-        }
-        catch (DeviceNotFoundException e)
-        {
-            // The device's silo is leaving, so its grain could not be placed: the batch never ran.
-            throw new ReplicaNotStartedException($"Replica {_key} could not reach its device ({e.Message}); the request did not run, retry it on another replica.");
-        }
-    }
-
-    /// <summary>The replica's own device while it is healthy, else another healthy eligible one (never <paramref name="avoid"/>); null when none.</summary>
-    private string? DeviceFor(ModelTarget target, string? avoid)
-    {
-        var names = Eligible(target).Select(d => new DeviceKey(localSilo.Name, d.Name).ToString()).Where(k => k != avoid).ToList();
-        var preferred = _preferredDevice is null ? null : new DeviceKey(localSilo.Name, _preferredDevice).ToString();
-        return names.Contains(preferred!) ? preferred : names.FirstOrDefault();
-    }
-
-    /// <summary>The local devices the model may use (<see cref="DevicePreference"/>); throws when there are none.</summary>
-    private string[] EligibleDevices(ModelTarget target)
-    {
-        var eligible = Eligible(target);
-        return eligible.Count > 0 ? [.. eligible.Select(d => d.Name)] : throw NoHealthyDevice(target);
-    }
-
-    private List<Inference.Devices.DeviceDescriptor> Eligible(ModelTarget target) =>
-        DevicePreference.Eligible(localDevices.All, target.Config, d => d.Kind, d => localDevices.HealthOf(d).Health == DeviceHealth.Healthy);
-
-    private ModelUnavailableException NoHealthyDevice(ModelTarget target) => new(
-        $"Model '{target.Model}' version {target.Version.Version} allows device kinds [{string.Join(", ", target.Config.DeviceKinds)}] but silo '{localSilo.Name}' has no healthy device of those kinds; its devices: {string.Join(", ", localDevices.All.Select(d => $"{d.Name} ({localDevices.HealthOf(d).Health})"))}.");
 
     private static int[] OutputIndices(string[] all, string[] requested)
     {
@@ -439,9 +359,6 @@ public sealed partial class ModelBatcherGrain(
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Request {RequestId} for {Model}:{Version} on {Silo} failed ({Reason}): {Error}")]
     private partial void LogRequestFailed(string model, long version, string requestId, string silo, string reason, string error);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "A batch of {Model}:{Version} failed on {Device} and runs again on {Other}: {Error}")]
-    private partial void LogBatchRetried(string model, long version, string device, string other, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId} for {Model}:{Version} on {Silo} failed in the model or its device: {Error}")]
     private partial void LogBackendFailure(string model, long version, string requestId, string silo, string error);

@@ -19,7 +19,8 @@ public sealed partial class ModelRegistryGrain
 
         if (descriptor.Unloaded || descriptor.Error is not null)
         {
-            throw new OperationRefusedException($"Model '{experiment.Model}' cannot be served, so it cannot run an experiment: {descriptor.Error ?? "unloaded"}.");
+            throw new OperationRefusedException($"Model '{experiment.Model}' cannot be served, so it cannot run an " +
+                $"experiment: {descriptor.Error ?? "unloaded"}.");
         }
 
         if (ExperimentRules.Problem(experiment, descriptor) is { } problem)
@@ -48,7 +49,8 @@ public sealed partial class ModelRegistryGrain
         var stopped = ArmOf(running, arm);
         if (stopped == running.Control)
         {
-            throw new OperationRefusedException($"Arm '{arm}' is the control of experiment '{running.Id}' and takes the stopped arms' share; it cannot be stopped.");
+            throw new OperationRefusedException($"Arm '{arm}' is the control of experiment '{running.Id}' and takes the stopped arms' share; it cannot be " +
+                "stopped.");
         }
 
         var arms = running.Arms.Select(a => a.Name == arm ? a with { StoppedReason = a.StoppedReason ?? reason } : a).ToArray();

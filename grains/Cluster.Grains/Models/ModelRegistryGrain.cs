@@ -98,7 +98,8 @@ public sealed partial class ModelRegistryGrain(
         }
 
         var onDisk = Array.Find(descriptor.Versions, v => v.Version == version)
-            ?? throw new ModelNotFoundException($"Model '{model}' has no version {version}; versions: {string.Join(", ", descriptor.Versions.Select(v => v.Version))}.");
+            ?? throw new ModelNotFoundException($"Model '{model}' has no version {version}; " +
+                $"versions: {string.Join(", ", descriptor.Versions.Select(v => v.Version))}.");
         if (loaded && !onDisk.IsLoadable)
         {
             throw new OperationRefusedException($"Model '{model}' version {version} cannot be served: {onDisk.Error}");
@@ -137,7 +138,8 @@ public sealed partial class ModelRegistryGrain(
         if (policy.Kind == VersionPolicyKind.Specific && (policy.Versions.Length == 0 || missing.Length > 0))
         {
             throw new OperationRefusedException(
-                $"Version policy of model '{model}': specific needs versions of the model ({string.Join(", ", descriptor.Versions.Select(v => v.Version))}); not found: {string.Join(", ", missing)}.");
+                $"Version policy of model '{model}': specific needs versions of the model ({string.Join(", ", descriptor.Versions.Select(v => v.Version))}); " +
+                    $"not found: {string.Join(", ", missing)}.");
         }
 
         var served = policy.Select(descriptor.Versions.Select(v => v.Version).ToArray());

@@ -1,6 +1,6 @@
 using System.Globalization;
+using Cluster.Contracts.Load;
 using Cluster.Contracts.Models;
-using Cluster.Contracts.Placement;
 
 namespace Cluster.Grains.Placement;
 
@@ -54,7 +54,8 @@ public static class ReplicaPlacementScoring
     public const double MinimumIdle = 0.05;
 
     /// <summary>The silos able to host the replica, best first; empty when none can.</summary>
-    public static IReadOnlyList<PlacementScore> Rank(PlacementRequest request, IEnumerable<SiloLoad> silos, IReadOnlySet<string> draining, IReadOnlyDictionary<string, string>? extraReplicas = null)
+    public static IReadOnlyList<PlacementScore> Rank(PlacementRequest request, IEnumerable<SiloLoad> silos, IReadOnlySet<string> draining,
+        IReadOnlyDictionary<string, string>? extraReplicas = null)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(silos);

@@ -2,8 +2,9 @@ using System.Diagnostics;
 using System.Globalization;
 using Cluster.Contracts.Admin;
 using Cluster.Contracts.Grains;
+using Cluster.Contracts.Load;
 using Cluster.Contracts.Models;
-using Cluster.Contracts.Placement;
+using Cluster.Contracts.Scaling;
 using Cluster.Grains.Drain;
 using Cluster.Grains.Load;
 using Cluster.Grains.Placement;
@@ -23,7 +24,8 @@ namespace Cluster.Grains.Scaling;
 /// autoscaler stands down: its timer does nothing, and only the leaving silo's own request
 /// (<see cref="ScaleNowAsync"/>, to place replacements elsewhere) runs a pass; a pass does nothing when every silo is leaving.
 /// </summary>
-public sealed partial class ReplicaAutoscalerGrain(ClusterLoadView board, SiloLeaving leaving, ILocalSiloDetails localSilo, TimeProvider time, ILogger<ReplicaAutoscalerGrain> logger) : Grain, IReplicaAutoscalerGrain
+public sealed partial class ReplicaAutoscalerGrain(ClusterLoadView board, SiloLeaving leaving, ILocalSiloDetails localSilo, TimeProvider time,
+    ILogger<ReplicaAutoscalerGrain> logger) : Grain, IReplicaAutoscalerGrain
 {
     /// <summary>How often the autoscaler looks at the board.</summary>
     public static readonly TimeSpan TickInterval = TimeSpan.FromSeconds(1);
@@ -98,13 +100,15 @@ public sealed partial class ReplicaAutoscalerGrain(ClusterLoadView board, SiloLe
         }
     }
 
-    private async Task ScaleAsync(string model, ModelVersionDescriptor served, ModelConfig config, List<(string Silo, ReplicaLoad Replica)> replicas, HashSet<string> draining, bool anyOpen)
+    private async Task ScaleAsync(string model, ModelVersionDescriptor served, ModelConfig config, List<(string Silo, ReplicaLoad Replica)> replicas,
+        HashSet<string> draining, bool anyOpen)
     {
         var version = served.Version;
         var live = replicas.Where(r => r.Replica.Accepting && !_retiring.ContainsKey(r.Replica.Key)).ToList();
         var prefix = string.Create(CultureInfo.InvariantCulture, $"{model}:{version}/");
         var starting = _starting.Keys.Count(k => k.StartsWith(prefix, StringComparison.Ordinal) && !live.Exists(r => r.Replica.Key == k))
-            + replicas.Count(r => !r.Replica.Accepting && !r.Replica.Retiring && !_retiring.ContainsKey(r.Replica.Key) && !_starting.ContainsKey(r.Replica.Key));
+            + replicas.Count(r => !r.Replica.Accepting && !r.Replica.Retiring && !_retiring.ContainsKey(r.Replica.Key)
+                && !_starting.ContainsKey(r.Replica.Key));
         if (anyOpen)
         {
             foreach (var (_, old) in live.Where(r => draining.Contains(r.Silo) && !_replacing.Contains(r.Replica.Key)))
@@ -150,7 +154,8 @@ public sealed partial class ReplicaAutoscalerGrain(ClusterLoadView board, SiloLe
     /// silo's replicas are activated again by requests arriving through one gateway; every device the model may
     /// use should carry some of its load. One move per version at a time.
     /// </summary>
-    private async Task SpreadAsync(PlacementRequest request, List<(string Silo, ReplicaLoad Replica)> replicas, List<(string Silo, ReplicaLoad Replica)> serving, HashSet<string> draining)
+    private async Task SpreadAsync(PlacementRequest request, List<(string Silo, ReplicaLoad Replica)> replicas,
+        List<(string Silo, ReplicaLoad Replica)> serving, HashSet<string> draining)
     {
         var crowded = serving.GroupBy(r => r.Silo, StringComparer.Ordinal).Where(g => g.Count() >= 2).MaxBy(g => g.Count());
         var best = ReplicaPlacementScoring.Rank(request, board.Current.Silos, draining).FirstOrDefault();
@@ -247,7 +252,8 @@ public sealed partial class ReplicaAutoscalerGrain(ClusterLoadView board, SiloLe
     [LoggerMessage(Level = LogLevel.Information, Message = "Autoscaler {Action} replica {Key} of {Model}:{Version} (wanted {Wanted})")]
     private partial void LogScaled(string model, long version, string action, string key, int wanted);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Autoscaler moves replica {Old} off {Crowded}, which holds several, to {New} for {Empty}, which holds none")]
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Autoscaler moves replica {Old} off {Crowded}, which holds several, to {New} for {Empty}, which holds none")]
     private partial void LogSpread(string old, string crowded, string @new, string empty);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Replica {Key} did not start: {Error}")]

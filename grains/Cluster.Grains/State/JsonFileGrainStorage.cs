@@ -60,7 +60,8 @@ public sealed class JsonFileGrainStorage(string directory, ILogger<JsonFileGrain
         try
         {
             await CheckETagAsync<T>(file, grainState.ETag);
-            var etag = (long.TryParse(grainState.ETag, CultureInfo.InvariantCulture, out var previous) ? previous + 1 : 1).ToString(CultureInfo.InvariantCulture);
+            var etag = (long.TryParse(grainState.ETag, CultureInfo.InvariantCulture, out var previous) ? previous + 1 : 1)
+                .ToString(CultureInfo.InvariantCulture);
             System.IO.Directory.CreateDirectory(Directory);
             var temporary = $"{file}.{Guid.NewGuid():N}.tmp";
             try
@@ -148,7 +149,8 @@ public sealed class JsonFileGrainStorage(string directory, ILogger<JsonFileGrain
         var current = (await ReadAsync<T>(file))?.ETag;
         if (current != expected)
         {
-            throw new InconsistentStateException($"Grain state file '{file}' changed under this writer (ETag {current ?? "none"}, expected {expected ?? "none"}).", current, expected);
+            throw new InconsistentStateException($"Grain state file '{file}' changed under this writer (ETag {current ?? "none"}, " +
+                $"expected {expected ?? "none"}).", current, expected);
         }
     }
 

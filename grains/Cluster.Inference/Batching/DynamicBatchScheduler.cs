@@ -92,7 +92,8 @@ public sealed class DynamicBatchScheduler<TPayload, TResult> : IDisposable
             if (_policy.MaxQueueSize > 0 && _queue.Count >= _policy.MaxQueueSize)
             {
                 var retryAfter = RetryAfter();
-                throw new QueueFullException($"The queue is full ({_policy.MaxQueueSize} requests, max_queue_size); retry after {retryAfter.TotalMilliseconds:0} ms.", retryAfter);
+                throw new QueueFullException($"The queue is full ({_policy.MaxQueueSize} requests, max_queue_size); retry " +
+                    $"after {retryAfter.TotalMilliseconds:0} ms.", retryAfter);
             }
 
             var now = _time.GetUtcNow();
@@ -235,7 +236,9 @@ public sealed class DynamicBatchScheduler<TPayload, TResult> : IDisposable
             if (request.Deadline <= now)
             {
                 _queue.Remove(request);
-                _release.Fail(request, new InferenceTimeoutException($"The request's deadline passed after {(now - request.EnqueuedAt).TotalMilliseconds:0.###} ms in the queue."));
+                _release.Fail(request,
+                    new InferenceTimeoutException(
+                        $"The request's deadline passed after {(now - request.EnqueuedAt).TotalMilliseconds:0.###} ms in the queue."));
             }
             else if (!request.Delayed && request.TimeoutAt <= now)
             {
@@ -247,7 +250,8 @@ public sealed class DynamicBatchScheduler<TPayload, TResult> : IDisposable
                 }
 
                 _queue.Remove(request);
-                _release.Fail(request, new InferenceTimeoutException($"The request timed out after {(now - request.EnqueuedAt).TotalMilliseconds:0.###} ms in the queue."));
+                _release.Fail(request,
+                    new InferenceTimeoutException($"The request timed out after {(now - request.EnqueuedAt).TotalMilliseconds:0.###} ms in the queue."));
             }
             else
             {

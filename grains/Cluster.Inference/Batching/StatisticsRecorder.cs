@@ -9,7 +9,8 @@ namespace Cluster.Inference.Batching;
 /// Accumulates a replica's statistics in Triton's shape and, when given <see cref="InferenceMetrics"/>,
 /// records the same events on the metrics instruments. Thread-safe.
 /// </summary>
-public sealed class StatisticsRecorder(string model, long version, TimeProvider time, InferenceMetrics? metrics = null, string silo = "", SiloLabels? labels = null)
+public sealed class StatisticsRecorder(string model, long version, TimeProvider time, InferenceMetrics? metrics = null, string silo = "",
+    SiloLabels? labels = null)
 {
     private readonly TagList _tags = new()
     {
@@ -51,7 +52,8 @@ public sealed class StatisticsRecorder(string model, long version, TimeProvider 
         metrics?.QueueTime.Record(waited.TotalMilliseconds, _tags);
     }
 
-    /// <summary>A batch of <paramref name="requests"/> requests and <paramref name="samples"/> samples ran (over <paramref name="tokens"/> positions for a text model).</summary>
+    /// <summary>A batch of <paramref name="requests"/> requests and <paramref name="samples"/> samples ran (over <paramref name="tokens"/> positions for a text
+    /// model).</summary>
     public void RecordBatch(int requests, int samples, BatchTimings timings, TokenCounts tokens = default)
     {
         lock (_gate)

@@ -47,5 +47,6 @@ public sealed record DeviceDescriptor
     public SimulatedFault? Fault { get; init; }
 
     /// <summary>The machine's CPU as device <c>cpu:0</c>.</summary>
-    public static DeviceDescriptor Cpu { get; } = new() { Name = "cpu:0", Kind = "cpu", Index = 0, MemoryTotalBytes = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes };
+    public static DeviceDescriptor Cpu { get; } =
+        new() { Name = "cpu:0", Kind = "cpu", Index = 0, MemoryTotalBytes = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes };
 }

@@ -82,7 +82,8 @@ public static class DeviceDiscovery
                 return setting.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
                     .Select(s => int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var id)
                         ? id
-                        : throw new ArgumentException($"Cluster:Devices:Cuda must be 'auto', 'none' or a list of device ids like '0,1'; '{s}' is not a device id."))
+                        : throw new ArgumentException($"Cluster:Devices:Cuda must be 'auto', 'none' or a list of device ids like '0,1'; '{s}' is not a " +
+                            "device id."))
                     .ToArray();
         }
     }
@@ -94,11 +95,13 @@ public static class DeviceDiscovery
         ArgumentNullException.ThrowIfNull(memory);
         if (memory.Read(device.Index, out var reason) is { } read)
         {
-            return device with { MemoryTotalBytes = read.TotalBytes, MemoryReservedBytes = Math.Max(0, read.TotalBytes - read.FreeBytes), MemorySource = "driver" };
+            return device with { MemoryTotalBytes = read.TotalBytes, MemoryReservedBytes = Math.Max(0, read.TotalBytes - read.FreeBytes),
+                MemorySource = "driver" };
         }
 
         return fallbackMiB > 0
-            ? device with { MemoryTotalBytes = fallbackMiB * 1024L * 1024L, MemorySource = "fallback", MemoryNote = $"{reason}; taking the configured {fallbackMiB} MiB" }
+            ? device with { MemoryTotalBytes = fallbackMiB * 1024L * 1024L, MemorySource = "fallback",
+                MemoryNote = $"{reason}; taking the configured {fallbackMiB} MiB" }
             : device with { MemoryTotalBytes = 0, MemorySource = "unknown", MemoryNote = $"{reason}; memory unknown, placement will not check it" };
     }
 

@@ -26,7 +26,8 @@ public sealed class ModelInstancePool : IDisposable
     /// <summary>Cancelled (and replaced) when a batch overruns its run timeout: gives up the batches waiting for an instance.</summary>
     private CancellationTokenSource _hung = new();
 
-    private ModelInstancePool(string deviceName, (ILoadedModel, DeviceExecutor)[] instances, DeviceUsage? usage, MeasuredThroughput? throughput, TensorData[]? probeInputs, IReadOnlyList<string> outputNames)
+    private ModelInstancePool(string deviceName, (ILoadedModel, DeviceExecutor)[] instances, DeviceUsage? usage, MeasuredThroughput? throughput,
+        TensorData[]? probeInputs, IReadOnlyList<string> outputNames)
     {
         _throughput = throughput;
         _deviceName = deviceName;
@@ -55,7 +56,8 @@ public sealed class ModelInstancePool : IDisposable
     /// recorded in <paramref name="throughput"/>.
     /// </summary>
     public static async Task<ModelInstancePool> CreateAsync(
-        string deviceName, int count, Func<ILoadedModel> load, IReadOnlyList<WarmupRequest> warmups, IReadOnlyList<string> outputNames, DeviceUsage? usage = null, MeasuredThroughput? throughput = null)
+        string deviceName, int count, Func<ILoadedModel> load, IReadOnlyList<WarmupRequest> warmups, IReadOnlyList<string> outputNames,
+            DeviceUsage? usage = null, MeasuredThroughput? throughput = null)
     {
         var instances = new List<(ILoadedModel, DeviceExecutor)>();
         var skipped = new List<string>();
@@ -115,7 +117,8 @@ public sealed class ModelInstancePool : IDisposable
         }
         catch (OperationCanceledException)
         {
-            throw new DeviceFaultException($"A batch on '{_deviceName}' did not finish in time, so the batches waiting behind it were given up; this one did not run.");
+            throw new DeviceFaultException($"A batch on '{_deviceName}' did not finish in time, so the batches waiting behind it were given up; this one did " +
+                "not run.");
         }
 
         _free.TryDequeue(out var index);
@@ -185,8 +188,10 @@ public sealed class ModelInstancePool : IDisposable
         Dispose(_instances);
     }
 
-    /// <summary>Runs a warm-up request its count of times, recording the first run in <paramref name="firstRunTo"/> and the others in <paramref name="throughput"/>.</summary>
-    private static bool RunWarmup(ILoadedModel model, WarmupRequest warmup, IReadOnlyList<string> outputNames, MeasuredThroughput? firstRunTo, MeasuredThroughput? throughput)
+    /// <summary>Runs a warm-up request its count of times, recording the first run in <paramref name="firstRunTo"/> and the others in <paramref
+    /// name="throughput"/>.</summary>
+    private static bool RunWarmup(ILoadedModel model, WarmupRequest warmup, IReadOnlyList<string> outputNames, MeasuredThroughput? firstRunTo,
+        MeasuredThroughput? throughput)
     {
         for (var i = 0; i < warmup.Count; i++)
         {

@@ -30,7 +30,8 @@ public static class OrtSessions
             }
             catch (OnnxRuntimeException e)
             {
-                throw new ModelUnavailableException($"The CUDA provider rejected the settings {string.Join(", ", providerOptions.Select(o => $"{o.Key}={o.Value}"))}: {e.Message}");
+                throw new ModelUnavailableException("The CUDA provider rejected the " +
+                    $"settings {string.Join(", ", providerOptions.Select(o => $"{o.Key}={o.Value}"))}: {e.Message}");
             }
 
             options.AppendExecutionProvider_CUDA(cudaOptions);

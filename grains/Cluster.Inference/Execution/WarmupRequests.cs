@@ -19,7 +19,8 @@ public static class WarmupRequests
     {
         if (config.Warmup.Length == 0)
         {
-            return [new WarmupRequest("default", [.. version.Inputs.Select(spec => Zeros(spec.Name, spec.ElementType, Concrete(spec.Shape)))], 1, Required: false)];
+            return [new WarmupRequest("default", [.. version.Inputs.Select(spec => Zeros(spec.Name, spec.ElementType, Concrete(spec.Shape)))], 1,
+                Required: false)];
         }
 
         var requests = new List<WarmupRequest>();
@@ -33,13 +34,15 @@ public static class WarmupRequests
                     ?? throw new ArgumentException($"Warm-up '{setting.Name}' gives no data for input '{spec.Name}'.");
                 if (input.ElementType != spec.ElementType)
                 {
-                    throw new ArgumentException($"Warm-up '{setting.Name}' input '{spec.Name}' is {input.ElementType.ToProtocolName()}; the model expects {spec.ElementType.ToProtocolName()}.");
+                    throw new ArgumentException($"Warm-up '{setting.Name}' input '{spec.Name}' is {input.ElementType.ToProtocolName()}; the model " +
+                        $"expects {spec.ElementType.ToProtocolName()}.");
                 }
 
                 long[] shape = config.MaxBatchSize > 0 ? [setting.BatchSize, .. input.Dims] : input.Dims;
                 if (!TensorShape.Fits(spec.Shape, shape))
                 {
-                    throw new ArgumentException($"Warm-up '{setting.Name}' input '{spec.Name}' has shape {TensorShape.Format(shape)}; the model expects {TensorShape.Format(spec.Shape)}.");
+                    throw new ArgumentException($"Warm-up '{setting.Name}' input '{spec.Name}' has shape {TensorShape.Format(shape)}; the model " +
+                        $"expects {TensorShape.Format(spec.Shape)}.");
                 }
 
                 inputs[i] = input.Data switch
@@ -72,7 +75,8 @@ public static class WarmupRequests
         var random = new Random(12345);
         if (type == TensorElementType.String)
         {
-            return TensorData.FromStrings(name, Enumerable.Range(0, count).Select(_ => random.Next().ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray(), shape);
+            return TensorData.FromStrings(name, Enumerable.Range(0, count)
+                .Select(_ => random.Next().ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray(), shape);
         }
 
         if (type is TensorElementType.Float32)
@@ -107,7 +111,8 @@ public static class WarmupRequests
         var needed = TensorShape.ElementCount(shape) * spec.ElementType.SizeOf();
         if (spec.ElementType != TensorElementType.String && data.LongLength != needed)
         {
-            throw new ArgumentException($"Warm-up '{warmup}' input '{spec.Name}': {file} has {data.LongLength} bytes; shape {TensorShape.Format(shape)} needs {needed}.");
+            throw new ArgumentException($"Warm-up '{warmup}' input '{spec.Name}': {file} has {data.LongLength} bytes; shape {TensorShape.Format(shape)} " +
+                $"needs {needed}.");
         }
 
         return new TensorData { Name = spec.Name, ElementType = spec.ElementType, Shape = shape, Data = data };

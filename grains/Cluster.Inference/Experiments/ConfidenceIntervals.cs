@@ -43,7 +43,8 @@ public static class ConfidenceIntervals
         return new Difference(estimate, differences[(int)(0.025 * (Resamples - 1))], differences[(int)Math.Ceiling(0.975 * (Resamples - 1))]);
     }
 
-    /// <summary>The rate <paramref name="armHits"/>/<paramref name="armTotal"/> minus <paramref name="controlHits"/>/<paramref name="controlTotal"/>, with Newcombe's interval.</summary>
+    /// <summary>The rate <paramref name="armHits"/>/<paramref name="armTotal"/> minus <paramref name="controlHits"/>/<paramref name="controlTotal"/>, with
+    /// Newcombe's interval.</summary>
     public static Difference RateDifference(long controlHits, long controlTotal, long armHits, long armTotal)
     {
         if (controlTotal <= 0 || armTotal <= 0)

@@ -28,14 +28,16 @@ public static class GuardRailCheck
         if (armErrors - controlErrors > rail.MaxErrorRateIncrease)
         {
             return string.Create(CultureInfo.InvariantCulture,
-                $"error rate {armErrors * 100:0.0}% against the control's {controlErrors * 100:0.0}% over the last {rail.Window.TotalSeconds:0} s (limit: {rail.MaxErrorRateIncrease * 100:0.0} points above the control)");
+                $"error rate {armErrors * 100:0.0}% against the control's {controlErrors * 100:0.0}% over the last {rail.Window.TotalSeconds:0} s " +
+                    $"(limit: {rail.MaxErrorRateIncrease * 100:0.0} points above the control)");
         }
 
         var controlP99 = P99(controlWindow);
         var armP99 = P99(armWindow);
         return controlP99 > 0 && armP99 > controlP99 * rail.MaxP99Ratio
             ? string.Create(CultureInfo.InvariantCulture,
-                $"p99 latency {armP99:0.##} ms against the control's {controlP99:0.##} ms over the last {rail.Window.TotalSeconds:0} s (limit: {rail.MaxP99Ratio:0.##}x the control's)")
+                $"p99 latency {armP99:0.##} ms against the control's {controlP99:0.##} ms over the last {rail.Window.TotalSeconds:0} s " +
+                    $"(limit: {rail.MaxP99Ratio:0.##}x the control's)")
             : null;
     }
 

@@ -49,7 +49,8 @@ public sealed class ChatTemplate
 
     /// <summary>The layout named <paramref name="style"/>.</summary>
     public static ChatTemplate Named(string style) =>
-        Styles.Contains(style) ? new ChatTemplate(style, null) : throw new ArgumentException($"Unknown chat template \"{style}\"; use one of {string.Join(", ", Styles)}.", nameof(style));
+        Styles.Contains(style) ? new ChatTemplate(style, null)
+            : throw new ArgumentException($"Unknown chat template \"{style}\"; use one of {string.Join(", ", Styles)}.", nameof(style));
 
     /// <summary>
     /// The layout for a model: <paramref name="configured"/> when set, else the one recognised in the folder's
@@ -141,7 +142,8 @@ public sealed class ChatTemplate
                 prompt.Append("<|im_start|>").Append(role).Append('\n').Append(content).Append("<|im_end|>\n");
                 break;
             case Llama3:
-                prompt.Append("<|start_header_id|>").Append(role == "tool" ? "ipython" : role).Append("<|end_header_id|>\n\n").Append(content).Append("<|eot_id|>");
+                prompt.Append("<|start_header_id|>").Append(role == "tool" ? "ipython" : role).Append("<|end_header_id|>\n\n").Append(content)
+                    .Append("<|eot_id|>");
                 break;
             default:
                 prompt.Append(char.ToUpperInvariant(role[0])).Append(role, 1, role.Length - 1).Append(": ").Append(content).Append("\n\n");
@@ -172,7 +174,9 @@ public sealed class ChatTemplate
 
         try
         {
-            using var document = JsonDocument.Parse(File.ReadAllText(tokenizerConfig), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            using var document =
+                JsonDocument.Parse(File.ReadAllText(tokenizerConfig),
+                    new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
             if (!document.RootElement.TryGetProperty("chat_template", out var template))
             {
                 return ("", null);
@@ -183,7 +187,8 @@ public sealed class ChatTemplate
             {
                 JsonValueKind.String => template.GetString(),
                 JsonValueKind.Array => template.EnumerateArray()
-                    .Where(t => t.ValueKind == JsonValueKind.Object && t.TryGetProperty("name", out var name) && name.GetString() == "default" && t.TryGetProperty("template", out _))
+                    .Where(t => t.ValueKind == JsonValueKind.Object && t.TryGetProperty("name", out var name) && name.GetString() == "default"
+                        && t.TryGetProperty("template", out _))
                     .Select(t => t.GetProperty("template").GetString())
                     .FirstOrDefault(),
                 _ => null,

@@ -12,8 +12,10 @@ public static class DecoderLayout
     /// <summary>Whether a graph with these input names is a decoder with a KV cache.</summary>
     public static bool IsDecoder(IEnumerable<string> inputNames) => inputNames.Contains(FirstPastKey);
 
-    /// <summary>Reads the shape, cache and logits element types and whether <c>position_ids</c> is an input; throws ArgumentException naming what is missing.</summary>
-    public static (DecoderShape Shape, TensorElementType CacheType, TensorElementType LogitsType, bool HasPositionIds) Read(InferenceSession session, string path)
+    /// <summary>Reads the shape, cache and logits element types and whether <c>position_ids</c> is an input; throws ArgumentException naming what is
+    /// missing.</summary>
+    public static (DecoderShape Shape, TensorElementType CacheType, TensorElementType LogitsType, bool HasPositionIds) Read(InferenceSession session,
+        string path)
     {
         var inputs = session.InputMetadata;
         var outputs = session.OutputMetadata;
@@ -27,7 +29,8 @@ public static class DecoderLayout
 
         if (!outputs.TryGetValue("logits", out var logits) || logits.Dimensions.Length != 3 || logits.Dimensions[2] <= 0)
         {
-            throw new ArgumentException($"'{path}' is not a decoder in the Optimum layout: it needs an output 'logits' [batch, sequence, vocabulary] with a fixed vocabulary size.");
+            throw new ArgumentException($"'{path}' is not a decoder in the Optimum layout: it needs an output 'logits' [batch, sequence, vocabulary] with a " +
+                "fixed vocabulary size.");
         }
 
         var layers = 0;

@@ -72,7 +72,8 @@ public sealed class DecoderSession : ILoadedModel
 
     /// <inheritdoc />
     public BatchResult RunBatch(IReadOnlyList<TensorData[]> requests, IReadOnlyList<string> outputNames) =>
-        throw new InvalidInputException("This is a generation model: send text_input on a stream (ModelStreamInfer), a unary infer, or the SDK's generate call.");
+        throw new InvalidInputException(
+            "This is a generation model: send text_input on a stream (ModelStreamInfer), a unary infer, or the SDK's generate call.");
 
     /// <inheritdoc />
     /// <remarks>Runs on the device's thread, so no forward pass is in flight; a later one fails and the loop ends the engine's requests.</remarks>

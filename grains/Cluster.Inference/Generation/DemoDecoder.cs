@@ -64,7 +64,8 @@ public static class DemoDecoder
         var modelDir = Path.Combine(repositoryRoot, Name);
         var versionDir = Path.Combine(modelDir, "1");
         Directory.CreateDirectory(versionDir);
-        File.WriteAllText(Path.Combine(modelDir, "config.json"), ConfigJson.Replace($"\"context_length\": {W.Context}", $"\"context_length\": {contextLength}", StringComparison.Ordinal));
+        File.WriteAllText(Path.Combine(modelDir, "config.json"),
+            ConfigJson.Replace($"\"context_length\": {W.Context}", $"\"context_length\": {contextLength}", StringComparison.Ordinal));
 
         // A repository scan running meanwhile must never load half a file: write aside, then rename.
         var target = Path.Combine(versionDir, "model.onnx");

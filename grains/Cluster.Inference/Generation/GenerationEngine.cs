@@ -56,7 +56,8 @@ public sealed class GenerationEngine
         var blocks = (int)Math.Min(int.MaxValue, settings.KvCacheBytes / blockBytes);
         if (blocks < 1)
         {
-            throw new ArgumentException($"The KV cache budget of {settings.KvCacheBytes} bytes holds no block of {settings.BlockTokens} tokens ({blockBytes} bytes).", nameof(settings));
+            throw new ArgumentException($"The KV cache budget of {settings.KvCacheBytes} bytes holds no block of {settings.BlockTokens} tokens ({blockBytes} " +
+                "bytes).", nameof(settings));
         }
 
         var pool = new KvBlockPool(blocks, settings.BlockTokens);
@@ -216,7 +217,8 @@ public sealed class GenerationEngine
         return true;
     }
 
-    /// <summary>Tokens still to compute for every queued and running request (prompts not yet cached plus tokens not yet generated): the load callers route by.</summary>
+    /// <summary>Tokens still to compute for every queued and running request (prompts not yet cached plus tokens not yet generated): the load callers route
+    /// by.</summary>
     public long OutstandingTokens
     {
         get
@@ -284,13 +286,15 @@ public sealed class GenerationEngine
 
         if (job.PromptTokens.Length >= context)
         {
-            throw new InvalidInputException($"The prompt has {job.PromptTokens.Length} tokens; the model's context holds {context}, so text_input must be shorter than {context} tokens.");
+            throw new InvalidInputException($"The prompt has {job.PromptTokens.Length} tokens; the model's context holds {context}, so text_input must be " +
+                $"shorter than {context} tokens.");
         }
 
         if (job.MaxTokens <= 0 || job.PromptTokens.Length + job.MaxTokens > context)
         {
             throw new InvalidInputException(
-                $"max_tokens must be between 1 and {context - job.PromptTokens.Length} (the context of {context} tokens minus the prompt's {job.PromptTokens.Length}); it was {job.MaxTokens}.");
+                $"max_tokens must be between 1 and {context - job.PromptTokens.Length} (the context of {context} tokens minus the " +
+                    $"prompt's {job.PromptTokens.Length}); it was {job.MaxTokens}.");
         }
 
         var vocabulary = _runner.Shape.VocabularySize;
@@ -311,7 +315,8 @@ public sealed class GenerationEngine
         if (job.ResumeTokens.Length >= job.MaxTokens)
         {
             throw new InvalidInputException(
-                $"resume_tokens holds {job.ResumeTokens.Length} tokens but max_tokens is {job.MaxTokens}: at most {job.MaxTokens - 1} tokens can be resumed, leaving one to generate.");
+                $"resume_tokens holds {job.ResumeTokens.Length} tokens but max_tokens is {job.MaxTokens}: at most {job.MaxTokens - 1} tokens can be resumed, " +
+                    "leaving one to generate.");
         }
 
         for (var i = 0; i < job.ResumeTokens.Length; i++)
@@ -324,7 +329,8 @@ public sealed class GenerationEngine
 
             if (!job.IgnoreEos && _eos.Contains(token))
             {
-                throw new InvalidInputException($"resume_tokens[{i}] is the end-of-sequence token {token}: the generation had ended there, there is nothing to resume.");
+                throw new InvalidInputException($"resume_tokens[{i}] is the end-of-sequence token {token}: the generation had ended there, there is nothing " +
+                    "to resume.");
             }
         }
     }
@@ -353,7 +359,8 @@ public sealed class GenerationEngine
             else if (sequence.Job.Deadline is { } deadline && now >= deadline)
             {
                 Fail(sequence, new InferenceTimeoutException(
-                    $"The generation passed its deadline after {(now - sequence.Submitted).TotalMilliseconds:0} ms with {sequence.Generated} tokens generated."));
+                    $"The generation passed its deadline after {(now - sequence.Submitted).TotalMilliseconds:0} ms " +
+                    $"with {sequence.Generated} tokens generated."));
             }
         }
 
@@ -363,7 +370,8 @@ public sealed class GenerationEngine
             if (sequence.Preemptions == 0 && now - sequence.WaitingSince >= Settings.MaxWait)
             {
                 Fail(sequence, new QueueFullException(
-                    $"The replica found no place for the request ({sequence.PromptLength} prompt tokens) within {Settings.MaxWait.TotalSeconds:0.#} s: its KV cache or its {Settings.MaxRunningSequences} running sequences are full.", TimeSpan.FromSeconds(1)));
+                    $"The replica found no place for the request ({sequence.PromptLength} prompt tokens) within {Settings.MaxWait.TotalSeconds:0.#} s: its " +
+                        $"KV cache or its {Settings.MaxRunningSequences} running sequences are full.", TimeSpan.FromSeconds(1)));
             }
         }
     }
@@ -424,7 +432,8 @@ public sealed class GenerationEngine
         }
         else
         {
-            sequence.Output.Writer.TryWrite(new GenerationUpdate(token, match.Text, null, sequence.PromptLength, sequence.Generated, sequence.CachedPromptTokens));
+            sequence.Output.Writer.TryWrite(
+                new GenerationUpdate(token, match.Text, null, sequence.PromptLength, sequence.Generated, sequence.CachedPromptTokens));
         }
     }
 

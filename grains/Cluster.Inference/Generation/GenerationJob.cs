@@ -51,4 +51,5 @@ public static class FinishReasons
 /// <param name="PromptTokens">Tokens in the prompt.</param>
 /// <param name="GeneratedTokens">Tokens generated so far, this one and any resumed ones included.</param>
 /// <param name="CachedPromptTokens">Prompt tokens served from the prefix cache rather than computed.</param>
-public readonly record struct GenerationUpdate(int TokenId, string Text, string? FinishReason, int PromptTokens, int GeneratedTokens, int CachedPromptTokens = 0);
+public readonly record struct GenerationUpdate(int TokenId, string Text, string? FinishReason, int PromptTokens, int GeneratedTokens,
+    int CachedPromptTokens = 0);

@@ -4,7 +4,8 @@ using Cluster.Contracts.Generation;
 
 namespace Cluster.Inference.Generation;
 
-/// <summary>Turns a caller's request into an engine job: encodes the prompt, fills in the model's defaults, and refuses bad settings naming the field.</summary>
+/// <summary>Turns a caller's request into an engine job: encodes the prompt, fills in the model's defaults, and refuses bad settings naming the
+/// field.</summary>
 public static class GenerationJobs
 {
     /// <summary>Most stop strings per request.</summary>
@@ -41,7 +42,8 @@ public static class GenerationJobs
         if (bytes > (long)context * longestToken)
         {
             throw new InvalidInputException(
-                $"{field} is {bytes} bytes of UTF-8; no token of the model's tokenizer stands for more than {longestToken}, so it cannot fit the context of {context} tokens.");
+                $"{field} is {bytes} bytes of UTF-8; no token of the model's tokenizer stands for more than {longestToken}, so it cannot fit the context " +
+                    $"of {context} tokens.");
         }
 
         var prompt = PromptEncoder.EncodeToIds(engine.Tokenizer, text);
@@ -53,14 +55,16 @@ public static class GenerationJobs
         // Checked here as well as at Submit so that the caller's error names its own fields, before a job exists.
         if (prompt.Count >= context)
         {
-            throw new InvalidInputException($"{field} encodes to {prompt.Count} tokens; the model's context holds {context}, so it must encode to fewer than {context}.");
+            throw new InvalidInputException($"{field} encodes to {prompt.Count} tokens; the model's context holds {context}, so it must encode to fewer " +
+                $"than {context}.");
         }
 
         var maxTokens = request.MaxTokens ?? Math.Min(settings.DefaultMaxTokens, context - prompt.Count);
         if (maxTokens <= 0 || prompt.Count + maxTokens > context)
         {
             throw new InvalidInputException(
-                $"max_tokens must be between 1 and {context - prompt.Count} (the context of {context} tokens minus the prompt's {prompt.Count}); it was {maxTokens}.");
+                $"max_tokens must be between 1 and {context - prompt.Count} (the context of {context} tokens minus the prompt's {prompt.Count}); it " +
+                    $"was {maxTokens}.");
         }
 
         var deadline = request.Deadline;
@@ -83,13 +87,15 @@ public static class GenerationJobs
         };
     }
 
-    /// <summary>The prompt text (the request's, or its messages rendered by the model's chat template), the field it came from, and the stop strings that apply.</summary>
+    /// <summary>The prompt text (the request's, or its messages rendered by the model's chat template), the field it came from, and the stop strings that
+    /// apply.</summary>
     private static (string Text, string Field, IReadOnlyList<string> Stop) PromptOf(GenerationRequest request, ChatTemplate template)
     {
         var stop = request.Stop ?? [];
         if (stop.Length > MaxStopStrings || Array.Exists(stop, string.IsNullOrEmpty))
         {
-            throw new InvalidInputException($"stop takes up to {MaxStopStrings} non-empty strings, got {stop.Length}{(Array.Exists(stop, string.IsNullOrEmpty) ? " with an empty one" : "")}.");
+            throw new InvalidInputException($"stop takes up to {MaxStopStrings} non-empty strings, " +
+                $"got {stop.Length}{(Array.Exists(stop, string.IsNullOrEmpty) ? " with an empty one" : "")}.");
         }
 
         var messages = request.Messages ?? [];

@@ -20,7 +20,8 @@ public static class GenerationSettingsResolver
         var model = ReadJson(Path.Combine(versionFolder, "config.json"));
         var generation = ReadJson(Path.Combine(versionFolder, "generation_config.json"));
         var eos = config.EosTokenIds.Length > 0 ? config.EosTokenIds : TokenIds(generation, "eos_token_id") ?? TokenIds(model, "eos_token_id") ?? [];
-        var context = config.ContextLength > 0 ? config.ContextLength : Int(model, "max_position_embeddings") ?? Int(model, "n_positions") ?? DefaultContextLength;
+        var context = config.ContextLength > 0 ? config.ContextLength : Int(model, "max_position_embeddings") ?? Int(model, "n_positions")
+            ?? DefaultContextLength;
         var sampling = new SamplingParameters(config.Temperature, config.TopP, config.TopK, 0);
         if (generation is { } hf && config == config with { Temperature = 1f, TopP = 1f, TopK = 0 })
         {
@@ -60,7 +61,8 @@ public static class GenerationSettingsResolver
 
         try
         {
-            using var document = JsonDocument.Parse(File.ReadAllText(file), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            using var document =
+                JsonDocument.Parse(File.ReadAllText(file), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
             return document.RootElement.Clone();
         }
         catch (JsonException e)
@@ -85,7 +87,8 @@ public static class GenerationSettingsResolver
     }
 
     private static int? Int(JsonElement? json, string name) =>
-        json is { } root && root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var number) ? number : null;
+        json is { } root && root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var number) ? number
+            : null;
 
     private static double? Double(JsonElement? json, string name) =>
         json is { } root && root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetDouble() : null;

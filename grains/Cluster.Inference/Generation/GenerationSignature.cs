@@ -28,7 +28,8 @@ public static class GenerationSignature
         if (!DecoderLayout.IsDecoder(decoderInputs.Select(i => i.Name)) || !Array.Exists(decoderOutputs, o => o.Name == "logits"))
         {
             throw new ArgumentException(
-                $"a generation model needs a decoder in the Optimum layout (inputs input_ids, attention_mask, {DecoderLayout.FirstPastKey}, ...; output logits); this one has inputs {string.Join(", ", decoderInputs.Select(i => i.Name))}.");
+                $"a generation model needs a decoder in the Optimum layout (inputs input_ids, attention_mask, {DecoderLayout.FirstPastKey}, ...; output " +
+                    $"logits); this one has inputs {string.Join(", ", decoderInputs.Select(i => i.Name))}.");
         }
 
         return ([Text(TextInput)], [Text(TextOutput)]);

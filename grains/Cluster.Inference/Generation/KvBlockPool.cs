@@ -34,7 +34,8 @@ public sealed class KvBlockPool
     /// <summary>Blocks free.</summary>
     public int FreeBlocks => TotalBlocks - UsedBlocks - CachedBlocks;
 
-    /// <summary>Evicts up to the given number of the prefix cache's blocks (least recently used first), giving them back through <see cref="Uncache"/>.</summary>
+    /// <summary>Evicts up to the given number of the prefix cache's blocks (least recently used first), giving them back through <see
+    /// cref="Uncache"/>.</summary>
     internal Action<int>? Reclaim { get; set; }
 
     /// <summary>Share of the pool in use, 0 to 1.</summary>

@@ -29,7 +29,8 @@ public sealed partial class OnnxDecoderRunner : IPrefixBlockStore
     /// <inheritdoc />
     public void LoadBlocks(long sequenceId, IReadOnlyList<long> keys)
     {
-        var blocks = keys.Select(k => _blocks.TryGetValue(k, out var block) ? block : throw new InvalidOperationException($"Prefix block {k} is not held.")).ToList();
+        var blocks = keys.Select(k => _blocks.TryGetValue(k, out var block) ? block : throw new InvalidOperationException($"Prefix block {k} is not held."))
+            .ToList();
         var columns = blocks.Sum(b => b.Tokens);
         var tensors = new OrtValue[_pastNames.Length];
         for (var t = 0; t < tensors.Length; t++)

@@ -171,7 +171,8 @@ public sealed partial class OnnxDecoderRunner : IDecoderRunner
 
             if (located[r] is null)
             {
-                throw new InvalidOperationException($"Sequence {rows[r].SequenceId} is fed from position {rows[r].Position}, but the cache does not hold that many of its tokens.");
+                throw new InvalidOperationException($"Sequence {rows[r].SequenceId} is fed from position {rows[r].Position}, but the cache does not hold " +
+                    "that many of its tokens.");
             }
         }
 
@@ -234,7 +235,8 @@ public sealed partial class OnnxDecoderRunner : IDecoderRunner
         return new SlotPlan(group, ids, assigned, group.Columns);
     }
 
-    private KvCacheGroup RunDecode(IReadOnlyList<StepRow> rows, List<int> decoding, (KvCacheGroup Group, int Row)?[] located, SlotPlan plan, HashSet<KvCacheGroup> consumed, StepOutput output)
+    private KvCacheGroup RunDecode(IReadOnlyList<StepRow> rows, List<int> decoding, (KvCacheGroup Group, int Row)?[] located, SlotPlan plan,
+        HashSet<KvCacheGroup> consumed, StepOutput output)
     {
         var slots = plan.Ids.Length;
         var passRows = new StepRow[slots];
@@ -309,7 +311,8 @@ public sealed partial class OnnxDecoderRunner : IDecoderRunner
     /// One forward pass. Logits go straight into <paramref name="logitsTarget"/> when given (FP32 decode passes);
     /// otherwise the last position's logits are copied to <paramref name="logitsOffset"/>. Returns the present tensors.
     /// </summary>
-    private OrtValue[] RunPass(IReadOnlyList<StepRow> rows, int past, int step, OrtValue[] pastValues, StepOutput output, Memory<float>? logitsTarget, int logitsOffset = 0)
+    private OrtValue[] RunPass(IReadOnlyList<StepRow> rows, int past, int step, OrtValue[] pastValues, StepOutput output, Memory<float>? logitsTarget,
+        int logitsOffset = 0)
     {
         var (names, inputs) = BuildInputs(rows, past, step, pastValues);
         using var binding = _session.CreateIoBinding();
@@ -461,7 +464,8 @@ public sealed partial class OnnxDecoderRunner : IDecoderRunner
     }
 
     /// <summary>Copies <paramref name="tokens"/> cached tokens of every head of one row; returns the bytes copied.</summary>
-    private long CopyRow(Span<byte> source, int sourceRow, int sourceColumns, int sourceStart, Span<byte> target, int targetRow, int targetColumns, int targetStart, int tokens)
+    private long CopyRow(Span<byte> source, int sourceRow, int sourceColumns, int sourceStart, Span<byte> target, int targetRow, int targetColumns,
+        int targetStart, int tokens)
     {
         var tokenBytes = Shape.HeadSize * Shape.BytesPerElement;
         var count = tokens * tokenBytes;

@@ -35,7 +35,8 @@ internal sealed class PrefixCaching(IPrefixBlockStore store, KvBlockPool pool)
         }
     }
 
-    /// <summary>What the runner must do around the step of <paramref name="chunks"/>: drop evicted blocks, load admitted prefixes, save completed prompt blocks.</summary>
+    /// <summary>What the runner must do around the step of <paramref name="chunks"/>: drop evicted blocks, load admitted prefixes, save completed prompt
+    /// blocks.</summary>
     public PrefixStep Plan(IReadOnlyList<ScheduledChunk> chunks)
     {
         var step = new PrefixStep(_cache.TakeEvicted());

@@ -103,7 +103,8 @@ public static class DemoModels
             }
         }
 
-        return new DemoModel("wide_mlp", Config(maxBatchSize: 64), graph.Build("A 256→1024→1024→10 MLP for benchmarks (float16-stored weights, float32 compute)."));
+        return new DemoModel("wide_mlp", Config(maxBatchSize: 64),
+            graph.Build("A 256→1024→1024→10 MLP for benchmarks (float16-stored weights, float32 compute)."));
     }
 
     /// <summary>a, b FP32 [N,4] → sum = a + b, product = a * b.</summary>
@@ -152,7 +153,8 @@ public static class DemoModels
             .Node("Identity", ["pixels"], ["pixels_echo"])
             .Node("Add", ["counts", "one_i32"], ["counts_plus_one"])
             .Node("Identity", ["text"], ["text_echo"]);
-        return new DemoModel("type_zoo", Config(maxBatchSize: 8), graph.Build("Exercises every SDK element type: FP16 cast, BOOL not, UINT8 and STRING echo, INT32 + 1."));
+        return new DemoModel("type_zoo", Config(maxBatchSize: 8),
+            graph.Build("Exercises every SDK element type: FP16 cast, BOOL not, UINT8 and STRING echo, INT32 + 1."));
     }
 
     private static string Config(int maxBatchSize) =>

@@ -20,8 +20,10 @@ internal static class AutoscalingReader
             config = property.Name switch
             {
                 "target_queue_per_replica" => config with { TargetQueuePerReplica = Positive(file, field, property.Value) },
-                "upscale_delay_s" => config with { UpscaleDelay = TimeSpan.FromSeconds(ConfigFields.Double(file, field, property.Value, min: 0, max: MaxDelaySeconds)) },
-                "downscale_delay_s" => config with { DownscaleDelay = TimeSpan.FromSeconds(ConfigFields.Double(file, field, property.Value, min: 0, max: MaxDelaySeconds)) },
+                "upscale_delay_s" =>
+                    config with { UpscaleDelay = TimeSpan.FromSeconds(ConfigFields.Double(file, field, property.Value, min: 0, max: MaxDelaySeconds)) },
+                "downscale_delay_s" =>
+                    config with { DownscaleDelay = TimeSpan.FromSeconds(ConfigFields.Double(file, field, property.Value, min: 0, max: MaxDelaySeconds)) },
                 _ => throw ConfigFields.Unknown(file, field, Known),
             };
         }

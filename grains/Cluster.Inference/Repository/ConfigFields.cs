@@ -51,7 +51,8 @@ internal static class ConfigFields
     };
 
     public static string String(string file, string field, JsonElement value) =>
-        value.ValueKind == JsonValueKind.String ? value.GetString()! : throw new ModelConfigException(file, field, $"must be a string, got {value.GetRawText()}");
+        value.ValueKind == JsonValueKind.String ? value.GetString()!
+            : throw new ModelConfigException(file, field, $"must be a string, got {value.GetRawText()}");
 
     /// <summary>A file name inside a version folder: no folder part, not <c>.</c> or <c>..</c>.</summary>
     public static string FileName(string file, string field, string name) =>

@@ -6,7 +6,8 @@ namespace Cluster.Inference.Repository;
 /// <summary>Reads Triton's <c>dynamic_batching</c> object, including its <c>default_queue_policy</c>.</summary>
 internal static class DynamicBatchingReader
 {
-    private const string Known = "preferred_batch_size, max_queue_delay_microseconds, preserve_ordering, priority_levels, default_priority_level, default_queue_policy";
+    private const string Known =
+        "preferred_batch_size, max_queue_delay_microseconds, preserve_ordering, priority_levels, default_priority_level, default_queue_policy";
     private const string KnownPolicy = "timeout_action, default_timeout_microseconds, allow_timeout_override, max_queue_size";
 
     public static DynamicBatchingConfig Read(string file, JsonElement value)
@@ -20,9 +21,12 @@ internal static class DynamicBatchingReader
             {
                 "preferred_batch_size" or "preferred_batch_sizes" => config with
                 {
-                    PreferredBatchSizes = [.. ConfigFields.Array(file, path, property.Value).EnumerateArray().Select(v => ConfigFields.Int(file, path, v, min: 1, max: ModelConfigReader.MaxBatchSize))],
+                    PreferredBatchSizes =
+                        [.. ConfigFields.Array(file, path, property.Value).EnumerateArray()
+                            .Select(v => ConfigFields.Int(file, path, v, min: 1, max: ModelConfigReader.MaxBatchSize))],
                 },
-                "max_queue_delay_microseconds" => config with { MaxQueueDelayMicroseconds = ConfigFields.Long(file, path, property.Value, min: 0, max: 60_000_000) },
+                "max_queue_delay_microseconds" =>
+                    config with { MaxQueueDelayMicroseconds = ConfigFields.Long(file, path, property.Value, min: 0, max: 60_000_000) },
                 "preserve_ordering" => config with { PreserveOrdering = ConfigFields.Bool(file, path, property.Value) },
                 "priority_levels" => config with { PriorityLevels = ConfigFields.Int(file, path, property.Value, min: 0, max: 1_000) },
                 "default_priority_level" => config with { DefaultPriorityLevel = ConfigFields.Int(file, path, property.Value, min: 0, max: 1_000) },
@@ -33,7 +37,8 @@ internal static class DynamicBatchingReader
 
         if (config.PriorityLevels > 0 && (config.DefaultPriorityLevel < 1 || config.DefaultPriorityLevel > config.PriorityLevels))
         {
-            throw new ModelConfigException(file, $"{Field}.default_priority_level", $"must be between 1 and priority_levels ({config.PriorityLevels}), got {config.DefaultPriorityLevel}");
+            throw new ModelConfigException(
+                file, $"{Field}.default_priority_level", $"must be between 1 and priority_levels ({config.PriorityLevels}), got {config.DefaultPriorityLevel}");
         }
 
         return config;
@@ -67,7 +72,8 @@ internal static class DynamicBatchingReader
                         var other => throw new ModelConfigException(file, path, $"must be \"REJECT\" or \"DELAY\", got \"{other}\""),
                     },
                 },
-                "default_timeout_microseconds" => config with { DefaultTimeoutMicroseconds = ConfigFields.Long(file, path, property.Value, min: 0, max: 3_600_000_000) },
+                "default_timeout_microseconds" =>
+                    config with { DefaultTimeoutMicroseconds = ConfigFields.Long(file, path, property.Value, min: 0, max: 3_600_000_000) },
                 "allow_timeout_override" => config with { AllowTimeoutOverride = ConfigFields.Bool(file, path, property.Value) },
                 "max_queue_size" => config with { MaxQueueSize = ConfigFields.Int(file, path, property.Value, min: 0, max: 1_000_000) },
                 _ => throw ConfigFields.Unknown(file, path, KnownPolicy),

@@ -49,19 +49,23 @@ internal static class GenerationReader
         if (config.MaxStepTokens < config.MaxRunningSequences)
         {
             throw new ModelConfigException(file, $"{Field}.max_step_tokens",
-                $"({config.MaxStepTokens}) must be at least max_running_sequences ({config.MaxRunningSequences}): every running sequence decodes one token per step");
+                $"({config.MaxStepTokens}) must be at least max_running_sequences ({config.MaxRunningSequences}): every running sequence decodes one token " +
+                    "per step");
         }
 
         return config;
     }
 
     private static string Tokenizer(string file, string field, string name) =>
-        name is "" or "gpt2" ? name : throw new ModelConfigException(file, field, $"must be \"gpt2\" (built in) or left out to read the version folder's tokenizer files, got \"{name}\"");
+        name is "" or "gpt2" ? name
+            : throw new ModelConfigException(file,
+                field, $"must be \"gpt2\" (built in) or left out to read the version folder's tokenizer files, got \"{name}\"");
 
     private static string ChatTemplateName(string file, string field, string name) =>
         name is "" || ChatTemplate.Styles.Contains(name)
             ? name
-            : throw new ModelConfigException(file, field, $"must be one of {string.Join(", ", ChatTemplate.Styles)} (or left out to read the version folder's template), got \"{name}\"");
+            : throw new ModelConfigException(file,
+                field, $"must be one of {string.Join(", ", ChatTemplate.Styles)} (or left out to read the version folder's template), got \"{name}\"");
 
     private static int[] TokenIds(string file, string field, JsonElement value)
     {

@@ -23,7 +23,8 @@ public static class ModelConfigReader
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(File.ReadAllText(file), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            document = JsonDocument.Parse(File.ReadAllText(file),
+                new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
         }
         catch (JsonException e)
         {
@@ -148,12 +149,14 @@ public static class ModelConfigReader
                     : throw new ModelConfigException(file, "version_policy.latest.num_versions", "is required");
                 return VersionPolicy.Latest(count);
             case "specific":
-                if (choice.Value.ValueKind != JsonValueKind.Object || !choice.Value.TryGetProperty("versions", out var versions) || versions.ValueKind != JsonValueKind.Array)
+                if (choice.Value.ValueKind != JsonValueKind.Object || !choice.Value.TryGetProperty("versions", out var versions)
+                    || versions.ValueKind != JsonValueKind.Array)
                 {
                     throw new ModelConfigException(file, "version_policy.specific.versions", "is required and must be an array of version numbers");
                 }
 
-                return VersionPolicy.Specific([.. versions.EnumerateArray().Select(v => (long)ConfigFields.Int(file, "version_policy.specific.versions", v, min: 1, max: int.MaxValue))]);
+                return VersionPolicy.Specific(
+                    [.. versions.EnumerateArray().Select(v => (long)ConfigFields.Int(file, "version_policy.specific.versions", v, min: 1, max: int.MaxValue))]);
             default:
                 throw new ModelConfigException(file, $"{Field}.{choice.Name}", "is not a version policy; use \"latest\", \"all\" or \"specific\"");
         }

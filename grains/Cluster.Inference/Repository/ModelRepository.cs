@@ -203,7 +203,9 @@ public sealed class ModelRepository(IReadOnlyList<string> rootPaths, ILogger<Mod
                     }
                 }
 
-                versions.Add(new ModelVersionDescriptor { Version = version, Inputs = inputs, Outputs = outputs, SizeBytes = new FileInfo(file).Length, Generates = generates });
+                versions.Add(
+                    new ModelVersionDescriptor { Version = version, Inputs = inputs, Outputs = outputs, SizeBytes = new FileInfo(file).Length,
+                        Generates = generates });
             }
             catch (Exception e) when (e is Microsoft.ML.OnnxRuntime.OnnxRuntimeException or IOException)
             {
@@ -252,7 +254,8 @@ public sealed class ModelRepository(IReadOnlyList<string> rootPaths, ILogger<Mod
             }
 
             var fixedTensor = v.Inputs.Concat(v.Outputs).First(t => t.Shape.Length == 0 || t.Shape[0] != -1);
-            return v with { Error = $"max_batch_size {config.MaxBatchSize} needs a dynamic first dimension on every input and output, but '{fixedTensor}' has none; set max_batch_size to 0." };
+            return v with { Error = $"max_batch_size {config.MaxBatchSize} needs a dynamic first dimension on every input and output, but '{fixedTensor}' " +
+                "has none; set max_batch_size to 0." };
         });
     }
 

@@ -21,9 +21,10 @@ public static class VariantWriter
     private static readonly JsonSerializerOptions ReportJson = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     /// <summary>
-    /// Converts and writes the variant, returning its report (naming <paramref name="silo"/> as its writer). Throws <see cref="ModelNotFoundException"/> for an unknown model
-    /// or version and <see cref="OperationRefusedException"/> for what cannot be converted (another variant, a generator or
-    /// embedder, no constant-weight MatMul/Gemm for INT8, inputs that are not float32, a file ONNX Runtime cannot run).
+    /// Converts and writes the variant, returning its report (naming <paramref name="silo"/> as its writer). Throws
+    /// <see cref="ModelNotFoundException"/> for an unknown model or version and <see cref="OperationRefusedException"/> for what
+    /// cannot be converted (another variant, a generator or embedder, no constant-weight MatMul/Gemm for INT8, inputs that are
+    /// not float32, a file ONNX Runtime cannot run).
     /// </summary>
     public static VariantReport Write(ModelRepository repository, string model, long version, string variant, string silo)
     {

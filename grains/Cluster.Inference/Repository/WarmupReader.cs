@@ -31,7 +31,8 @@ internal static class WarmupReader
                     "count" => setting with { Count = ConfigFields.Int(file, path, property.Value, min: 1, max: 1_000) },
                     "inputs" => setting with
                     {
-                        Inputs = [.. ConfigFields.Object(file, path, property.Value).EnumerateObject().Select(i => ReadInput(file, $"{path}.{i.Name}", i.Name, i.Value))],
+                        Inputs = [.. ConfigFields.Object(file, path, property.Value).EnumerateObject()
+                            .Select(i => ReadInput(file, $"{path}.{i.Name}", i.Name, i.Value))],
                     },
                     _ => throw ConfigFields.Unknown(file, path, KnownSetting),
                 };

@@ -105,7 +105,8 @@ public static class BatchTensors
         for (var r = 0; r < rows.Length; r++)
         {
             var length = rows[r] * rowBytes;
-            outputs[r][outputIndex] = new TensorData { Name = name, ElementType = type, Shape = RowShape(shape, rows[r]), Data = source.Slice(offset, length).ToArray() };
+            outputs[r][outputIndex] =
+                new TensorData { Name = name, ElementType = type, Shape = RowShape(shape, rows[r]), Data = source.Slice(offset, length).ToArray() };
             offset += length;
         }
     }

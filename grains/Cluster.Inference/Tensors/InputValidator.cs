@@ -50,13 +50,15 @@ public static class InputValidator
                 var size = ordered[i].Shape[0];
                 if (batch is not null && batch != size)
                 {
-                    throw new InvalidInputException($"Input '{spec.Name}' of {Where(model, version)} has batch size {size} but other inputs have {batch}; all inputs must share the first dimension.");
+                    throw new InvalidInputException($"Input '{spec.Name}' of {Where(model, version)} has batch size {size} but other inputs have {batch}; " +
+                        "all inputs must share the first dimension.");
                 }
 
                 batch = size;
                 if (size > config.MaxBatchSize)
                 {
-                    throw new InvalidInputException($"Input '{spec.Name}' of {Where(model, version)} has batch size {size}, over the model's max_batch_size {config.MaxBatchSize}.");
+                    throw new InvalidInputException($"Input '{spec.Name}' of {Where(model, version)} has batch size {size}, over the model's " +
+                        $"max_batch_size {config.MaxBatchSize}.");
                 }
             }
         }
@@ -68,12 +70,14 @@ public static class InputValidator
     {
         if (input.ElementType != spec.ElementType)
         {
-            throw new InvalidInputException($"Input '{spec.Name}' of {Where(model, version)} has datatype {input.ElementType.ToProtocolName()}; expected {spec.ElementType.ToProtocolName()}.");
+            throw new InvalidInputException($"Input '{spec.Name}' of {Where(model, version)} has datatype {input.ElementType.ToProtocolName()}; " +
+                $"expected {spec.ElementType.ToProtocolName()}.");
         }
 
         if (!TensorShape.Fits(spec.Shape, input.Shape) || Array.Exists(input.Shape, d => d < 0))
         {
-            throw new InvalidInputException($"Input '{spec.Name}' of {Where(model, version)} has shape {TensorShape.Format(input.Shape)}; expected {TensorShape.Format(spec.Shape)} (-1 = any size).");
+            throw new InvalidInputException($"Input '{spec.Name}' of {Where(model, version)} has shape {TensorShape.Format(input.Shape)}; " +
+                $"expected {TensorShape.Format(spec.Shape)} (-1 = any size).");
         }
 
         var count = TensorShape.ElementCount(input.Shape);
@@ -90,7 +94,8 @@ public static class InputValidator
         }
         else if (input.Data.LongLength != count * spec.ElementType.SizeOf())
         {
-            throw new InvalidInputException($"Input '{spec.Name}' of {Where(model, version)} has {input.Data.LongLength} bytes of data; shape {TensorShape.Format(input.Shape)} of {spec.ElementType.ToProtocolName()} needs {count * spec.ElementType.SizeOf()}.");
+            throw new InvalidInputException($"Input '{spec.Name}' of {Where(model, version)} has {input.Data.LongLength} bytes of data; " +
+                $"shape {TensorShape.Format(input.Shape)} of {spec.ElementType.ToProtocolName()} needs {count * spec.ElementType.SizeOf()}.");
         }
     }
 
@@ -105,7 +110,8 @@ public static class InputValidator
         {
             if (IndexOf(version.Outputs, name) < 0)
             {
-                throw new InvalidInputException($"Requested output '{name}' is not an output of {Where(model, version)}; its outputs are: {Names(version.Outputs)}.");
+                throw new InvalidInputException(
+                    $"Requested output '{name}' is not an output of {Where(model, version)}; its outputs are: {Names(version.Outputs)}.");
             }
         }
 

@@ -27,7 +27,8 @@ public static class OrtTensorBridge
         }
 
         pin = tensor.Data.AsMemory().Pin();
-        return OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, tensor.ElementType.ToOrt(), tensor.Shape, (IntPtr)pin.Pointer, tensor.Data.Length);
+        return OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, tensor.ElementType.ToOrt(), tensor.Shape, (IntPtr)pin.Pointer,
+            tensor.Data.Length);
     }
 
     /// <summary>Copies an ONNX Runtime output into its wire form.</summary>

@@ -24,7 +24,8 @@ public sealed class SentenceEmbeddingModel : ILoadedModel
     private readonly string[] _hiddenOutput;
     private readonly int _dimensions;
 
-    /// <summary>Opens the encoder and reads the vocabulary; throws <see cref="OnnxRuntimeException"/> or <see cref="ArgumentException"/> saying why it cannot serve.</summary>
+    /// <summary>Opens the encoder and reads the vocabulary; throws <see cref="OnnxRuntimeException"/> or <see cref="ArgumentException"/> saying why it cannot
+    /// serve.</summary>
     public SentenceEmbeddingModel(string onnxPath, string vocabularyFile, DeviceDescriptor device, TextEmbeddingConfig config, int intraOpThreads = 0)
     {
         _config = config ?? throw new ArgumentNullException(nameof(config));
@@ -84,7 +85,8 @@ public sealed class SentenceEmbeddingModel : ILoadedModel
             var hidden = outputs[0].GetTensorDataAsSpan<float>();
             if (hidden.Length != group.Length * positions * _dimensions)
             {
-                throw new ModelExecutionException($"Encoder output '{_hiddenOutput[0]}' has {hidden.Length} values for {group.Length} x {positions} tokens; expected hidden size {_dimensions}.");
+                throw new ModelExecutionException($"Encoder output '{_hiddenOutput[0]}' has {hidden.Length} values for {group.Length} x {positions} tokens; " +
+                    $"expected hidden size {_dimensions}.");
             }
 
             for (var row = 0; row < group.Length; row++)

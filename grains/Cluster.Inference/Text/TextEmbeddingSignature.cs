@@ -52,7 +52,8 @@ public static class TextEmbeddingSignature
         {
             if (!Array.Exists(encoderInputs, i => i.Name == required))
             {
-                throw new ArgumentException($"text_embedding needs an encoder input '{required}'; the model's inputs are: {string.Join(", ", encoderInputs.Select(i => i.ToString()))}.");
+                throw new ArgumentException($"text_embedding needs an encoder input '{required}'; the model's inputs " +
+                    $"are: {string.Join(", ", encoderInputs.Select(i => i.ToString()))}.");
             }
         }
 
@@ -68,7 +69,8 @@ public static class TextEmbeddingSignature
         static bool IsHiddenState(TensorSpec o) => o.ElementType == TensorElementType.Float32 && o.Shape.Length == 3;
         return Array.Find(encoderOutputs, o => o.Name == PreferredHiddenOutput && IsHiddenState(o))
             ?? Array.Find(encoderOutputs, IsHiddenState)
-            ?? throw new ArgumentException($"text_embedding needs an encoder output FP32 [batch, tokens, hidden]; the model's outputs are: {string.Join(", ", encoderOutputs.Select(o => o.ToString()))}.");
+            ?? throw new ArgumentException("text_embedding needs an encoder output FP32 [batch, tokens, hidden]; the model's outputs " +
+                $"are: {string.Join(", ", encoderOutputs.Select(o => o.ToString()))}.");
     }
 
     /// <summary>The embedding size: the configured one, checked against the hidden state's when that is fixed.</summary>

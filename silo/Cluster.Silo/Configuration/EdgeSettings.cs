@@ -23,7 +23,8 @@ public sealed class EdgeSettings
     /// <summary>The default of <see cref="MaxTextBodyBytes"/>: 1 MiB.</summary>
     public const long DefaultMaxTextBodyBytes = 1024 * 1024;
 
-    /// <summary>Largest JSON body of the text routes (OpenAI's <c>/v1</c> and Triton's <c>generate</c>); larger ones get 413. <see cref="MaxMessageBytes"/> applies when smaller.</summary>
+    /// <summary>Largest JSON body of the text routes (OpenAI's <c>/v1</c> and Triton's <c>generate</c>); larger ones get 413. <see cref="MaxMessageBytes"/>
+    /// applies when smaller.</summary>
     public long MaxTextBodyBytes { get; set; } = DefaultMaxTextBodyBytes;
 
     /// <summary>The default of <see cref="MaxStreamRequestsInFlight"/>.</summary>
@@ -101,13 +102,15 @@ public sealed class EdgeSettings
 
         if (!HasKeys && !AllowUnauthenticatedBeyondLoopback && !IsLoopbackOnly)
         {
-            yield return $"Cluster:Edge listens beyond loopback (gRPC {GrpcAddress}, HTTP {HttpAddress}) without API keys: set Cluster:Edge:ApiKeys or Cluster:Edge:ApiKeysFile, "
+            yield return $"Cluster:Edge listens beyond loopback (gRPC {GrpcAddress}, HTTP {HttpAddress}) without API keys: set Cluster:Edge:ApiKeys or " +
+                "Cluster:Edge:ApiKeysFile, "
                 + "or Cluster:Edge:AllowUnauthenticatedBeyondLoopback=true to serve anyone who reaches it.";
         }
 
         if (MaxConnections < 1 || MaxStreamsPerConnection < 1 || MaxConcurrentRequests < 1)
         {
-            yield return $"Cluster:Edge:MaxConnections ({MaxConnections}), MaxStreamsPerConnection ({MaxStreamsPerConnection}) and MaxConcurrentRequests ({MaxConcurrentRequests}) must be at least 1.";
+            yield return $"Cluster:Edge:MaxConnections ({MaxConnections}), MaxStreamsPerConnection ({MaxStreamsPerConnection}) and MaxConcurrentRequests " +
+                $"({MaxConcurrentRequests}) must be at least 1.";
         }
 
         if (MaxStreamRequestsInFlight is < 1 or > 65536)

@@ -43,7 +43,8 @@ public sealed class MembershipSettings
 
         if (DeathVoteExpirationSeconds * 1000L <= (long)ProbeTimeoutMilliseconds * NumMissedProbesLimit)
         {
-            yield return $"Cluster:Membership:DeathVoteExpirationSeconds {DeathVoteExpirationSeconds} must exceed the time to miss NumMissedProbesLimit probes ({ProbeTimeoutMilliseconds * (long)NumMissedProbesLimit} ms), or votes expire before they add up.";
+            yield return $"Cluster:Membership:DeathVoteExpirationSeconds {DeathVoteExpirationSeconds} must exceed the time to miss NumMissedProbesLimit " +
+                $"probes ({ProbeTimeoutMilliseconds * (long)NumMissedProbesLimit} ms), or votes expire before they add up.";
         }
 
         if (TableRefreshSeconds < 1)

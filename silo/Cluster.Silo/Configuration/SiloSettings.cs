@@ -45,7 +45,8 @@ public sealed class SiloSettings
     /// <summary>With Localhost clustering: the silo port of the first silo, which later silos on the machine join (defaults to this silo's own).</summary>
     public int? PrimarySiloPort { get; set; }
 
-    /// <summary>Address other silos and clients reach this silo at; defaults to loopback with Localhost clustering, else the first non-loopback IPv4 address.</summary>
+    /// <summary>Address other silos and clients reach this silo at; defaults to loopback with Localhost clustering, else the first non-loopback IPv4
+    /// address.</summary>
     public string? AdvertisedAddress { get; set; }
 
     /// <summary>The model repository folder.</summary>
@@ -134,12 +135,14 @@ public sealed class SiloSettings
 
         if (!Directory.Exists(ModelRepository))
         {
-            errors.Add($"Cluster:ModelRepository '{Path.GetFullPath(ModelRepository)}' does not exist; run from the repository root or set Cluster__ModelRepository.");
+            errors.Add($"Cluster:ModelRepository '{Path.GetFullPath(ModelRepository)}' does not exist; run from the repository root or set " +
+                "Cluster__ModelRepository.");
         }
 
         if (!string.IsNullOrWhiteSpace(BundledModels) && !Directory.Exists(BundledModels))
         {
-            errors.Add($"Cluster:BundledModels '{Path.GetFullPath(BundledModels)}' does not exist; build the silo (it writes the bundled models there) or set Cluster__BundledModels to an empty value.");
+            errors.Add($"Cluster:BundledModels '{Path.GetFullPath(BundledModels)}' does not exist; build the silo (it writes the bundled models there) or " +
+                "set Cluster__BundledModels to an empty value.");
         }
 
         if (!UsesRedis && (string.IsNullOrWhiteSpace(StateDirectory) || File.Exists(StateDirectory)))
@@ -158,10 +161,12 @@ public sealed class SiloSettings
 
         foreach (var profile in Devices.Simulated)
         {
-            if (string.IsNullOrWhiteSpace(profile.Profile) || profile.Profile.Contains(':', StringComparison.Ordinal) || profile.Count < 1 || profile.MemoryMiB < 1
+            if (string.IsNullOrWhiteSpace(profile.Profile) || profile.Profile.Contains(':', StringComparison.Ordinal) || profile.Count < 1
+                || profile.MemoryMiB < 1
                 || profile.FixedLatencyMicroseconds < 0 || profile.PerItemMicroseconds < 0 || profile.Speed <= 0)
             {
-                errors.Add($"Cluster:Devices:Simulated entry '{profile.Profile}' needs a Profile name without ':', Count >= 1, MemoryMiB >= 1, latencies >= 0 and Speed > 0.");
+                errors.Add($"Cluster:Devices:Simulated entry '{profile.Profile}' needs a Profile name without ':', Count >= 1, MemoryMiB >= 1, latencies >= " +
+                    "0 and Speed > 0.");
             }
 
             errors.AddRange(profile.Fault.Validate($"Cluster:Devices:Simulated entry '{profile.Profile}' Fault"));
@@ -182,7 +187,8 @@ public sealed class SiloSettings
         errors.AddRange(Tls.Validate("Cluster:Tls"));
         if (addressValid && InsecureBeyondLoopback && !AllowInsecureClusterPorts)
         {
-            errors.Add($"Cluster:AdvertisedAddress {ResolveAdvertisedAddress()} is not loopback, so the silo and gateway ports would let anyone on the network in: "
+            errors.Add($"Cluster:AdvertisedAddress {ResolveAdvertisedAddress()} is not loopback, so the silo and gateway ports would let anyone on the " +
+                "network in: "
                 + "set Cluster:Tls:CaCertificatePath and Cluster:Tls:CertificatePath (mutual TLS with the cluster CA; `cluster certs` makes them), "
                 + "or Cluster:AllowInsecureClusterPorts=true on a network only the cluster reaches.");
         }
@@ -193,7 +199,8 @@ public sealed class SiloSettings
             errors.Add($"Cluster:OtlpEndpoint '{OtlpEndpoint}' is not an absolute URI like http://collector:4317.");
         }
 
-        if (!IPEndPoint.TryParse(MetricsAddress, out var metrics) || metrics.Port == 0 || MetricsAddress == Edge.GrpcAddress || MetricsAddress == Edge.HttpAddress)
+        if (!IPEndPoint.TryParse(MetricsAddress, out var metrics) || metrics.Port == 0 || MetricsAddress == Edge.GrpcAddress
+            || MetricsAddress == Edge.HttpAddress)
         {
             errors.Add($"Cluster:MetricsAddress '{MetricsAddress}' must be an address:port like 127.0.0.1:8002, apart from the edge's.");
         }

@@ -32,7 +32,8 @@ internal static class ApiKeysFile
             var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             if (parts.Length != 2)
             {
-                problems.Add($"{where} has {parts.Length} space-separated field(s), not 2: write 'key scope[,scope]' with scopes from {string.Join(", ", Scopes)}.");
+                problems.Add($"{where} has {parts.Length} space-separated field(s), not 2: write 'key scope[,scope]' with scopes " +
+                    $"from {string.Join(", ", Scopes)}.");
                 continue;
             }
 

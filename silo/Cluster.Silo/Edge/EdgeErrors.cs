@@ -14,7 +14,8 @@ public static class EdgeErrors
         InvalidInputException => StatusCode.InvalidArgument,
         QueueFullException => StatusCode.ResourceExhausted,
         InferenceTimeoutException => StatusCode.DeadlineExceeded,
-        ModelUnavailableException or DeviceNotFoundException or DeviceFaultException or ClusterStateException or ReplicaNotStartedException => StatusCode.Unavailable,
+        ModelUnavailableException or DeviceNotFoundException or DeviceFaultException or ClusterStateException or ReplicaNotStartedException =>
+            StatusCode.Unavailable,
         ReplicaLostException or GenerationHandedOverException => StatusCode.Aborted,
         OperationRefusedException => StatusCode.FailedPrecondition,
         TimeoutException => StatusCode.DeadlineExceeded,

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Cluster.Client;
-using Cluster.Contracts.Grains;
+using Cluster.Inference.Replicas;
 using Cluster.Silo.Configuration;
 using Cluster.Silo.Edge.OpenAi;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -16,9 +16,12 @@ public static class EdgeHosting
     public static void AddEdge(this WebApplicationBuilder builder, EdgeSettings settings)
     {
         builder.Services.AddSingleton(new ClusterReadiness());
-        builder.Services.AddSingleton(sp => new InferenceClient(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<ILocalReplicas>()));
-        builder.Services.AddSingleton<ModelOperations>();
-        builder.Services.AddSingleton(new EdgeLimits(settings.MaxElementsPerTensor, settings.MaxElementsPerRequest, Math.Min(settings.MaxTextBodyBytes, settings.MaxMessageBytes), settings.MaxStreamRequestsInFlight));
+        builder.Services.AddSingleton(sp => new InferenceClient(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<ILocalReplicas>().Find));
+        builder.Services.AddSingleton<ModelQueries>();
+        builder.Services.AddSingleton<ModelRepositoryControl>();
+        builder.Services.AddSingleton(
+            new EdgeLimits(settings.MaxElementsPerTensor, settings.MaxElementsPerRequest, Math.Min(settings.MaxTextBodyBytes, settings.MaxMessageBytes),
+                settings.MaxStreamRequestsInFlight));
         var keys = new ApiKeyAuthorizer(settings);
         builder.Services.AddSingleton(keys);
 
@@ -44,11 +47,13 @@ public static class EdgeHosting
             kestrel.Limits.Http2.MaxStreamsPerConnection = settings.MaxStreamsPerConnection;
             kestrel.AddServerHeader = false;
             kestrel.Listen(IPEndPoint.Parse(settings.GrpcAddress), o => Listen(o, HttpProtocols.Http2, certificate));
-            kestrel.Listen(IPEndPoint.Parse(settings.HttpAddress), o => Listen(o, certificate is null ? HttpProtocols.Http1 : HttpProtocols.Http1AndHttp2, certificate));
+            kestrel.Listen(IPEndPoint.Parse(settings.HttpAddress), o =>
+                Listen(o, certificate is null ? HttpProtocols.Http1 : HttpProtocols.Http1AndHttp2, certificate));
         });
     }
 
-    /// <summary>Maps the gRPC service and gRPC health on the gRPC port, the REST routes on the HTTP port, behind <see cref="EdgeGate"/>; open streams end when the silo starts stopping.</summary>
+    /// <summary>Maps the gRPC service and gRPC health on the gRPC port, the REST routes on the HTTP port, behind <see cref="EdgeGate"/>; open streams end when
+    /// the silo starts stopping.</summary>
     public static void MapEdge(this WebApplication app, EdgeSettings settings)
     {
         app.UseMiddleware<EdgeGate>();

@@ -29,13 +29,14 @@ public static class GenerateExtension
             GenerateAsync(http, client, limits, model, version ?? "", streamRoute: true)).WithMetadata(StreamsEndOnStop.Marker);
     }
 
-    private static async Task<IResult> GenerateAsync(HttpContext http, InferenceClient client, EdgeLimits limits, string model, string version, bool streamRoute)
+    private static async Task<IResult> GenerateAsync(HttpContext http, InferenceClient client, EdgeLimits limits, string model, string version,
+        bool streamRoute)
     {
         var aborted = http.RequestAborted;
         IAsyncEnumerator<GeneratedToken>? tokens = null;
         try
         {
-            var requested = InferRequestMapper.ParseVersion(model, version);
+            var requested = InferRequestRunner.ParseVersion(model, version);
             var target = await client.ResolveAsync(model, requested);
             if (!target.Version.Generates)
             {
@@ -154,7 +155,8 @@ public static class GenerateExtension
                 case GenerationSignature.TextInput:
                     prompt = field.Value.ValueKind == JsonValueKind.String
                         ? field.Value.GetString()
-                        : throw new InvalidInputException($"Model '{model}': {GenerationSignature.TextInput} must be a string (the prompt), got {field.Value.ValueKind}.");
+                        : throw new InvalidInputException($"Model '{model}': {GenerationSignature.TextInput} must be a string (the prompt), " +
+                            $"got {field.Value.ValueKind}.");
                     break;
                 case "parameters" when field.Value.ValueKind == JsonValueKind.Object:
                     foreach (var parameter in field.Value.EnumerateObject())
@@ -172,10 +174,12 @@ public static class GenerateExtension
         }
 
         var (request, stream) = GenerationRequests.Settings(model, parameters);
-        return (request with { Prompt = prompt ?? throw new InvalidInputException($"Model '{model}': {GenerationSignature.TextInput} is missing (the prompt, a string).") }, stream);
+        return (request with { Prompt = prompt
+            ?? throw new InvalidInputException($"Model '{model}': {GenerationSignature.TextInput} is missing (the prompt, a string).") }, stream);
     }
 
-    /// <summary>A JSON field as the parameter the gRPC path reads: integers, other numbers, booleans and strings by type; a list of strings (<c>stop</c>) as its JSON text.</summary>
+    /// <summary>A JSON field as the parameter the gRPC path reads: integers, other numbers, booleans and strings by type; a list of strings (<c>stop</c>) as
+    /// its JSON text.</summary>
     private static void Add(string model, MapField<string, InferParameter> parameters, JsonProperty field)
     {
         var value = field.Value;
@@ -187,8 +191,10 @@ public static class GenerateExtension
             JsonValueKind.Number when value.TryGetInt64(out var integer) => new InferParameter { Int64Param = integer },
             JsonValueKind.Number when value.TryGetUInt64(out var large) => new InferParameter { Uint64Param = large },
             JsonValueKind.Number => new InferParameter { DoubleParam = value.GetDouble() },
-            JsonValueKind.Array when value.EnumerateArray().All(s => s.ValueKind == JsonValueKind.String) => new InferParameter { StringParam = value.GetRawText() },
-            _ => throw new InvalidInputException($"Model '{model}': parameter '{field.Name}' must be a number, a string, a boolean or a list of strings, got {value.ValueKind}."),
+            JsonValueKind.Array when value.EnumerateArray().All(s => s.ValueKind == JsonValueKind.String) =>
+                new InferParameter { StringParam = value.GetRawText() },
+            _ => throw new InvalidInputException($"Model '{model}': parameter '{field.Name}' must be a number, a string, a boolean or a list of strings, " +
+                $"got {value.ValueKind}."),
         };
         if (parameter is not null)
         {
@@ -207,7 +213,8 @@ public static class GenerateExtension
         return buffer.ToArray();
     }
 
-    /// <summary>One response: Triton's <c>model_name</c>, <c>model_version</c> and <c>text_output</c>, and the gRPC path's finish reason and token counts.</summary>
+    /// <summary>One response: Triton's <c>model_name</c>, <c>model_version</c> and <c>text_output</c>, and the gRPC path's finish reason and token
+    /// counts.</summary>
     private static void Write(Utf8JsonWriter json, ModelTarget target, string text, GeneratedToken token)
     {
         json.WriteStartObject();

@@ -43,7 +43,7 @@ public static class GenerationRequests
     /// <summary>The request parameters a generation takes.</summary>
     public static readonly IReadOnlyList<string> Parameters =
         ["max_tokens", "temperature", "top_p", "top_k", "seed", "stop", "stream", "ignore_eos", "priority", "timeout", "resume_tokens",
-            InferRequestMapper.ExperimentKeyParameter];
+            InferRequestRunner.ExperimentKeyParameter];
 
     /// <summary>
     /// The model version <paramref name="request"/> goes to when it is a generation model; null for other
@@ -57,7 +57,7 @@ public static class GenerationRequests
         }
 
         // Every tensor request passes here: a resolution the client has cached costs no allocation.
-        var resolving = client.ResolveAsync(request.ModelName, InferRequestMapper.ParseVersion(request.ModelName, request.ModelVersion));
+        var resolving = client.ResolveAsync(request.ModelName, InferRequestRunner.ParseVersion(request.ModelName, request.ModelVersion));
         return resolving.IsCompletedSuccessfully ? new(Generating(resolving.Result)) : AwaitAsync(resolving);
 
         static async ValueTask<ModelTarget?> AwaitAsync(Task<ModelTarget> resolving) => Generating(await resolving);
@@ -110,7 +110,8 @@ public static class GenerationRequests
     }
 
     private static async Task<ModelInferResponse> WholeAsync(
-        InferenceClient client, ModelTarget target, ModelInferRequest request, GenerationRequest generation, bool raw, bool final, CancellationToken cancellationToken)
+        InferenceClient client, ModelTarget target, ModelInferRequest request, GenerationRequest generation, bool raw, bool final,
+            CancellationToken cancellationToken)
     {
         var text = new StringBuilder();
         var last = new GeneratedToken { TokenId = -1 };
@@ -149,14 +150,17 @@ public static class GenerationRequests
         return response;
     }
 
-    /// <summary>The generation a request asks for, whether to stream it, and whether it sent its inputs raw; throws InvalidInputException naming the field.</summary>
-    private static (GenerationRequest Request, bool Stream, bool Raw) Read(ModelTarget target, ModelInferRequest request, EdgeLimits limits, DateTimeOffset? deadline)
+    /// <summary>The generation a request asks for, whether to stream it, and whether it sent its inputs raw; throws InvalidInputException naming the
+    /// field.</summary>
+    private static (GenerationRequest Request, bool Stream, bool Raw) Read(ModelTarget target, ModelInferRequest request, EdgeLimits limits,
+        DateTimeOffset? deadline)
     {
         var where = $"model '{target.Model}' version {target.Version.Version}";
         var raw = request.RawInputContents.Count > 0;
         if (raw && request.RawInputContents.Count != request.Inputs.Count)
         {
-            throw new InvalidInputException($"Model '{target.Model}': {request.RawInputContents.Count} raw_input_contents for {request.Inputs.Count} inputs; give one per input, in input order.");
+            throw new InvalidInputException($"Model '{target.Model}': {request.RawInputContents.Count} raw_input_contents for {request.Inputs.Count} inputs; " +
+                "give one per input, in input order.");
         }
 
         int prompt = -1, messages = -1;
@@ -184,19 +188,22 @@ public static class GenerationRequests
         {
             if (output.Name != GenerationSignature.TextOutput)
             {
-                throw new InvalidInputException($"Requested output '{output.Name}' is not an output of {where}; it gives {GenerationSignature.TextOutput} BYTES [1].");
+                throw new InvalidInputException($"Requested output '{output.Name}' is not an output of {where}; it gives {GenerationSignature.TextOutput} " +
+                    "BYTES [1].");
             }
         }
 
         var text = prompt < 0 ? "" : ReadText(target, where, request, prompt, raw, limits, "one prompt");
-        ChatTurn[] conversation = messages < 0 ? [] : ChatMessagesInput.Parse(where, ReadText(target, where, request, messages, raw, limits, "one conversation"));
+        ChatTurn[] conversation = messages < 0 ? []
+            : ChatMessagesInput.Parse(where, ReadText(target, where, request, messages, raw, limits, "one conversation"));
         var (generation, stream) = Settings(target.Model, request.Parameters);
         return (generation with { Prompt = text, Messages = conversation, Id = request.Id, Deadline = deadline }, stream, raw);
     }
 
     /// <summary>The inputs a generation model takes, for error messages.</summary>
     private static readonly string Inputs =
-        $"{GenerationSignature.TextInput} BYTES [1], the prompt, or {GenerationSignature.Messages} BYTES [1], the conversation as a JSON array of {{\"role\", \"content\"}} objects";
+        $"{GenerationSignature.TextInput} BYTES [1], the prompt, or {GenerationSignature.Messages} BYTES [1], the conversation as a JSON array of " +
+            "{\"role\", \"content\"} objects";
 
     private static InvalidInputException GivenTwice(string input, string where) => new($"Input '{input}' of {where} is given twice.");
 
@@ -211,7 +218,8 @@ public static class GenerationRequests
 
         if (input.Shape.ToArray() is not ([1] or [1, 1]))
         {
-            throw new InvalidInputException($"Input '{input.Name}' of {where} has shape {TensorShape.Format(input.Shape.ToArray())}; expected [1] or [1,1] ({meaning}).");
+            throw new InvalidInputException($"Input '{input.Name}' of {where} has shape {TensorShape.Format(input.Shape.ToArray())}; expected [1] or [1,1] " +
+                $"({meaning}).");
         }
 
         if (raw && input.Contents is not null)
@@ -244,7 +252,7 @@ public static class GenerationRequests
                 "priority" => request with { Priority = (int)Math.Min(int.MaxValue, NonNegative(model, name, value)) },
                 "timeout" => request with { TimeoutMicroseconds = Timeout(model, value) },
                 "resume_tokens" => request with { ResumeTokens = ResumeTokens(model, value) },
-                InferRequestMapper.ExperimentKeyParameter => request with { AssignmentKey = InferRequestMapper.AssignmentKey(model, value) },
+                InferRequestRunner.ExperimentKeyParameter => request with { AssignmentKey = InferRequestRunner.AssignmentKey(model, value) },
                 "stream" => request,
                 _ => throw new InvalidInputException(
                     $"Model '{model}': parameter '{name}' is not a generation parameter; the known ones are {string.Join(", ", Parameters)}."),
@@ -271,7 +279,8 @@ public static class GenerationRequests
     private static long NonNegative(string model, string name, InferParameter value)
     {
         var number = Integer(model, name, value);
-        return number >= 0 ? number : throw new InvalidInputException($"Model '{model}': parameter '{name}' must be a non-negative int64 or uint64, got {number}.");
+        return number >= 0 ? number
+            : throw new InvalidInputException($"Model '{model}': parameter '{name}' must be a non-negative int64 or uint64, got {number}.");
     }
 
     private static float Real(string model, string name, InferParameter value) => value.ParameterChoiceCase switch
@@ -283,22 +292,25 @@ public static class GenerationRequests
     };
 
     private static bool Bool(string model, string name, InferParameter value) =>
-        value.ParameterChoiceCase == InferParameter.ParameterChoiceOneofCase.BoolParam ? value.BoolParam : throw WrongType(model, name, "a bool (bool_param)", value);
+        value.ParameterChoiceCase == InferParameter.ParameterChoiceOneofCase.BoolParam ? value.BoolParam
+            : throw WrongType(model, name, "a bool (bool_param)", value);
 
     private static ulong Seed(string model, InferParameter value) => value.ParameterChoiceCase switch
     {
         InferParameter.ParameterChoiceOneofCase.Uint64Param => value.Uint64Param,
         InferParameter.ParameterChoiceOneofCase.Int64Param when value.Int64Param >= 0 => (ulong)value.Int64Param,
-        InferParameter.ParameterChoiceOneofCase.Int64Param => throw new InvalidInputException($"Model '{model}': parameter 'seed' must be a non-negative integer, got {value.Int64Param}."),
+        InferParameter.ParameterChoiceOneofCase.Int64Param =>
+            throw new InvalidInputException($"Model '{model}': parameter 'seed' must be a non-negative integer, got {value.Int64Param}."),
         _ => throw WrongType(model, "seed", "an integer (int64_param or uint64_param)", value),
     };
 
     private static long Timeout(string model, InferParameter value)
     {
         var microseconds = NonNegative(model, "timeout", value);
-        return microseconds <= InferRequestMapper.MaxTimeoutMicroseconds
+        return microseconds <= InferRequestRunner.MaxTimeoutMicroseconds
             ? microseconds
-            : throw new InvalidInputException($"Model '{model}': parameter 'timeout' is {microseconds} µs, above the maximum of {InferRequestMapper.MaxTimeoutMicroseconds} (24 h).");
+            : throw new InvalidInputException($"Model '{model}': parameter 'timeout' is {microseconds} µs, above the maximum " +
+                $"of {InferRequestRunner.MaxTimeoutMicroseconds} (24 h).");
     }
 
     /// <summary>One stop string, or several as a JSON array of strings (the parameter map holds one value per name).</summary>

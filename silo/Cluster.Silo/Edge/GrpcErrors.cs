@@ -6,7 +6,8 @@ namespace Cluster.Silo.Edge;
 /// <summary>Turns cluster errors thrown by the gRPC edge's handlers into their gRPC statuses with the error's message.</summary>
 public sealed partial class GrpcErrors(ILogger<GrpcErrors> logger)
 {
-    /// <summary>The RpcException that answers <paramref name="error"/>, logged: rejections at Debug (callers choose how many there are) with their message cut to <see cref="LogText.MaxLength"/>, faults of the server at Error.</summary>
+    /// <summary>The RpcException that answers <paramref name="error"/>, logged: rejections at Debug (callers choose how many there are) with their message cut
+    /// to <see cref="LogText.MaxLength"/>, faults of the server at Error.</summary>
     public RpcException Translate(string method, Exception error)
     {
         if (EdgeErrors.StatusOf(error) is { } status)

@@ -14,14 +14,10 @@ namespace Cluster.Silo.Edge;
 /// through an interceptor: an interceptor pipeline costs every call a few microseconds, a try/catch nothing.
 /// </remarks>
 [BindServiceMethod(typeof(MalformedMessageBinding), nameof(MalformedMessageBinding.BindService))]
-public sealed class GrpcInferenceService(InferenceClient client, ModelOperations models, EdgeLimits limits, ClusterReadiness readiness, GrpcErrors errors)
+public sealed class GrpcInferenceService(
+    InferenceClient client, ModelQueries models, ModelRepositoryControl repository, EdgeLimits limits, ClusterReadiness readiness, GrpcErrors errors)
     : GRPCInferenceService.GRPCInferenceServiceBase
 {
-    /// <summary>The server name reported by ServerMetadata.</summary>
-    public const string ServerName = "cluster-inference";
-
-    private static readonly string[] Extensions = ["classification", "model_repository", "model_repository(unload_dependents)", "schedule_policy", "model_configuration", "statistics"];
-
     public override Task<ServerLiveResponse> ServerLive(ServerLiveRequest request, ServerCallContext context) =>
         Task.FromResult(new ServerLiveResponse { Live = true });
 
@@ -33,8 +29,8 @@ public sealed class GrpcInferenceService(InferenceClient client, ModelOperations
 
     public override Task<ServerMetadataResponse> ServerMetadata(ServerMetadataRequest request, ServerCallContext context)
     {
-        var response = new ServerMetadataResponse { Name = ServerName, Version = typeof(GrpcInferenceService).Assembly.GetName().Version?.ToString() ?? "1.0.0" };
-        response.Extensions.Add(Extensions);
+        var response = new ServerMetadataResponse { Name = ServerDescription.Name, Version = ServerDescription.Version };
+        response.Extensions.Add(ServerDescription.Extensions);
         return Task.FromResult(response);
     }
 
@@ -64,7 +60,7 @@ public sealed class GrpcInferenceService(InferenceClient client, ModelOperations
         {
             return await GenerationRequests.GenerationTargetAsync(client, request) is { } generation
                 ? await GenerationRequests.GenerateAsync(client, limits, generation, request, Deadline(context), context.CancellationToken)
-                : await InferRequestMapper.InferAsync(client, limits, request, Deadline(context), context.CancellationToken);
+                : await InferRequestRunner.InferAsync(client, limits, request, Deadline(context), context.CancellationToken);
         }
         catch (Exception e) when (e is not RpcException)
         {
@@ -83,7 +79,8 @@ public sealed class GrpcInferenceService(InferenceClient client, ModelOperations
     /// the next request is not read until one is fully answered. Writes wait for HTTP/2 flow control, so a client
     /// that does not read its answers stops being read, and the stream holds at most the cap's requests and answers.
     /// </remarks>
-    public override async Task ModelStreamInfer(IAsyncStreamReader<ModelInferRequest> requestStream, IServerStreamWriter<ModelStreamInferResponse> responseStream, ServerCallContext context)
+    public override async Task ModelStreamInfer(IAsyncStreamReader<ModelInferRequest> requestStream,
+        IServerStreamWriter<ModelStreamInferResponse> responseStream, ServerCallContext context)
     {
         var writeLock = new SemaphoreSlim(1);
         var slots = new SemaphoreSlim(limits.MaxStreamRequestsInFlight);
@@ -154,7 +151,8 @@ public sealed class GrpcInferenceService(InferenceClient client, ModelOperations
                     return;
                 }
 
-                answer = new ModelStreamInferResponse { InferResponse = await InferRequestMapper.InferAsync(client, limits, request, deadline: null, context.CancellationToken) };
+                answer = new ModelStreamInferResponse { InferResponse =
+                    await InferRequestRunner.InferAsync(client, limits, request, deadline: null, context.CancellationToken) };
             }
             catch (Exception e)
             {
@@ -205,14 +203,14 @@ public sealed class GrpcInferenceService(InferenceClient client, ModelOperations
     public override Task<RepositoryModelLoadResponse> RepositoryModelLoad(RepositoryModelLoadRequest request, ServerCallContext context) =>
         Guarded(context, async () =>
         {
-            await models.SetLoadedAsync(request.ModelName, loaded: true);
+            await repository.SetLoadedAsync(request.ModelName, loaded: true);
             return new RepositoryModelLoadResponse();
         });
 
     public override Task<RepositoryModelUnloadResponse> RepositoryModelUnload(RepositoryModelUnloadRequest request, ServerCallContext context) =>
         Guarded(context, async () =>
         {
-            await models.SetLoadedAsync(request.ModelName, loaded: false);
+            await repository.SetLoadedAsync(request.ModelName, loaded: false);
             return new RepositoryModelUnloadResponse();
         });
 
@@ -247,7 +245,8 @@ public sealed class GrpcInferenceService(InferenceClient client, ModelOperations
         {
             if (!request.Ready || entry.State == RepositoryEntries.Ready)
             {
-                response.Models.Add(new RepositoryIndexResponse.Types.ModelIndex { Name = entry.Name, Version = entry.Version, State = entry.State, Reason = entry.Reason });
+                response.Models.Add(
+                    new RepositoryIndexResponse.Types.ModelIndex { Name = entry.Name, Version = entry.Version, State = entry.State, Reason = entry.Reason });
             }
         }
 
@@ -295,5 +294,6 @@ public sealed class GrpcInferenceService(InferenceClient client, ModelOperations
         return statistics;
     }
 
-    private static Client.Protocol.StatisticDuration Duration(Contracts.Models.StatisticDuration d) => new() { Count = (ulong)d.Count, Ns = (ulong)d.Nanoseconds };
+    private static Client.Protocol.StatisticDuration Duration(Contracts.Models.StatisticDuration d) =>
+        new() { Count = (ulong)d.Count, Ns = (ulong)d.Nanoseconds };
 }

@@ -11,7 +11,8 @@ namespace Cluster.Silo.Edge;
 /// </summary>
 public static class MalformedMessageBinding
 {
-    /// <summary>Named by <see cref="BindServiceMethodAttribute"/> on the service; gRPC calls it to discover the methods, which it looks up on the parameter's type.</summary>
+    /// <summary>Named by <see cref="BindServiceMethodAttribute"/> on the service; gRPC calls it to discover the methods, which it looks up on the parameter's
+    /// type.</summary>
     public static void BindService(ServiceBinderBase binder, GRPCInferenceService.GRPCInferenceServiceBase service) =>
         GRPCInferenceService.BindService(new Binder(binder), service);
 

@@ -22,7 +22,8 @@ public static class ProtocolTensors
         var type = TensorElementTypes.FromProtocolName(input.Datatype);
         if (type == TensorElementType.Unknown)
         {
-            throw new InvalidInputException($"{where}: datatype '{input.Datatype}' is not one of BOOL, UINT8, UINT16, UINT32, UINT64, INT8, INT16, INT32, INT64, FP16, BF16, FP32, FP64, BYTES.");
+            throw new InvalidInputException($"{where}: datatype '{input.Datatype}' is not one of BOOL, UINT8, UINT16, UINT32, UINT64, INT8, INT16, INT32, " +
+                "INT64, FP16, BF16, FP32, FP64, BYTES.");
         }
 
         var shape = input.Shape.ToArray();
@@ -99,7 +100,8 @@ public static class ProtocolTensors
         }
         else if (raw.Length != count * type.SizeOf())
         {
-            throw new InvalidInputException($"{where}: raw_input_contents has {raw.Length} bytes; shape {TensorShape.Format(shape)} of {type.ToProtocolName()} needs {count * type.SizeOf()}.");
+            throw new InvalidInputException($"{where}: raw_input_contents has {raw.Length} bytes; shape {TensorShape.Format(shape)} " +
+                $"of {type.ToProtocolName()} needs {count * type.SizeOf()}.");
         }
 
         return new TensorData { Name = name, ElementType = type, Shape = shape, Data = BytesOf(raw) };

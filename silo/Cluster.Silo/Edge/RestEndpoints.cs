@@ -22,33 +22,36 @@ public static class RestEndpoints
             readiness.IsReady ? Results.Ok(new { ready = true }) : Results.Json(new { ready = false }, statusCode: 503));
 
         var infer = app.MapGroup("/v2").AddEndpointFilter(new ApiKeyFilter(ApiKeyAuthorizer.InferScope, Error));
-        infer.MapGet("", () => Results.Ok(new { name = GrpcInferenceService.ServerName, version = typeof(RestEndpoints).Assembly.GetName().Version?.ToString(), extensions = new[] { "model_repository", "statistics", "schedule_policy", "generate" } }));
+        infer.MapGet("", () =>
+            Results.Ok(new { name = ServerDescription.Name, version = ServerDescription.Version, extensions = ServerDescription.Extensions }));
         foreach (var prefix in new[] { "/models/{model}", "/models/{model}/versions/{version}" })
         {
-            infer.MapGet(prefix, (string model, string? version, ModelOperations models) => Guard(() => MetadataAsync(models, model, version ?? "")));
-            infer.MapGet(prefix + "/ready", async (string model, string? version, ModelOperations models) =>
+            infer.MapGet(prefix, (string model, string? version, ModelQueries models) => Guard(() => MetadataAsync(models, model, version ?? "")));
+            infer.MapGet(prefix + "/ready", async (string model, string? version, ModelQueries models) =>
                 await models.IsReadyAsync(model, version ?? "") ? Results.Ok(new { ready = true }) : Results.Json(new { ready = false }, statusCode: 400));
             infer.MapPost(prefix + "/infer", (string model, string? version, HttpRequest request, InferenceClient client, EdgeLimits limits) =>
                 Guard(() => InferAsync(client, limits, model, version ?? "", request)));
             GenerateExtension.Map(infer, prefix);
         }
 
-        infer.MapPost("/models/{model}/feedback", (string model, HttpRequest request, InferenceClient client) => Guard(() => FeedbackAsync(client, model, request)));
+        infer.MapPost("/models/{model}/feedback", (string model, HttpRequest request, InferenceClient client) =>
+            Guard(() => FeedbackAsync(client, model, request)));
 
         var admin = app.MapGroup("/v2").AddEndpointFilter(new ApiKeyFilter(ApiKeyAuthorizer.AdminScope, Error));
-        admin.MapGet("/models/stats", (ModelOperations models) => Guard(() => StatisticsAsync(models, "", "")));
-        admin.MapGet("/models/{model}/stats", (string model, ModelOperations models) => Guard(() => StatisticsAsync(models, model, "")));
-        admin.MapGet("/models/{model}/versions/{version}/stats", (string model, string version, ModelOperations models) => Guard(() => StatisticsAsync(models, model, version)));
+        admin.MapGet("/models/stats", (ModelQueries models) => Guard(() => StatisticsAsync(models, "", "")));
+        admin.MapGet("/models/{model}/stats", (string model, ModelQueries models) => Guard(() => StatisticsAsync(models, model, "")));
+        admin.MapGet("/models/{model}/versions/{version}/stats", (string model, string version, ModelQueries models) =>
+            Guard(() => StatisticsAsync(models, model, version)));
         admin.MapPost("/repository/index", (InferenceClient client) => Guard(async () => Results.Ok(RepositoryEntries.From(await client.GetModelsAsync())
             .Select(e => new { name = e.Name, version = e.Version, state = e.State, reason = e.Reason }))));
-        admin.MapPost("/repository/models/{model}/load", (string model, ModelOperations models) => Guard(async () =>
+        admin.MapPost("/repository/models/{model}/load", (string model, ModelRepositoryControl repository) => Guard(async () =>
         {
-            await models.SetLoadedAsync(model, loaded: true);
+            await repository.SetLoadedAsync(model, loaded: true);
             return Results.Ok();
         }));
-        admin.MapPost("/repository/models/{model}/unload", (string model, ModelOperations models) => Guard(async () =>
+        admin.MapPost("/repository/models/{model}/unload", (string model, ModelRepositoryControl repository) => Guard(async () =>
         {
-            await models.SetLoadedAsync(model, loaded: false);
+            await repository.SetLoadedAsync(model, loaded: false);
             return Results.Ok();
         }));
     }
@@ -78,12 +81,12 @@ public static class RestEndpoints
                 return Error(StatusCode.InvalidArgument, "The request body is not valid UTF-8.");
             }
 
-            if (http.Headers[ExperimentKeyHeader] is [{ Length: > 0 } key] && !request.Parameters.ContainsKey(InferRequestMapper.ExperimentKeyParameter))
+            if (http.Headers[ExperimentKeyHeader] is [{ Length: > 0 } key] && !request.Parameters.ContainsKey(InferRequestRunner.ExperimentKeyParameter))
             {
-                request.Parameters[InferRequestMapper.ExperimentKeyParameter] = new InferParameter { StringParam = key };
+                request.Parameters[InferRequestRunner.ExperimentKeyParameter] = new InferParameter { StringParam = key };
             }
 
-            var response = await InferRequestMapper.InferAsync(client, limits, request, deadline: null, http.HttpContext.RequestAborted);
+            var response = await InferRequestRunner.InferAsync(client, limits, request, deadline: null, http.HttpContext.RequestAborted);
             return Results.Text(RestTensors.WriteResponse(response).ToJsonString(), "application/json");
         }
     }
@@ -91,7 +94,8 @@ public static class RestEndpoints
     /// <summary>The header carrying the experiment assignment key; the request's <c>experiment_key</c> parameter wins over it.</summary>
     public const string ExperimentKeyHeader = "X-Experiment-Key";
 
-    /// <summary><c>{"id": "...", "accepted": true|false}</c>: whether the answer to request <c>id</c> was used, for its experiment arm's acceptance rate.</summary>
+    /// <summary><c>{"id": "...", "accepted": true|false}</c>: whether the answer to request <c>id</c> was used, for its experiment arm's acceptance
+    /// rate.</summary>
     private static async Task<IResult> FeedbackAsync(InferenceClient client, string model, HttpRequest http)
     {
         JsonDocument body;
@@ -133,7 +137,7 @@ public static class RestEndpoints
     /// <summary>The largest feedback body read, in bytes.</summary>
     private const long FeedbackBodyLimit = 16 * 1024;
 
-    private static async Task<IResult> MetadataAsync(ModelOperations models, string model, string version)
+    private static async Task<IResult> MetadataAsync(ModelQueries models, string model, string version)
     {
         var (descriptor, target) = await models.MetadataAsync(model, version);
         return Results.Ok(new
@@ -146,7 +150,7 @@ public static class RestEndpoints
         });
     }
 
-    private static async Task<IResult> StatisticsAsync(ModelOperations models, string model, string version)
+    private static async Task<IResult> StatisticsAsync(ModelQueries models, string model, string version)
     {
         var statistics = await models.StatisticsAsync(model, version);
         return Results.Ok(new
@@ -167,7 +171,9 @@ public static class RestEndpoints
                     compute_infer = Duration(s.ComputeInfer),
                     compute_output = Duration(s.ComputeOutput),
                 },
-                batch_stats = s.Batches.Select(b => new { batch_size = b.BatchSize, compute_input = Duration(b.ComputeInput), compute_infer = Duration(b.ComputeInfer), compute_output = Duration(b.ComputeOutput) }),
+                batch_stats = s.Batches.Select(b =>
+                    new { batch_size = b.BatchSize, compute_input = Duration(b.ComputeInput), compute_infer = Duration(b.ComputeInfer),
+                        compute_output = Duration(b.ComputeOutput) }),
             }),
         });
     }

@@ -88,10 +88,11 @@ public static class RestTensors
             });
         }
 
-        var answer = new JsonObject { ["model_name"] = response.ModelName, ["model_version"] = response.ModelVersion, ["id"] = response.Id, ["outputs"] = outputs };
-        if (response.Parameters.TryGetValue(InferRequestMapper.ExperimentArmParameter, out var arm))
+        var answer = new JsonObject { ["model_name"] = response.ModelName, ["model_version"] = response.ModelVersion, ["id"] = response.Id,
+            ["outputs"] = outputs };
+        if (response.Parameters.TryGetValue(InferRequestRunner.ExperimentArmParameter, out var arm))
         {
-            answer["parameters"] = new JsonObject { [InferRequestMapper.ExperimentArmParameter] = arm.StringParam };
+            answer["parameters"] = new JsonObject { [InferRequestRunner.ExperimentArmParameter] = arm.StringParam };
         }
 
         return answer;
@@ -119,7 +120,8 @@ public static class RestTensors
         {
             if (dimension.ValueKind != JsonValueKind.Number || !dimension.TryGetInt64(out var d) || d < 0 || (d > 0 && count > maxElements / d))
             {
-                throw new InvalidInputException($"{where}: shape {shape.GetRawText()} has a bad dimension or claims more than the limit of {maxElements} elements per tensor.");
+                throw new InvalidInputException($"{where}: shape {shape.GetRawText()} has a bad dimension or claims more than the limit of {maxElements} " +
+                    "elements per tensor.");
             }
 
             tensor.Shape.Add(d);
@@ -187,7 +189,8 @@ public static class RestTensors
                     case TensorElementType.UInt64: BinaryPrimitives.WriteUInt64LittleEndian(span, v.GetUInt64()); break;
                     case TensorElementType.Int64: BinaryPrimitives.WriteInt64LittleEndian(span, v.GetInt64()); break;
                     case TensorElementType.Float16: BinaryPrimitives.WriteHalfLittleEndian(span, (Half)v.GetSingle()); break;
-                    case TensorElementType.BFloat16: BinaryPrimitives.WriteUInt16LittleEndian(span, (ushort)(BitConverter.SingleToUInt32Bits(v.GetSingle()) >> 16)); break;
+                    case TensorElementType.BFloat16: BinaryPrimitives.WriteUInt16LittleEndian(span,
+                        (ushort)(BitConverter.SingleToUInt32Bits(v.GetSingle()) >> 16)); break;
                     case TensorElementType.Float32: BinaryPrimitives.WriteSingleLittleEndian(span, v.GetSingle()); break;
                     default: BinaryPrimitives.WriteDoubleLittleEndian(span, v.GetDouble()); break;
                 }
@@ -231,7 +234,8 @@ public static class RestTensors
                 TensorElementType.UInt64 => JsonValue.Create(BinaryPrimitives.ReadUInt64LittleEndian(span)),
                 TensorElementType.Int64 => JsonValue.Create(BinaryPrimitives.ReadInt64LittleEndian(span)),
                 TensorElementType.Float16 => NonFiniteNumbers.Value((float)BinaryPrimitives.ReadHalfLittleEndian(span)),
-                TensorElementType.BFloat16 => NonFiniteNumbers.Value(BitConverter.UInt32BitsToSingle((uint)BinaryPrimitives.ReadUInt16LittleEndian(span) << 16)),
+                TensorElementType.BFloat16 =>
+                    NonFiniteNumbers.Value(BitConverter.UInt32BitsToSingle((uint)BinaryPrimitives.ReadUInt16LittleEndian(span) << 16)),
                 TensorElementType.Float32 => NonFiniteNumbers.Value(BinaryPrimitives.ReadSingleLittleEndian(span)),
                 _ => NonFiniteNumbers.Value(BinaryPrimitives.ReadDoubleLittleEndian(span)),
             });

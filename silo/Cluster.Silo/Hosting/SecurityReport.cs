@@ -35,13 +35,18 @@ internal sealed partial class SecurityReport(SiloSettings settings, ILogger<Secu
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Cluster ports: mutual TLS on {Address} silo port {SiloPort} and gateway port {GatewayPort}, peers trusted only when issued by the CA in {CaPath}")]
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Cluster ports: mutual TLS on {Address} silo port {SiloPort} and gateway port {GatewayPort}, peers trusted only when issued by the CA in " +
+            "{CaPath}")]
     private partial void LogMutualTls(string address, int siloPort, int gatewayPort, string caPath);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Cluster ports: no TLS and no authentication on {Address} silo port {SiloPort} and gateway port {GatewayPort} beyond loopback, allowed by Cluster:AllowInsecureClusterPorts")]
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "Cluster ports: no TLS and no authentication on {Address} silo port {SiloPort} and gateway port {GatewayPort} beyond loopback, allowed by " +
+            "Cluster:AllowInsecureClusterPorts")]
     private partial void LogInsecureAllowed(string address, int siloPort, int gatewayPort);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Cluster ports: no TLS; silo port {SiloPort} and gateway port {GatewayPort} listen on loopback only")]
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Cluster ports: no TLS; silo port {SiloPort} and gateway port {GatewayPort} listen on loopback only")]
     private partial void LogLoopbackOnly(int siloPort, int gatewayPort);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Redis authentication: {Mode}")]

@@ -64,7 +64,8 @@ internal sealed partial class StartupReport(
             {
                 if (version.IsLoadable)
                 {
-                    warming.Add((model.Name, version.Version, grains.GetGrain<IModelBatcherGrain>(new ReplicaKey(model.Name, version.Version, 0).ToString()).WarmAsync()));
+                    warming.Add((model.Name, version.Version, grains.GetGrain<IModelBatcherGrain>(new ReplicaKey(model.Name, version.Version, 0).ToString())
+                        .WarmAsync()));
                 }
             }
         }
@@ -107,7 +108,9 @@ internal sealed partial class StartupReport(
     [LoggerMessage(Level = LogLevel.Information, Message = "Edge authentication: none (no API keys); gRPC {Grpc} and HTTP {Http} listen on loopback only")]
     private partial void LogOpenOnLoopback(string grpc, string http);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Edge authentication: none (no API keys) on gRPC {Grpc} and HTTP {Http} beyond loopback, allowed by Cluster:Edge:AllowUnauthenticatedBeyondLoopback")]
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "Edge authentication: none (no API keys) on gRPC {Grpc} and HTTP {Http} beyond loopback, allowed by " +
+            "Cluster:Edge:AllowUnauthenticatedBeyondLoopback")]
     private partial void LogOpenBeyondLoopback(string grpc, string http);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Device {Device} ({Kind}): {Health}{Reason}")]
@@ -122,6 +125,7 @@ internal sealed partial class StartupReport(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Model {Model}:{Version} could not be warmed up: {Error}")]
     private partial void LogWarmFailed(string model, long version, string error);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Silo {Silo} ready: {Clustering} clustering, gateway port {GatewayPort}, gRPC {Grpc}, HTTP {Http}, {ModelCount} models")]
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Silo {Silo} ready: {Clustering} clustering, gateway port {GatewayPort}, gRPC {Grpc}, HTTP {Http}, {ModelCount} models")]
     private partial void LogReady(string silo, string clustering, int gatewayPort, string grpc, string http, int modelCount);
 }

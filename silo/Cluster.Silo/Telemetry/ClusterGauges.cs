@@ -14,8 +14,10 @@ public sealed class ClusterGauges : IDisposable
     /// <summary>Registers the gauges' readings.</summary>
     public ClusterGauges(IClusterMembershipService membership, ILocalSiloDetails silo) => _gauges =
     [
-        ProcessGauges.Register("cluster_silos", "Silos in the cluster by membership state, as the observing silo sees them", () => Silos(membership, silo.Name)),
-        ProcessGauges.Register("cluster_silos_draining", "Silos shutting down gracefully (ShuttingDown or Stopping), as the observing silo sees them", () => Draining(membership, silo.Name)),
+        ProcessGauges.Register("cluster_silos", "Silos in the cluster by membership state, as the observing silo sees them", () =>
+            Silos(membership, silo.Name)),
+        ProcessGauges.Register("cluster_silos_draining", "Silos shutting down gracefully (ShuttingDown or Stopping), as the observing silo sees them", () =>
+            Draining(membership, silo.Name)),
     ];
 
     /// <inheritdoc />

@@ -18,7 +18,8 @@ public static class TelemetryHosting
     /// <summary>ASP.NET Core's request activities: an edge request joins the trace its caller's <c>traceparent</c> header names.</summary>
     public const string AspNetCoreSource = "Microsoft.AspNetCore";
 
-    /// <summary>The .NET runtime's own meter: collections, heap sizes and bytes allocated (<c>dotnet_gc_heap_total_allocated_bytes</c>), thread pool, exceptions.</summary>
+    /// <summary>The .NET runtime's own meter: collections, heap sizes and bytes allocated (<c>dotnet_gc_heap_total_allocated_bytes</c>), thread pool,
+    /// exceptions.</summary>
     public const string RuntimeMeterName = "System.Runtime";
 
     /// <summary>Registers the OpenTelemetry pipelines and the metrics listener.</summary>
@@ -56,7 +57,8 @@ public static class TelemetryHosting
     public static void MapMetricsEndpoint(this WebApplication app, string address)
     {
         app.Services.GetRequiredService<ClusterGauges>();
-        app.MapPrometheusScrapingEndpoint("/metrics", meterProvider: null, configureBranchedPipeline: branch => branch.UseMiddleware<VllmMetricsAppender>(), optionsName: null)
+        app.MapPrometheusScrapingEndpoint("/metrics", meterProvider: null, configureBranchedPipeline: branch => branch.UseMiddleware<VllmMetricsAppender>(),
+            optionsName: null)
             .RequireLocalPort(address);
     }
 }

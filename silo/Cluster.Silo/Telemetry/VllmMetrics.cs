@@ -94,7 +94,8 @@ public static class VllmMetrics
             }
         }
 
-        public void ReasonCounter(string name, string help, List<(string Model, GenerationStatistics Totals)> models, Func<GenerationStatistics, IReadOnlyDictionary<string, long>> value)
+        public void ReasonCounter(string name, string help, List<(string Model, GenerationStatistics Totals)> models, Func<GenerationStatistics,
+            IReadOnlyDictionary<string, long>> value)
         {
             Metadata(openMetrics ? name : name + "_total", "counter", help);
             foreach (var (model, totals) in models)
@@ -107,7 +108,8 @@ public static class VllmMetrics
             }
         }
 
-        public void Histogram(string name, string help, List<(string Model, GenerationStatistics Totals)> models, Func<GenerationStatistics, HistogramSnapshot> value)
+        public void Histogram(string name, string help, List<(string Model, GenerationStatistics Totals)> models, Func<GenerationStatistics,
+            HistogramSnapshot> value)
         {
             Metadata(name, "histogram", help);
             foreach (var (model, totals) in models)
@@ -145,6 +147,7 @@ public static class VllmMetrics
         private static string Bound(double bound) =>
             bound == Math.Floor(bound) ? bound.ToString("0.0", CultureInfo.InvariantCulture) : bound.ToString("R", CultureInfo.InvariantCulture);
 
-        private static string Escape(string value) => value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
+        private static string Escape(string value) => value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal)
+            .Replace("\n", "\\n", StringComparison.Ordinal);
     }
 }

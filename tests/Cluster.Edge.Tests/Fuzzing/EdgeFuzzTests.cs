@@ -33,7 +33,8 @@ public sealed class EdgeFuzzTests(EdgeFixture fixture, ITestOutputHelper output)
     [Fact]
     public async Task ModelInfer_MalformedProtobuf_InvalidArgument()
     {
-        var method = new Method<byte[], byte[]>(MethodType.Unary, "inference.GRPCInferenceService", "ModelInfer", Marshallers.Create(b => b, b => b), Marshallers.Create(b => b, b => b));
+        var method = new Method<byte[],
+            byte[]>(MethodType.Unary, "inference.GRPCInferenceService", "ModelInfer", Marshallers.Create(b => b, b => b), Marshallers.Create(b => b, b => b));
         byte[] cutShort = [.. GrpcFuzzCases.Valid("tiny_classifier", FuzzModels.Served[0].Inputs, raw: true, batch: 1).ToByteArray()[..^3]];
 
         var error = await Assert.ThrowsAsync<RpcException>(() =>

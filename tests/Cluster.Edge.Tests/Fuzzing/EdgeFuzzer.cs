@@ -48,7 +48,8 @@ public sealed class EdgeFuzzer(GrpcChannel channel, HttpClient http, string apiK
 
     private static readonly Marshaller<byte[]> Bytes = Marshallers.Create(b => b, b => b);
     private static readonly Method<byte[], byte[]> RawModelInfer = new(MethodType.Unary, "inference.GRPCInferenceService", "ModelInfer", Bytes, Bytes);
-    private static readonly Method<byte[], byte[]> RawModelStreamInfer = new(MethodType.DuplexStreaming, "inference.GRPCInferenceService", "ModelStreamInfer", Bytes, Bytes);
+    private static readonly Method<byte[],
+        byte[]> RawModelStreamInfer = new(MethodType.DuplexStreaming, "inference.GRPCInferenceService", "ModelStreamInfer", Bytes, Bytes);
 
     private readonly CallInvoker _invoker = channel.CreateCallInvoker();
     private readonly GRPCInferenceService.GRPCInferenceServiceClient _grpc = new(channel);
@@ -132,7 +133,8 @@ public sealed class EdgeFuzzer(GrpcChannel channel, HttpClient http, string apiK
         }
     }
 
-    /// <summary>Two hostile messages and a valid one on one stream: the stream goes on after a bad request, or ends with a status that is not INTERNAL.</summary>
+    /// <summary>Two hostile messages and a valid one on one stream: the stream goes on after a bad request, or ends with a status that is not
+    /// INTERNAL.</summary>
     private async Task SendStreamAsync((string Description, byte[] Message) first, (string Description, byte[] Message) second)
     {
         using var timeout = new CancellationTokenSource(Timeout);
@@ -161,7 +163,8 @@ public sealed class EdgeFuzzer(GrpcChannel channel, HttpClient http, string apiK
             {
                 var answer = ModelStreamInferResponse.Parser.ParseFrom(call.ResponseStream.Current);
                 validAnswered |= answer.InferResponse?.Id == valid.Id && answer.ErrorMessage.Length == 0;
-                if (answer.ErrorMessage.StartsWith(nameof(StatusCode.Internal), StringComparison.Ordinal) || answer.ErrorMessage.StartsWith(nameof(StatusCode.Unknown), StringComparison.Ordinal))
+                if (answer.ErrorMessage.StartsWith(nameof(StatusCode.Internal), StringComparison.Ordinal)
+                    || answer.ErrorMessage.StartsWith(nameof(StatusCode.Unknown), StringComparison.Ordinal))
                 {
                     Fail(ref _internalErrors, $"grpc stream answer '{Shorten(answer.ErrorMessage)}' for {description}");
                 }
@@ -230,7 +233,8 @@ public sealed class EdgeFuzzer(GrpcChannel channel, HttpClient http, string apiK
         try
         {
             using var timeout = new CancellationTokenSource(Timeout);
-            await _grpc.ModelInferAsync(GrpcFuzzCases.Valid(FuzzModels.Served[0].Model, inputs, raw: true, batch: 1), Headers(), cancellationToken: timeout.Token);
+            await _grpc.ModelInferAsync(GrpcFuzzCases.Valid(FuzzModels.Served[0].Model, inputs, raw: true, batch: 1), Headers(),
+                cancellationToken: timeout.Token);
             using var request = new HttpRequestMessage(HttpMethod.Post, $"/v2/models/{FuzzModels.Served[0].Model}/infer")
             {
                 Content = new StringContent(RestFuzzCases.Valid(inputs, batch: 1).ToJsonString()),

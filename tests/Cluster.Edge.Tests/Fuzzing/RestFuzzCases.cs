@@ -29,7 +29,9 @@ public sealed class RestFuzzCases(int seed)
         }
 
         var bytes = Encoding.UTF8.GetBytes(body.ToJsonString());
-        bytes = BodyDamage.Apply(_random, bytes, 100_000, depth => $"{{\"inputs\":[{{\"name\":\"features\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":{new string('[', depth)}1{new string(']', depth)}}}]}}", done);
+        bytes = BodyDamage.Apply(_random, bytes, 100_000,
+            depth => "{\"inputs\":[{\"name\":\"features\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":" +
+                $"{new string('[', depth)}1{new string(']', depth)}}}]}}", done);
 
         return (string.Join(", ", done), HttpMethod.Post, path, bytes);
     }
@@ -106,7 +108,8 @@ public sealed class RestFuzzCases(int seed)
                 path = $"/v2/models/{Uri.EscapeDataString(FuzzModels.Hostile[_random.Next(FuzzModels.Hostile.Length)])}/infer";
                 return "hostile model name";
             case 9:
-                path = path.Replace("/infer", $"/versions/{Uri.EscapeDataString(new[] { "-1", "99999999999999999999", "1.0", "x" }[_random.Next(4)])}/infer", StringComparison.Ordinal);
+                path = path.Replace("/infer", $"/versions/{Uri.EscapeDataString(new[] { "-1", "99999999999999999999", "1.0", "x" }[_random.Next(4)])}/infer",
+                    StringComparison.Ordinal);
                 return "odd version";
             case 10 when input is not null:
                 input["name"] = new string('n', _random.Next(1_000, 300_000));

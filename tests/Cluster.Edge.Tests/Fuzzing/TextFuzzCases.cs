@@ -17,12 +17,15 @@ public sealed class TextFuzzCases(int seed)
     /// <summary>The generation model every valid case names.</summary>
     public const string Model = "tiny_gpt";
 
-    private static readonly string[] Routes = ["/v1/completions", "/v1/chat/completions", $"/v2/models/{Model}/generate", $"/v2/models/{Model}/generate_stream"];
+    private static readonly string[] Routes =
+        ["/v1/completions", "/v1/chat/completions", $"/v2/models/{Model}/generate", $"/v2/models/{Model}/generate_stream"];
 
     private static readonly string[] Fields =
-        ["model", "prompt", "messages", "text_input", "max_tokens", "max_completion_tokens", "temperature", "top_p", "top_k", "seed", "stop", "n", "stream", "stream_options", "ignore_eos", "timeout", "priority", "resume_tokens", "parameters", "user"];
+        ["model", "prompt", "messages", "text_input", "max_tokens", "max_completion_tokens", "temperature", "top_p", "top_k", "seed", "stop", "n", "stream",
+            "stream_options", "ignore_eos", "timeout", "priority", "resume_tokens", "parameters", "user"];
 
-    private static readonly string[] GrpcParameters = ["max_tokens", "temperature", "top_p", "top_k", "seed", "stop", "stream", "ignore_eos", "priority", "timeout", "resume_tokens"];
+    private static readonly string[] GrpcParameters =
+        ["max_tokens", "temperature", "top_p", "top_k", "seed", "stop", "stream", "ignore_eos", "priority", "timeout", "resume_tokens"];
 
     private readonly Random _random = new(seed);
 
@@ -45,7 +48,8 @@ public sealed class TextFuzzCases(int seed)
         }
 
         var bytes = Encoding.UTF8.GetBytes(body.ToJsonString());
-        bytes = BodyDamage.Apply(_random, bytes, 20_000, depth => $"{{\"model\":\"{Model}\",\"messages\":{new string('[', depth)}{new string(']', depth)}}}", done);
+        bytes = BodyDamage.Apply(_random, bytes, 20_000, depth => $"{{\"model\":\"{Model}\",\"messages\":{new string('[', depth)}{new string(']', depth)}}}",
+            done);
 
         return (string.Join(", ", done), HttpMethod.Post, route, bytes);
     }
@@ -70,7 +74,9 @@ public sealed class TextFuzzCases(int seed)
     private static JsonObject ValidBody(string route) => route switch
     {
         "/v1/completions" => new JsonObject { ["model"] = Model, ["prompt"] = "hello", ["max_tokens"] = 2, ["temperature"] = 0 },
-        "/v1/chat/completions" => new JsonObject { ["model"] = Model, ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "hi" }), ["max_tokens"] = 2, ["temperature"] = 0 },
+        "/v1/chat/completions" =>
+            new JsonObject { ["model"] = Model, ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "hi" }), ["max_tokens"] = 2,
+                ["temperature"] = 0 },
         _ => new JsonObject { ["text_input"] = "hello", ["max_tokens"] = 2, ["temperature"] = 0 },
     };
 
@@ -90,13 +96,19 @@ public sealed class TextFuzzCases(int seed)
                 return "required field removed";
             case 3:
                 body["model"] = FuzzModels.Hostile[_random.Next(FuzzModels.Hostile.Length)];
-                route = route.Replace($"/{Model}/", $"/{Uri.EscapeDataString(FuzzModels.Hostile[_random.Next(FuzzModels.Hostile.Length)])}/", StringComparison.Ordinal);
+                route = route.Replace($"/{Model}/", $"/{Uri.EscapeDataString(FuzzModels.Hostile[_random.Next(FuzzModels.Hostile.Length)])}/",
+                    StringComparison.Ordinal);
                 return "hostile model name";
             case 4:
-                body["messages"] = new JsonArray(new JsonObject { ["role"] = new[] { "bot", "", "SYSTEM", "tool", "user\0" }[_random.Next(5)], ["content"] = RestFuzzCases.WrongType(_random) ?? "x" });
+                body["messages"] =
+                    new JsonArray(
+                        new JsonObject { ["role"] = new[] { "bot", "", "SYSTEM", "tool", "user\0" }[_random.Next(5)],
+                            ["content"] = RestFuzzCases.WrongType(_random) ?? "x" });
                 return "odd message";
             case 5:
-                body["stop"] = _random.Next(2) == 0 ? new JsonArray([.. Enumerable.Range(0, _random.Next(5, 200)).Select(i => JsonValue.Create(new string('s', i)))]) : new JsonArray(1, null, new JsonObject());
+                body["stop"] = _random.Next(2) == 0
+                    ? new JsonArray([.. Enumerable.Range(0, _random.Next(5, 200)).Select(i => JsonValue.Create(new string('s', i)))])
+                        : new JsonArray(1, null, new JsonObject());
                 return "odd stop";
             case 6:
                 body[new[] { "prompt", "text_input" }[_random.Next(2)]] = new string('p', _random.Next(1_000, 200_000));
@@ -123,7 +135,8 @@ public sealed class TextFuzzCases(int seed)
                 request.Parameters[parameter] = new InferParameter { StringParam = "x" };
                 return $"{parameter} a string";
             case 1:
-                request.Parameters[parameter] = _random.Next(2) == 0 ? new InferParameter { Int64Param = long.MinValue } : new InferParameter { DoubleParam = double.NaN };
+                request.Parameters[parameter] = _random.Next(2) == 0 ? new InferParameter { Int64Param = long.MinValue }
+                    : new InferParameter { DoubleParam = double.NaN };
                 return $"{parameter} out of range";
             case 2:
                 request.Inputs.Add(Text(_random.Next(2) == 0 ? "messages" : "text_input", "again"));

@@ -41,7 +41,8 @@ public sealed class OverloadTests(ITestOutputHelper output) : IAsyncLifetime
             Directory.CreateDirectory(version);
             File.Copy(Path.Combine(repository, "tiny_classifier", "1", "model.onnx"), Path.Combine(version, "model.onnx"));
             File.WriteAllText(Path.Combine(repository, Model, "config.json"), $$$"""
-                {"max_batch_size": {{{MaxBatchSize}}}, "device_kinds": ["sim"], "dynamic_batching": {"default_queue_policy": {"max_queue_size": {{{MaxQueueSize}}} } } }
+                {"max_batch_size": {{{MaxBatchSize}}}, "device_kinds": ["sim"],
+                 "dynamic_batching": {"default_queue_policy": {"max_queue_size": {{{MaxQueueSize}}} } } }
                 """);
         });
 
@@ -62,7 +63,8 @@ public sealed class OverloadTests(ITestOutputHelper output) : IAsyncLifetime
         var accepted = results.Where(r => r.Accepted).Select(r => r.Latency.TotalMilliseconds).Order().ToArray();
         var rejected = results.Where(r => !r.Accepted).ToArray();
         var rejectedLatency = rejected.Select(r => r.Latency.TotalMilliseconds).Order().ToArray();
-        output.WriteLine($"{results.Length} sent at {OfferedPerSecond}/s: {accepted.Length} accepted (p99 {P99(accepted):0.0} ms), {rejected.Length} rejected (p99 {P99(rejectedLatency):0.0} ms); working set {Environment.WorkingSet / (1 << 20)} MiB");
+        output.WriteLine($"{results.Length} sent at {OfferedPerSecond}/s: {accepted.Length} accepted (p99 {P99(accepted):0.0} ms), {rejected.Length} " +
+            $"rejected (p99 {P99(rejectedLatency):0.0} ms); working set {Environment.WorkingSet / (1 << 20)} MiB");
 
         // Capacity is 2 s × 200/s = 400; three times as much is offered, so about two thirds are refused.
         Assert.InRange(rejected.Length, results.Length / 3, results.Length - 1);

@@ -74,7 +74,8 @@ public sealed class AdminConsoleTests(AdminClusterFixture fixture) : IClassFixtu
     {
         var (exit, _, error) = await Cluster.RunCliAsync("model", "nosuch");
         Assert.Equal(1, exit);
-        Assert.Contains("ModelNotFoundException: Model 'nosuch' is not in the repository; models: int64_scale, tiny_classifier", error, StringComparison.Ordinal);
+        Assert.Contains("ModelNotFoundException: Model 'nosuch' is not in the repository; models: int64_scale, tiny_classifier", error,
+            StringComparison.Ordinal);
 
         var (loadExit, _, loadError) = await Cluster.RunCliAsync("load", "nosuch");
         Assert.Equal(1, loadExit);
@@ -90,7 +91,8 @@ public sealed class AdminConsoleTests(AdminClusterFixture fixture) : IClassFixtu
 
         var (badExit, _, bad) = await Cluster.RunCliAsync("split", "int64_scale", "1=70", "2=20");
         Assert.Equal(1, badExit);
-        Assert.Contains("OperationRefusedException: Traffic split of model 'int64_scale' sums to 90%; the shares must sum to 100.", bad, StringComparison.Ordinal);
+        Assert.Contains("OperationRefusedException: Traffic split of model 'int64_scale' sums to 90%; the shares must sum to 100.", bad,
+            StringComparison.Ordinal);
         Assert.Empty((await Cluster.Connection.Admin.GetModelAsync("int64_scale")).Model.TrafficSplit);
 
         var (exit, output, _) = await Cluster.RunCliAsync("split", "int64_scale", "1=80", "2=20");
@@ -120,7 +122,8 @@ public sealed class AdminConsoleTests(AdminClusterFixture fixture) : IClassFixtu
 
         var (exit, _, error) = await Cluster.RunCliAsync("unload", "two_in_two_out");
         Assert.Equal(1, exit);
-        Assert.Contains("OperationRefusedException: Model 'two_in_two_out' version 1 is the last served version and answered a request", error, StringComparison.Ordinal);
+        Assert.Contains("OperationRefusedException: Model 'two_in_two_out' version 1 is the last served version and answered a request", error,
+            StringComparison.Ordinal);
         Assert.Contains("Force the unload (--force)", error, StringComparison.Ordinal);
         Assert.False((await Cluster.Connection.Admin.GetModelAsync("two_in_two_out")).Model.Unloaded);
 

@@ -83,7 +83,8 @@ public sealed class AdminStateTests
     public async Task Restart_WithRedisClustering_KeepsTheDecisionsInRedis()
     {
         using var redis = await RedisServer.StartAsync();
-        await using (var cluster = await InProcessCluster.StartAsync(["redis-keeper"], redis: redis.ConnectionString, prepareRepository: AdminCli.PrepareRepository))
+        await using (var cluster =
+            await InProcessCluster.StartAsync(["redis-keeper"], redis: redis.ConnectionString, prepareRepository: AdminCli.PrepareRepository))
         {
             Assert.Equal(0, (await cluster.RunCliAsync("load", "int64_scale", "--version", "1")).Exit);
             Assert.Equal(0, (await cluster.RunCliAsync("split", "int64_scale", "1=60", "2=40")).Exit);
@@ -91,7 +92,8 @@ public sealed class AdminStateTests
             Assert.Empty(Directory.GetFiles(cluster.StateDirectory));
         }
 
-        await using var restarted = await InProcessCluster.StartAsync(["redis-keeper"], redis: redis.ConnectionString, prepareRepository: AdminCli.PrepareRepository);
+        await using var restarted =
+            await InProcessCluster.StartAsync(["redis-keeper"], redis: redis.ConnectionString, prepareRepository: AdminCli.PrepareRepository);
         Assert.Equal("1=60 2=40", TrafficSplit.Format((await restarted.Connection.Admin.GetModelAsync("int64_scale")).Model.TrafficSplit));
         Assert.Equal(["redis-keeper"], await restarted.Connection.Admin.GetDrainingSilosAsync());
     }
@@ -105,7 +107,8 @@ public sealed class AdminStateTests
             await using var cluster = await InProcessCluster.StartAsync(["unwritable"], stateDirectory: Path.Combine(file, "state"));
             var (exit, _, error) = await cluster.RunCliAsync("scale", "tiny_classifier", "--max", "2");
             Assert.Equal(1, exit);
-            Assert.Contains("ClusterStateException: The decision about model 'tiny_classifier' could not be saved, so nothing changed:", error, StringComparison.Ordinal);
+            Assert.Contains("ClusterStateException: The decision about model 'tiny_classifier' could not be saved, so nothing changed:", error,
+                StringComparison.Ordinal);
             Assert.Equal(1, (await cluster.Connection.Admin.GetModelAsync("tiny_classifier")).Model.Config.MaxReplicas);
 
             var (drainExit, _, drainError) = await cluster.RunCliAsync("drain", "unwritable");

@@ -68,7 +68,8 @@ public sealed class ExperimentTests
         }
     }
 
-    /// <summary>Keys of the two healthy arms always land in their hashed arm; each arm counts exactly its requests; each arm's settings apply to it alone.</summary>
+    /// <summary>Keys of the two healthy arms always land in their hashed arm; each arm counts exactly its requests; each arm's settings apply to it
+    /// alone.</summary>
     private static async Task StickyAssignmentAndCountsAsync(InProcessCluster cluster, Experiment experiment)
     {
         var answered = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -87,7 +88,8 @@ public sealed class ExperimentTests
         var controlKey = keys.First(k => ExperimentAssignment.Choose(experiment, k, 0).Name == "control");
         var singleKey = keys.First(k => ExperimentAssignment.Choose(experiment, k, 0).Name == "single");
         Assert.Equal(2, (await cluster.Client.InferAsync(Model, [Rows(2)], options: new InferOptions { AssignmentKey = controlKey })).Outputs[0].Shape[0]);
-        await Assert.ThrowsAsync<InvalidInputException>(() => cluster.Client.InferAsync(Model, [Rows(2)], options: new InferOptions { AssignmentKey = singleKey }));
+        await Assert.ThrowsAsync<InvalidInputException>(() =>
+            cluster.Client.InferAsync(Model, [Rows(2)], options: new InferOptions { AssignmentKey = singleKey }));
 
         var report = await cluster.Connection.Admin.GetExperimentAsync(Model);
         Assert.Equal(answered[experiment.ReplicaArm("control")] + 1, report.Arms[0].Requests);
@@ -119,7 +121,8 @@ public sealed class ExperimentTests
         var key = Enumerable.Range(0, 100).Select(i => $"rest-{i}").First(k => ExperimentAssignment.Choose(experiment, k, 0).Name == "single");
         using var infer = new HttpRequestMessage(HttpMethod.Post, $"/v2/models/{Model}/infer")
         {
-            Content = JsonContent.Create(new { inputs = new[] { new { name = "features", datatype = "FP32", shape = new[] { 1, 4 }, data = new[] { 1f, 2f, 3f, 4f } } } }),
+            Content = JsonContent.Create(
+                new { inputs = new[] { new { name = "features", datatype = "FP32", shape = new[] { 1, 4 }, data = new[] { 1f, 2f, 3f, 4f } } } }),
         };
         infer.Headers.Add("X-Experiment-Key", key);
         using var answer = await http.SendAsync(infer);
@@ -161,14 +164,16 @@ public sealed class ExperimentTests
     /// <summary>The arm on the failing device breaks its error-rate limit, is stopped, and its keys then go to the control.</summary>
     private static async Task GuardRailAsync(InProcessCluster cluster, Experiment experiment)
     {
-        var brokenKeys = Enumerable.Range(0, 200).Select(i => $"user-{i}").Where(k => ExperimentAssignment.Choose(experiment, k, 0).Name == "broken").Take(12).ToList();
+        var brokenKeys = Enumerable.Range(0, 200).Select(i => $"user-{i}").Where(k => ExperimentAssignment.Choose(experiment, k, 0).Name == "broken").Take(12)
+            .ToList();
 
         // A client whose clock stands still keeps its resolution, which names the arm live, until something tells it otherwise.
         using var stale = new InferenceClient(cluster.Connection.Grains, new FrozenTime());
         Assert.Null((await stale.ResolveAsync(Model)).Experiment!.Arm("broken")!.StoppedReason);
         foreach (var key in brokenKeys)
         {
-            await Assert.ThrowsAnyAsync<InferenceException>(() => cluster.Client.InferAsync(Model, [Rows(1)], options: new InferOptions { AssignmentKey = key }));
+            await Assert.ThrowsAnyAsync<InferenceException>(() =>
+                cluster.Client.InferAsync(Model, [Rows(1)], options: new InferOptions { AssignmentKey = key }));
         }
 
         var deadline = DateTime.UtcNow.AddSeconds(60);

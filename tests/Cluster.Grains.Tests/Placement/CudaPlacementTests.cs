@@ -1,5 +1,5 @@
+using Cluster.Contracts.Load;
 using Cluster.Contracts.Models;
-using Cluster.Contracts.Placement;
 using Cluster.Grains.Placement;
 using Cluster.Inference.Devices;
 
@@ -16,7 +16,8 @@ public sealed class CudaPlacementTests
     public void Rank_GpuWithDriverMemory_TakesTheReplicaOnItsGpu()
     {
         var gpu = Gpu(total: 16 * GiB, reservedByOthers: 2 * GiB);
-        var ranked = ReplicaPlacementScoring.Rank(Request(memory: 9 * GiB), [Silo("gpu-silo", gpu, speed: 2, heldByModels: 4 * GiB), CpuSilo("cpu-silo")], NoneDraining);
+        var ranked = ReplicaPlacementScoring.Rank(Request(memory: 9 * GiB), [Silo("gpu-silo", gpu, speed: 2, heldByModels: 4 * GiB), CpuSilo("cpu-silo")],
+            NoneDraining);
         Assert.Equal(["gpu-silo", "cpu-silo"], ranked.Select(r => r.Silo));
         Assert.Equal(2, ranked[0].Speed);
     }
@@ -35,7 +36,8 @@ public sealed class CudaPlacementTests
     public void Rank_GpuOnlyModelAndFullGpu_NoSilo()
     {
         var gpu = Gpu(total: 16 * GiB, reservedByOthers: 0);
-        Assert.Empty(ReplicaPlacementScoring.Rank(Request(memory: 2 * GiB, kinds: ["cuda"]), [Silo("gpu-silo", gpu, speed: 8, heldByModels: 15 * GiB)], NoneDraining));
+        Assert.Empty(
+            ReplicaPlacementScoring.Rank(Request(memory: 2 * GiB, kinds: ["cuda"]), [Silo("gpu-silo", gpu, speed: 8, heldByModels: 15 * GiB)], NoneDraining));
     }
 
     [Fact]
@@ -60,22 +62,26 @@ public sealed class CudaPlacementTests
     private static DeviceDescriptor Gpu(long total, long reservedByOthers) =>
         DeviceDiscovery.WithMemory(CudaDevice(), new Driver(total, total - reservedByOthers), fallbackMiB: 0);
 
-    private static PlacementRequest Request(long memory, string[]? kinds = null) => new("m", 1, kinds is null ? AnyDevice : new ModelConfig { DeviceKinds = kinds }, memory);
+    private static PlacementRequest Request(long memory, string[]? kinds = null) =>
+        new("m", 1, kinds is null ? AnyDevice : new ModelConfig { DeviceKinds = kinds }, memory);
 
-    /// <summary>A silo with <paramref name="gpu"/>, on which its models hold <paramref name="heldByModels"/>, and a CPU; free memory as its load report computes it.</summary>
+    /// <summary>A silo with <paramref name="gpu"/>, on which its models hold <paramref name="heldByModels"/>, and a CPU; free memory as its load report
+    /// computes it.</summary>
     private static SiloLoad Silo(string name, DeviceDescriptor gpu, double speed, long heldByModels = 0) => new()
     {
         Silo = name,
         Devices =
         [
-            new DeviceLoad { Name = "cuda:0", Kind = "cuda", Speed = speed, Healthy = true, MemoryTotalBytes = gpu.MemoryTotalBytes, MemoryFreeBytes = gpu.MemoryFreeBytes(heldByModels) ?? 0 },
+            new DeviceLoad { Name = "cuda:0", Kind = "cuda", Speed = speed, Healthy = true, MemoryTotalBytes = gpu.MemoryTotalBytes,
+                MemoryFreeBytes = gpu.MemoryFreeBytes(heldByModels) ?? 0 },
             Cpu(),
         ],
     };
 
     private static SiloLoad CpuSilo(string name) => new() { Silo = name, Devices = [Cpu()] };
 
-    private static DeviceLoad Cpu() => new() { Name = "cpu:0", Kind = "cpu", Speed = 1, Healthy = true, MemoryTotalBytes = 64 * GiB, MemoryFreeBytes = 64 * GiB };
+    private static DeviceLoad Cpu() =>
+        new() { Name = "cpu:0", Kind = "cpu", Speed = 1, Healthy = true, MemoryTotalBytes = 64 * GiB, MemoryFreeBytes = 64 * GiB };
 
     private sealed class Driver(long total, long free) : IDeviceMemoryReader
     {

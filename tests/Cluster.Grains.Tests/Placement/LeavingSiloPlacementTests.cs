@@ -1,7 +1,7 @@
 using Cluster.Client;
 using Cluster.Contracts.Errors;
 using Cluster.Contracts.Grains;
-using Cluster.Contracts.Placement;
+using Cluster.Contracts.Load;
 using Cluster.Grains.Drain;
 using Microsoft.Extensions.DependencyInjection;
 

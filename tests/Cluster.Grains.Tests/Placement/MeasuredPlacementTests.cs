@@ -1,5 +1,5 @@
+using Cluster.Contracts.Load;
 using Cluster.Contracts.Models;
-using Cluster.Contracts.Placement;
 using Cluster.Grains.Placement;
 
 namespace Cluster.Grains.Tests.Placement;
@@ -31,7 +31,9 @@ public sealed class MeasuredPlacementTests
     [Fact]
     public void For_OtherModelsMeasurements_AreIgnored()
     {
-        var other = Silo("a", configured: 1, measured: 100) with { Replicas = [new ReplicaLoad { Key = "other:1/0", Model = "other", Version = 1, Device = "cuda:0", Capacity = 1, MeasuredCapacity = 100 }] };
+        var other = Silo("a", configured: 1,
+            measured: 100) with { Replicas =
+                [new ReplicaLoad { Key = "other:1/0", Model = "other", Version = 1, Device = "cuda:0", Capacity = 1, MeasuredCapacity = 100 }] };
         Assert.Empty(MeasuredDeviceSpeed.For("m", [other]));
     }
 
@@ -39,6 +41,7 @@ public sealed class MeasuredPlacementTests
     {
         Silo = name,
         Devices = [new DeviceLoad { Name = "cuda:0", Kind = "cuda", Speed = configured, Healthy = true }],
-        Replicas = [new ReplicaLoad { Key = $"m:1/{name}", Model = "m", Version = 1, Device = "cuda:0", Capacity = configured, MeasuredCapacity = measured, Accepting = true }],
+        Replicas = [new ReplicaLoad { Key = $"m:1/{name}", Model = "m", Version = 1, Device = "cuda:0", Capacity = configured, MeasuredCapacity = measured,
+            Accepting = true }],
     };
 }

@@ -53,7 +53,8 @@ public sealed class PlacementTests(SpeedTierFixture fixture) : IClassFixture<Spe
     public async Task Autoscaler_AddsReplicasUnderLoad_AndReturnsToMinWhenIdle()
     {
         await SpeedTierCluster.AddModelAsync(
-            Cluster, "elastic", minReplicas: 1, maxReplicas: 3, autoscaling: """{"target_queue_per_replica": 2, "upscale_delay_s": 0.5, "downscale_delay_s": 1}""");
+            Cluster, "elastic", minReplicas: 1, maxReplicas: 3,
+                autoscaling: """{"target_queue_per_replica": 2, "upscale_delay_s": 0.5, "downscale_delay_s": 1}""");
         await SpeedTierCluster.WaitForReplicasAsync(Cluster, "elastic", r => r.Count == 1);
         using var stop = new CancellationTokenSource();
         var load = SpeedTierCluster.ClosedLoopAsync(Cluster.Client, "elastic", callers: 16, stop.Token);

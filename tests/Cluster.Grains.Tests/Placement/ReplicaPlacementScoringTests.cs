@@ -1,5 +1,5 @@
+using Cluster.Contracts.Load;
 using Cluster.Contracts.Models;
-using Cluster.Contracts.Placement;
 using Cluster.Grains.Placement;
 
 namespace Cluster.Grains.Tests.Placement;
@@ -68,7 +68,11 @@ public sealed class ReplicaPlacementScoringTests
     [Fact]
     public void Rank_SiloWithSeveralDevices_CountsTheirCapacityTogether()
     {
-        var twoDevices = Silo("two", 1) with { Devices = [.. Silo("two", 1).Devices, new DeviceLoad { Name = "sim:x:1", Kind = "sim:x", Speed = 1, Healthy = true, BusyFraction = 0.5, MemoryTotalBytes = GiB, MemoryFreeBytes = GiB }] };
+        var twoDevices =
+            Silo("two", 1) with { Devices =
+                [.. Silo("two", 1).Devices,
+                    new DeviceLoad { Name = "sim:x:1", Kind = "sim:x", Speed = 1, Healthy = true, BusyFraction = 0.5, MemoryTotalBytes = GiB,
+                        MemoryFreeBytes = GiB }] };
         var ranked = ReplicaPlacementScoring.Rank(Request(SimOnly), [Silo("one", 1.4), twoDevices], NoneDraining);
         Assert.Equal(["two", "one"], ranked.Select(r => r.Silo));
         Assert.Equal(1.5, ranked[0].Score, 9);
@@ -83,7 +87,8 @@ public sealed class ReplicaPlacementScoringTests
 
     private static PlacementRequest Request(ModelConfig config, long memory = 0, string region = "") => new("m", 1, config, memory, region);
 
-    private static SiloLoad Silo(string name, double speed, double busy = 0, string kind = "sim:x", long freeBytes = 16 * GiB, string? zone = null, double cost = 0, string? region = null)
+    private static SiloLoad Silo(string name, double speed, double busy = 0, string kind = "sim:x", long freeBytes = 16 * GiB, string? zone = null,
+        double cost = 0, string? region = null)
     {
         var metadata = new Dictionary<string, string>();
         if (zone is not null)
@@ -104,7 +109,8 @@ public sealed class ReplicaPlacementScoringTests
             Devices =
             [
                 new DeviceLoad { Name = "cpu:0", Kind = "cpu", Healthy = true, MemoryTotalBytes = 64 * GiB, MemoryFreeBytes = 64 * GiB },
-                new DeviceLoad { Name = kind == "cpu" ? "cpu:1" : $"{kind}:0", Kind = kind, Speed = speed, Healthy = true, BusyFraction = busy, MemoryTotalBytes = 16 * GiB, MemoryFreeBytes = freeBytes },
+                new DeviceLoad { Name = kind == "cpu" ? "cpu:1" : $"{kind}:0", Kind = kind, Speed = speed, Healthy = true, BusyFraction = busy,
+                    MemoryTotalBytes = 16 * GiB, MemoryFreeBytes = freeBytes },
             ],
         };
     }

@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
 using Cluster.Client;
-using Cluster.Contracts.Placement;
+using Cluster.Contracts.Load;
 using Cluster.Contracts.Tensors;
 using Cluster.Tests.Shared;
 using Xunit.Abstractions;

@@ -16,7 +16,8 @@ public sealed class SiloLossTests
         await using var cluster = await SpeedTierCluster.StartAsync(withCpuOnlySilo: false);
         await SpeedTierCluster.AddModelAsync(cluster, "survivor", minReplicas: 3, maxReplicas: 3);
         await SpeedTierCluster.WaitForReplicasAsync(cluster, "survivor", r => r.Count == 3);
-        await using var viaS1 = await ClusterConnection.ConnectAsync(new ClusterConnectionOptions { ClusterId = cluster.ClusterId, Gateways = [cluster.Gateways[0]] });
+        await using var viaS1 =
+            await ClusterConnection.ConnectAsync(new ClusterConnectionOptions { ClusterId = cluster.ClusterId, Gateways = [cluster.Gateways[0]] });
         using var stop = new CancellationTokenSource();
         var load = SpeedTierCluster.ClosedLoopAsync(viaS1.Inference, "survivor", callers: 12, stop.Token);
         await Task.Delay(1000);

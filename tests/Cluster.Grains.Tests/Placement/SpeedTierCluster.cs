@@ -1,7 +1,7 @@
 using System.Globalization;
 using Cluster.Client;
 using Cluster.Contracts.Grains;
-using Cluster.Contracts.Placement;
+using Cluster.Contracts.Load;
 using Cluster.Contracts.Tensors;
 
 namespace Cluster.Grains.Tests.Placement;
@@ -28,7 +28,10 @@ internal static class SpeedTierCluster
         File.Copy(Path.Combine(cluster.ModelRepository, "tiny_classifier", "1", "model.onnx"), Path.Combine(version, "model.onnx"));
         File.WriteAllText(Path.Combine(cluster.ModelRepository, name, "config.json"), string.Create(
             CultureInfo.InvariantCulture,
-            $$"""{"max_batch_size": 4, "device_kinds": ["sim"], "min_replicas": {{minReplicas}}, "max_replicas": {{maxReplicas}}, "autoscaling": {{autoscaling}}}"""));
+            $$"""
+            {"max_batch_size": 4, "device_kinds": ["sim"], "min_replicas": {{minReplicas}}, "max_replicas": {{maxReplicas}},
+             "autoscaling": {{autoscaling}}}
+            """));
         await cluster.Connection.Admin.LoadAsync(name, null);
     }
 
@@ -36,11 +39,13 @@ internal static class SpeedTierCluster
     public static async Task<List<(string Key, string Silo)>> ReplicasAsync(InProcessCluster cluster, string model)
     {
         var board = await cluster.Connection.Grains.GetGrain<IClusterLoadGrain>(0).GetAsync();
-        return [.. board.Silos.SelectMany(s => s.Replicas.Where(r => r.Model == model && r.Accepting).Select(r => (r.Key, s.Silo))).OrderBy(r => r.Key, StringComparer.Ordinal)];
+        return [.. board.Silos.SelectMany(s => s.Replicas.Where(r => r.Model == model && r.Accepting).Select(r => (r.Key, s.Silo)))
+            .OrderBy(r => r.Key, StringComparer.Ordinal)];
     }
 
     /// <summary>Waits (up to 60 s) until the model's accepting replicas satisfy <paramref name="done"/>.</summary>
-    public static async Task<List<(string Key, string Silo)>> WaitForReplicasAsync(InProcessCluster cluster, string model, Func<List<(string Key, string Silo)>, bool> done)
+    public static async Task<List<(string Key, string Silo)>> WaitForReplicasAsync(InProcessCluster cluster, string model, Func<List<(string Key, string Silo)>,
+        bool> done)
     {
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (true)

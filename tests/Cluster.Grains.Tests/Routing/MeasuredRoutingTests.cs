@@ -1,5 +1,5 @@
 using Cluster.Client.Routing;
-using Cluster.Contracts.Placement;
+using Cluster.Contracts.Load;
 
 namespace Cluster.Grains.Tests.Routing;
 
@@ -38,7 +38,8 @@ public sealed class MeasuredRoutingTests
             new SiloLoad
             {
                 Silo = "s",
-                Replicas = [.. replicas.Select(r => new ReplicaLoad { Key = r.Key, Model = "m", Version = 1, Capacity = r.Capacity, MeasuredCapacity = r.Measured, Accepting = true })],
+                Replicas = [.. replicas.Select(r =>
+                    new ReplicaLoad { Key = r.Key, Model = "m", Version = 1, Capacity = r.Capacity, MeasuredCapacity = r.Measured, Accepting = true })],
             },
         ],
     };

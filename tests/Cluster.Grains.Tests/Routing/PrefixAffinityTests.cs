@@ -1,6 +1,6 @@
 using Cluster.Client.Routing;
 using Cluster.Contracts.Generation;
-using Cluster.Contracts.Placement;
+using Cluster.Contracts.Load;
 
 namespace Cluster.Grains.Tests.Routing;
 

@@ -41,7 +41,8 @@ public sealed class PrefixRoutingTests
         var statistics = new List<GenerationReplicaStatistics>();
         foreach (var replica in new[] { 0, 1 })
         {
-            statistics.Add((await cluster.Client.Grains!.GetGrain<IModelBatcherGrain>(new ReplicaKey(Model, 1, replica).ToString()).GetGenerationStatisticsAsync())
+            statistics.Add(
+                (await cluster.Client.Grains!.GetGrain<IModelBatcherGrain>(new ReplicaKey(Model, 1, replica).ToString()).GetGenerationStatisticsAsync())
                 ?? new GenerationReplicaStatistics());
         }
 
@@ -59,7 +60,8 @@ public sealed class PrefixRoutingTests
         DemoDecoder.Write(repository);
         File.WriteAllText(
             Path.Combine(repository, Model, "config.json"),
-            DemoDecoder.ConfigJson.Replace("\"instance_count\": 1,", "\"instance_count\": 1, \"min_replicas\": 2, \"max_replicas\": 2,", StringComparison.Ordinal)
+            DemoDecoder.ConfigJson.Replace("\"instance_count\": 1,", "\"instance_count\": 1, \"min_replicas\": 2, \"max_replicas\": 2,",
+                StringComparison.Ordinal)
                 .Replace("[\"cuda\", \"cpu\"]", "[\"cpu\"]", StringComparison.Ordinal));
     }
 }

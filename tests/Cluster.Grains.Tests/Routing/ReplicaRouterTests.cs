@@ -1,5 +1,5 @@
 using Cluster.Client.Routing;
-using Cluster.Contracts.Placement;
+using Cluster.Contracts.Load;
 
 namespace Cluster.Grains.Tests.Routing;
 
@@ -141,7 +141,8 @@ public sealed class ReplicaRouterTests
             new SiloLoad
             {
                 Silo = "s",
-                Replicas = [.. replicas.Select(r => new ReplicaLoad { Key = r.Key, Model = "m", Version = 1, Capacity = r.Capacity, Queued = r.Queued, Accepting = true })],
+                Replicas = [.. replicas.Select(r =>
+                    new ReplicaLoad { Key = r.Key, Model = "m", Version = 1, Capacity = r.Capacity, Queued = r.Queued, Accepting = true })],
             },
         ],
     };

@@ -49,7 +49,9 @@ public sealed class ClusterTlsSettingsTests : IDisposable
         using var error = new StringWriter();
 
         Assert.Equal(0, await ClusterCommandLine.RunAsync(["certs", "ca", "--out", folder], output, error));
-        Assert.Equal(0, await ClusterCommandLine.RunAsync(["certs", "node", "--name", "silo-0", "--ca", folder, "--dns", "silo-0.cluster,silo-0.local", "--ip", "10.0.0.5"], output, error));
+        Assert.Equal(0,
+            await ClusterCommandLine.RunAsync(["certs", "node", "--name", "silo-0", "--ca", folder, "--dns", "silo-0.cluster,silo-0.local", "--ip", "10.0.0.5"],
+                output, error));
         var caBefore = await File.ReadAllTextAsync(Path.Combine(folder, "ca.crt"));
         Assert.Equal(0, await ClusterCommandLine.RunAsync(["certs", "ca", "--out", folder], output, error));
 
@@ -83,7 +85,8 @@ public sealed class ClusterTlsSettingsTests : IDisposable
 
         Assert.Equal(2, await ClusterCommandLine.RunAsync(["certs", "node", "--name", "silo-0"], output, error));
         Assert.Contains("certs node needs --ca", error.ToString(), StringComparison.Ordinal);
-        Assert.Equal(2, await ClusterCommandLine.RunAsync(["certs", "node", "--name", "silo-0", "--ca", Path.Combine(_certificates.Folder, "absent")], output, error));
+        Assert.Equal(2,
+            await ClusterCommandLine.RunAsync(["certs", "node", "--name", "silo-0", "--ca", Path.Combine(_certificates.Folder, "absent")], output, error));
         Assert.Contains("does not hold a readable ca.crt and ca.key", error.ToString(), StringComparison.Ordinal);
     }
 }

@@ -3,7 +3,8 @@ using Cluster.Tests.Shared;
 
 namespace Cluster.Grains.Tests.Security;
 
-/// <summary>A Redis that requires a password (<c>requirepass</c>): silos and clients authenticate to it with <c>Cluster:RedisPassword</c> or the connection string.</summary>
+/// <summary>A Redis that requires a password (<c>requirepass</c>): silos and clients authenticate to it with <c>Cluster:RedisPassword</c> or the connection
+/// string.</summary>
 public sealed class RedisAuthTests
 {
     private const string Password = "redis-auth-test";
@@ -15,7 +16,9 @@ public sealed class RedisAuthTests
         using var redis = await RedisServer.StartAsync(Password);
         await using var cluster = await InProcessCluster.StartAsync(
             ["auth-a"],
-            perSilo: _ => new(certificates.SiloSettings("auth-a")) { ["Cluster:RedisConnectionString"] = $"127.0.0.1:{redis.Port}", ["Cluster:RedisPassword"] = Password },
+            perSilo: _ =>
+                new(certificates.SiloSettings("auth-a")) { ["Cluster:RedisConnectionString"] = $"127.0.0.1:{redis.Port}",
+                    ["Cluster:RedisPassword"] = Password },
             redis: redis.ConnectionString,
             configureClient: client => client.Tls = certificates.Node("client"));
 

@@ -12,7 +12,8 @@ public sealed class TestCertificates : IDisposable
 {
     private TestCertificates(string folder) => Folder = folder;
 
-    /// <summary>The folder with <c>ca.crt</c>, <c>ca.key</c> and each node's <c>name.crt</c>/<c>name.key</c>; <c>other/</c> holds the stranger's CA and nodes.</summary>
+    /// <summary>The folder with <c>ca.crt</c>, <c>ca.key</c> and each node's <c>name.crt</c>/<c>name.key</c>; <c>other/</c> holds the stranger's CA and
+    /// nodes.</summary>
     public string Folder { get; }
 
     /// <summary>Makes the cluster CA with <paramref name="nodes"/>, and the stranger's CA with a <c>client</c>.</summary>

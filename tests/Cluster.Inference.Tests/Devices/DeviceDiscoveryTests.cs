@@ -113,13 +113,15 @@ public sealed class DeviceDiscoveryTests
         var gpu = DeviceDiscovery.Discover(new DeviceOptions { Cuda = "0" }, memory: reader)[0];
         Assert.Equal(("cuda:0", 0L, "unknown"), (gpu.Name, gpu.MemoryTotalBytes, gpu.MemorySource));
         Assert.Null(gpu.MemoryFreeBytes(0));
-        Assert.Equal("libnvidia-ml-missing.so.1 is not installed (no NVIDIA driver on this machine); memory unknown, placement will not check it", gpu.MemoryNote);
+        Assert.Equal("libnvidia-ml-missing.so.1 is not installed (no NVIDIA driver on this machine); memory unknown, placement will not check it",
+            gpu.MemoryNote);
     }
 
     [Fact]
     public void WithMemory_DriverReports_TotalAndWhatOthersHoldAsReserved()
     {
-        var gpu = DeviceDiscovery.WithMemory(new DeviceDescriptor { Name = "cuda:1", Kind = "cuda", Index = 1 }, new FixedDriver(16_000, 15_000), fallbackMiB: 8);
+        var gpu = DeviceDiscovery.WithMemory(new DeviceDescriptor { Name = "cuda:1", Kind = "cuda", Index = 1 }, new FixedDriver(16_000, 15_000),
+            fallbackMiB: 8);
         Assert.Equal((16_000L, 1_000L, "driver", (string?)null), (gpu.MemoryTotalBytes, gpu.MemoryReservedBytes, gpu.MemorySource, gpu.MemoryNote));
         Assert.Equal(11_000, gpu.MemoryFreeBytes(4_000));
         Assert.Equal(0, gpu.MemoryFreeBytes(20_000));
@@ -128,7 +130,8 @@ public sealed class DeviceDiscoveryTests
     [Fact]
     public void WithMemory_NoDriverAndFallback_TakesTheFallbackAndSaysSo()
     {
-        var gpu = DeviceDiscovery.WithMemory(new DeviceDescriptor { Name = "cuda:0", Kind = "cuda", Index = 0 }, new NvmlMemoryReader("libnvidia-ml-missing.so.1"), fallbackMiB: 8192);
+        var gpu = DeviceDiscovery.WithMemory(new DeviceDescriptor { Name = "cuda:0", Kind = "cuda", Index = 0 },
+            new NvmlMemoryReader("libnvidia-ml-missing.so.1"), fallbackMiB: 8192);
         Assert.Equal((8192L * 1024 * 1024, "fallback"), (gpu.MemoryTotalBytes, gpu.MemorySource));
         Assert.EndsWith("; taking the configured 8192 MiB", gpu.MemoryNote, StringComparison.Ordinal);
     }

@@ -18,7 +18,8 @@ public sealed class OnnxRuntimeModelTests
         var outputs = Run("tiny_classifier", [TensorData.FromFloat32("features", x, 2, 4)], ["probabilities"]);
 
         var onnx = Load("tiny_classifier");
-        var h = ReferenceMaths.Relu(ReferenceMaths.Dense(Array.ConvertAll(x, v => (double)v), 2, ReferenceMaths.Weights(onnx, "w1"), ReferenceMaths.Weights(onnx, "b1")));
+        var h = ReferenceMaths.Relu(
+            ReferenceMaths.Dense(Array.ConvertAll(x, v => (double)v), 2, ReferenceMaths.Weights(onnx, "w1"), ReferenceMaths.Weights(onnx, "b1")));
         var expected = ReferenceMaths.Softmax(ReferenceMaths.Dense(h, 2, ReferenceMaths.Weights(onnx, "w2"), ReferenceMaths.Weights(onnx, "b2")), 2);
         Assert.Equal([2L, 3L], outputs[0].Shape);
         ReferenceMaths.AssertClose(expected, outputs[0].AsFloat32());

@@ -28,7 +28,8 @@ public sealed class WarmupRequestsTests
         var config = new ModelConfig
         {
             MaxBatchSize = 8,
-            Warmup = [new WarmupSetting { Name = "w", BatchSize = 4, Count = 3, Inputs = [new WarmupInput { Name = "ids", ElementType = TensorElementType.Int64, Dims = [16], Data = WarmupData.Random }] }],
+            Warmup = [new WarmupSetting { Name = "w", BatchSize = 4, Count = 3,
+                Inputs = [new WarmupInput { Name = "ids", ElementType = TensorElementType.Int64, Dims = [16], Data = WarmupData.Random }] }],
         };
         var request = Assert.Single(WarmupRequests.Build(config, Version, "/nonexistent"));
         Assert.True(request.Required);
@@ -43,7 +44,8 @@ public sealed class WarmupRequestsTests
         var config = new ModelConfig
         {
             MaxBatchSize = 8,
-            Warmup = [new WarmupSetting { Name = "w", Inputs = [new WarmupInput { Name = "tokens", ElementType = TensorElementType.Int64, Dims = [4], Data = WarmupData.Zero }] }],
+            Warmup = [new WarmupSetting { Name = "w",
+                Inputs = [new WarmupInput { Name = "tokens", ElementType = TensorElementType.Int64, Dims = [4], Data = WarmupData.Zero }] }],
         };
         var error = Assert.Throws<ArgumentException>(() => WarmupRequests.Build(config, Version, "/nonexistent"));
         Assert.Equal("Warm-up 'w' gives no data for input 'ids'.", error.Message);
@@ -57,7 +59,8 @@ public sealed class WarmupRequestsTests
         var config = new ModelConfig
         {
             MaxBatchSize = 8,
-            Warmup = [new WarmupSetting { Name = "w", Inputs = [new WarmupInput { Name = "ids", ElementType = TensorElementType.Int64, Dims = [2], Data = WarmupData.File, File = "ids.bin" }] }],
+            Warmup = [new WarmupSetting { Name = "w",
+                Inputs = [new WarmupInput { Name = "ids", ElementType = TensorElementType.Int64, Dims = [2], Data = WarmupData.File, File = "ids.bin" }] }],
         };
         var error = Assert.Throws<ArgumentException>(() => WarmupRequests.Build(config, Version, directory));
         Assert.Contains("has 12 bytes; shape [1,2] needs 16", error.Message, StringComparison.Ordinal);

@@ -21,19 +21,22 @@ public sealed class ExperimentRulesTests
     [Fact]
     public void Problem_SharesNotSummingTo100_NamesThePercents()
     {
-        Assert.Equal("Experiment on model 'tiny': arm percents sum to 90; they must sum to 100.", ExperimentRules.Problem(Define(("a", 1, 50, new()), ("b", 1, 40, new())), Model));
+        Assert.Equal("Experiment on model 'tiny': arm percents sum to 90; they must sum to 100.",
+            ExperimentRules.Problem(Define(("a", 1, 50, new()), ("b", 1, 40, new())), Model));
     }
 
     [Fact]
     public void Problem_UnknownVersion_NamesTheArmAndTheServedVersions()
     {
-        Assert.Equal("Experiment on model 'tiny': arm 'b' version 7 is not served; served versions: 2, 1.", ExperimentRules.Problem(Define(("a", 1, 50, new()), ("b", 7, 50, new())), Model));
+        Assert.Equal("Experiment on model 'tiny': arm 'b' version 7 is not served; served versions: 2, 1.",
+            ExperimentRules.Problem(Define(("a", 1, 50, new()), ("b", 7, 50, new())), Model));
     }
 
     [Fact]
     public void Problem_DuplicateArm_NamesIt()
     {
-        Assert.Equal("Experiment on model 'tiny': arm name 'a' is used twice.", ExperimentRules.Problem(Define(("a", 1, 50, new()), ("a", 2, 50, new())), Model));
+        Assert.Equal("Experiment on model 'tiny': arm name 'a' is used twice.",
+            ExperimentRules.Problem(Define(("a", 1, 50, new()), ("a", 2, 50, new())), Model));
     }
 
     [Fact]

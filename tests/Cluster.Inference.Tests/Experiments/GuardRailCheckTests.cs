@@ -40,7 +40,8 @@ public sealed class GuardRailCheckTests
     [Fact]
     public void Breach_FailuresOlderThanTheWindow_AreNotCounted()
     {
-        var old = new ArmStatistics { Samples = [.. Enumerable.Range(0, 50).Select(_ => new LatencySample(Now.AddSeconds(-31), 10, Failed: true)), .. Requests(50, 0, 10).Samples] };
+        var old = new ArmStatistics { Samples =
+            [.. Enumerable.Range(0, 50).Select(_ => new LatencySample(Now.AddSeconds(-31), 10, Failed: true)), .. Requests(50, 0, 10).Samples] };
 
         Assert.Null(GuardRailCheck.Breach(Rail, Requests(100, failures: 0, ms: 10), old, Now));
     }

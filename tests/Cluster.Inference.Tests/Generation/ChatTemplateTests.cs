@@ -7,13 +7,15 @@ namespace Cluster.Inference.Tests.Generation;
 /// <summary>Conversations rendered in each layout, and the layout found in a model folder's Hugging Face files.</summary>
 public sealed class ChatTemplateTests : IDisposable
 {
-    private static readonly ChatTurn[] _conversation = [new("system", "Be brief."), new("user", "Hi"), new("assistant", "Hello."), new("user", "Name a colour.")];
+    private static readonly ChatTurn[] _conversation =
+        [new("system", "Be brief."), new("user", "Hi"), new("assistant", "Hello."), new("user", "Name a colour.")];
 
     private readonly string _folder = Directory.CreateTempSubdirectory("chat-template-").FullName;
 
     [Theory]
     [InlineData(ChatTemplate.ChatMl,
-        "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nHello.<|im_end|>\n<|im_start|>user\nName a colour.<|im_end|>\n<|im_start|>assistant\n")]
+        "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nHello.<|im_end|>\n<|im_start|>user\nName a " +
+            "colour.<|im_end|>\n<|im_start|>assistant\n")]
     [InlineData(ChatTemplate.Llama3,
         "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>" +
         "<|start_header_id|>assistant<|end_header_id|>\n\nHello.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nName a colour.<|eot_id|>" +
@@ -28,7 +30,8 @@ public sealed class ChatTemplateTests : IDisposable
     public void For_TokenizerConfigWithChatMlTemplate_RecognisesChatMl()
     {
         File.WriteAllText(Path.Combine(_folder, "tokenizer_config.json"),
-            """{"chat_template": "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}"}""");
+            """{"chat_template": "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{%""" +
+                """ endfor %}"}""");
 
         var template = ChatTemplate.For("", _folder);
 

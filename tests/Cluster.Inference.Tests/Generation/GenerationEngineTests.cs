@@ -127,7 +127,8 @@ public sealed class GenerationEngineTests(GenerationEngineTests.DemoModel model,
             var upTo = Decode(generated[..k]);
             var withFirst = Decode(generated[..(k + 1)]);
             var withSecond = Decode(generated[..(k + 2)]);
-            if (IsWhole(upTo) && IsWhole(withSecond) && withFirst.StartsWith(upTo, StringComparison.Ordinal) && withSecond.StartsWith(withFirst, StringComparison.Ordinal)
+            if (IsWhole(upTo) && IsWhole(withSecond) && withFirst.StartsWith(upTo, StringComparison.Ordinal)
+                && withSecond.StartsWith(withFirst, StringComparison.Ordinal)
                 && withFirst.Length > upTo.Length && withSecond.Length > withFirst.Length)
             {
                 var candidate = withSecond[upTo.Length..];

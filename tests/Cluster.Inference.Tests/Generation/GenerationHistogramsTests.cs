@@ -14,8 +14,11 @@ public sealed class GenerationHistogramsTests(GenerationEngineTests.DemoModel mo
     public async Task Statistics_TwoRequestsOfThreeTokens_EveryLatencyInItsBucket()
     {
         using var runner = model.OpenRunner();
-        var engine = new GenerationEngine(runner, model.Tokenizer, new GenerationSettings { EosTokenIds = [50256], ContextLength = 1024, MaxStepTokens = 32 }, _time);
-        var streams = new[] { 464, 2068 }.Select(first => engine.Submit(new GenerationJob { PromptTokens = [first, 7586, 21831], MaxTokens = 3, IgnoreEos = true })).ToList();
+        var engine = new GenerationEngine(runner, model.Tokenizer, new GenerationSettings { EosTokenIds = [50256], ContextLength = 1024, MaxStepTokens = 32 },
+            _time);
+        var streams =
+            new[] { 464, 2068 }.Select(first => engine.Submit(new GenerationJob { PromptTokens = [first, 7586, 21831], MaxTokens = 3, IgnoreEos = true }))
+                .ToList();
 
         // Both prompts fit one step, so each step gives both sequences a token: at 30, 50 and 70 ms.
         foreach (var wait in new[] { 30, 20, 20 })

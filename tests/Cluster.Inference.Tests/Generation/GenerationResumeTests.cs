@@ -104,7 +104,8 @@ public sealed class GenerationResumeTests(GenerationEngineTests.DemoModel model)
         var stop = model.Tokenizer.Decode(generated[..3]) ?? "";
         var engine = new GenerationEngine(runner, model.Tokenizer, _settings, _time);
 
-        var error = Assert.Throws<InvalidInputException>(() => engine.Submit(job with { StopStrings = [stop.Trim()], ResumeTokens = generated[..4].ToArray() }));
+        var error = Assert.Throws<InvalidInputException>(() =>
+            engine.Submit(job with { StopStrings = [stop.Trim()], ResumeTokens = generated[..4].ToArray() }));
 
         Assert.Contains("resume_tokens", error.Message);
     }

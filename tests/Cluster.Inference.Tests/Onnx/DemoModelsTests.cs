@@ -21,7 +21,8 @@ public sealed class DemoModelsTests
             {
                 Assert.True(
                     File.ReadAllBytes(Path.Combine(RepositoryPaths.Models, file)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(rebuilt, file))),
-                    $"{file} differs from what DemoModels writes; regenerate with: dotnet run --project silo/Cluster.Silo -- --write-demo-models deploy/models");
+                    $"{file} differs from what DemoModels writes; " +
+                    "regenerate with: dotnet run --project silo/Cluster.Silo -- --write-demo-models deploy/models");
             }
         }
         finally

@@ -12,15 +12,21 @@ public sealed class CudaProviderSettingsTests
     [Fact]
     public void Parse_EverySetting_ReadsEach()
     {
-        var cuda = Parse("""{"cuda": {"memory_limit_bytes": 2147483648, "arena_extend_strategy": "same_as_requested", "cudnn_conv_algo_search": "heuristic", "copy_in_default_stream": false, "cuda_graph": true}, "max_batch_size": 0}""").Cuda;
-        Assert.Equal(new CudaProviderSettings { MemoryLimitBytes = 2L << 30, ArenaExtendStrategy = "same_as_requested", CudnnConvAlgoSearch = "heuristic", CopyInDefaultStream = false, CudaGraph = true }, cuda);
+        var cuda = Parse(
+            """{"cuda": {"memory_limit_bytes": 2147483648, "arena_extend_strategy": "same_as_requested", "cudnn_conv_algo_search": "heuristic",""" +
+                """ "copy_in_default_stream": false, "cuda_graph": true}, "max_batch_size": 0}""").Cuda;
+        Assert.Equal(
+            new CudaProviderSettings { MemoryLimitBytes = 2L << 30, ArenaExtendStrategy = "same_as_requested", CudnnConvAlgoSearch = "heuristic",
+                CopyInDefaultStream = false, CudaGraph = true }, cuda);
     }
 
     [Theory]
-    [InlineData("""{"cuda": {"arena_extend_strategy": "double"}}""", "cuda.arena_extend_strategy", "'double' must be one of: next_power_of_two, same_as_requested")]
+    [InlineData("""{"cuda": {"arena_extend_strategy": "double"}}""", "cuda.arena_extend_strategy",
+        "'double' must be one of: next_power_of_two, same_as_requested")]
     [InlineData("""{"cuda": {"cudnn_conv_algo_search": 3}}""", "cuda.cudnn_conv_algo_search", "must be a string, got 3")]
     [InlineData("""{"cuda": {"memory_limit_bytes": 0}}""", "cuda.memory_limit_bytes", "must be at least 1")]
-    [InlineData("""{"cuda": {"cuda_graph": true}, "max_batch_size": 8}""", "cuda.cuda_graph", "needs a fixed-shape model (max_batch_size 0), but max_batch_size is 8")]
+    [InlineData("""{"cuda": {"cuda_graph": true}, "max_batch_size": 8}""", "cuda.cuda_graph",
+        "needs a fixed-shape model (max_batch_size 0), but max_batch_size is 8")]
     [InlineData("""{"cuda": {"device_id": 1}}""", "cuda.device_id", "is not a known setting")]
     [InlineData("""{"cuda": []}""", "cuda", "must be a JSON object")]
     public void Parse_BadSetting_NamesIt(string json, string field, string problem)
@@ -55,7 +61,8 @@ public sealed class CudaProviderSettingsTests
     [Fact]
     public void Validate_SiloSettings_NameTheConfigurationKey()
     {
-        var problems = new CudaProviderSettings { MemoryLimitBytes = -1, CudnnConvAlgoSearch = "fast" }.Validate(f => $"Cluster:Devices:CudaProvider:{f}").ToList();
+        var problems = new CudaProviderSettings { MemoryLimitBytes = -1, CudnnConvAlgoSearch = "fast" }.Validate(f => $"Cluster:Devices:CudaProvider:{f}")
+            .ToList();
         Assert.Equal(
             [
                 "Cluster:Devices:CudaProvider:MemoryLimitBytes must be a positive number of bytes, got -1",

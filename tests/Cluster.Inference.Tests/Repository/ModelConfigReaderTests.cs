@@ -9,7 +9,9 @@ public sealed class ModelConfigReaderTests
     [Fact]
     public void Parse_AllSettings_ReadsEach()
     {
-        var config = Parse("""{"max_batch_size": 16, "instance_count": 2, "device_kinds": ["cuda", "sim:t4"], "version_policy": {"specific": {"versions": [1, 3]}}, "min_replicas": 2, "max_replicas": 4, "intra_op_threads": 1}""");
+        var config = Parse(
+            """{"max_batch_size": 16, "instance_count": 2, "device_kinds": ["cuda", "sim:t4"], "version_policy": {"specific": {"versions": [1, 3]}},""" +
+                """ "min_replicas": 2, "max_replicas": 4, "intra_op_threads": 1}""");
         Assert.Equal(1, config.IntraOpThreads);
         Assert.Equal(16, config.MaxBatchSize);
         Assert.Equal(2, config.InstanceCount);
@@ -23,7 +25,9 @@ public sealed class ModelConfigReaderTests
     public void Parse_Autoscaling_ReadsEachSetting()
     {
         var config = Parse("""{"autoscaling": {"target_queue_per_replica": 2.5, "upscale_delay_s": 0.5, "downscale_delay_s": 30}}""");
-        Assert.Equal(new AutoscalingConfig { TargetQueuePerReplica = 2.5, UpscaleDelay = TimeSpan.FromMilliseconds(500), DownscaleDelay = TimeSpan.FromSeconds(30) }, config.Autoscaling);
+        Assert.Equal(
+            new AutoscalingConfig { TargetQueuePerReplica = 2.5, UpscaleDelay = TimeSpan.FromMilliseconds(500), DownscaleDelay = TimeSpan.FromSeconds(30) },
+                config.Autoscaling);
         Assert.Equal(new AutoscalingConfig(), Parse("{}").Autoscaling);
     }
 
@@ -79,16 +83,21 @@ public sealed class ModelConfigReaderTests
     [InlineData("""{"min_replicas": 5000, "max_replicas": 5000}""", "min_replicas", "must be at most 1024, got 5000")]
     [InlineData("""{"max_replicas": 2147483647}""", "max_replicas", "must be at most 1024, got 2147483647")]
     [InlineData("""{"max_batch_size": 10000000}""", "max_batch_size", "must be at most 65536")]
-    [InlineData("""{"model_warmup": [{"count": 1000000000, "inputs": {"x": {"data_type": "TYPE_FP32", "dims": [2], "zero_data": true}}}]}""", "model_warmup[0].count", "must be at most 1000, got 1000000000")]
-    [InlineData("""{"model_warmup": [{"inputs": {"x": {"data_type": "TYPE_FP32", "dims": [100000, 100000], "zero_data": true}}}]}""", "model_warmup[0].inputs.x.dims", "more than 16777216 elements per sample")]
-    [InlineData("""{"max_batch_size": 64, "model_warmup": [{"batch_size": 64, "inputs": {"x": {"data_type": "TYPE_FP32", "dims": [1000000], "zero_data": true}}}]}""", "model_warmup[0].inputs.x.dims", "with batch_size 64 describe 64000000 elements")]
+    [InlineData("""{"model_warmup": [{"count": 1000000000, "inputs": {"x": {"data_type": "TYPE_FP32", "dims": [2], "zero_data": true}}}]}""",
+        "model_warmup[0].count", "must be at most 1000, got 1000000000")]
+    [InlineData("""{"model_warmup": [{"inputs": {"x": {"data_type": "TYPE_FP32", "dims": [100000, 100000], "zero_data": true}}}]}""",
+        "model_warmup[0].inputs.x.dims", "more than 16777216 elements per sample")]
+    [InlineData("""{"max_batch_size": 64, "model_warmup": [{"batch_size": 64, "inputs": {"x": {"data_type": "TYPE_FP32", "dims": [1000000], "zero_data":""" +
+        """ true}}}]}""", "model_warmup[0].inputs.x.dims", "with batch_size 64 describe 64000000 elements")]
     [InlineData("""{"generation": {"context_length": 100000000}}""", "generation.context_length", "must be at most 1048576")]
-    [InlineData("""{"generation": {"max_running_sequences": 1000000, "max_step_tokens": 1000000}}""", "generation.max_running_sequences", "must be at most 4096")]
+    [InlineData("""{"generation": {"max_running_sequences": 1000000, "max_step_tokens": 1000000}}""", "generation.max_running_sequences",
+        "must be at most 4096")]
     [InlineData("""{"generation": {"kv_cache_bytes": 1000000000000000}}""", "generation.kv_cache_bytes", "must be at most 1099511627776")]
     [InlineData("""{"generation": {"max_waiting": 2000000000}}""", "generation.max_waiting", "must be at most 1000000")]
     [InlineData("""{"generation": {"eos_token_ids": [2000000000]}}""", "generation.eos_token_ids", "must be at most 16777216")]
     [InlineData("""{"autoscaling": {"upscale_delay_s": 1e12}}""", "autoscaling.upscale_delay_s", "must be at most 86400")]
-    [InlineData("""{"dynamic_batching": {"max_queue_delay_microseconds": 9000000000000}}""", "dynamic_batching.max_queue_delay_microseconds", "must be at most 60000000")]
+    [InlineData("""{"dynamic_batching": {"max_queue_delay_microseconds": 9000000000000}}""", "dynamic_batching.max_queue_delay_microseconds",
+        "must be at most 60000000")]
     public void Parse_NumberAboveItsBound_NamesTheFieldAndTheBound(string json, string field, string problem)
     {
         var error = Assert.Throws<ModelConfigException>(() => Parse(json));
@@ -99,8 +108,11 @@ public sealed class ModelConfigReaderTests
     [Fact]
     public void Parse_TextEmbedding_ReadsEachSetting()
     {
-        var config = Parse("""{"max_batch_size": 64, "text_embedding": {"vocabulary": "words.txt", "max_tokens": 128, "lower_case": false, "max_padding_fraction": 0.1, "dimensions": 384}}""");
-        Assert.Equal(new TextEmbeddingConfig { Vocabulary = "words.txt", MaxTokens = 128, LowerCase = false, MaxPaddingFraction = 0.1, Dimensions = 384 }, config.TextEmbedding);
+        var config = Parse(
+            """{"max_batch_size": 64, "text_embedding": {"vocabulary": "words.txt", "max_tokens": 128, "lower_case": false, "max_padding_fraction": 0.1,""" +
+                """ "dimensions": 384}}""");
+        Assert.Equal(new TextEmbeddingConfig { Vocabulary = "words.txt", MaxTokens = 128, LowerCase = false, MaxPaddingFraction = 0.1, Dimensions = 384 },
+            config.TextEmbedding);
         Assert.Null(Parse("{}").TextEmbedding);
     }
 
@@ -144,7 +156,9 @@ public sealed class BatchingConfigReaderTests
                 "preserve_ordering": true,
                 "priority_levels": 3,
                 "default_priority_level": 2,
-                "default_queue_policy": { "timeout_action": "DELAY", "default_timeout_microseconds": 1000, "allow_timeout_override": false, "max_queue_size": 32 }
+                "default_queue_policy": {
+                  "timeout_action": "DELAY", "default_timeout_microseconds": 1000, "allow_timeout_override": false, "max_queue_size": 32
+                }
               },
               "model_warmup": [
                 { "name": "zeros", "batch_size": 4, "count": 2, "inputs": { "x": { "data_type": "TYPE_FP32", "dims": [8], "zero_data": true } } },
@@ -170,16 +184,22 @@ public sealed class BatchingConfigReaderTests
     }
 
     [Theory]
-    [InlineData("""{"max_batch_size": 4, "dynamic_batching": {"preferred_batch_size": [8]}}""", "dynamic_batching.preferred_batch_size", "above max_batch_size 4")]
-    [InlineData("""{"dynamic_batching": {"priority_levels": 2, "default_priority_level": 3}}""", "dynamic_batching.default_priority_level", "between 1 and priority_levels (2)")]
-    [InlineData("""{"dynamic_batching": {"default_queue_policy": {"timeout_action": "DROP"}}}""", "dynamic_batching.default_queue_policy.timeout_action", "\"REJECT\" or \"DELAY\"")]
+    [InlineData("""{"max_batch_size": 4, "dynamic_batching": {"preferred_batch_size": [8]}}""", "dynamic_batching.preferred_batch_size",
+        "above max_batch_size 4")]
+    [InlineData("""{"dynamic_batching": {"priority_levels": 2, "default_priority_level": 3}}""", "dynamic_batching.default_priority_level",
+        "between 1 and priority_levels (2)")]
+    [InlineData("""{"dynamic_batching": {"default_queue_policy": {"timeout_action": "DROP"}}}""", "dynamic_batching.default_queue_policy.timeout_action",
+        "\"REJECT\" or \"DELAY\"")]
     [InlineData("""{"dynamic_batching": {"max_delay": 5}}""", "dynamic_batching.max_delay", "is not a known setting")]
-    [InlineData("""{"model_warmup": [{"name": "w", "inputs": {"x": {"data_type": "TYPE_FP32", "dims": [2]}}}]}""", "model_warmup[0].inputs.x", "exactly one of zero_data, random_data, input_data_file")]
-    [InlineData("""{"model_warmup": [{"name": "w", "inputs": {"x": {"data_type": "TYPE_FP99", "dims": [2], "zero_data": true}}}]}""", "model_warmup[0].inputs.x.data_type", "is not a datatype")]
+    [InlineData("""{"model_warmup": [{"name": "w", "inputs": {"x": {"data_type": "TYPE_FP32", "dims": [2]}}}]}""", "model_warmup[0].inputs.x",
+        "exactly one of zero_data, random_data, input_data_file")]
+    [InlineData("""{"model_warmup": [{"name": "w", "inputs": {"x": {"data_type": "TYPE_FP99", "dims": [2], "zero_data": true}}}]}""",
+        "model_warmup[0].inputs.x.data_type", "is not a datatype")]
     public void Parse_BadBatchingOrWarmup_NamesTheField(string json, string field, string problem)
     {
         using var document = System.Text.Json.JsonDocument.Parse(json);
-        var error = Assert.Throws<Cluster.Inference.Repository.ModelConfigException>(() => Cluster.Inference.Repository.ModelConfigReader.Parse("c.json", document.RootElement));
+        var error = Assert.Throws<Cluster.Inference.Repository.ModelConfigException>(() =>
+            Cluster.Inference.Repository.ModelConfigReader.Parse("c.json", document.RootElement));
         Assert.Equal(field, error.Field);
         Assert.Contains(problem, error.Message, StringComparison.Ordinal);
     }

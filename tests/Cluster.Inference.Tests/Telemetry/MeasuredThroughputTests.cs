@@ -49,7 +49,8 @@ public sealed class MeasuredThroughputTests
         var features = TensorData.FromFloat32("features", [1f, 2f, 3f, 4f], 1, 4);
         var throughput = new MeasuredThroughput();
         using var pool = await ModelInstancePool.CreateAsync(
-            "cpu:0", 1, () => new OnnxRuntimeModel(file, DeviceDescriptor.Cpu), [new WarmupRequest("w", [features], 3)], ["probabilities"], throughput: throughput);
+            "cpu:0", 1, () => new OnnxRuntimeModel(file, DeviceDescriptor.Cpu), [new WarmupRequest("w", [features], 3)], ["probabilities"],
+                throughput: throughput);
         var afterWarmup = throughput.ItemsPerSecond;
         Assert.True(afterWarmup > 0, "the warm-up runs after the first are measured");
 

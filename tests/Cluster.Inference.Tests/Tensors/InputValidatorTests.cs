@@ -37,7 +37,8 @@ public sealed class InputValidatorTests
 
     [Fact]
     public void Validate_RequestedOutputs_ReturnsThemInModelOrder() =>
-        Assert.Equal(["x", "y"], InputValidator.Validate("m", Config, Version, new InferenceRequest { Inputs = [A(1), B(1)], RequestedOutputs = ["y", "x"] }).Outputs);
+        Assert.Equal(["x", "y"], InputValidator.Validate("m", Config, Version, new InferenceRequest { Inputs = [A(1), B(1)], RequestedOutputs = ["y", "x"] })
+            .Outputs);
 
     [Fact]
     public void Validate_MissingInput_NamesItWithExpectedSpec() =>
@@ -45,7 +46,8 @@ public sealed class InputValidatorTests
 
     [Fact]
     public void Validate_UnknownInput_ListsTheModelsInputs() =>
-        AssertError("Input 'c' is not an input of model 'm' version 1; its inputs are: a FP32 [-1,2], b INT64 [-1,2].", A(1), B(1), TensorData.FromFloat32("c", [1f], 1));
+        AssertError("Input 'c' is not an input of model 'm' version 1; its inputs are: a FP32 [-1,2], b INT64 [-1,2].", A(1), B(1),
+            TensorData.FromFloat32("c", [1f], 1));
 
     [Fact]
     public void Validate_WrongType_NamesExpectedAndGiven() =>
@@ -53,11 +55,13 @@ public sealed class InputValidatorTests
 
     [Fact]
     public void Validate_WrongShape_NamesExpectedAndGiven() =>
-        AssertError("Input 'a' of model 'm' version 1 has shape [1,3]; expected [-1,2] (-1 = any size).", TensorData.FromFloat32("a", [1f, 2f, 3f], 1, 3), B(1));
+        AssertError("Input 'a' of model 'm' version 1 has shape [1,3]; expected [-1,2] (-1 = any size).", TensorData.FromFloat32("a", [1f, 2f, 3f], 1, 3),
+            B(1));
 
     [Fact]
     public void Validate_DataShorterThanShape_Rejected() =>
-        AssertError("Input 'a' of model 'm' version 1 has 4 bytes of data; shape [1,2] of FP32 needs 8.", new TensorData { Name = "a", ElementType = TensorElementType.Float32, Shape = [1, 2], Data = new byte[4] }, B(1));
+        AssertError("Input 'a' of model 'm' version 1 has 4 bytes of data; shape [1,2] of FP32 needs 8.",
+            new TensorData { Name = "a", ElementType = TensorElementType.Float32, Shape = [1, 2], Data = new byte[4] }, B(1));
 
     [Fact]
     public void Validate_BatchOverMax_NamesTheLimit() =>
@@ -70,7 +74,8 @@ public sealed class InputValidatorTests
     [Fact]
     public void Validate_UnknownRequestedOutput_ListsOutputs()
     {
-        var error = Assert.Throws<InvalidInputException>(() => InputValidator.Validate("m", Config, Version, new InferenceRequest { Inputs = [A(1), B(1)], RequestedOutputs = ["z"] }));
+        var error = Assert.Throws<InvalidInputException>(() =>
+            InputValidator.Validate("m", Config, Version, new InferenceRequest { Inputs = [A(1), B(1)], RequestedOutputs = ["z"] }));
         Assert.Equal("Requested output 'z' is not an output of model 'm' version 1; its outputs are: x FP32 [-1,2], y FP32 [-1,2].", error.Message);
     }
 
@@ -78,7 +83,8 @@ public sealed class InputValidatorTests
 
     private static TensorData B(int batch) => TensorData.FromInt64("b", new long[batch * 2], batch, 2);
 
-    private static ValidatedRequest Validate(params TensorData[] inputs) => InputValidator.Validate("m", Config, Version, new InferenceRequest { Inputs = inputs });
+    private static ValidatedRequest Validate(params TensorData[] inputs) =>
+        InputValidator.Validate("m", Config, Version, new InferenceRequest { Inputs = inputs });
 
     private static void AssertError(string expected, params TensorData[] inputs) =>
         Assert.Equal(expected, Assert.Throws<InvalidInputException>(() => Validate(inputs)).Message);

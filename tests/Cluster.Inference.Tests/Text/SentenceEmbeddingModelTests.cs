@@ -58,7 +58,9 @@ public sealed class SentenceEmbeddingModelTests : IClassFixture<SentenceEmbeddin
     [Fact]
     public void Batching_different_lengths_together_gives_the_same_vectors_as_one_at_a_time()
     {
-        var requests = new List<TensorData[]> { new[] { Text(MixedLengths[0], MixedLengths[2]) }, new[] { Text(MixedLengths[1]) }, new[] { Text(MixedLengths[3], MixedLengths[4], MixedLengths[5]) } };
+        var requests =
+            new List<TensorData[]> { new[] { Text(MixedLengths[0], MixedLengths[2]) }, new[] { Text(MixedLengths[1]) },
+                new[] { Text(MixedLengths[3], MixedLengths[4], MixedLengths[5]) } };
         var batch = _models.Pipeline.RunBatch(requests, [TextEmbeddingSignature.EmbeddingOutput]);
 
         var together = batch.Outputs.SelectMany(o => Rows(o[0].AsFloat32())).ToArray();

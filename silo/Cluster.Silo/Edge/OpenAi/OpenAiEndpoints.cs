@@ -20,11 +20,14 @@ public static class OpenAiEndpoints
     /// <summary>Maps the <c>/v1</c> routes.</summary>
     public static void Map(IEndpointRouteBuilder app)
     {
-        var v1 = app.MapGroup("/v1").AddEndpointFilter(new ApiKeyFilter(ApiKeyAuthorizer.InferScope, (status, message) => OpenAiErrors.Result(OpenAiErrors.Of(status, message))));
+        var v1 = app.MapGroup("/v1")
+            .AddEndpointFilter(new ApiKeyFilter(ApiKeyAuthorizer.InferScope, (status, message) => OpenAiErrors.Result(OpenAiErrors.Of(status, message))));
         v1.MapGet("/models", (InferenceClient client) => ModelsAsync(client, name: null));
         v1.MapGet("/models/{model}", (string model, InferenceClient client) => ModelsAsync(client, model));
-        v1.MapPost("/completions", (HttpContext http, InferenceClient client, EdgeLimits limits) => GenerateAsync(http, client, limits, chat: false)).WithMetadata(StreamsEndOnStop.Marker);
-        v1.MapPost("/chat/completions", (HttpContext http, InferenceClient client, EdgeLimits limits) => GenerateAsync(http, client, limits, chat: true)).WithMetadata(StreamsEndOnStop.Marker);
+        v1.MapPost("/completions", (HttpContext http, InferenceClient client, EdgeLimits limits) => GenerateAsync(http, client, limits, chat: false))
+            .WithMetadata(StreamsEndOnStop.Marker);
+        v1.MapPost("/chat/completions", (HttpContext http, InferenceClient client, EdgeLimits limits) => GenerateAsync(http, client, limits, chat: true))
+            .WithMetadata(StreamsEndOnStop.Marker);
     }
 
     /// <summary>The generation models as OpenAI's list, or one of them (<paramref name="name"/>) as a model object.</summary>
@@ -155,7 +158,8 @@ public static class OpenAiEndpoints
             return;
         }
 
-        await events.WriteAsync((json, OpenAiJson.FinishReasonOf(last.FinishReason)), static (writer, state) => state.json.WriteChunk(writer, text: null, state.Item2));
+        await events.WriteAsync((json, OpenAiJson.FinishReasonOf(last.FinishReason)), static (writer, state) =>
+            state.json.WriteChunk(writer, text: null, state.Item2));
         if (json.IncludeUsage)
         {
             await events.WriteAsync((json, last), static (writer, state) => state.json.WriteUsageChunk(writer, state.last));

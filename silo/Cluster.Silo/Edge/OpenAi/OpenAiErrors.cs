@@ -20,7 +20,8 @@ public static partial class OpenAiErrors
     public static OpenAiError? Of(Exception error, OpenAiRequest? request) => error switch
     {
         OpenAiRequestException e => new OpenAiError(400, EdgeErrors.MessageOf(e), "invalid_request_error", e.Param, null),
-        RequestBodyException e => new OpenAiError(e.HttpStatus, e.Message, "invalid_request_error", null, e.HttpStatus == 413 ? "request_too_large" : "invalid_json"),
+        RequestBodyException e =>
+            new OpenAiError(e.HttpStatus, e.Message, "invalid_request_error", null, e.HttpStatus == 413 ? "request_too_large" : "invalid_json"),
         InvalidInputException e => new OpenAiError(400, EdgeErrors.MessageOf(e), "invalid_request_error", ParamOf(e.Message, request), null),
         _ when JsonBodies.IsBadUtf8(error) => Of(JsonBodies.BadUtf8(), request),
         _ when EdgeErrors.StatusOf(error) is { } status => Of(status, EdgeErrors.MessageOf(error)),
@@ -48,7 +49,8 @@ public static partial class OpenAiErrors
     /// <summary>The error as a response, with <c>Retry-After</c> when the queue was full.</summary>
     public static IResult Result(OpenAiError error, Exception? cause = null)
     {
-        var result = Results.Json(new { error = new { message = error.Message, type = error.Type, param = error.Param, code = error.Code } }, statusCode: error.Status);
+        var result = Results.Json(new { error = new { message = error.Message, type = error.Type, param = error.Param, code = error.Code } },
+            statusCode: error.Status);
         return cause is QueueFullException { RetryAfter: var delay } ? new RestEndpoints.RetryAfterResult(result, delay) : result;
     }
 

@@ -18,7 +18,8 @@ public sealed record OpenAiJson(bool Chat, string Model, bool IncludeUsage)
     /// <summary>When the answer was made, in Unix seconds.</summary>
     public long Created { get; } = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 
-    /// <summary>OpenAI's finish reason for the engine's: <c>length</c> stays; <c>stop</c> and anything else (a cancelled request's) read as <c>stop</c>.</summary>
+    /// <summary>OpenAI's finish reason for the engine's: <c>length</c> stays; <c>stop</c> and anything else (a cancelled request's) read as
+    /// <c>stop</c>.</summary>
     public static string FinishReasonOf(string? engine) => engine == "length" ? "length" : "stop";
 
     /// <summary>The whole answer: its text, why it ended, and its token counts.</summary>

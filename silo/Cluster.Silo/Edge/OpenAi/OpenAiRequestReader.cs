@@ -18,7 +18,8 @@ public static class OpenAiRequestReader
 
     /// <summary>Fields of a chat completion request.</summary>
     public static readonly IReadOnlyList<string> ChatFields =
-        ["model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "seed", "stop", "n", "stream", "stream_options", "user", "top_k", "ignore_eos"];
+        ["model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "seed", "stop", "n", "stream", "stream_options", "user", "top_k",
+            "ignore_eos"];
 
     /// <summary>Roles a chat message may take: the chat template's, and <c>developer</c> (read as <c>system</c>).</summary>
     public static readonly IReadOnlyList<string> Roles = ["developer", .. ChatTemplate.Roles];
@@ -89,7 +90,8 @@ public static class OpenAiRequestReader
                     var n = Integer(name, value);
                     if (n != 1)
                     {
-                        throw new OpenAiRequestException(name, $"n must be 1: this server generates one choice per request, got {n}. Send several requests for several choices.");
+                        throw new OpenAiRequestException(
+                            name, $"n must be 1: this server generates one choice per request, got {n}. Send several requests for several choices.");
                     }
 
                     break;
@@ -104,10 +106,10 @@ public static class OpenAiRequestReader
                     var user = String(name, value);
                     generation = generation with
                     {
-                        AssignmentKey = user.Length <= InferRequestMapper.MaxExperimentKeyLength
+                        AssignmentKey = user.Length <= InferRequestRunner.MaxExperimentKeyLength
                             ? user
                             : throw new OpenAiRequestException(
-                                name, $"user must be at most {InferRequestMapper.MaxExperimentKeyLength} characters, got {user.Length}."),
+                                name, $"user must be at most {InferRequestRunner.MaxExperimentKeyLength} characters, got {user.Length}."),
                     };
                     break;
                 case "ignore_eos":
@@ -143,7 +145,10 @@ public static class OpenAiRequestReader
             return value[0].GetString()!;
         }
 
-        throw new OpenAiRequestException("prompt", $"prompt must be a string or a list of one string; got {Kind(value)}{(value.ValueKind == JsonValueKind.Array ? $" of {value.GetArrayLength()} items" : "")}. Lists of several prompts and token ids are not supported.");
+        throw new OpenAiRequestException(
+            "prompt", "prompt must be a string or a list of one string; " +
+                $"got {Kind(value)}{(value.ValueKind == JsonValueKind.Array ? $" of {value.GetArrayLength()} items" : "")}. Lists of several prompts and " +
+                    "token ids are not supported.");
     }
 
     private static ChatTurn[] Messages(JsonElement value)
@@ -210,7 +215,8 @@ public static class OpenAiRequestReader
             throw new OpenAiRequestException($"{path}.role", $"{path}.role must be one of {string.Join(", ", Roles)}; got \"{role}\".");
         }
 
-        return new ChatTurn(role == "developer" ? "system" : role, content ?? throw new OpenAiRequestException($"{path}.content", $"{path}.content is required: a string or a list of text parts."));
+        return new ChatTurn(role == "developer" ? "system" : role, content
+            ?? throw new OpenAiRequestException($"{path}.content", $"{path}.content is required: a string or a list of text parts."));
     }
 
     /// <summary>A message's text: a string, or the texts of a list of <c>{"type": "text", "text": ...}</c> parts joined.</summary>
@@ -252,7 +258,8 @@ public static class OpenAiRequestReader
                         // Other part types (image_url, input_audio, file) come with fields of their own.
                         if (type is null or "text")
                         {
-                            throw new OpenAiRequestException($"{at}.{field.Name}", $"{at}.{field.Name} is not supported: a content part takes type \"text\" and text.");
+                            throw new OpenAiRequestException($"{at}.{field.Name}", $"{at}.{field.Name} is not supported: a content part takes type \"text\" " +
+                                "and text.");
                         }
 
                         break;
@@ -261,7 +268,8 @@ public static class OpenAiRequestReader
 
             if (type != "text")
             {
-                throw new OpenAiRequestException($"{at}.type", $"{at}.type must be \"text\"; got {(type is null ? "none" : $"\"{type}\"")}. This server takes text only.");
+                throw new OpenAiRequestException($"{at}.type", $"{at}.type must be \"text\"; got {(type is null ? "none" : $"\"{type}\"")}. This server " +
+                    "takes text only.");
             }
 
             text.Append(piece ?? throw new OpenAiRequestException($"{at}.text", $"{at}.text is required."));
@@ -297,7 +305,8 @@ public static class OpenAiRequestReader
         {
             include = field.Name == "include_usage"
                 ? field.Value.ValueKind == JsonValueKind.Null || Bool("stream_options.include_usage", field.Value)
-                : throw new OpenAiRequestException($"stream_options.{field.Name}", $"stream_options.{field.Name} is not supported: stream_options takes include_usage.");
+                : throw new OpenAiRequestException($"stream_options.{field.Name}", $"stream_options.{field.Name} is not supported: stream_options takes " +
+                    "include_usage.");
         }
 
         return include;
@@ -336,7 +345,8 @@ public static class OpenAiRequestReader
     }
 
     private static OpenAiRequestException WrongType(string name, string expected, JsonElement value) =>
-        new(name, $"{name} must be {expected}, got {Kind(value)}{(value.ValueKind is JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False ? $" {value.GetRawText()}" : "")}.");
+        new(name, $"{name} must be {expected}, " +
+            $"got {Kind(value)}{(value.ValueKind is JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False ? $" {value.GetRawText()}" : "")}.");
 
     private static string Kind(JsonElement value) => value.ValueKind switch
     {

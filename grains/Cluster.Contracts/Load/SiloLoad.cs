@@ -1,4 +1,4 @@
-namespace Cluster.Contracts.Placement;
+namespace Cluster.Contracts.Load;
 
 /// <summary>What one silo reports about itself every <see cref="IClusterLoadGrain.ReportInterval"/>.</summary>
 [GenerateSerializer, Immutable]

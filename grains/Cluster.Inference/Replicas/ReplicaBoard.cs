@@ -1,8 +1,7 @@
 using System.Collections.Concurrent;
-using Cluster.Contracts.Grains;
 using Cluster.Contracts.Models;
 
-namespace Cluster.Inference.Telemetry;
+namespace Cluster.Inference.Replicas;
 
 /// <summary>
 /// The model replicas active on this silo, for the <c>cluster_model_replicas</c> gauge, the silo's load

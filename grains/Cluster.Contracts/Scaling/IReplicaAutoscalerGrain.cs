@@ -1,4 +1,4 @@
-namespace Cluster.Contracts.Placement;
+namespace Cluster.Contracts.Scaling;
 
 /// <summary>
 /// The autoscaler (singleton, key 0): every second it sets each served model version's replica count

@@ -1,6 +1,6 @@
 using Cluster.Contracts.Models;
 
-namespace Cluster.Contracts.Grains;
+namespace Cluster.Inference.Replicas;
 
 /// <summary>
 /// The replicas active in this silo that take a request handed to them directly, without a grain call: a client

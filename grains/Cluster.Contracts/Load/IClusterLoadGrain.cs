@@ -1,6 +1,6 @@
 using Orleans.Concurrency;
 
-namespace Cluster.Contracts.Placement;
+namespace Cluster.Contracts.Load;
 
 /// <summary>
 /// The cluster's load board (singleton, key 0): every silo publishes its devices' and replicas' load here

@@ -4,23 +4,11 @@ using Cluster.Client.Protocol;
 using Cluster.Contracts.Errors;
 using Cluster.Contracts.Models;
 using Cluster.Contracts.Tensors;
-using Cluster.Silo.Configuration;
 
 namespace Cluster.Silo.Edge;
 
-/// <summary>Limits applied to every request before any tensor buffer is allocated.</summary>
-/// <param name="MaxElementsPerTensor">Most elements one tensor may claim.</param>
-/// <param name="MaxElementsPerRequest">Most elements all tensors of one request may claim together.</param>
-/// <param name="MaxTextBodyBytes">Largest JSON body of the text routes (OpenAI's <c>/v1</c>, Triton's <c>generate</c>).</param>
-/// <param name="MaxStreamRequestsInFlight">Most requests of one <c>ModelStreamInfer</c> call run or answered at once.</param>
-public sealed record EdgeLimits(
-    long MaxElementsPerTensor,
-    long MaxElementsPerRequest,
-    long MaxTextBodyBytes = EdgeSettings.DefaultMaxTextBodyBytes,
-    int MaxStreamRequestsInFlight = EdgeSettings.DefaultMaxStreamRequestsInFlight);
-
 /// <summary>Runs an Open Inference Protocol <c>ModelInferRequest</c> through the SDK and builds its response.</summary>
-public static class InferRequestMapper
+public static class InferRequestRunner
 {
     /// <summary>The longest queue timeout a request may ask for: 24 hours.</summary>
     public const long MaxTimeoutMicroseconds = 24L * 60 * 60 * 1_000_000;
@@ -39,7 +27,8 @@ public static class InferRequestMapper
         var useRaw = request.RawInputContents.Count > 0;
         if (useRaw && request.RawInputContents.Count != request.Inputs.Count)
         {
-            throw new InvalidInputException($"Model '{model}': {request.RawInputContents.Count} raw_input_contents for {request.Inputs.Count} inputs; give one per input, in input order.");
+            throw new InvalidInputException($"Model '{model}': {request.RawInputContents.Count} raw_input_contents for {request.Inputs.Count} inputs; give " +
+                "one per input, in input order.");
         }
 
         long total = 0;
@@ -56,7 +45,8 @@ public static class InferRequestMapper
             total += inputs[i].ElementCount;
             if (total > limits.MaxElementsPerRequest)
             {
-                throw new InvalidInputException($"Model '{model}': the request's tensors claim more than the limit of {limits.MaxElementsPerRequest} elements.");
+                throw new InvalidInputException(
+                    $"Model '{model}': the request's tensors claim more than the limit of {limits.MaxElementsPerRequest} elements.");
             }
         }
 
@@ -135,7 +125,8 @@ public static class InferRequestMapper
                     var microseconds = Integer(model, name, value);
                     timeout = microseconds <= MaxTimeoutMicroseconds
                         ? TimeSpan.FromMicroseconds(microseconds)
-                        : throw new InvalidInputException($"Model '{model}': parameter 'timeout' is {microseconds} µs, above the maximum of {MaxTimeoutMicroseconds} (24 h).");
+                        : throw new InvalidInputException($"Model '{model}': parameter 'timeout' is {microseconds} µs, above the maximum " +
+                            $"of {MaxTimeoutMicroseconds} (24 h).");
                     break;
                 case ExperimentKeyParameter:
                     assignmentKey = AssignmentKey(model, value);
@@ -147,7 +138,8 @@ public static class InferRequestMapper
             }
         }
 
-        return new InferOptions { Priority = priority, Timeout = timeout is { } t && t > TimeSpan.Zero ? t : null, Deadline = deadline, AssignmentKey = assignmentKey };
+        return new InferOptions { Priority = priority, Timeout = timeout is { } t && t > TimeSpan.Zero ? t : null, Deadline = deadline,
+            AssignmentKey = assignmentKey };
     }
 
     private static long Integer(string model, string name, InferParameter value) => value.ParameterChoiceCase switch
