@@ -185,7 +185,7 @@ public sealed class GenerationStreamTests(EdgeFixture fixture)
                 "conversation as a JSON array of {\"role\", \"content\"} objects." },
         { "unknown parameter",
             "Model 'tiny_gpt': parameter 'beam_width' is not a generation parameter; the known ones are max_tokens, temperature, top_p, top_k, seed, stop, " +
-                "stream, ignore_eos, priority, timeout, resume_tokens." },
+                "stream, ignore_eos, priority, timeout, resume_tokens, experiment_key." },
         { "max_tokens as string", "Model 'tiny_gpt': parameter 'max_tokens' must be an integer (int64_param or uint64_param), got string_param." },
         { "temperature as bool", "Model 'tiny_gpt': parameter 'temperature' must be a number (double_param, int64_param or uint64_param), got bool_param." },
         { "stream as int", "Model 'tiny_gpt': parameter 'stream' must be a bool (bool_param), got int64_param." },

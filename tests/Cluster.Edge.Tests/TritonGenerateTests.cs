@@ -66,7 +66,7 @@ public sealed class TritonGenerateTests(EdgeFixture fixture)
         { Model, """{"text_input": 5}""", 400, "Model 'tiny_gpt': text_input must be a string (the prompt), got Number." },
         { Model, """{"text_input": "hi", "beam_width": 2}""", 400,
             "Model 'tiny_gpt': parameter 'beam_width' is not a generation parameter; the known ones are max_tokens, temperature, top_p, top_k, seed, stop, " +
-                "stream, ignore_eos, priority, timeout, resume_tokens." },
+                "stream, ignore_eos, priority, timeout, resume_tokens, experiment_key." },
         { Model, """{"text_input": "hi", "parameters": {"max_tokens": "8"}}""", 400,
             "Model 'tiny_gpt': parameter 'max_tokens' must be an integer (int64_param or uint64_param), got string_param." },
         { Model, """{"text_input": "hi", "parameters": {"stop": [1]}}""", 400,
