@@ -13,11 +13,14 @@ public sealed record ArmOverrides
     /// <summary>The settings of the <c>generation</c> object an arm of a generation model may change.</summary>
     public static readonly string[] GenerationNames = ["max_running_sequences", "max_step_tokens", "max_waiting", "prefix_caching"];
 
-    /// <summary>The settings an arm may change, by their <c>config.json</c> names.</summary>
+    /// <summary>The model variants an arm may ask for (the precisions of a version's ONNX files).</summary>
+    public static readonly string[] Variants = ["fp32", "fp16", "int8"];
+
+    /// <summary>The settings an arm may change, by their <c>config.json</c> names (and <c>variant</c>).</summary>
     public static readonly string[] Names =
     [
         "max_batch_size", "preferred_batch_size", "max_queue_delay_microseconds", "max_queue_size", "default_timeout_microseconds", "device_kinds",
-        "instance_count", .. GenerationNames,
+        "instance_count", "variant", .. GenerationNames,
     ];
 
     /// <summary>Overrides <c>max_batch_size</c> (1 up to the model's own).</summary>
@@ -54,11 +57,18 @@ public sealed record ArmOverrides
     [Id(10)] public bool? PrefixCaching { get; init; }
 
     /// <summary>
+    /// The variant the arm serves on every device (<c>fp32</c>, <c>fp16</c>, <c>int8</c>) instead of the one that suits the
+    /// device (the arm loads sessions of its own).
+    /// </summary>
+    [Id(11)] public string? Variant { get; init; }
+
+    /// <summary>
     /// Whether the arm needs sessions of its own on a device rather than the ones its version shares: its instance count or
     /// a generation setting (the decoder's engine, with its KV cache, is built from them) differ.
     /// </summary>
     public bool NeedsOwnSessions =>
-        InstanceCount is not null || MaxRunningSequences is not null || MaxStepTokens is not null || MaxWaiting is not null || PrefixCaching is not null;
+        InstanceCount is not null || Variant is not null || MaxRunningSequences is not null || MaxStepTokens is not null || MaxWaiting is not null
+        || PrefixCaching is not null;
 
     /// <summary><paramref name="config"/> with these overrides applied.</summary>
     public ModelConfig ApplyTo(ModelConfig config)
@@ -110,6 +120,8 @@ public sealed record ArmOverrides
             "max_step_tokens" => this with { MaxStepTokens = (int)Number(name, value, min: 1) },
             "max_waiting" => this with { MaxWaiting = (int)Number(name, value, min: 0) },
             "prefix_caching" => this with { PrefixCaching = Flag(name, value) },
+            "variant" when Variants.Contains(value) => this with { Variant = value },
+            "variant" => throw new FormatException($"Setting 'variant' needs one of {string.Join(", ", Variants)}, not '{value}'."),
             "device_kinds" when value.Length > 0 => this with { DeviceKinds = value.Split(',') },
             "device_kinds" => throw new FormatException("Setting 'device_kinds' needs one or more device kinds, comma-separated (e.g. device_kinds=cuda,cpu)."),
             _ => throw new FormatException($"Setting '{name}' is not one an arm can change; settings: {string.Join(", ", Names)}."),
@@ -133,6 +145,11 @@ public sealed record ArmOverrides
         if (config.Generation is not null && InstanceCount is not null)
         {
             return "instance_count does not apply to a generation model: its decoder runs one session per device.";
+        }
+
+        if (Variant is not null && (config.Generation is not null || config.TextEmbedding is not null))
+        {
+            return "variant does not apply to a generation or text-embedding model: it serves its one model.onnx.";
         }
 
         var largest = MaxBatchSize ?? config.MaxBatchSize;
@@ -173,6 +190,7 @@ public sealed record ArmOverrides
             ("max_step_tokens", MaxStepTokens?.ToString(CultureInfo.InvariantCulture)),
             ("max_waiting", MaxWaiting?.ToString(CultureInfo.InvariantCulture)),
             ("prefix_caching", PrefixCaching is { } caching ? (caching ? "true" : "false") : null),
+            ("variant", Variant),
         ];
         return all.Where(s => s.Value is not null).Select(s => (s.Name, s.Value!));
     }

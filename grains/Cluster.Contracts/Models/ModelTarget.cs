@@ -38,6 +38,12 @@ public sealed record ModelTarget
     [Id(6)] public string SessionPool { get; init; } = "";
 
     /// <summary>
+    /// The variant an experiment arm's sessions load on every device (<see cref="ArmOverrides.Variant"/>); empty: the one that
+    /// suits the device.
+    /// </summary>
+    [Id(8)] public string Variant { get; init; } = "";
+
+    /// <summary>
     /// Whether the caller named <see cref="Version"/> (set by the gRPC edge's client, which sends a versionless request without a
     /// version so that the edge applies the model's traffic split and experiment).
     /// </summary>

@@ -268,10 +268,14 @@ public sealed partial class DeviceGrain(
             var outputs = Array.ConvertAll(target.Version.Outputs, o => o.Name);
             var usage = usageBoard.For(_key.Silo, _key.Device, device.MemoryTotalBytes);
             var instances = target.Config.Generation is null ? target.Config.InstanceCount : 1;
-            // Decoders and embedders serve their one file; other models the variant that suits the device.
-            var (variant, file) = target.Config.Generation is null && target.Config.TextEmbedding is null
-                ? repository.VariantFile(model, version, device.Kind, target.Config.Variants)
-                : (ModelVariants.Fp32, repository.ModelFile(model, version));
+            // Decoders and embedders serve their one file; other models the variant an experiment arm asks for, else the one that suits the device.
+            var (variant, file) = target.Config.Generation is not null || target.Config.TextEmbedding is not null
+                ? (ModelVariants.Fp32, repository.ModelFile(model, version))
+                : target.Variant.Length > 0
+                    ? (target.Variant, repository.NamedVariantFile(model, version, target.Variant, target.Config.Variants)
+                        ?? throw new ModelUnavailableException($"Model '{model}' version {version} has no {target.Variant} variant, which arm " +
+                            $"'{target.Arm}' asks for (setting 'variant')."))
+                    : repository.VariantFile(model, version, device.Kind, target.Config.Variants);
             var pool = await ModelInstancePool.CreateAsync(_key.ToString(), instances, () => Load(file, model, version, device, target), warmups, outputs,
                 usage, throughputs.For(_key.Device, model, version));
             _variants[id] = variant;

@@ -28,6 +28,13 @@ public sealed partial class ModelRegistryGrain
             throw new OperationRefusedException(problem);
         }
 
+        if (experiment.Arms.FirstOrDefault(a => a.Overrides.Variant is { } variant
+            && !repository.HasVariant(experiment.Model, a.Version, variant, descriptor.Config.Variants)) is { } lacking)
+        {
+            throw new OperationRefusedException($"Arm '{lacking.Name}' asks for variant {lacking.Overrides.Variant}, but model '{experiment.Model}' version " +
+                $"{lacking.Version} has no such file; write one with cluster quantize or choose another variant.");
+        }
+
         var started = experiment with
         {
             Id = $"{experiment.Model}-{Guid.NewGuid().ToString("N")[..8]}",
@@ -96,6 +103,7 @@ public sealed partial class ModelRegistryGrain
             Arm = replicaArm,
             Experiment = running,
             SessionPool = chosen.Overrides.NeedsOwnSessions ? replicaArm : "",
+            Variant = chosen.Overrides.Variant ?? "",
         };
     }
 

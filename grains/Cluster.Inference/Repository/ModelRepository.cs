@@ -112,6 +112,22 @@ public sealed class ModelRepository(IReadOnlyList<string> rootPaths, ILogger<Mod
         return (variant, VersionFile(name, version, ModelVariants.FileName(variant)));
     }
 
+    /// <summary>
+    /// The file of <paramref name="variant"/> when it is asked for by name (an experiment arm's setting), from the files
+    /// <paramref name="declared"/> in <c>config.json</c> or by the file-name convention; null when the version has none.
+    /// </summary>
+    public string? NamedVariantFile(string name, long version, string variant, IReadOnlyList<VariantFile> declared)
+    {
+        ArgumentNullException.ThrowIfNull(declared);
+        var file = declared.FirstOrDefault(v => v.Precision == variant)?.File
+            ?? (declared.Count == 0 || variant == ModelVariants.Fp32 ? ModelVariants.FileName(variant) : null);
+        return file is not null && File.Exists(VersionFile(name, version, file)) ? VersionFile(name, version, file) : null;
+    }
+
+    /// <summary>Whether the version holds the file of <paramref name="variant"/> (see <see cref="NamedVariantFile"/>).</summary>
+    public bool HasVariant(string name, long version, string variant, IReadOnlyList<VariantFile> declared) =>
+        NamedVariantFile(name, version, variant, declared) is not null;
+
     /// <summary>A file beside the ONNX file in a model version's folder (e.g. a tokenizer's vocabulary).</summary>
     public string VersionFile(string name, long version, string fileName) =>
         Path.Combine(ModelDirectory(name), version.ToString(CultureInfo.InvariantCulture), Path.GetFileName(fileName));

@@ -60,6 +60,7 @@ public sealed class ExperimentRulesTests
     [InlineData("instance_count=65", "Setting 'instance_count' needs a whole number from 1 to 64, not '65'.")]
     [InlineData("prefix_caching=yes", "Setting 'prefix_caching' needs true or false, not 'yes'.")]
     [InlineData("max_running_sequences=0", "Setting 'max_running_sequences' needs a whole number of at least 1, not '0'.")]
+    [InlineData("variant=int4", "Setting 'variant' needs one of fp32, fp16, int8, not 'int4'.")]
     public void With_BadSetting_ThrowsNamingIt(string setting, string message)
     {
         var error = Assert.Throws<FormatException>(() => new ArmOverrides().With(setting));
@@ -109,6 +110,19 @@ public sealed class ExperimentRulesTests
         Assert.True(overrides.NeedsOwnSessions);
         Assert.False(new ArmOverrides { MaxBatchSize = 2 }.NeedsOwnSessions);
         Assert.Equal(3, new ArmOverrides().With("instance_count=3").ApplyTo(Model.Config).InstanceCount);
+    }
+
+    [Fact]
+    public void Variant_NeedsSessionsOfItsOwn_AndDoesNotApplyToAGenerationModel()
+    {
+        var overrides = new ArmOverrides().With("variant=int8");
+        var generating = Model with { Config = Model.Config with { MaxBatchSize = 0, Generation = new GenerationConfig() } };
+
+        Assert.Equal(("int8", "variant=int8", true), (overrides.Variant, overrides.ToString(), overrides.NeedsOwnSessions));
+        Assert.Null(ExperimentRules.Problem(Define(("a", 1, 50, new()), ("b", 1, 50, overrides)), Model));
+        Assert.Equal(
+            "Experiment on model 'tiny': arm 'b' variant does not apply to a generation or text-embedding model: it serves its one model.onnx.",
+            ExperimentRules.Problem(Define(("a", 1, 50, new()), ("b", 1, 50, overrides)), generating));
     }
 
     private static Experiment Define(params (string Name, long Version, int Percent, ArmOverrides Overrides)[] arms) => new()
