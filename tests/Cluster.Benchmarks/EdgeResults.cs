@@ -57,12 +57,7 @@ public sealed record EdgeResults
     [JsonPropertyName("peer_cpu_us_per_sample")] public required EdgePathFigures PeerCpuMicroseconds { get; init; }
 
     /// <summary>Silo CPU per sample ÷ the peer's, per path (target ≤ 1.1).</summary>
-    [JsonPropertyName("silo_cpu_over_peer")] public EdgePathFigures SiloCpuOverPeer => new()
-    {
-        Grpc = Ratio(SiloCpuMicroseconds.Grpc, PeerCpuMicroseconds.Grpc),
-        GrpcSpread = Ratio(SiloCpuMicroseconds.GrpcSpread, PeerCpuMicroseconds.GrpcSpread),
-        GrpcStreaming = Ratio(SiloCpuMicroseconds.GrpcStreaming, PeerCpuMicroseconds.GrpcStreaming),
-    };
+    [JsonPropertyName("silo_cpu_over_peer")] public EdgePathFigures SiloCpuOverPeer => SiloCpuMicroseconds.Over(PeerCpuMicroseconds);
 
     /// <summary>Bytes the silo's runtime allocated per sample on each gRPC path (the runtime's allocation counter).</summary>
     [JsonPropertyName("silo_allocated_bytes_per_sample")] public required EdgePathFigures SiloAllocatedBytes { get; init; }
@@ -71,12 +66,7 @@ public sealed record EdgeResults
     [JsonPropertyName("peer_allocated_bytes_per_sample")] public required EdgePathFigures PeerAllocatedBytes { get; init; }
 
     /// <summary>Silo allocation per sample ÷ the peer's, per path.</summary>
-    [JsonPropertyName("silo_allocation_over_peer")] public EdgePathFigures SiloAllocationOverPeer => new()
-    {
-        Grpc = Ratio(SiloAllocatedBytes.Grpc, PeerAllocatedBytes.Grpc),
-        GrpcSpread = Ratio(SiloAllocatedBytes.GrpcSpread, PeerAllocatedBytes.GrpcSpread),
-        GrpcStreaming = Ratio(SiloAllocatedBytes.GrpcStreaming, PeerAllocatedBytes.GrpcStreaming),
-    };
+    [JsonPropertyName("silo_allocation_over_peer")] public EdgePathFigures SiloAllocationOverPeer => SiloAllocatedBytes.Over(PeerAllocatedBytes);
 
     /// <summary>The SDK path's silo allocation per sample.</summary>
     [JsonPropertyName("sdk_silo_allocated_bytes_per_sample")] public required double SdkSiloAllocatedBytes { get; init; }
@@ -92,7 +82,8 @@ public sealed record EdgeResults
 
     [JsonPropertyName("seconds")] public required double Seconds { get; init; }
 
-    private static double Ratio(double value, double baseline) => Math.Round(value / baseline, 4);
+    /// <summary><paramref name="value"/> ÷ <paramref name="baseline"/>, as every ratio in the results is rounded.</summary>
+    internal static double Ratio(double value, double baseline) => Math.Round(value / baseline, 4);
 }
 
 /// <summary>One figure for each of the three gRPC paths: unary on one connection, unary on 8, a stream per caller.</summary>
@@ -103,4 +94,12 @@ public sealed record EdgePathFigures
     [JsonPropertyName("grpc_8_connections")] public required double GrpcSpread { get; init; }
 
     [JsonPropertyName("grpc_streaming")] public required double GrpcStreaming { get; init; }
+
+    /// <summary>These figures ÷ <paramref name="baseline"/>'s, path by path.</summary>
+    public EdgePathFigures Over(EdgePathFigures baseline) => new()
+    {
+        Grpc = EdgeResults.Ratio(Grpc, baseline.Grpc),
+        GrpcSpread = EdgeResults.Ratio(GrpcSpread, baseline.GrpcSpread),
+        GrpcStreaming = EdgeResults.Ratio(GrpcStreaming, baseline.GrpcStreaming),
+    };
 }

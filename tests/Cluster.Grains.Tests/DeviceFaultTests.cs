@@ -40,9 +40,10 @@ public sealed class DeviceFaultTests : IAsyncLifetime
         prepareRepository: repository =>
         {
             var steadyVariant = """{"file": "model.int8.onnx", "precision": "int8", "device_kinds": ["sim:steady"]}""";
-            Copy(repository, FlakyModel, $$"""{"max_batch_size": 8, "device_kinds": ["sim:flaky", "sim:steady"], "variants": [{{steadyVariant}}]}""");
+            ClassifierCopies.Add(
+                repository, FlakyModel, $$"""{"max_batch_size": 8, "device_kinds": ["sim:flaky", "sim:steady"], "variants": [{{steadyVariant}}]}""");
             File.Copy(Path.Combine(repository, FlakyModel, "1", "model.onnx"), Path.Combine(repository, FlakyModel, "1", "model.int8.onnx"));
-            Copy(repository, HungModel, """{"max_batch_size": 8, "device_kinds": ["sim:hung", "sim:steady"]}""");
+            ClassifierCopies.Add(repository, HungModel, """{"max_batch_size": 8, "device_kinds": ["sim:hung", "sim:steady"]}""");
         });
 
     public async Task DisposeAsync() => await _cluster.DisposeAsync();
@@ -119,12 +120,4 @@ public sealed class DeviceFaultTests : IAsyncLifetime
     }
 
     private static TensorData Row() => TensorData.FromFloat32("features", [1f, 2f, 3f, 4f], 1, 4);
-
-    private static void Copy(string repository, string name, string config)
-    {
-        var version = Path.Combine(repository, name, "1");
-        Directory.CreateDirectory(version);
-        File.Copy(Path.Combine(repository, "tiny_classifier", "1", "model.onnx"), Path.Combine(version, "model.onnx"));
-        File.WriteAllText(Path.Combine(repository, name, "config.json"), config);
-    }
 }

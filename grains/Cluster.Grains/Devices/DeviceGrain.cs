@@ -268,14 +268,7 @@ public sealed partial class DeviceGrain(
             var outputs = Array.ConvertAll(target.Version.Outputs, o => o.Name);
             var usage = usageBoard.For(_key.Silo, _key.Device, device.MemoryTotalBytes);
             var instances = target.Config.Generation is null ? target.Config.InstanceCount : 1;
-            // Decoders and embedders serve their one file; other models the variant an experiment arm asks for, else the one that suits the device.
-            var (variant, file) = target.Config.Generation is not null || target.Config.TextEmbedding is not null
-                ? (ModelVariants.Fp32, repository.ModelFile(model, version))
-                : target.Variant.Length > 0
-                    ? (target.Variant, repository.NamedVariantFile(model, version, target.Variant, target.Config.Variants)
-                        ?? throw new ModelUnavailableException($"Model '{model}' version {version} has no {target.Variant} variant, which arm " +
-                            $"'{target.Arm}' asks for (setting 'variant')."))
-                    : repository.VariantFile(model, version, device.Kind, target.Config.Variants);
+            var (variant, file) = VariantFileFor(target, device);
             var pool = await ModelInstancePool.CreateAsync(_key.ToString(), instances, () => Load(file, model, version, device, target), warmups, outputs,
                 usage, throughputs.For(_key.Device, model, version));
             _variants[id] = variant;
@@ -330,6 +323,28 @@ public sealed partial class DeviceGrain(
     private DeviceDescriptor RequireDevice() =>
         _device ?? throw new DeviceNotFoundException(
             $"Device '{_key.Device}' is not a device of silo '{localSilo.Name}'; its devices are: {string.Join(", ", localDevices.All.Select(d => d.Name))}.");
+
+    /// <summary>
+    /// The variant and file a device loads for <paramref name="target"/>: decoders and embedders their one file; other models
+    /// the variant an experiment arm asks for, else the one that suits the device.
+    /// </summary>
+    private (string Variant, string File) VariantFileFor(ModelTarget target, DeviceDescriptor device)
+    {
+        var (model, version) = (target.Model, target.Version.Version);
+        if (target.Config.Generation is not null || target.Config.TextEmbedding is not null)
+        {
+            return (ModelVariants.Fp32, repository.ModelFile(model, version));
+        }
+
+        if (target.Variant.Length == 0)
+        {
+            return repository.VariantFile(model, version, device.Kind, target.Config.Variants);
+        }
+
+        return (target.Variant, repository.NamedVariantFile(model, version, target.Variant, target.Config.Variants)
+            ?? throw new ModelUnavailableException(
+                $"Model '{model}' version {version} has no {target.Variant} variant, which arm '{target.Arm}' asks for (setting 'variant')."));
+    }
 
     [LoggerMessage(
         Level = LogLevel.Information,

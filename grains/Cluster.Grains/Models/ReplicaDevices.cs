@@ -40,11 +40,9 @@ internal sealed partial class ReplicaDevices(ReplicaKey key, LocalDevices localD
     public async Task LoadAsync(ModelTarget target, string device)
     {
         var deviceKey = new DeviceKey(silo, device).ToString();
-        var grain = grains.GetGrain<IDeviceGrain>(deviceKey);
-        Variant = await grain.LoadModelAsync(target.Model, target.Version.Version, key.ToString(), target.SessionPool);
+        Variant = await Device(deviceKey).LoadModelAsync(target.Model, target.Version.Version, key.ToString(), target.SessionPool);
         _preferred = device;
         Current = deviceKey;
-        _used[deviceKey] = grain;
     }
 
     /// <summary>

@@ -87,13 +87,7 @@ public sealed class ExperimentStickinessTests
     private static Task<InProcessCluster> StartAsync(string state) => InProcessCluster.StartAsync(
         ["sticky-a", "sticky-b"],
         perSilo: _ => new() { ["Cluster:Devices:Simulated:0:Profile"] = "steady" },
-        prepareRepository: repository =>
-        {
-            var version = Path.Combine(repository, Model, "1");
-            Directory.CreateDirectory(version);
-            File.Copy(Path.Combine(repository, "tiny_classifier", "1", "model.onnx"), Path.Combine(version, "model.onnx"));
-            File.WriteAllText(Path.Combine(repository, Model, "config.json"), """{"max_batch_size": 8, "device_kinds": ["sim:steady"]}""");
-        },
+        prepareRepository: repository => ClassifierCopies.Add(repository, Model, """{"max_batch_size": 8, "device_kinds": ["sim:steady"]}"""),
         stateDirectory: state);
 
     private static TensorData Row() => TensorData.FromFloat32("features", [1f, 2f, 3f, 4f], 1, 4);

@@ -101,7 +101,7 @@ public sealed class ExperimentTests
     /// <summary>Feedback by the id a request was answered with counts once, for the arm that answered; an unknown id is refused naming it.</summary>
     private static async Task FeedbackAsync(InProcessCluster cluster, Experiment experiment)
     {
-        var key = Enumerable.Range(0, 100).Select(i => $"fb-{i}").First(k => ExperimentAssignment.Choose(experiment, k, 0).Name == "single");
+        var key = ExperimentKeys.For(experiment, "single", "fb-");
         var response = await cluster.Client.InferAsync(Model, [Rows(1)], id: "answer-1", options: new InferOptions { AssignmentKey = key });
 
         await cluster.Client.SendFeedbackAsync(Model, response.Id, accepted: true);
@@ -118,7 +118,7 @@ public sealed class ExperimentTests
     private static async Task RestEdgeAsync(InProcessCluster cluster, Experiment experiment)
     {
         using var http = new HttpClient { BaseAddress = new Uri(cluster.HttpAddresses[0]) };
-        var key = Enumerable.Range(0, 100).Select(i => $"rest-{i}").First(k => ExperimentAssignment.Choose(experiment, k, 0).Name == "single");
+        var key = ExperimentKeys.For(experiment, "single", "rest-");
         using var infer = new HttpRequestMessage(HttpMethod.Post, $"/v2/models/{Model}/infer")
         {
             Content = JsonContent.Create(
@@ -146,7 +146,7 @@ public sealed class ExperimentTests
     {
         using var channel = GrpcChannel.ForAddress(cluster.GrpcAddresses[0]);
         using var client = InferenceClient.ForGrpc(channel);
-        var key = Enumerable.Range(0, 100).Select(i => $"grpc-{i}").First(k => ExperimentAssignment.Choose(experiment, k, 0).Name == "single");
+        var key = ExperimentKeys.For(experiment, "single", "grpc-");
         var response = await client.InferAsync(Model, [Rows(1)], id: "grpc-answer", options: new InferOptions { AssignmentKey = key });
         Assert.Equal(experiment.ReplicaArm("single"), response.Arm);
 
@@ -216,13 +216,7 @@ public sealed class ExperimentTests
             ["Cluster:Devices:Simulated:1:Fault:AfterBatches"] = "1",
             ["Cluster:Devices:Simulated:1:Fault:ForBatches"] = "1000000",
         },
-        prepareRepository: repository =>
-        {
-            var version = Path.Combine(repository, Model, "1");
-            Directory.CreateDirectory(version);
-            File.Copy(Path.Combine(repository, "tiny_classifier", "1", "model.onnx"), Path.Combine(version, "model.onnx"));
-            File.WriteAllText(Path.Combine(repository, Model, "config.json"), """{"max_batch_size": 8, "device_kinds": ["sim:steady"]}""");
-        },
+        prepareRepository: repository => ClassifierCopies.Add(repository, Model, """{"max_batch_size": 8, "device_kinds": ["sim:steady"]}"""),
         stateDirectory: state);
 
     /// <summary>A clock that never moves, so cached resolutions never expire.</summary>

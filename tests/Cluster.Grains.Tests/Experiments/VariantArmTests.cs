@@ -29,8 +29,7 @@ public sealed class VariantArmTests
         var features = TensorData.FromFloat32("features", [1f, 2f, 3f, 4f], 1, 4);
         foreach (var arm in new[] { "cpu", "exact" })
         {
-            var key = Enumerable.Range(0, 100).Select(i => $"user-{i}").First(k => ExperimentAssignment.Choose(experiment, k, 0).Name == arm);
-            var answer = await cluster.Client.InferAsync(Model, [features], options: new() { AssignmentKey = key });
+            var answer = await cluster.Client.InferAsync(Model, [features], options: new() { AssignmentKey = ExperimentKeys.For(experiment, arm) });
             Assert.Equal(experiment.ReplicaArm(arm), answer.Arm);
         }
 
