@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Cluster.Client.Tensors;
 using Cluster.Contracts.Models;
 using Cluster.Contracts.Tensors;
 
@@ -17,33 +18,11 @@ public static class TensorText
         var items = spec.ElementType == TensorElementType.String ? text.Split(',')
             : text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         shape ??= InferShape(spec, items.Length);
+        var codec = ElementCodecs.For(spec.ElementType)
+            ?? throw new UsageException($"Input '{spec.Name}' is {spec.ElementType.ToProtocolName()}, which the console cannot type in.");
         try
         {
-            return spec.ElementType switch
-            {
-                TensorElementType.Float32 =>
-                    TensorData.FromFloat32(spec.Name, Array.ConvertAll(items, s => float.Parse(s, CultureInfo.InvariantCulture)), shape),
-                TensorElementType.Float16 =>
-                    TensorData.FromFloat16(spec.Name, Array.ConvertAll(items, s => Half.Parse(s, CultureInfo.InvariantCulture)), shape),
-                TensorElementType.Float64 =>
-                    TensorData.FromFloat64(spec.Name, Array.ConvertAll(items, s => double.Parse(s, CultureInfo.InvariantCulture)), shape),
-                TensorElementType.Int32 => TensorData.FromInt32(spec.Name, Array.ConvertAll(items, s => int.Parse(s, CultureInfo.InvariantCulture)), shape),
-                TensorElementType.Int64 => TensorData.FromInt64(spec.Name, Array.ConvertAll(items, s => long.Parse(s, CultureInfo.InvariantCulture)), shape),
-                TensorElementType.UInt8 => TensorData.FromUInt8(spec.Name, Array.ConvertAll(items, s => byte.Parse(s, CultureInfo.InvariantCulture)), shape),
-                TensorElementType.Int8 =>
-                    TensorData.FromValues(spec.Name, spec.ElementType, Array.ConvertAll(items, s => sbyte.Parse(s, CultureInfo.InvariantCulture)), shape),
-                TensorElementType.Int16 =>
-                    TensorData.FromValues(spec.Name, spec.ElementType, Array.ConvertAll(items, s => short.Parse(s, CultureInfo.InvariantCulture)), shape),
-                TensorElementType.UInt16 =>
-                    TensorData.FromValues(spec.Name, spec.ElementType, Array.ConvertAll(items, s => ushort.Parse(s, CultureInfo.InvariantCulture)), shape),
-                TensorElementType.UInt32 =>
-                    TensorData.FromValues(spec.Name, spec.ElementType, Array.ConvertAll(items, s => uint.Parse(s, CultureInfo.InvariantCulture)), shape),
-                TensorElementType.UInt64 =>
-                    TensorData.FromValues(spec.Name, spec.ElementType, Array.ConvertAll(items, s => ulong.Parse(s, CultureInfo.InvariantCulture)), shape),
-                TensorElementType.Bool => TensorData.FromBool(spec.Name, Array.ConvertAll(items, ParseBool), shape),
-                TensorElementType.String => TensorData.FromStrings(spec.Name, items, shape),
-                _ => throw new UsageException($"Input '{spec.Name}' is {spec.ElementType.ToProtocolName()}, which the console cannot type in."),
-            };
+            return codec.ParseText(spec.Name, items, shape);
         }
         catch (FormatException e)
         {
@@ -81,18 +60,7 @@ public static class TensorText
     }
 
     /// <summary>The tensor's values as invariant-culture strings.</summary>
-    public static string[] Values(TensorData tensor) => tensor.ElementType switch
-    {
-        TensorElementType.Float32 => Array.ConvertAll(tensor.AsFloat32(), v => v.ToString("G7", CultureInfo.InvariantCulture)),
-        TensorElementType.Float16 => Array.ConvertAll(tensor.AsFloat16(), v => v.ToString(CultureInfo.InvariantCulture)),
-        TensorElementType.Float64 => Array.ConvertAll(tensor.AsFloat64(), v => v.ToString("G15", CultureInfo.InvariantCulture)),
-        TensorElementType.Int32 => Array.ConvertAll(tensor.AsInt32(), v => v.ToString(CultureInfo.InvariantCulture)),
-        TensorElementType.Int64 => Array.ConvertAll(tensor.AsInt64(), v => v.ToString(CultureInfo.InvariantCulture)),
-        TensorElementType.UInt8 => Array.ConvertAll(tensor.AsUInt8(), v => v.ToString(CultureInfo.InvariantCulture)),
-        TensorElementType.Bool => Array.ConvertAll(tensor.AsBool(), v => v ? "true" : "false"),
-        TensorElementType.String => tensor.AsStrings(),
-        _ => [$"<{tensor.Data.Length} bytes>"],
-    };
+    public static string[] Values(TensorData tensor) => ElementCodecs.For(tensor.ElementType)?.FormatText(tensor) ?? [$"<{tensor.Data.Length} bytes>"];
 
     private static long[] InferShape(TensorSpec spec, int count)
     {
@@ -112,11 +80,4 @@ public static class TensorText
 
         return shape;
     }
-
-    private static bool ParseBool(string value) => value.ToLowerInvariant() switch
-    {
-        "true" or "1" => true,
-        "false" or "0" => false,
-        _ => throw new FormatException($"'{value}' is not true/false/1/0."),
-    };
 }

@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using Cluster.Silo.Edge;
+using Cluster.Client.Tensors;
 
 namespace Cluster.Edge.Tests;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Cluster.Client;
 using Cluster.Client.Protocol;
+using Cluster.Client.Tensors;
 using Cluster.Contracts.Errors;
 using Cluster.Contracts.Models;
 using Cluster.Contracts.Tensors;
@@ -100,7 +101,7 @@ public static class InferRequestRunner
             answer.Parameters[ExperimentArmParameter] = new InferParameter { StringParam = response.Arm };
         }
 
-        var raw = useRaw || Array.Exists(response.Outputs, o => ProtocolTensors.RawOnly(o.ElementType));
+        var raw = useRaw || Array.Exists(response.Outputs, o => ElementCodecs.RawOnly(o.ElementType));
         foreach (var output in response.Outputs)
         {
             answer.Outputs.Add(ProtocolTensors.Write(output, raw ? answer.RawOutputContents : null));

@@ -1,8 +1,7 @@
-using System.Buffers.Binary;
-
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Cluster.Client.Protocol;
+using Cluster.Client.Tensors;
 using Cluster.Contracts.Errors;
 using Cluster.Contracts.Tensors;
 using Google.Protobuf;
@@ -84,7 +83,7 @@ public static class RestTensors
                 ["name"] = output.Name,
                 ["datatype"] = output.Datatype,
                 ["shape"] = new JsonArray([.. output.Shape.Select(d => JsonValue.Create(d))]),
-                ["data"] = Values(tensor),
+                ["data"] = ElementCodecs.For(tensor.ElementType)!.WriteJson(tensor),
             });
         }
 
@@ -166,82 +165,12 @@ public static class RestTensors
     {
         try
         {
-            if (type == TensorElementType.String)
-            {
-                return TensorData.FromStrings("", values.Select(v => v.GetString() ?? throw new FormatException("not a string")).ToArray(), values.Count).Data;
-            }
-
-            var size = type.SizeOf();
-            var bytes = new byte[values.Count * size];
-            for (var i = 0; i < values.Count; i++)
-            {
-                var span = bytes.AsSpan(i * size);
-                var v = values[i];
-                switch (type)
-                {
-                    case TensorElementType.Bool: span[0] = v.GetBoolean() ? (byte)1 : (byte)0; break;
-                    case TensorElementType.UInt8: span[0] = v.GetByte(); break;
-                    case TensorElementType.Int8: span[0] = (byte)v.GetSByte(); break;
-                    case TensorElementType.UInt16: BinaryPrimitives.WriteUInt16LittleEndian(span, v.GetUInt16()); break;
-                    case TensorElementType.Int16: BinaryPrimitives.WriteInt16LittleEndian(span, v.GetInt16()); break;
-                    case TensorElementType.UInt32: BinaryPrimitives.WriteUInt32LittleEndian(span, v.GetUInt32()); break;
-                    case TensorElementType.Int32: BinaryPrimitives.WriteInt32LittleEndian(span, v.GetInt32()); break;
-                    case TensorElementType.UInt64: BinaryPrimitives.WriteUInt64LittleEndian(span, v.GetUInt64()); break;
-                    case TensorElementType.Int64: BinaryPrimitives.WriteInt64LittleEndian(span, v.GetInt64()); break;
-                    case TensorElementType.Float16: BinaryPrimitives.WriteHalfLittleEndian(span, (Half)v.GetSingle()); break;
-                    case TensorElementType.BFloat16: BinaryPrimitives.WriteUInt16LittleEndian(span,
-                        (ushort)(BitConverter.SingleToUInt32Bits(v.GetSingle()) >> 16)); break;
-                    case TensorElementType.Float32: BinaryPrimitives.WriteSingleLittleEndian(span, v.GetSingle()); break;
-                    default: BinaryPrimitives.WriteDoubleLittleEndian(span, v.GetDouble()); break;
-                }
-            }
-
-            return bytes;
+            return ElementCodecs.For(type)!.ReadJson(values);
         }
         catch (Exception e) when (e is FormatException or InvalidOperationException)
         {
             throw new InvalidInputException($"{where}: \"data\" holds a value that is not {type.ToProtocolName()}.");
         }
-    }
-
-    private static JsonArray Values(TensorData tensor)
-    {
-        var data = tensor.Data;
-        var size = tensor.ElementType.SizeOf();
-        var values = new JsonArray();
-        if (tensor.ElementType == TensorElementType.String)
-        {
-            foreach (var value in tensor.AsStrings())
-            {
-                values.Add(value);
-            }
-
-            return values;
-        }
-
-        for (var offset = 0; offset < data.Length; offset += size)
-        {
-            var span = data.AsSpan(offset);
-            values.Add(tensor.ElementType switch
-            {
-                TensorElementType.Bool => JsonValue.Create(span[0] != 0),
-                TensorElementType.UInt8 => JsonValue.Create(span[0]),
-                TensorElementType.Int8 => JsonValue.Create((sbyte)span[0]),
-                TensorElementType.UInt16 => JsonValue.Create(BinaryPrimitives.ReadUInt16LittleEndian(span)),
-                TensorElementType.Int16 => JsonValue.Create(BinaryPrimitives.ReadInt16LittleEndian(span)),
-                TensorElementType.UInt32 => JsonValue.Create(BinaryPrimitives.ReadUInt32LittleEndian(span)),
-                TensorElementType.Int32 => JsonValue.Create(BinaryPrimitives.ReadInt32LittleEndian(span)),
-                TensorElementType.UInt64 => JsonValue.Create(BinaryPrimitives.ReadUInt64LittleEndian(span)),
-                TensorElementType.Int64 => JsonValue.Create(BinaryPrimitives.ReadInt64LittleEndian(span)),
-                TensorElementType.Float16 => NonFiniteNumbers.Value((float)BinaryPrimitives.ReadHalfLittleEndian(span)),
-                TensorElementType.BFloat16 =>
-                    NonFiniteNumbers.Value(BitConverter.UInt32BitsToSingle((uint)BinaryPrimitives.ReadUInt16LittleEndian(span) << 16)),
-                TensorElementType.Float32 => NonFiniteNumbers.Value(BinaryPrimitives.ReadSingleLittleEndian(span)),
-                _ => NonFiniteNumbers.Value(BinaryPrimitives.ReadDoubleLittleEndian(span)),
-            });
-        }
-
-        return values;
     }
 
     private static IEnumerable<(string Name, InferParameter Value)> ReadParameters(string field, JsonElement parameters)

@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 
-namespace Cluster.Silo.Edge;
+namespace Cluster.Client.Tensors;
 
 /// <summary>
 /// Floating-point output values for REST bodies. JSON has no NaN or infinity; Triton writes them as the bare
