@@ -103,6 +103,43 @@ public sealed class RestTests(EdgeFixture fixture)
     }
 
     [Fact]
+    public async Task Statistics_RestAndGrpcReportTheSameCounts()
+    {
+        var body = new
+        {
+            inputs = new object[]
+            {
+                new { name = "a", shape = new[] { 1, 4 }, datatype = "FP32", data = new[] { 1f, 2f, 3f, 4f } },
+                new { name = "b", shape = new[] { 1, 4 }, datatype = "FP32", data = new[] { 2f, 2f, 2f, 2f } },
+            },
+        };
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await Send(HttpMethod.Post, "/v2/models/two_in_two_out/infer", body)).StatusCode);
+        }
+
+        var grpc = Assert.Single((await fixture.Grpc.ModelStatisticsAsync(new ModelStatisticsRequest { Name = "two_in_two_out" }, Key())).ModelStats);
+        using var document = await Json(await Send(HttpMethod.Get, "/v2/models/two_in_two_out/stats"));
+        var rest = Assert.Single(document.RootElement.GetProperty("model_stats").EnumerateArray());
+
+        Assert.True(grpc.InferenceCount >= 3);
+        Assert.Equal((grpc.Name, grpc.Version), (rest.GetProperty("name").GetString(), rest.GetProperty("version").GetString()));
+        Assert.Equal(grpc.InferenceCount, rest.GetProperty("inference_count").GetUInt64());
+        Assert.Equal(grpc.ExecutionCount, rest.GetProperty("execution_count").GetUInt64());
+        Assert.Equal(grpc.LastInference, rest.GetProperty("last_inference").GetUInt64());
+        var inference = rest.GetProperty("inference_stats");
+        foreach (var (name, duration) in new[] { ("success", grpc.InferenceStats.Success), ("fail", grpc.InferenceStats.Fail),
+            ("queue", grpc.InferenceStats.Queue), ("compute_infer", grpc.InferenceStats.ComputeInfer), ("cache_hit", grpc.InferenceStats.CacheHit) })
+        {
+            Assert.Equal((duration.Count, duration.Ns), (inference.GetProperty(name).GetProperty("count").GetUInt64(),
+                inference.GetProperty(name).GetProperty("ns").GetUInt64()));
+        }
+
+        Assert.Equal(grpc.BatchStats.Select(b => (b.BatchSize, b.ComputeInfer.Count)), rest.GetProperty("batch_stats").EnumerateArray()
+            .Select(b => (b.GetProperty("batch_size").GetUInt64(), b.GetProperty("compute_infer").GetProperty("count").GetUInt64())));
+    }
+
+    [Fact]
     public async Task StatsAndRepository_NeedAdminKey()
     {
         Assert.Equal(HttpStatusCode.Unauthorized, (await fixture.Http.GetAsync("/v2/models/stats")).StatusCode);

@@ -4,7 +4,6 @@ using Cluster.Client.Protocol;
 using Cluster.Contracts.Models;
 using Cluster.Contracts.Tensors;
 using Grpc.Core;
-using ProtocolStatistics = Cluster.Client.Protocol.ModelStatistics;
 
 namespace Cluster.Silo.Edge;
 
@@ -227,16 +226,8 @@ public sealed class GrpcInferenceService(
         }
     }
 
-    private async Task<ModelStatisticsResponse> StatisticsAsync(ModelStatisticsRequest request)
-    {
-        var response = new ModelStatisticsResponse();
-        foreach (var statistics in await models.StatisticsAsync(request.Name, request.Version))
-        {
-            response.ModelStats.Add(ToProtocol(statistics));
-        }
-
-        return response;
-    }
+    private async Task<ModelStatisticsResponse> StatisticsAsync(ModelStatisticsRequest request) =>
+        StatisticsReport.Of(await models.StatisticsAsync(request.Name, request.Version));
 
     private async Task<RepositoryIndexResponse> IndexAsync(RepositoryIndexRequest request)
     {
@@ -262,38 +253,4 @@ public sealed class GrpcInferenceService(
         metadata.Shape.Add(spec.Shape);
         return metadata;
     }
-
-    private static ProtocolStatistics ToProtocol(Contracts.Models.ModelStatistics s)
-    {
-        var statistics = new ProtocolStatistics
-        {
-            Name = s.Model,
-            Version = s.Version.ToString(CultureInfo.InvariantCulture),
-            LastInference = (ulong)s.LastInferenceMs,
-            InferenceCount = (ulong)s.InferenceCount,
-            ExecutionCount = (ulong)s.ExecutionCount,
-            InferenceStats = new InferStatistics
-            {
-                Success = Duration(s.Success),
-                Fail = Duration(s.Fail),
-                Queue = Duration(s.Queue),
-                ComputeInput = Duration(s.ComputeInput),
-                ComputeInfer = Duration(s.ComputeInfer),
-                ComputeOutput = Duration(s.ComputeOutput),
-                CacheHit = new Client.Protocol.StatisticDuration(),
-                CacheMiss = new Client.Protocol.StatisticDuration(),
-            },
-        };
-        statistics.BatchStats.Add(s.Batches.Select(b => new InferBatchStatistics
-        {
-            BatchSize = (ulong)b.BatchSize,
-            ComputeInput = Duration(b.ComputeInput),
-            ComputeInfer = Duration(b.ComputeInfer),
-            ComputeOutput = Duration(b.ComputeOutput),
-        }));
-        return statistics;
-    }
-
-    private static Client.Protocol.StatisticDuration Duration(Contracts.Models.StatisticDuration d) =>
-        new() { Count = (ulong)d.Count, Ns = (ulong)d.Nanoseconds };
 }

@@ -150,35 +150,8 @@ public static class RestEndpoints
         });
     }
 
-    private static async Task<IResult> StatisticsAsync(ModelQueries models, string model, string version)
-    {
-        var statistics = await models.StatisticsAsync(model, version);
-        return Results.Ok(new
-        {
-            model_stats = statistics.Select(s => new
-            {
-                name = s.Model,
-                version = s.Version.ToString(CultureInfo.InvariantCulture),
-                last_inference = s.LastInferenceMs,
-                inference_count = s.InferenceCount,
-                execution_count = s.ExecutionCount,
-                inference_stats = new
-                {
-                    success = Duration(s.Success),
-                    fail = Duration(s.Fail),
-                    queue = Duration(s.Queue),
-                    compute_input = Duration(s.ComputeInput),
-                    compute_infer = Duration(s.ComputeInfer),
-                    compute_output = Duration(s.ComputeOutput),
-                },
-                batch_stats = s.Batches.Select(b =>
-                    new { batch_size = b.BatchSize, compute_input = Duration(b.ComputeInput), compute_infer = Duration(b.ComputeInfer),
-                        compute_output = Duration(b.ComputeOutput) }),
-            }),
-        });
-    }
-
-    private static object Duration(Contracts.Models.StatisticDuration d) => new { count = d.Count, ns = d.Nanoseconds };
+    private static async Task<IResult> StatisticsAsync(ModelQueries models, string model, string version) =>
+        Results.Json(StatisticsReport.Of(await models.StatisticsAsync(model, version)), StatisticsReport.Json);
 
     private static object Spec(TensorSpec spec) => new { name = spec.Name, datatype = spec.ElementType.ToProtocolName(), shape = spec.Shape };
 
