@@ -37,8 +37,8 @@ public sealed partial class ModelBatcherGrain(
     SiloLabels labels,
     ILogger<ModelBatcherGrain> logger) : Grain, IModelBatcherGrain
 {
-    /// <summary>How often a retiring replica looks whether its queue is done.</summary>
-    private static readonly TimeSpan RetirePoll = TimeSpan.FromMilliseconds(10);
+    /// <summary>How often a retiring generation replica looks whether its engine's sequences are done (the engine has no signal of its own).</summary>
+    private static readonly TimeSpan GenerationRetirePoll = TimeSpan.FromMilliseconds(10);
 
     /// <summary>
     /// How long a stopped replica stays active, refusing requests as not started, before it deactivates:
@@ -193,9 +193,10 @@ public sealed partial class ModelBatcherGrain(
             replica.Entry.Retiring = true;
             replica.Scheduler.StopAccepting();
             HandOverGenerations();
-            while (replica.Scheduler.QueuedCount > 0 || replica.Scheduler.RunningBatches > 0 || Load(null, replica.Engine) != (0, 0))
+            await replica.Scheduler.Drained;
+            while (Load(null, replica.Engine) != (0, 0))
             {
-                await Task.Delay(RetirePoll, time);
+                await Task.Delay(GenerationRetirePoll, time);
             }
 
             replica.Scheduler.Dispose();

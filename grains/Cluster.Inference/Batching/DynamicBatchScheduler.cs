@@ -28,6 +28,7 @@ public sealed class DynamicBatchScheduler<TPayload, TResult> : IDisposable
     private readonly BatchQueue<TPayload, TResult> _queue;
     private readonly OrderedRelease<TPayload, TResult> _release;
     private readonly ITimer _timer;
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private DateTimeOffset? _earliestExpiry;
     private long _nextSequence;
     private int _running;
@@ -72,6 +73,13 @@ public sealed class DynamicBatchScheduler<TPayload, TResult> : IDisposable
             }
         }
     }
+
+    /// <summary>
+    /// Completes once the scheduler no longer accepts requests (<see cref="StopAccepting"/> or <see cref="Stop"/>), no request
+    /// waits in its queue and no batch runs: every dispatched batch's execute delegate has returned. A batch counts as running
+    /// from the moment it leaves the queue, under the same lock, so the signal never fires between the two.
+    /// </summary>
+    public Task Drained => _drained.Task;
 
     /// <summary>
     /// Queues a request of <paramref name="batchSize"/> items whose shape is summarised by
@@ -136,6 +144,7 @@ public sealed class DynamicBatchScheduler<TPayload, TResult> : IDisposable
         lock (_gate)
         {
             _accepting = false;
+            SignalIfDrained();
         }
     }
 
@@ -150,6 +159,8 @@ public sealed class DynamicBatchScheduler<TPayload, TResult> : IDisposable
                 _queue.Remove(request);
                 _release.Fail(request, new ReplicaNotStartedException("The model replica stopped before the request ran; retry it on another replica."));
             }
+
+            SignalIfDrained();
         }
     }
 
@@ -215,11 +226,21 @@ public sealed class DynamicBatchScheduler<TPayload, TResult> : IDisposable
             }
 
             _timer.Change(next is { } at ? Min(Max(at - now, TimeSpan.Zero), LongestTimerDelay) : Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            SignalIfDrained();
         }
 
         foreach (var batch in due ?? [])
         {
             _ = RunAsync(batch);
+        }
+    }
+
+    /// <summary>Completes <see cref="Drained"/> when nothing is left to run and nothing more is accepted. Under the lock.</summary>
+    private void SignalIfDrained()
+    {
+        if ((_stopped || !_accepting) && _queue.Count == 0 && _running == 0)
+        {
+            _drained.TrySetResult();
         }
     }
 

@@ -310,4 +310,55 @@ public sealed class DynamicBatchSchedulerTests
         Assert.Equal(0, await running);
         Assert.Equal(10, await queued);
     }
+
+    [Fact]
+    public async Task Drained_CompletesOnlyWhenStoppedAndTheLastDispatchedBatchReturned()
+    {
+        var h = new SchedulerHarness(new BatchingPolicy { MaxBatchSize = 1 });
+        Assert.False(h.Scheduler.Drained.IsCompleted);
+        var running = h.Enqueue(0);
+        var queued = h.Enqueue(1);
+        h.Scheduler.StopAccepting();
+        Assert.False(h.Scheduler.Drained.IsCompleted);
+
+        h.Finish(0);
+        // The queue is empty now, but its last request runs in a batch that has not returned.
+        Assert.Equal(0, h.Scheduler.QueuedCount);
+        Assert.Equal(2, h.Batches.Count);
+        Assert.False(h.Scheduler.Drained.IsCompleted);
+
+        h.Finish(1);
+        await h.Scheduler.Drained.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal((0, 10), (await running, await queued));
+    }
+
+    [Fact]
+    public async Task Drained_IdleSchedulerDrainsWhenItStopsAccepting_NotBefore()
+    {
+        var h = new SchedulerHarness(new BatchingPolicy { MaxBatchSize = 1 });
+        var first = h.Enqueue(0);
+        h.Finish(0);
+        Assert.Equal(0, await first);
+        Assert.False(h.Scheduler.Drained.IsCompleted);
+        h.Scheduler.StopAccepting();
+        await h.Scheduler.Drained.WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public async Task Drained_CancelledQueuedRequestLeavesOnlyTheRunningBatchToWaitFor()
+    {
+        var h = new SchedulerHarness(new BatchingPolicy { MaxBatchSize = 1 });
+        using var cancel = new CancellationTokenSource();
+        var running = h.Enqueue(0);
+        var queued = h.Enqueue(1, options: new RequestOptions { CancellationToken = cancel.Token });
+        h.Scheduler.StopAccepting();
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => queued);
+        Assert.False(h.Scheduler.Drained.IsCompleted);
+
+        h.Finish(0);
+        await h.Scheduler.Drained.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Single(h.Batches);
+        Assert.Equal(0, await running);
+    }
 }
