@@ -6,25 +6,14 @@ using Cluster.Contracts.Tensors;
 
 namespace Cluster.Edge.Tests;
 
-/// <summary>The one codec table: every element type has a codec, and its JSON and console text forms give back the same bytes.</summary>
+/// <summary>The one codec table: every element type has a codec, JSON gives back the same bytes and the console reads back what it prints.</summary>
 public sealed class ElementCodecsTests
 {
-    public static TheoryData<TensorData> EveryDatatype => new()
+    /// <summary>The types that travel only raw, beside <see cref="ProtocolTensorsTests.EveryTypedDatatype"/>.</summary>
+    public static TheoryData<TensorData> HalfPrecision => new()
     {
-        TensorData.FromBool("t", [true, false], 2),
-        TensorData.FromUInt8("t", [0, 255], 2),
-        TensorData.FromValues<ushort>("t", TensorElementType.UInt16, [1, 65535], 2),
-        TensorData.FromValues<uint>("t", TensorElementType.UInt32, [1, uint.MaxValue], 2),
-        TensorData.FromValues<ulong>("t", TensorElementType.UInt64, [1, ulong.MaxValue], 2),
-        TensorData.FromValues<sbyte>("t", TensorElementType.Int8, [-128, 127], 2),
-        TensorData.FromValues<short>("t", TensorElementType.Int16, [-32768, 32767], 2),
-        TensorData.FromInt32("t", [int.MinValue, int.MaxValue], 2),
-        TensorData.FromInt64("t", [long.MinValue, long.MaxValue], 2),
         TensorData.FromFloat16("t", [(Half)1.5f, (Half)(-2f)], 2),
         TensorData.FromValues<ushort>("t", TensorElementType.BFloat16, [0x3FC0, 0xC000], 2),
-        TensorData.FromFloat32("t", [1.5f, -0f], 2),
-        TensorData.FromFloat64("t", [0.25, -1e300], 2),
-        TensorData.FromStrings("t", ["a", "ü"], 2),
     };
 
     [Fact]
@@ -37,7 +26,8 @@ public sealed class ElementCodecsTests
     }
 
     [Theory]
-    [MemberData(nameof(EveryDatatype))]
+    [MemberData(nameof(ProtocolTensorsTests.EveryTypedDatatype), MemberType = typeof(ProtocolTensorsTests))]
+    [MemberData(nameof(HalfPrecision))]
     public void Json_RoundTripsTheBytes(TensorData tensor)
     {
         var codec = ElementCodecs.For(tensor.ElementType)!;
@@ -46,12 +36,16 @@ public sealed class ElementCodecsTests
     }
 
     [Theory]
-    [MemberData(nameof(EveryDatatype))]
-    public void ConsoleText_RoundTripsTheBytes(TensorData tensor)
+    [MemberData(nameof(ProtocolTensorsTests.EveryTypedDatatype), MemberType = typeof(ProtocolTensorsTests))]
+    [MemberData(nameof(HalfPrecision))]
+    public void ConsoleText_ReadsBackWhatItPrints(TensorData tensor)
     {
         var spec = new TensorSpec { Name = "t", ElementType = tensor.ElementType, Shape = [2] };
-        var read = TensorText.Parse(spec, string.Join(',', TensorText.Values(tensor)), shape: null);
-        Assert.Equal(tensor.Data, read.Data);
+        var text = TensorText.Values(tensor);
+        var read = TensorText.Parse(spec, string.Join(',', text), shape: null);
+        // The console prints FP32 to 7 and FP64 to 15 significant digits: what it reads back prints the same.
+        Assert.Equal(text, TensorText.Values(read));
+        Assert.Equal(tensor.ElementType, read.ElementType);
         Assert.Equal(tensor.Shape, read.Shape);
     }
 

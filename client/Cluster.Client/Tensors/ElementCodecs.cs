@@ -1,6 +1,10 @@
 using System.Globalization;
+using System.Numerics;
+using System.Text.Json;
 using System.Text.Json.Nodes;
+using Cluster.Client.Protocol;
 using Cluster.Contracts.Tensors;
+using Google.Protobuf.Collections;
 
 namespace Cluster.Client.Tensors;
 
@@ -20,54 +24,14 @@ public static class ElementCodecs
             FromJson = j => j.GetBoolean() ? (byte)1 : (byte)0, ToJson = v => JsonValue.Create(v != 0),
             Parse = ParseBool, Format = v => v != 0 ? "true" : "false",
         },
-        new FixedElementCodec<byte, uint>(TensorElementType.UInt8)
-        {
-            Contents = new("uint_contents", c => c.UintContents, v => checked((byte)v), v => v),
-            FromJson = j => j.GetByte(), ToJson = v => JsonValue.Create(v),
-            Parse = s => byte.Parse(s, Invariant), Format = v => v.ToString(Invariant),
-        },
-        new FixedElementCodec<ushort, uint>(TensorElementType.UInt16)
-        {
-            Contents = new("uint_contents", c => c.UintContents, v => checked((ushort)v), v => v),
-            FromJson = j => j.GetUInt16(), ToJson = v => JsonValue.Create(v),
-            Parse = s => ushort.Parse(s, Invariant), Format = v => v.ToString(Invariant),
-        },
-        new FixedElementCodec<uint, uint>(TensorElementType.UInt32)
-        {
-            Contents = new("uint_contents", c => c.UintContents, v => v, v => v),
-            FromJson = j => j.GetUInt32(), ToJson = v => JsonValue.Create(v),
-            Parse = s => uint.Parse(s, Invariant), Format = v => v.ToString(Invariant),
-        },
-        new FixedElementCodec<ulong, ulong>(TensorElementType.UInt64)
-        {
-            Contents = new("uint64_contents", c => c.Uint64Contents, v => v, v => v),
-            FromJson = j => j.GetUInt64(), ToJson = v => JsonValue.Create(v),
-            Parse = s => ulong.Parse(s, Invariant), Format = v => v.ToString(Invariant),
-        },
-        new FixedElementCodec<sbyte, int>(TensorElementType.Int8)
-        {
-            Contents = new("int_contents", c => c.IntContents, v => checked((sbyte)v), v => v),
-            FromJson = j => j.GetSByte(), ToJson = v => JsonValue.Create(v),
-            Parse = s => sbyte.Parse(s, Invariant), Format = v => v.ToString(Invariant),
-        },
-        new FixedElementCodec<short, int>(TensorElementType.Int16)
-        {
-            Contents = new("int_contents", c => c.IntContents, v => checked((short)v), v => v),
-            FromJson = j => j.GetInt16(), ToJson = v => JsonValue.Create(v),
-            Parse = s => short.Parse(s, Invariant), Format = v => v.ToString(Invariant),
-        },
-        new FixedElementCodec<int, int>(TensorElementType.Int32)
-        {
-            Contents = new("int_contents", c => c.IntContents, v => v, v => v),
-            FromJson = j => j.GetInt32(), ToJson = v => JsonValue.Create(v),
-            Parse = s => int.Parse(s, Invariant), Format = v => v.ToString(Invariant),
-        },
-        new FixedElementCodec<long, long>(TensorElementType.Int64)
-        {
-            Contents = new("int64_contents", c => c.Int64Contents, v => v, v => v),
-            FromJson = j => j.GetInt64(), ToJson = v => JsonValue.Create(v),
-            Parse = s => long.Parse(s, Invariant), Format = v => v.ToString(Invariant),
-        },
+        Integer<byte, uint>(TensorElementType.UInt8, "uint_contents", c => c.UintContents),
+        Integer<ushort, uint>(TensorElementType.UInt16, "uint_contents", c => c.UintContents),
+        Integer<uint, uint>(TensorElementType.UInt32, "uint_contents", c => c.UintContents),
+        Integer<ulong, ulong>(TensorElementType.UInt64, "uint64_contents", c => c.Uint64Contents),
+        Integer<sbyte, int>(TensorElementType.Int8, "int_contents", c => c.IntContents),
+        Integer<short, int>(TensorElementType.Int16, "int_contents", c => c.IntContents),
+        Integer<int, int>(TensorElementType.Int32, "int_contents", c => c.IntContents),
+        Integer<long, long>(TensorElementType.Int64, "int64_contents", c => c.Int64Contents),
         new FixedElementCodec<Half, float>(TensorElementType.Float16)
         {
             FromJson = j => (Half)j.GetSingle(), ToJson = v => NonFiniteNumbers.Value((float)v),
@@ -98,6 +62,34 @@ public static class ElementCodecs
 
     /// <summary>Whether a datatype can only travel in raw form.</summary>
     public static bool RawOnly(TensorElementType type) => For(type) is { ContentsField: null };
+
+    /// <summary>
+    /// An integer type: typed contents widen it to the 32- or 64-bit field of its sign, JSON and text hold its digits. A JSON
+    /// value out of its range is a <see cref="FormatException"/>, as a value that is not an integer is.
+    /// </summary>
+    private static FixedElementCodec<T, TWire> Integer<T, TWire>(TensorElementType type, string field, Func<InferTensorContents, RepeatedField<TWire>> of)
+        where T : unmanaged, IBinaryInteger<T>
+        where TWire : IBinaryInteger<TWire> => new(type)
+    {
+        Contents = new(field, of, v => T.CreateChecked(v), v => TWire.CreateTruncating(v)),
+        FromJson = IntegerFromJson<T>,
+        ToJson = v => T.IsNegative(v) ? JsonValue.Create(long.CreateTruncating(v)) : JsonValue.Create(ulong.CreateTruncating(v)),
+        Parse = s => T.Parse(s, NumberStyles.Integer, Invariant),
+        Format = v => v.ToString(null, Invariant),
+    };
+
+    private static T IntegerFromJson<T>(JsonElement value)
+        where T : IBinaryInteger<T>
+    {
+        try
+        {
+            return value.TryGetInt64(out var signed) ? T.CreateChecked(signed) : T.CreateChecked(value.GetUInt64());
+        }
+        catch (OverflowException e)
+        {
+            throw new FormatException(e.Message, e);
+        }
+    }
 
     /// <summary>The upper 16 bits of a float: BF16 by truncation.</summary>
     private static ushort BFloat16Bits(float value) => (ushort)(BitConverter.SingleToUInt32Bits(value) >> 16);
