@@ -5,7 +5,6 @@ using Cluster.Inference.Replicas;
 using Cluster.Silo.Configuration;
 using Cluster.Silo.Edge.OpenAi;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Cluster.Silo.Edge;
 
@@ -15,7 +14,8 @@ public static class EdgeHosting
     /// <summary>Registers the edge's services and Kestrel endpoints.</summary>
     public static void AddEdge(this WebApplicationBuilder builder, EdgeSettings settings)
     {
-        builder.Services.AddSingleton(new ClusterReadiness());
+        var readiness = new ClusterReadiness();
+        builder.Services.AddSingleton(readiness);
         builder.Services.AddSingleton(sp => new InferenceClient(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<ILocalReplicas>().Find));
         builder.Services.AddSingleton<ModelQueries>();
         builder.Services.AddSingleton<ModelRepositoryControl>();
@@ -35,7 +35,7 @@ public static class EdgeHosting
             o.MaxReceiveMessageSize = settings.MaxMessageBytes;
             o.MaxSendMessageSize = null;
         });
-        builder.Services.AddGrpcHealthChecks().AddCheck<ReadinessHealthCheck>("ready");
+        builder.Services.AddGrpcHealthChecks().AddReadiness(builder.Logging, builder.Configuration, readiness);
         QuietRequestLog(builder);
 
         var certificate = settings.CertificatePath is { } path ? X509CertificateLoader.LoadPkcs12FromFile(path, settings.CertificatePassword) : null;
@@ -87,12 +87,5 @@ public static class EdgeHosting
         {
             options.UseHttps(certificate);
         }
-    }
-
-    /// <summary>Healthy once the silo has joined and warmed its models, so gRPC health agrees with <c>/v2/health/ready</c>.</summary>
-    private sealed class ReadinessHealthCheck(ClusterReadiness readiness) : IHealthCheck
-    {
-        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-            Task.FromResult(readiness.IsReady ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("The silo has not finished starting."));
     }
 }
