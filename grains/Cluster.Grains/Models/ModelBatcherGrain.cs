@@ -303,6 +303,10 @@ public sealed partial class ModelBatcherGrain(
         return new Replica(target, outputNames, scheduler, statistics, entry, engine, FixedShapeKey(target.Version.Inputs));
     }
 
+    /// <summary>
+    /// Runs one batch from the batcher's thread, not on a turn of the activation (thread-safe): records its queue waits, runs it on the
+    /// replica's device (<see cref="ReplicaDevices.RunAsync"/>) and picks each request's outputs.
+    /// </summary>
     private async Task<TensorData[][]> RunBatchAsync(
         ModelTarget target,
         string[] outputNames,
@@ -337,19 +341,35 @@ public sealed partial class ModelBatcherGrain(
         var outputs = new TensorData[batch.Count][];
         for (var i = 0; i < batch.Count; i++)
         {
-            var wanted = batch[i].Payload.OutputIndices;
-            outputs[i] = new TensorData[wanted.Length];
-            for (var o = 0; o < wanted.Length; o++)
-            {
-                outputs[i][o] = result.Outputs[i][wanted[o]];
-            }
+            outputs[i] = batch[i].Payload.OutputIndices is { } wanted ? Pick(result.Outputs[i], wanted) : result.Outputs[i];
         }
 
         return outputs;
     }
 
-    private static int[] OutputIndices(string[] all, string[] requested)
+    private static TensorData[] Pick(TensorData[] outputs, int[] wanted)
     {
+        var picked = new TensorData[wanted.Length];
+        for (var o = 0; o < wanted.Length; o++)
+        {
+            picked[o] = outputs[wanted[o]];
+        }
+
+        return picked;
+    }
+
+    /// <summary>
+    /// Where each requested output is among the model's outputs; null when every output is requested (the request then gets
+    /// its outputs from the batch as they are).
+    /// </summary>
+    private static int[]? OutputIndices(string[] all, string[] requested)
+    {
+        // Requested outputs come in the model's order, each once: as many as the model has are all of them.
+        if (requested.Length == all.Length)
+        {
+            return null;
+        }
+
         var indices = new int[requested.Length];
         for (var i = 0; i < requested.Length; i++)
         {
@@ -391,8 +411,8 @@ public sealed partial class ModelBatcherGrain(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId} for {Model}:{Version} on {Silo} failed in the model or its device: {Error}")]
     private partial void LogBackendFailure(string model, long version, string requestId, string silo, string error);
 
-    /// <summary>A request in the queue: its inputs in model order and which outputs it wants.</summary>
-    private sealed record Pending(TensorData[] Inputs, int[] OutputIndices, Activity? Queued);
+    /// <summary>A request in the queue: its inputs in model order and which outputs it wants (null: all of them).</summary>
+    private sealed record Pending(TensorData[] Inputs, int[]? OutputIndices, Activity? Queued);
 
     private sealed record Replica(
         ModelTarget Target,

@@ -50,7 +50,7 @@ public static class InferRequestRunner
             }
         }
 
-        var outputs = new string[request.Outputs.Count];
+        string[] outputs = request.Outputs.Count == 0 ? [] : new string[request.Outputs.Count];
         for (var i = 0; i < outputs.Length; i++)
         {
             outputs[i] = request.Outputs[i].Name;
