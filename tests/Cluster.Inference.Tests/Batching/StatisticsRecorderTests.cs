@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Cluster.Inference.Batching;
+using Cluster.Inference.Replicas;
 using Cluster.Inference.Telemetry;
 
 namespace Cluster.Inference.Tests.Batching;
