@@ -64,8 +64,11 @@ internal sealed class OrleansTransport(IGrainFactory grains, LocalReplicaLookup?
             {
                 using (Router.Track(key))
                 {
-                    var call = findLocal?.Invoke(key) is { } serve ? serve(request, cancellationToken) : Replica(key).InferAsync(request, cancellationToken);
-                    if (chosen?.Silo is { } silo
+                    var local = findLocal?.Invoke(key);
+                    var call = local is not null ? local(request, cancellationToken) : Replica(key).InferAsync(request, cancellationToken);
+
+                    // A replica in this process is not lost with another silo: only a grain call waits for its silo's death too.
+                    if (local is null && chosen?.Silo is { } silo
                         && await Task.WhenAny(call, Router.WhenDead(silo)) != call
                         && await Task.WhenAny(call, Task.Delay(LostSiloGrace, CancellationToken.None)) != call)
                     {

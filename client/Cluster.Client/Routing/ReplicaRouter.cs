@@ -182,18 +182,29 @@ public sealed class ReplicaRouter : IDisposable
     /// </summary>
     private static RouteEntry? Draw(RouteEntry[] replicas, CapacityDraw draw, IReadOnlyCollection<string>? tried, RouteEntry? other, Func<string, bool> isDead)
     {
-        bool Eligible(RouteEntry e) => e != other && (tried is null || !tried.Contains(e.Key)) && !isDead(e.Silo);
         for (var attempt = 0; attempt < 4; attempt++)
         {
             var entry = replicas[draw.Next(Random.Shared)];
-            if (Eligible(entry))
+            if (Eligible(entry, tried, other, isDead))
             {
                 return entry;
             }
         }
 
-        return Array.Find(replicas, Eligible);
+        foreach (var entry in replicas)
+        {
+            if (Eligible(entry, tried, other, isDead))
+            {
+                return entry;
+            }
+        }
+
+        return null;
     }
+
+    /// <summary>A replica a draw may return (a static method, not a closure: a draw runs for every request).</summary>
+    private static bool Eligible(RouteEntry entry, IReadOnlyCollection<string>? tried, RouteEntry? other, Func<string, bool> isDead) =>
+        entry != other && (tried is null || !tried.Contains(entry.Key)) && !isDead(entry.Silo);
 
     private bool IsDead(string silo) => _deaths.TryGetValue(silo, out var death) && death.Task.IsCompleted;
 

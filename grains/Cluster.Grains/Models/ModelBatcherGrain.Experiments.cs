@@ -15,18 +15,20 @@ public sealed partial class ModelBatcherGrain
     private ArmRecorder? _arm;
 
     /// <inheritdoc />
-    public async Task<InferenceResponse> InferAsync(InferenceRequest request, CancellationToken cancellationToken = default)
-    {
-        if (_arm is null)
-        {
-            return await ServeAsync(request, cancellationToken);
-        }
+    public Task<InferenceResponse> InferAsync(InferenceRequest request, CancellationToken cancellationToken = default) =>
+        InferOnAsync(null, request, cancellationToken);
 
+    /// <summary>Serves a request (<see cref="ServeAsync"/>), measured for the arm when this replica serves an experiment arm.</summary>
+    private Task<InferenceResponse> InferOnAsync(Replica? replica, InferenceRequest request, CancellationToken cancellationToken) =>
+        _arm is null ? ServeAsync(replica, request, cancellationToken) : ServeArmAsync(replica, request, cancellationToken);
+
+    private async Task<InferenceResponse> ServeArmAsync(Replica? replica, InferenceRequest request, CancellationToken cancellationToken)
+    {
         var started = time.GetTimestamp();
         bool? failed = true;
         try
         {
-            var response = await ServeAsync(request, cancellationToken);
+            var response = await ServeAsync(replica, request, cancellationToken);
             failed = false;
             return response with { Arm = _key.Arm };
         }

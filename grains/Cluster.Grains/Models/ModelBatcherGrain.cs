@@ -49,8 +49,8 @@ public sealed partial class ModelBatcherGrain(
 
     private ReplicaKey _key;
     private ReplicaDevices _devices = null!;
-    private Task<Replica>? _ready;
-    private bool _retiring;
+    private volatile Task<Replica>? _ready;
+    private volatile bool _retiring;
     private volatile bool _deactivated;
     private IGrainTimer? _lingering;
     private TaskScheduler _grainScheduler = TaskScheduler.Default;
@@ -60,7 +60,7 @@ public sealed partial class ModelBatcherGrain(
     {
         _key = ReplicaKey.Parse(this.GetPrimaryKeyString());
         _grainScheduler = TaskScheduler.Current;
-        _devices = new ReplicaDevices(_key, localDevices, localSilo.Name, GrainFactory, logger);
+        _devices = new ReplicaDevices(_key, localDevices, localSilo.Name, GrainFactory, OnActivation, logger);
         _arm = _key.Arm.Length == 0 ? null : new ArmRecorder(time);
         return Task.CompletedTask;
     }
@@ -76,7 +76,12 @@ public sealed partial class ModelBatcherGrain(
         }
     }
 
-    private async Task<InferenceResponse> ServeAsync(InferenceRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// Validates a request and queues it for a batch on <paramref name="replica"/>, or on this replica once started when
+    /// null (a grain call, on the activation). Runs on the caller's thread for a started replica: everything it touches
+    /// then is immutable or thread-safe.
+    /// </summary>
+    private async Task<InferenceResponse> ServeAsync(Replica? replica, InferenceRequest request, CancellationToken cancellationToken)
     {
         if (_retiring)
         {
@@ -84,7 +89,7 @@ public sealed partial class ModelBatcherGrain(
                 "replica.");
         }
 
-        var replica = await EnsureReadyAsync();
+        replica ??= await EnsureReadyAsync();
         if (replica.Engine is not null)
         {
             throw new InvalidInputException($"Model '{_key.Model}' generates text: call generate (the SDK's GenerateAsync, gRPC ModelStreamInfer or " +
@@ -109,7 +114,8 @@ public sealed partial class ModelBatcherGrain(
             var queued = InferenceTracing.StartDetached("queue", ("model", target.Model), ("version", target.Version.Version), ("silo", localSilo.Name),
                 ("request.id", request.Id));
             var outputs =
-                await replica.Scheduler.EnqueueAsync(new Pending(inputs, OutputIndices(replica.OutputNames, requested), queued), batchSize, ShapeKey(inputs),
+                await replica.Scheduler.EnqueueAsync(new Pending(inputs, OutputIndices(replica.OutputNames, requested), queued), batchSize,
+                    replica.FixedShapeKey ?? ShapeKey(inputs),
                     options);
             failure = null;
             return new InferenceResponse { Model = target.Model, Version = target.Version.Version, Id = request.Id, Outputs = outputs };
@@ -138,16 +144,26 @@ public sealed partial class ModelBatcherGrain(
 
     /// <summary>
     /// A request handed over by a client in this silo (<see cref="ILocalReplicas"/>) rather than sent as a grain call.
-    /// It runs on this activation's scheduler, as a call would, interleaving with the grain's turns as any call to
-    /// this reentrant grain does; one that arrives after deactivation began did not start and may be retried.
+    /// Once the replica has started it is validated and queued on the caller's thread, without a turn on this activation
+    /// (the batcher is thread-safe); before, it runs on this activation's scheduler, as a call would. One that arrives
+    /// after deactivation began did not start and may be retried.
     /// </summary>
-    private Task<InferenceResponse> ServeLocalAsync(InferenceRequest request, CancellationToken cancellationToken) =>
-        OnActivation(() => _deactivated
-            ? throw new ReplicaNotStartedException($"Replica {_key} on silo '{localSilo.Name}' was deactivating and did not start the request; retry it on " +
-                "another replica.")
-            : InferAsync(request, cancellationToken));
+    private Task<InferenceResponse> ServeLocalAsync(InferenceRequest request, CancellationToken cancellationToken)
+    {
+        if (_deactivated)
+        {
+            throw NotStartedDeactivating();
+        }
 
-    /// <summary>Runs <paramref name="work"/> on this activation's scheduler, from whichever thread asks (the batch scheduler's, a local client's).</summary>
+        return _ready is { IsCompletedSuccessfully: true } ready
+            ? InferOnAsync(ready.Result, request, cancellationToken)
+            : OnActivation(() => _deactivated ? throw NotStartedDeactivating() : InferAsync(request, cancellationToken));
+    }
+
+    private ReplicaNotStartedException NotStartedDeactivating() =>
+        new($"Replica {_key} on silo '{localSilo.Name}' was deactivating and did not start the request; retry it on another replica.");
+
+    /// <summary>Runs <paramref name="work"/> on this activation's scheduler, from whichever thread asks (a local client's, a batch's failover).</summary>
     private Task<T> OnActivation<T>(Func<Task<T>> work) =>
         Task.Factory.StartNew(work, CancellationToken.None, TaskCreationOptions.None, _grainScheduler).Unwrap();
 
@@ -281,13 +297,17 @@ public sealed partial class ModelBatcherGrain(
         var statistics = new StatisticsRecorder(target.Model, target.Version.Version, time, metrics, localSilo.Name, labels);
         scheduler = new DynamicBatchScheduler<Pending, TensorData[]>(
             BatchingPolicy.From(target.Config),
-            batch => OnActivation(() => RunBatchAsync(target, outputNames, statistics, batch)),
+            batch => RunBatchAsync(target, outputNames, statistics, batch),
             time);
         entry.Serve = ServeLocalAsync;
         entry.Ready = true;
-        return new Replica(target, outputNames, scheduler, statistics, entry, engine);
+        return new Replica(target, outputNames, scheduler, statistics, entry, engine, FixedShapeKey(target.Version.Inputs));
     }
 
+    /// <summary>
+    /// Runs one batch from the batcher's thread, not on a turn of the activation (thread-safe): records its queue waits, runs it on the
+    /// replica's device (<see cref="ReplicaDevices.RunAsync"/>) and picks each request's outputs.
+    /// </summary>
     private async Task<TensorData[][]> RunBatchAsync(
         ModelTarget target,
         string[] outputNames,
@@ -297,16 +317,19 @@ public sealed partial class ModelBatcherGrain(
         var now = time.GetUtcNow();
         var inputs = new TensorData[batch.Count][];
         var links = new ActivityLink[batch.Count];
+        var waits = new TimeSpan[batch.Count];
         var samples = 0;
         for (var i = 0; i < batch.Count; i++)
         {
-            statistics.RecordQueued(now - batch[i].EnqueuedAt);
+            waits[i] = now - batch[i].EnqueuedAt;
             inputs[i] = batch[i].Payload.Inputs;
             samples += batch[i].BatchSize;
             var queued = batch[i].Payload.Queued;
             queued?.Stop();
             links[i] = new ActivityLink(queued?.Context ?? default);
         }
+
+        statistics.RecordQueued(waits);
 
         // A batch serves many traces: it starts its own, linked to the queue span of every request in it.
         Activity.Current = null;
@@ -319,19 +342,35 @@ public sealed partial class ModelBatcherGrain(
         var outputs = new TensorData[batch.Count][];
         for (var i = 0; i < batch.Count; i++)
         {
-            var wanted = batch[i].Payload.OutputIndices;
-            outputs[i] = new TensorData[wanted.Length];
-            for (var o = 0; o < wanted.Length; o++)
-            {
-                outputs[i][o] = result.Outputs[i][wanted[o]];
-            }
+            outputs[i] = batch[i].Payload.OutputIndices is { } wanted ? Pick(result.Outputs[i], wanted) : result.Outputs[i];
         }
 
         return outputs;
     }
 
-    private static int[] OutputIndices(string[] all, string[] requested)
+    private static TensorData[] Pick(TensorData[] outputs, int[] wanted)
     {
+        var picked = new TensorData[wanted.Length];
+        for (var o = 0; o < wanted.Length; o++)
+        {
+            picked[o] = outputs[wanted[o]];
+        }
+
+        return picked;
+    }
+
+    /// <summary>
+    /// Where each requested output is among the model's outputs; null when every output is requested (the request then gets
+    /// its outputs from the batch as they are).
+    /// </summary>
+    private static int[]? OutputIndices(string[] all, string[] requested)
+    {
+        // Requested outputs come in the model's order, each once: as many as the model has are all of them.
+        if (requested.Length == all.Length)
+        {
+            return null;
+        }
+
         var indices = new int[requested.Length];
         for (var i = 0; i < requested.Length; i++)
         {
@@ -342,14 +381,23 @@ public sealed partial class ModelBatcherGrain(
     }
 
     /// <summary>Requests share a batch only when every input has the same non-batch dimensions.</summary>
-    private static string ShapeKey(TensorData[] inputs)
+    private static string ShapeKey(TensorData[] inputs) => ShapeKey(Array.ConvertAll(inputs, i => i.Shape));
+
+    /// <summary>
+    /// The one shape key of every valid request when no input has a dynamic non-batch dimension (validated inputs then have the
+    /// declared shapes), made once instead of per request; null when requests may differ.
+    /// </summary>
+    private static string? FixedShapeKey(TensorSpec[] inputs) =>
+        Array.TrueForAll(inputs, i => Array.LastIndexOf(i.Shape, -1) < 1) ? ShapeKey(Array.ConvertAll(inputs, i => i.Shape)) : null;
+
+    private static string ShapeKey(long[][] shapes)
     {
         var key = new StringBuilder();
-        foreach (var input in inputs)
+        foreach (var shape in shapes)
         {
-            for (var d = 1; d < input.Shape.Length; d++)
+            for (var d = 1; d < shape.Length; d++)
             {
-                key.Append(input.Shape[d]).Append(',');
+                key.Append(shape[d]).Append(',');
             }
 
             key.Append('|');
@@ -364,8 +412,8 @@ public sealed partial class ModelBatcherGrain(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId} for {Model}:{Version} on {Silo} failed in the model or its device: {Error}")]
     private partial void LogBackendFailure(string model, long version, string requestId, string silo, string error);
 
-    /// <summary>A request in the queue: its inputs in model order and which outputs it wants.</summary>
-    private sealed record Pending(TensorData[] Inputs, int[] OutputIndices, Activity? Queued);
+    /// <summary>A request in the queue: its inputs in model order and which outputs it wants (null: all of them).</summary>
+    private sealed record Pending(TensorData[] Inputs, int[]? OutputIndices, Activity? Queued);
 
     private sealed record Replica(
         ModelTarget Target,
@@ -373,5 +421,6 @@ public sealed partial class ModelBatcherGrain(
         DynamicBatchScheduler<Pending, TensorData[]> Scheduler,
         StatisticsRecorder Statistics,
         ReplicaEntry Entry,
-        GenerationEngine? Engine);
+        GenerationEngine? Engine,
+        string? FixedShapeKey);
 }

@@ -5,6 +5,7 @@ using Cluster.Contracts.Models;
 using Cluster.Contracts.Tensors;
 using Cluster.Grains.Devices;
 using Cluster.Grains.Placement;
+using System.Runtime.ExceptionServices;
 using Microsoft.Extensions.Logging;
 
 namespace Cluster.Grains.Models;
@@ -12,16 +13,32 @@ namespace Cluster.Grains.Models;
 /// <summary>
 /// Where one replica runs on its silo: the local devices its model may use, the device it loaded on (preferred
 /// while healthy), failover of a batch to another healthy device, and every device it used (its model is unloaded
-/// there when the replica retires). Used on the replica's activation only.
+/// there when the replica retires). Used on the replica's activation, except <see cref="RunAsync"/>: a batch for the
+/// healthy device the replica loaded on and still runs on goes to it from the batcher's thread; any other (a failover,
+/// a move back) takes a turn on the activation through <paramref name="onActivation"/>, where the device state changes.
 /// </summary>
-internal sealed partial class ReplicaDevices(ReplicaKey key, LocalDevices localDevices, string silo, IGrainFactory grains, ILogger logger)
+internal sealed partial class ReplicaDevices(
+    ReplicaKey key,
+    LocalDevices localDevices,
+    string silo,
+    IGrainFactory grains,
+    Func<Func<Task<BatchResult>>, Task<BatchResult>> onActivation,
+    ILogger logger)
 {
     /// <summary>The devices the replica has run on, with their grain references (made once: a lookup by string formats the interface's type name).</summary>
     private readonly Dictionary<string, IDeviceGrain> _used = [];
     private string? _preferred;
 
+    /// <summary>The device the replica loaded on, which a batch reaches off the activation while it is healthy and current.</summary>
+    private volatile LoadedDevice? _loaded;
+    private volatile string? _current;
+
     /// <summary>The key of the device the replica loaded on or last ran a batch on; null before it loaded.</summary>
-    public string? Current { get; private set; }
+    public string? Current
+    {
+        get => _current;
+        private set => _current = value;
+    }
 
     /// <summary>The model variant the current device serves (<c>fp32</c>, <c>fp16</c>, <c>int8</c>); null before the replica loaded.</summary>
     public string? Variant { get; private set; }
@@ -43,31 +60,61 @@ internal sealed partial class ReplicaDevices(ReplicaKey key, LocalDevices localD
         Variant = await Device(deviceKey).LoadModelAsync(target.Model, target.Version.Version, key.ToString(), target.SessionPool);
         _preferred = device;
         Current = deviceKey;
+        _loaded = new LoadedDevice(deviceKey, Device(deviceKey), localDevices.Find(device)!);
     }
 
     /// <summary>
     /// Runs a batch on the replica's device, or the best other healthy one while it is out of service; when
     /// the device fails or hangs (and so takes itself out of service) the batch runs once more on another.
-    /// That is safe: a failed batch answered no caller.
+    /// That is safe: a failed batch answered no caller. Thread-safe.
     /// </summary>
-    public async Task<BatchResult> RunAsync(ModelTarget target, TensorData[][] inputs, string[] outputNames)
+    public Task<BatchResult> RunAsync(ModelTarget target, TensorData[][] inputs, string[] outputNames) =>
+        _loaded is { } loaded && _current == loaded.Key && localDevices.HealthOf(loaded.Descriptor).Health == DeviceHealth.Healthy
+            ? RunOnLoadedAsync(loaded, target, inputs, outputNames)
+            : onActivation(() => RunWithFailoverAsync(target, inputs, outputNames, failed: null));
+
+    /// <summary>Runs a batch on the device the replica loaded on, off the activation; a fault moves it to the activation for the failover.</summary>
+    private async Task<BatchResult> RunOnLoadedAsync(LoadedDevice loaded, ModelTarget target, TensorData[][] inputs, string[] outputNames)
     {
-        var first = DeviceFor(target, avoid: null) ?? throw NoHealthyDevice(target);
         try
         {
-            return await RunOnAsync(first, target, inputs, outputNames);
+            return await Reaching(loaded.Grain.RunBatchAsync(target.Model, target.Version.Version, inputs, outputNames, target.SessionPool));
         }
         catch (DeviceFaultException fault)
         {
-            var second = DeviceFor(target, avoid: first);
-            if (second is null)
-            {
-                throw;
-            }
-
-            LogBatchRetried(logger, key.Model, key.Version, first, second, fault.Message);
-            return await RunOnAsync(second, target, inputs, outputNames);
+            return await onActivation(() => RunWithFailoverAsync(target, inputs, outputNames, (loaded.Key, fault)));
         }
+    }
+
+    /// <summary>On the activation: runs a batch on the best healthy device, unless one already <paramref name="failed"/> it, then on another.</summary>
+    private async Task<BatchResult> RunWithFailoverAsync(
+        ModelTarget target,
+        TensorData[][] inputs,
+        string[] outputNames,
+        (string Device, DeviceFaultException Fault)? failed)
+    {
+        if (failed is null)
+        {
+            var first = DeviceFor(target, avoid: null) ?? throw NoHealthyDevice(target);
+            try
+            {
+                return await RunOnAsync(first, target, inputs, outputNames);
+            }
+            catch (DeviceFaultException fault)
+            {
+                failed = (first, fault);
+            }
+        }
+
+        var (device, error) = failed.Value;
+        var second = DeviceFor(target, avoid: device);
+        if (second is null)
+        {
+            ExceptionDispatchInfo.Throw(error);
+        }
+
+        LogBatchRetried(logger, key.Model, key.Version, device, second, error.Message);
+        return await RunOnAsync(second, target, inputs, outputNames);
     }
 
     /// <summary>The device's grain, recorded as used by this replica.</summary>
@@ -84,20 +131,25 @@ internal sealed partial class ReplicaDevices(ReplicaKey key, LocalDevices localD
 
     private async Task<BatchResult> RunOnAsync(string deviceKey, ModelTarget target, TensorData[][] inputs, string[] outputNames)
     {
+        if (deviceKey != Current)
+        {
+            // The batch moves to another device: the replica holds the model there too and reports that device's variant.
+            Variant = await Reaching(Device(deviceKey).LoadModelAsync(target.Model, target.Version.Version, key.ToString(), target.SessionPool));
+        }
+
+        Current = deviceKey;
+        return await Reaching(Device(deviceKey).RunBatchAsync(target.Model, target.Version.Version, inputs, outputNames, target.SessionPool));
+    }
+
+    /// <summary>A call to a device; when its grain could not be placed (its silo is leaving), the batch never ran and may be retried elsewhere.</summary>
+    private async Task<T> Reaching<T>(Task<T> call)
+    {
         try
         {
-            if (deviceKey != Current)
-            {
-                // The batch moves to another device: the replica holds the model there too and reports that device's variant.
-                Variant = await Device(deviceKey).LoadModelAsync(target.Model, target.Version.Version, key.ToString(), target.SessionPool);
-            }
-
-            Current = deviceKey;
-            return await Device(deviceKey).RunBatchAsync(target.Model, target.Version.Version, inputs, outputNames, target.SessionPool);
+            return await call;
         }
         catch (DeviceNotFoundException e)
         {
-            // The device's silo is leaving, so its grain could not be placed: the batch never ran.
             throw new ReplicaNotStartedException($"Replica {key} could not reach its device ({e.Message}); the request did not run, retry it on another " +
                 "replica.");
         }
@@ -123,4 +175,7 @@ internal sealed partial class ReplicaDevices(ReplicaKey key, LocalDevices localD
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A batch of {Model}:{Version} failed on {Device} and runs again on {Other}: {Error}")]
     private static partial void LogBatchRetried(ILogger logger, string model, long version, string device, string other, string error);
+
+    /// <summary>The device the replica loaded on: its key, grain and descriptor (whose health is read on every batch).</summary>
+    private sealed record LoadedDevice(string Key, IDeviceGrain Grain, Inference.Devices.DeviceDescriptor Descriptor);
 }

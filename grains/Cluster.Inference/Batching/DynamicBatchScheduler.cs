@@ -108,6 +108,7 @@ public sealed class DynamicBatchScheduler<TPayload, TResult> : IDisposable
             var timeout = _policy.AllowTimeoutOverride && options.Timeout is { } own && own > TimeSpan.Zero ? own : _policy.DefaultTimeout;
             request = new QueuedRequest<TPayload, TResult>(payload, batchSize, shapeKey, priority, now)
             {
+                Owner = this,
                 // A timeout beyond the calendar means none.
                 TimeoutAt = timeout is { } t && t < DateTimeOffset.MaxValue - now ? now + t : null,
                 Deadline = options.Deadline,
@@ -119,14 +120,15 @@ public sealed class DynamicBatchScheduler<TPayload, TResult> : IDisposable
 
         if (options.CancellationToken.CanBeCanceled)
         {
-            // A static callback with its state: a lambda capturing the request would cost a closure on every call, token or not.
+            // A static callback with the request as its state (which knows its scheduler): a lambda capturing the request would cost a
+            // closure on every call, token or not, and a tuple as state a box.
             request.Cancellation = options.CancellationToken.Register(
                 static (state, token) =>
                 {
-                    var (scheduler, queued) = ((DynamicBatchScheduler<TPayload, TResult>, QueuedRequest<TPayload, TResult>))state!;
-                    scheduler.Cancel(queued, token);
+                    var queued = (QueuedRequest<TPayload, TResult>)state!;
+                    queued.Owner!.Cancel(queued, token);
                 },
-                (this, request));
+                request);
             if (request.State != RequestState.Queued)
             {
                 // Scheduled (or released) before the registration was stored: nobody else will dispose it.

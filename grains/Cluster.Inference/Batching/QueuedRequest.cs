@@ -62,6 +62,9 @@ public sealed class QueuedRequest<TPayload, TResult>
     /// <summary>Whether its queue timeout passed with the DELAY action, which put it behind the others.</summary>
     public bool Delayed { get; internal set; }
 
+    /// <summary>The scheduler that queued it, which a cancellation of the request reaches.</summary>
+    internal DynamicBatchScheduler<TPayload, TResult>? Owner { get; init; }
+
     internal long Sequence { get; set; }
 
     internal DateTimeOffset? TimeoutAt { get; set; }

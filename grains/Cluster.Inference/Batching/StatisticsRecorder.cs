@@ -40,16 +40,32 @@ public sealed class StatisticsRecorder(string model, long version, TimeProvider 
     private long _lastInferenceMs;
     private TokenCounts _tokens;
 
-    /// <summary>A request left the queue after <paramref name="waited"/>.</summary>
-    public void RecordQueued(TimeSpan waited)
+    /// <summary>
+    /// A batch's requests left the queue after <paramref name="waits"/>: the totals are taken once per batch, the queue-time
+    /// histogram gets every request's wait.
+    /// </summary>
+    public void RecordQueued(ReadOnlySpan<TimeSpan> waits)
     {
+        var total = TimeSpan.Zero;
         lock (_gate)
         {
-            _queue.Add(waited.Ticks * 100);
+            foreach (var waited in waits)
+            {
+                _queue.Add(waited.Ticks * 100);
+                total += waited;
+            }
         }
 
-        metrics?.QueueDuration.Add((long)waited.TotalMicroseconds, _tags);
-        metrics?.QueueTime.Record(waited.TotalMilliseconds, _tags);
+        if (metrics is null)
+        {
+            return;
+        }
+
+        metrics.QueueDuration.Add((long)total.TotalMicroseconds, _tags);
+        foreach (var waited in waits)
+        {
+            metrics.QueueTime.Record(waited.TotalMilliseconds, _tags);
+        }
     }
 
     /// <summary>A batch of <paramref name="requests"/> requests and <paramref name="samples"/> samples ran (over <paramref name="tokens"/> positions for a text

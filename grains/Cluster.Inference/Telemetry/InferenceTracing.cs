@@ -17,9 +17,9 @@ public static class InferenceTracing
 
     /// <summary>
     /// Starts a span that does not become the ambient <see cref="Activity.Current"/>, for a wait that ends
-    /// elsewhere (the queue span ends when the request's batch is dispatched).
+    /// elsewhere (the queue span ends when the request's batch is dispatched). Its tags cost no array, traced or not.
     /// </summary>
-    public static Activity? StartDetached(string name, params (string Key, object? Value)[] tags)
+    public static Activity? StartDetached(string name, params ReadOnlySpan<(string Key, object? Value)> tags)
     {
         var ambient = Activity.Current;
         var activity = Source.StartActivity(name, ActivityKind.Internal);

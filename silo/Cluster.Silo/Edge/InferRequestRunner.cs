@@ -51,7 +51,12 @@ public static class InferRequestRunner
             }
         }
 
-        var outputs = request.Outputs.Select(o => o.Name).ToArray();
+        string[] outputs = request.Outputs.Count == 0 ? [] : new string[request.Outputs.Count];
+        for (var i = 0; i < outputs.Length; i++)
+        {
+            outputs[i] = request.Outputs[i].Name;
+        }
+
         var response = await client.InferAsync(model, inputs, version, outputs, request.Id, Options(model, request.Parameters, deadline), cancellationToken);
         return Answer(response, useRaw);
     }
@@ -112,6 +117,12 @@ public static class InferRequestRunner
 
     private static InferOptions Options(string model, Google.Protobuf.Collections.MapField<string, InferParameter> parameters, DateTimeOffset? deadline)
     {
+        if (parameters.Count == 0)
+        {
+            // Most requests carry no parameters: the map's enumerator is an object, made only when there is something to read.
+            return new InferOptions { Deadline = deadline };
+        }
+
         int? priority = null;
         TimeSpan? timeout = null;
         string? assignmentKey = null;
