@@ -44,9 +44,8 @@ public sealed class EmbeddingsScenario : IBenchScenario
             Task Sdk(int _) => cluster.Inference.EmbedAsync([corpus[Interlocked.Increment(ref next) % corpus.Length]]);
             Task Grpc(int _) => stub.ModelInferAsync(requests[Interlocked.Increment(ref next) % corpus.Length]).ResponseAsync;
 
-            // Both paths warm up in turn, twice, before either is measured: for tens of seconds after start the JIT's
-            // background tiers take a fifth to a quarter of the process's CPU (perf: ".NET Tiered Compilation"), which the
-            // cluster's sessions would lose and the direct run, with far less code to compile, would not.
+            // Both paths warm up in turn, twice, before either is measured, so each measures batches formed under load rather
+            // than the start's (the silo's methods are compiled optimized on first call: no JIT tiers run later, see the csproj).
             for (var pass = 0; pass < 2; pass++)
             {
                 await new ClosedLoopLoad(Callers, TimeSpan.Zero, options.Warmup * 3).RunAsync(Sdk);
