@@ -34,7 +34,7 @@ public sealed class EmbeddingsScenario : IBenchScenario
             $"cores, {options.Seconds:0.##} s per load");
         LoadFigures sdk, grpc;
         int batchSize;
-        (double SentencesPerSecond, TokenCounts Tokens, double Served, double Single) direct;
+        (double SentencesPerSecond, TokenCounts Tokens, double Served, double Single, double CpuMilliseconds) direct;
         await using (var cluster = await BenchCluster.StartAsync(_ => { }, bundledModels: true))
         {
             using var channel = GrpcChannel.ForAddress(cluster.GrpcAddress);
@@ -44,9 +44,8 @@ public sealed class EmbeddingsScenario : IBenchScenario
             Task Sdk(int _) => cluster.Inference.EmbedAsync([corpus[Interlocked.Increment(ref next) % corpus.Length]]);
             Task Grpc(int _) => stub.ModelInferAsync(requests[Interlocked.Increment(ref next) % corpus.Length]).ResponseAsync;
 
-            // Both paths warm up in turn, twice, before either is measured: for tens of seconds after start the JIT's
-            // background tiers take a fifth to a quarter of the process's CPU (perf: ".NET Tiered Compilation"), which the
-            // cluster's sessions would lose and the direct run, with far less code to compile, would not.
+            // Both paths warm up in turn, twice, before either is measured, so each measures batches formed under load rather
+            // than the start's (the silo's methods are compiled optimized on first call: no JIT tiers run later, see the csproj).
             for (var pass = 0; pass < 2; pass++)
             {
                 await new ClosedLoopLoad(Callers, TimeSpan.Zero, options.Warmup * 3).RunAsync(Sdk);
@@ -68,6 +67,9 @@ public sealed class EmbeddingsScenario : IBenchScenario
             DirectServedSettingsSentencesPerSecond = Math.Round(direct.Served, 1),
             DirectSingleSessionSentencesPerSecond = Math.Round(direct.Single, 1),
             DirectBatchSize = batchSize,
+            SdkCpuMillisecondsPerSentence = Math.Round(sdk.CpuMilliseconds, 3),
+            GrpcCpuMillisecondsPerSentence = Math.Round(grpc.CpuMilliseconds, 3),
+            DirectCpuMillisecondsPerSentence = Math.Round(direct.CpuMilliseconds, 3),
             SdkP50Milliseconds = sdk.Load.P50Milliseconds,
             SdkP99Milliseconds = sdk.Load.P99Milliseconds,
             GrpcP50Milliseconds = grpc.Load.P50Milliseconds,
@@ -87,6 +89,9 @@ public sealed class EmbeddingsScenario : IBenchScenario
                 [$"direct, batches of {batchSize} (the faster setting)", BenchReport.Number(results.DirectSentencesPerSecond), "sentences/s"],
                 ["SDK / direct", BenchReport.Number(results.SdkOverDirect, 3), "x"],
                 ["gRPC / direct", BenchReport.Number(results.GrpcOverDirect, 3), "x"],
+                ["process CPU per sentence, SDK / gRPC / direct",
+                    $"{results.SdkCpuMillisecondsPerSentence:0.###} / {results.GrpcCpuMillisecondsPerSentence:0.###} / " +
+                        $"{results.DirectCpuMillisecondsPerSentence:0.###}", "ms"],
                 ["SDK p50 / p99", $"{results.SdkP50Milliseconds:0.###} / {results.SdkP99Milliseconds:0.###}", "ms"],
                 ["gRPC p50 / p99", $"{results.GrpcP50Milliseconds:0.###} / {results.GrpcP99Milliseconds:0.###}", "ms"],
                 ["padding fraction, cluster / direct", $"{results.ClusterPaddingFraction:0.###} / {results.DirectPaddingFraction:0.###}", ""],
@@ -108,15 +113,22 @@ public sealed class EmbeddingsScenario : IBenchScenario
     {
         await new ClosedLoopLoad(Callers, TimeSpan.Zero, options.Warmup).RunAsync(call);
         var before = await client.GetStatisticsAsync(Model);
-        var load = await new ClosedLoopLoad(Callers, options.Warmup, options.Measure).RunAsync(call);
+        var sentences = 0L;
+        var cpuBefore = Environment.CpuUsage.TotalTime;
+        var load = await new ClosedLoopLoad(Callers, options.Warmup, options.Measure).RunAsync(async caller =>
+        {
+            await call(caller);
+            Interlocked.Increment(ref sentences);
+        });
+        var cpuMilliseconds = (Environment.CpuUsage.TotalTime - cpuBefore).TotalMilliseconds / Math.Max(1, sentences);
         var after = await client.GetStatisticsAsync(Model);
         var meanBatch = (after.InferenceCount - before.InferenceCount) / (double)Math.Max(1, after.ExecutionCount - before.ExecutionCount);
         var tokens = new TokenCounts { Real = after.Tokens.Real - before.Tokens.Real, Padding = after.Tokens.Padding - before.Tokens.Padding };
         var deviceSeconds = (DeviceNanoseconds(after) - DeviceNanoseconds(before)) / 1e9;
         Console.WriteLine($"  {what}: {load.SamplesPerSecond:N1} sentences/s, p50 {load.P50Milliseconds:0.###} ms, p99 {load.P99Milliseconds:0.###} ms, mean " +
             $"batch {meanBatch:0.0}, padding {tokens.PaddingFraction:P1}, device busy {deviceSeconds / (options.Warmup + options.Measure).TotalSeconds:P0} " +
-                "(warm-up included)");
-        return new LoadFigures(load, meanBatch, tokens);
+                $"(warm-up included), process CPU {cpuMilliseconds:0.###} ms per sentence");
+        return new LoadFigures(load, meanBatch, tokens, cpuMilliseconds);
     }
 
     private static long DeviceNanoseconds(Cluster.Contracts.Models.ModelStatistics statistics) =>
@@ -125,20 +137,21 @@ public sealed class EmbeddingsScenario : IBenchScenario
     /// <summary>
     /// The pipeline called directly, without the cluster, for the measuring time: with the model's own
     /// <c>instance_count</c> and <c>intra_op_threads</c> (one loop per instance) and as one session on every
-    /// core. The faster of the two is the baseline.
+    /// core. The faster of the two is the baseline, and its process CPU per sentence is the cluster's.
     /// </summary>
-    private static (double SentencesPerSecond, TokenCounts Tokens, double Served, double Single) Direct(string[] corpus, int batchSize, BenchOptions options)
+    private static (double SentencesPerSecond, TokenCounts Tokens, double Served, double Single, double CpuMilliseconds) Direct(string[] corpus, int batchSize,
+        BenchOptions options)
     {
         var folder = Path.Combine(BenchCluster.BundledModelsPath, Model);
         var config = ModelConfigReader.Read(Path.Combine(folder, "config.json"));
         var served = DirectRun(folder, config, corpus, batchSize, options);
         var single = DirectRun(folder, config with { InstanceCount = 1, IntraOpThreads = 0 }, corpus, batchSize, options);
         var best = served.SentencesPerSecond >= single.SentencesPerSecond ? served : single;
-        return (best.SentencesPerSecond, best.Tokens, served.SentencesPerSecond, single.SentencesPerSecond);
+        return (best.SentencesPerSecond, best.Tokens, served.SentencesPerSecond, single.SentencesPerSecond, best.CpuMilliseconds);
     }
 
-    private static (double SentencesPerSecond, TokenCounts Tokens) DirectRun(string folder, ModelConfig config, string[] corpus, int batchSize,
-        BenchOptions options)
+    private static (double SentencesPerSecond, TokenCounts Tokens, double CpuMilliseconds) DirectRun(string folder, ModelConfig config, string[] corpus,
+        int batchSize, BenchOptions options)
     {
         var version = Path.Combine(folder, "1");
         var instances = Enumerable.Range(0, config.InstanceCount)
@@ -152,7 +165,8 @@ public sealed class EmbeddingsScenario : IBenchScenario
             var start = Stopwatch.GetTimestamp();
             var end = start + (long)((options.Warmup + options.Measure).TotalSeconds * Stopwatch.Frequency);
             var measureFrom = start + (long)(options.Warmup.TotalSeconds * Stopwatch.Frequency);
-            long sentences = 0;
+            long sentences = 0, allSentences = 0;
+            var cpuBefore = Environment.CpuUsage.TotalTime;
             var tokens = default(TokenCounts);
             var gate = new object();
             var loops = instances.Select((instance, k) => Task.Factory.StartNew(
@@ -162,6 +176,7 @@ public sealed class EmbeddingsScenario : IBenchScenario
                     {
                         var batch = batches[i % batches.Length];
                         var result = instance.RunBatch([batch], outputs);
+                        Interlocked.Add(ref allSentences, batch[0].Shape[0]);
                         if (Stopwatch.GetTimestamp() >= measureFrom)
                         {
                             lock (gate)
@@ -175,10 +190,11 @@ public sealed class EmbeddingsScenario : IBenchScenario
                 TaskCreationOptions.LongRunning)).ToArray();
             Task.WaitAll(loops);
             var rate = sentences / Stopwatch.GetElapsedTime(measureFrom).TotalSeconds;
+            var cpuMilliseconds = (Environment.CpuUsage.TotalTime - cpuBefore).TotalMilliseconds / Math.Max(1, allSentences);
             Console.WriteLine($"  direct, batches of {batchSize}, {config.InstanceCount} session(s) " +
                 $"x {(config.IntraOpThreads == 0 ? "all cores" : config.IntraOpThreads + " thread(s)")}: {rate:N1} sentences/s, " +
-                    $"padding {tokens.PaddingFraction:P1}");
-            return (rate, tokens);
+                    $"padding {tokens.PaddingFraction:P1}, process CPU {cpuMilliseconds:0.###} ms per sentence");
+            return (rate, tokens, cpuMilliseconds);
         }
         finally
         {
@@ -189,7 +205,7 @@ public sealed class EmbeddingsScenario : IBenchScenario
         }
     }
 
-    private sealed record LoadFigures(LoadResult Load, double MeanBatch, TokenCounts Tokens);
+    private sealed record LoadFigures(LoadResult Load, double MeanBatch, TokenCounts Tokens, double CpuMilliseconds);
 }
 
 /// <summary>The <c>embeddings</c> scenario's figures.</summary>
@@ -206,6 +222,16 @@ public sealed record EmbeddingsResults
     [JsonPropertyName("direct_single_session_sentences_per_s")] public required double DirectSingleSessionSentencesPerSecond { get; init; }
 
     [JsonPropertyName("direct_batch_size")] public required int DirectBatchSize { get; init; }
+
+    /// <summary>Process CPU (silo, client and callers, warm-up of the measuring run included) per sentence through the SDK: independent of
+    /// what else runs on the machine, unlike the rates.</summary>
+    [JsonPropertyName("sdk_cpu_ms_per_sentence")] public required double SdkCpuMillisecondsPerSentence { get; init; }
+
+    /// <summary>The same through the gRPC edge.</summary>
+    [JsonPropertyName("grpc_cpu_ms_per_sentence")] public required double GrpcCpuMillisecondsPerSentence { get; init; }
+
+    /// <summary>The same for the direct run (the faster setting).</summary>
+    [JsonPropertyName("direct_cpu_ms_per_sentence")] public required double DirectCpuMillisecondsPerSentence { get; init; }
 
     [JsonPropertyName("sdk_over_direct")] public double SdkOverDirect => Math.Round(SdkSentencesPerSecond / DirectSentencesPerSecond, 4);
 

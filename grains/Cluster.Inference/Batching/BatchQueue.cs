@@ -10,6 +10,9 @@ internal sealed class BatchQueue<TPayload, TResult>(BatchingPolicy policy)
     private readonly LinkedList<QueuedRequest<TPayload, TResult>>[] _levels =
         [.. Enumerable.Range(0, Math.Max(1, policy.PriorityLevels) + 1).Select(_ => new LinkedList<QueuedRequest<TPayload, TResult>>())];
 
+    /// <summary>The last request of a due batch that was shared among idle slots: the rest of it is due too.</summary>
+    private long _dueThroughSequence = -1;
+
     /// <summary>Queued requests, delayed ones included.</summary>
     public int Count { get; private set; }
 
@@ -53,9 +56,12 @@ internal sealed class BatchQueue<TPayload, TResult>(BatchingPolicy policy)
     /// The batch to send now, if one is due: the first request in order plus later ones of the same
     /// shape that fit in max_batch_size. It is due when it is full, when a prefix of it is a preferred
     /// size (that prefix is sent), when there is no queue delay, or when its oldest request has waited
-    /// the delay. Otherwise <paramref name="dueAt"/> says when it will be.
+    /// the delay. Otherwise <paramref name="dueAt"/> says when it will be. With more than one of
+    /// <paramref name="idleSlots"/>, a due batch not cut to a preferred size is shared among them: this call
+    /// takes its first share, and the rest is due at once for the next idle slot, so every instance computes
+    /// rather than one running the whole queue while the others wait.
     /// </summary>
-    public List<QueuedRequest<TPayload, TResult>>? TakeDueBatch(DateTimeOffset now, out DateTimeOffset? dueAt)
+    public List<QueuedRequest<TPayload, TResult>>? TakeDueBatch(DateTimeOffset now, int idleSlots, out DateTimeOffset? dueAt)
     {
         dueAt = null;
         var candidates = new List<QueuedRequest<TPayload, TResult>>();
@@ -105,10 +111,15 @@ internal sealed class BatchQueue<TPayload, TResult>(BatchingPolicy policy)
         {
             candidates.RemoveRange(preferredCount, candidates.Count - preferredCount);
         }
-        else if (!full && policy.MaxQueueDelay > TimeSpan.Zero && now - oldest < policy.MaxQueueDelay)
+        else if (!full && policy.MaxQueueDelay > TimeSpan.Zero && now - oldest < policy.MaxQueueDelay && head.Sequence > _dueThroughSequence)
         {
             dueAt = oldest + policy.MaxQueueDelay;
             return null;
+        }
+        else if (idleSlots > 1)
+        {
+            _dueThroughSequence = candidates[^1].Sequence;
+            KeepShare(candidates, total, idleSlots);
         }
 
         foreach (var request in candidates)
@@ -117,5 +128,20 @@ internal sealed class BatchQueue<TPayload, TResult>(BatchingPolicy policy)
         }
 
         return candidates;
+    }
+
+    /// <summary>Cuts <paramref name="candidates"/> (<paramref name="total"/> items) to the first requests holding at least an even share of them.</summary>
+    private static void KeepShare(List<QueuedRequest<TPayload, TResult>> candidates, int total, int idleSlots)
+    {
+        var share = (total + idleSlots - 1) / idleSlots;
+        var kept = 0;
+        var count = 0;
+        do
+        {
+            kept += candidates[count++].BatchSize;
+        }
+        while (kept < share);
+
+        candidates.RemoveRange(count, candidates.Count - count);
     }
 }

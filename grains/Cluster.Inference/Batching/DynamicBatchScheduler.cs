@@ -211,7 +211,7 @@ public sealed class DynamicBatchScheduler<TPayload, TResult> : IDisposable
             var next = ExpireTimeouts(now);
             while (_running < _policy.Slots)
             {
-                var batch = _queue.TakeDueBatch(now, out var dueAt);
+                var batch = _queue.TakeDueBatch(now, _policy.Slots - _running, out var dueAt);
                 if (batch is null)
                 {
                     next = Earliest(next, dueAt);

@@ -232,6 +232,36 @@ public sealed class DynamicBatchSchedulerTests
     }
 
     [Fact]
+    public void QueueDelay_SeveralSlotsIdle_DueBatchIsSharedAmongThem()
+    {
+        using var h = new SchedulerHarness(new BatchingPolicy { MaxBatchSize = 64, Slots = 2, MaxQueueDelay = 100 * Microsecond });
+        _ = h.Enqueue(1);
+        _ = h.Enqueue(2, batchSize: 2);
+        h.Time.Advance(60 * Microsecond);
+        _ = h.Enqueue(3);
+        _ = h.Enqueue(4);
+        _ = h.Enqueue(5);
+        Assert.Empty(h.Batches);
+
+        // Five items due at once on two idle slots: the first three, then the rest (which waited only 40 µs) at once too.
+        h.Time.Advance(40 * Microsecond);
+        Assert.Equal([[1, 2], [3, 4, 5]], h.Dispatched());
+    }
+
+    [Fact]
+    public void QueueDelay_OneSlotIdle_TakesTheWholeDueBatch()
+    {
+        using var h = new SchedulerHarness(new BatchingPolicy { MaxBatchSize = 64, Slots = 2, MaxQueueDelay = 100 * Microsecond });
+        _ = h.Enqueue(1);
+        h.Time.Advance(100 * Microsecond);
+        _ = h.Enqueue(2);
+        _ = h.Enqueue(3);
+        _ = h.Enqueue(4);
+        h.Time.Advance(100 * Microsecond);
+        Assert.Equal([[1], [2, 3, 4]], h.Dispatched());
+    }
+
+    [Fact]
     public async Task Cancellation_RemovesQueuedRequestAndFreesItsPlace()
     {
         using var h = new SchedulerHarness(new BatchingPolicy { MaxBatchSize = 8, MaxQueueSize = 1 });
