@@ -33,7 +33,7 @@ public static class ClusterTables
         foreach (var device in devices)
         {
             var status = device.Status;
-            Row(table, status.Key, status.Kind, status.HealthReason is null ? status.Health.ToString() : $"{status.Health}: {status.HealthReason}",
+            Row(table, status.Key, status.ComputeCapability is { } capability ? $"{status.Kind} (cc {capability})" : status.Kind, status.HealthReason is null ? status.Health.ToString() : $"{status.Health}: {status.HealthReason}",
                 $"{AdminConsole.Bytes(status.MemoryUsedBytes)} / {(status.MemoryTotalBytes > 0 ? AdminConsole.Bytes(status.MemoryTotalBytes) : "?")} " +
                     $"({status.MemorySource})",
                 AdminConsole.Number(device.BusyFraction * 100) + " %",

@@ -94,6 +94,7 @@ public sealed partial class DeviceGrain(
             MemoryTotalBytes = device.MemoryTotalBytes,
             MemoryReservedBytes = device.MemoryReservedBytes,
             MemorySource = device.MemorySource,
+            ComputeCapability = device.ComputeCapability,
             MemoryUsedBytes = used,
             Speed = device.Speed,
             MeasuredItemsPerSecond = throughputs.OnDevice(_key.Device),
@@ -347,7 +348,7 @@ public sealed partial class DeviceGrain(
 
         if (target.Variant.Length == 0)
         {
-            return repository.VariantFile(model, version, device.Kind, target.Config.Variants);
+            return repository.VariantFile(model, version, device.Kind, target.Config.Variants, device.ComputeCapability);
         }
 
         return (target.Variant, repository.NamedVariantFile(model, version, target.Variant, target.Config.Variants)
@@ -360,7 +361,8 @@ public sealed partial class DeviceGrain(
         Message = "Loaded {Sessions} ({Variant}) on {Device}: {Instances} session instance(s), {Warmups} warm-up request(s) each")]
     private partial void LogLoaded(string sessions, string variant, string device, int instances, int warmups);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Model}:{Version} on {Device} runs without a CUDA graph: cuda.cuda_graph applies on CUDA devices only")]
+    [LoggerMessage(
+        Level = LogLevel.Information, Message = "{Model}:{Version} on {Device} runs without a CUDA graph: cuda.cuda_graph applies on CUDA devices only")]
     private partial void LogCudaGraphOnCudaOnly(string model, long version, string device);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Unloaded {Sessions} from {Device}")]
