@@ -5,8 +5,8 @@ namespace Cluster.Inference.Devices;
 
 /// <summary>
 /// Reads GPU memory, and the CUDA compute capability where the driver has <c>nvmlDeviceGetCudaComputeCapability</c>, through NVML
-/// (<c>libnvidia-ml.so.1</c>, installed with every NVIDIA driver), loaded on first use. Where the library is absent (no driver, a CPU-only machine) every read reports it unavailable
-/// with the loader's reason rather than throwing. NVML numbers devices in PCI bus order; set
+/// (<c>libnvidia-ml.so.1</c>, installed with every NVIDIA driver), loaded on first use. Where the library is absent (no driver,
+/// a CPU-only machine) every read reports it unavailable with the loader's reason rather than throwing. NVML numbers devices in PCI bus order; set
 /// <c>CUDA_DEVICE_ORDER=PCI_BUS_ID</c> on multi-GPU machines so CUDA's device ids follow the same order.
 /// </summary>
 public sealed unsafe class NvmlMemoryReader : IDeviceMemoryReader

@@ -44,6 +44,8 @@ internal sealed class CudaGraphBinding : IBatchBinding
         {
             _binding.BindOutput(name, output.Device);
         }
+
+        ProbeCopies();
     }
 
     /// <summary>
@@ -62,6 +64,38 @@ internal sealed class CudaGraphBinding : IBatchBinding
                         $"'{name}' has shape [{string.Join(", ", node.Dimensions)}].");
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Copies zeros into every bound input once, so an ONNX Runtime build that cannot copy between host and device buffers here
+    /// fails the load naming the setting rather than every request.
+    /// </summary>
+    private void ProbeCopies()
+    {
+        var zeros = new List<OrtValue>();
+        try
+        {
+            foreach (var device in _deviceInputs)
+            {
+                var info = device.GetTensorTypeAndShape();
+                var bytes = checked((int)(info.ElementCount * OrtElementTypes.FromOrt(info.ElementDataType).SizeOf()));
+                var host = new PinnedHostBuffer();
+                host.Take(bytes).Clear();
+                zeros.Add(host.Tensor(info.ElementDataType, info.Shape, bytes));
+            }
+
+            OrtEnv.Instance().CopyTensors(zeros, _deviceInputs, null);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            Dispose();
+            throw new ModelUnavailableException($"cuda.cuda_graph: ONNX Runtime cannot copy inputs into the CUDA graph's device buffers on this " +
+                $"machine ({e.Message}); set cuda.cuda_graph to false for this model.");
+        }
+        finally
+        {
+            zeros.ForEach(z => z.Dispose());
         }
     }
 

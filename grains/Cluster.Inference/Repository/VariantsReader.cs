@@ -6,7 +6,8 @@ namespace Cluster.Inference.Repository;
 
 /// <summary>
 /// Reads <c>variants</c>: an array of <c>{ "file", "precision", "device_kinds", "min_compute_capability" }</c>, each a file in every
-/// version folder, its precision, the device kinds that load it and, optionally, the lowest CUDA compute capability that does. Whether each file is there is checked per version, when it is read.
+/// version folder, its precision, the device kinds that load it and, optionally, the lowest CUDA compute capability that does.
+/// Whether each file is there is checked per version, when it is read.
 /// </summary>
 internal static class VariantsReader
 {
