@@ -85,7 +85,7 @@ public sealed class DeviceGrainTests(TwoSiloFixture fixture)
         Assert.Equal(new float[6], result.Outputs[0][0].AsFloat32());
         Assert.Equal([1L, 3L], result.Outputs[1][0].Shape);
         var status = await grain.GetStatusAsync();
-        Assert.Equal("sim:t4", status.Kind);
+        Assert.Equal(("sim:t4", new ComputeCapability(7, 5)), (status.Kind, status.ComputeCapability));
         Assert.Equal(["tiny_classifier:1"], status.LoadedModels);
         Assert.Equal(16L * 1024 * 1024 * 1024, status.MemoryTotalBytes);
         Assert.True(status.MemoryUsedBytes > 0);

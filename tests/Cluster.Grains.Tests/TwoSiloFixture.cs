@@ -14,7 +14,11 @@ public sealed class TwoSiloFixture : IAsyncLifetime
         ["silo-a", "silo-b"],
         perSilo: i => i == 0
             ? new() { ["Cluster:Devices:Cuda"] = "0" }
-            : new() { ["Cluster:Devices:Simulated:0:Profile"] = "t4", ["Cluster:Devices:Simulated:0:Count"] = "2" },
+            : new()
+            {
+                ["Cluster:Devices:Simulated:0:Profile"] = "t4", ["Cluster:Devices:Simulated:0:Count"] = "2",
+                ["Cluster:Devices:Simulated:0:ComputeCapability"] = "7.5",
+            },
         prepareRepository: repository =>
         {
             RepositoryPaths.AddCorruptModel(repository, "broken");

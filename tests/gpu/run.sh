@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The GPU check: on a machine with an NVIDIA GPU it builds, starts a silo with CUDA on and checks that every GPU
 # is healthy with its memory read from the driver, that the demo models' replicas land on a GPU, that each demo
-# model's GPU output matches the CPU's within 1e-3, and runs the batching benchmark on the GPU. Prints one JSON
-# line (ok, gpus, per-model max abs difference, benchmark figures) and exits 0 only when every check passed.
+# model's GPU output matches the CPU's within 1e-3, that a fixed-shape model with cuda.cuda_graph replays its graph
+# on new inputs correctly, and runs the batching benchmark on the GPU. Prints one JSON line (ok, gpus with their
+# compute capability, per-model max abs difference, the CUDA graph check, benchmark figures) and exits 0 only when
+# every check passed.
 # Without a GPU it says so and exits 1. Takes under 8 minutes; needs dotnet and python3.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -36,6 +38,29 @@ dotnet build tests/Cluster.Benchmarks -c Release -v q -nologo >>"$work/build.log
 cli() { dotnet run --no-build -c Release --project client/Cluster.Cli -- "$@"; }
 models="$work/models"
 dotnet run --no-build -c Release --project silo/Cluster.Silo -- --write-demo-models "$models" >/dev/null
+
+# graph_relu: x FP32 [2,4] -> Relu -> y, fixed shapes, served on GPUs only with cuda.cuda_graph (ONNX protobuf written by hand).
+mkdir -p "$models/graph_relu/1"
+echo '{"max_batch_size": 0, "device_kinds": ["cuda"], "cuda": {"cuda_graph": true}}' >"$models/graph_relu/config.json"
+python3 - "$models/graph_relu/1/model.onnx" <<'PY'
+import sys
+def varint(n):
+    out = b""
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out += bytes([byte | (0x80 if n else 0)])
+        if not n:
+            return out
+def message(number, payload): return varint(number << 3 | 2) + varint(len(payload)) + payload
+def integer(number, value): return varint(number << 3) + varint(value)
+def text(number, value): return message(number, value.encode())
+dims = message(2, b"".join(message(1, integer(1, d)) for d in (2, 4)))
+tensor = message(1, integer(1, 1) + dims)
+def value_info(name): return text(1, name) + message(2, tensor)
+graph = message(1, text(1, "x") + text(2, "y") + text(4, "Relu")) + text(2, "graph_relu") \
+    + message(11, value_info("x")) + message(12, value_info("y"))
+open(sys.argv[1], "wb").write(integer(1, 8) + message(8, text(1, "") + integer(2, 17)) + message(7, graph))
+PY
 
 # Starts a silo serving the demo models with CUDA set to $1 and waits (up to 90 s) until its gateway answers.
 start_silo() {
@@ -101,8 +126,16 @@ for g in gpus:
     assert g["health"] == "healthy", g
     assert g["memory_source"] == "driver" and g["memory_total_bytes"] > 0, g
 assert any(g["loaded_models"] for g in gpus), "no replica on a GPU"
+assert all(g.get("compute_capability") for g in gpus), "a GPU's compute capability is not from the driver"
 PY
 infer_all "$work/gpu"
+# The CUDA graph is captured at warm-up; each request after replays it on inputs copied into the same device buffers.
+mkdir -p "$work/graph"
+for i in 1 2 3; do
+  cli infer graph_relu --json --input "x=$i,-1,2,-$i,0.5,-0.5,$i,-2" --shape x=2x4 >"$work/graph/$i.json" || fail "graph_relu inference $i failed"
+done
+rm -f "$work/gpu/graph_relu.json"
+rm -rf "$models/graph_relu"
 stop_silo
 
 echo "checking the CPU silo" >&2
@@ -133,7 +166,15 @@ for name in sorted(f[:-5] for f in os.listdir(os.path.join(work, "gpu")) if f.en
     ok = ok and worst <= 1e-3
 gpus = [{"device": d["status"]["key"], "memory_total_bytes": d["status"]["memory_total_bytes"], "loaded": d["status"]["loaded_models"]}
         for d in json.load(open(os.path.join(work, "devices.json"))) if d["status"]["kind"] == "cuda"]
+graph = {}
+for i in (1, 2, 3):
+    expected = [max(0.0, v) for v in (i, -1, 2, -i, 0.5, -0.5, i, -2)]
+    actual = [float(v) for v in json.load(open(os.path.join(work, "graph", f"{i}.json")))["outputs"][0]["data"]]
+    graph[str(i)] = max(abs(a - b) for a, b in zip(actual, expected))
+ok = ok and all(d == 0 for d in graph.values())
+for g, d in zip(gpus, (d for d in json.load(open(os.path.join(work, "devices.json"))) if d["status"]["kind"] == "cuda")):
+    g["compute_capability"] = d["status"].get("compute_capability")
 bench = json.load(open("artifacts/bench/batching.json"))
-print(json.dumps({"ok": ok, "gpus": gpus, "max_abs_difference": differences, "tolerance": 1e-3, "batching": bench.get("summary", bench)}))
+print(json.dumps({"ok": ok, "gpus": gpus, "cuda_graph_max_abs_difference": graph, "max_abs_difference": differences, "tolerance": 1e-3, "batching": bench.get("summary", bench)}))
 sys.exit(0 if ok else 1)
 PY

@@ -33,7 +33,8 @@ public static class ClusterTables
         foreach (var device in devices)
         {
             var status = device.Status;
-            Row(table, status.Key, status.Kind, status.HealthReason is null ? status.Health.ToString() : $"{status.Health}: {status.HealthReason}",
+            var kind = status.ComputeCapability is { } capability ? $"{status.Kind} (cc {capability})" : status.Kind;
+            Row(table, status.Key, kind, status.HealthReason is null ? status.Health.ToString() : $"{status.Health}: {status.HealthReason}",
                 $"{AdminConsole.Bytes(status.MemoryUsedBytes)} / {(status.MemoryTotalBytes > 0 ? AdminConsole.Bytes(status.MemoryTotalBytes) : "?")} " +
                     $"({status.MemorySource})",
                 AdminConsole.Number(device.BusyFraction * 100) + " %",

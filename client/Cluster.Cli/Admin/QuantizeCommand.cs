@@ -36,7 +36,8 @@ public static class QuantizeCommand
                 $"{r.Model} v{r.Version} {r.Variant} on {r.Silo}: {r.File} ({AdminConsole.Bytes(r.VariantBytes)}, FP32 {AdminConsole.Bytes(r.Fp32Bytes)}), "
                 + $"{r.ConvertedNodes} node(s) converted");
             console.Line(
-                $"  against FP32 on {r.Samples} random samples: max abs difference {AdminConsole.Number(r.MaxAbsDifference, "G3")}, "
+                $"  against FP32 on {r.Samples} {(r.Inputs == "warmup" ? "warm-up" : "random")} samples: "
+                + $"max abs difference {AdminConsole.Number(r.MaxAbsDifference, "G3")}, "
                 + $"top-1 agreement {AdminConsole.Number(r.Top1Agreement, "0.0000")}; report in {r.File}.report.json");
         }
 

@@ -40,4 +40,7 @@ public sealed record VariantReport
 
     /// <summary>Size of the variant file in bytes.</summary>
     [Id(10)] public long VariantBytes { get; init; }
+
+    /// <summary>What both files ran on: <c>warmup</c> (the model's configured warm-up requests) or <c>random</c> (float32 inputs in [-1, 1)).</summary>
+    [Id(11)] public string Inputs { get; init; } = "random";
 }

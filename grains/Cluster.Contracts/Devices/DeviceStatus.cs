@@ -45,6 +45,9 @@ public sealed record DeviceStatus
 
     /// <summary>The file variant (<c>fp32</c>, <c>fp16</c>, <c>int8</c>) each loaded model version (<c>model:version</c>) serves.</summary>
     [Id(13)] public Dictionary<string, string> Variants { get; init; } = [];
+
+    /// <summary>The GPU's CUDA compute capability, from the driver or a simulated profile's configuration; null when unknown (and on CPUs).</summary>
+    [Id(14)] public ComputeCapability? ComputeCapability { get; init; }
 }
 
 /// <summary>Device health.</summary>

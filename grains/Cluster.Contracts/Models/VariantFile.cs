@@ -16,6 +16,16 @@ public sealed record VariantFile
     /// <summary>The device kinds (<c>cuda</c>, <c>cpu</c>, <c>sim</c> or <c>sim:&lt;profile&gt;</c>) that load this file.</summary>
     [Id(2)] public required string[] DeviceKinds { get; init; }
 
+    /// <summary>The lowest CUDA compute capability of a device that loads this file (<c>min_compute_capability</c>); null for any.</summary>
+    [Id(3)] public Devices.ComputeCapability? MinComputeCapability { get; init; }
+
     /// <summary>Whether a device of <paramref name="kind"/> loads this file.</summary>
     public bool Suits(string kind) => ModelConfig.KindAllowed(DeviceKinds, kind);
+
+    /// <summary>
+    /// Whether a device of <paramref name="kind"/> and compute <paramref name="capability"/> (null when unknown) loads this file: its kind
+    /// suits, and it meets <see cref="MinComputeCapability"/> when one is declared (a device of unknown capability does not).
+    /// </summary>
+    public bool Suits(string kind, Devices.ComputeCapability? capability) =>
+        Suits(kind) && (MinComputeCapability is not { } minimum || (capability is { } known && known.Meets(minimum)));
 }

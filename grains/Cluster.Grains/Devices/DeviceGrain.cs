@@ -94,6 +94,7 @@ public sealed partial class DeviceGrain(
             MemoryTotalBytes = device.MemoryTotalBytes,
             MemoryReservedBytes = device.MemoryReservedBytes,
             MemorySource = device.MemorySource,
+            ComputeCapability = device.ComputeCapability,
             MemoryUsedBytes = used,
             Speed = device.Speed,
             MeasuredItemsPerSecond = throughputs.OnDevice(_key.Device),
@@ -315,9 +316,18 @@ public sealed partial class DeviceGrain(
             return new SimulatedModel(target.Version, profile, new FileInfo(file).Length, device.Fault);
         }
 
-        return target.Config.TextEmbedding is { } text
-            ? new SentenceEmbeddingModel(file, repository.VersionFile(model, version, text.Vocabulary), device, text, target.Config.IntraOpThreads)
-            : new OnnxRuntimeModel(file, device, target.Config.IntraOpThreads, target.Config.Cuda.Over(localDevices.Options.CudaProvider));
+        if (target.Config.TextEmbedding is { } text)
+        {
+            return new SentenceEmbeddingModel(file, repository.VersionFile(model, version, text.Vocabulary), device, text, target.Config.IntraOpThreads);
+        }
+
+        var cuda = target.Config.Cuda.Over(localDevices.Options.CudaProvider);
+        if (cuda.CudaGraph == true && device.Kind != "cuda")
+        {
+            LogCudaGraphOnCudaOnly(model, version, device.Name);
+        }
+
+        return new OnnxRuntimeModel(file, device, target.Config.IntraOpThreads, cuda, target.Config.MaxBatchSize);
     }
 
     private DeviceDescriptor RequireDevice() =>
@@ -338,7 +348,7 @@ public sealed partial class DeviceGrain(
 
         if (target.Variant.Length == 0)
         {
-            return repository.VariantFile(model, version, device.Kind, target.Config.Variants);
+            return repository.VariantFile(model, version, device.Kind, target.Config.Variants, device.ComputeCapability);
         }
 
         return (target.Variant, repository.NamedVariantFile(model, version, target.Variant, target.Config.Variants)
@@ -350,6 +360,10 @@ public sealed partial class DeviceGrain(
         Level = LogLevel.Information,
         Message = "Loaded {Sessions} ({Variant}) on {Device}: {Instances} session instance(s), {Warmups} warm-up request(s) each")]
     private partial void LogLoaded(string sessions, string variant, string device, int instances, int warmups);
+
+    [LoggerMessage(
+        Level = LogLevel.Information, Message = "{Model}:{Version} on {Device} runs without a CUDA graph: cuda.cuda_graph applies on CUDA devices only")]
+    private partial void LogCudaGraphOnCudaOnly(string model, long version, string device);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Unloaded {Sessions} from {Device}")]
     private partial void LogUnloaded(string sessions, string device);

@@ -37,6 +37,9 @@ public sealed record DeviceDescriptor
     public long? MemoryFreeBytes(long heldBytes) =>
         MemoryTotalBytes > 0 ? Math.Max(0, MemoryTotalBytes - MemoryReservedBytes - heldBytes) : null;
 
+    /// <summary>The GPU's CUDA compute capability from the driver, or a simulated profile's configured one; null when unknown (and on CPUs).</summary>
+    public ComputeCapability? ComputeCapability { get; init; }
+
     /// <summary>Relative speed (1 = a T4): placement and routing weigh the device's capacity by it.</summary>
     public double Speed { get; init; } = 1;
 

@@ -45,6 +45,7 @@ public static class DeviceDiscovery
                     MemoryTotalBytes = simulated.MemoryMiB * 1024L * 1024L,
                     MemorySource = "profile",
                     Speed = simulated.Speed,
+                    ComputeCapability = profile.ComputeCapability is { } capability && ComputeCapability.TryParse(capability, out var parsed) ? parsed : null,
                     Simulation = simulated,
                     Fault = new SimulatedFault(name, profile.Fault),
                 });
@@ -96,7 +97,7 @@ public static class DeviceDiscovery
         if (memory.Read(device.Index, out var reason) is { } read)
         {
             return device with { MemoryTotalBytes = read.TotalBytes, MemoryReservedBytes = Math.Max(0, read.TotalBytes - read.FreeBytes),
-                MemorySource = "driver" };
+                MemorySource = "driver", ComputeCapability = read.Capability };
         }
 
         return fallbackMiB > 0

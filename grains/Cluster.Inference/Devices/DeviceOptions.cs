@@ -61,6 +61,9 @@ public sealed class SimulatedDeviceProfile
     /// <summary>Relative speed (1 = a T4); placement and routing weigh the device by it. Defaults to the T4's per-item cost over this one's.</summary>
     public double? Speed { get; set; }
 
+    /// <summary>The CUDA compute capability the devices report (<c>major.minor</c>, such as <c>8.0</c>); unset leaves it unknown.</summary>
+    public string? ComputeCapability { get; set; }
+
     /// <summary>An injected fault, to test how the cluster survives a failing device.</summary>
     public SimulatedFaultSettings Fault { get; set; } = new();
 

@@ -1,11 +1,12 @@
 using System.Runtime.InteropServices;
+using Cluster.Contracts.Devices;
 
 namespace Cluster.Inference.Devices;
 
 /// <summary>
-/// Reads GPU memory through NVML (<c>libnvidia-ml.so.1</c>, installed with every NVIDIA driver), loaded on
-/// first use. Where the library is absent (no driver, a CPU-only machine) every read reports it unavailable
-/// with the loader's reason rather than throwing. NVML numbers devices in PCI bus order; set
+/// Reads GPU memory, and the CUDA compute capability where the driver has <c>nvmlDeviceGetCudaComputeCapability</c>, through NVML
+/// (<c>libnvidia-ml.so.1</c>, installed with every NVIDIA driver), loaded on first use. Where the library is absent (no driver,
+/// a CPU-only machine) every read reports it unavailable with the loader's reason rather than throwing. NVML numbers devices in PCI bus order; set
 /// <c>CUDA_DEVICE_ORDER=PCI_BUS_ID</c> on multi-GPU machines so CUDA's device ids follow the same order.
 /// </summary>
 public sealed unsafe class NvmlMemoryReader : IDeviceMemoryReader
@@ -38,7 +39,7 @@ public sealed unsafe class NvmlMemoryReader : IDeviceMemoryReader
             if (status == Success)
             {
                 reason = "";
-                return new DeviceMemory(checked((long)info.Total), checked((long)info.Free));
+                return new DeviceMemory(checked((long)info.Total), checked((long)info.Free), nvml.ComputeCapability(handle));
             }
         }
 
@@ -58,7 +59,10 @@ public sealed unsafe class NvmlMemoryReader : IDeviceMemoryReader
             (delegate* unmanaged<int>)NativeLibrary.GetExport(handle, "nvmlInit_v2"),
             (delegate* unmanaged<uint, nint*, int>)NativeLibrary.GetExport(handle, "nvmlDeviceGetHandleByIndex_v2"),
             (delegate* unmanaged<nint, NvmlMemoryInfo*, int>)NativeLibrary.GetExport(handle, "nvmlDeviceGetMemoryInfo"),
-            (delegate* unmanaged<int, nint>)NativeLibrary.GetExport(handle, "nvmlErrorString"));
+            (delegate* unmanaged<int, nint>)NativeLibrary.GetExport(handle, "nvmlErrorString"),
+            NativeLibrary.TryGetExport(handle, "nvmlDeviceGetCudaComputeCapability", out var capability)
+                ? (delegate* unmanaged<nint, int*, int*, int>)capability
+                : null);
         var status = functions.Init();
         if (status != Success)
         {
@@ -74,7 +78,8 @@ public sealed unsafe class NvmlMemoryReader : IDeviceMemoryReader
         delegate* unmanaged<int> init,
         delegate* unmanaged<uint, nint*, int> getHandleByIndex,
         delegate* unmanaged<nint, NvmlMemoryInfo*, int> getMemoryInfo,
-        delegate* unmanaged<int, nint> errorString)
+        delegate* unmanaged<int, nint> errorString,
+        delegate* unmanaged<nint, int*, int*, int> getComputeCapability)
     {
         public int Init() => init();
 
@@ -83,6 +88,13 @@ public sealed unsafe class NvmlMemoryReader : IDeviceMemoryReader
         public int GetMemoryInfo(nint device, NvmlMemoryInfo* info) => getMemoryInfo(device, info);
 
         public nint ErrorString(int status) => errorString(status);
+
+        /// <summary>The device's compute capability; null where the driver lacks the call or cannot say.</summary>
+        public ComputeCapability? ComputeCapability(nint device)
+        {
+            int major, minor;
+            return getComputeCapability != null && getComputeCapability(device, &major, &minor) == Success ? new(major, minor) : null;
+        }
     }
 
     /// <summary>NVML's <c>nvmlMemory_t</c>.</summary>

@@ -96,14 +96,16 @@ public sealed class ModelRepository(IReadOnlyList<string> rootPaths, ILogger<Mod
 
     /// <summary>
     /// The variant a device of <paramref name="deviceKind"/> loads, and its file: from the files <paramref name="declared"/> in
-    /// <c>config.json</c> when there are any, by the file-name convention otherwise.
+    /// <c>config.json</c> when there are any (those declaring a minimum compute capability only where the device's
+    /// <paramref name="capability"/> is known and meets it), by the file-name convention otherwise.
     /// </summary>
-    public (string Variant, string File) VariantFile(string name, long version, string deviceKind, IReadOnlyList<VariantFile> declared)
+    public (string Variant, string File) VariantFile(string name, long version, string deviceKind, IReadOnlyList<VariantFile> declared,
+        Contracts.Devices.ComputeCapability? capability = null)
     {
         ArgumentNullException.ThrowIfNull(declared);
         if (declared.Count > 0)
         {
-            var chosen = ModelVariants.ChooseDeclared(deviceKind, declared);
+            var chosen = ModelVariants.ChooseDeclared(deviceKind, declared, capability);
             return chosen is null ? (ModelVariants.Fp32, ModelFile(name, version)) : (chosen.Precision, VersionFile(name, version, chosen.File));
         }
 

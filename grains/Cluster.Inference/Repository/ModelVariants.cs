@@ -35,14 +35,16 @@ public static class ModelVariants
     };
 
     /// <summary>
-    /// The declared file a device of <paramref name="deviceKind"/> loads: among those that suit the kind, the best precision
-    /// by <see cref="Preference"/> (then any that suits it, in declaration order); null when none suits it (it loads <c>model.onnx</c>).
+    /// The declared file a device of <paramref name="deviceKind"/> and compute <paramref name="capability"/> (null when unknown)
+    /// loads: among those that suit it (<see cref="VariantFile.Suits(string, Contracts.Devices.ComputeCapability?)"/>), the best
+    /// precision by <see cref="Preference"/> (then any that suits it, in declaration order); null when none suits it (it loads
+    /// <c>model.onnx</c>).
     /// </summary>
-    public static VariantFile? ChooseDeclared(string deviceKind, IReadOnlyList<VariantFile> declared)
+    public static VariantFile? ChooseDeclared(string deviceKind, IReadOnlyList<VariantFile> declared, Contracts.Devices.ComputeCapability? capability = null)
     {
         var preference = Preference(deviceKind);
         int Rank(VariantFile variant) => preference.Contains(variant.Precision) ? preference.TakeWhile(p => p != variant.Precision).Count() : preference.Count;
-        return declared.Where(v => v.Suits(deviceKind)).OrderBy(Rank).FirstOrDefault();
+        return declared.Where(v => v.Suits(deviceKind, capability)).OrderBy(Rank).FirstOrDefault();
     }
 
     /// <summary>The best variant for <paramref name="deviceKind"/> among those <paramref name="present"/>; FP32 when none of the preferred is.</summary>

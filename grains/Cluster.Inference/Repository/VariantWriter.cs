@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Cluster.Contracts.Admin;
 using Cluster.Contracts.Errors;
+using Cluster.Inference.Execution;
 using Cluster.Inference.Onnx;
 using Cluster.Inference.Onnx.Proto;
 using Google.Protobuf;
@@ -9,7 +10,8 @@ namespace Cluster.Inference.Repository;
 
 /// <summary>
 /// Writes an INT8 or FP16 variant of a model version's <c>model.onnx</c> into its version folder
-/// (<c>model.int8.onnx</c>, <c>model.fp16.onnx</c>), after measuring it against the FP32 file on random inputs; the
+/// (<c>model.int8.onnx</c>, <c>model.fp16.onnx</c>), after measuring it against the FP32 file on the model's configured warm-up
+/// requests, or random inputs when it has none; the
 /// report is written beside it (<c>model.int8.onnx.report.json</c>). Replicas started afterwards load it where their
 /// device prefers it (<see cref="ModelVariants"/>).
 /// </summary>
@@ -55,7 +57,9 @@ public static class VariantWriter
         try
         {
             File.WriteAllBytes(pending, converted.ToByteArray());
-            var accuracy = Measure(fp32File, pending, model);
+            var accuracy = Measure(fp32File, pending, model, () => descriptor.Config.Warmup.Length > 0
+                ? WarmupRequests.Build(descriptor.Config, served, repository.WarmupDirectory(model))
+                : []);
             var report = new VariantReport
             {
                 Model = model,
@@ -65,6 +69,7 @@ public static class VariantWriter
                 Silo = silo,
                 ConvertedNodes = nodes,
                 Samples = accuracy.Samples,
+                Inputs = accuracy.Inputs,
                 MaxAbsDifference = accuracy.MaxAbsDifference,
                 Top1Agreement = accuracy.Top1Agreement,
                 Fp32Bytes = new FileInfo(fp32File).Length,
@@ -100,11 +105,15 @@ public static class VariantWriter
         }
     }
 
-    private static VariantAccuracy Measure(string fp32File, string variantFile, string model)
+    /// <summary>
+    /// Measures on <paramref name="warmups"/>' requests (built here, so a warm-up that does not fit the model is a refusal too), or on
+    /// random inputs when there are none.
+    /// </summary>
+    private static VariantAccuracy Measure(string fp32File, string variantFile, string model, Func<IReadOnlyList<WarmupRequest>> warmups)
     {
         try
         {
-            return VariantAccuracy.Measure(fp32File, variantFile, ReportSamples);
+            return VariantAccuracy.Measure(fp32File, variantFile, ReportSamples, warmups: warmups());
         }
         catch (Exception e) when (e is ArgumentException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
         {

@@ -39,22 +39,9 @@ public static class BatchTensors
             return new MergedInput(value, default, null);
         }
 
-        var bytes = 0;
-        for (var r = 0; r < requests.Count; r++)
-        {
-            shape[0] += requests[r][index].Shape[0];
-            bytes += requests[r][index].Data.Length;
-        }
-
+        (shape, var bytes) = MergedShape(requests, index);
         var buffer = ArrayPool<byte>.Shared.Rent(bytes);
-        var offset = 0;
-        for (var r = 0; r < requests.Count; r++)
-        {
-            var data = requests[r][index].Data;
-            data.CopyTo(buffer, offset);
-            offset += data.Length;
-        }
-
+        CopyRows(requests, index, buffer);
         var pin = buffer.AsMemory(0, bytes).Pin();
         try
         {
@@ -69,6 +56,33 @@ public static class BatchTensors
             pin.Dispose();
             ArrayPool<byte>.Shared.Return(buffer);
             throw;
+        }
+    }
+
+    /// <summary>The shape and byte count of input <paramref name="index"/> of a batch of fixed-size tensors: the requests' rows stacked.</summary>
+    public static (long[] Shape, int Bytes) MergedShape(IReadOnlyList<TensorData[]> requests, int index)
+    {
+        var shape = (long[])requests[0][index].Shape.Clone();
+        shape[0] = 0;
+        var bytes = 0;
+        for (var r = 0; r < requests.Count; r++)
+        {
+            shape[0] += requests[r][index].Shape[0];
+            bytes += requests[r][index].Data.Length;
+        }
+
+        return (shape, bytes);
+    }
+
+    /// <summary>Copies each request's bytes of input <paramref name="index"/>, in request order, to the start of <paramref name="destination"/>.</summary>
+    public static void CopyRows(IReadOnlyList<TensorData[]> requests, int index, Span<byte> destination)
+    {
+        var offset = 0;
+        for (var r = 0; r < requests.Count; r++)
+        {
+            var data = requests[r][index].Data;
+            data.CopyTo(destination[offset..]);
+            offset += data.Length;
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Cluster.Client.Security;
+using Cluster.Contracts.Devices;
 using Cluster.Inference.Devices;
 using StackExchange.Redis;
 
@@ -167,6 +168,11 @@ public sealed class SiloSettings
             {
                 errors.Add($"Cluster:Devices:Simulated entry '{profile.Profile}' needs a Profile name without ':', Count >= 1, MemoryMiB >= 1, latencies >= " +
                     "0 and Speed > 0.");
+            }
+
+            if (profile.ComputeCapability is { } capability && !ComputeCapability.TryParse(capability, out _))
+            {
+                errors.Add($"Cluster:Devices:Simulated entry '{profile.Profile}' ComputeCapability '{capability}' must be written major.minor, such as 8.0.");
             }
 
             errors.AddRange(profile.Fault.Validate($"Cluster:Devices:Simulated entry '{profile.Profile}' Fault"));

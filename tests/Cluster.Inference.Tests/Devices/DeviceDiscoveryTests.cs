@@ -136,12 +136,58 @@ public sealed class DeviceDiscoveryTests
         Assert.EndsWith("; taking the configured 8192 MiB", gpu.MemoryNote, StringComparison.Ordinal);
     }
 
-    private sealed class FixedDriver(long total, long free) : IDeviceMemoryReader
+    [Fact]
+    public void WithMemory_DriverReportsComputeCapability_DeviceCarriesIt()
+    {
+        var gpu = DeviceDiscovery.WithMemory(new DeviceDescriptor { Name = "cuda:0", Kind = "cuda", Index = 0 },
+            new FixedDriver(16_000, 15_000, new ComputeCapability(8, 6)), fallbackMiB: 0);
+        var unknown = DeviceDiscovery.WithMemory(new DeviceDescriptor { Name = "cuda:0", Kind = "cuda", Index = 0 },
+            new NvmlMemoryReader("libnvidia-ml-missing.so.1"), fallbackMiB: 8192);
+
+        Assert.Equal(new ComputeCapability(8, 6), gpu.ComputeCapability);
+        Assert.Null(unknown.ComputeCapability);
+    }
+
+    [Fact]
+    public void Discover_SimulatedProfileDeclaringAComputeCapability_DevicesReportIt()
+    {
+        var devices = DeviceDiscovery.Discover(new DeviceOptions
+        {
+            Cuda = "none",
+            Simulated = [new SimulatedDeviceProfile { Profile = "a100", Count = 2, ComputeCapability = "8.0" }, new SimulatedDeviceProfile { Profile = "t4" }],
+        });
+
+        (string, ComputeCapability?)[] expected =
+            [("cpu:0", null), ("sim:a100:0", new ComputeCapability(8, 0)), ("sim:a100:1", new ComputeCapability(8, 0)), ("sim:t4:0", null)];
+        Assert.Equal(expected, devices.Select(d => (d.Name, d.ComputeCapability)));
+    }
+
+    [Theory]
+    [InlineData("8.0", 8, 0)]
+    [InlineData("12.1", 12, 1)]
+    public void ComputeCapability_Parses_MajorDotMinor(string text, int major, int minor)
+    {
+        Assert.True(ComputeCapability.TryParse(text, out var capability));
+        Assert.Equal((major, minor, text), (capability.Major, capability.Minor, capability.ToString()));
+        Assert.True(capability.Meets(new ComputeCapability(8, 0)));
+        Assert.False(new ComputeCapability(7, 5).Meets(capability));
+    }
+
+    [Theory]
+    [InlineData("8")]
+    [InlineData("8.")]
+    [InlineData("08.0")]
+    [InlineData("8.0.1")]
+    [InlineData(" 8.0")]
+    [InlineData("")]
+    public void ComputeCapability_NotMajorDotMinor_IsRefused(string text) => Assert.False(ComputeCapability.TryParse(text, out _));
+
+    private sealed class FixedDriver(long total, long free, ComputeCapability? capability = null) : IDeviceMemoryReader
     {
         public DeviceMemory? Read(int index, out string reason)
         {
             reason = "";
-            return new DeviceMemory(total, free);
+            return new DeviceMemory(total, free, capability);
         }
     }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Cluster.Contracts.Errors;
+using Cluster.Inference.Execution;
 using Cluster.Inference.Onnx;
 using Cluster.Inference.Onnx.Proto;
 using Cluster.Inference.Repository;
@@ -136,6 +137,52 @@ public sealed class VariantWritersTests : IDisposable
         Assert.Equal(report.Top1Agreement, json.RootElement.GetProperty("top1_agreement").GetDouble());
         Assert.Equal("test-silo", json.RootElement.GetProperty("silo").GetString());
         Assert.Equal(("int8", report.File), repository.VariantFile("one_layer", 1, "cpu"));
+    }
+
+    [Fact]
+    public void Write_ModelWithWarmupRequests_MeasuresOnThemAndSaysSo()
+    {
+        var modelFolder = Path.Combine(_folder, "one_layer");
+        File.WriteAllBytes(Path.Combine(Directory.CreateDirectory(Path.Combine(modelFolder, "1")).FullName, "model.onnx"), OneLayer().ToByteArray());
+        float[] rows = [0.9f, -0.4f, 0.2f, 0.7f, -1f, 0.3f, 0.8f, -0.2f, 0.05f, 0.6f, -0.7f, 0.1f];
+        File.WriteAllBytes(Path.Combine(Directory.CreateDirectory(Path.Combine(modelFolder, "warmup")).FullName, "x.bin"),
+            System.Runtime.InteropServices.MemoryMarshal.AsBytes(rows.AsSpan()).ToArray());
+        File.WriteAllText(Path.Combine(modelFolder, "config.json"), """
+            {"max_batch_size": 8, "model_warmup": [{"name": "real", "batch_size": 3,
+              "inputs": {"x": {"data_type": "TYPE_FP32", "dims": [4], "input_data_file": "x.bin"}}}]}
+            """);
+        var repository = new ModelRepository(_folder, NullLogger<ModelRepository>.Instance);
+
+        var report = VariantWriter.Write(repository, "one_layer", 1, "int8", "test-silo");
+
+        var expected = HandQuantisedReport(OneLayerWeight, rows, 3);
+        Assert.Equal(("warmup", 3), (report.Inputs, report.Samples));
+        Assert.Equal(expected.MaxAbsDifference, report.MaxAbsDifference, 1e-5);
+        Assert.Equal(expected.Top1Agreement, report.Top1Agreement);
+        using var json = JsonDocument.Parse(File.ReadAllText(report.File + ".report.json"));
+        Assert.Equal("warmup", json.RootElement.GetProperty("inputs").GetString());
+    }
+
+    [Fact]
+    public void Measure_SeveralWarmupRequests_ComparesEveryRowOfEach()
+    {
+        var (fp32File, int8File) = (Path.Combine(_folder, "model.onnx"), Path.Combine(_folder, "model.int8.onnx"));
+        File.WriteAllBytes(fp32File, OneLayer().ToByteArray());
+        File.WriteAllBytes(int8File, Int8Quantizer.Quantize(OneLayer()).Model.ToByteArray());
+        var (first, second) = (new DeterministicWeights(3).Uniform(2 * 4, 1f), new DeterministicWeights(4).Uniform(5 * 4, 2f));
+        WarmupRequest[] warmups =
+        [
+            new("a", [Contracts.Tensors.TensorData.FromFloat32("x", first, 2, 4)], 1),
+            new("b", [Contracts.Tensors.TensorData.FromFloat32("x", second, 5, 4)], 1),
+        ];
+
+        var report = VariantAccuracy.Measure(fp32File, int8File, samples: 64, warmups: warmups);
+
+        var (a, b) = (HandQuantisedReport(OneLayerWeight, first, 2), HandQuantisedReport(OneLayerWeight, second, 5));
+        Assert.Equal((7, VariantAccuracy.WarmupInputs), (report.Samples, report.Inputs));
+        Assert.Equal(Math.Max(a.MaxAbsDifference, b.MaxAbsDifference), report.MaxAbsDifference, 1e-5);
+        Assert.Equal(((a.Top1Agreement * 2) + (b.Top1Agreement * 5)) / 7, report.Top1Agreement, 1e-9);
+        Assert.Equal(VariantAccuracy.RandomInputs, VariantAccuracy.Measure(fp32File, int8File, samples: 8).Inputs);
     }
 
     [Theory]

@@ -1,3 +1,4 @@
+using Cluster.Contracts.Devices;
 using System.Text.Json;
 using Cluster.Contracts.Models;
 using Cluster.Inference.Repository;
@@ -51,6 +52,50 @@ public sealed class ModelVariantsTests
         ];
 
         Assert.Equal(expected, ModelVariants.ChooseDeclared(kind, declared)?.File);
+    }
+
+    [Theory]
+    [InlineData("sim:a100", "9.0", "ampere.fp16.onnx")]
+    [InlineData("sim:a100", "8.0", "ampere.fp16.onnx")]
+    [InlineData("sim:t4", "7.5", "any.fp16.onnx")]
+    [InlineData("sim:t4", null, "any.fp16.onnx")]
+    [InlineData("cuda", "8.6", "ampere.fp16.onnx")]
+    [InlineData("cuda", "7.0", "any.fp16.onnx")]
+    public void ChooseDeclared_MinimumComputeCapability_ChosenOnlyWhereTheDeviceMeetsIt(string kind, string? capability, string expected)
+    {
+        VariantFile[] declared =
+        [
+            new() { File = "ampere.fp16.onnx", Precision = "fp16", DeviceKinds = ["cuda", "sim"], MinComputeCapability = new ComputeCapability(8, 0) },
+            new() { File = "any.fp16.onnx", Precision = "fp16", DeviceKinds = ["cuda", "sim"] },
+        ];
+        ComputeCapability? device = ComputeCapability.TryParse(capability, out var parsed) ? parsed : null;
+
+        Assert.Equal(expected, ModelVariants.ChooseDeclared(kind, declared, device)?.File);
+    }
+
+    [Fact]
+    public void VariantFile_OnlyFileNeedsACapabilityTheDeviceLacks_LoadsModelOnnx()
+    {
+        var root = RepositoryPaths.CopyModelsToTemp();
+        try
+        {
+            var folder = Path.Combine(root, "tiny_classifier", "1");
+            File.Copy(Path.Combine(folder, "model.onnx"), Path.Combine(folder, "hopper.fp16.onnx"));
+            WriteConfig(root, """
+                {"max_batch_size": 8, "variants": [{"file": "hopper.fp16.onnx", "precision": "fp16", "device_kinds": ["sim"], "min_compute_capability": "9.0"}]}
+                """);
+            var repository = new ModelRepository(root, NullLogger<ModelRepository>.Instance);
+            var declared = repository.Read("tiny_classifier").Config.Variants;
+
+            Assert.Equal(new ComputeCapability(9, 0), declared[0].MinComputeCapability);
+            Assert.Equal(("fp16", Path.Combine(folder, "hopper.fp16.onnx")), repository.VariantFile("tiny_classifier", 1, "sim:h100", declared, new(9, 0)));
+            Assert.Equal(("fp32", Path.Combine(folder, "model.onnx")), repository.VariantFile("tiny_classifier", 1, "sim:a10g", declared, new(8, 6)));
+            Assert.Equal(("fp32", Path.Combine(folder, "model.onnx")), repository.VariantFile("tiny_classifier", 1, "sim:t4", declared));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
     }
 
     [Fact]
@@ -110,6 +155,14 @@ public sealed class ModelVariantsTests
     [InlineData("""{"variants": [{"file": "q", "precision": "int8", "device_kinds": ["cpu"]}, {"file": "q", "precision": "fp16", "device_kinds": ["cuda"]}]}""",
         "variants", "more than once")]
     [InlineData("""{"generation": {}, "variants": [{"file": "q", "precision": "int8", "device_kinds": ["cpu"]}]}""", "variants", "cannot be combined")]
+    [InlineData("""{"variants": [{"file": "q", "precision": "fp16", "device_kinds": ["cuda"], "min_compute_capability": "8"}]}""",
+        "variants[0].min_compute_capability", "'8' must be a CUDA compute capability written major.minor, such as \"8.0\"")]
+    [InlineData("""{"variants": [{"file": "q", "precision": "fp16", "device_kinds": ["cuda"], "min_compute_capability": "8.10"}]}""",
+        "variants[0].min_compute_capability", "'8.10' must be a CUDA compute capability")]
+    [InlineData("""{"variants": [{"file": "q", "precision": "fp16", "device_kinds": ["cuda"], "min_compute_capability": 8.0}]}""",
+        "variants[0].min_compute_capability", "must be a string")]
+    [InlineData("""{"variants": [{"file": "q", "precision": "int8", "device_kinds": ["cpu"], "min_compute_capability": "8.0"}]}""",
+        "variants[0].min_compute_capability", "applies to GPUs only, but device_kinds has no cuda or sim kind")]
     public void Parse_BadVariantDeclaration_NamesTheField(string json, string field, string problem)
     {
         using var document = JsonDocument.Parse(json);
