@@ -1,3 +1,5 @@
+using Cluster.Contracts.Errors;
+
 namespace Cluster.Inference.Execution;
 
 /// <summary>
@@ -9,21 +11,31 @@ public sealed class DeviceExecutor : IDisposable
 {
     private readonly Queue<Action> _work = new();
     private readonly object _gate = new();
+    private readonly string _deviceName;
     private bool _completed;
 
     /// <summary>Starts the thread.</summary>
     public DeviceExecutor(string deviceName)
     {
+        _deviceName = deviceName;
         new Thread(Loop) { IsBackground = true, Name = $"device {deviceName}" }.Start();
     }
 
-    /// <summary>Runs <paramref name="work"/> on the device thread.</summary>
+    /// <summary>
+    /// Runs <paramref name="work"/> on the device thread. Once disposed (its model unloaded, its silo stopping) it refuses
+    /// with <see cref="ReplicaNotStartedException"/>: nothing ran, so the request may go to another replica.
+    /// </summary>
     public Task<T> RunAsync<T>(Func<T> work)
     {
         var completion = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_gate)
         {
-            ObjectDisposedException.ThrowIf(_completed, this);
+            if (_completed)
+            {
+                throw new ReplicaNotStartedException($"The session on device '{_deviceName}' was unloaded (its model was unloaded or its silo is " +
+                    "stopping) before the batch ran; retry it on another replica.");
+            }
+
             _work.Enqueue(() =>
             {
                 try

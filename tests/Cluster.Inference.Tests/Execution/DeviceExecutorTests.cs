@@ -1,3 +1,4 @@
+using Cluster.Contracts.Errors;
 using Cluster.Inference.Execution;
 
 namespace Cluster.Inference.Tests.Execution;
@@ -32,5 +33,18 @@ public sealed class DeviceExecutorTests
         using var executor = new DeviceExecutor("cpu:0");
         await Assert.ThrowsAsync<InvalidOperationException>(() => executor.RunAsync<int>(() => throw new InvalidOperationException("boom")));
         Assert.Equal(7, await executor.RunAsync(() => 7));
+    }
+
+    [Fact]
+    public async Task RunAsync_AfterDispose_RefusesAsNotStarted_SoTheCallerMayRetry()
+    {
+        var executor = new DeviceExecutor("cpu:0");
+        executor.Dispose();
+        var ran = false;
+        var refused = Assert.Throws<ReplicaNotStartedException>(() => { _ = executor.RunAsync(() => ran = true); });
+        Assert.True(refused.SafeToRetry);
+        Assert.Contains("cpu:0", refused.Message, StringComparison.Ordinal);
+        await Task.Delay(50);
+        Assert.False(ran);
     }
 }
