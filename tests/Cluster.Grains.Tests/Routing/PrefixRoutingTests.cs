@@ -1,3 +1,4 @@
+using Cluster.Client.Routing;
 using Cluster.Contracts.Generation;
 using Cluster.Contracts.Grains;
 using Cluster.Grains.Tests.Placement;
@@ -14,15 +15,19 @@ public sealed class PrefixRoutingTests
     public async Task GenerateAsync_PromptsSharingALongStart_LandOnOneReplicaAndHitItsCache()
     {
         await using var cluster = await InProcessCluster.StartAsync(["prefix-a", "prefix-b"], prepareRepository: AddModel);
-        await SpeedTierCluster.WaitForReplicasAsync(cluster, Model, replicas => replicas.Count == 2);
+        // One replica on each silo: two replicas on one silo would share that silo's engine and its prefix cache (the autoscaler
+        // spreads them when placement, under load, put both on one).
+        var placed = await SpeedTierCluster.WaitForReplicasAsync(
+            cluster, Model, replicas => replicas.Count == 2 && replicas.Select(r => r.Silo).Distinct().Count() == 2);
+        var keys = placed.Select(r => r.Key).Order(StringComparer.Ordinal).ToArray();
         var router = cluster.Client.Router!;
         await router.WaitForFirstTableAsync(CancellationToken.None);
-        for (var wait = 0; wait < 100 && router.Table.Of(Model, 1).Replicas.Length < 2; wait++)
+        for (var wait = 0; wait < 100 && !RoutedKeys(router).SequenceEqual(keys); wait++)
         {
             await Task.Delay(100);
         }
 
-        Assert.Equal(2, router.Table.Of(Model, 1).Replicas.Length);
+        Assert.Equal(keys, RoutedKeys(router));
         var file = string.Concat(Enumerable.Range(0, 40).Select(i => $"line {i}: let total = total + item{i} * weight{i};\n"));
         var cached = new List<int>();
         for (var keystroke = 0; keystroke < 8; keystroke++)
@@ -39,11 +44,9 @@ public sealed class PrefixRoutingTests
         }
 
         var statistics = new List<GenerationReplicaStatistics>();
-        foreach (var replica in new[] { 0, 1 })
+        foreach (var key in keys)
         {
-            statistics.Add(
-                (await cluster.Client.Grains!.GetGrain<IModelBatcherGrain>(new ReplicaKey(Model, 1, replica).ToString()).GetGenerationStatisticsAsync())
-                ?? new GenerationReplicaStatistics());
+            statistics.Add(await cluster.Client.Grains!.GetGrain<IModelBatcherGrain>(key).GetGenerationStatisticsAsync() ?? new GenerationReplicaStatistics());
         }
 
         // One replica took every prompt; every one after the first found the file's blocks there.
@@ -53,6 +56,9 @@ public sealed class PrefixRoutingTests
         Assert.Equal(cached.Sum(), statistics.Sum(s => s.PrefixCacheHits));
         Assert.Equal((7L, 7L), router.AffinityCounts);
     }
+
+    private static string[] RoutedKeys(ReplicaRouter router) =>
+        router.Table.Of(Model, 1).Replicas.Select(r => r.Key).Order(StringComparer.Ordinal).ToArray();
 
     /// <summary>The demo decoder with two replicas on CPU devices.</summary>
     private static void AddModel(string repository)
