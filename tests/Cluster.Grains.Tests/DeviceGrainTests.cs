@@ -1,6 +1,7 @@
 using Cluster.Contracts.Devices;
 using Cluster.Contracts.Errors;
 using Cluster.Contracts.Grains;
+using Cluster.Contracts.Models;
 using Cluster.Contracts.Tensors;
 
 namespace Cluster.Grains.Tests;
@@ -89,5 +90,19 @@ public sealed class DeviceGrainTests(TwoSiloFixture fixture)
         Assert.Equal(["tiny_classifier:1"], status.LoadedModels);
         Assert.Equal(16L * 1024 * 1024 * 1024, status.MemoryTotalBytes);
         Assert.True(status.MemoryUsedBytes > 0);
+    }
+
+    /// <summary>A replica runs its batches on its device's sessions without a turn of the device grain; the device still counts them.</summary>
+    [Fact]
+    public async Task ReplicaBatches_CountedByTheDeviceTheyRanOn()
+    {
+        var replica = fixture.Cluster.Connection.Grains.GetGrain<IModelBatcherGrain>("tiny_classifier:1/0");
+        var request = new InferenceRequest { Inputs = [TensorData.FromFloat32("features", [1f, 2f, 3f, 4f], 1, 4)] };
+        await replica.InferAsync(request);
+        var device = (await replica.GetStatusAsync()).Device!;
+        var before = (await Cluster.Client.GetDeviceStatusAsync(device)).BatchesRun;
+
+        await replica.InferAsync(request);
+        Assert.True((await Cluster.Client.GetDeviceStatusAsync(device)).BatchesRun > before, $"{device} did not count the replica's batch.");
     }
 }

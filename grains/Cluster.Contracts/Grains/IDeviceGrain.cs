@@ -32,4 +32,10 @@ public interface IDeviceGrain : IGrainWithStringKey
     /// first if needed); returns each request's named outputs, in that order.
     /// </summary>
     Task<BatchResult> RunBatchAsync(string model, long version, TensorData[][] requests, string[] outputNames, string pool = "");
+
+    /// <summary>
+    /// Takes the device out of service after a batch on it faulted or hung, and probes it until a probe passes (no-op while it is
+    /// out of service): called by a replica of the silo whose batch ran on the device's sessions without a turn of this grain.
+    /// </summary>
+    Task QuarantineAsync(string reason);
 }

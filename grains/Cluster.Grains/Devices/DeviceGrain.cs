@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Cluster.Contracts.Devices;
 using Cluster.Contracts.Errors;
 using Cluster.Contracts.Grains;
@@ -33,16 +34,17 @@ public sealed partial class DeviceGrain(
     DeviceUsageBoard usageBoard,
     ThroughputBoard throughputs,
     LocalDecoders decoders,
+    LocalSessionPools sessionPools,
     TimeProvider time,
     InferenceMetrics metrics,
     ILogger<DeviceGrain> logger) : Grain, IDeviceGrain
 {
-    private readonly Dictionary<SessionsKey, Task<ModelInstancePool>> _models = [];
+    private readonly Dictionary<SessionsKey, Task<DeviceSessions>> _models = [];
     private readonly Dictionary<SessionsKey, HashSet<string>> _holders = [];
     private readonly Dictionary<SessionsKey, string> _variants = [];
+    private readonly StrongBox<long> _batchesRun = new();
     private DeviceKey _key;
     private DeviceDescriptor? _device;
-    private long _batchesRun;
     private IGrainTimer? _probe;
 
     /// <inheritdoc />
@@ -60,7 +62,7 @@ public sealed partial class DeviceGrain(
         {
             decoders.Remove(_key.ToString(), id.Model, id.Version, id.Pool);
             throughputs.Remove(_key.Device, id.Model, id.Version);
-            DisposeWhenLoaded(pool);
+            UnloadWhenLoaded(pool);
         }
 
         _models.Clear();
@@ -78,7 +80,7 @@ public sealed partial class DeviceGrain(
         {
             if (pool.IsCompletedSuccessfully)
             {
-                used += pool.Result.WeightBytes;
+                used += pool.Result.Pool.WeightBytes;
                 loaded.Add(id.ToString());
             }
         }
@@ -100,7 +102,7 @@ public sealed partial class DeviceGrain(
             MeasuredItemsPerSecond = throughputs.OnDevice(_key.Device),
             Variants = _variants.ToDictionary(v => v.Key.ToString(), v => v.Value, StringComparer.Ordinal),
             LoadedModels = [.. loaded],
-            BatchesRun = _batchesRun,
+            BatchesRun = Interlocked.Read(ref _batchesRun.Value),
         });
     }
 
@@ -141,7 +143,7 @@ public sealed partial class DeviceGrain(
                 throughputs.Remove(_key.Device, model, version);
             }
 
-            DisposeWhenLoaded(sessions);
+            UnloadWhenLoaded(sessions);
             LogUnloaded(id.ToString(), _key.ToString());
         }
 
@@ -153,38 +155,15 @@ public sealed partial class DeviceGrain(
     {
         if (localDevices.HealthOf(RequireDevice()) is (DeviceHealth.Unhealthy, var reason))
         {
-            throw new DeviceFaultException($"Device '{_key}' is out of service: {reason}");
+            throw DeviceSessions.OutOfService(_key.ToString(), reason);
         }
 
         var sessions = await PoolFor(new SessionsKey(model, version, pool));
-        using var span = InferenceTracing.Source.StartActivity("device.run");
-        span?.SetTag("device", _key.ToString());
-        span?.SetTag("requests", requests.Length);
-        var timeout = TimeSpan.FromMilliseconds(localDevices.Options.BatchTimeoutMilliseconds);
-        BatchResult result;
-        try
-        {
-            result = await sessions.RunAsync(requests, outputNames, timeout);
-        }
-        catch (OnnxRuntimeException e)
-        {
-            throw new ModelExecutionException($"Model '{model}' version {version} failed on device '{_key}': {e.Message}");
-        }
-        catch (DeviceFaultException e)
-        {
-            throw Quarantine(e.Message);
-        }
-        catch (TimeoutException)
-        {
-            throw Quarantine($"a batch of {model}:{version} did not finish within {timeout.TotalMilliseconds:0} ms");
-        }
-
-        _batchesRun++;
-        return result;
+        return await sessions.RunAsync(requests, outputNames, QuarantineAsync);
     }
 
-    /// <summary>Takes the device out of service and probes it every probe interval until a probe passes.</summary>
-    private DeviceFaultException Quarantine(string reason)
+    /// <inheritdoc />
+    public Task QuarantineAsync(string reason)
     {
         if (localDevices.Quarantine(_key.Device, reason))
         {
@@ -197,13 +176,13 @@ public sealed partial class DeviceGrain(
             _probe ??= this.RegisterGrainTimer(ProbeAsync, new GrainTimerCreationOptions(interval, interval) { Interleave = true, KeepAlive = true });
         }
 
-        return new DeviceFaultException($"Device '{_key}' is out of service: {reason}");
+        return Task.CompletedTask;
     }
 
     /// <summary>One warm-up request of a loaded model; when it passes in time, the device serves again.</summary>
     private async Task ProbeAsync(CancellationToken cancellationToken)
     {
-        var pool = _models.Values.FirstOrDefault(p => p.IsCompletedSuccessfully)?.Result;
+        var pool = _models.Values.FirstOrDefault(p => p.IsCompletedSuccessfully)?.Result.Pool;
         try
         {
             if (pool is not null)
@@ -229,7 +208,7 @@ public sealed partial class DeviceGrain(
 
     private TagList Tags() => new() { { "silo", _key.Silo }, { "device", _key.Device } };
 
-    private Task<ModelInstancePool> PoolFor(SessionsKey id)
+    private Task<DeviceSessions> PoolFor(SessionsKey id)
     {
         if (!_models.TryGetValue(id, out var pool))
         {
@@ -240,7 +219,7 @@ public sealed partial class DeviceGrain(
         return pool;
     }
 
-    private async Task<ModelInstancePool> LoadAsync(SessionsKey id)
+    private async Task<DeviceSessions> LoadAsync(SessionsKey id)
     {
         var (model, version, sessionPool) = id;
         try
@@ -284,7 +263,9 @@ public sealed partial class DeviceGrain(
             }
 
             LogLoaded(id.ToString(), variant, _key.ToString(), pool.Count, warmups.Count);
-            return pool;
+            var sessions = new DeviceSessions(_key.ToString(), device, model, version, sessionPool, pool, localDevices, _batchesRun);
+            sessionPools.Add(sessions);
+            return sessions;
         }
         catch (Exception e)
         {
@@ -299,9 +280,20 @@ public sealed partial class DeviceGrain(
         }
     }
 
-    /// <summary>Disposes a pool now, or when a load still in progress finishes; a failed load holds nothing.</summary>
-    private static void DisposeWhenLoaded(Task<ModelInstancePool> pool) =>
-        pool.ContinueWith(t => t.Result.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+    /// <summary>
+    /// Forgets and disposes a pool now, or when a load still in progress finishes; a failed load holds nothing. A replica that
+    /// found the pool before is refused as not started (<see cref="DeviceExecutor"/>).
+    /// </summary>
+    private void UnloadWhenLoaded(Task<DeviceSessions> pool) =>
+        pool.ContinueWith(
+            t =>
+            {
+                sessionPools.Remove(t.Result);
+                t.Result.Pool.Dispose();
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.OnlyOnRanToCompletion,
+            TaskScheduler.Default);
 
     private ILoadedModel Load(string file, string model, long version, DeviceDescriptor device, ModelTarget target)
     {

@@ -39,6 +39,7 @@ public static class InferenceSiloBuilderExtensions
         builder.Services.TryAddSingleton<ThroughputBoard>();
         builder.Services.TryAddSingleton<ReplicaBoard>();
         builder.Services.TryAddSingleton<LocalDecoders>();
+        builder.Services.TryAddSingleton<LocalSessionPools>();
         builder.Services.TryAddSingleton<ILocalReplicas>(sp => sp.GetRequiredService<ReplicaBoard>());
         builder.Services.TryAddSingleton<SiloLeaving>();
         builder.Services.TryAddSingleton<InferenceMetrics>();

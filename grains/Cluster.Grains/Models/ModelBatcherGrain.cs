@@ -33,6 +33,7 @@ public sealed partial class ModelBatcherGrain(
     InferenceMetrics metrics,
     ReplicaBoard replicas,
     LocalDecoders decoders,
+    LocalSessionPools sessionPools,
     SiloLeaving leaving,
     SiloLabels labels,
     ILogger<ModelBatcherGrain> logger) : Grain, IModelBatcherGrain
@@ -60,7 +61,7 @@ public sealed partial class ModelBatcherGrain(
     {
         _key = ReplicaKey.Parse(this.GetPrimaryKeyString());
         _grainScheduler = TaskScheduler.Current;
-        _devices = new ReplicaDevices(_key, localDevices, localSilo.Name, GrainFactory, OnActivation, logger);
+        _devices = new ReplicaDevices(_key, localDevices, sessionPools, localSilo.Name, GrainFactory, OnActivation, logger);
         _arm = _key.Arm.Length == 0 ? null : new ArmRecorder(time);
         return Task.CompletedTask;
     }

@@ -14,12 +14,14 @@ namespace Cluster.Grains.Models;
 /// Where one replica runs on its silo: the local devices its model may use, the device it loaded on (preferred
 /// while healthy), failover of a batch to another healthy device, and every device it used (its model is unloaded
 /// there when the replica retires). Used on the replica's activation, except <see cref="RunAsync"/>: a batch for the
-/// healthy device the replica loaded on and still runs on goes to it from the batcher's thread; any other (a failover,
-/// a move back) takes a turn on the activation through <paramref name="onActivation"/>, where the device state changes.
+/// healthy device the replica loaded on and still runs on goes to it from the batcher's thread, straight to the device's
+/// sessions while they are loaded (<paramref name="sessionPools"/>); any other (a failover, a move back) takes a turn on the
+/// activation through <paramref name="onActivation"/>, where the device state changes.
 /// </summary>
 internal sealed partial class ReplicaDevices(
     ReplicaKey key,
     LocalDevices localDevices,
+    LocalSessionPools sessionPools,
     string silo,
     IGrainFactory grains,
     Func<Func<Task<BatchResult>>, Task<BatchResult>> onActivation,
@@ -60,7 +62,8 @@ internal sealed partial class ReplicaDevices(
         Variant = await Device(deviceKey).LoadModelAsync(target.Model, target.Version.Version, key.ToString(), target.SessionPool);
         _preferred = device;
         Current = deviceKey;
-        _loaded = new LoadedDevice(deviceKey, Device(deviceKey), localDevices.Find(device)!);
+        var grain = Device(deviceKey);
+        _loaded = new LoadedDevice(deviceKey, grain, localDevices.Find(device)!, grain.QuarantineAsync);
     }
 
     /// <summary>
@@ -73,12 +76,19 @@ internal sealed partial class ReplicaDevices(
             ? RunOnLoadedAsync(loaded, target, inputs, outputNames)
             : onActivation(() => RunWithFailoverAsync(target, inputs, outputNames, failed: null));
 
-    /// <summary>Runs a batch on the device the replica loaded on, off the activation; a fault moves it to the activation for the failover.</summary>
+    /// <summary>
+    /// Runs a batch on the device the replica loaded on, off the activation: on its sessions when they are loaded (a fault there
+    /// quarantines the device through its grain), else through its grain, which loads them. A fault moves the batch to the
+    /// activation for the failover.
+    /// </summary>
     private async Task<BatchResult> RunOnLoadedAsync(LoadedDevice loaded, ModelTarget target, TensorData[][] inputs, string[] outputNames)
     {
+        var (model, version, pool) = (target.Model, target.Version.Version, target.SessionPool);
         try
         {
-            return await Reaching(loaded.Grain.RunBatchAsync(target.Model, target.Version.Version, inputs, outputNames, target.SessionPool));
+            return await (sessionPools.Find(loaded.Key, model, version, pool) is { } sessions
+                ? sessions.RunAsync(inputs, outputNames, loaded.Quarantine)
+                : Reaching(loaded.Grain.RunBatchAsync(model, version, inputs, outputNames, pool)));
         }
         catch (DeviceFaultException fault)
         {
@@ -176,6 +186,9 @@ internal sealed partial class ReplicaDevices(
     [LoggerMessage(Level = LogLevel.Warning, Message = "A batch of {Model}:{Version} failed on {Device} and runs again on {Other}: {Error}")]
     private static partial void LogBatchRetried(ILogger logger, string model, long version, string device, string other, string error);
 
-    /// <summary>The device the replica loaded on: its key, grain and descriptor (whose health is read on every batch).</summary>
-    private sealed record LoadedDevice(string Key, IDeviceGrain Grain, Inference.Devices.DeviceDescriptor Descriptor);
+    /// <summary>
+    /// The device the replica loaded on: its key, grain, descriptor (whose health is read on every batch) and the grain's
+    /// quarantine, called when a batch on its sessions faults or hangs.
+    /// </summary>
+    private sealed record LoadedDevice(string Key, IDeviceGrain Grain, Inference.Devices.DeviceDescriptor Descriptor, Func<string, Task> Quarantine);
 }
