@@ -382,20 +382,22 @@ public sealed partial class ModelBatcherGrain(
     }
 
     /// <summary>Requests share a batch only when every input has the same non-batch dimensions.</summary>
-    private static string ShapeKey(TensorData[] inputs) => ShapeKey(Array.ConvertAll(inputs, i => i.Shape));
+    private static string ShapeKey(TensorData[] inputs) => ShapeKey(inputs, static i => i.Shape);
 
     /// <summary>
     /// The one shape key of every valid request when no input has a dynamic non-batch dimension (validated inputs then have the
     /// declared shapes), made once instead of per request; null when requests may differ.
     /// </summary>
     private static string? FixedShapeKey(TensorSpec[] inputs) =>
-        Array.TrueForAll(inputs, i => Array.LastIndexOf(i.Shape, -1) < 1) ? ShapeKey(Array.ConvertAll(inputs, i => i.Shape)) : null;
+        Array.TrueForAll(inputs, i => Array.LastIndexOf(i.Shape, -1) < 1) ? ShapeKey(inputs, static i => i.Shape) : null;
 
-    private static string ShapeKey(long[][] shapes)
+    /// <summary>The non-batch dimensions of each item's shape, in order (a static <paramref name="shapeOf"/> costs no allocation per request).</summary>
+    private static string ShapeKey<T>(T[] items, Func<T, long[]> shapeOf)
     {
         var key = new StringBuilder();
-        foreach (var shape in shapes)
+        foreach (var item in items)
         {
+            var shape = shapeOf(item);
             for (var d = 1; d < shape.Length; d++)
             {
                 key.Append(shape[d]).Append(',');

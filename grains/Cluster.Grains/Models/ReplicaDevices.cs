@@ -59,10 +59,10 @@ internal sealed partial class ReplicaDevices(
     public async Task LoadAsync(ModelTarget target, string device)
     {
         var deviceKey = new DeviceKey(silo, device).ToString();
-        Variant = await Device(deviceKey).LoadModelAsync(target.Model, target.Version.Version, key.ToString(), target.SessionPool);
+        var grain = Device(deviceKey);
+        Variant = await grain.LoadModelAsync(target.Model, target.Version.Version, key.ToString(), target.SessionPool);
         _preferred = device;
         Current = deviceKey;
-        var grain = Device(deviceKey);
         _loaded = new LoadedDevice(deviceKey, grain, localDevices.Find(device)!, grain.QuarantineAsync);
     }
 
