@@ -67,7 +67,7 @@ public sealed class InferenceClient : IDisposable
     /// Throws ModelNotFoundException, InvalidInputException, ModelUnavailableException, QueueFullException
     /// or InferenceTimeoutException with a message naming the fault.
     /// </summary>
-    public async Task<InferenceResponse> InferAsync(
+    public Task<InferenceResponse> InferAsync(
         string model,
         IReadOnlyList<TensorData> inputs,
         long? version = null,
@@ -78,13 +78,38 @@ public sealed class InferenceClient : IDisposable
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(inputs);
+        if (Tracing.HasListeners())
+        {
+            return InferRoutedAsync(model, inputs, version, outputs, id, options, null, cancellationToken);
+        }
+
+        // Untraced, with the resolution cached, to a model running no experiment: straight to the transport, with no frame here to resume.
+        var routing = RouteAsync(model, version);
+        if (!routing.IsCompletedSuccessfully)
+        {
+            return InferRoutedAsync(model, inputs, version, outputs, id, options, routing, cancellationToken);
+        }
+
+        var target = routing.Result;
+        return target.Experiment is null && target.Arm.Length == 0
+            ? _transport.InferAsync(target, NewRequest(inputs, outputs, id, options), cancellationToken)
+            : InferRoutedAsync(model, inputs, version, outputs, id, options, new ValueTask<ModelTarget>(target), cancellationToken);
+    }
+
+    /// <summary>
+    /// <see cref="InferAsync"/> with its spans, an experiment's arm, or a resolution still to come (<paramref name="routing"/>, started when
+    /// not null).
+    /// </summary>
+    private async Task<InferenceResponse> InferRoutedAsync(string model, IReadOnlyList<TensorData> inputs, long? version, IReadOnlyList<string>? outputs,
+        string id, InferOptions? options, ValueTask<ModelTarget>? routing, CancellationToken cancellationToken)
+    {
         using var span = Tracing.StartActivity("infer", ActivityKind.Client);
         span?.SetTag("model", model);
         span?.SetTag("request.id", id);
         ModelTarget target;
         using (var route = Tracing.StartActivity("route"))
         {
-            target = await RouteAsync(model, version);
+            target = await (routing ?? RouteAsync(model, version));
             route?.SetTag("version", target.Version.Version);
         }
 
@@ -94,17 +119,7 @@ public sealed class InferenceClient : IDisposable
             span?.SetTag("experiment.arm", target.Arm);
         }
 
-        var request = new InferenceRequest
-        {
-            AssignmentKey = options?.AssignmentKey ?? "",
-            Id = id,
-            Inputs = [.. inputs],
-            RequestedOutputs = outputs is null ? [] : [.. outputs],
-            Priority = options?.Priority ?? 0,
-            TimeoutMicroseconds = options?.Timeout is { } timeout ? (long)timeout.TotalMicroseconds : 0,
-            Deadline = options?.Deadline,
-        };
-        var response = await _transport.InferAsync(target, request, cancellationToken);
+        var response = await _transport.InferAsync(target, NewRequest(inputs, outputs, id, options), cancellationToken);
         if (response.Arm != target.Arm)
         {
             // The arm turned the request away (stopped, or its experiment ended): the cached resolution is out of date.
@@ -113,6 +128,17 @@ public sealed class InferenceClient : IDisposable
 
         return response;
     }
+
+    private static InferenceRequest NewRequest(IReadOnlyList<TensorData> inputs, IReadOnlyList<string>? outputs, string id, InferOptions? options) => new()
+    {
+        AssignmentKey = options?.AssignmentKey ?? "",
+        Id = id,
+        Inputs = [.. inputs],
+        RequestedOutputs = outputs is null ? [] : [.. outputs],
+        Priority = options?.Priority ?? 0,
+        TimeoutMicroseconds = options?.Timeout is { } timeout ? (long)timeout.TotalMicroseconds : 0,
+        Deadline = options?.Deadline,
+    };
 
     /// <summary>
     /// Generates text from <paramref name="request"/>'s prompt on a generation model (the newest served version

@@ -98,7 +98,6 @@ public sealed partial class ModelBatcherGrain(
         }
 
         var started = time.GetTimestamp();
-        FailureReason? failure = FailureReason.Other;
         replica.Statistics.RecordArrival();
         try
         {
@@ -114,16 +113,18 @@ public sealed partial class ModelBatcherGrain(
             };
             var queued = InferenceTracing.StartDetached("queue", ("model", target.Model), ("version", target.Version.Version), ("silo", localSilo.Name),
                 ("request.id", request.Id));
+
+            // Its success is recorded with its batch's (RunBatchAsync); a failure here.
             var outputs =
-                await replica.Scheduler.EnqueueAsync(new Pending(inputs, OutputIndices(replica.OutputNames, requested), queued), batchSize,
+                await replica.Scheduler.EnqueueAsync(new Pending(inputs, OutputIndices(replica.OutputNames, requested), queued, started), batchSize,
                     replica.FixedShapeKey ?? ShapeKey(inputs),
                     options);
-            failure = null;
             return new InferenceResponse { Model = target.Model, Version = target.Version.Version, Id = request.Id, Outputs = outputs };
         }
         catch (Exception e)
         {
-            failure = FailureReasons.Of(e);
+            var failure = FailureReasons.Of(e);
+            replica.Statistics.RecordRequest(failure, time.GetElapsedTime(started));
             if (failure == FailureReason.Backend)
             {
                 LogBackendFailure(_key.Model, _key.Version, LogText.Bounded(request.Id), localSilo.Name, LogText.Bounded(e.Message));
@@ -131,15 +132,11 @@ public sealed partial class ModelBatcherGrain(
             else
             {
                 // Refusals and bad input are the callers' to make, as many as they like: Debug, never above.
-                LogRequestFailed(_key.Model, _key.Version, LogText.Bounded(request.Id), localSilo.Name, InferenceMetrics.Label(failure.Value),
+                LogRequestFailed(_key.Model, _key.Version, LogText.Bounded(request.Id), localSilo.Name, InferenceMetrics.Label(failure),
                     LogText.Bounded(e.Message));
             }
 
             throw;
-        }
-        finally
-        {
-            replica.Statistics.RecordRequest(failure, time.GetElapsedTime(started));
         }
     }
 
@@ -344,7 +341,11 @@ public sealed partial class ModelBatcherGrain(
         for (var i = 0; i < batch.Count; i++)
         {
             outputs[i] = batch[i].Payload.OutputIndices is { } wanted ? Pick(result.Outputs[i], wanted) : result.Outputs[i];
+            waits[i] = time.GetElapsedTime(batch[i].Payload.Arrived);
         }
+
+        // Each request is answered now: the array of queue waits, recorded above, now takes each one's time since arrival.
+        statistics.RecordSuccesses(waits);
 
         return outputs;
     }
@@ -416,7 +417,7 @@ public sealed partial class ModelBatcherGrain(
     private partial void LogBackendFailure(string model, long version, string requestId, string silo, string error);
 
     /// <summary>A request in the queue: its inputs in model order and which outputs it wants (null: all of them).</summary>
-    private sealed record Pending(TensorData[] Inputs, int[]? OutputIndices, Activity? Queued);
+    private sealed record Pending(TensorData[] Inputs, int[]? OutputIndices, Activity? Queued, long Arrived);
 
     private sealed record Replica(
         ModelTarget Target,

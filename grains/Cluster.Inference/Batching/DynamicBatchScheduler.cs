@@ -28,6 +28,8 @@ public sealed class DynamicBatchScheduler<TPayload, TResult> : IDisposable
     private readonly BatchQueue<TPayload, TResult> _queue;
     private readonly OrderedRelease<TPayload, TResult> _release;
     private readonly ITimer _timer;
+    /// <summary>Whether the timer may still fire: once disarmed, a request finding nothing to wait for does not touch it again. Under the lock.</summary>
+    private bool _timerArmed;
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private DateTimeOffset? _earliestExpiry;
     private long _nextSequence;
@@ -227,11 +229,27 @@ public sealed class DynamicBatchScheduler<TPayload, TResult> : IDisposable
                 (due ??= []).Add(batch);
             }
 
-            _timer.Change(next is { } at ? Min(Max(at - now, TimeSpan.Zero), LongestTimerDelay) : Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            if (next is { } at)
+            {
+                _timer.Change(Min(Max(at - now, TimeSpan.Zero), LongestTimerDelay), Timeout.InfiniteTimeSpan);
+                _timerArmed = true;
+            }
+            else if (_timerArmed)
+            {
+                _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                _timerArmed = false;
+            }
+
             SignalIfDrained();
         }
 
-        foreach (var batch in due ?? [])
+        if (due is null)
+        {
+            // Most calls dispatch nothing: `due ?? []` would allocate an empty list for them.
+            return;
+        }
+
+        foreach (var batch in due)
         {
             _ = RunAsync(batch);
         }

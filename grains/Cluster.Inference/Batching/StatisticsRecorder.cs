@@ -101,21 +101,21 @@ public sealed class StatisticsRecorder(string model, long version, TimeProvider 
         }
     }
 
-    /// <summary>A request arrived (it counts as pending until <see cref="RecordRequest"/>).</summary>
+    /// <summary>A request arrived (it counts as pending until <see cref="RecordRequest"/> or <see cref="RecordSuccesses"/>).</summary>
     public void RecordArrival() => metrics?.Pending.Add(1, _tags);
 
     /// <summary>A request finished <paramref name="elapsed"/> after it arrived: successfully when <paramref name="failure"/> is null.</summary>
     public void RecordRequest(FailureReason? failure, TimeSpan elapsed)
     {
+        if (failure is null)
+        {
+            RecordSuccesses([elapsed]);
+            return;
+        }
+
         lock (_gate)
         {
-            (failure is null ? ref _success : ref _fail).Add(elapsed.Ticks * 100);
-            if (failure is null)
-            {
-                _recentMs[_recentNext] = elapsed.TotalMilliseconds;
-                _recentNext = (_recentNext + 1) % RecentRequests;
-                _recentCount = Math.Min(_recentCount + 1, RecentRequests);
-            }
+            _fail.Add(elapsed.Ticks * 100);
             _lastInferenceMs = time.GetUtcNow().ToUnixTimeMilliseconds();
         }
 
@@ -124,18 +124,46 @@ public sealed class StatisticsRecorder(string model, long version, TimeProvider 
             return;
         }
 
+        var tags = _tags;
+        tags.Add("reason", InferenceMetrics.Label(failure.Value));
         metrics.Pending.Add(-1, _tags);
         metrics.RequestDuration.Add((long)elapsed.TotalMicroseconds, _tags);
         metrics.RequestLatency.Record(elapsed.TotalMilliseconds, _tags);
-        if (failure is { } reason)
+        metrics.Failure.Add(1, tags);
+    }
+
+    /// <summary>
+    /// Requests succeeded, each <paramref name="elapsed"/> after it arrived (a batch's, together): the totals and counters are taken
+    /// once, the latency histogram and the recent percentiles get every request.
+    /// </summary>
+    public void RecordSuccesses(ReadOnlySpan<TimeSpan> elapsed)
+    {
+        var total = TimeSpan.Zero;
+        lock (_gate)
         {
-            var tags = _tags;
-            tags.Add("reason", InferenceMetrics.Label(reason));
-            metrics.Failure.Add(1, tags);
+            foreach (var one in elapsed)
+            {
+                _success.Add(one.Ticks * 100);
+                _recentMs[_recentNext] = one.TotalMilliseconds;
+                _recentNext = (_recentNext + 1) % RecentRequests;
+                total += one;
+            }
+
+            _recentCount = Math.Min(_recentCount + elapsed.Length, RecentRequests);
+            _lastInferenceMs = time.GetUtcNow().ToUnixTimeMilliseconds();
         }
-        else
+
+        if (metrics is null)
         {
-            metrics.Success.Add(1, _tags);
+            return;
+        }
+
+        metrics.Pending.Add(-elapsed.Length, _tags);
+        metrics.RequestDuration.Add((long)total.TotalMicroseconds, _tags);
+        metrics.Success.Add(elapsed.Length, _tags);
+        foreach (var one in elapsed)
+        {
+            metrics.RequestLatency.Record(one.TotalMilliseconds, _tags);
         }
     }
 

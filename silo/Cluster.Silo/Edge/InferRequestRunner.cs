@@ -14,8 +14,11 @@ public static class InferRequestRunner
     /// <summary>The longest queue timeout a request may ask for: 24 hours.</summary>
     public const long MaxTimeoutMicroseconds = 24L * 60 * 60 * 1_000_000;
 
-    /// <summary>Validates, runs and answers one request; errors are InferenceExceptions naming the model, input and field.</summary>
-    public static async Task<ModelInferResponse> InferAsync(
+    /// <summary>
+    /// Validates, runs and answers one request; errors are InferenceExceptions naming the model, input and field. Bad input throws
+    /// at once, before anything runs.
+    /// </summary>
+    public static Task<ModelInferResponse> InferAsync(
         InferenceClient client, EdgeLimits limits, ModelInferRequest request, DateTimeOffset? deadline, CancellationToken cancellationToken)
     {
         var model = request.ModelName;
@@ -57,9 +60,12 @@ public static class InferRequestRunner
             outputs[i] = request.Outputs[i].Name;
         }
 
-        var response = await client.InferAsync(model, inputs, version, outputs, request.Id, Options(model, request.Parameters, deadline), cancellationToken);
-        return Answer(response, useRaw);
+        return AnswerAsync(client.InferAsync(model, inputs, version, outputs, request.Id, Options(model, request.Parameters, deadline), cancellationToken),
+            useRaw);
     }
+
+    /// <summary>The response once it comes: the only frame a request keeps here while it runs.</summary>
+    private static async Task<ModelInferResponse> AnswerAsync(Task<InferenceResponse> running, bool useRaw) => Answer(await running, useRaw);
 
     /// <summary>The request parameter carrying the experiment assignment key (a user or session id).</summary>
     public const string ExperimentKeyParameter = "experiment_key";
