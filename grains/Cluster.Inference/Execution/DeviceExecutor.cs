@@ -7,11 +7,6 @@ namespace Cluster.Inference.Execution;
 /// await ONNX Runtime instead of blocking on it. The idle thread sleeps in the kernel rather than
 /// spinning, leaving the cores to the batcher and to ONNX Runtime's own threads.
 /// </summary>
-/// <remarks>
-/// A work item's awaiter resumes on this thread, unless it awaits from a scheduler of its own (a grain turn resumes
-/// on its activation): a batch's results are handed to its requests, and the next batch queued here, without waking
-/// a thread-pool thread in between. Continuations that block would stall the device, so none here do.
-/// </remarks>
 public sealed class DeviceExecutor : IDisposable
 {
     private readonly Queue<Action> _work = new();
@@ -32,7 +27,7 @@ public sealed class DeviceExecutor : IDisposable
     /// </summary>
     public Task<T> RunAsync<T>(Func<T> work)
     {
-        var completion = new TaskCompletionSource<T>();
+        var completion = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_gate)
         {
             if (_completed)
@@ -43,18 +38,14 @@ public sealed class DeviceExecutor : IDisposable
 
             _work.Enqueue(() =>
             {
-                T result;
                 try
                 {
-                    result = work();
+                    completion.SetResult(work());
                 }
                 catch (Exception e)
                 {
                     completion.SetException(e);
-                    return;
                 }
-
-                completion.SetResult(result);
             });
             Monitor.Pulse(_gate);
         }
