@@ -7,6 +7,11 @@ namespace Cluster.Inference.Execution;
 /// await ONNX Runtime instead of blocking on it. The idle thread sleeps in the kernel rather than
 /// spinning, leaving the cores to the batcher and to ONNX Runtime's own threads.
 /// </summary>
+/// <remarks>
+/// A work item's awaiter resumes on this thread, unless it awaits from a scheduler of its own (a grain turn resumes
+/// on its activation): a batch's results reach its requests with no thread-pool thread woken in between (the batcher
+/// then forms the next batch on the thread pool). Continuations that block would stall the device, so none here do.
+/// </remarks>
 public sealed class DeviceExecutor : IDisposable
 {
     private readonly Queue<Action> _work = new();
@@ -27,7 +32,7 @@ public sealed class DeviceExecutor : IDisposable
     /// </summary>
     public Task<T> RunAsync<T>(Func<T> work)
     {
-        var completion = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var completion = new TaskCompletionSource<T>();
         lock (_gate)
         {
             if (_completed)
@@ -38,14 +43,18 @@ public sealed class DeviceExecutor : IDisposable
 
             _work.Enqueue(() =>
             {
+                T result;
                 try
                 {
-                    completion.SetResult(work());
+                    result = work();
                 }
                 catch (Exception e)
                 {
                     completion.SetException(e);
+                    return;
                 }
+
+                completion.SetResult(result);
             });
             Monitor.Pulse(_gate);
         }

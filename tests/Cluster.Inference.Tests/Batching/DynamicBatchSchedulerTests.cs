@@ -34,6 +34,25 @@ public sealed class DynamicBatchSchedulerTests
     }
 
     [Fact]
+    public async Task NextBatch_FormedOnTheThreadPool_CarriesWhatWaitsThenAndRuns()
+    {
+        // The production setting: the batch after one that ended is formed on the thread pool, not by the thread that ended it.
+        using var h = new SchedulerHarness(new BatchingPolicy { MaxBatchSize = 8 }, formNextBatchInline: false);
+        _ = h.Enqueue(1);
+        var later = new[] { h.Enqueue(2), h.Enqueue(3) };
+        h.Finish(0);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (h.Dispatched().Length < 2 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(5);
+        }
+
+        Assert.Equal([[1], [2, 3]], h.Dispatched());
+        h.Finish(1);
+        Assert.Equal(new[] { 20, 30 }, await Task.WhenAll(later).WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
     public void Enqueue_MoreThanMaxBatchSize_SplitsIntoFullBatches()
     {
         using var h = new SchedulerHarness(new BatchingPolicy { MaxBatchSize = 4 });

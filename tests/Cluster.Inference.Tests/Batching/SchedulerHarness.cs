@@ -3,12 +3,15 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace Cluster.Inference.Tests.Batching;
 
-/// <summary>A scheduler over int payloads whose batches the test finishes by hand, on a fake clock.</summary>
+/// <summary>
+/// A scheduler over int payloads whose batches the test finishes by hand, on a fake clock. Unless <c>formNextBatchInline</c> is off
+/// (the production setting), the batch after one that ends is formed before <see cref="Finish"/> returns.
+/// </summary>
 internal sealed class SchedulerHarness : IDisposable
 {
-    public SchedulerHarness(BatchingPolicy policy)
+    public SchedulerHarness(BatchingPolicy policy, bool formNextBatchInline = true)
     {
-        Scheduler = new DynamicBatchScheduler<int, int>(policy, Execute, Time);
+        Scheduler = new DynamicBatchScheduler<int, int>(policy, Execute, Time, formNextBatchInline);
     }
 
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
@@ -27,7 +30,13 @@ internal sealed class SchedulerHarness : IDisposable
     /// <summary>Fails batch <paramref name="index"/> with <paramref name="error"/>.</summary>
     public void Fail(int index, Exception error) => Inline(() => Batches[index].Done.SetException(error));
 
-    public int[][] Dispatched() => [.. Batches.Select(b => b.Payloads)];
+    public int[][] Dispatched()
+    {
+        lock (Batches)
+        {
+            return [.. Batches.Select(b => b.Payloads)];
+        }
+    }
 
     public void Dispose() => Scheduler.Dispose();
 
@@ -52,7 +61,11 @@ internal sealed class SchedulerHarness : IDisposable
     private Task<int[]> Execute(IReadOnlyList<QueuedRequest<int, int>> batch)
     {
         var done = new TaskCompletionSource<int[]>();
-        Batches.Add(([.. batch.Select(r => r.Payload)], done));
+        lock (Batches)
+        {
+            Batches.Add(([.. batch.Select(r => r.Payload)], done));
+        }
+
         return done.Task;
     }
 }
