@@ -9,37 +9,27 @@ internal sealed class OrderedRelease<TPayload, TResult>(bool preserveOrdering)
     private readonly SortedDictionary<long, Action> _held = [];
     private long _next;
 
-    public void Succeed(QueuedRequest<TPayload, TResult> request, TResult result)
+    public void Succeed(QueuedRequest<TPayload, TResult> request, TResult result) =>
+        Release(request, result, static (request, result) => request.Completion.TrySetResult(result));
+
+    public void Fail(QueuedRequest<TPayload, TResult> request, Exception error) =>
+        Release(request, error, static (request, error) => request.Completion.TrySetException(error));
+
+    /// <summary>
+    /// Completes <paramref name="request"/> with <paramref name="outcome"/> at once, or, with preserve_ordering, once every request before
+    /// it is released. The static completion takes the outcome as an argument, so the common case makes no closure.
+    /// </summary>
+    private void Release<TOutcome>(QueuedRequest<TPayload, TResult> request, TOutcome outcome,
+        Action<QueuedRequest<TPayload, TResult>, TOutcome> complete)
     {
         request.State = RequestState.Released;
-        if (preserveOrdering)
+        if (!preserveOrdering)
         {
-            Hold(request, () => request.Completion.TrySetResult(result));
+            complete(request, outcome);
+            return;
         }
-        else
-        {
-            // No closure for the common case: a request is released as its batch ends.
-            request.Completion.TrySetResult(result);
-        }
-    }
 
-    public void Fail(QueuedRequest<TPayload, TResult> request, Exception error)
-    {
-        request.State = RequestState.Released;
-        if (preserveOrdering)
-        {
-            Hold(request, () => request.Completion.TrySetException(error));
-        }
-        else
-        {
-            request.Completion.TrySetException(error);
-        }
-    }
-
-    /// <summary>Keeps <paramref name="complete"/> until every request before <paramref name="request"/> is released, then releases what it can.</summary>
-    private void Hold(QueuedRequest<TPayload, TResult> request, Action complete)
-    {
-        _held[request.Sequence] = complete;
+        _held[request.Sequence] = () => complete(request, outcome);
         while (_held.Remove(_next, out var release))
         {
             release();
