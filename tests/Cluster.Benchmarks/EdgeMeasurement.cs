@@ -3,6 +3,8 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using Cluster.Client;
 using Cluster.Client.Protocol;
+using Cluster.Contracts.Grains;
+using StatisticDuration = Cluster.Contracts.Models.StatisticDuration;
 using Cluster.Contracts.Tensors;
 using Cluster.Inference.Devices;
 using Cluster.Inference.Execution;
@@ -23,7 +25,7 @@ public sealed record EdgeServer(string Name, Process Process, GRPCInferenceServi
 /// sizes settling), and a drift over time weighs on every path alike. Each slice also takes the CPU time each
 /// sample costs the server and the callers' process, and the bytes the silo's runtime allocated per sample.
 /// </summary>
-public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, string modelFolder, EdgeServer silo, EdgeServer peer)
+public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, IGrainFactory grains, string modelFolder, EdgeServer silo, EdgeServer peer)
 {
     private const int Callers = 64;
     private const int Features = 256;
@@ -37,7 +39,8 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, s
     private sealed record EdgePath(string Label, Func<int, Task> Call, EdgeServer Server);
 
     /// <summary>One path's figures over one slice: per sample, CPU time of the callers' process and of the server, and the server's allocation.</summary>
-    private sealed record PathFigures(LoadResult Load, double CallersCpuMicroseconds, double ServerCpuMicroseconds, double AllocatedBytes);
+    private sealed record PathFigures(LoadResult Load, double CallersCpuMicroseconds, double ServerCpuMicroseconds, double AllocatedBytes,
+        double ServerContextSwitches);
 
     /// <summary>Measures every path and writes artifacts/bench/edge.json.</summary>
     public async Task RunAsync(string repositoryRoot)
@@ -86,14 +89,17 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, s
 
         var sdkSingle = await MeasureAsync("SDK (grain calls)", 1, sdkPath, options);
         var grpcSingle = await MeasureAsync(siloPaths[0].Label, 1, siloPaths[0], options);
+        var peerSingle = await MeasureAsync(peerPaths[0].Label, 1, peerPaths[0], options);
+        var replica = grains.GetGrain<IModelBatcherGrain>(new ReplicaKey(EdgeScenario.Model, 1, 0).ToString());
+        var grainCall = await MeasureAsync("empty grain call to the replica", 1, new EdgePath("", _ => replica.GetGenerationStatisticsAsync(), silo), options);
         var raw = RawBatchOneMicroseconds(sdkInputs, [.. probe.Outputs.Select(o => o.Name)]);
 
-        double Mean(int path, Func<PathFigures, double> figure) => Math.Round(rounds.Average(r => figure(r[path])), 1);
-        EdgePathFigures PerPath(int first, Func<PathFigures, double> figure) => new()
+        double Mean(int path, Func<PathFigures, double> figure, int digits = 1) => Math.Round(rounds.Average(r => figure(r[path])), digits);
+        EdgePathFigures PerPath(int first, Func<PathFigures, double> figure, int digits = 1) => new()
         {
-            Grpc = Mean(first, figure),
-            GrpcSpread = Mean(first + 1, figure),
-            GrpcStreaming = Mean(first + 2, figure),
+            Grpc = Mean(first, figure, digits),
+            GrpcSpread = Mean(first + 1, figure, digits),
+            GrpcStreaming = Mean(first + 2, figure, digits),
         };
 
         const int SdkIndex = 0, SiloIndex = 1, PeerIndex = 4;
@@ -111,11 +117,15 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, s
             GrpcConcurrency1P50Microseconds = grpcSingle.Load.P50Microseconds,
             SdkConcurrency1P50Microseconds = sdkSingle.Load.P50Microseconds,
             RawBatch1P50Microseconds = raw,
+            GrainCallP50Microseconds = grainCall.Load.P50Microseconds,
+            PeerConcurrency1P50Microseconds = peerSingle.Load.P50Microseconds,
             SdkSiloCpuMicroseconds = Mean(SdkIndex, f => f.ServerCpuMicroseconds),
             SiloCpuMicroseconds = PerPath(SiloIndex, f => f.ServerCpuMicroseconds),
             PeerCpuMicroseconds = PerPath(PeerIndex, f => f.ServerCpuMicroseconds),
             SiloAllocatedBytes = PerPath(SiloIndex, f => f.AllocatedBytes),
             PeerAllocatedBytes = PerPath(PeerIndex, f => f.AllocatedBytes),
+            SiloContextSwitches = PerPath(SiloIndex, f => f.ServerContextSwitches, digits: 3),
+            PeerContextSwitches = PerPath(PeerIndex, f => f.ServerContextSwitches, digits: 3),
             SdkSiloAllocatedBytes = Mean(SdkIndex, f => f.AllocatedBytes),
             TensorBytes = Features * sizeof(float) + outputBytes,
             SdkCallersCpuMicroseconds = Mean(SdkIndex, f => f.CallersCpuMicroseconds),
@@ -135,6 +145,10 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, s
             .ResponseAsync, server),
         new($"gRPC {server.Name}, a stream per caller", streams.CallAsync, server),
     ];
+
+    /// <summary>The mean of a statistic's durations between two readings, in microseconds.</summary>
+    private static double Mean(StatisticDuration after, StatisticDuration before) =>
+        (after.Nanoseconds - before.Nanoseconds) / 1000.0 / Math.Max(1, after.Count - before.Count);
 
     private static string Table(EdgeResults r) => BenchReport.Table(
         ["figure", "silo", "peer", "silo / peer"],
@@ -160,7 +174,9 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, s
                 BenchReport.Number(r.PeerAllocatedBytes.GrpcStreaming), BenchReport.Number(r.SiloAllocationOverPeer.GrpcStreaming, 3)],
             ["silo bytes allocated per sample, SDK; tensor bytes", BenchReport.Number(r.SdkSiloAllocatedBytes), $"tensors {r.TensorBytes}", ""],
             ["1 caller p50: SDK / gRPC / raw batch-1 run (us)", $"{r.SdkConcurrency1P50Microseconds:0} / {r.GrpcConcurrency1P50Microseconds:0} " +
-                $"/ {r.RawBatch1P50Microseconds:0}", $"SDK overhead {r.SdkOverheadP50Microseconds:0}", ""],
+                $"/ {r.RawBatch1P50Microseconds:0}", $"gRPC {r.PeerConcurrency1P50Microseconds:0}", $"SDK overhead {r.SdkOverheadP50Microseconds:0}"],
+            ["1 caller p50: empty grain call to the replica (us)", BenchReport.Number(r.GrainCallP50Microseconds), "",
+                $"SDK overhead beyond it {r.SdkOverheadBeyondGrainCallP50Microseconds:0}"],
         ]);
 
     private async Task<PathFigures> MeasureAsync(string what, int callers, EdgePath path, BenchOptions slice)
@@ -177,24 +193,30 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, s
         var allocated = await AllocatedBytesAsync(path.Server);
         var callersCpu = Environment.CpuUsage.TotalTime;
         var serverCpu = ProcessCpu(path.Server.Process);
+        var switches = ContextSwitches(path.Server.Process);
         var result = await new ClosedLoopLoad(callers, slice.Warmup, slice.Measure).RunAsync(Counted);
         callersCpu = Environment.CpuUsage.TotalTime - callersCpu;
         serverCpu = ProcessCpu(path.Server.Process) - serverCpu;
+        switches = ContextSwitches(path.Server.Process) - switches;
         allocated = await AllocatedBytesAsync(path.Server) - allocated;
         var served = Math.Max(1, calls);
-        var figures = new PathFigures(result, callersCpu.TotalMicroseconds / served, serverCpu.TotalMicroseconds / served, allocated / served);
+        var figures = new PathFigures(result, callersCpu.TotalMicroseconds / served, serverCpu.TotalMicroseconds / served, allocated / served,
+            switches / (double)served);
         var batch = "";
         if (before is not null)
         {
             var after = await sdk.GetStatisticsAsync(EdgeScenario.Model);
             var meanBatch = (after.InferenceCount - before.InferenceCount) / (double)Math.Max(1, after.ExecutionCount - before.ExecutionCount);
-            batch = $"mean batch {meanBatch:0.0}, {figures.AllocatedBytes:0} B allocated, ";
+            batch = $"mean batch {meanBatch:0.0}, {figures.AllocatedBytes:0} B allocated, in the silo per request {Mean(after.Success, before.Success):0} us " +
+                $"(queue {Mean(after.Queue, before.Queue):0}, compute {Mean(after.ComputeInfer, before.ComputeInfer):0}), ";
         }
 
         Console.WriteLine(
             $"  {what}, {callers} callers: {result.SamplesPerSecond:N0} samples/s, p50 {result.P50Milliseconds:0.###} ms, p99 {result.P99Milliseconds:0.###} " +
                 "ms; " +
-            $"with warm-up: {batch}CPU per sample {figures.ServerCpuMicroseconds:0.0} us {path.Server.Name} + {figures.CallersCpuMicroseconds:0.0} us callers");
+            $"with warm-up: {batch}CPU per sample {figures.ServerCpuMicroseconds:0.0} us {path.Server.Name} + {figures.CallersCpuMicroseconds:0.0} us " +
+            "callers, " +
+            $"{figures.ServerContextSwitches:0.00} context switches per sample in the {path.Server.Name}");
         return figures;
     }
 
@@ -234,6 +256,38 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, s
         }
 
         throw new InvalidOperationException($"{server.MetricsAddress} has no {AllocatedMetric}.");
+    }
+
+    /// <summary>The context switches of every thread of <paramref name="process"/> so far (Linux's /proc; 0 elsewhere).</summary>
+    private static long ContextSwitches(Process process)
+    {
+        var tasks = $"/proc/{process.Id}/task";
+        if (!Directory.Exists(tasks))
+        {
+            return 0;
+        }
+
+        long switches = 0;
+        foreach (var task in Directory.EnumerateDirectories(tasks))
+        {
+            try
+            {
+                foreach (var line in File.ReadLines(Path.Combine(task, "status")))
+                {
+                    if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal)
+                        || line.StartsWith("nonvoluntary_ctxt_switches:", StringComparison.Ordinal))
+                    {
+                        switches += long.Parse(line[(line.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim(), CultureInfo.InvariantCulture);
+                    }
+                }
+            }
+            catch (IOException)
+            {
+                // The thread ended while read.
+            }
+        }
+
+        return switches;
     }
 
     private static TimeSpan ProcessCpu(Process process)

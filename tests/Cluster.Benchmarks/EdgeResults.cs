@@ -49,6 +49,24 @@ public sealed record EdgeResults
     /// <summary>What the SDK and the silo add to a lone caller's request: its median minus the raw batch-1 run's.</summary>
     [JsonPropertyName("sdk_overhead_p50_us")] public double SdkOverheadP50Microseconds => SdkConcurrency1P50Microseconds - RawBatch1P50Microseconds;
 
+    /// <summary>
+    /// A lone caller's empty grain call to the same replica (a status read answered at once, no device): the round trip through Orleans'
+    /// client, the gateway and the replica's activation that every SDK request makes too.
+    /// </summary>
+    [JsonPropertyName("grain_call_p50_us")] public required double GrainCallP50Microseconds { get; init; }
+
+    /// <summary>What the SDK overhead adds beyond that round trip: routing, the queue, the device thread and the tensors.</summary>
+    [JsonPropertyName("sdk_overhead_beyond_grain_call_p50_us")] public double SdkOverheadBeyondGrainCallP50Microseconds =>
+        SdkOverheadP50Microseconds - GrainCallP50Microseconds;
+
+    /// <summary>A lone gRPC caller's median against the peer.</summary>
+    [JsonPropertyName("peer_concurrency1_p50_us")] public required double PeerConcurrency1P50Microseconds { get; init; }
+
+    /// <summary>Context switches of the silo's threads per sample, per path (Linux; each is a thread put to sleep or preempted).</summary>
+    [JsonPropertyName("silo_context_switches_per_sample")] public required EdgePathFigures SiloContextSwitches { get; init; }
+
+    [JsonPropertyName("peer_context_switches_per_sample")] public required EdgePathFigures PeerContextSwitches { get; init; }
+
     /// <summary>The SDK path's silo CPU time per sample.</summary>
     [JsonPropertyName("sdk_silo_cpu_us_per_sample")] public required double SdkSiloCpuMicroseconds { get; init; }
 

@@ -45,7 +45,8 @@ public sealed class EdgeScenario : IBenchScenario
                 var stubs = channels.Select(c => new GRPCInferenceService.GRPCInferenceServiceClient(c)).ToArray();
                 var silo = new EdgeServer("silo", fleet.Processes.Single(), stubs[..Connections], fleet.MetricsAddresses.Single());
                 var peerServer = new EdgeServer("peer", peer.Process, stubs[Connections..], peer.MetricsAddress);
-                await new EdgeMeasurement(options, connection.Inference, Path.Combine(models, Model), silo, peerServer).RunAsync(repositoryRoot);
+                var measurement = new EdgeMeasurement(options, connection.Inference, connection.Grains, Path.Combine(models, Model), silo, peerServer);
+                await measurement.RunAsync(repositoryRoot);
             }
             finally
             {

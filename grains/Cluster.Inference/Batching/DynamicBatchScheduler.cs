@@ -356,6 +356,7 @@ public sealed class DynamicBatchScheduler<TPayload, TResult> : IDisposable
         }
 
         var elapsed = _time.GetElapsedTime(started);
+        bool waiting;
         lock (_gate)
         {
             _running--;
@@ -371,11 +372,20 @@ public sealed class DynamicBatchScheduler<TPayload, TResult> : IDisposable
                     _release.Fail(batch[i], error);
                 }
             }
+
+            // With nothing queued there is no batch to form nor timeout to watch (a request queued later pumps itself): no thread is woken.
+            waiting = _queue.Count > 0 && !_stopped;
+            SignalIfDrained();
         }
 
         // The next batch is formed on the thread pool, not here: a batch ends on its device's thread, where the requests answered
         // above have not yet sent their next ones. Formed a thread hand-off later, it carries them (at 64 callers on the wide MLP,
         // 23 requests rather than 18), and the device thread goes back to the device.
+        if (!waiting)
+        {
+            return;
+        }
+
         if (_formNextBatchInline)
         {
             Pump();

@@ -29,6 +29,15 @@ internal sealed class OrderedRelease<TPayload, TResult>(bool preserveOrdering)
             return;
         }
 
+        Hold(request, outcome, complete);
+    }
+
+    /// <summary>
+    /// Holds the release until its turn and releases every one whose turn has come. A method of its own: the closure's captures are
+    /// parameters, and C# makes a closure at the entry of the method that holds them, taken or not.
+    /// </summary>
+    private void Hold<TOutcome>(QueuedRequest<TPayload, TResult> request, TOutcome outcome, Action<QueuedRequest<TPayload, TResult>, TOutcome> complete)
+    {
         _held[request.Sequence] = () => complete(request, outcome);
         while (_held.Remove(_next, out var release))
         {
