@@ -32,6 +32,8 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, I
     private const int Rounds = 8;
     /// <summary>The runtime's allocated-bytes counter as the silo's metrics page names it.</summary>
     internal const string AllocatedMetric = "dotnet_gc_heap_total_allocated_bytes";
+    /// <summary>The peer's count of batches run, on its metrics page.</summary>
+    internal const string PeerBatchesMetric = "peer_batches_total";
 
     private static readonly HttpClient Http = new();
 
@@ -190,7 +192,8 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, I
         }
 
         var before = isSilo ? await sdk.GetStatisticsAsync(EdgeScenario.Model) : null;
-        var allocated = await AllocatedBytesAsync(path.Server);
+        var allocated = await MetricAsync(path.Server, AllocatedMetric);
+        var peerBatches = isSilo ? 0 : await MetricAsync(path.Server, PeerBatchesMetric);
         var callersCpu = Environment.CpuUsage.TotalTime;
         var serverCpu = ProcessCpu(path.Server.Process);
         var switches = ContextSwitches(path.Server.Process);
@@ -198,11 +201,12 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, I
         callersCpu = Environment.CpuUsage.TotalTime - callersCpu;
         serverCpu = ProcessCpu(path.Server.Process) - serverCpu;
         switches = ContextSwitches(path.Server.Process) - switches;
-        allocated = await AllocatedBytesAsync(path.Server) - allocated;
+        allocated = await MetricAsync(path.Server, AllocatedMetric) - allocated;
+        peerBatches = isSilo ? 0 : await MetricAsync(path.Server, PeerBatchesMetric) - peerBatches;
         var served = Math.Max(1, calls);
         var figures = new PathFigures(result, callersCpu.TotalMicroseconds / served, serverCpu.TotalMicroseconds / served, allocated / served,
             switches / (double)served);
-        var batch = "";
+        var batch = isSilo ? "" : $"mean batch {served / Math.Max(1, peerBatches):0.0}, ";
         if (before is not null)
         {
             var after = await sdk.GetStatisticsAsync(EdgeScenario.Model);
@@ -243,11 +247,11 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, I
     }
 
     /// <summary>The server's allocated bytes so far, from the runtime's counter on its metrics page.</summary>
-    private static async Task<double> AllocatedBytesAsync(EdgeServer server)
+    private static async Task<double> MetricAsync(EdgeServer server, string metric)
     {
         foreach (var line in (await Http.GetStringAsync(server.MetricsAddress)).Split('\n'))
         {
-            if (line.StartsWith(AllocatedMetric, StringComparison.Ordinal))
+            if (line.StartsWith(metric, StringComparison.Ordinal))
             {
                 // name{labels} value [timestamp]
                 var value = line[(line.IndexOf(' ', Math.Max(0, line.IndexOf('}', StringComparison.Ordinal))) + 1)..].Split(' ')[0];
@@ -255,7 +259,7 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, I
             }
         }
 
-        throw new InvalidOperationException($"{server.MetricsAddress} has no {AllocatedMetric}.");
+        throw new InvalidOperationException($"{server.MetricsAddress} has no {metric}.");
     }
 
     /// <summary>The context switches of every thread of <paramref name="process"/> so far (Linux's /proc; 0 elsewhere).</summary>

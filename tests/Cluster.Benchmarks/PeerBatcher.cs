@@ -24,6 +24,7 @@ public sealed class PeerBatcher : IDisposable
     private readonly int _inputWidth;
     private readonly int _outputWidth;
     private readonly Task _loop;
+    private long _batches;
 
     /// <summary>Starts the loop over <paramref name="session"/>, a model with one FP32 input and one FP32 output of shape [batch, width].</summary>
     public PeerBatcher(InferenceSession session, int maxBatchSize)
@@ -35,6 +36,9 @@ public sealed class PeerBatcher : IDisposable
         (_inputName, _inputWidth, _outputName, _outputWidth) = (input, inputShape[^1], output, outputShape[^1]);
         _loop = Task.Run(LoopAsync);
     }
+
+    /// <summary>The batches run so far.</summary>
+    public long Batches => Interlocked.Read(ref _batches);
 
     /// <summary>Queues one request (one row) and answers it once its batch has run.</summary>
     public Task<ModelInferResponse> InferAsync(ModelInferRequest request)
@@ -70,6 +74,7 @@ public sealed class PeerBatcher : IDisposable
                 batch.Add(pending);
             }
 
+            Interlocked.Increment(ref _batches);
             try
             {
                 Run(batch, rows);
