@@ -35,7 +35,7 @@ public sealed class PeerProcess : IDisposable
             RedirectStandardError = true,
         };
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var process = Process.Start(start)!;
+        var process = OrphanGuard.Watch(Process.Start(start)!);
         var peer = new PeerProcess(process, ports[0], ports[1]);
         process.OutputDataReceived += (_, e) =>
         {

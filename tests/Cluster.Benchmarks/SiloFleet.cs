@@ -56,7 +56,7 @@ public sealed class SiloFleet : IDisposable
 
                 var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 var output = new StringBuilder();
-                var process = Process.Start(start)!;
+                var process = OrphanGuard.Watch(Process.Start(start)!);
                 process.OutputDataReceived += (_, e) =>
                 {
                     Append(output, e.Data);

@@ -64,7 +64,7 @@ public sealed class ChildProcess : IDisposable
     }
 
     /// <summary>Starts any command with its output captured.</summary>
-    public static ChildProcess Start(ProcessStartInfo start) => new(Process.Start(start)!);
+    public static ChildProcess Start(ProcessStartInfo start) => new(OrphanGuard.Watch(Process.Start(start)!));
 
     /// <summary>Runs the CLI to completion and returns its exit code and output.</summary>
     public static async Task<(int ExitCode, string Output)> RunCliAsync(params string[] args)

@@ -84,7 +84,7 @@ public sealed class RedisServer : IDisposable
         Process process;
         try
         {
-            process = Process.Start(start)!;
+            process = OrphanGuard.Watch(Process.Start(start)!);
         }
         catch (System.ComponentModel.Win32Exception e)
         {
