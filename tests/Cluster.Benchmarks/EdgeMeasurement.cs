@@ -4,13 +4,13 @@ using System.Runtime.InteropServices;
 using Cluster.Client;
 using Cluster.Client.Protocol;
 using Cluster.Contracts.Grains;
-using StatisticDuration = Cluster.Contracts.Models.StatisticDuration;
 using Cluster.Contracts.Tensors;
 using Cluster.Inference.Devices;
 using Cluster.Inference.Execution;
 using Cluster.Inference.Repository;
 using Google.Protobuf;
 using HdrHistogram;
+using StatisticDuration = Cluster.Contracts.Models.StatisticDuration;
 
 namespace Cluster.Benchmarks;
 
@@ -195,12 +195,12 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, I
         var allocated = await MetricAsync(path.Server, AllocatedMetric);
         var peerBatches = isSilo ? 0 : await MetricAsync(path.Server, PeerBatchesMetric);
         var callersCpu = Environment.CpuUsage.TotalTime;
-        var serverCpu = ProcessCpu(path.Server.Process);
-        var switches = ContextSwitches(path.Server.Process);
+        var serverCpu = ProcessCounters.CpuTime(path.Server.Process);
+        var switches = ProcessCounters.ContextSwitches(path.Server.Process);
         var result = await new ClosedLoopLoad(callers, slice.Warmup, slice.Measure).RunAsync(Counted);
         callersCpu = Environment.CpuUsage.TotalTime - callersCpu;
-        serverCpu = ProcessCpu(path.Server.Process) - serverCpu;
-        switches = ContextSwitches(path.Server.Process) - switches;
+        serverCpu = ProcessCounters.CpuTime(path.Server.Process) - serverCpu;
+        switches = ProcessCounters.ContextSwitches(path.Server.Process) - switches;
         allocated = await MetricAsync(path.Server, AllocatedMetric) - allocated;
         peerBatches = isSilo ? 0 : await MetricAsync(path.Server, PeerBatchesMetric) - peerBatches;
         var served = Math.Max(1, calls);
@@ -260,43 +260,5 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, I
         }
 
         throw new InvalidOperationException($"{server.MetricsAddress} has no {metric}.");
-    }
-
-    /// <summary>The context switches of every thread of <paramref name="process"/> so far (Linux's /proc; 0 elsewhere).</summary>
-    private static long ContextSwitches(Process process)
-    {
-        var tasks = $"/proc/{process.Id}/task";
-        if (!Directory.Exists(tasks))
-        {
-            return 0;
-        }
-
-        long switches = 0;
-        foreach (var task in Directory.EnumerateDirectories(tasks))
-        {
-            try
-            {
-                foreach (var line in File.ReadLines(Path.Combine(task, "status")))
-                {
-                    if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal)
-                        || line.StartsWith("nonvoluntary_ctxt_switches:", StringComparison.Ordinal))
-                    {
-                        switches += long.Parse(line[(line.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim(), CultureInfo.InvariantCulture);
-                    }
-                }
-            }
-            catch (IOException)
-            {
-                // The thread ended while read.
-            }
-        }
-
-        return switches;
-    }
-
-    private static TimeSpan ProcessCpu(Process process)
-    {
-        process.Refresh();
-        return process.TotalProcessorTime;
     }
 }
