@@ -149,7 +149,7 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, I
     ];
 
     /// <summary>The mean of a statistic's durations between two readings, in microseconds.</summary>
-    private static double Mean(StatisticDuration after, StatisticDuration before) =>
+    private static double MeanMicroseconds(StatisticDuration after, StatisticDuration before) =>
         (after.Nanoseconds - before.Nanoseconds) / 1000.0 / Math.Max(1, after.Count - before.Count);
 
     private static string Table(EdgeResults r) => BenchReport.Table(
@@ -211,8 +211,9 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, I
         {
             var after = await sdk.GetStatisticsAsync(EdgeScenario.Model);
             var meanBatch = (after.InferenceCount - before.InferenceCount) / (double)Math.Max(1, after.ExecutionCount - before.ExecutionCount);
-            batch = $"mean batch {meanBatch:0.0}, {figures.AllocatedBytes:0} B allocated, in the silo per request {Mean(after.Success, before.Success):0} us " +
-                $"(queue {Mean(after.Queue, before.Queue):0}, compute {Mean(after.ComputeInfer, before.ComputeInfer):0}), ";
+            batch = $"mean batch {meanBatch:0.0}, {figures.AllocatedBytes:0} B allocated, " +
+                $"in the silo per request {MeanMicroseconds(after.Success, before.Success):0} us " +
+                $"(queue {MeanMicroseconds(after.Queue, before.Queue):0}, compute {MeanMicroseconds(after.ComputeInfer, before.ComputeInfer):0}), ";
         }
 
         Console.WriteLine(
