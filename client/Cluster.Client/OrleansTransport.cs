@@ -37,7 +37,37 @@ internal sealed class OrleansTransport(IGrainFactory grains, LocalReplicaLookup?
 
     public ReplicaRouter Router { get; } = new(() => grains.GetGrain<IClusterLoadGrain>(0).GetAsync());
 
-    public async Task<InferenceResponse> InferAsync(ModelTarget target, InferenceRequest request, CancellationToken cancellationToken)
+    public Task<InferenceResponse> InferAsync(ModelTarget target, InferenceRequest request, CancellationToken cancellationToken)
+    {
+        // The router's first choice active in this process: handed over with a small frame, the first attempt of the routed loop.
+        if (target.Arm.Length == 0 && findLocal is not null && Router.HasFirstTable
+            && Router.Choose(target.Model, target.Version.Version, null)?.Key is { } key && findLocal(key) is { } serve)
+        {
+            return ServeLocalAsync(target, request, key, serve, cancellationToken);
+        }
+
+        return InferRoutedAsync(target, request, null, cancellationToken);
+    }
+
+    private async Task<InferenceResponse> ServeLocalAsync(ModelTarget target, InferenceRequest request, string key,
+        Func<InferenceRequest, CancellationToken, Task<InferenceResponse>> serve, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using (Router.Track(key))
+            {
+                return await serve(request, cancellationToken);
+            }
+        }
+        catch (ReplicaNotStartedException)
+        {
+            return await InferRoutedAsync(target, request, [key], cancellationToken);
+        }
+    }
+
+    /// <summary>Offers the request to replicas until one answers; <paramref name="tried"/> holds those that did not start it.</summary>
+    private async Task<InferenceResponse> InferRoutedAsync(ModelTarget target, InferenceRequest request, List<string>? tried,
+        CancellationToken cancellationToken)
     {
         if (target.Arm.Length > 0)
         {
@@ -55,8 +85,7 @@ internal sealed class OrleansTransport(IGrainFactory grains, LocalReplicaLookup?
         }
 
         await Router.WaitForFirstTableAsync(cancellationToken);
-        List<string>? tried = null;
-        for (var attempt = 1; ; attempt++)
+        for (var attempt = 1 + (tried?.Count ?? 0); ; attempt++)
         {
             var chosen = Router.Choose(target.Model, target.Version.Version, tried);
             var key = chosen?.Key ?? FirstReplica(target);

@@ -138,6 +138,7 @@ start_silo() {
   local cloud region zone accelerator speed cost profile fixed per_item memory
   read -r cloud region zone accelerator speed cost <<<"${metadata[$n]}"
   local settings=(
+    "DOTNET_GCgen0size=0x4000000"
     "Cluster__SiloName=$name"
     "Cluster__Clustering=Redis"
     "Cluster__RedisConnectionString=127.0.0.1:$redis_port"

@@ -33,6 +33,7 @@ public sealed class PeerProcess : IDisposable
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
+            Environment = { [ServingRuntime.Gen0SizeVariable] = ServingRuntime.Gen0Size },
         };
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var process = OrphanGuard.Watch(Process.Start(start)!);

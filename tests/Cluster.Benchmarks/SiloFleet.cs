@@ -154,6 +154,7 @@ public sealed class SiloFleet : IDisposable
         ["Cluster__BundledModels"] = "",
         ["Cluster__Devices__Cuda"] = "none",
         ["Logging__LogLevel__Default"] = "Warning",
+        [ServingRuntime.Gen0SizeVariable] = ServingRuntime.Gen0Size,
         ["Logging__LogLevel__Cluster.Silo.Hosting.StartupReport"] = "Information",
     };
 

@@ -1,8 +1,9 @@
 using System.Net;
+using Grpc.Core;
 
 namespace Cluster.Edge.Tests;
 
-/// <summary>Each surface answers on its own port only, whatever the Host header says.</summary>
+/// <summary>Each surface answers on its own port only, whatever the Host header says; a gRPC method nobody offers is UNIMPLEMENTED.</summary>
 [Collection(EdgeCollection.Name)]
 public sealed class LocalPortTests(EdgeFixture fixture)
 {
@@ -30,5 +31,21 @@ public sealed class LocalPortTests(EdgeFixture fixture)
 
         Assert.Equal(HttpStatusCode.NotFound, spoofed.StatusCode);
         Assert.Equal(HttpStatusCode.OK, direct.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("inference.GRPCInferenceService", "NoSuchMethod")]
+    [InlineData("no.such.Service", "ModelInfer")]
+    public async Task UnknownGrpcMethod_IsUnimplemented_NamingIt(string service, string method)
+    {
+        var bytes = Marshallers.Create<byte[]>(b => b, b => b);
+        var call = new Method<byte[], byte[]>(MethodType.Unary, service, method, bytes, bytes);
+
+        var invoker = fixture.Channel.CreateCallInvoker();
+
+        var refused = await Assert.ThrowsAsync<RpcException>(() => invoker.AsyncUnaryCall(call, null, new CallOptions(), []).ResponseAsync);
+
+        Assert.Equal(StatusCode.Unimplemented, refused.StatusCode);
+        Assert.Contains($"/{service}/{method}", refused.Status.Detail, StringComparison.Ordinal);
     }
 }

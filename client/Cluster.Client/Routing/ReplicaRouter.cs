@@ -89,6 +89,9 @@ public sealed class ReplicaRouter : IDisposable
         }
     }
 
+    /// <summary>Whether the first reading of the board is in: <see cref="WaitForFirstTableAsync"/> would complete at once.</summary>
+    public bool HasFirstTable => _firstReading.Task.IsCompleted;
+
     /// <summary>
     /// Starts reading the board and waits (at most <see cref="FirstTableWait"/>) until the first reading has come
     /// back, so that a new client's first burst of requests is routed instead of all going to replica 0.

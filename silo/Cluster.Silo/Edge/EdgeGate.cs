@@ -3,6 +3,7 @@ using Cluster.Contracts.Logging;
 using Cluster.Silo.Configuration;
 using Grpc.AspNetCore.Server;
 using Grpc.Core;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace Cluster.Silo.Edge;
 
@@ -10,55 +11,72 @@ namespace Cluster.Silo.Edge;
 /// Runs after routing and before any endpoint reads its request: an endpoint answers only on its own port
 /// (<see cref="LocalPortMetadata"/>; one without a port is not served), a gRPC call's API key is checked from its headers
 /// before its message is read, and no more than <see cref="EdgeSettings.MaxConcurrentRequests"/> requests run at once.
-/// Refusals are logged at Debug, so callers cannot flood the log.
+/// A gRPC call to a method no service offers is answered UNIMPLEMENTED here (gRPC's own catch-all routes are off: matching
+/// them cost every call). Refusals are logged at Debug, so callers cannot flood the log.
 /// </summary>
-internal sealed partial class EdgeGate(RequestDelegate next, ApiKeyAuthorizer keys, SiloSettings settings, ILogger<EdgeGate> logger)
+internal sealed partial class EdgeGate(RequestDelegate next, ApiKeyAuthorizer keys, SiloSettings settings, IServiceProvider services,
+    ILogger<EdgeGate> logger)
 {
     private int _inFlight;
 
-    public async Task InvokeAsync(HttpContext context)
+    public Task InvokeAsync(HttpContext context)
     {
         var endpoint = context.GetEndpoint();
         if (endpoint is null)
         {
-            await next(context);
-            return;
+            if (context.Request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) != true)
+            {
+                return next(context);
+            }
+
+            LogRefused(LogText.Bounded(context.Request.Path), StatusCode.Unimplemented);
+            RefuseGrpc(context, StatusCode.Unimplemented, $"This server has no gRPC method '{LogText.Bounded(context.Request.Path)}'.");
+            return Task.CompletedTask;
         }
 
-        var grpc = endpoint.Metadata.GetMetadata<GrpcMethodMetadata>() is not null;
+        var grpc = endpoint.Metadata.GetMetadata<GrpcMethodMetadata>();
         if (endpoint.Metadata.GetMetadata<LocalPortMetadata>()?.Port != context.Connection.LocalPort)
         {
             LogWrongPort(LogText.Bounded(context.Request.Path), context.Connection.LocalPort);
             context.Response.StatusCode = StatusCodes.Status404NotFound;
-            return;
+            return Task.CompletedTask;
         }
 
-        if (grpc && ApiKeyAuthorizer.ScopeOf(context.Request.Path) is { } scope
+        if (grpc is not null && ApiKeyAuthorizer.ScopeOf(context.Request.Path) is { } scope
             && keys.Check(context.Request.Headers.Authorization.ToString() is { Length: > 0 } header ? header : null, scope) is { } denied)
         {
             LogRefused(LogText.Bounded(context.Request.Path), denied.Status);
             RefuseGrpc(context, denied.Status, denied.Message);
-            return;
+            return Task.CompletedTask;
         }
 
-        try
+        if (Interlocked.Increment(ref _inFlight) > settings.Edge.MaxConcurrentRequests)
         {
-            if (Interlocked.Increment(ref _inFlight) > settings.Edge.MaxConcurrentRequests)
+            Interlocked.Decrement(ref _inFlight);
+            const string Busy = "The server is serving as many requests as it allows (Cluster:Edge:MaxConcurrentRequests); retry later.";
+            LogRefused(LogText.Bounded(context.Request.Path), StatusCode.Unavailable);
+            if (grpc is null)
             {
-                const string Busy = "The server is serving as many requests as it allows (Cluster:Edge:MaxConcurrentRequests); retry later.";
-                LogRefused(LogText.Bounded(context.Request.Path), StatusCode.Unavailable);
-                if (grpc)
-                {
-                    RefuseGrpc(context, StatusCode.Unavailable, Busy);
-                }
-                else
-                {
-                    await Results.Json(new { error = Busy }, statusCode: StatusCodes.Status503ServiceUnavailable).ExecuteAsync(context);
-                }
-
-                return;
+                return Results.Json(new { error = Busy }, statusCode: StatusCodes.Status503ServiceUnavailable).ExecuteAsync(context);
             }
 
+            RefuseGrpc(context, StatusCode.Unavailable, Busy);
+            return Task.CompletedTask;
+        }
+
+        if (grpc?.ServiceType == typeof(GrpcInferenceService))
+        {
+            // A singleton needing nothing scoped: gRPC would otherwise make (and dispose) a DI scope for every call to find it.
+            context.Features.Set<IServiceProvidersFeature>(new RootServices(services));
+        }
+
+        return CountedAsync(context);
+    }
+
+    private async Task CountedAsync(HttpContext context)
+    {
+        try
+        {
             await next(context);
         }
         finally
@@ -81,4 +99,10 @@ internal sealed partial class EdgeGate(RequestDelegate next, ApiKeyAuthorizer ke
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "{Path} is not served on port {Port}")]
     private partial void LogWrongPort(string path, int port);
+
+    /// <summary>The application's services as a request's: no scope of its own.</summary>
+    private sealed class RootServices(IServiceProvider services) : IServiceProvidersFeature
+    {
+        public IServiceProvider RequestServices { get; set; } = services;
+    }
 }

@@ -34,6 +34,9 @@ public static class EdgeHosting
             // API keys are checked by EdgeGate from the request headers, before the message is read.
             o.MaxReceiveMessageSize = settings.MaxMessageBytes;
             o.MaxSendMessageSize = null;
+
+            // No catch-all routes for unknown services and methods: every call would pay for matching them. EdgeGate answers those UNIMPLEMENTED.
+            o.IgnoreUnknownServices = true;
         });
         builder.Services.AddGrpcHealthChecks().AddReadiness(builder.Logging, builder.Configuration, readiness);
         QuietRequestLog(builder);

@@ -57,9 +57,14 @@ public sealed class GrpcInferenceService(
     {
         try
         {
-            return await GenerationRequests.GenerationTargetAsync(client, request) is { } generation
-                ? await GenerationRequests.GenerateAsync(client, limits, generation, request, Deadline(context), context.CancellationToken)
-                : await InferRequestRunner.InferAsync(client, limits, request, Deadline(context), context.CancellationToken);
+            if (await GenerationRequests.GenerationTargetAsync(client, request) is { } generation)
+            {
+                return await GenerationRequests.GenerateAsync(client, limits, generation, request, Deadline(context), context.CancellationToken);
+            }
+
+            // Answered in this frame: a tensor request keeps no other of its own in the edge while it runs.
+            var (running, raw) = InferRequestRunner.Start(client, limits, request, Deadline(context), context.CancellationToken);
+            return InferRequestRunner.Answer(await running, raw);
         }
         catch (Exception e) when (e is not RpcException)
         {

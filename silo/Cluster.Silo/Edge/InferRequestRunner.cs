@@ -21,6 +21,17 @@ public static class InferRequestRunner
     public static Task<ModelInferResponse> InferAsync(
         InferenceClient client, EdgeLimits limits, ModelInferRequest request, DateTimeOffset? deadline, CancellationToken cancellationToken)
     {
+        var (running, raw) = Start(client, limits, request, deadline, cancellationToken);
+        return AnswerAsync(running, raw);
+    }
+
+    /// <summary>
+    /// Validates and starts one request: its response, and whether <see cref="Answer"/> gives the outputs as raw contents. Bad input throws at
+    /// once, before anything runs. A caller with a frame of its own awaits the response there and answers it, needing no frame here.
+    /// </summary>
+    public static (Task<InferenceResponse> Running, bool Raw) Start(
+        InferenceClient client, EdgeLimits limits, ModelInferRequest request, DateTimeOffset? deadline, CancellationToken cancellationToken)
+    {
         var model = request.ModelName;
         if (string.IsNullOrEmpty(model))
         {
@@ -60,12 +71,10 @@ public static class InferRequestRunner
             outputs[i] = request.Outputs[i].Name;
         }
 
-        return AnswerAsync(client.InferAsync(model, inputs, version, outputs, request.Id, Options(model, request.Parameters, deadline), cancellationToken),
-            useRaw);
+        return (client.InferAsync(model, inputs, version, outputs, request.Id, Options(model, request.Parameters, deadline), cancellationToken), useRaw);
     }
 
-    /// <summary>The response once it comes: the only frame a request keeps here while it runs.</summary>
-    private static async Task<ModelInferResponse> AnswerAsync(Task<InferenceResponse> running, bool useRaw) => Answer(await running, useRaw);
+    private static async Task<ModelInferResponse> AnswerAsync(Task<InferenceResponse> running, bool raw) => Answer(await running, raw);
 
     /// <summary>The request parameter carrying the experiment assignment key (a user or session id).</summary>
     public const string ExperimentKeyParameter = "experiment_key";
@@ -99,7 +108,8 @@ public static class InferRequestRunner
             : throw new ModelNotFoundException($"Model '{model}' has no version '{version}'; versions are numbers.");
     }
 
-    private static ModelInferResponse Answer(InferenceResponse response, bool useRaw)
+    /// <summary>The protocol's response to a request <see cref="Start"/>ed; <paramref name="raw"/> as it returned.</summary>
+    public static ModelInferResponse Answer(InferenceResponse response, bool raw)
     {
         var answer = new ModelInferResponse
         {
@@ -112,10 +122,10 @@ public static class InferRequestRunner
             answer.Parameters[ExperimentArmParameter] = new InferParameter { StringParam = response.Arm };
         }
 
-        var raw = useRaw || Array.Exists(response.Outputs, o => ElementCodecs.RawOnly(o.ElementType));
+        var rawContents = raw || Array.Exists(response.Outputs, o => ElementCodecs.RawOnly(o.ElementType)) ? answer.RawOutputContents : null;
         foreach (var output in response.Outputs)
         {
-            answer.Outputs.Add(ProtocolTensors.Write(output, raw ? answer.RawOutputContents : null));
+            answer.Outputs.Add(ProtocolTensors.Write(output, rawContents));
         }
 
         return answer;
