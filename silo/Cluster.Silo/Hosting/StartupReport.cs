@@ -20,6 +20,10 @@ internal sealed partial class StartupReport(
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         LogAuthentication();
+        var gen0 = Environment.GetEnvironmentVariable("DOTNET_GCgen0size");
+        LogCollector(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation", gen0 is { Length: > 0 }
+            ? $"DOTNET_GCgen0size={gen0}"
+            : "the runtime's own (the launch settings and container images set DOTNET_GCgen0size=0x4000000; see docs/performance.md)");
         foreach (var device in devices.All)
         {
             LogDevice(device.Name, device.Kind, device.Health.ToString(), device.HealthReason is { } reason ? $": {reason}" : "");
@@ -112,6 +116,9 @@ internal sealed partial class StartupReport(
         Message = "Edge authentication: none (no API keys) on gRPC {Grpc} and HTTP {Http} beyond loopback, allowed by " +
             "Cluster:Edge:AllowUnauthenticatedBeyondLoopback")]
     private partial void LogOpenBeyondLoopback(string grpc, string http);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Garbage collector: {Mode}, gen0 budget {Gen0Budget}")]
+    private partial void LogCollector(string mode, string gen0Budget);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Device {Device} ({Kind}): {Health}{Reason}")]
     private partial void LogDevice(string device, string kind, string health, string reason);
