@@ -133,6 +133,7 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, I
             SdkCallersCpuMicroseconds = Mean(SdkIndex, f => f.CallersCpuMicroseconds),
             GrpcCallersCpuMicroseconds = Mean(SiloIndex, f => f.CallersCpuMicroseconds),
             Cores = Environment.ProcessorCount,
+            ServerGen0Budget = ServingRuntime.Gen0Budget,
             Seconds = options.Seconds,
         };
         Console.WriteLine();

@@ -98,6 +98,9 @@ public sealed record EdgeResults
 
     [JsonPropertyName("cores")] public required int Cores { get; init; }
 
+    /// <summary>The gen0 budget the silo and the peer ran with: <c>DOTNET_GCgen0size</c>'s value, or <c>runtime</c> (<see cref="ServingRuntime"/>).</summary>
+    [JsonPropertyName("server_gen0_budget")] public required string ServerGen0Budget { get; init; }
+
     [JsonPropertyName("seconds")] public required double Seconds { get; init; }
 
     /// <summary><paramref name="value"/> ÷ <paramref name="baseline"/>, as every ratio in the results is rounded.</summary>

@@ -33,8 +33,8 @@ public sealed class PeerProcess : IDisposable
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            Environment = { [ServingRuntime.Gen0SizeVariable] = ServingRuntime.Gen0Size },
         };
+        ServingRuntime.Apply(start);
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var process = OrphanGuard.Watch(Process.Start(start)!);
         var peer = new PeerProcess(process, ports[0], ports[1]);

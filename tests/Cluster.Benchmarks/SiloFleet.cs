@@ -54,6 +54,8 @@ public sealed class SiloFleet : IDisposable
                     start.Environment[key] = value;
                 }
 
+                ServingRuntime.Apply(start);
+
                 var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 var output = new StringBuilder();
                 var process = OrphanGuard.Watch(Process.Start(start)!);
@@ -154,7 +156,6 @@ public sealed class SiloFleet : IDisposable
         ["Cluster__BundledModels"] = "",
         ["Cluster__Devices__Cuda"] = "none",
         ["Logging__LogLevel__Default"] = "Warning",
-        [ServingRuntime.Gen0SizeVariable] = ServingRuntime.Gen0Size,
         ["Logging__LogLevel__Cluster.Silo.Hosting.StartupReport"] = "Information",
     };
 

@@ -66,6 +66,7 @@ public sealed class SoakProcess : IDisposable
             start.Environment[key] = value;
         }
 
+        ServingRuntime.Apply(start);
         var process = OrphanGuard.Watch(Process.Start(start)!);
         var silo = new SoakProcess(name, process, $"http://127.0.0.1:{ports[4]}/metrics");
         process.OutputDataReceived += (_, e) => silo.OnLine(e.Data);

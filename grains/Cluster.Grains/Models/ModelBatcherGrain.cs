@@ -111,8 +111,11 @@ public sealed partial class ModelBatcherGrain(
                 Deadline = request.Deadline,
                 CancellationToken = cancellationToken,
             };
-            var queued = InferenceTracing.StartDetached("queue", ("model", target.Model), ("version", target.Version.Version), ("silo", localSilo.Name),
-                ("request.id", request.Id));
+            // Untraced, no span's tags are made: the version would be boxed for nothing.
+            var queued = InferenceTracing.Source.HasListeners()
+                ? InferenceTracing.StartDetached("queue", ("model", target.Model), ("version", target.Version.Version), ("silo", localSilo.Name),
+                    ("request.id", request.Id))
+                : null;
 
             // Its success is recorded with its batch's (RunBatchAsync); a failure here.
             var outputs =
@@ -417,7 +420,8 @@ public sealed partial class ModelBatcherGrain(
     private partial void LogBackendFailure(string model, long version, string requestId, string silo, string error);
 
     /// <summary>A request in the queue: its inputs in model order and which outputs it wants (null: all of them).</summary>
-    private sealed record Pending(TensorData[] Inputs, int[]? OutputIndices, Activity? Queued, long Arrived);
+    /// <summary>A request's part in its queue entry, held inline (no object of its own).</summary>
+    private readonly record struct Pending(TensorData[] Inputs, int[]? OutputIndices, Activity? Queued, long Arrived);
 
     private sealed record Replica(
         ModelTarget Target,

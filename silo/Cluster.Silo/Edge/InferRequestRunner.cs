@@ -131,12 +131,12 @@ public static class InferRequestRunner
         return answer;
     }
 
-    private static InferOptions Options(string model, Google.Protobuf.Collections.MapField<string, InferParameter> parameters, DateTimeOffset? deadline)
+    private static InferOptions? Options(string model, Google.Protobuf.Collections.MapField<string, InferParameter> parameters, DateTimeOffset? deadline)
     {
         if (parameters.Count == 0)
         {
-            // Most requests carry no parameters: the map's enumerator is an object, made only when there is something to read.
-            return new InferOptions { Deadline = deadline };
+            // Most requests carry no parameters (the map's enumerator is an object, made only when there is something to read) and no deadline.
+            return deadline is null ? null : new InferOptions { Deadline = deadline };
         }
 
         int? priority = null;
