@@ -419,8 +419,7 @@ public sealed partial class ModelBatcherGrain(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId} for {Model}:{Version} on {Silo} failed in the model or its device: {Error}")]
     private partial void LogBackendFailure(string model, long version, string requestId, string silo, string error);
 
-    /// <summary>A request in the queue: its inputs in model order and which outputs it wants (null: all of them).</summary>
-    /// <summary>A request's part in its queue entry, held inline (no object of its own).</summary>
+    /// <summary>A request in the queue: its inputs in model order and which outputs it wants (null: all of them); held inline in its queue entry.</summary>
     private readonly record struct Pending(TensorData[] Inputs, int[]? OutputIndices, Activity? Queued, long Arrived);
 
     private sealed record Replica(
