@@ -20,10 +20,11 @@ internal sealed partial class StartupReport(
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         LogAuthentication();
-        var gen0 = Environment.GetEnvironmentVariable("DOTNET_GCgen0size");
+        var gen0 = Environment.GetEnvironmentVariable(CollectorBudget.Variable);
         LogCollector(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation", gen0 is { Length: > 0 }
-            ? $"DOTNET_GCgen0size={gen0}"
-            : "the runtime's own (the launch settings and container images set DOTNET_GCgen0size=0x4000000; see docs/performance.md)");
+            ? $"{CollectorBudget.Variable}={gen0}"
+            : $"the runtime's own (the launch settings and container images set {CollectorBudget.Variable}={CollectorBudget.Recommended}; see " +
+                "docs/performance.md)");
         foreach (var device in devices.All)
         {
             LogDevice(device.Name, device.Kind, device.Health.ToString(), device.HealthReason is { } reason ? $": {reason}" : "");

@@ -1,11 +1,11 @@
 using System.Text.Json;
-using Cluster.Benchmarks;
+using Cluster.Silo.Hosting;
 using Cluster.Tests.Shared;
 
 namespace Cluster.Deploy.Tests;
 
-/// <summary>Every way of starting a silo gives it the same collector budget, the one the benchmarks measure with.</summary>
-public sealed class ServingRuntimeTests
+/// <summary>Every way of starting a silo gives it the collector budget it is deployed with, the one the benchmarks measure with.</summary>
+public sealed class CollectorBudgetTests
 {
     [Theory]
     [InlineData("deploy/docker/Dockerfile.silo")]
@@ -14,7 +14,7 @@ public sealed class ServingRuntimeTests
     {
         var image = DockerfileModel.Parse(File.ReadAllText(Path.Combine(RepositoryPaths.Root, file)));
 
-        Assert.Equal(ServingRuntime.Gen0Size, image.Environment.GetValueOrDefault(ServingRuntime.Gen0SizeVariable));
+        Assert.Equal(CollectorBudget.Recommended, image.Environment.GetValueOrDefault(CollectorBudget.Variable));
     }
 
     [Fact]
@@ -23,11 +23,11 @@ public sealed class ServingRuntimeTests
         using var settings = JsonDocument.Parse(File.ReadAllText(Path.Combine(RepositoryPaths.Root, "silo/Cluster.Silo/Properties/launchSettings.json")));
         var profile = Assert.Single(settings.RootElement.GetProperty("profiles").EnumerateObject()).Value;
 
-        Assert.Equal(ServingRuntime.Gen0Size, profile.GetProperty("environmentVariables").GetProperty(ServingRuntime.Gen0SizeVariable).GetString());
+        Assert.Equal(CollectorBudget.Recommended, profile.GetProperty("environmentVariables").GetProperty(CollectorBudget.Variable).GetString());
     }
 
     [Fact]
     public void LocalFleet_SetsTheGen0Budget() =>
-        Assert.Contains($"\"{ServingRuntime.Gen0SizeVariable}={ServingRuntime.Gen0Size}\"", File.ReadAllText(Path.Combine(RepositoryPaths.Root,
+        Assert.Contains($"\"{CollectorBudget.Variable}={CollectorBudget.Recommended}\"", File.ReadAllText(Path.Combine(RepositoryPaths.Root,
             "deploy/local/fleet.sh")), StringComparison.Ordinal);
 }
