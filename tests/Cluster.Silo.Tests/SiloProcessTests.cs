@@ -56,6 +56,15 @@ public sealed class SiloProcessTests
         Assert.Contains("InvalidInputException: Input 'features' of model 'tiny_classifier' version 1 has shape [2,2]; expected [-1,4]", bad,
             StringComparison.Ordinal);
 
+        // A console holding a connection (top's live view) ends on SIGTERM as any process does: the connection takes no signal of its own.
+        using (var top = ChildProcess.Start(Path.Combine("client", "Cluster.Cli"), "cluster", ["top", "--gateway", gateway]))
+        {
+            await top.WaitForOutputAsync("frame 1", StartTimeout);
+            top.Terminate();
+            Assert.True(await top.WaitForExitAsync(TimeSpan.FromSeconds(10)), $"console still running 10 s after SIGTERM; output:\n{top.Output}");
+            Assert.True(top.ExitCode == 143, $"exit code {top.ExitCode} after SIGTERM; output:\n{top.Output}");
+        }
+
         var stopwatch = Stopwatch.StartNew();
         silo.Terminate();
         Assert.True(await silo.WaitForExitAsync(TimeSpan.FromSeconds(10)), $"silo still running 10 s after SIGTERM; output:\n{silo.Output}");
