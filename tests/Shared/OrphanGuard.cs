@@ -1,17 +1,21 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 
 namespace Cluster.Tests.Shared;
 
 /// <summary>
 /// Kills the processes a test run or a benchmark started when its own process ends without disposing them (an
-/// unhandled exception, Ctrl+C): a silo, a peer or a redis-server left behind keeps its ports and a core busy and skews
-/// the next run's figures.
+/// unhandled exception, Ctrl+C, SIGTERM): a silo, a peer or a redis-server left behind keeps its ports and a core busy
+/// and skews the next run's figures.
 /// </summary>
 public static class OrphanGuard
 {
     private static readonly ConcurrentDictionary<Process, byte> Watched = new();
     private static int _hooked;
+
+    /// <summary>SIGINT and SIGTERM kill the watched processes, then the signal ends this one (its default end left them running).</summary>
+    private static PosixSignalRegistration[] _signals = [];
 
     /// <summary>Kills <paramref name="process"/> and its children should this process end first; returns it.</summary>
     public static Process Watch(Process process)
@@ -20,6 +24,8 @@ public static class OrphanGuard
         {
             AppDomain.CurrentDomain.UnhandledException += (_, _) => KillAll();
             AppDomain.CurrentDomain.ProcessExit += (_, _) => KillAll();
+            _signals =
+                [PosixSignalRegistration.Create(PosixSignal.SIGINT, _ => KillAll()), PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => KillAll())];
         }
 
         process.EnableRaisingEvents = true;
