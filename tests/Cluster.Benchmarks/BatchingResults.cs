@@ -53,6 +53,9 @@ public sealed record BatchingResults
     /// <summary>Unmeasured warm-up seconds before each load.</summary>
     [JsonPropertyName("warmup_seconds")] public required double WarmupSeconds { get; init; }
 
+    /// <summary>Raw ONNX Runtime's CPU time per sample at several batch sizes (<see cref="RawBatchCost"/>).</summary>
+    [JsonPropertyName("raw_cpu_us_per_sample")] public required IReadOnlyList<BatchCost> RawCpuPerSample { get; init; }
+
     /// <summary>Throughput and latency of the batched model against the number of callers.</summary>
     [JsonPropertyName("sweep")] public required IReadOnlyList<SweepPoint> Sweep { get; init; }
 

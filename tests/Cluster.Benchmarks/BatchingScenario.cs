@@ -39,7 +39,7 @@ public sealed class BatchingScenario : IBenchScenario
         Console.WriteLine($"batching: {Model}, {Environment.ProcessorCount} cores, {options.Seconds:0.##} s per load, {options.SweepSeconds:0.##} s per " +
             $"sweep level, {options.WarmupSeconds:0.##} s warm-up");
 
-        var (rawCeiling, rawBatch1) = await MeasureRawAsync(Path.Combine(models, Model, "1", "model.onnx"), options);
+        var (rawCeiling, rawBatch1, rawCosts) = await MeasureRawAsync(Path.Combine(models, Model, "1", "model.onnx"), options);
         var (batched, meanBatch, unbatched, cheap, single, sweep) = await MeasureClusterAsync(models, options);
 
         var results = new BatchingResults
@@ -58,6 +58,7 @@ public sealed class BatchingScenario : IBenchScenario
             SweepSeconds = options.SweepSeconds,
             WarmupSeconds = options.WarmupSeconds,
             Sweep = [.. sweep.Select(SweepPoint.From)],
+            RawCpuPerSample = rawCosts,
         };
 
         Console.WriteLine();
@@ -69,8 +70,11 @@ public sealed class BatchingScenario : IBenchScenario
         Console.WriteLine($"wrote {BenchReport.WriteText(repositoryRoot, "batching.svg", Chart(results.Sweep))}");
     }
 
-    /// <summary>A tight loop of <see cref="OnnxRuntimeModel.RunBatch"/> on the CPU, no cluster: batch 64 for throughput, batch 1 for latency.</summary>
-    private static async Task<(LoadResult Ceiling, LoadResult Batch1)> MeasureRawAsync(string onnxPath, BenchOptions options)
+    /// <summary>
+    /// A tight loop of <see cref="OnnxRuntimeModel.RunBatch"/> on the CPU, no cluster: batch 64 for throughput, batch 1 for latency, and the
+    /// CPU per sample at several batch sizes.
+    /// </summary>
+    private static async Task<(LoadResult Ceiling, LoadResult Batch1, IReadOnlyList<BatchCost> Costs)> MeasureRawAsync(string onnxPath, BenchOptions options)
     {
         using var model = new OnnxRuntimeModel(onnxPath, Cpu);
         string[] outputs = [OutputName];
@@ -83,7 +87,10 @@ public sealed class BatchingScenario : IBenchScenario
         var batch1 = await new ClosedLoopLoad(1, options.Warmup, options.Measure)
             .RunAsync(_ => RunSynchronously(model, row, outputs));
         Progress("raw ONNX Runtime, batch 1", batch1);
-        return (ceiling, batch1);
+        var costs = RawBatchCost.Measure(model, size => [TensorData.FromFloat32(InputName, RandomRows(size), size, Features)], outputs,
+            TimeSpan.FromSeconds(0.5));
+        Console.WriteLine($"  raw ONNX Runtime CPU per sample: {string.Join(", ", costs.Select(c => $"batch {c.BatchSize} {c.CpuMicrosecondsPerSample} us"))}");
+        return (ceiling, batch1, costs);
     }
 
     /// <summary>One in-process silo serving the model batched and unbatched, loaded over its gateway.</summary>
