@@ -6,7 +6,7 @@ namespace Cluster.Benchmarks;
 
 /// <summary>
 /// Dynamic batching on <c>wide_mlp</c> (FP32 <c>input</c> [N,256] → <c>logits</c> [N,10], max_batch_size 64):
-/// the raw ONNX Runtime ceiling at batch 64 and its batch-1 latency; the cluster under 64 closed-loop callers
+/// the raw ONNX Runtime ceiling at batch 64, its batch-1 latency and its CPU per sample at batch 1-64; the cluster under 64 closed-loop callers
 /// sending one row each, batched and with a max_batch_size 1 copy of the model; one caller's latency and the
 /// cluster's overhead over raw ONNX Runtime; and a sweep over the number of callers.
 /// </summary>
