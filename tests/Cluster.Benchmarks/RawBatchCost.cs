@@ -23,8 +23,7 @@ public static class RawBatchCost
         {
             var inputs = inputFor(size);
             model.Run(inputs, outputs);
-            process.Refresh();
-            var cpu = process.TotalProcessorTime;
+            var cpu = ProcessCounters.CpuTime(process);
             var clock = Stopwatch.StartNew();
             var runs = 0;
             while (clock.Elapsed < each)
@@ -33,8 +32,7 @@ public static class RawBatchCost
                 runs++;
             }
 
-            process.Refresh();
-            costs.Add(new BatchCost(size, Math.Round((process.TotalProcessorTime - cpu).TotalMicroseconds / ((double)runs * size), 1)));
+            costs.Add(new BatchCost(size, Math.Round((ProcessCounters.CpuTime(process) - cpu).TotalMicroseconds / ((double)runs * size), 1)));
         }
 
         return costs;
