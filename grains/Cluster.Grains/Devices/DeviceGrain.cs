@@ -250,7 +250,7 @@ public sealed partial class DeviceGrain(
             var instances = target.Config.Generation is null ? target.Config.InstanceCount : 1;
             var (variant, file) = VariantFileFor(target, device);
             var pool = await ModelInstancePool.CreateAsync(_key.ToString(), instances, () => Load(file, model, version, device, target), warmups, outputs,
-                usage, throughputs.For(_key.Device, model, version));
+                usage, throughputs.For(_key.Device, model, version), loneRequestsOnCaller: device.Kind == "cpu");
             _variants[id] = variant;
             if (pool.FirstModel is DecoderSession decoder)
             {

@@ -11,6 +11,8 @@ namespace Cluster.Inference.Execution;
 /// A work item's awaiter resumes on this thread, unless it awaits from a scheduler of its own (a grain turn resumes
 /// on its activation): a batch's results reach its requests with no thread-pool thread woken in between (the batcher
 /// then forms the next batch on the thread pool). Continuations that block would stall the device, so none here do.
+/// An item may instead run on the thread that asked (<see cref="RunAsync{T}(Func{T}, bool)"/>) while the device is idle;
+/// items still never overlap, and a queued one waits for it.
 /// </remarks>
 public sealed class DeviceExecutor : IDisposable
 {
@@ -18,6 +20,9 @@ public sealed class DeviceExecutor : IDisposable
     private readonly object _gate = new();
     private readonly string _deviceName;
     private bool _completed;
+
+    /// <summary>An item runs on the thread that asked for it or the device thread: nothing else may start. Under the lock.</summary>
+    private bool _busy;
 
     /// <summary>Starts the thread.</summary>
     public DeviceExecutor(string deviceName)
@@ -30,9 +35,17 @@ public sealed class DeviceExecutor : IDisposable
     /// Runs <paramref name="work"/> on the device thread. Once disposed (its model unloaded, its silo stopping) it refuses
     /// with <see cref="ReplicaNotStartedException"/>: nothing ran, so the request may go to another replica.
     /// </summary>
-    public Task<T> RunAsync<T>(Func<T> work)
+    public Task<T> RunAsync<T>(Func<T> work) => RunAsync(work, onCallerWhenIdle: false);
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on the device thread or, with <paramref name="onCallerWhenIdle"/> when the caller is a thread-pool
+    /// thread and the device is idle, on that thread once it has finished what it is doing (its local queue), before anything else it
+    /// has queued: no thread is woken to start it, and what awaits it continues there too. Refuses like <see cref="RunAsync{T}(Func{T})"/>
+    /// once disposed.
+    /// </summary>
+    public Task<T> RunAsync<T>(Func<T> work, bool onCallerWhenIdle)
     {
-        var completion = new TaskCompletionSource<T>();
+        var item = new WorkItem<T>(this, work);
         lock (_gate)
         {
             if (_completed)
@@ -41,25 +54,22 @@ public sealed class DeviceExecutor : IDisposable
                     "stopping) before the batch ran; retry it on another replica.");
             }
 
-            _work.Enqueue(() =>
+            if (onCallerWhenIdle && !_busy && _work.Count == 0 && Thread.CurrentThread.IsThreadPoolThread)
             {
-                T result;
-                try
-                {
-                    result = work();
-                }
-                catch (Exception e)
-                {
-                    completion.SetException(e);
-                    return;
-                }
+                _busy = true;
+                ThreadPool.UnsafeQueueUserWorkItem(item, preferLocal: true);
+                return item.Task;
+            }
 
-                completion.SetResult(result);
-            });
-            Monitor.Pulse(_gate);
+            _work.Enqueue(item.RunOnDevice);
+            if (!_busy)
+            {
+                // Busy on the device thread, it is not waiting; busy on another, it is woken when that item ends.
+                Monitor.Pulse(_gate);
+            }
         }
 
-        return completion.Task;
+        return item.Task;
     }
 
     /// <summary>Refuses new work; the thread finishes what is queued, then ends. Does not wait for it.</summary>
@@ -74,14 +84,20 @@ public sealed class DeviceExecutor : IDisposable
 
     private void Loop()
     {
+        var ranItem = false;
         while (true)
         {
             Action item;
             lock (_gate)
             {
-                while (_work.Count == 0)
+                if (ranItem)
                 {
-                    if (_completed)
+                    _busy = false;
+                }
+
+                while (_work.Count == 0 || _busy)
+                {
+                    if (_completed && _work.Count == 0)
                     {
                         return;
                     }
@@ -90,9 +106,65 @@ public sealed class DeviceExecutor : IDisposable
                 }
 
                 item = _work.Dequeue();
+                _busy = true;
             }
 
             item();
+            ranItem = true;
+        }
+    }
+
+    /// <summary>An item that ran on the thread that asked for it ended: the device may start the next, and its thread is woken if one waits.</summary>
+    private void Finished()
+    {
+        lock (_gate)
+        {
+            _busy = false;
+            if (_work.Count > 0 || _completed)
+            {
+                Monitor.Pulse(_gate);
+            }
+        }
+    }
+
+    /// <summary>One work item and its task, run on either thread.</summary>
+    private sealed class WorkItem<T>(DeviceExecutor executor, Func<T> work) : IThreadPoolWorkItem
+    {
+        private readonly TaskCompletionSource<T> _completion = new();
+
+        public Task<T> Task => _completion.Task;
+
+        /// <summary>Runs on the device thread, whose loop then marks the device idle.</summary>
+        public void RunOnDevice() => Run(ranByCaller: false);
+
+        /// <summary>Runs on the thread that asked.</summary>
+        void IThreadPoolWorkItem.Execute() => Run(ranByCaller: true);
+
+        /// <summary>Run by the thread that asked, the device is idle again before the result goes out, so what continues may use it.</summary>
+        private void Run(bool ranByCaller)
+        {
+            T result;
+            try
+            {
+                result = work();
+            }
+            catch (Exception e)
+            {
+                Finish(ranByCaller);
+                _completion.SetException(e);
+                return;
+            }
+
+            Finish(ranByCaller);
+            _completion.SetResult(result);
+        }
+
+        private void Finish(bool ranByCaller)
+        {
+            if (ranByCaller)
+            {
+                executor.Finished();
+            }
         }
     }
 }

@@ -22,13 +22,18 @@ public sealed class ModelInstancePool : IDisposable
     private readonly TensorData[]? _probeInputs;
     private readonly IReadOnlyList<string> _outputNames;
     private readonly string _deviceName;
+    private readonly bool _loneRequestsOnCaller;
+
+    /// <summary>The recent batches' mean size (each batch weighs an eighth); racy updates only blur it.</summary>
+    private double _recentBatchSize = 1;
 
     /// <summary>Cancelled (and replaced) when a batch overruns its run timeout: gives up the batches waiting for an instance.</summary>
     private CancellationTokenSource _hung = new();
 
     private ModelInstancePool(string deviceName, (ILoadedModel, DeviceExecutor)[] instances, DeviceUsage? usage, MeasuredThroughput? throughput,
-        TensorData[]? probeInputs, IReadOnlyList<string> outputNames)
+        TensorData[]? probeInputs, IReadOnlyList<string> outputNames, bool loneRequestsOnCaller)
     {
+        _loneRequestsOnCaller = loneRequestsOnCaller;
         _throughput = throughput;
         _deviceName = deviceName;
         _probeInputs = probeInputs;
@@ -53,11 +58,12 @@ public sealed class ModelInstancePool : IDisposable
     /// Loads <paramref name="count"/> instances with <paramref name="load"/>, each on its own thread, and runs every
     /// warm-up request on each. A required warm-up that fails disposes what was loaded and throws. Warm-up runs, but
     /// for each instance's first (which pays one-time costs: allocation, kernel choice), and then every batch are
-    /// recorded in <paramref name="throughput"/>.
+    /// recorded in <paramref name="throughput"/>. With <paramref name="loneRequestsOnCaller"/> a lone request may run on the thread
+    /// that brought it (<see cref="RunAsync"/>): for sessions any thread may run, as ONNX Runtime's CPU provider's.
     /// </summary>
     public static async Task<ModelInstancePool> CreateAsync(
         string deviceName, int count, Func<ILoadedModel> load, IReadOnlyList<WarmupRequest> warmups, IReadOnlyList<string> outputNames,
-            DeviceUsage? usage = null, MeasuredThroughput? throughput = null)
+            DeviceUsage? usage = null, MeasuredThroughput? throughput = null, bool loneRequestsOnCaller = false)
     {
         var instances = new List<(ILoadedModel, DeviceExecutor)>();
         var skipped = new List<string>();
@@ -100,7 +106,10 @@ public sealed class ModelInstancePool : IDisposable
         }
 
         var probe = warmups.FirstOrDefault(w => !skipped.Exists(s => s.StartsWith(w.Name + ":", StringComparison.Ordinal)));
-        return new ModelInstancePool(deviceName, [.. instances], usage, throughput, probe?.Inputs, outputNames) { SkippedWarmups = skipped };
+        return new ModelInstancePool(deviceName, [.. instances], usage, throughput, probe?.Inputs, outputNames, loneRequestsOnCaller)
+        {
+            SkippedWarmups = skipped,
+        };
     }
 
     /// <summary>
@@ -109,6 +118,12 @@ public sealed class ModelInstancePool : IDisposable
     /// instance is left to finish it), and the batches still waiting are given up, failing with DeviceFaultException
     /// without ever running, so a caller may retry them elsewhere without running any twice.
     /// </summary>
+    /// <remarks>
+    /// While requests come one at a time (a batch of one, after batches that averaged under 1.5 requests) there is nothing to
+    /// gather, and a batch of one may run on the thread that brought it when its instance is idle (<see cref="DeviceExecutor"/>),
+    /// sparing the two thread wake-ups of the trip through the device thread. Under load, batches of several keep to the device
+    /// thread, whose wake-up lets the next batch gather.
+    /// </remarks>
     public async Task<BatchResult> RunAsync(IReadOnlyList<TensorData[]> requests, IReadOnlyList<string> outputNames, TimeSpan runTimeout)
     {
         try
@@ -122,7 +137,9 @@ public sealed class ModelInstancePool : IDisposable
         }
 
         _free.TryDequeue(out var index);
-        var run = RunOnInstanceAsync(index, requests, outputNames);
+        var recent = Volatile.Read(ref _recentBatchSize);
+        Volatile.Write(ref _recentBatchSize, ((recent * 7) + requests.Count) / 8);
+        var run = RunOnInstanceAsync(index, requests, outputNames, onCaller: _loneRequestsOnCaller && requests.Count == 1 && recent < 1.5);
         try
         {
             return await run.WaitAsync(runTimeout).ConfigureAwait(false);
@@ -135,7 +152,7 @@ public sealed class ModelInstancePool : IDisposable
     }
 
     /// <summary>Runs a batch on the instance taken for it and frees the instance when the run ends, however late.</summary>
-    private async Task<BatchResult> RunOnInstanceAsync(int index, IReadOnlyList<TensorData[]> requests, IReadOnlyList<string> outputNames)
+    private async Task<BatchResult> RunOnInstanceAsync(int index, IReadOnlyList<TensorData[]> requests, IReadOnlyList<string> outputNames, bool onCaller)
     {
         try
         {
@@ -148,7 +165,7 @@ public sealed class ModelInstancePool : IDisposable
                 _usage?.RecordBusy(elapsed);
                 _throughput?.Record(requests.Count, elapsed);
                 return result;
-            }).ConfigureAwait(false);
+            }, onCaller).ConfigureAwait(false);
         }
         finally
         {

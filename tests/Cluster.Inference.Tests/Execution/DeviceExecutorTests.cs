@@ -47,4 +47,90 @@ public sealed class DeviceExecutorTests
         await Task.Delay(50);
         Assert.False(ran);
     }
+
+    [Fact]
+    public async Task RunAsync_OnCallerWhenIdle_FromAPoolThread_RunsOnAPoolThreadNotTheDevices()
+    {
+        using var executor = new DeviceExecutor("cpu:0");
+        var (onPool, name) = await Task.Run(() =>
+            executor.RunAsync(() => (Thread.CurrentThread.IsThreadPoolThread, Thread.CurrentThread.Name), onCallerWhenIdle: true));
+        Assert.True(onPool);
+        Assert.NotEqual("device cpu:0", name);
+    }
+
+    [Fact]
+    public async Task RunAsync_OnCallerWhenIdle_FromAThreadOutsideThePool_RunsOnTheDevicesThread()
+    {
+        using var executor = new DeviceExecutor("cpu:0");
+        Task<string?>? run = null;
+        var caller = new Thread(() => run = executor.RunAsync(() => Thread.CurrentThread.Name, onCallerWhenIdle: true));
+        caller.Start();
+        caller.Join();
+        Assert.Equal("device cpu:0", await run!);
+    }
+
+    [Fact]
+    public async Task RunAsync_OnCallerWhileTheDeviceRunsAnItem_QueuesBehindItOnTheDevicesThread()
+    {
+        using var executor = new DeviceExecutor("cpu:0");
+        using var gate = new ManualResetEventSlim();
+        var order = new List<string>();
+        var first = executor.RunAsync(() =>
+        {
+            gate.Wait();
+            order.Add("first");
+            return Thread.CurrentThread.Name;
+        });
+        var second = await StartOnPoolThread(() => executor.RunAsync(() =>
+        {
+            order.Add("second");
+            return Thread.CurrentThread.Name;
+        }, onCallerWhenIdle: true));
+        gate.Set();
+        Assert.Equal(new string?[] { "device cpu:0", "device cpu:0" }, await Task.WhenAll(first, second));
+        Assert.Equal(["first", "second"], order);
+    }
+
+    [Fact]
+    public async Task RunAsync_WhileAnItemRunsOnItsCaller_TheNextWaitsForIt_AndRunsOnTheDevicesThread()
+    {
+        using var executor = new DeviceExecutor("cpu:0");
+        using var gate = new ManualResetEventSlim();
+        var order = new List<string>();
+        var lone = await StartOnPoolThread(() => executor.RunAsync(() =>
+        {
+            gate.Wait();
+            order.Add("lone");
+            return true;
+        }, onCallerWhenIdle: true));
+        var queued = executor.RunAsync(() =>
+        {
+            order.Add("queued");
+            return Thread.CurrentThread.Name;
+        });
+        await Task.Delay(100);
+        Assert.False(queued.IsCompleted, "an item ran while another still ran on its caller's thread");
+        gate.Set();
+        Assert.True(await lone);
+        Assert.Equal("device cpu:0", await queued);
+        Assert.Equal(["lone", "queued"], order);
+    }
+
+    [Fact]
+    public async Task Dispose_WhileAnItemRunsOnItsCaller_RunsWhatWasQueued_ThenRefuses()
+    {
+        var executor = new DeviceExecutor("cpu:0");
+        using var gate = new ManualResetEventSlim();
+        var lone = await StartOnPoolThread(() => executor.RunAsync(() => gate.Wait(TimeSpan.FromSeconds(30)), onCallerWhenIdle: true));
+        var queued = executor.RunAsync(() => 7);
+        executor.Dispose();
+        Assert.Throws<ReplicaNotStartedException>(() => { _ = executor.RunAsync(() => 8, onCallerWhenIdle: true); });
+        gate.Set();
+        Assert.True(await lone);
+        Assert.Equal(7, await queued);
+    }
+
+    /// <summary>Asks on a thread-pool thread and returns what it was given, without waiting for the work.</summary>
+    private static Task<Task<T>> StartOnPoolThread<T>(Func<Task<T>> ask) =>
+        Task.Factory.StartNew(ask, CancellationToken.None, TaskCreationOptions.None, TaskScheduler.Default);
 }

@@ -1,0 +1,76 @@
+using Cluster.Contracts.Models;
+using Cluster.Contracts.Tensors;
+using Cluster.Inference.Execution;
+
+namespace Cluster.Inference.Tests.Execution;
+
+/// <summary>A lone request runs on the thread that brought it while requests come one at a time; batches of several keep to the device thread.</summary>
+public sealed class InstancePoolLoneRequestTests
+{
+    private const string DeviceThread = "device cpu:0#0";
+
+    private static readonly TensorData[] Request = [TensorData.FromFloat32("x", [1f], 1, 1)];
+
+    [Fact]
+    public async Task LoneRequests_RunOnTheCallersPoolThread_WhenTheSessionMayRunOnAnyThread()
+    {
+        var model = new ThreadRecordingModel();
+        using var pool = await ModelInstancePool.CreateAsync("cpu:0", 1, () => model, [], ["y"], loneRequestsOnCaller: true);
+        for (var i = 0; i < 5; i++)
+        {
+            await Task.Run(() => pool.RunAsync([Request], ["y"], TimeSpan.FromSeconds(30)));
+        }
+
+        Assert.Equal(5, model.Threads.Count);
+        Assert.All(model.Threads, t => Assert.True(t.OnPool && t.Name != DeviceThread, $"ran on '{t.Name}'"));
+    }
+
+    [Fact]
+    public async Task LoneRequests_RunOnTheDeviceThread_WhenTheSessionKeepsToItsThread()
+    {
+        var model = new ThreadRecordingModel();
+        using var pool = await ModelInstancePool.CreateAsync("cpu:0", 1, () => model, [], ["y"]);
+        await Task.Run(() => pool.RunAsync([Request], ["y"], TimeSpan.FromSeconds(30)));
+        Assert.Equal(DeviceThread, Assert.Single(model.Threads).Name);
+    }
+
+    [Fact]
+    public async Task AfterBatchesOfSeveral_EvenABatchOfOneRunsOnTheDeviceThread_LettingTheNextGather()
+    {
+        var model = new ThreadRecordingModel();
+        using var pool = await ModelInstancePool.CreateAsync("cpu:0", 1, () => model, [], ["y"], loneRequestsOnCaller: true);
+        await Task.Run(() => pool.RunAsync([Request, Request, Request, Request, Request, Request, Request, Request], ["y"], TimeSpan.FromSeconds(30)));
+        await Task.Run(() => pool.RunAsync([Request], ["y"], TimeSpan.FromSeconds(30)));
+        Assert.Equal([DeviceThread, DeviceThread], model.Threads.Select(t => t.Name));
+
+        // Requests coming one at a time again bring the mean below 1.5 after a few batches, and lone requests run on their callers.
+        for (var i = 0; i < 20; i++)
+        {
+            await Task.Run(() => pool.RunAsync([Request], ["y"], TimeSpan.FromSeconds(30)));
+        }
+
+        Assert.NotEqual(DeviceThread, model.Threads[^1].Name);
+    }
+
+    /// <summary>A model that records the thread of each run.</summary>
+    private sealed class ThreadRecordingModel : ILoadedModel
+    {
+        public List<(string? Name, bool OnPool)> Threads { get; } = [];
+
+        public long WeightBytes => 0;
+
+        public BatchResult RunBatch(IReadOnlyList<TensorData[]> requests, IReadOnlyList<string> outputNames)
+        {
+            lock (Threads)
+            {
+                Threads.Add((Thread.CurrentThread.Name, Thread.CurrentThread.IsThreadPoolThread));
+            }
+
+            return new BatchResult { Outputs = [.. requests.Select(r => r)], Timings = new BatchTimings() };
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+}
