@@ -3,7 +3,10 @@ using Cluster.Contracts.Tensors;
 
 namespace Cluster.Inference.Execution;
 
-/// <summary>A model version loaded on a device. Its run methods block: call them through its instance's <see cref="DeviceExecutor"/>, never on a grain turn.</summary>
+/// <summary>
+/// A model version loaded on a device. Its run methods block: call them through its instance's <see cref="DeviceExecutor"/>, never on a
+/// grain turn.
+/// </summary>
 public interface ILoadedModel : IDisposable
 {
     /// <summary>Bytes of weights the model holds on its device (its ONNX file size).</summary>

@@ -24,8 +24,15 @@ public sealed class ModelInstancePool : IDisposable
     private readonly string _deviceName;
     private readonly bool _loneRequestsOnCaller;
 
-    /// <summary>The recent batches' mean size (each batch weighs an eighth); racy updates only blur it.</summary>
+    /// <summary>
+    /// The longest recent run (on average) for a lone request to run on the thread that brought it: a thread-pool thread held longer
+    /// would be missed.
+    /// </summary>
+    private static readonly TimeSpan LoneRunLimit = TimeSpan.FromMilliseconds(1);
+
+    /// <summary>The recent batches' mean size and run time in seconds (each batch weighs an eighth); racy updates only blur them.</summary>
     private double _recentBatchSize = 1;
+    private double _recentRunSeconds;
 
     /// <summary>Cancelled (and replaced) when a batch overruns its run timeout: gives up the batches waiting for an instance.</summary>
     private CancellationTokenSource _hung = new();
@@ -121,8 +128,9 @@ public sealed class ModelInstancePool : IDisposable
     /// <remarks>
     /// While requests come one at a time (a batch of one, after batches that averaged under 1.5 requests) there is nothing to
     /// gather, and a batch of one may run on the thread that brought it when its instance is idle (<see cref="DeviceExecutor"/>),
-    /// sparing the two thread wake-ups of the trip through the device thread. Under load, batches of several keep to the device
-    /// thread, whose wake-up lets the next batch gather.
+    /// sparing the two thread wake-ups of the trip through the device thread, as long as recent runs took under
+    /// <see cref="LoneRunLimit"/> (the wake-ups matter to short runs, and a long one would hold a thread-pool thread). Under load,
+    /// batches of several keep to the device thread, whose wake-up lets the next batch gather.
     /// </remarks>
     public async Task<BatchResult> RunAsync(IReadOnlyList<TensorData[]> requests, IReadOnlyList<string> outputNames, TimeSpan runTimeout)
     {
@@ -139,7 +147,8 @@ public sealed class ModelInstancePool : IDisposable
         _free.TryDequeue(out var index);
         var recent = Volatile.Read(ref _recentBatchSize);
         Volatile.Write(ref _recentBatchSize, ((recent * 7) + requests.Count) / 8);
-        var run = RunOnInstanceAsync(index, requests, outputNames, onCaller: _loneRequestsOnCaller && requests.Count == 1 && recent < 1.5);
+        var lone = requests.Count == 1 && recent < 1.5 && Volatile.Read(ref _recentRunSeconds) < LoneRunLimit.TotalSeconds;
+        var run = RunOnInstanceAsync(index, requests, outputNames, onCaller: _loneRequestsOnCaller && lone);
         try
         {
             return await run.WaitAsync(runTimeout).ConfigureAwait(false);
@@ -164,6 +173,7 @@ public sealed class ModelInstancePool : IDisposable
                 var elapsed = Stopwatch.GetElapsedTime(started);
                 _usage?.RecordBusy(elapsed);
                 _throughput?.Record(requests.Count, elapsed);
+                Volatile.Write(ref _recentRunSeconds, ((Volatile.Read(ref _recentRunSeconds) * 7) + elapsed.TotalSeconds) / 8);
                 return result;
             }, onCaller).ConfigureAwait(false);
         }

@@ -52,9 +52,26 @@ public sealed class InstancePoolLoneRequestTests
         Assert.NotEqual(DeviceThread, model.Threads[^1].Name);
     }
 
-    /// <summary>A model that records the thread of each run.</summary>
+    [Fact]
+    public async Task AfterRunsLongerThanAMillisecond_LoneRequestsRunOnTheDeviceThread_HoldingNoPoolThread()
+    {
+        var model = new ThreadRecordingModel { RunTime = TimeSpan.FromMilliseconds(20) };
+        using var pool = await ModelInstancePool.CreateAsync("cpu:0", 1, () => model, [], ["y"], loneRequestsOnCaller: true);
+        for (var i = 0; i < 3; i++)
+        {
+            await Task.Run(() => pool.RunAsync([Request], ["y"], TimeSpan.FromSeconds(30)));
+        }
+
+        // The first run's time was not known before it: it ran on its caller; the later ones follow it.
+        Assert.NotEqual(DeviceThread, model.Threads[0].Name);
+        Assert.Equal([DeviceThread, DeviceThread], model.Threads.Skip(1).Select(t => t.Name));
+    }
+
+    /// <summary>A model that records the thread of each run, and takes <see cref="RunTime"/> over each.</summary>
     private sealed class ThreadRecordingModel : ILoadedModel
     {
+        public TimeSpan RunTime { get; init; }
+
         public List<(string? Name, bool OnPool)> Threads { get; } = [];
 
         public long WeightBytes => 0;
@@ -65,6 +82,8 @@ public sealed class InstancePoolLoneRequestTests
             {
                 Threads.Add((Thread.CurrentThread.Name, Thread.CurrentThread.IsThreadPoolThread));
             }
+
+            Thread.Sleep(RunTime);
 
             return new BatchResult { Outputs = [.. requests.Select(r => r)], Timings = new BatchTimings() };
         }
