@@ -143,27 +143,29 @@ public sealed class DeviceExecutor : IDisposable
         /// <summary>Run by the thread that asked, the device is idle again before the result goes out, so what continues may use it.</summary>
         private void Run(bool ranByCaller)
         {
-            T result;
+            Exception? error = null;
+            T result = default!;
             try
             {
                 result = work();
             }
             catch (Exception e)
             {
-                Finish(ranByCaller);
-                _completion.SetException(e);
-                return;
+                error = e;
             }
 
-            Finish(ranByCaller);
-            _completion.SetResult(result);
-        }
-
-        private void Finish(bool ranByCaller)
-        {
             if (ranByCaller)
             {
                 executor.Finished();
+            }
+
+            if (error is null)
+            {
+                _completion.SetResult(result);
+            }
+            else
+            {
+                _completion.SetException(error);
             }
         }
     }
