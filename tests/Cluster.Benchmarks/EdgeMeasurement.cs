@@ -89,6 +89,8 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, I
             rounds.Add(figures);
         }
 
+        var siloOrigins = await AllocationOriginsAsync(siloPaths[0]);
+        var peerOrigins = await AllocationOriginsAsync(peerPaths[0]);
         var sdkSingle = await MeasureAsync("SDK (grain calls)", 1, sdkPath, options);
         var grpcSingle = await MeasureAsync(siloPaths[0].Label, 1, siloPaths[0], options);
         var peerSingle = await MeasureAsync(peerPaths[0].Label, 1, peerPaths[0], options);
@@ -130,6 +132,8 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, I
             PeerContextSwitches = PerPath(PeerIndex, f => f.ServerContextSwitches, digits: 3),
             SdkSiloAllocatedBytes = Mean(SdkIndex, f => f.AllocatedBytes),
             TensorBytes = Features * sizeof(float) + outputBytes,
+            SiloAllocationByOrigin = siloOrigins,
+            PeerAllocationByOrigin = peerOrigins,
             SdkCallersCpuMicroseconds = Mean(SdkIndex, f => f.CallersCpuMicroseconds),
             GrpcCallersCpuMicroseconds = Mean(SiloIndex, f => f.CallersCpuMicroseconds),
             Cores = Environment.ProcessorCount,
@@ -148,6 +152,17 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, I
             .ResponseAsync, server),
         new($"gRPC {server.Name}, a stream per caller", streams.CallAsync, server),
     ];
+
+    /// <summary>The server's bytes per sample by origin while <paramref name="path"/>'s load runs (<see cref="AllocationProfile"/>).</summary>
+    private async Task<Dictionary<string, double>> AllocationOriginsAsync(EdgePath path)
+    {
+        var origins = await AllocationProfile.MeasureAsync(path.Server.Process.Id,
+            async () => (await new ClosedLoopLoad(Callers, TimeSpan.Zero, options.Measure).RunAsync(path.Call)).Calls);
+        var sampled = origins.Values.Sum();
+        Console.WriteLine($"  {path.Label}, {Callers} callers: {sampled:0} B per sample in the runtime's allocation samples: " +
+            string.Join(", ", origins.OrderByDescending(o => o.Value).Select(o => $"{o.Key} {o.Value:0}")));
+        return origins.ToDictionary(o => o.Key, o => Math.Round(o.Value));
+    }
 
     /// <summary>The mean of a statistic's durations between two readings, in microseconds.</summary>
     private static double MeanMicroseconds(StatisticDuration after, StatisticDuration before) =>

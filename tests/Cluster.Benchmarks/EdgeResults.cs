@@ -92,6 +92,15 @@ public sealed record EdgeResults
     /// <summary>One sample's input and output tensor bytes, the part of the allocation that is the data itself.</summary>
     [JsonPropertyName("tensor_bytes_per_sample")] public required int TensorBytes { get; init; }
 
+    /// <summary>
+    /// The silo's bytes per unary sample (one connection) by the code that allocated them, from the runtime's sampled allocation
+    /// events (<see cref="AllocationProfile"/>); their sum is close to, not equal to, the counter's figure.
+    /// </summary>
+    [JsonPropertyName("silo_allocation_by_origin")] public required Dictionary<string, double> SiloAllocationByOrigin { get; init; }
+
+    /// <summary>The peer's bytes per unary sample (one connection) by origin, as the silo's.</summary>
+    [JsonPropertyName("peer_allocation_by_origin")] public required Dictionary<string, double> PeerAllocationByOrigin { get; init; }
+
     [JsonPropertyName("sdk_callers_cpu_us_per_sample")] public required double SdkCallersCpuMicroseconds { get; init; }
 
     [JsonPropertyName("grpc_callers_cpu_us_per_sample")] public required double GrpcCallersCpuMicroseconds { get; init; }
