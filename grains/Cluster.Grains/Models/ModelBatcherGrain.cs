@@ -317,7 +317,8 @@ public sealed partial class ModelBatcherGrain(
     {
         var now = time.GetUtcNow();
         var inputs = new TensorData[batch.Count][];
-        var links = new ActivityLink[batch.Count];
+        // Links are made only for a listener: untraced, a batch would make one per request for nothing.
+        var links = InferenceTracing.Source.HasListeners() ? new ActivityLink[batch.Count] : null;
         var waits = new TimeSpan[batch.Count];
         var samples = 0;
         for (var i = 0; i < batch.Count; i++)
@@ -327,7 +328,10 @@ public sealed partial class ModelBatcherGrain(
             samples += batch[i].BatchSize;
             var queued = batch[i].Payload.Queued;
             queued?.Stop();
-            links[i] = new ActivityLink(queued?.Context ?? default);
+            if (links is not null)
+            {
+                links[i] = new ActivityLink(queued?.Context ?? default);
+            }
         }
 
         statistics.RecordQueued(waits);

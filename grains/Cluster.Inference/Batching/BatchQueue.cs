@@ -64,13 +64,13 @@ internal sealed class BatchQueue<TPayload, TResult>(BatchingPolicy policy)
     public List<QueuedRequest<TPayload, TResult>>? TakeDueBatch(DateTimeOffset now, int idleSlots, out DateTimeOffset? dueAt)
     {
         dueAt = null;
-        var candidates = new List<QueuedRequest<TPayload, TResult>>();
+        var limit = Math.Max(1, policy.MaxBatchSize);
+        var candidates = new List<QueuedRequest<TPayload, TResult>>(Math.Min(Count, limit));
         QueuedRequest<TPayload, TResult>? head = null;
         var total = 0;
         var full = false;
         var preferredCount = 0;
         var oldest = DateTimeOffset.MaxValue;
-        var limit = Math.Max(1, policy.MaxBatchSize);
         foreach (var request in InOrder())
         {
             head ??= request;

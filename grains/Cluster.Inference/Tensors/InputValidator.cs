@@ -22,7 +22,8 @@ public static class InputValidator
             }
         }
 
-        var ordered = new TensorData[version.Inputs.Length];
+        // Inputs given once each in the model's order (as most clients send them) are kept in their own array.
+        var ordered = InModelOrder(version, request.Inputs) ? request.Inputs : new TensorData[version.Inputs.Length];
         long? batch = null;
         for (var i = 0; i < ordered.Length; i++)
         {
@@ -116,6 +117,24 @@ public static class InputValidator
         }
 
         return Array.FindAll(Array.ConvertAll(version.Outputs, o => o.Name), requested.Contains);
+    }
+
+    private static bool InModelOrder(ModelVersionDescriptor version, TensorData[] inputs)
+    {
+        if (inputs.Length != version.Inputs.Length)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < inputs.Length; i++)
+        {
+            if (inputs[i].Name != version.Inputs[i].Name)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>How an error names the model version, made only when there is an error to report.</summary>

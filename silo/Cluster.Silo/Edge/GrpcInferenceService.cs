@@ -64,7 +64,7 @@ public sealed class GrpcInferenceService(
 
             // Answered in this frame: a tensor request keeps no other of its own in the edge while it runs.
             var (running, raw) = InferRequestRunner.Start(client, limits, request, Deadline(context), context.CancellationToken);
-            return InferRequestRunner.Answer(await running, raw);
+            return InferRequestRunner.Answer(await running, raw, reused: true);
         }
         catch (Exception e) when (e is not RpcException)
         {

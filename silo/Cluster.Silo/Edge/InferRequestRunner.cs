@@ -108,15 +108,16 @@ public static class InferRequestRunner
             : throw new ModelNotFoundException($"Model '{model}' has no version '{version}'; versions are numbers.");
     }
 
-    /// <summary>The protocol's response to a request <see cref="Start"/>ed; <paramref name="raw"/> as it returned.</summary>
-    public static ModelInferResponse Answer(InferenceResponse response, bool raw)
+    /// <summary>
+    /// The protocol's response to a request <see cref="Start"/>ed; <paramref name="raw"/> as it returned. With <paramref name="reused"/>, its
+    /// messages come from <see cref="ReusedResponses"/>, for a unary call's answer, which gRPC hands back once written.
+    /// </summary>
+    public static ModelInferResponse Answer(InferenceResponse response, bool raw, bool reused = false)
     {
-        var answer = new ModelInferResponse
-        {
-            ModelName = response.Model,
-            ModelVersion = response.Version.ToString(CultureInfo.InvariantCulture),
-            Id = response.Id,
-        };
+        var answer = reused ? ReusedResponses.Response() : new ModelInferResponse();
+        answer.ModelName = response.Model;
+        answer.ModelVersion = response.Version.ToString(CultureInfo.InvariantCulture);
+        answer.Id = response.Id;
         if (response.Arm.Length > 0)
         {
             answer.Parameters[ExperimentArmParameter] = new InferParameter { StringParam = response.Arm };
@@ -125,7 +126,7 @@ public static class InferRequestRunner
         var rawContents = raw || Array.Exists(response.Outputs, o => ElementCodecs.RawOnly(o.ElementType)) ? answer.RawOutputContents : null;
         foreach (var output in response.Outputs)
         {
-            answer.Outputs.Add(ProtocolTensors.Write(output, rawContents));
+            answer.Outputs.Add(ProtocolTensors.Write(output, rawContents, reused ? ReusedResponses.Tensor() : null));
         }
 
         return answer;

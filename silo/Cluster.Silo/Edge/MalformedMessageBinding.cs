@@ -7,7 +7,8 @@ namespace Cluster.Silo.Edge;
 /// <summary>
 /// Binds <see cref="GrpcInferenceService"/> with request marshallers that answer a message which is not
 /// valid protobuf with INVALID_ARGUMENT. Without it gRPC reports UNKNOWN ("Exception was thrown by
-/// handler"), since messages are parsed before any interceptor runs.
+/// handler"), since messages are parsed before any interceptor runs. A unary call's response, once written, is
+/// handed back for reuse (<see cref="ReusedResponses"/>).
 /// </summary>
 public static class MalformedMessageBinding
 {
@@ -32,7 +33,25 @@ public static class MalformedMessageBinding
                 throw new RpcException(new Status(StatusCode.InvalidArgument, $"The {typeof(TRequest).Name} message is not valid protobuf: {e.Message}"));
             }
         });
-        return new Method<TRequest, TResponse>(method.Type, method.ServiceName, method.Name, request, method.ResponseMarshaller);
+        return new Method<TRequest, TResponse>(method.Type, method.ServiceName, method.Name, request, Responses(method));
+    }
+
+    /// <summary>A unary call's <c>ModelInferResponse</c>, once written, goes back to <see cref="ReusedResponses"/>; other responses as generated.</summary>
+    private static Marshaller<TResponse> Responses<TRequest, TResponse>(Method<TRequest, TResponse> method)
+        where TRequest : class
+        where TResponse : class
+    {
+        if (method.Type != MethodType.Unary || method.ResponseMarshaller is not Marshaller<ModelInferResponse> inner)
+        {
+            return method.ResponseMarshaller;
+        }
+
+        var reusing = Marshallers.Create<ModelInferResponse>((response, context) =>
+        {
+            inner.ContextualSerializer(response, context);
+            ReusedResponses.Return(response);
+        }, inner.ContextualDeserializer);
+        return (Marshaller<TResponse>)(object)reusing;
     }
 
     private sealed class Binder(ServiceBinderBase inner) : ServiceBinderBase

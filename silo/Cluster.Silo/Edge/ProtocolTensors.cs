@@ -44,10 +44,12 @@ public static class ProtocolTensors
         return raw is not null ? ReadRaw(where, input.Name, type, shape, count, raw) : ReadTyped(where, input, type, shape, count);
     }
 
-    /// <summary>Writes one output, typed unless <paramref name="raw"/> receives the bytes.</summary>
-    public static OutputTensor Write(TensorData tensor, RepeatedField<ByteString>? raw)
+    /// <summary>Writes one output into <paramref name="output"/> (an empty one; new when null), typed unless <paramref name="raw"/> gets the bytes.</summary>
+    public static OutputTensor Write(TensorData tensor, RepeatedField<ByteString>? raw, OutputTensor? output = null)
     {
-        var output = new OutputTensor { Name = tensor.Name, Datatype = tensor.ElementType.ToProtocolName() };
+        output ??= new OutputTensor();
+        output.Name = tensor.Name;
+        output.Datatype = tensor.ElementType.ToProtocolName();
         output.Shape.Add(tensor.Shape);
         if (raw is not null)
         {
