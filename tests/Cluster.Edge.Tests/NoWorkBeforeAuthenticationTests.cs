@@ -10,6 +10,7 @@ namespace Cluster.Edge.Tests;
 /// An edge with keys and the default 64 MiB message limit: a caller without a key cannot make it read, buffer or parse a
 /// request message; the gRPC status comes from the headers alone.
 /// </summary>
+[Collection(ProcessAllocationCollection.Name)]
 public sealed class NoWorkBeforeAuthenticationTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const int MessageBytes = 60 * 1024 * 1024;
@@ -97,4 +98,11 @@ public sealed class NoWorkBeforeAuthenticationTests(ITestOutputHelper output) : 
             return true;
         }
     }
+}
+
+/// <summary>The allocation counter covers the whole process: no other test of this assembly runs while it is read.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ProcessAllocationCollection
+{
+    public const string Name = "process allocation";
 }
