@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Runtime.InteropServices;
+using Grpc.Core;
 using Cluster.Client.Protocol;
 using Cluster.Silo.Edge;
 using Google.Protobuf;
@@ -7,7 +9,7 @@ using static Cluster.Edge.Tests.GrpcServiceTests;
 
 namespace Cluster.Edge.Tests;
 
-/// <summary>Unary responses are reused once written: nothing of one answer shows in the next.</summary>
+/// <summary>Responses are reused once written, unary or streamed: nothing of one answer shows in the next.</summary>
 [Collection(EdgeCollection.Name)]
 public sealed class ReusedResponsesTests(EdgeFixture fixture)
 {
@@ -36,43 +38,76 @@ public sealed class ReusedResponsesTests(EdgeFixture fixture)
     public async Task UnaryCalls_OfDifferentShapes_EachAnswerOnlyItsOwn()
     {
         // Typed and raw answers, one output and two, interleaved and concurrent, so that reused messages meet every kind of answer.
-        var calls = Enumerable.Range(0, 60).Select(async i =>
-        {
-            var id = $"reuse-{i}";
-            switch (i % 3)
-            {
-                case 0:
-                    var typed = new ModelInferRequest { ModelName = "tiny_classifier", Id = id };
-                    typed.Inputs.Add(Input("features", "FP32", [1, 4], c => c.Fp32Contents.Add([1f, 2f, 3f, i])));
-                    var typedAnswer = await fixture.Grpc.ModelInferAsync(typed, Key());
-                    Assert.Equal((id, "tiny_classifier", 0, 0), (typedAnswer.Id, typedAnswer.ModelName, typedAnswer.RawOutputContents.Count,
-                        typedAnswer.Parameters.Count));
-                    var output = Assert.Single(typedAnswer.Outputs);
-                    Assert.Equal(("probabilities", "FP32", 3), (output.Name, output.Datatype, output.Contents.Fp32Contents.Count));
-                    Assert.Equal([1L, 3L], output.Shape);
-                    break;
-                default:
-                    var raw = new ModelInferRequest { ModelName = "two_in_two_out", Id = id };
-                    raw.Inputs.Add(Input("a", "FP32", [1, 4]));
-                    raw.Inputs.Add(Input("b", "FP32", [1, 4]));
-                    raw.RawInputContents.Add(Raw([1f, 2f, 3f, i]));
-                    raw.RawInputContents.Add(Raw([2f, 2f, 2f, 2f]));
-                    if (i % 3 == 1)
-                    {
-                        raw.Outputs.Add(new ModelInferRequest.Types.InferRequestedOutputTensor { Name = "product" });
-                    }
+        await Task.WhenAll(Enumerable.Range(0, 60).Select(async i => AssertOwnAnswer(i, await fixture.Grpc.ModelInferAsync(Request(i), Key()))));
+    }
 
-                    var rawAnswer = await fixture.Grpc.ModelInferAsync(raw, Key());
-                    Assert.Equal((id, "two_in_two_out", "1", 0), (rawAnswer.Id, rawAnswer.ModelName, rawAnswer.ModelVersion, rawAnswer.Parameters.Count));
-                    Assert.Equal(i % 3 == 1 ? ["product"] : ["sum", "product"], rawAnswer.Outputs.Select(o => o.Name));
-                    Assert.All(rawAnswer.Outputs, o => Assert.Equal([1L, 4L], o.Shape));
-                    Assert.All(rawAnswer.Outputs, o => Assert.Null(o.Contents));
-                    var product = MemoryMarshal.Cast<byte, float>(rawAnswer.RawOutputContents[^1].Span).ToArray();
-                    Assert.Equal([2f, 4f, 6f, 2f * i], product);
-                    Assert.Equal(rawAnswer.Outputs.Count, rawAnswer.RawOutputContents.Count);
-                    break;
+    [Fact]
+    public async Task StreamedAnswers_OfDifferentShapes_EachAnswerOnlyItsOwn()
+    {
+        using var call = fixture.Grpc.ModelStreamInfer(Key());
+        var answers = new List<ModelStreamInferResponse>();
+        var reading = Task.Run(async () =>
+        {
+            await foreach (var answer in call.ResponseStream.ReadAllAsync())
+            {
+                answers.Add(answer);
             }
         });
-        await Task.WhenAll(calls);
+        for (var i = 0; i < 60; i++)
+        {
+            await call.RequestStream.WriteAsync(Request(i));
+        }
+
+        await call.RequestStream.CompleteAsync();
+        await reading;
+
+        Assert.Equal(60, answers.Count);
+        Assert.All(answers, a => Assert.Equal("", a.ErrorMessage));
+        foreach (var answer in answers)
+        {
+            AssertOwnAnswer(int.Parse(answer.InferResponse.Id["reuse-".Length..], CultureInfo.InvariantCulture), answer.InferResponse);
+        }
+    }
+
+    private static ModelInferRequest Request(int i)
+    {
+        if (i % 3 == 0)
+        {
+            var typed = new ModelInferRequest { ModelName = "tiny_classifier", Id = $"reuse-{i}" };
+            typed.Inputs.Add(Input("features", "FP32", [1, 4], c => c.Fp32Contents.Add([1f, 2f, 3f, i])));
+            return typed;
+        }
+
+        var raw = new ModelInferRequest { ModelName = "two_in_two_out", Id = $"reuse-{i}" };
+        raw.Inputs.Add(Input("a", "FP32", [1, 4]));
+        raw.Inputs.Add(Input("b", "FP32", [1, 4]));
+        raw.RawInputContents.Add(Raw([1f, 2f, 3f, i]));
+        raw.RawInputContents.Add(Raw([2f, 2f, 2f, 2f]));
+        if (i % 3 == 1)
+        {
+            raw.Outputs.Add(new ModelInferRequest.Types.InferRequestedOutputTensor { Name = "product" });
+        }
+
+        return raw;
+    }
+
+    private static void AssertOwnAnswer(int i, ModelInferResponse answer)
+    {
+        if (i % 3 == 0)
+        {
+            Assert.Equal(($"reuse-{i}", "tiny_classifier", 0, 0), (answer.Id, answer.ModelName, answer.RawOutputContents.Count, answer.Parameters.Count));
+            var output = Assert.Single(answer.Outputs);
+            Assert.Equal(("probabilities", "FP32", 3), (output.Name, output.Datatype, output.Contents.Fp32Contents.Count));
+            Assert.Equal([1L, 3L], output.Shape);
+            return;
+        }
+
+        Assert.Equal(($"reuse-{i}", "two_in_two_out", "1", 0), (answer.Id, answer.ModelName, answer.ModelVersion, answer.Parameters.Count));
+        Assert.Equal(i % 3 == 1 ? ["product"] : ["sum", "product"], answer.Outputs.Select(o => o.Name));
+        Assert.All(answer.Outputs, o => Assert.Equal([1L, 4L], o.Shape));
+        Assert.All(answer.Outputs, o => Assert.Null(o.Contents));
+        Assert.Equal(answer.Outputs.Count, answer.RawOutputContents.Count);
+        var product = MemoryMarshal.Cast<byte, float>(answer.RawOutputContents[^1].Span).ToArray();
+        Assert.Equal([2f, 4f, 6f, 2f * i], product);
     }
 }

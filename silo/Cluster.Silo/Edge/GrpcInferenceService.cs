@@ -155,8 +155,8 @@ public sealed class GrpcInferenceService(
                     return;
                 }
 
-                answer = new ModelStreamInferResponse { InferResponse =
-                    await InferRequestRunner.InferAsync(client, limits, request, deadline: null, context.CancellationToken) };
+                var (running, raw) = InferRequestRunner.Start(client, limits, request, deadline: null, context.CancellationToken);
+                answer = new ModelStreamInferResponse { InferResponse = InferRequestRunner.Answer(await running, raw, reused: true) };
             }
             catch (Exception e)
             {
@@ -169,6 +169,9 @@ public sealed class GrpcInferenceService(
             }
 
             await WriteAsync(answer);
+
+            // Written to the stream: its messages serve a later answer (one whose write failed is left to the collector).
+            ReusedResponses.Return(answer.InferResponse);
         }
 
         // One write at a time: the stream's writer does not allow concurrent writes, and generations interleave.

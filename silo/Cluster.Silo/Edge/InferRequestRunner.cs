@@ -110,7 +110,7 @@ public static class InferRequestRunner
 
     /// <summary>
     /// The protocol's response to a request <see cref="Start"/>ed; <paramref name="raw"/> as it returned. With <paramref name="reused"/>, its
-    /// messages come from <see cref="ReusedResponses"/>, for a unary call's answer, which gRPC hands back once written.
+    /// messages come from <see cref="ReusedResponses"/>, for an answer that goes back there once gRPC has written it.
     /// </summary>
     public static ModelInferResponse Answer(InferenceResponse response, bool raw, bool reused = false)
     {

@@ -5,10 +5,10 @@ using OutputTensor = Cluster.Client.Protocol.ModelInferResponse.Types.InferOutpu
 namespace Cluster.Silo.Edge;
 
 /// <summary>
-/// Unary <c>ModelInfer</c> responses and their output tensors, reused once gRPC has written them. Nothing touches a unary
-/// response after its serialization (<see cref="MalformedMessageBinding"/> hands it back right after it), so its message objects,
-/// maps and arrays serve a later request instead of being allocated again for each one. A response that is never written (its
-/// call failed or was cancelled first) is left to the collector.
+/// <c>ModelInfer</c> responses and their output tensors, unary or streamed, reused once gRPC has written them. Nothing touches a
+/// response after its serialization (<see cref="MalformedMessageBinding"/> hands a unary one back right after it, the stream's
+/// method once its write completed), so its message objects, maps and arrays serve a later request instead of being allocated
+/// again for each one. A response that is never written (its call failed or was cancelled first) is left to the collector.
 /// </summary>
 public static class ReusedResponses
 {
