@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Serialization;
 using Cluster.Client.Routing;
+using Cluster.Contracts.Errors;
 using Cluster.Contracts.Grains;
 using Cluster.Contracts.Load;
 using Cluster.Contracts.Models;
@@ -32,6 +33,9 @@ public sealed class PlacementScenario : IBenchScenario
     /// <summary>Simulated batch latency of a speed-1 device in the three-silo part: fixed + per item, µs.</summary>
     private const int TierFixedMicroseconds = 400;
     private const int TierPerItemMicroseconds = 8000;
+
+    /// <summary>How many replicas a round-robin request tries when each refuses it as retiring.</summary>
+    private const int MaxRoundRobinAttempts = 5;
 
     /// <summary>Simulated batch latency of each fleet device, µs; requests carry a full batch each.</summary>
     private const int FleetFixedMicroseconds = 1000;
@@ -86,7 +90,8 @@ public sealed class PlacementScenario : IBenchScenario
                     BenchReport.Number(tiers.RoundRobin.ServedPerSecond), $"{tiers.RoundRobin.ServedFraction:P1}",
                         BenchReport.Number(tiers.RoundRobin.P50Milliseconds, 2), BenchReport.Number(tiers.RoundRobin.P99Milliseconds, 2)],
             ]));
-        Console.WriteLine($"  failures: router {Failures(tiers.Router)}; round robin {Failures(tiers.RoundRobin)}");
+        Console.WriteLine($"  failures: router {Failures(tiers.Router)}; round robin {Failures(tiers.RoundRobin)}" +
+            (tiers.RoundRobinResent == 0 ? "" : $"; round robin resent {tiers.RoundRobinResent} requests refused by a retiring replica"));
         Console.WriteLine($"  saturating ({SaturatingCallers} callers, closed loop): router {tiers.SaturatedRouterPerSecond:N0}/s, round " +
             $"robin {tiers.SaturatedRoundRobinPerSecond:N0}/s, of a capacity of {tiers.Offered / 0.9:N0}/s");
         Console.WriteLine($"  unloaded p99 {tiers.UnloadedP99Milliseconds:0.00} ms; 8 silos x 8 devices: {fleet.ItemsPerSecond:N0} of an " +
@@ -117,8 +122,29 @@ public sealed class PlacementScenario : IBenchScenario
         var router = await new OpenLoopLoad(offered, duration).RunAsync(() => cluster.Inference.InferAsync(TierModel, inputs, options: inferOptions));
         await Task.Delay(TimeSpan.FromSeconds(2));
         var next = -1;
-        Task RoundRobin(InferenceRequest sent) =>
-            cluster.Connection.Grains.GetGrain<IModelBatcherGrain>(keys[(int)((uint)Interlocked.Increment(ref next) % keys.Count)]).InferAsync(sent);
+        var resent = 0;
+
+        // A replica the autoscaler retires (it moves one when a silo holds several) refuses what it has not started and says to
+        // retry elsewhere: round robin, as a client would, reads the replicas again and sends the request to the next one.
+        async Task RoundRobin(InferenceRequest sent)
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                var current = keys;
+                try
+                {
+                    await cluster.Connection.Grains.GetGrain<IModelBatcherGrain>(current[(int)((uint)Interlocked.Increment(ref next) % current.Count)])
+                        .InferAsync(sent);
+                    return;
+                }
+                catch (ReplicaNotStartedException) when (attempt < MaxRoundRobinAttempts)
+                {
+                    Interlocked.Increment(ref resent);
+                    keys = await WaitForReplicasAsync(cluster, TierModel, 1);
+                }
+            }
+        }
+
         var roundRobin = await new OpenLoopLoad(offered, duration).RunAsync(() => RoundRobin(request));
 
         // Saturating: every caller waits for its answer, so round robin, which gives each replica the same number
@@ -130,12 +156,13 @@ public sealed class PlacementScenario : IBenchScenario
             .RunAsync(_ => cluster.Inference.InferAsync(TierModel, inputs, options: patientOptions));
         var saturatedRoundRobin = await new ClosedLoopLoad(SaturatingCallers, TimeSpan.FromSeconds(2), saturatedDuration)
             .RunAsync(_ => RoundRobin(patientRequest));
-        return new TierResults(offered, unloaded.P99Milliseconds, router, roundRobin, saturatedRouter.SamplesPerSecond, saturatedRoundRobin.SamplesPerSecond);
+        return new TierResults(offered, unloaded.P99Milliseconds, router, roundRobin, saturatedRouter.SamplesPerSecond, saturatedRoundRobin.SamplesPerSecond,
+            resent);
     }
 
     private sealed record TierResults(
         double Offered, double UnloadedP99Milliseconds, OpenLoopResult Router, OpenLoopResult RoundRobin, double SaturatedRouterPerSecond,
-            double SaturatedRoundRobinPerSecond);
+            double SaturatedRoundRobinPerSecond, int RoundRobinResent);
 
     private static async Task<(double ItemsPerSecond, double IdealItemsPerSecond, int DevicesUsed, string ReplicasPerSilo)> FleetAsync(string models,
         TimeSpan duration)
