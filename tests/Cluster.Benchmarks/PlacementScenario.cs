@@ -221,7 +221,7 @@ public sealed class PlacementScenario : IBenchScenario
 
     /// <summary>
     /// Adds a sim-only copy of tiny_classifier with <paramref name="replicas"/> replicas once every silo is on the load board
-    /// (replicas are not moved when silos join later), loads it and waits until all its replicas are ready.
+    /// (replicas are not moved when silos join later), loads it and waits until all its replicas are ready and settled.
     /// </summary>
     private static async Task<List<string>> LoadAsync(BenchCluster cluster, string models, string model, int replicas)
     {
@@ -232,25 +232,33 @@ public sealed class PlacementScenario : IBenchScenario
 
         ModelCopies.Copy(models, "tiny_classifier", cluster.ModelRepository, model, SimOnlyConfig(replicas));
         await cluster.Connection.Admin.LoadAsync(model, null);
-        return await WaitForReplicasAsync(cluster, model, replicas);
+        return await WaitForReplicasAsync(cluster, model, replicas, settled: true);
     }
 
-    private static async Task<List<string>> WaitForReplicasAsync(BenchCluster cluster, string model, int count)
+    /// <summary>
+    /// The keys of the model's accepting replicas once there are <paramref name="count"/>. <paramref name="settled"/> also waits
+    /// until they are spread over as many silos as they can be and none is starting or retiring: replicas placed at once may
+    /// crowd a silo, and the autoscaler then moves one, which a measurement must not include.
+    /// </summary>
+    private static async Task<List<string>> WaitForReplicasAsync(BenchCluster cluster, string model, int count, bool settled = false)
     {
         var deadline = Stopwatch.GetTimestamp() + (120 * Stopwatch.Frequency);
         while (true)
         {
             var board = await cluster.Connection.Grains.GetGrain<IClusterLoadGrain>(0).GetAsync();
-            var keys = board.Silos.SelectMany(s => s.Replicas).Where(r => r.Model == model && r.Accepting).Select(r => r.Key).Order(StringComparer.Ordinal)
-                .ToList();
-            if (keys.Count >= count)
+            var listed = board.Silos.SelectMany(s => s.Replicas.Where(r => r.Model == model).Select(r => (s.Silo, Replica: r))).ToList();
+            var keys = listed.Where(r => r.Replica.Accepting).Select(r => r.Replica.Key).Order(StringComparer.Ordinal).ToList();
+            var silos = listed.Select(r => r.Silo).Distinct(StringComparer.Ordinal).Count();
+            var spread = silos == Math.Min(keys.Count, board.Silos.Length);
+            if (keys.Count >= count && (!settled || (spread && listed.TrueForAll(r => r.Replica.Accepting && !r.Replica.Retiring))))
             {
                 return keys;
             }
 
             if (Stopwatch.GetTimestamp() > deadline)
             {
-                throw new TimeoutException($"{model}: {keys.Count} of {count} replicas ready after 120 s.");
+                throw new TimeoutException($"{model}: {keys.Count} of {count} replicas ready after 120 s" +
+                    (settled ? $", on {silos} of {board.Silos.Length} silos, {listed.Count - keys.Count} starting or retiring." : "."));
             }
 
             await Task.Delay(200);
