@@ -12,7 +12,8 @@ namespace Cluster.Inference.Execution;
 /// on its activation): a batch's results reach its requests with no thread-pool thread woken in between (the batcher
 /// then forms the next batch on the thread pool). Continuations that block would stall the device, so none here do.
 /// An item may instead run on the thread that asked (<see cref="RunAsync{T}(Func{T}, bool)"/>) while the device is idle;
-/// items still never overlap, and a queued one waits for it.
+/// items still never overlap, and a queued one waits for it. The device is idle again as soon as an item's work ends, before
+/// its result goes out, so a lone item need not wait for the continuations of the one before.
 /// </remarks>
 public sealed class DeviceExecutor : IDisposable
 {
@@ -21,7 +22,7 @@ public sealed class DeviceExecutor : IDisposable
     private readonly string _deviceName;
     private bool _completed;
 
-    /// <summary>An item runs on the thread that asked for it or the device thread: nothing else may start. Under the lock.</summary>
+    /// <summary>An item's work runs on the thread that asked for it or the device thread: nothing else may start. Under the lock.</summary>
     private bool _busy;
 
     /// <summary>Starts the thread.</summary>
@@ -84,17 +85,11 @@ public sealed class DeviceExecutor : IDisposable
 
     private void Loop()
     {
-        var ranItem = false;
         while (true)
         {
             Action item;
             lock (_gate)
             {
-                if (ranItem)
-                {
-                    _busy = false;
-                }
-
                 while (_work.Count == 0 || _busy)
                 {
                     if (_completed && _work.Count == 0)
@@ -110,17 +105,19 @@ public sealed class DeviceExecutor : IDisposable
             }
 
             item();
-            ranItem = true;
         }
     }
 
-    /// <summary>An item that ran on the thread that asked for it ended: the device may start the next, and its thread is woken if one waits.</summary>
-    private void Finished()
+    /// <summary>
+    /// An item's work ended: the device may start the next. Ended on the thread that asked, the device thread is woken if it
+    /// waits for queued work; on the device thread, which is running, there is nobody to wake.
+    /// </summary>
+    private void Finished(bool ranByCaller)
     {
         lock (_gate)
         {
             _busy = false;
-            if (_work.Count > 0 || _completed)
+            if (ranByCaller && (_work.Count > 0 || _completed))
             {
                 Monitor.Pulse(_gate);
             }
@@ -134,13 +131,16 @@ public sealed class DeviceExecutor : IDisposable
 
         public Task<T> Task => _completion.Task;
 
-        /// <summary>Runs on the device thread, whose loop then marks the device idle.</summary>
+        /// <summary>Runs on the device thread.</summary>
         public void RunOnDevice() => Run(ranByCaller: false);
 
         /// <summary>Runs on the thread that asked.</summary>
         void IThreadPoolWorkItem.Execute() => Run(ranByCaller: true);
 
-        /// <summary>Run by the thread that asked, the device is idle again before the result goes out, so what continues may use it.</summary>
+        /// <summary>
+        /// The device is idle again before the result goes out, on either thread: what continues inline (the awaiter, on the thread that
+        /// ran the work) may use it, and a lone request arriving meanwhile need not wait for those continuations.
+        /// </summary>
         private void Run(bool ranByCaller)
         {
             Exception? error = null;
@@ -154,10 +154,7 @@ public sealed class DeviceExecutor : IDisposable
                 error = e;
             }
 
-            if (ranByCaller)
-            {
-                executor.Finished();
-            }
+            executor.Finished(ranByCaller);
 
             if (error is null)
             {

@@ -92,6 +92,36 @@ public sealed class DeviceExecutorTests
     }
 
     [Fact]
+    public async Task RunAsync_WhileAnItemsResultContinuesOnTheDevicesThread_ALoneCallerRunsOnItsOwn()
+    {
+        using var executor = new DeviceExecutor("cpu:0");
+        using var attached = new ManualResetEventSlim();
+
+        // The first item's awaiter (attached before its work ends) continues on the device thread and holds it until the lone item has
+        // run: the device is idle again once the first item's work ended, so the lone item runs on its pool thread rather than queue
+        // behind the continuation.
+        var first = executor.RunAsync(() =>
+        {
+            attached.Wait();
+            return 1;
+        });
+        var continued = first.ContinueWith(
+            _ =>
+            {
+                var run = Task.Run(() => executor.RunAsync(() => Thread.CurrentThread, onCallerWhenIdle: true));
+                return (ContinuedOn: Thread.CurrentThread.Name, Lone: run.Wait(TimeSpan.FromSeconds(10)) ? run.Result : null);
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+        attached.Set();
+        var (continuedOn, lone) = await continued;
+        Assert.Equal("device cpu:0", continuedOn);
+        Assert.True(lone is not null, "the lone item was still queued behind the continuation after 10 s");
+        Assert.True(lone.IsThreadPoolThread, $"ran on '{lone.Name}'");
+    }
+
+    [Fact]
     public async Task RunAsync_WhileAnItemRunsOnItsCaller_TheNextWaitsForIt_AndRunsOnTheDevicesThread()
     {
         using var executor = new DeviceExecutor("cpu:0");

@@ -5,6 +5,7 @@ using Cluster.Inference.Execution;
 namespace Cluster.Inference.Tests.Execution;
 
 /// <summary>A lone request runs on the thread that brought it while requests come one at a time; batches of several keep to the device thread.</summary>
+[Collection(RunTimeRuleCollection.Name)]
 public sealed class InstancePoolLoneRequestTests
 {
     private const string DeviceThread = "device cpu:0#0";
@@ -92,4 +93,14 @@ public sealed class InstancePoolLoneRequestTests
         {
         }
     }
+}
+
+/// <summary>
+/// The lone-request rule reads how long recent runs took: a run the machine pre-empts for milliseconds looks long. No other test of this
+/// assembly runs beside these.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class RunTimeRuleCollection
+{
+    public const string Name = "lone-request run time";
 }
