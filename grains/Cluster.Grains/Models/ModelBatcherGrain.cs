@@ -158,8 +158,12 @@ public sealed partial class ModelBatcherGrain(
 
         return _ready is { IsCompletedSuccessfully: true } ready
             ? InferOnAsync(ready.Result, request, cancellationToken)
-            : OnActivation(() => _deactivated ? throw NotStartedDeactivating() : InferAsync(request, cancellationToken));
+            : ServeOnActivation(request, cancellationToken);
     }
+
+    /// <summary>A local request before the replica started, on the activation; a method of its own, so the started path makes no closure.</summary>
+    private Task<InferenceResponse> ServeOnActivation(InferenceRequest request, CancellationToken cancellationToken) =>
+        OnActivation(() => _deactivated ? throw NotStartedDeactivating() : InferAsync(request, cancellationToken));
 
     private ReplicaNotStartedException NotStartedDeactivating() =>
         new($"Replica {_key} on silo '{localSilo.Name}' was deactivating and did not start the request; retry it on another replica.");

@@ -40,8 +40,8 @@ public sealed class DeviceExecutor : IDisposable
 
     /// <summary>
     /// Runs <paramref name="work"/> on the device thread or, with <paramref name="onCallerWhenIdle"/> when the caller is a thread-pool
-    /// thread and the device is idle, on that thread once it has finished what it is doing (its local queue), before anything else it
-    /// has queued: no thread is woken to start it, and what awaits it continues there too. Refuses like <see cref="RunAsync{T}(Func{T})"/>
+    /// thread and the device is idle, at once on that thread, returning a completed task: no thread is woken to start it, and a caller
+    /// that awaits it goes on without a pause (a grain turn answers in the same turn). Refuses like <see cref="RunAsync{T}(Func{T})"/>
     /// once disposed.
     /// </summary>
     public Task<T> RunAsync<T>(Func<T> work, bool onCallerWhenIdle)
@@ -55,21 +55,23 @@ public sealed class DeviceExecutor : IDisposable
                     "stopping) before the batch ran; retry it on another replica.");
             }
 
-            if (onCallerWhenIdle && !_busy && _work.Count == 0 && Thread.CurrentThread.IsThreadPoolThread)
+            if (!(onCallerWhenIdle && !_busy && _work.Count == 0 && Thread.CurrentThread.IsThreadPoolThread))
             {
-                _busy = true;
-                ThreadPool.UnsafeQueueUserWorkItem(item, preferLocal: true);
+                _work.Enqueue(item.RunOnDevice);
+                if (!_busy)
+                {
+                    // Busy on the device thread, it is not waiting; busy on another, it is woken when that item ends.
+                    Monitor.Pulse(_gate);
+                }
+
                 return item.Task;
             }
 
-            _work.Enqueue(item.RunOnDevice);
-            if (!_busy)
-            {
-                // Busy on the device thread, it is not waiting; busy on another, it is woken when that item ends.
-                Monitor.Pulse(_gate);
-            }
+            _busy = true;
         }
 
+        // Outside the lock: a queued item waits for this one, and the device thread is woken when it ends.
+        item.RunOnCaller();
         return item.Task;
     }
 
@@ -125,7 +127,7 @@ public sealed class DeviceExecutor : IDisposable
     }
 
     /// <summary>One work item and its task, run on either thread.</summary>
-    private sealed class WorkItem<T>(DeviceExecutor executor, Func<T> work) : IThreadPoolWorkItem
+    private sealed class WorkItem<T>(DeviceExecutor executor, Func<T> work)
     {
         private readonly TaskCompletionSource<T> _completion = new();
 
@@ -135,7 +137,7 @@ public sealed class DeviceExecutor : IDisposable
         public void RunOnDevice() => Run(ranByCaller: false);
 
         /// <summary>Runs on the thread that asked.</summary>
-        void IThreadPoolWorkItem.Execute() => Run(ranByCaller: true);
+        public void RunOnCaller() => Run(ranByCaller: true);
 
         /// <summary>
         /// The device is idle again before the result goes out, on either thread: what continues inline (the awaiter, on the thread that

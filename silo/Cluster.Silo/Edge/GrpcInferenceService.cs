@@ -70,6 +70,10 @@ public sealed class GrpcInferenceService(
         {
             throw errors.Translate(context.Method, e);
         }
+        finally
+        {
+            ReusedRequests.Return(request);
+        }
     }
 
     /// <summary>
@@ -136,6 +140,7 @@ public sealed class GrpcInferenceService(
             }
             finally
             {
+                ReusedRequests.Return(request);
                 slots.Release();
             }
         }

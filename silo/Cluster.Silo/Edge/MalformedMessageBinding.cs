@@ -7,8 +7,8 @@ namespace Cluster.Silo.Edge;
 /// <summary>
 /// Binds <see cref="GrpcInferenceService"/> with request marshallers that answer a message which is not
 /// valid protobuf with INVALID_ARGUMENT. Without it gRPC reports UNKNOWN ("Exception was thrown by
-/// handler"), since messages are parsed before any interceptor runs. A unary call's response, once written, is
-/// handed back for reuse (<see cref="ReusedResponses"/>).
+/// handler"), since messages are parsed before any interceptor runs. A <c>ModelInferRequest</c> is parsed into a reused message
+/// (<see cref="ReusedRequests"/>), and a unary call's response, once written, is handed back for reuse (<see cref="ReusedResponses"/>).
 /// </summary>
 public static class MalformedMessageBinding
 {
@@ -22,11 +22,14 @@ public static class MalformedMessageBinding
         where TResponse : class
     {
         var inner = method.RequestMarshaller;
+        var parse = typeof(TRequest) == typeof(ModelInferRequest)
+            ? context => (TRequest)(object)ReusedRequests.Parse(context.PayloadAsReadOnlySequence())
+            : inner.ContextualDeserializer;
         var request = Marshallers.Create(inner.ContextualSerializer, context =>
         {
             try
             {
-                return inner.ContextualDeserializer(context);
+                return parse(context);
             }
             catch (InvalidProtocolBufferException e)
             {

@@ -35,9 +35,10 @@ public static class ReusedResponses
 
         public bool Return(ModelInferResponse response)
         {
-            foreach (var output in response.Outputs)
+            // By index: the repeated field's enumerator is an object.
+            for (var i = 0; i < response.Outputs.Count; i++)
             {
-                Tensors.Return(output);
+                Tensors.Return(response.Outputs[i]);
             }
 
             response.Outputs.Clear();

@@ -59,6 +59,19 @@ public sealed class DeviceExecutorTests
     }
 
     [Fact]
+    public async Task RunAsync_OnCallerWhenIdle_FromAPoolThread_RunsAtOnceOnThatThread()
+    {
+        using var executor = new DeviceExecutor("cpu:0");
+        var (completedOnReturn, caller, ranOn) = await Task.Run(() =>
+        {
+            var run = executor.RunAsync(() => Environment.CurrentManagedThreadId, onCallerWhenIdle: true);
+            return (run.IsCompletedSuccessfully, Environment.CurrentManagedThreadId, run.IsCompletedSuccessfully ? run.Result : -1);
+        });
+        Assert.True(completedOnReturn, "the lone item had not run when RunAsync returned");
+        Assert.Equal(caller, ranOn);
+    }
+
+    [Fact]
     public async Task RunAsync_OnCallerWhenIdle_FromAThreadOutsideThePool_RunsOnTheDevicesThread()
     {
         using var executor = new DeviceExecutor("cpu:0");
@@ -126,13 +139,16 @@ public sealed class DeviceExecutorTests
     {
         using var executor = new DeviceExecutor("cpu:0");
         using var gate = new ManualResetEventSlim();
+        using var started = new ManualResetEventSlim();
         var order = new List<string>();
-        var lone = await StartOnPoolThread(() => executor.RunAsync(() =>
+        var lone = StartOnPoolThread(() => executor.RunAsync(() =>
         {
+            started.Set();
             gate.Wait();
             order.Add("lone");
             return true;
-        }, onCallerWhenIdle: true));
+        }, onCallerWhenIdle: true)).Unwrap();
+        Assert.True(started.Wait(TimeSpan.FromSeconds(10)), "the lone item did not start");
         var queued = executor.RunAsync(() =>
         {
             order.Add("queued");
@@ -151,7 +167,13 @@ public sealed class DeviceExecutorTests
     {
         var executor = new DeviceExecutor("cpu:0");
         using var gate = new ManualResetEventSlim();
-        var lone = await StartOnPoolThread(() => executor.RunAsync(() => gate.Wait(TimeSpan.FromSeconds(30)), onCallerWhenIdle: true));
+        using var started = new ManualResetEventSlim();
+        var lone = StartOnPoolThread(() => executor.RunAsync(() =>
+        {
+            started.Set();
+            return gate.Wait(TimeSpan.FromSeconds(30));
+        }, onCallerWhenIdle: true)).Unwrap();
+        Assert.True(started.Wait(TimeSpan.FromSeconds(10)), "the lone item did not start");
         var queued = executor.RunAsync(() => 7);
         executor.Dispose();
         Assert.Throws<ReplicaNotStartedException>(() => { _ = executor.RunAsync(() => 8, onCallerWhenIdle: true); });
@@ -160,7 +182,10 @@ public sealed class DeviceExecutorTests
         Assert.Equal(7, await queued);
     }
 
-    /// <summary>Asks on a thread-pool thread and returns what it was given, without waiting for the work.</summary>
+    /// <summary>
+    /// Asks on a thread-pool thread and returns what it was given once asked: at once for an item that queues, only after the work for
+    /// one that runs there (unwrap it and wait for the work to start).
+    /// </summary>
     private static Task<Task<T>> StartOnPoolThread<T>(Func<Task<T>> ask) =>
         Task.Factory.StartNew(ask, CancellationToken.None, TaskCreationOptions.None, TaskScheduler.Default);
 }
