@@ -40,9 +40,9 @@ public sealed class DeviceExecutor : IDisposable
 
     /// <summary>
     /// Runs <paramref name="work"/> on the device thread or, with <paramref name="onCallerWhenIdle"/> when the caller is a thread-pool
-    /// thread and the device is idle, at once on that thread, returning a completed task: no thread is woken to start it, and a caller
-    /// that awaits it goes on without a pause (a grain turn answers in the same turn). Refuses like <see cref="RunAsync{T}(Func{T})"/>
-    /// once disposed.
+    /// thread and the device is idle, on that thread: at once, returning a completed task, or, when the caller runs under a task
+    /// scheduler of its own (a grain turn), once it has handed back its call (its local queue), before anything else it has queued. No
+    /// thread is woken to start it, and what awaits it continues there too. Refuses like <see cref="RunAsync{T}(Func{T})"/> once disposed.
     /// </summary>
     public Task<T> RunAsync<T>(Func<T> work, bool onCallerWhenIdle)
     {
@@ -68,6 +68,13 @@ public sealed class DeviceExecutor : IDisposable
             }
 
             _busy = true;
+            if (TaskScheduler.Current != TaskScheduler.Default)
+            {
+                // A scheduler of its own (a grain's activation) runs one turn at a time: run there, the item would hold back the requests
+                // behind it, which would then reach the batcher one at a time. It runs once the turn has handed back its call.
+                ThreadPool.UnsafeQueueUserWorkItem(item, preferLocal: true);
+                return item.Task;
+            }
         }
 
         // Outside the lock: a queued item waits for this one, and the device thread is woken when it ends.
@@ -127,7 +134,7 @@ public sealed class DeviceExecutor : IDisposable
     }
 
     /// <summary>One work item and its task, run on either thread.</summary>
-    private sealed class WorkItem<T>(DeviceExecutor executor, Func<T> work)
+    private sealed class WorkItem<T>(DeviceExecutor executor, Func<T> work) : IThreadPoolWorkItem
     {
         private readonly TaskCompletionSource<T> _completion = new();
 
@@ -136,8 +143,11 @@ public sealed class DeviceExecutor : IDisposable
         /// <summary>Runs on the device thread.</summary>
         public void RunOnDevice() => Run(ranByCaller: false);
 
-        /// <summary>Runs on the thread that asked.</summary>
+        /// <summary>Runs on the thread that asked, at once.</summary>
         public void RunOnCaller() => Run(ranByCaller: true);
+
+        /// <summary>Runs on the thread that asked, from its local queue.</summary>
+        void IThreadPoolWorkItem.Execute() => Run(ranByCaller: true);
 
         /// <summary>
         /// The device is idle again before the result goes out, on either thread: what continues inline (the awaiter, on the thread that

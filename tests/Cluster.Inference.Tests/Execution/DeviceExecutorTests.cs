@@ -72,6 +72,29 @@ public sealed class DeviceExecutorTests
     }
 
     [Fact]
+    public async Task RunAsync_OnCallerWhenIdle_UnderASchedulerOfItsOwn_RunsAfterTheCallersWork_OnAPoolThread()
+    {
+        // As in a grain turn: running there would hold the scheduler's next turns back until the item ends.
+        using var executor = new DeviceExecutor("cpu:0");
+        using var gate = new ManualResetEventSlim();
+        var turns = new ConcurrentExclusiveSchedulerPair().ExclusiveScheduler;
+        var (completedOnReturn, run) = await Task.Factory.StartNew(() =>
+        {
+            var run = executor.RunAsync(() =>
+            {
+                gate.Wait(TimeSpan.FromSeconds(30));
+                return (Thread.CurrentThread.IsThreadPoolThread, Thread.CurrentThread.Name);
+            }, onCallerWhenIdle: true);
+            return (run.IsCompleted, run);
+        }, CancellationToken.None, TaskCreationOptions.None, turns);
+        gate.Set();
+        Assert.False(completedOnReturn, "the item ran inside the scheduler's turn");
+        var (onPool, name) = await run;
+        Assert.True(onPool);
+        Assert.NotEqual("device cpu:0", name);
+    }
+
+    [Fact]
     public async Task RunAsync_OnCallerWhenIdle_FromAThreadOutsideThePool_RunsOnTheDevicesThread()
     {
         using var executor = new DeviceExecutor("cpu:0");
