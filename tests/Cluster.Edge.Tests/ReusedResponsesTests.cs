@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Grpc.Core;
@@ -11,8 +10,8 @@ using static Cluster.Edge.Tests.GrpcServiceTests;
 namespace Cluster.Edge.Tests;
 
 /// <summary>
-/// Requests are parsed into reused messages and responses are reused once written, unary or streamed: nothing of one request or
-/// answer shows in the next.
+/// Responses are reused once written, unary or streamed, and requests are parsed into reused messages (<see cref="ReusedRequestsTests"/>):
+/// nothing of one request or answer shows in the next, as the concurrent calls here check end to end.
 /// </summary>
 [Collection(EdgeCollection.Name)]
 public sealed class ReusedResponsesTests(EdgeFixture fixture)
@@ -36,47 +35,6 @@ public sealed class ReusedResponsesTests(EdgeFixture fixture)
         Assert.Equal(new ModelInferResponse(), response);
         Assert.Equal(new ModelInferResponse.Types.InferOutputTensor(), typed);
         Assert.Equal(new ModelInferResponse.Types.InferOutputTensor(), raw);
-    }
-
-    [Fact]
-    public void ReturnedRequest_IsCleared()
-    {
-        var request = ReusedRequests.Parse(new ReadOnlySequence<byte>(FullRequest().ToByteArray()));
-
-        ReusedRequests.Return(request);
-
-        Assert.Equal(new ModelInferRequest(), request);
-    }
-
-    [Fact]
-    public void Parse_AfterFullerRequestsWereReturned_GivesOnlyTheNewMessage()
-    {
-        // One returned with every field set, one with a field the proto does not know of (kept as unknown, so never reused).
-        var unknown = FullRequest().ToByteArray().Concat(new byte[] { 0xF8, 0x06, 0x01 }).ToArray();
-        Assert.NotEqual(0, ModelInferRequest.Parser.ParseFrom(unknown).CalculateSize() - FullRequest().CalculateSize());
-        ReusedRequests.Return(ReusedRequests.Parse(new ReadOnlySequence<byte>(FullRequest().ToByteArray())));
-        ReusedRequests.Return(ReusedRequests.Parse(new ReadOnlySequence<byte>(unknown)));
-
-        var small = new ModelInferRequest { ModelName = "tiny_classifier" };
-        small.Inputs.Add(Input("features", "FP32", [1, 4], c => c.Fp32Contents.Add([1f, 2f, 3f, 4f])));
-        for (var i = 0; i < 4; i++)
-        {
-            var parsed = ReusedRequests.Parse(new ReadOnlySequence<byte>(small.ToByteArray()));
-            Assert.Equal(small, parsed);
-            Assert.Equal(small.CalculateSize(), parsed.CalculateSize());
-        }
-    }
-
-    private static ModelInferRequest FullRequest()
-    {
-        var request = new ModelInferRequest { ModelName = "two_in_two_out", ModelVersion = "1", Id = "full" };
-        request.Parameters["priority"] = new InferParameter { Int64Param = 1 };
-        request.Inputs.Add(Input("a", "FP32", [1, 4]));
-        request.Inputs.Add(Input("b", "FP32", [1, 4]));
-        request.RawInputContents.Add(Raw([1f, 2f, 3f, 4f]));
-        request.RawInputContents.Add(Raw([2f, 2f, 2f, 2f]));
-        request.Outputs.Add(new ModelInferRequest.Types.InferRequestedOutputTensor { Name = "product" });
-        return request;
     }
 
     [Fact]

@@ -55,7 +55,8 @@ public sealed class DeviceExecutor : IDisposable
                     "stopping) before the batch ran; retry it on another replica.");
             }
 
-            if (!(onCallerWhenIdle && !_busy && _work.Count == 0 && Thread.CurrentThread.IsThreadPoolThread))
+            var onCaller = onCallerWhenIdle && !_busy && _work.Count == 0 && Thread.CurrentThread.IsThreadPoolThread;
+            if (!onCaller)
             {
                 _work.Enqueue(item.RunOnDevice);
                 if (!_busy)
