@@ -20,14 +20,13 @@ internal sealed class BatchQueue<TPayload, TResult>(BatchingPolicy policy)
 
     public void Add(QueuedRequest<TPayload, TResult> request)
     {
-        request.Node = _levels[Math.Max(0, request.Priority - 1)].AddLast(request);
+        _levels[Math.Max(0, request.Priority - 1)].AddLast(request.Node);
         Count++;
     }
 
     public void Remove(QueuedRequest<TPayload, TResult> request)
     {
-        request.Node!.List!.Remove(request.Node);
-        request.Node = null;
+        request.Node.List!.Remove(request.Node);
         Count--;
     }
 
@@ -36,7 +35,7 @@ internal sealed class BatchQueue<TPayload, TResult>(BatchingPolicy policy)
     {
         Remove(request);
         request.Delayed = true;
-        request.Node = Delayed.AddLast(request);
+        Delayed.AddLast(request.Node);
         Count++;
     }
 

@@ -21,7 +21,11 @@ public sealed class DynamicBatchScheduler<TPayload, TResult> : IDisposable
     private static readonly TimeSpan MinRetryAfter = TimeSpan.FromMilliseconds(1);
     private static readonly TimeSpan MaxRetryAfter = TimeSpan.FromSeconds(30);
 
+    /// <summary>The most answered requests kept for reuse: more than a replica's callers usually keep in flight.</summary>
+    private const int MaxSpareRequests = 1024;
+
     private readonly object _gate = new();
+    private readonly Stack<QueuedRequest<TPayload, TResult>> _spare = new();
     private readonly BatchingPolicy _policy;
     private readonly Func<IReadOnlyList<QueuedRequest<TPayload, TResult>>, Task<TResult[]>> _execute;
     private readonly TimeProvider _time;
@@ -93,9 +97,10 @@ public sealed class DynamicBatchScheduler<TPayload, TResult> : IDisposable
     /// <summary>
     /// Queues a request of <paramref name="batchSize"/> items whose shape is summarised by
     /// <paramref name="shapeKey"/>; completes with its result. Throws QueueFullException when the queue is
-    /// full and InvalidInputException for a priority outside the model's levels.
+    /// full and InvalidInputException for a priority outside the model's levels. Await the result once: the request's
+    /// place in the batcher serves a later request once its result has been taken.
     /// </summary>
-    public Task<TResult> EnqueueAsync(TPayload payload, int batchSize, string shapeKey, RequestOptions options = default)
+    public ValueTask<TResult> EnqueueAsync(TPayload payload, int batchSize, string shapeKey, RequestOptions options = default)
     {
         var priority = ResolvePriority(options.Priority);
         QueuedRequest<TPayload, TResult> request;
@@ -115,14 +120,12 @@ public sealed class DynamicBatchScheduler<TPayload, TResult> : IDisposable
 
             var now = _time.GetUtcNow();
             var timeout = _policy.AllowTimeoutOverride && options.Timeout is { } own && own > TimeSpan.Zero ? own : _policy.DefaultTimeout;
-            request = new QueuedRequest<TPayload, TResult>(payload, batchSize, shapeKey, priority, now)
-            {
-                Owner = this,
-                // A timeout beyond the calendar means none.
-                TimeoutAt = timeout is { } t && t < DateTimeOffset.MaxValue - now ? now + t : null,
-                Deadline = options.Deadline,
-                Sequence = _nextSequence++,
-            };
+            request = Rent();
+            request.Start(payload, batchSize, shapeKey, priority, now);
+            // A timeout beyond the calendar means none.
+            request.TimeoutAt = timeout is { } t && t < DateTimeOffset.MaxValue - now ? now + t : null;
+            request.Deadline = options.Deadline;
+            request.Sequence = _nextSequence++;
             _earliestExpiry = Earliest(_earliestExpiry, Earliest(request.TimeoutAt, request.Deadline));
             _queue.Add(request);
         }
@@ -131,22 +134,57 @@ public sealed class DynamicBatchScheduler<TPayload, TResult> : IDisposable
         {
             // A static callback with the request as its state (which knows its scheduler): a lambda capturing the request would cost a
             // closure on every call, token or not, and a tuple as state a box.
-            request.Cancellation = options.CancellationToken.Register(
+            var registration = options.CancellationToken.Register(
                 static (state, token) =>
                 {
                     var queued = (QueuedRequest<TPayload, TResult>)state!;
-                    queued.Owner!.Cancel(queued, token);
+                    queued.Owner.Cancel(queued, token);
                 },
                 request);
+            request.Cancellation = registration;
             if (request.State != RequestState.Queued)
             {
-                // Scheduled (or released) before the registration was stored: nobody else will dispose it.
-                request.Cancellation.Dispose();
+                // Scheduled (or released) before the registration was stored: nobody else will dispose it. Its caller has not yet
+                // been given the result, so the request is still this one.
+                registration.Dispose();
             }
         }
 
+        var completion = request.Completion;
         Pump();
-        return request.Completion.Task;
+        return completion;
+    }
+
+    /// <summary>A request whose last caller took its result, or a new one. Under the lock.</summary>
+    private QueuedRequest<TPayload, TResult> Rent()
+    {
+        lock (_spare)
+        {
+            if (_spare.TryPop(out var spare))
+            {
+                return spare;
+            }
+        }
+
+        return new QueuedRequest<TPayload, TResult>(this);
+    }
+
+    /// <summary>Keeps a request whose caller has taken its result for a later one, unless a cancellation callback may still reach it.</summary>
+    internal void Recycle(QueuedRequest<TPayload, TResult> request)
+    {
+        if (!request.Reusable)
+        {
+            return;
+        }
+
+        request.Clear();
+        lock (_spare)
+        {
+            if (_spare.Count < MaxSpareRequests)
+            {
+                _spare.Push(request);
+            }
+        }
     }
 
     /// <summary>Refuses new requests with ReplicaNotStartedException; queued ones still run.</summary>
@@ -351,8 +389,10 @@ public sealed class DynamicBatchScheduler<TPayload, TResult> : IDisposable
 
         foreach (var request in batch)
         {
-            // Outside the lock: disposing waits for a cancellation callback that may be waiting for the lock.
+            // Outside the lock: disposing waits for a cancellation callback that may be waiting for the lock. Disposed, it can no longer
+            // reach the request, which its release may then reuse.
             request.Cancellation.Dispose();
+            request.Cancellation = default;
         }
 
         var elapsed = _time.GetElapsedTime(started);

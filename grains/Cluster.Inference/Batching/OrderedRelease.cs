@@ -10,10 +10,10 @@ internal sealed class OrderedRelease<TPayload, TResult>(bool preserveOrdering)
     private long _next;
 
     public void Succeed(QueuedRequest<TPayload, TResult> request, TResult result) =>
-        Release(request, result, static (request, result) => request.Completion.TrySetResult(result));
+        Release(request, result, static (request, result) => request.Succeed(result));
 
     public void Fail(QueuedRequest<TPayload, TResult> request, Exception error) =>
-        Release(request, error, static (request, error) => request.Completion.TrySetException(error));
+        Release(request, error, static (request, error) => request.Fail(error));
 
     /// <summary>
     /// Completes <paramref name="request"/> with <paramref name="outcome"/> at once, or, with preserve_ordering, once every request before
@@ -23,6 +23,9 @@ internal sealed class OrderedRelease<TPayload, TResult>(bool preserveOrdering)
         Action<QueuedRequest<TPayload, TResult>, TOutcome> complete)
     {
         request.State = RequestState.Released;
+        // A registration still live here (a timeout, a stop, its own cancellation) may yet call back: unless it is taken off now,
+        // the request is not reused, so the callback never reaches a later request. A batch's requests had theirs disposed.
+        request.Reusable = !request.Cancellation.Token.CanBeCanceled || request.Cancellation.Unregister();
         if (!preserveOrdering)
         {
             complete(request, outcome);

@@ -21,8 +21,11 @@ internal sealed class SchedulerHarness : IDisposable
     /// <summary>Every batch dispatched so far, as its payloads, with the means to finish it.</summary>
     public List<(int[] Payloads, TaskCompletionSource<int[]> Done)> Batches { get; } = [];
 
+    /// <summary>The request objects of every batch dispatched so far, in the order of <see cref="Batches"/>.</summary>
+    public List<QueuedRequest<int, int>[]> Requests { get; } = [];
+
     public Task<int> Enqueue(int payload, int batchSize = 1, string shape = "[4]", RequestOptions options = default) =>
-        Scheduler.EnqueueAsync(payload, batchSize, shape, options);
+        Scheduler.EnqueueAsync(payload, batchSize, shape, options).AsTask();
 
     /// <summary>Finishes batch <paramref name="index"/>: each request's result is its payload × 10.</summary>
     public void Finish(int index) => Inline(() => Batches[index].Done.SetResult(Array.ConvertAll(Batches[index].Payloads, p => p * 10)));
@@ -64,6 +67,7 @@ internal sealed class SchedulerHarness : IDisposable
         lock (Batches)
         {
             Batches.Add(([.. batch.Select(r => r.Payload)], done));
+            Requests.Add([.. batch]);
         }
 
         return done.Task;
