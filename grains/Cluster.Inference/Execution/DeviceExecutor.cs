@@ -38,13 +38,17 @@ public sealed class DeviceExecutor : IDisposable
     /// </summary>
     public Task<T> RunAsync<T>(Func<T> work) => RunAsync(work, onCallerWhenIdle: false);
 
+    /// <inheritdoc cref="RunAsync{T}(Func{T}, bool, bool)"/>
+    public Task<T> RunAsync<T>(Func<T> work, bool onCallerWhenIdle) => RunAsync(work, onCallerWhenIdle, atOnceInATurn: false);
+
     /// <summary>
     /// Runs <paramref name="work"/> on the device thread or, with <paramref name="onCallerWhenIdle"/> when the caller is a thread-pool
     /// thread and the device is idle, on that thread: at once, returning a completed task, or, when the caller runs under a task
-    /// scheduler of its own (a grain turn), once it has handed back its call (its local queue), before anything else it has queued. No
-    /// thread is woken to start it, and what awaits it continues there too. Refuses like <see cref="RunAsync{T}(Func{T})"/> once disposed.
+    /// scheduler of its own (a grain turn), once it has handed back its call (its local queue), before anything else it has queued, unless
+    /// <paramref name="atOnceInATurn"/> (the caller knows nothing waits behind it). No thread is woken to start it, and what awaits it
+    /// continues there too. Refuses like <see cref="RunAsync{T}(Func{T})"/> once disposed.
     /// </summary>
-    public Task<T> RunAsync<T>(Func<T> work, bool onCallerWhenIdle)
+    public Task<T> RunAsync<T>(Func<T> work, bool onCallerWhenIdle, bool atOnceInATurn)
     {
         var item = new WorkItem<T>(this, work);
         lock (_gate)
@@ -69,7 +73,7 @@ public sealed class DeviceExecutor : IDisposable
             }
 
             _busy = true;
-            if (TaskScheduler.Current != TaskScheduler.Default)
+            if (!atOnceInATurn && TaskScheduler.Current != TaskScheduler.Default)
             {
                 // A scheduler of its own (a grain's activation) runs one turn at a time: run there, the item would hold back the requests
                 // behind it, which would then reach the batcher one at a time. It runs once the turn has handed back its call.

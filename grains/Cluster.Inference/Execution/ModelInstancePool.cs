@@ -34,6 +34,9 @@ public sealed class ModelInstancePool : IDisposable
     private double _recentBatchSize = 1;
     private double _recentRunSeconds;
 
+    /// <summary>When the last run ended (a <see cref="Stopwatch"/> timestamp; 0 before the first).</summary>
+    private long _lastRunEnded;
+
     /// <summary>Cancelled (and replaced) when a batch overruns its run timeout: gives up the batches waiting for an instance.</summary>
     private CancellationTokenSource _hung = new();
 
@@ -147,8 +150,10 @@ public sealed class ModelInstancePool : IDisposable
         _free.TryDequeue(out var index);
         var recent = Volatile.Read(ref _recentBatchSize);
         Volatile.Write(ref _recentBatchSize, ((recent * 7) + requests.Count) / 8);
-        var lone = requests.Count == 1 && recent < 1.5 && Volatile.Read(ref _recentRunSeconds) < LoneRunLimit.TotalSeconds;
-        var run = RunOnInstanceAsync(index, requests, outputNames, onCaller: _loneRequestsOnCaller && lone);
+        var recentRun = Volatile.Read(ref _recentRunSeconds);
+        var lone = _loneRequestsOnCaller && requests.Count == 1 && recent < 1.5 && recentRun < LoneRunLimit.TotalSeconds;
+        var run = RunOnInstanceAsync(index, requests, outputNames, onCaller: lone,
+            atOnceInATurn: lone && Stopwatch.GetElapsedTime(Volatile.Read(ref _lastRunEnded)).TotalSeconds > recentRun);
         try
         {
             return await run.WaitAsync(runTimeout).ConfigureAwait(false);
@@ -161,7 +166,8 @@ public sealed class ModelInstancePool : IDisposable
     }
 
     /// <summary>Runs a batch on the instance taken for it and frees the instance when the run ends, however late.</summary>
-    private async Task<BatchResult> RunOnInstanceAsync(int index, IReadOnlyList<TensorData[]> requests, IReadOnlyList<string> outputNames, bool onCaller)
+    private async Task<BatchResult> RunOnInstanceAsync(int index, IReadOnlyList<TensorData[]> requests, IReadOnlyList<string> outputNames, bool onCaller,
+        bool atOnceInATurn)
     {
         try
         {
@@ -174,8 +180,9 @@ public sealed class ModelInstancePool : IDisposable
                 _usage?.RecordBusy(elapsed);
                 _throughput?.Record(requests.Count, elapsed);
                 Volatile.Write(ref _recentRunSeconds, ((Volatile.Read(ref _recentRunSeconds) * 7) + elapsed.TotalSeconds) / 8);
+                Volatile.Write(ref _lastRunEnded, Stopwatch.GetTimestamp());
                 return result;
-            }, onCaller).ConfigureAwait(false);
+            }, onCaller, atOnceInATurn).ConfigureAwait(false);
         }
         finally
         {

@@ -95,6 +95,20 @@ public sealed class DeviceExecutorTests
     }
 
     [Fact]
+    public async Task RunAsync_AtOnceInATurn_UnderASchedulerOfItsOwn_RunsWithinTheTurn()
+    {
+        using var executor = new DeviceExecutor("cpu:0");
+        var turns = new ConcurrentExclusiveSchedulerPair().ExclusiveScheduler;
+        var (completedOnReturn, caller, ranOn) = await Task.Factory.StartNew(() =>
+        {
+            var run = executor.RunAsync(() => Environment.CurrentManagedThreadId, onCallerWhenIdle: true, atOnceInATurn: true);
+            return (run.IsCompletedSuccessfully, Environment.CurrentManagedThreadId, run.IsCompletedSuccessfully ? run.Result : -1);
+        }, CancellationToken.None, TaskCreationOptions.None, turns);
+        Assert.True(completedOnReturn, "the lone item had not run when RunAsync returned");
+        Assert.Equal(caller, ranOn);
+    }
+
+    [Fact]
     public async Task RunAsync_OnCallerWhenIdle_FromAThreadOutsideThePool_RunsOnTheDevicesThread()
     {
         using var executor = new DeviceExecutor("cpu:0");

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Cluster.Contracts.Models;
 using Cluster.Contracts.Tensors;
 using Cluster.Inference.Execution;
@@ -68,12 +69,39 @@ public sealed class InstancePoolLoneRequestTests
         Assert.Equal([DeviceThread, DeviceThread], model.Threads.Skip(1).Select(t => t.Name));
     }
 
-    /// <summary>A model that records the thread of each run, and takes <see cref="RunTime"/> over each.</summary>
+    [Fact]
+    public async Task InATurn_ALoneRequestAfterAnIdleSpell_RunsWithinTheTurn_OneStraightAfterARun_AfterIt()
+    {
+        // As a grain turn: one caller's next request comes a round trip after its answer; calls queued behind a turn come straight after.
+        var model = new ThreadRecordingModel { RunTime = TimeSpan.FromMicroseconds(900) };
+        using var pool = await ModelInstancePool.CreateAsync("cpu:0", 1, () => model, [], ["y"], loneRequestsOnCaller: true);
+        for (var i = 0; i < 20; i++)
+        {
+            await Task.Run(() => pool.RunAsync([Request], ["y"], TimeSpan.FromSeconds(30)));
+        }
+
+        await Task.Delay(TimeSpan.FromMilliseconds(20));
+        var turns = new ConcurrentExclusiveSchedulerPair().ExclusiveScheduler;
+        var (afterIdle, straightAfter, turnThread) = await Task.Factory.StartNew(() =>
+        {
+            var afterIdle = pool.RunAsync([Request], ["y"], TimeSpan.FromSeconds(30));
+            var straightAfter = pool.RunAsync([Request], ["y"], TimeSpan.FromSeconds(30));
+            return (afterIdle.IsCompletedSuccessfully, straightAfter, Environment.CurrentManagedThreadId);
+        }, CancellationToken.None, TaskCreationOptions.None, turns);
+
+        Assert.True(afterIdle, "the request after an idle spell did not run within the turn");
+        Assert.False(straightAfter.IsCompleted, "the request straight after a run ran within the turn");
+        await straightAfter;
+        Assert.Equal(turnThread, model.Threads[^2].ManagedId);
+        Assert.All(model.Threads.TakeLast(2), t => Assert.NotEqual(DeviceThread, t.Name));
+    }
+
+    /// <summary>A model that records the thread of each run, and takes <see cref="RunTime"/> over each (spinning under 5 ms).</summary>
     private sealed class ThreadRecordingModel : ILoadedModel
     {
         public TimeSpan RunTime { get; init; }
 
-        public List<(string? Name, bool OnPool)> Threads { get; } = [];
+        public List<(string? Name, bool OnPool, int ManagedId)> Threads { get; } = [];
 
         public long WeightBytes => 0;
 
@@ -81,10 +109,21 @@ public sealed class InstancePoolLoneRequestTests
         {
             lock (Threads)
             {
-                Threads.Add((Thread.CurrentThread.Name, Thread.CurrentThread.IsThreadPoolThread));
+                Threads.Add((Thread.CurrentThread.Name, Thread.CurrentThread.IsThreadPoolThread, Environment.CurrentManagedThreadId));
             }
 
-            Thread.Sleep(RunTime);
+            if (RunTime >= TimeSpan.FromMilliseconds(5))
+            {
+                Thread.Sleep(RunTime);
+            }
+            else
+            {
+                var until = Stopwatch.GetTimestamp() + (long)(RunTime.TotalSeconds * Stopwatch.Frequency);
+                while (Stopwatch.GetTimestamp() < until)
+                {
+                    Thread.SpinWait(10);
+                }
+            }
 
             return new BatchResult { Outputs = [.. requests.Select(r => r)], Timings = new BatchTimings() };
         }
