@@ -132,8 +132,11 @@ public sealed class ModelInstancePool : IDisposable
     /// While requests come one at a time (a batch of one, after batches that averaged under 1.5 requests) there is nothing to
     /// gather, and a batch of one may run on the thread that brought it when its instance is idle (<see cref="DeviceExecutor"/>),
     /// sparing the two thread wake-ups of the trip through the device thread, as long as recent runs took under
-    /// <see cref="LoneRunLimit"/> (the wake-ups matter to short runs, and a long one would hold a thread-pool thread). Under load,
-    /// batches of several keep to the device thread, whose wake-up lets the next batch gather.
+    /// <see cref="LoneRunLimit"/> (the wake-ups matter to short runs, and a long one would hold a thread-pool thread). Brought by a grain
+    /// turn, it runs within the turn only when the last run ended longer ago than a recent run took: a lone caller's next request comes a
+    /// round trip after its answer, while calls queued behind a turn come straight after its run, and those run after their turns, so
+    /// the activation hands them all to the batcher. Under load, batches of several keep to the device thread, whose wake-up lets the
+    /// next batch gather.
     /// </remarks>
     public async Task<BatchResult> RunAsync(IReadOnlyList<TensorData[]> requests, IReadOnlyList<string> outputNames, TimeSpan runTimeout)
     {
