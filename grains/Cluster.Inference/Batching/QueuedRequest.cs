@@ -42,6 +42,7 @@ public sealed class QueuedRequest<TPayload, TResult> : IValueTaskSource<TResult>
     internal QueuedRequest(DynamicBatchScheduler<TPayload, TResult> owner)
     {
         Owner = owner;
+        Node = new(this);
     }
 
     /// <summary>The caller's data.</summary>
@@ -75,7 +76,7 @@ public sealed class QueuedRequest<TPayload, TResult> : IValueTaskSource<TResult>
     internal DateTimeOffset? Deadline { get; set; }
 
     /// <summary>Its place in its priority level's list; kept across lives, so queueing allocates nothing.</summary>
-    internal LinkedListNode<QueuedRequest<TPayload, TResult>> Node => field ??= new(this);
+    internal LinkedListNode<QueuedRequest<TPayload, TResult>> Node { get; }
 
     internal CancellationTokenRegistration Cancellation { get; set; }
 

@@ -45,7 +45,7 @@ public sealed class DeviceExecutor : IDisposable
     /// Runs <paramref name="work"/> on the device thread or, with <paramref name="onCallerWhenIdle"/> when the caller is a thread-pool
     /// thread and the device is idle, on that thread: at once, returning a completed task, or, when the caller runs under a task
     /// scheduler of its own (a grain turn), once it has handed back its call (its local queue), before anything else it has queued, unless
-    /// <paramref name="atOnceInATurn"/> (the caller knows nothing waits behind it). No thread is woken to start it, and what awaits it
+    /// <paramref name="atOnceInATurn"/> (the caller judged that no call waits behind the turn). No thread is woken to start it, and what awaits it
     /// continues there too. Refuses like <see cref="RunAsync{T}(Func{T})"/> once disposed.
     /// </summary>
     public Task<T> RunAsync<T>(Func<T> work, bool onCallerWhenIdle, bool atOnceInATurn)

@@ -179,11 +179,12 @@ public sealed class ModelInstancePool : IDisposable
             {
                 var started = Stopwatch.GetTimestamp();
                 var result = model.RunBatch(requests, outputNames);
-                var elapsed = Stopwatch.GetElapsedTime(started);
+                var ended = Stopwatch.GetTimestamp();
+                var elapsed = Stopwatch.GetElapsedTime(started, ended);
                 _usage?.RecordBusy(elapsed);
                 _throughput?.Record(requests.Count, elapsed);
                 Volatile.Write(ref _recentRunSeconds, ((Volatile.Read(ref _recentRunSeconds) * 7) + elapsed.TotalSeconds) / 8);
-                Volatile.Write(ref _lastRunEnded, Stopwatch.GetTimestamp());
+                Volatile.Write(ref _lastRunEnded, ended);
                 return result;
             }, onCaller, atOnceInATurn).ConfigureAwait(false);
         }

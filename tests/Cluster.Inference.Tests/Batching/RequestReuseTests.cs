@@ -18,8 +18,8 @@ public sealed class RequestReuseTests
 
         var second = h.Enqueue(2);
         Assert.Equal([[1], [2]], h.Dispatched());
-        Assert.Same(h.Requests[0][0], h.Requests[1][0]);
-        Assert.Equal(2, h.Requests[1][0].Payload);
+        Assert.Same(h.Batches[0].Requests[0], h.Batches[1].Requests[0]);
+        Assert.Equal(2, h.Batches[1].Requests[0].Payload);
         h.Finish(1);
         Assert.Equal(20, await second);
     }
@@ -33,8 +33,8 @@ public sealed class RequestReuseTests
 
         // Answered, but its caller has not taken the result: the next request gets a place of its own.
         var second = h.Enqueue(2);
-        Assert.NotSame(h.Requests[0][0], h.Requests[1][0]);
-        Assert.Equal(1, h.Requests[0][0].Payload);
+        Assert.NotSame(h.Batches[0].Requests[0], h.Batches[1].Requests[0]);
+        Assert.Equal(1, h.Batches[0].Requests[0].Payload);
         h.Finish(1);
         Assert.Equal(20, await second);
         Assert.Equal(10, await first);

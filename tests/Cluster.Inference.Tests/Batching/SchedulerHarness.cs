@@ -18,11 +18,8 @@ internal sealed class SchedulerHarness : IDisposable
 
     public DynamicBatchScheduler<int, int> Scheduler { get; }
 
-    /// <summary>Every batch dispatched so far, as its payloads, with the means to finish it.</summary>
-    public List<(int[] Payloads, TaskCompletionSource<int[]> Done)> Batches { get; } = [];
-
-    /// <summary>The request objects of every batch dispatched so far, in the order of <see cref="Batches"/>.</summary>
-    public List<QueuedRequest<int, int>[]> Requests { get; } = [];
+    /// <summary>Every batch dispatched so far, as its payloads then and its request objects, with the means to finish it.</summary>
+    public List<(int[] Payloads, QueuedRequest<int, int>[] Requests, TaskCompletionSource<int[]> Done)> Batches { get; } = [];
 
     public Task<int> Enqueue(int payload, int batchSize = 1, string shape = "[4]", RequestOptions options = default) =>
         Scheduler.EnqueueAsync(payload, batchSize, shape, options).AsTask();
@@ -66,8 +63,7 @@ internal sealed class SchedulerHarness : IDisposable
         var done = new TaskCompletionSource<int[]>();
         lock (Batches)
         {
-            Batches.Add(([.. batch.Select(r => r.Payload)], done));
-            Requests.Add([.. batch]);
+            Batches.Add(([.. batch.Select(r => r.Payload)], [.. batch], done));
         }
 
         return done.Task;
