@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
-# The GPU check: on a machine with an NVIDIA GPU it builds, starts a silo with CUDA on and checks that every GPU
+# The GPU check: on a machine with an NVIDIA GPU it builds (or takes CLUSTER_PREBUILT's apps), starts a silo with CUDA on and checks that every GPU
 # is healthy with its memory read from the driver, that the demo models' replicas land on a GPU, that each demo
 # model's GPU output matches the CPU's within 1e-3, that a fixed-shape model with cuda.cuda_graph replays its graph
-# on new inputs correctly, and runs the batching benchmark on the GPU. Prints one JSON line (ok, gpus with their
+# on new inputs correctly, and runs the batching benchmark on the GPU. A failed check does not stop the ones after it.
+# Prints one JSON line (ok, problems: each failed check with its error, gpus with their
 # compute capability, per-model max abs difference, the CUDA graph check, benchmark figures) and exits 0 only when
 # every check passed.
 # Without a GPU it says so and exits 1. Takes under 8 minutes; needs dotnet and python3.
+# GPU_CHECK_LOGS=<dir> keeps the silos' and the benchmark's logs there.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+
+# A check that failed: noted, and the checks after it still run; the JSON lists them all and ok is then false.
+problem() {
+  echo "$1" >&2
+  echo "$1" >>"$work/problems"
+}
 
 fail() {
   python3 -c 'import json,sys; print(json.dumps({"ok": False, "error": sys.argv[1]}))' "$1"
@@ -28,16 +36,33 @@ stop_silo() {
     silo_pid=""
   fi
 }
-trap 'stop_silo; rm -rf "$work"' EXIT
+keep_logs() {
+  if [ -n "${GPU_CHECK_LOGS:-}" ]; then mkdir -p "$GPU_CHECK_LOGS" && cp "$work"/*.log "$GPU_CHECK_LOGS/" 2>/dev/null || true; fi
+}
+trap 'stop_silo; keep_logs; rm -rf "$work"' EXIT
 
-echo "building" >&2
-dotnet build silo/Cluster.Silo -c Release -v q -nologo >"$work/build.log" 2>&1 || { tail -20 "$work/build.log" >&2; fail "silo build failed"; }
-dotnet build client/Cluster.Cli -c Release -v q -nologo >>"$work/build.log" 2>&1 || { tail -20 "$work/build.log" >&2; fail "console build failed"; }
-dotnet build tests/Cluster.Benchmarks -c Release -v q -nologo >>"$work/build.log" 2>&1 || { tail -20 "$work/build.log" >&2; fail "benchmark build failed"; }
+# CLUSTER_PREBUILT=<dir> runs the silo, console and benchmark that tests/gpu/bundle.sh published into <dir> with the
+# `dotnet` on PATH (a runtime is enough), for a GPU machine with no SDK or package feed (tests/gpu/run-bundle.sh).
+if [ -n "${CLUSTER_PREBUILT:-}" ]; then
+  for app in silo/Cluster.Silo cli/cluster bench/Cluster.Benchmarks; do
+    [ -f "$CLUSTER_PREBUILT/$app.dll" ] || fail "CLUSTER_PREBUILT=$CLUSTER_PREBUILT holds no $app.dll: make it with tests/gpu/bundle.sh"
+  done
+  silo=(dotnet "$CLUSTER_PREBUILT/silo/Cluster.Silo.dll")
+  console=(dotnet "$CLUSTER_PREBUILT/cli/cluster.dll")
+  bench=(dotnet "$CLUSTER_PREBUILT/bench/Cluster.Benchmarks.dll")
+else
+  echo "building" >&2
+  dotnet build silo/Cluster.Silo -c Release -v q -nologo >"$work/build.log" 2>&1 || { tail -20 "$work/build.log" >&2; fail "silo build failed"; }
+  dotnet build client/Cluster.Cli -c Release -v q -nologo >>"$work/build.log" 2>&1 || { tail -20 "$work/build.log" >&2; fail "console build failed"; }
+  dotnet build tests/Cluster.Benchmarks -c Release -v q -nologo >>"$work/build.log" 2>&1 || { tail -20 "$work/build.log" >&2; fail "benchmark build failed"; }
+  silo=(dotnet run --no-build -c Release --project silo/Cluster.Silo --)
+  console=(dotnet run --no-build -c Release --project client/Cluster.Cli --)
+  bench=(dotnet run --no-build -c Release --project tests/Cluster.Benchmarks --)
+fi
+cli() { "${console[@]}" "$@"; }
 
-cli() { dotnet run --no-build -c Release --project client/Cluster.Cli -- "$@"; }
 models="$work/models"
-dotnet run --no-build -c Release --project silo/Cluster.Silo -- --write-demo-models "$models" >/dev/null
+"${silo[@]}" --write-demo-models "$models" >/dev/null
 
 # graph_relu: x FP32 [2,4] -> Relu -> y, fixed shapes, served on GPUs only with cuda.cuda_graph (ONNX protobuf written by hand).
 mkdir -p "$models/graph_relu/1"
@@ -66,7 +91,7 @@ PY
 start_silo() {
   Cluster__Devices__Cuda="$1" Cluster__ModelRepository="$models" Cluster__BundledModels="" \
     Cluster__StateDirectory="$work/state-$1" Logging__LogLevel__Default=Warning \
-    dotnet run --no-build -c Release --project silo/Cluster.Silo >"$work/silo-$1.log" 2>&1 &
+    "${silo[@]}" >"$work/silo-$1.log" 2>&1 &
   silo_pid=$!
   for _ in $(seq 1 90); do
     if cli status --json >/dev/null 2>&1; then return 0; fi
@@ -107,14 +132,14 @@ for model in json.load(open(sys.argv[1])):
 PY
   while read -r line; do
     eval "set -- $line"
-    cli "$@" >"$dir/$2.json" || fail "inference of $2 failed"
+    cli "$@" >"$dir/$2.json" 2>"$dir/$2.err" || { rm -f "$dir/$2.json"; problem "inference of $2 failed: $(tail -1 "$dir/$2.err")"; }
   done <"$dir/commands"
 }
 
 echo "checking the GPU silo" >&2
 start_silo auto
 for model in $(python3 -c 'import json,sys; print(" ".join(m["name"] for m in json.load(open(sys.argv[1]))))' <(cli models --json)); do
-  cli load "$model" >/dev/null || fail "loading $model failed"
+  cli load "$model" >/dev/null 2>"$work/load.err" || problem "loading $model failed: $(tail -1 "$work/load.err")"
 done
 sleep 3
 cli devices --json >"$work/devices.json"
@@ -132,7 +157,8 @@ infer_all "$work/gpu"
 # The CUDA graph is captured at warm-up; each request after replays it on inputs copied into the same device buffers.
 mkdir -p "$work/graph"
 for i in 1 2 3; do
-  cli infer graph_relu --json --input "x=$i,-1,2,-$i,0.5,-0.5,$i,-2" --shape x=2x4 >"$work/graph/$i.json" || fail "graph_relu inference $i failed"
+  cli infer graph_relu --json --input "x=$i,-1,2,-$i,0.5,-0.5,$i,-2" --shape x=2x4 >"$work/graph/$i.json" 2>"$work/graph.err" \
+    || { rm -f "$work/graph/$i.json"; problem "graph_relu inference $i failed: $(tail -1 "$work/graph.err")"; }
 done
 rm -f "$work/gpu/graph_relu.json"
 rm -rf "$models/graph_relu"
@@ -144,37 +170,49 @@ infer_all "$work/cpu"
 stop_silo
 
 echo "batching benchmark on the GPU" >&2
-CLUSTER_BENCH_CUDA=auto timeout 240 dotnet run --no-build -c Release --project tests/Cluster.Benchmarks -- batching --seconds 5 --sweep-seconds 2 --warmup-seconds 1 \
-  >"$work/bench.log" 2>&1 || { tail -20 "$work/bench.log" >&2; fail "batching benchmark failed"; }
+rm -f artifacts/bench/batching.json
+CLUSTER_BENCH_CUDA=auto timeout 240 "${bench[@]}" batching --seconds 5 --sweep-seconds 2 --warmup-seconds 1 \
+  >"$work/bench.log" 2>&1 || { tail -20 "$work/bench.log" >&2; problem "batching benchmark failed"; }
 
 python3 - "$work" <<'PY'
 import json, os, sys
 work = sys.argv[1]
-def outputs(side, model):
-    return {o["name"]: o for o in json.load(open(os.path.join(work, side, model + ".json")))["outputs"]}
-differences, ok = {}, True
-for name in sorted(f[:-5] for f in os.listdir(os.path.join(work, "gpu")) if f.endswith(".json") and f != "models.json"):
-    gpu, cpu = outputs("gpu", name), outputs("cpu", name)
+def read(*path):
+    full = os.path.join(work, *path)
+    return json.load(open(full)) if os.path.exists(full) else None
+def answers(side):
+    return {f[:-5] for f in os.listdir(os.path.join(work, side)) if f.endswith(".json") and f != "models.json"}
+problems = open(os.path.join(work, "problems")).read().splitlines() if os.path.exists(os.path.join(work, "problems")) else []
+differences = {}
+for name in sorted(answers("gpu") | answers("cpu")):
+    gpu, cpu = read("gpu", name + ".json"), read("cpu", name + ".json")
+    if gpu is None or cpu is None:
+        differences[name] = "no answer on the " + ("GPU" if gpu is None else "CPU")
+        continue
+    cpu_outputs = {o["name"]: o for o in cpu["outputs"]}
     worst = 0.0
-    for key, out in gpu.items():
-        for a, b in zip(out["data"], cpu[key]["data"]):
+    for out in gpu["outputs"]:
+        for a, b in zip(out["data"], cpu_outputs[out["name"]]["data"]):
             try:
                 worst = max(worst, abs(float(a) - float(b)))
             except ValueError:
                 worst = worst if a == b else float("inf")
     differences[name] = worst if worst != float("inf") else "non-numeric outputs differ"
-    ok = ok and worst <= 1e-3
-gpus = [{"device": d["status"]["key"], "memory_total_bytes": d["status"]["memory_total_bytes"], "loaded": d["status"]["loaded_models"]}
-        for d in json.load(open(os.path.join(work, "devices.json"))) if d["status"]["kind"] == "cuda"]
+devices = [d["status"] for d in read("devices.json") if d["status"]["kind"] == "cuda"]
+gpus = [{"device": d["key"], "memory_total_bytes": d["memory_total_bytes"], "compute_capability": d.get("compute_capability"),
+         "loaded": d["loaded_models"]} for d in devices]
 graph = {}
 for i in (1, 2, 3):
+    answer = read("graph", f"{i}.json")
+    if answer is None:
+        graph[str(i)] = "no answer"
+        continue
     expected = [max(0.0, v) for v in (i, -1, 2, -i, 0.5, -0.5, i, -2)]
-    actual = [float(v) for v in json.load(open(os.path.join(work, "graph", f"{i}.json")))["outputs"][0]["data"]]
-    graph[str(i)] = max(abs(a - b) for a, b in zip(actual, expected))
-ok = ok and all(d == 0 for d in graph.values())
-for g, d in zip(gpus, (d for d in json.load(open(os.path.join(work, "devices.json"))) if d["status"]["kind"] == "cuda")):
-    g["compute_capability"] = d["status"].get("compute_capability")
-bench = json.load(open("artifacts/bench/batching.json"))
-print(json.dumps({"ok": ok, "gpus": gpus, "cuda_graph_max_abs_difference": graph, "max_abs_difference": differences, "tolerance": 1e-3, "batching": bench.get("summary", bench)}))
+    graph[str(i)] = max(abs(float(a) - b) for a, b in zip(answer["outputs"][0]["data"], expected))
+bench = json.load(open("artifacts/bench/batching.json")) if os.path.exists("artifacts/bench/batching.json") else None
+ok = not problems and all(isinstance(d, float) and d <= 1e-3 for d in differences.values()) and all(d == 0 for d in graph.values()) \
+    and bench is not None
+print(json.dumps({"ok": ok, "problems": problems, "gpus": gpus, "cuda_graph_max_abs_difference": graph, "max_abs_difference": differences,
+                  "tolerance": 1e-3, "batching": bench.get("summary", bench) if bench else None}))
 sys.exit(0 if ok else 1)
 PY

@@ -68,11 +68,12 @@ internal sealed class CudaGraphBinding : IBatchBinding
     }
 
     /// <summary>
-    /// Copies zeros into every bound input once, so an ONNX Runtime build that cannot copy between host and device buffers here
-    /// fails the load naming the setting rather than every request.
+    /// Registers the CUDA provider's data transfer and copies zeros into every bound input once, so an ONNX Runtime build that
+    /// cannot copy between host and device buffers here fails the load naming the setting rather than every request.
     /// </summary>
     private void ProbeCopies()
     {
+        var unregistered = CudaProviderLibrary.EnsureRegistered();
         var zeros = new List<OrtValue>();
         try
         {
@@ -91,7 +92,7 @@ internal sealed class CudaGraphBinding : IBatchBinding
         {
             Dispose();
             throw new ModelUnavailableException($"cuda.cuda_graph: ONNX Runtime cannot copy inputs into the CUDA graph's device buffers on this " +
-                $"machine ({e.Message}); set cuda.cuda_graph to false for this model.");
+                $"machine ({e.Message}{(unregistered is null ? "" : "; " + unregistered)}); set cuda.cuda_graph to false for this model.");
         }
         finally
         {
