@@ -34,15 +34,19 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, I
     internal const string AllocatedMetric = "dotnet_gc_heap_total_allocated_bytes";
     /// <summary>The peer's count of batches run, on its metrics page.</summary>
     internal const string PeerBatchesMetric = "peer_batches_total";
+    internal const string PeerRunSecondsMetric = "peer_run_seconds_total";
 
     private static readonly HttpClient Http = new();
 
     /// <summary>One path: a label, its call, and the server it loads.</summary>
     private sealed record EdgePath(string Label, Func<int, Task> Call, EdgeServer Server);
 
-    /// <summary>One path's figures over one slice: per sample, CPU time of the callers' process and of the server, and the server's allocation.</summary>
+    /// <summary>
+    /// One path's figures over one slice: per sample, CPU time of the callers' process and of the server, and the server's allocation;
+    /// the server's mean batch and its ONNX Runtime run time per sample (the run's wall time over the batch's samples).
+    /// </summary>
     private sealed record PathFigures(LoadResult Load, double CallersCpuMicroseconds, double ServerCpuMicroseconds, double AllocatedBytes,
-        double ServerContextSwitches);
+        double ServerContextSwitches, double MeanBatch, double RunMicrosecondsPerSample);
 
     /// <summary>Measures every path and writes artifacts/bench/edge.json.</summary>
     public async Task RunAsync(string repositoryRoot)
@@ -128,6 +132,10 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, I
             PeerCpuMicroseconds = PerPath(PeerIndex, f => f.ServerCpuMicroseconds),
             SiloAllocatedBytes = PerPath(SiloIndex, f => f.AllocatedBytes),
             PeerAllocatedBytes = PerPath(PeerIndex, f => f.AllocatedBytes),
+            SiloMeanBatch = PerPath(SiloIndex, f => f.MeanBatch),
+            PeerMeanBatch = PerPath(PeerIndex, f => f.MeanBatch),
+            SiloRunMicroseconds = PerPath(SiloIndex, f => f.RunMicrosecondsPerSample),
+            PeerRunMicroseconds = PerPath(PeerIndex, f => f.RunMicrosecondsPerSample),
             SiloContextSwitches = PerPath(SiloIndex, f => f.ServerContextSwitches, digits: 3),
             PeerContextSwitches = PerPath(PeerIndex, f => f.ServerContextSwitches, digits: 3),
             SdkSiloAllocatedBytes = Mean(SdkIndex, f => f.AllocatedBytes),
@@ -183,6 +191,11 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, I
                 BenchReport.Number(r.PeerCpuMicroseconds.GrpcSpread, 1), BenchReport.Number(r.SiloCpuOverPeer.GrpcSpread, 3)],
             ["server CPU per sample, streams (us)", BenchReport.Number(r.SiloCpuMicroseconds.GrpcStreaming, 1),
                 BenchReport.Number(r.PeerCpuMicroseconds.GrpcStreaming, 1), BenchReport.Number(r.SiloCpuOverPeer.GrpcStreaming, 3)],
+            ["mean batch, one connection", BenchReport.Number(r.SiloMeanBatch.Grpc, 1), BenchReport.Number(r.PeerMeanBatch.Grpc, 1), ""],
+            ["ONNX Runtime run per sample under load, one connection (us)", BenchReport.Number(r.SiloRunMicroseconds.Grpc, 1),
+                BenchReport.Number(r.PeerRunMicroseconds.Grpc, 1), BenchReport.Number(r.SiloRunOverPeer.Grpc, 3)],
+            ["ONNX Runtime run per sample under load, streams (us)", BenchReport.Number(r.SiloRunMicroseconds.GrpcStreaming, 1),
+                BenchReport.Number(r.PeerRunMicroseconds.GrpcStreaming, 1), BenchReport.Number(r.SiloRunOverPeer.GrpcStreaming, 3)],
             [$"SDK, {Callers} callers (samples/s); gRPC / SDK", BenchReport.Number(r.SdkSamplesPerSecond), "", BenchReport.Number(r.GrpcOverSdk, 3)],
             ["bytes allocated per sample, one connection", BenchReport.Number(r.SiloAllocatedBytes.Grpc), BenchReport.Number(r.PeerAllocatedBytes.Grpc),
                 BenchReport.Number(r.SiloAllocationOverPeer.Grpc, 3)],
@@ -210,6 +223,7 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, I
         var before = isSilo ? await sdk.GetStatisticsAsync(EdgeScenario.Model) : null;
         var allocated = await MetricAsync(path.Server, AllocatedMetric);
         var peerBatches = isSilo ? 0 : await MetricAsync(path.Server, PeerBatchesMetric);
+        var peerRun = isSilo ? 0 : await MetricAsync(path.Server, PeerRunSecondsMetric);
         var callersCpu = Environment.CpuUsage.TotalTime;
         var serverCpu = ProcessCounters.CpuTime(path.Server.Process);
         var switches = ProcessCounters.ContextSwitches(path.Server.Process);
@@ -219,19 +233,24 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, I
         switches = ProcessCounters.ContextSwitches(path.Server.Process) - switches;
         allocated = await MetricAsync(path.Server, AllocatedMetric) - allocated;
         peerBatches = isSilo ? 0 : await MetricAsync(path.Server, PeerBatchesMetric) - peerBatches;
+        peerRun = isSilo ? 0 : await MetricAsync(path.Server, PeerRunSecondsMetric) - peerRun;
         var served = Math.Max(1, calls);
-        var figures = new PathFigures(result, callersCpu.TotalMicroseconds / served, serverCpu.TotalMicroseconds / served, allocated / served,
-            switches / (double)served);
-        var batch = isSilo ? "" : $"mean batch {served / Math.Max(1, peerBatches):0.0}, ";
+        var meanBatch = served / Math.Max(1, peerBatches);
+        var runPerBatch = peerRun * 1e6 / Math.Max(1, peerBatches);
+        var batch = isSilo ? "" : $"mean batch {meanBatch:0.0}, run {runPerBatch:0} us per batch, ";
         if (before is not null)
         {
             var after = await sdk.GetStatisticsAsync(EdgeScenario.Model);
-            var meanBatch = (after.InferenceCount - before.InferenceCount) / (double)Math.Max(1, after.ExecutionCount - before.ExecutionCount);
-            batch = $"mean batch {meanBatch:0.0}, {figures.AllocatedBytes:0} B allocated, " +
+            meanBatch = (after.InferenceCount - before.InferenceCount) / (double)Math.Max(1, after.ExecutionCount - before.ExecutionCount);
+            // Each request is charged its batch's run, as Triton counts it: the mean per request is the mean run.
+            runPerBatch = MeanMicroseconds(after.ComputeInfer, before.ComputeInfer);
+            batch = $"mean batch {meanBatch:0.0}, {allocated / served:0} B allocated, " +
                 $"in the silo per request {MeanMicroseconds(after.Success, before.Success):0} us " +
-                $"(queue {MeanMicroseconds(after.Queue, before.Queue):0}, compute {MeanMicroseconds(after.ComputeInfer, before.ComputeInfer):0}), ";
+                $"(queue {MeanMicroseconds(after.Queue, before.Queue):0}, compute {runPerBatch:0}), ";
         }
 
+        var figures = new PathFigures(result, callersCpu.TotalMicroseconds / served, serverCpu.TotalMicroseconds / served, allocated / served,
+            switches / (double)served, meanBatch, runPerBatch / Math.Max(1, meanBatch));
         Console.WriteLine(
             $"  {what}, {callers} callers: {result.SamplesPerSecond:N0} samples/s, p50 {result.P50Milliseconds:0.###} ms, p99 {result.P99Milliseconds:0.###} " +
                 "ms; " +

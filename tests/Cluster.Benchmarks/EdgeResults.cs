@@ -62,6 +62,22 @@ public sealed record EdgeResults
     /// <summary>A lone gRPC caller's median against the peer.</summary>
     [JsonPropertyName("peer_concurrency1_p50_us")] public required double PeerConcurrency1P50Microseconds { get; init; }
 
+    /// <summary>The silo's mean batch (samples per run) per path.</summary>
+    [JsonPropertyName("silo_mean_batch")] public required EdgePathFigures SiloMeanBatch { get; init; }
+
+    [JsonPropertyName("peer_mean_batch")] public required EdgePathFigures PeerMeanBatch { get; init; }
+
+    /// <summary>
+    /// The wall time of the silo's ONNX Runtime runs per sample under the load, per path: a run's time over its batch's samples. Above
+    /// the peer's at like batches, the session's runs are slowed by what else runs in the process (threads taking its cores).
+    /// </summary>
+    [JsonPropertyName("silo_run_us_per_sample")] public required EdgePathFigures SiloRunMicroseconds { get; init; }
+
+    [JsonPropertyName("peer_run_us_per_sample")] public required EdgePathFigures PeerRunMicroseconds { get; init; }
+
+    /// <summary>The silo's run time per sample ÷ the peer's, per path.</summary>
+    [JsonPropertyName("silo_run_over_peer")] public EdgePathFigures SiloRunOverPeer => SiloRunMicroseconds.Over(PeerRunMicroseconds);
+
     /// <summary>Context switches of the silo's threads per sample, per path (Linux; each is a thread put to sleep or preempted).</summary>
     [JsonPropertyName("silo_context_switches_per_sample")] public required EdgePathFigures SiloContextSwitches { get; init; }
 

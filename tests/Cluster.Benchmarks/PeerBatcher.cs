@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using Cluster.Client.Protocol;
@@ -25,6 +26,7 @@ public sealed class PeerBatcher : IDisposable
     private readonly int _outputWidth;
     private readonly Task _loop;
     private long _batches;
+    private long _runTicks;
 
     /// <summary>Starts the loop over <paramref name="session"/>, a model with one FP32 input and one FP32 output of shape [batch, width].</summary>
     public PeerBatcher(InferenceSession session, int maxBatchSize)
@@ -39,6 +41,9 @@ public sealed class PeerBatcher : IDisposable
 
     /// <summary>The batches run so far.</summary>
     public long Batches => Interlocked.Read(ref _batches);
+
+    /// <summary>The time spent in the session's runs so far, in seconds: what the silo reports as a batch's compute.</summary>
+    public double RunSeconds => Interlocked.Read(ref _runTicks) / (double)Stopwatch.Frequency;
 
     /// <summary>Queues one request (one row) and answers it once its batch has run.</summary>
     public Task<ModelInferResponse> InferAsync(ModelInferRequest request)
@@ -92,7 +97,9 @@ public sealed class PeerBatcher : IDisposable
     {
         using var input =
             OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, rows.AsMemory(0, batch.Count * _inputWidth), [batch.Count, _inputWidth]);
+        var started = Stopwatch.GetTimestamp();
         using var outputs = _session.Run(_runOptions, [_inputName], [input], [_outputName]);
+        Interlocked.Add(ref _runTicks, Stopwatch.GetTimestamp() - started);
         var results = outputs[0].GetTensorDataAsSpan<float>();
         for (var i = 0; i < batch.Count; i++)
         {

@@ -60,7 +60,8 @@ public static class PeerServer
 
         // The figures the benchmark reads from a server's metrics page: the allocation under the name the silo's runtime meter gives it.
         app.MapGet("/metrics", () =>
-                $"{EdgeMeasurement.AllocatedMetric} {GC.GetTotalAllocatedBytes()}\n{EdgeMeasurement.PeerBatchesMetric} {batcher.Batches}\n")
+                $"{EdgeMeasurement.AllocatedMetric} {GC.GetTotalAllocatedBytes()}\n{EdgeMeasurement.PeerBatchesMetric} {batcher.Batches}\n" +
+                $"{EdgeMeasurement.PeerRunSecondsMetric} {batcher.RunSeconds.ToString("R", CultureInfo.InvariantCulture)}\n")
             .RequireHost($"*:{metricsPort}");
         await app.StartAsync();
         Console.WriteLine(ReadyLine);
