@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Packs everything tests/gpu/run.sh needs for a GPU machine that has neither the .NET SDK nor a package feed: the
-# published silo, console and benchmark (linux-x64), the .NET runtime they run on, and ONNX Runtime's CUDA provider with
-# only the kernels of the target GPU's architecture kept (tests/gpu/slim_fatbin.py). Writes
-# <out>/bundle.tar.xz.part-aa, -ab, ... (each at most 55 MiB, for copies limited in size); tests/gpu/run-bundle.sh
-# unpacks them there and runs the check.
+# Packs everything tests/gpu/run.sh and the benchmarks need for a GPU machine that has neither the .NET SDK nor a
+# package feed: the published silo, console and benchmark (linux-x64), the .NET runtime they run on, redis-server when
+# this machine has it, and ONNX Runtime's CUDA provider with only the kernels of the target GPU's architecture kept
+# (tests/gpu/slim_fatbin.py). Writes <out>/bundle.tar.xz.part-aa, -ab, ... (each at most 55 MiB, for copies limited
+# in size); tests/gpu/run-bundle.sh unpacks them there and runs the check or a benchmark.
 # Usage: tests/gpu/bundle.sh [out-dir, default artifacts/gpu-bundle] [architecture to keep, default 90 (Hopper)]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -28,6 +28,12 @@ for provider in "$stage"/bundle/*/libonnxruntime_providers_cuda.so; do
   echo "keeping sm_$arch code only in $provider" >&2
   python3 tests/gpu/slim_fatbin.py "$provider" --keep "$arch" >&2
 done
+# redis-server, which the edge and placement benchmarks cluster through, with the libraries a base image may lack.
+if command -v redis-server >/dev/null; then
+  mkdir -p "$stage/bundle/redis"
+  cp -L "$(command -v redis-server)" "$stage/bundle/redis/"
+  ldd "$(command -v redis-server)" | awk '/=> \// {print $3}' | grep -E 'liblzf|libjemalloc|libatomic' | xargs -r cp -L -t "$stage/bundle/redis/"
+fi
 hardlink -c -q "$stage/bundle" >&2  # the apps share most files; tar then stores each once
 
 mkdir -p "$out"
