@@ -39,8 +39,8 @@ libraries=$({ find /usr /opt /usr/local -xdev \( -name 'libcublasLt.so.13*' -o -
 export LD_LIBRARY_PATH="${libraries}$home/bundle/redis:${LD_LIBRARY_PATH:-}"
 echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH" >&2
 nvidia-smi -L >&2 || true
-echo "CUDA provider's libraries not found: $(ldd "$home/bundle/silo/libonnxruntime_providers_cuda.so" | grep -c 'not found')" >&2
-ldd "$home/bundle/silo/libonnxruntime_providers_cuda.so" | grep 'not found' >&2 || true
+missing=$(ldd "$home/bundle/silo/libonnxruntime_providers_cuda.so" | grep 'not found' || true)
+echo "CUDA provider's libraries not found: $(grep -c . <<<"$missing" || true)${missing:+$'\n'$missing}" >&2
 
 if [ "$mode" = run ]; then
   CLUSTER_PREBUILT="$home/bundle" bash tests/gpu/run.sh

@@ -182,7 +182,8 @@ def read(*path):
     return json.load(open(full)) if os.path.exists(full) else None
 def answers(side):
     return {f[:-5] for f in os.listdir(os.path.join(work, side)) if f.endswith(".json") and f != "models.json"}
-problems = open(os.path.join(work, "problems")).read().splitlines() if os.path.exists(os.path.join(work, "problems")) else []
+problems_file = os.path.join(work, "problems")
+problems = open(problems_file).read().splitlines() if os.path.exists(problems_file) else []
 differences = {}
 for name in sorted(answers("gpu") | answers("cpu")):
     gpu, cpu = read("gpu", name + ".json"), read("cpu", name + ".json")
