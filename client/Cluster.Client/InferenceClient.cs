@@ -47,7 +47,7 @@ public sealed class InferenceClient : IDisposable
     {
     }
 
-    private InferenceClient(IInferenceTransport transport, TimeProvider? timeProvider)
+    internal InferenceClient(IInferenceTransport transport, TimeProvider? timeProvider)
     {
         _transport = transport;
         _time = timeProvider ?? TimeProvider.System;
@@ -181,7 +181,8 @@ public sealed class InferenceClient : IDisposable
         // A stream can be resumed only while every token it counted came with its id (the gRPC edge leaves out pieces without text).
         var generated = delivered.Count;
         var first = true;
-        for (var resumes = 0; ; resumes++)
+        var finished = false;
+        for (var resumes = 0; !finished; resumes++)
         {
             var attempt = resumes == 0 ? request : request with { ResumeTokens = [.. delivered] };
             await using var tokens = _transport.GenerateAsync(target, attempt, cancellationToken).GetAsyncEnumerator(cancellationToken);
@@ -195,8 +196,14 @@ public sealed class InferenceClient : IDisposable
                     }
                 }
                 catch (Exception e) when ((e is ReplicaLostException or GenerationHandedOverException or ReplicaNotStartedException)
-                    && generated == delivered.Count)
+                    && (finished || generated == delivered.Count))
                 {
+                    // The replica went after the last token but before the stream's end: the generation is complete, nothing to resume.
+                    if (finished)
+                    {
+                        break;
+                    }
+
                     if (resumes == MaxGenerationResumes)
                     {
                         throw new ReplicaLostException(
@@ -222,6 +229,7 @@ public sealed class InferenceClient : IDisposable
                 }
 
                 generated = token.GeneratedTokens;
+                finished = token.FinishReason is not null;
 
                 yield return token;
             }

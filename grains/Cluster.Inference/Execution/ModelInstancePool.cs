@@ -23,6 +23,7 @@ public sealed class ModelInstancePool : IDisposable
     private readonly IReadOnlyList<string> _outputNames;
     private readonly string _deviceName;
     private readonly bool _loneRequestsOnCaller;
+    private readonly TimeProvider _time;
 
     /// <summary>
     /// The longest recent run (on average) for a lone request to run on the thread that brought it: a thread-pool thread held longer
@@ -34,15 +35,16 @@ public sealed class ModelInstancePool : IDisposable
     private double _recentBatchSize = 1;
     private double _recentRunSeconds;
 
-    /// <summary>When the last run ended (a <see cref="Stopwatch"/> timestamp; 0 before the first).</summary>
+    /// <summary>When the last run ended (a timestamp of <see cref="_time"/>; 0 before the first).</summary>
     private long _lastRunEnded;
 
     /// <summary>Cancelled (and replaced) when a batch overruns its run timeout: gives up the batches waiting for an instance.</summary>
     private CancellationTokenSource _hung = new();
 
     private ModelInstancePool(string deviceName, (ILoadedModel, DeviceExecutor)[] instances, DeviceUsage? usage, MeasuredThroughput? throughput,
-        TensorData[]? probeInputs, IReadOnlyList<string> outputNames, bool loneRequestsOnCaller)
+        TensorData[]? probeInputs, IReadOnlyList<string> outputNames, bool loneRequestsOnCaller, TimeProvider time)
     {
+        _time = time;
         _loneRequestsOnCaller = loneRequestsOnCaller;
         _throughput = throughput;
         _deviceName = deviceName;
@@ -69,11 +71,12 @@ public sealed class ModelInstancePool : IDisposable
     /// warm-up request on each. A required warm-up that fails disposes what was loaded and throws. Warm-up runs, but
     /// for each instance's first (which pays one-time costs: allocation, kernel choice), and then every batch are
     /// recorded in <paramref name="throughput"/>. With <paramref name="loneRequestsOnCaller"/> a lone request may run on the thread
-    /// that brought it (<see cref="RunAsync"/>): for sessions any thread may run, as ONNX Runtime's CPU provider's.
+    /// that brought it (<see cref="RunAsync"/>): for sessions any thread may run, as ONNX Runtime's CPU provider's. Runs are timed
+    /// with <paramref name="time"/> (the system's clock unless given).
     /// </summary>
     public static async Task<ModelInstancePool> CreateAsync(
         string deviceName, int count, Func<ILoadedModel> load, IReadOnlyList<WarmupRequest> warmups, IReadOnlyList<string> outputNames,
-            DeviceUsage? usage = null, MeasuredThroughput? throughput = null, bool loneRequestsOnCaller = false)
+            DeviceUsage? usage = null, MeasuredThroughput? throughput = null, bool loneRequestsOnCaller = false, TimeProvider? time = null)
     {
         var instances = new List<(ILoadedModel, DeviceExecutor)>();
         var skipped = new List<string>();
@@ -116,7 +119,8 @@ public sealed class ModelInstancePool : IDisposable
         }
 
         var probe = warmups.FirstOrDefault(w => !skipped.Exists(s => s.StartsWith(w.Name + ":", StringComparison.Ordinal)));
-        return new ModelInstancePool(deviceName, [.. instances], usage, throughput, probe?.Inputs, outputNames, loneRequestsOnCaller)
+        return new ModelInstancePool(deviceName, [.. instances], usage, throughput, probe?.Inputs, outputNames, loneRequestsOnCaller,
+            time ?? TimeProvider.System)
         {
             SkippedWarmups = skipped,
         };
@@ -156,7 +160,7 @@ public sealed class ModelInstancePool : IDisposable
         var recentRun = Volatile.Read(ref _recentRunSeconds);
         var lone = _loneRequestsOnCaller && requests.Count == 1 && recent < 1.5 && recentRun < LoneRunLimit.TotalSeconds;
         var run = RunOnInstanceAsync(index, requests, outputNames, onCaller: lone,
-            atOnceInATurn: lone && Stopwatch.GetElapsedTime(Volatile.Read(ref _lastRunEnded)).TotalSeconds > recentRun);
+            atOnceInATurn: lone && _time.GetElapsedTime(Volatile.Read(ref _lastRunEnded)).TotalSeconds > recentRun);
         try
         {
             return await run.WaitAsync(runTimeout).ConfigureAwait(false);
@@ -177,10 +181,10 @@ public sealed class ModelInstancePool : IDisposable
             var (model, executor) = _instances[index];
             return await executor.RunAsync(() =>
             {
-                var started = Stopwatch.GetTimestamp();
+                var started = _time.GetTimestamp();
                 var result = model.RunBatch(requests, outputNames);
-                var ended = Stopwatch.GetTimestamp();
-                var elapsed = Stopwatch.GetElapsedTime(started, ended);
+                var ended = _time.GetTimestamp();
+                var elapsed = _time.GetElapsedTime(started, ended);
                 _usage?.RecordBusy(elapsed);
                 _throughput?.Record(requests.Count, elapsed);
                 Volatile.Write(ref _recentRunSeconds, ((Volatile.Read(ref _recentRunSeconds) * 7) + elapsed.TotalSeconds) / 8);
@@ -201,14 +205,14 @@ public sealed class ModelInstancePool : IDisposable
     /// <summary>Runs <paramref name="work"/> on the first instance's thread, counted as device time like a batch.</summary>
     public Task<T> RunOnFirstAsync<T>(Func<T> work) => _instances[0].Executor.RunAsync(() =>
     {
-        var started = Stopwatch.GetTimestamp();
+        var started = _time.GetTimestamp();
         try
         {
             return work();
         }
         finally
         {
-            _usage?.RecordBusy(Stopwatch.GetElapsedTime(started));
+            _usage?.RecordBusy(_time.GetElapsedTime(started));
         }
     });
 

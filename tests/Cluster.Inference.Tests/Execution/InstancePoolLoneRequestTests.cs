@@ -1,12 +1,15 @@
-using System.Diagnostics;
 using Cluster.Contracts.Models;
 using Cluster.Contracts.Tensors;
 using Cluster.Inference.Execution;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Cluster.Inference.Tests.Execution;
 
-/// <summary>A lone request runs on the thread that brought it while requests come one at a time; batches of several keep to the device thread.</summary>
-[Collection(RunTimeRuleCollection.Name)]
+/// <summary>
+/// A lone request runs on the thread that brought it while requests come one at a time; batches of several keep to the device thread. The
+/// rule reads how long recent runs took and when the last ended: the pool's clock is a fake one that each run moves by its run time, so no
+/// pre-emption of the test machine changes what the pool sees.
+/// </summary>
 public sealed class InstancePoolLoneRequestTests
 {
     private const string DeviceThread = "device cpu:0#0";
@@ -17,7 +20,7 @@ public sealed class InstancePoolLoneRequestTests
     public async Task LoneRequests_RunOnTheCallersPoolThread_WhenTheSessionMayRunOnAnyThread()
     {
         var model = new ThreadRecordingModel();
-        using var pool = await ModelInstancePool.CreateAsync("cpu:0", 1, () => model, [], ["y"], loneRequestsOnCaller: true);
+        using var pool = await ModelInstancePool.CreateAsync("cpu:0", 1, () => model, [], ["y"], loneRequestsOnCaller: true, time: model.Clock);
         for (var i = 0; i < 5; i++)
         {
             await Task.Run(() => pool.RunAsync([Request], ["y"], TimeSpan.FromSeconds(30)));
@@ -40,7 +43,7 @@ public sealed class InstancePoolLoneRequestTests
     public async Task AfterBatchesOfSeveral_EvenABatchOfOneRunsOnTheDeviceThread_LettingTheNextGather()
     {
         var model = new ThreadRecordingModel();
-        using var pool = await ModelInstancePool.CreateAsync("cpu:0", 1, () => model, [], ["y"], loneRequestsOnCaller: true);
+        using var pool = await ModelInstancePool.CreateAsync("cpu:0", 1, () => model, [], ["y"], loneRequestsOnCaller: true, time: model.Clock);
         await Task.Run(() => pool.RunAsync([Request, Request, Request, Request, Request, Request, Request, Request], ["y"], TimeSpan.FromSeconds(30)));
         await Task.Run(() => pool.RunAsync([Request], ["y"], TimeSpan.FromSeconds(30)));
         Assert.Equal([DeviceThread, DeviceThread], model.Threads.Select(t => t.Name));
@@ -58,7 +61,7 @@ public sealed class InstancePoolLoneRequestTests
     public async Task AfterRunsLongerThanAMillisecond_LoneRequestsRunOnTheDeviceThread_HoldingNoPoolThread()
     {
         var model = new ThreadRecordingModel { RunTime = TimeSpan.FromMilliseconds(20) };
-        using var pool = await ModelInstancePool.CreateAsync("cpu:0", 1, () => model, [], ["y"], loneRequestsOnCaller: true);
+        using var pool = await ModelInstancePool.CreateAsync("cpu:0", 1, () => model, [], ["y"], loneRequestsOnCaller: true, time: model.Clock);
         for (var i = 0; i < 3; i++)
         {
             await Task.Run(() => pool.RunAsync([Request], ["y"], TimeSpan.FromSeconds(30)));
@@ -74,13 +77,13 @@ public sealed class InstancePoolLoneRequestTests
     {
         // As a grain turn: one caller's next request comes a round trip after its answer; calls queued behind a turn come straight after.
         var model = new ThreadRecordingModel { RunTime = TimeSpan.FromMicroseconds(900) };
-        using var pool = await ModelInstancePool.CreateAsync("cpu:0", 1, () => model, [], ["y"], loneRequestsOnCaller: true);
+        using var pool = await ModelInstancePool.CreateAsync("cpu:0", 1, () => model, [], ["y"], loneRequestsOnCaller: true, time: model.Clock);
         for (var i = 0; i < 20; i++)
         {
             await Task.Run(() => pool.RunAsync([Request], ["y"], TimeSpan.FromSeconds(30)));
         }
 
-        await Task.Delay(TimeSpan.FromMilliseconds(20));
+        model.Clock.Advance(TimeSpan.FromMilliseconds(20));
         var turns = new ConcurrentExclusiveSchedulerPair().ExclusiveScheduler;
         var (afterIdle, straightAfter, turnThread) = await Task.Factory.StartNew(() =>
         {
@@ -96,10 +99,12 @@ public sealed class InstancePoolLoneRequestTests
         Assert.All(model.Threads.TakeLast(2), t => Assert.NotEqual(DeviceThread, t.Name));
     }
 
-    /// <summary>A model that records the thread of each run, and takes <see cref="RunTime"/> over each (spinning under 5 ms).</summary>
+    /// <summary>A model that records the thread of each run, and moves <see cref="Clock"/> by <see cref="RunTime"/> over each.</summary>
     private sealed class ThreadRecordingModel : ILoadedModel
     {
         public TimeSpan RunTime { get; init; }
+
+        public FakeTimeProvider Clock { get; } = new();
 
         public List<(string? Name, bool OnPool, int ManagedId)> Threads { get; } = [];
 
@@ -112,19 +117,7 @@ public sealed class InstancePoolLoneRequestTests
                 Threads.Add((Thread.CurrentThread.Name, Thread.CurrentThread.IsThreadPoolThread, Environment.CurrentManagedThreadId));
             }
 
-            if (RunTime >= TimeSpan.FromMilliseconds(5))
-            {
-                Thread.Sleep(RunTime);
-            }
-            else
-            {
-                var until = Stopwatch.GetTimestamp() + (long)(RunTime.TotalSeconds * Stopwatch.Frequency);
-                while (Stopwatch.GetTimestamp() < until)
-                {
-                    Thread.SpinWait(10);
-                }
-            }
-
+            Clock.Advance(RunTime);
             return new BatchResult { Outputs = [.. requests.Select(r => r)], Timings = new BatchTimings() };
         }
 
@@ -132,14 +125,4 @@ public sealed class InstancePoolLoneRequestTests
         {
         }
     }
-}
-
-/// <summary>
-/// The lone-request rule reads how long recent runs took: a run the machine pre-empts for milliseconds looks long. No other test of this
-/// assembly runs beside these.
-/// </summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class RunTimeRuleCollection
-{
-    public const string Name = "lone-request run time";
 }
