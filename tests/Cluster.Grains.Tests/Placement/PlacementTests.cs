@@ -73,6 +73,8 @@ public sealed class PlacementTests(SpeedTierFixture fixture) : IClassFixture<Spe
     [Fact]
     public async Task Drain_MovesReplicasAway_WithNoFailedRequest()
     {
+        // Placement weighs each device's recent busy fraction: a load left by the test before would decide where the replicas go.
+        await SpeedTierCluster.WaitForIdleDevicesAsync(Cluster);
         await SpeedTierCluster.AddModelAsync(Cluster, "drained", minReplicas: 2, maxReplicas: 2);
         var before = await SpeedTierCluster.WaitForReplicasAsync(Cluster, "drained", r => r.Count == 2);
         Assert.Contains(before, r => r.Silo == "s4");
@@ -82,13 +84,16 @@ public sealed class PlacementTests(SpeedTierFixture fixture) : IClassFixture<Spe
         await Cluster.Connection.Admin.SetDrainingAsync("s4", draining: true);
         try
         {
-            var after = await SpeedTierCluster.WaitForReplicasAsync(Cluster, "drained", r => r.Count == 2 && r.TrueForAll(x => x.Silo != "s4"));
+            // A replacement placed while the other replica's device is busy may share a silo with it for a moment; the autoscaler spreads them.
+            var after = await SpeedTierCluster.WaitForReplicasAsync(
+                Cluster, "drained", r => r.Count == 2 && r.TrueForAll(x => x.Silo != "s4") && r.DistinctBy(x => x.Silo).Count() == 2);
             await Task.Delay(1000);
             await stop.CancelAsync();
             var (succeeded, failures) = await load;
             Assert.Empty(failures);
             Assert.True(succeeded > 100, $"{succeeded} requests succeeded");
-            Assert.Equal(["s1", "s2"], after.Select(r => r.Silo).Order());
+            Assert.True(after.Select(r => r.Silo).Order().SequenceEqual(["s1", "s2"]),
+                $"replicas on {string.Join(", ", before.Select(r => r.Silo))} before the drain, on {string.Join(", ", after.Select(r => r.Silo))} after");
         }
         finally
         {
