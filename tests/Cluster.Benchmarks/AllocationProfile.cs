@@ -40,9 +40,11 @@ public static class AllocationProfile
 
     /// <summary>
     /// Traces the process with id <paramref name="processId"/> while <paramref name="load"/> runs and returns the sampled bytes per
-    /// request by origin, given the requests the load served.
+    /// request by origin, given the requests the load served, and the server's own code's by site (the type allocated and the method
+    /// that allocated it).
     /// </summary>
-    public static async Task<Dictionary<string, double>> MeasureAsync(int processId, Func<Task<long>> load)
+    public static async Task<(Dictionary<string, double> Origins, Dictionary<string, double> ServerSites)> MeasureAsync(int processId,
+        Func<Task<long>> load)
     {
         var path = Path.Combine(Path.GetTempPath(), $"cluster-alloc-{processId}-{Environment.TickCount64}.nettrace");
         try
@@ -72,32 +74,40 @@ public static class AllocationProfile
         }
     }
 
-    private static Dictionary<string, double> Classify(string path, long requests)
+    private static (Dictionary<string, double> Origins, Dictionary<string, double> ServerSites) Classify(string path, long requests)
     {
         var origins = new Dictionary<string, double>();
+        var sites = new Dictionary<string, double>();
         using var log = new TraceLog(TraceLog.CreateFromEventPipeDataFile(path));
         foreach (var sample in log.Events)
         {
             if (sample is GCAllocationTickTraceData tick)
             {
-                var origin = OriginOf(tick.TypeName, sample.CallStack());
-                origins[origin] = origins.GetValueOrDefault(origin) + tick.AllocationAmount64 / (double)requests;
+                var (origin, method) = OriginOf(tick.TypeName, sample.CallStack());
+                var bytes = tick.AllocationAmount64 / (double)requests;
+                origins[origin] = origins.GetValueOrDefault(origin) + bytes;
+                if (origin == Server)
+                {
+                    var site = $"{tick.TypeName} in {method}";
+                    sites[site] = sites.GetValueOrDefault(site) + bytes;
+                }
             }
         }
 
-        return origins;
+        return (origins, sites);
     }
 
-    private static string OriginOf(string type, TraceCallStack? stack)
+    /// <summary>The origin of an allocation, and the method (the first frame of a known origin) that made it.</summary>
+    private static (string Origin, string Method) OriginOf(string type, TraceCallStack? stack)
     {
         if (type == "System.Byte[]")
         {
-            return ByteArrays;
+            return (ByteArrays, "");
         }
 
         if (type.StartsWith("Google.Protobuf.", StringComparison.Ordinal) || type.StartsWith("Cluster.Client.Protocol.", StringComparison.Ordinal))
         {
-            return Protobuf;
+            return (Protobuf, "");
         }
 
         for (var frame = stack; frame is not null; frame = frame.Caller)
@@ -107,11 +117,11 @@ public static class AllocationProfile
             {
                 if (method.StartsWith(prefix, StringComparison.Ordinal))
                 {
-                    return origin;
+                    return (origin, method);
                 }
             }
         }
 
-        return Other;
+        return (Other, "");
     }
 }

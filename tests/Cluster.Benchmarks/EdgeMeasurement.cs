@@ -30,6 +30,10 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, I
     private const int Callers = 64;
     private const int Features = 256;
     private const int Rounds = 8;
+
+    /// <summary>How many of the server's own allocation sites (type and method, the largest first) the console lists after each profile.</summary>
+    private const int AllocationSitesShown = 12;
+
     /// <summary>The runtime's allocated-bytes counter as the silo's metrics page names it.</summary>
     internal const string AllocatedMetric = "dotnet_gc_heap_total_allocated_bytes";
     /// <summary>The peer's count of batches run, on its metrics page.</summary>
@@ -164,11 +168,16 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, I
     /// <summary>The server's bytes per sample by origin while <paramref name="path"/>'s load runs (<see cref="AllocationProfile"/>).</summary>
     private async Task<Dictionary<string, double>> AllocationOriginsAsync(EdgePath path)
     {
-        var origins = await AllocationProfile.MeasureAsync(path.Server.Process.Id,
+        var (origins, serverSites) = await AllocationProfile.MeasureAsync(path.Server.Process.Id,
             async () => (await new ClosedLoopLoad(Callers, TimeSpan.Zero, options.Measure).RunAsync(path.Call)).Calls);
         var sampled = origins.Values.Sum();
         Console.WriteLine($"  {path.Label}, {Callers} callers: {sampled:0} B per sample in the runtime's allocation samples: " +
             string.Join(", ", origins.OrderByDescending(o => o.Value).Select(o => $"{o.Key} {o.Value:0}")));
+        foreach (var (site, bytes) in serverSites.OrderByDescending(s => s.Value).Take(AllocationSitesShown))
+        {
+            Console.WriteLine($"    {bytes,6:0} B  {site}");
+        }
+
         return origins.ToDictionary(o => o.Key, o => Math.Round(o.Value));
     }
 

@@ -24,7 +24,7 @@ public static class InferenceSiloBuilderExtensions
     /// <summary>
     /// Serves the models in <paramref name="modelRepositoryPath"/> on this silo's devices (discovered per
     /// <paramref name="devices"/>), with device grains pinned to their silos; a stopping silo drains first
-    /// (<see cref="GracefulDrain"/>).
+    /// (<see cref="GracefulDrain"/>) and answers until the cluster has heard it left (<see cref="DeathNoticeHold"/>).
     /// </summary>
     public static ISiloBuilder AddInferenceServing(this ISiloBuilder builder, string modelRepositoryPath, DeviceOptions devices, SiloLabels? labels = null) =>
         builder.AddInferenceServing([modelRepositoryPath], devices, labels);
@@ -52,6 +52,7 @@ public static class InferenceSiloBuilderExtensions
         builder.Services.AddSingleton<LoadReportPublisher>();
         builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<LoadReportPublisher>());
         builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, GracefulDrain>();
+        builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, DeathNoticeHold>();
         builder.Configure<SiloMessagingOptions>(o => o.ClientGatewayShutdownNotificationTimeout = GracefulDrain.GatewayNotice);
 
         // Orleans sizes the directory cache's table for its capacity up front and walks all of it whenever its size is read (the admin
