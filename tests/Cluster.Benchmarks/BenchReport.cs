@@ -1,13 +1,19 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace Cluster.Benchmarks;
 
 /// <summary>Writes a scenario's results: fixed-width text tables for the console, JSON and SVG files under artifacts/bench.</summary>
 public static class BenchReport
 {
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
+    // A figure no reading could give (every slice's reading left out) is written as "NaN", not a failed report.
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
 
     /// <summary>
     /// Formats rows as a fixed-width table under <paramref name="headers"/>: the first column left-aligned,

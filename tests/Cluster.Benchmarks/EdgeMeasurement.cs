@@ -8,6 +8,7 @@ using Cluster.Contracts.Tensors;
 using Cluster.Inference.Devices;
 using Cluster.Inference.Execution;
 using Cluster.Inference.Repository;
+using Cluster.Inference.Telemetry;
 using Google.Protobuf;
 using HdrHistogram;
 using StatisticDuration = Cluster.Contracts.Models.StatisticDuration;
@@ -34,8 +35,8 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, I
     /// <summary>How many of the server's own allocation sites (type and method, the largest first) the console lists after each profile.</summary>
     private const int AllocationSitesShown = 12;
 
-    /// <summary>The runtime's allocated-bytes counter as the silo's metrics page names it.</summary>
-    internal const string AllocatedMetric = "dotnet_gc_heap_total_allocated_bytes";
+    /// <summary>The process's exact allocated bytes on the silo's and the peer's metrics page (<see cref="ProcessGauges.AllocatedBytes"/>).</summary>
+    internal const string AllocatedMetric = ProcessGauges.AllocatedBytesName;
     /// <summary>The peer's count of batches run, on its metrics page.</summary>
     internal const string PeerBatchesMetric = "peer_batches_total";
     internal const string PeerRunSecondsMetric = "peer_run_seconds_total";
@@ -106,7 +107,9 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, I
         var grainCall = await MeasureAsync("empty grain call to the replica", 1, new EdgePath("", _ => replica.GetGenerationStatisticsAsync(), silo), options);
         var raw = RawBatchOneMicroseconds(sdkInputs, [.. probe.Outputs.Select(o => o.Name)]);
 
-        double Mean(int path, Func<PathFigures, double> figure, int digits = 1) => Math.Round(rounds.Average(r => figure(r[path])), digits);
+        // A round without the figure (NaN) is left out of its mean.
+        double Mean(int path, Func<PathFigures, double> figure, int digits = 1) =>
+            Math.Round(rounds.Select(r => figure(r[path])).Where(f => !double.IsNaN(f)).DefaultIfEmpty(double.NaN).Average(), digits);
         EdgePathFigures PerPath(int first, Func<PathFigures, double> figure, int digits = 1) => new()
         {
             Grpc = Mean(first, figure, digits),
@@ -143,6 +146,7 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, I
             SiloContextSwitches = PerPath(SiloIndex, f => f.ServerContextSwitches, digits: 3),
             PeerContextSwitches = PerPath(PeerIndex, f => f.ServerContextSwitches, digits: 3),
             SdkSiloAllocatedBytes = Mean(SdkIndex, f => f.AllocatedBytes),
+            AllocationReadingsLeftOut = rounds.Sum(r => r.Count(f => double.IsNaN(f.AllocatedBytes))),
             TensorBytes = Features * sizeof(float) + outputBytes,
             SiloAllocationByOrigin = siloOrigins,
             PeerAllocationByOrigin = peerOrigins,
@@ -246,19 +250,21 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, I
         var served = Math.Max(1, calls);
         var meanBatch = served / Math.Max(1, peerBatches);
         var runPerBatch = peerRun * 1e6 / Math.Max(1, peerBatches);
-        var batch = isSilo ? "" : $"mean batch {meanBatch:0.0}, run {runPerBatch:0} us per batch, ";
+        var batch = isSilo ? "" : $"mean batch {meanBatch:0.0}, run {runPerBatch:0} us per batch, {Allocation(allocated, served)}, ";
         if (before is not null)
         {
             var after = await sdk.GetStatisticsAsync(EdgeScenario.Model);
             meanBatch = (after.InferenceCount - before.InferenceCount) / (double)Math.Max(1, after.ExecutionCount - before.ExecutionCount);
             // Each request is charged its batch's run, as Triton counts it: the mean per request is the mean run.
             runPerBatch = MeanMicroseconds(after.ComputeInfer, before.ComputeInfer);
-            batch = $"mean batch {meanBatch:0.0}, {allocated / served:0} B allocated, " +
+            batch = $"mean batch {meanBatch:0.0}, {Allocation(allocated, served)}, " +
                 $"in the silo per request {MeanMicroseconds(after.Success, before.Success):0} us " +
                 $"(queue {MeanMicroseconds(after.Queue, before.Queue):0}, compute {runPerBatch:0}), ";
         }
 
-        var figures = new PathFigures(result, callersCpu.TotalMicroseconds / served, serverCpu.TotalMicroseconds / served, allocated / served,
+        // A reading that dropped (the GC gave a heap up during the slice) says nothing of the slice: left out of the means.
+        var figures = new PathFigures(result, callersCpu.TotalMicroseconds / served, serverCpu.TotalMicroseconds / served,
+            allocated >= 0 ? allocated / served : double.NaN,
             switches / (double)served, meanBatch, runPerBatch / Math.Max(1, meanBatch));
         Console.WriteLine(
             $"  {what}, {callers} callers: {result.SamplesPerSecond:N0} samples/s, p50 {result.P50Milliseconds:0.###} ms, p99 {result.P99Milliseconds:0.###} " +
@@ -268,6 +274,9 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, I
             $"{figures.ServerContextSwitches:0.00} context switches per sample in the {path.Server.Name}");
         return figures;
     }
+
+    private static string Allocation(double allocated, long served) =>
+        allocated >= 0 ? $"{allocated / served:0} B allocated" : "allocation unread (the GC gave a heap up)";
 
     /// <summary>The median of the model's batch-1 run in a session of this process opened as the silo opens its own.</summary>
     private double RawBatchOneMicroseconds(TensorData[] inputs, string[] outputs)

@@ -93,7 +93,7 @@ public sealed record EdgeResults
     /// <summary>Silo CPU per sample ÷ the peer's, per path (target ≤ 1.1).</summary>
     [JsonPropertyName("silo_cpu_over_peer")] public EdgePathFigures SiloCpuOverPeer => SiloCpuMicroseconds.Over(PeerCpuMicroseconds);
 
-    /// <summary>Bytes the silo's runtime allocated per sample on each gRPC path (the runtime's allocation counter).</summary>
+    /// <summary>Bytes the silo's runtime allocated per sample on each gRPC path (its exact allocated bytes, read before and after each slice).</summary>
     [JsonPropertyName("silo_allocated_bytes_per_sample")] public required EdgePathFigures SiloAllocatedBytes { get; init; }
 
     /// <summary>Bytes the peer's runtime allocated per sample on each gRPC path: what ASP.NET Core gRPC and the generated messages cost alone.</summary>
@@ -104,6 +104,12 @@ public sealed record EdgeResults
 
     /// <summary>The SDK path's silo allocation per sample.</summary>
     [JsonPropertyName("sdk_silo_allocated_bytes_per_sample")] public required double SdkSiloAllocatedBytes { get; init; }
+
+    /// <summary>
+    /// Slices, of every path and round, whose allocation reading dropped (the server GC gave a heap up meanwhile, which takes the heap's
+    /// history out of the process's total) and is left out of the allocation means.
+    /// </summary>
+    [JsonPropertyName("allocation_readings_left_out")] public required int AllocationReadingsLeftOut { get; init; }
 
     /// <summary>One sample's input and output tensor bytes, the part of the allocation that is the data itself.</summary>
     [JsonPropertyName("tensor_bytes_per_sample")] public required int TensorBytes { get; init; }
