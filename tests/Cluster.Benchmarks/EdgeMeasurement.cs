@@ -248,23 +248,24 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, I
         peerBatches = isSilo ? 0 : await MetricAsync(path.Server, PeerBatchesMetric) - peerBatches;
         peerRun = isSilo ? 0 : await MetricAsync(path.Server, PeerRunSecondsMetric) - peerRun;
         var served = Math.Max(1, calls);
+
+        // A reading that dropped (the GC gave a heap up during the slice) says nothing of the slice: NaN, left out of the means.
+        var allocatedPerSample = allocated >= 0 ? allocated / served : double.NaN;
         var meanBatch = served / Math.Max(1, peerBatches);
         var runPerBatch = peerRun * 1e6 / Math.Max(1, peerBatches);
-        var batch = isSilo ? "" : $"mean batch {meanBatch:0.0}, run {runPerBatch:0} us per batch, {Allocation(allocated, served)}, ";
+        var batch = isSilo ? "" : $"mean batch {meanBatch:0.0}, run {runPerBatch:0} us per batch, {Allocation(allocatedPerSample)}, ";
         if (before is not null)
         {
             var after = await sdk.GetStatisticsAsync(EdgeScenario.Model);
             meanBatch = (after.InferenceCount - before.InferenceCount) / (double)Math.Max(1, after.ExecutionCount - before.ExecutionCount);
             // Each request is charged its batch's run, as Triton counts it: the mean per request is the mean run.
             runPerBatch = MeanMicroseconds(after.ComputeInfer, before.ComputeInfer);
-            batch = $"mean batch {meanBatch:0.0}, {Allocation(allocated, served)}, " +
+            batch = $"mean batch {meanBatch:0.0}, {Allocation(allocatedPerSample)}, " +
                 $"in the silo per request {MeanMicroseconds(after.Success, before.Success):0} us " +
                 $"(queue {MeanMicroseconds(after.Queue, before.Queue):0}, compute {runPerBatch:0}), ";
         }
 
-        // A reading that dropped (the GC gave a heap up during the slice) says nothing of the slice: left out of the means.
-        var figures = new PathFigures(result, callersCpu.TotalMicroseconds / served, serverCpu.TotalMicroseconds / served,
-            allocated >= 0 ? allocated / served : double.NaN,
+        var figures = new PathFigures(result, callersCpu.TotalMicroseconds / served, serverCpu.TotalMicroseconds / served, allocatedPerSample,
             switches / (double)served, meanBatch, runPerBatch / Math.Max(1, meanBatch));
         Console.WriteLine(
             $"  {what}, {callers} callers: {result.SamplesPerSecond:N0} samples/s, p50 {result.P50Milliseconds:0.###} ms, p99 {result.P99Milliseconds:0.###} " +
@@ -275,8 +276,7 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, I
         return figures;
     }
 
-    private static string Allocation(double allocated, long served) =>
-        allocated >= 0 ? $"{allocated / served:0} B allocated" : "allocation unread (the GC gave a heap up)";
+    private static string Allocation(double perSample) => double.IsNaN(perSample) ? "allocation unread (the GC gave a heap up)" : $"{perSample:0} B allocated";
 
     /// <summary>The median of the model's batch-1 run in a session of this process opened as the silo opens its own.</summary>
     private double RawBatchOneMicroseconds(TensorData[] inputs, string[] outputs)
