@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using Cluster.Contracts.Errors;
 using Cluster.Contracts.Models;
 using Cluster.Contracts.Tensors;
@@ -78,6 +77,7 @@ public sealed class ModelInstancePool : IDisposable
         string deviceName, int count, Func<ILoadedModel> load, IReadOnlyList<WarmupRequest> warmups, IReadOnlyList<string> outputNames,
             DeviceUsage? usage = null, MeasuredThroughput? throughput = null, bool loneRequestsOnCaller = false, TimeProvider? time = null)
     {
+        time ??= TimeProvider.System;
         var instances = new List<(ILoadedModel, DeviceExecutor)>();
         var skipped = new List<string>();
         try
@@ -102,7 +102,7 @@ public sealed class ModelInstancePool : IDisposable
                 {
                     try
                     {
-                        await executor.RunAsync(() => RunWarmup(model, warmup, outputNames, firstRun ? null : throughput, throughput));
+                        await executor.RunAsync(() => RunWarmup(model, warmup, outputNames, firstRun ? null : throughput, throughput, time));
                         firstRun = false;
                     }
                     catch (Exception e) when (!warmup.Required)
@@ -119,8 +119,7 @@ public sealed class ModelInstancePool : IDisposable
         }
 
         var probe = warmups.FirstOrDefault(w => !skipped.Exists(s => s.StartsWith(w.Name + ":", StringComparison.Ordinal)));
-        return new ModelInstancePool(deviceName, [.. instances], usage, throughput, probe?.Inputs, outputNames, loneRequestsOnCaller,
-            time ?? TimeProvider.System)
+        return new ModelInstancePool(deviceName, [.. instances], usage, throughput, probe?.Inputs, outputNames, loneRequestsOnCaller, time)
         {
             SkippedWarmups = skipped,
         };
@@ -233,13 +232,13 @@ public sealed class ModelInstancePool : IDisposable
     /// <summary>Runs a warm-up request its count of times, recording the first run in <paramref name="firstRunTo"/> and the others in <paramref
     /// name="throughput"/>.</summary>
     private static bool RunWarmup(ILoadedModel model, WarmupRequest warmup, IReadOnlyList<string> outputNames, MeasuredThroughput? firstRunTo,
-        MeasuredThroughput? throughput)
+        MeasuredThroughput? throughput, TimeProvider time)
     {
         for (var i = 0; i < warmup.Count; i++)
         {
-            var started = Stopwatch.GetTimestamp();
+            var started = time.GetTimestamp();
             model.RunBatch([warmup.Inputs], outputNames);
-            (i == 0 ? firstRunTo : throughput)?.Record(1, Stopwatch.GetElapsedTime(started));
+            (i == 0 ? firstRunTo : throughput)?.Record(1, time.GetElapsedTime(started));
         }
 
         return true;
