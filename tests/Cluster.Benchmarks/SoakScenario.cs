@@ -182,6 +182,7 @@ public sealed class SoakScenario : IBenchScenario
                 Succeeded = counts.Succeeded,
                 FailedByKind = counts.FailedByKind(),
                 Lost = counts.Lost,
+                LostRequests = counts.LostRequests(),
                 Duplicated = counts.WrongIds + (long)Math.Max(0, executed - counts.Succeeded),
                 ExecutionsCounted = (long)executed,
                 DeviceQuarantines = (long)executions.Values.Sum(v => v.Quarantines),
@@ -203,6 +204,12 @@ public sealed class SoakScenario : IBenchScenario
                     .. results.RssBySilo.Select(r =>
                         (IReadOnlyList<string>)[$"RSS {r.Silo} first / max / last (MiB)", $"{r.FirstMb:0.0} / {r.MaxMb:0.0} / {r.LastMb:0.0}"]),
                 ]));
+            foreach (var lost in results.LostRequests)
+            {
+                Console.WriteLine($"  lost: sent at {lost.SentAtSeconds:0.0} s, " +
+                    (lost.EndedAfterSeconds is { } after ? $"ended {after:0.0} s later: {lost.Outcome}" : lost.Outcome));
+            }
+
             Console.WriteLine($"wrote {BenchReport.WriteJson(repositoryRoot, "soak.json", results)}");
         }
         finally
@@ -229,11 +236,14 @@ public sealed class SoakScenario : IBenchScenario
         {
             var id = string.Create(CultureInfo.InvariantCulture, $"{caller}-{n}");
             counts.SentOne();
+            var sentAt = clock.Elapsed;
             var call = client.InferAsync(Model, [input], id: id);
             if (await Task.WhenAny(call, Task.Delay(AnswerWithin, CancellationToken.None)) != call)
             {
-                counts.LostOne();
-                _ = call.ContinueWith(t => t.Exception, TaskScheduler.Default);
+                counts.LostOne(sentAt, call.ContinueWith(
+                    t => new LostRequest(Math.Round(sentAt.TotalSeconds, 1), Math.Round((clock.Elapsed - sentAt).TotalSeconds, 1),
+                        t.IsCompletedSuccessfully ? "answered late" : t.IsCanceled ? "cancelled" : Describe(t.Exception!.GetBaseException())),
+                    TaskScheduler.Default));
                 continue;
             }
 
@@ -250,6 +260,9 @@ public sealed class SoakScenario : IBenchScenario
             }
         }
     }
+
+    private static string Describe(Exception error) =>
+        $"{error.GetType().Name}: {(error.Message.Length > 200 ? error.Message[..200] + "…" : error.Message)}";
 
     /// <summary>The silo's <c>nv_inference_request_success</c> for the model and its device quarantines; null when it does not answer.</summary>
     private static async Task<(double Successes, double Quarantines)?> ScrapeAsync(HttpClient http, string url)
@@ -333,6 +346,7 @@ public sealed class SoakScenario : IBenchScenario
     {
         private readonly ConcurrentDictionary<string, long> _failed = new(StringComparer.Ordinal);
         private readonly ConcurrentQueue<TimeSpan> _failedAt = new();
+        private readonly ConcurrentQueue<(TimeSpan SentAt, Task<LostRequest> Ended)> _lostRequests = new();
         private long _sent;
         private long _succeeded;
         private long _lost;
@@ -359,7 +373,18 @@ public sealed class SoakScenario : IBenchScenario
             }
         }
 
-        public void LostOne() => Interlocked.Increment(ref _lost);
+        public void LostOne(TimeSpan sentAt, Task<LostRequest> ended)
+        {
+            Interlocked.Increment(ref _lost);
+            _lostRequests.Enqueue((sentAt, ended));
+        }
+
+        /// <summary>When each lost request was sent and how it ended, if it has by now.</summary>
+        public List<LostRequest> LostRequests() =>
+        [
+            .. _lostRequests.Select(l => l.Ended.IsCompletedSuccessfully ? l.Ended.Result
+                : new LostRequest(Math.Round(l.SentAt.TotalSeconds, 1), null, "no answer by the end of the run")),
+        ];
 
         public void FailedOne(string kind, TimeSpan at)
         {
@@ -385,6 +410,12 @@ public sealed record ChaosEvent(
     [property: JsonPropertyName("drain_ms")] double? DrainMilliseconds,
     [property: JsonPropertyName("replacement_ready_s")] double ReplacementReadySeconds,
     [property: JsonPropertyName("failed_since_event")] long FailedSinceEvent);
+
+/// <summary>A request that had no answer within the soak's limit: when it was sent, how long it took to end (null: not by the report) and how.</summary>
+public sealed record LostRequest(
+    [property: JsonPropertyName("sent_at_s")] double SentAtSeconds,
+    [property: JsonPropertyName("ended_after_s")] double? EndedAfterSeconds,
+    [property: JsonPropertyName("outcome")] string Outcome);
 
 /// <summary>A silo's resident set size at one moment.</summary>
 public sealed record RssSample(
@@ -414,6 +445,9 @@ public sealed record SoakResults
     [JsonPropertyName("failed_by_kind")] public required SortedDictionary<string, long> FailedByKind { get; init; }
 
     [JsonPropertyName("lost")] public required long Lost { get; init; }
+
+    /// <summary>Each lost request: when it was sent and, if it ended before the report, how long it took and how it ended.</summary>
+    [JsonPropertyName("lost_requests")] public required List<LostRequest> LostRequests { get; init; }
 
     /// <summary>Answers with another request's id, plus successes the silos counted beyond the answers (a lower bound: a silo's count since its last scrape
     /// before it ended is missing).</summary>
