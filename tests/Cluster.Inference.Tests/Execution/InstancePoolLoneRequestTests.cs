@@ -87,17 +87,30 @@ public sealed class InstancePoolLoneRequestTests
         var turns = new ConcurrentExclusiveSchedulerPair().ExclusiveScheduler;
         var (afterIdle, straightAfter, turnThread) = await Task.Factory.StartNew(() =>
         {
-            var afterIdle = pool.RunAsync([Request], ["y"], TimeSpan.FromSeconds(30));
-            var straightAfter = pool.RunAsync([Request], ["y"], TimeSpan.FromSeconds(30));
-            return (afterIdle.IsCompletedSuccessfully, straightAfter, Environment.CurrentManagedThreadId);
+            t_inTurn = true;
+            try
+            {
+                var afterIdle = pool.RunAsync([Request], ["y"], TimeSpan.FromSeconds(30));
+                var straightAfter = pool.RunAsync([Request], ["y"], TimeSpan.FromSeconds(30));
+                return (afterIdle.IsCompletedSuccessfully, straightAfter, Environment.CurrentManagedThreadId);
+            }
+            finally
+            {
+                t_inTurn = false;
+            }
         }, CancellationToken.None, TaskCreationOptions.None, turns);
 
-        Assert.True(afterIdle, "the request after an idle spell did not run within the turn");
-        Assert.False(straightAfter.IsCompleted, "the request straight after a run ran within the turn");
         await straightAfter;
+        Assert.True(afterIdle, "the request after an idle spell did not run within the turn");
+        Assert.True(model.Threads[^2].InTurn, "the request after an idle spell did not run within the turn");
+        Assert.False(model.Threads[^1].InTurn, "the request straight after a run ran within the turn");
         Assert.Equal(turnThread, model.Threads[^2].ManagedId);
         Assert.All(model.Threads.TakeLast(2), t => Assert.NotEqual(DeviceThread, t.Name));
     }
+
+    /// <summary>Set on the thread of the test's turn while the turn runs: a run reading it true ran within the turn, not after it.</summary>
+    [ThreadStatic]
+    private static bool t_inTurn;
 
     /// <summary>A model that records the thread of each run, and moves <see cref="Clock"/> by <see cref="RunTime"/> over each.</summary>
     private sealed class ThreadRecordingModel : ILoadedModel
@@ -106,7 +119,7 @@ public sealed class InstancePoolLoneRequestTests
 
         public FakeTimeProvider Clock { get; } = new();
 
-        public List<(string? Name, bool OnPool, int ManagedId)> Threads { get; } = [];
+        public List<(string? Name, bool OnPool, int ManagedId, bool InTurn)> Threads { get; } = [];
 
         public long WeightBytes => 0;
 
@@ -114,7 +127,7 @@ public sealed class InstancePoolLoneRequestTests
         {
             lock (Threads)
             {
-                Threads.Add((Thread.CurrentThread.Name, Thread.CurrentThread.IsThreadPoolThread, Environment.CurrentManagedThreadId));
+                Threads.Add((Thread.CurrentThread.Name, Thread.CurrentThread.IsThreadPoolThread, Environment.CurrentManagedThreadId, t_inTurn));
             }
 
             Clock.Advance(RunTime);
