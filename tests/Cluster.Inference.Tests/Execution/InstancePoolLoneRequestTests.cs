@@ -101,7 +101,7 @@ public sealed class InstancePoolLoneRequestTests
         }, CancellationToken.None, TaskCreationOptions.None, turns);
 
         await straightAfter;
-        Assert.True(afterIdle, "the request after an idle spell did not run within the turn");
+        Assert.True(afterIdle, "the request after an idle spell had not completed when the turn returned");
         Assert.True(model.Threads[^2].InTurn, "the request after an idle spell did not run within the turn");
         Assert.False(model.Threads[^1].InTurn, "the request straight after a run ran within the turn");
         Assert.Equal(turnThread, model.Threads[^2].ManagedId);
