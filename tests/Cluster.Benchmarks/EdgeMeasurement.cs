@@ -11,6 +11,7 @@ using Cluster.Inference.Repository;
 using Cluster.Inference.Telemetry;
 using Google.Protobuf;
 using HdrHistogram;
+using ModelConfig = Cluster.Contracts.Models.ModelConfig;
 using StatisticDuration = Cluster.Contracts.Models.StatisticDuration;
 
 namespace Cluster.Benchmarks;
@@ -153,6 +154,7 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, I
             SdkCallersCpuMicroseconds = Mean(SdkIndex, f => f.CallersCpuMicroseconds),
             GrpcCallersCpuMicroseconds = Mean(SiloIndex, f => f.CallersCpuMicroseconds),
             Cores = Environment.ProcessorCount,
+            IntraOpThreads = ReadModelConfig().IntraOpThreads,
             ServerGen0Budget = ServingRuntime.Gen0Budget,
             Seconds = options.Seconds,
         };
@@ -281,8 +283,7 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, I
     /// <summary>The median of the model's batch-1 run in a session of this process opened as the silo opens its own.</summary>
     private double RawBatchOneMicroseconds(TensorData[] inputs, string[] outputs)
     {
-        var config = ModelConfigReader.Read(Path.Combine(modelFolder, "config.json"));
-        using var model = new OnnxRuntimeModel(Path.Combine(modelFolder, "1", "model.onnx"), DeviceDescriptor.Cpu, config.IntraOpThreads);
+        using var model = new OnnxRuntimeModel(Path.Combine(modelFolder, "1", "model.onnx"), DeviceDescriptor.Cpu, ReadModelConfig().IntraOpThreads);
         var histogram = new LongHistogram(ClosedLoopLoad.HighestLatencyMicroseconds, 3);
         var warmupEnd = Stopwatch.GetTimestamp() + (long)(options.Warmup.TotalSeconds * Stopwatch.Frequency);
         var end = warmupEnd + (long)(options.Measure.TotalSeconds * Stopwatch.Frequency);
@@ -299,6 +300,8 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, I
         Console.WriteLine($"  raw batch-1 run, this process: p50 {p50} us");
         return p50;
     }
+
+    private ModelConfig ReadModelConfig() => ModelConfigReader.Read(Path.Combine(modelFolder, "config.json"));
 
     /// <summary>The server's allocated bytes so far, from the runtime's counter on its metrics page.</summary>
     private static async Task<double> MetricAsync(EdgeServer server, string metric)

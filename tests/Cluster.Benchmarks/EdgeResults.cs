@@ -129,6 +129,9 @@ public sealed record EdgeResults
 
     [JsonPropertyName("cores")] public required int Cores { get; init; }
 
+    /// <summary>The model's <c>intra_op_threads</c>, which the silo's, the peer's and the raw run's sessions all use (0: one per core).</summary>
+    [JsonPropertyName("intra_op_threads")] public required int IntraOpThreads { get; init; }
+
     /// <summary>The gen0 budget the silo and the peer ran with: <c>DOTNET_GCgen0size</c>'s value, or <c>runtime</c> (<see cref="ServingRuntime"/>).</summary>
     [JsonPropertyName("server_gen0_budget")] public required string ServerGen0Budget { get; init; }
 

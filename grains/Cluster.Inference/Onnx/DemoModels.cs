@@ -103,7 +103,9 @@ public static class DemoModels
             }
         }
 
-        return new DemoModel("wide_mlp", Config(maxBatchSize: 64),
+        // One thread per run: a server's request path shares the cores with the session, and a run split across threads waits for
+        // whichever of them another thread preempted.
+        return new DemoModel("wide_mlp", Config(maxBatchSize: 64, intraOpThreads: 1),
             graph.Build("A 256→1024→1024→10 MLP for benchmarks (float16-stored weights, float32 compute)."));
     }
 
@@ -157,16 +159,20 @@ public static class DemoModels
             graph.Build("Exercises every SDK element type: FP16 cast, BOOL not, UINT8 and STRING echo, INT32 + 1."));
     }
 
-    private static string Config(int maxBatchSize) =>
-        $$"""
-        {
-          "max_batch_size": {{maxBatchSize}},
-          "instance_count": 1,
-          "device_kinds": ["cuda", "cpu", "sim"],
-          "version_policy": { "latest": { "num_versions": 1 } }
-        }
+    /// <summary>A demo model's config.json; <paramref name="intraOpThreads"/> above 0 sets its <c>intra_op_threads</c>.</summary>
+    private static string Config(int maxBatchSize, int intraOpThreads = 0)
+    {
+        var threads = intraOpThreads > 0 ? $"\n  \"intra_op_threads\": {intraOpThreads}," : "";
+        return $$"""
+            {
+              "max_batch_size": {{maxBatchSize}},
+              "instance_count": 1,{{threads}}
+              "device_kinds": ["cuda", "cpu", "sim"],
+              "version_policy": { "latest": { "num_versions": 1 } }
+            }
 
-        """;
+            """;
+    }
 
     private static Half[] ToHalf(float[] values)
     {
