@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Cluster.Contracts.Tensors;
 using Cluster.Inference.Devices;
 using Cluster.Inference.Execution;
@@ -93,6 +94,14 @@ public sealed class BatchingScenario : IBenchScenario
         return (ceiling, batch1, costs);
     }
 
+    /// <summary>The model's config.json with max_batch_size 1: every other setting (its intra-op threads) as the batched model's.</summary>
+    private static string UnbatchedConfig(string models)
+    {
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(models, Model, "config.json")))!.AsObject();
+        config["max_batch_size"] = 1;
+        return config.ToJsonString();
+    }
+
     /// <summary>One in-process silo serving the model batched and unbatched, loaded over its gateway.</summary>
     private static async Task<(LoadResult Batched, double MeanBatch, LoadResult Unbatched, LoadResult Cheap, LoadResult Single,
         List<LoadResult> Sweep)> MeasureClusterAsync(
@@ -101,7 +110,7 @@ public sealed class BatchingScenario : IBenchScenario
         await using var cluster = await BenchCluster.StartAsync(repository =>
         {
             ModelCopies.Copy(models, Model, repository);
-            ModelCopies.Copy(models, Model, repository, UnbatchedModel, """{"max_batch_size": 1}""");
+            ModelCopies.Copy(models, Model, repository, UnbatchedModel, UnbatchedConfig(models));
             ModelCopies.Copy(models, CheapModel, repository);
         });
         TensorData[] row = [TensorData.FromFloat32(InputName, RandomRows(1), 1, Features)];

@@ -20,9 +20,14 @@ internal sealed class HostBufferBinding : IBatchBinding
     private readonly OrtIoBinding _binding;
     private readonly PinnedHostBuffer[] _inputBuffers;
     private readonly Dictionary<string, OutputPlan> _outputs;
-    private readonly List<OrtValue> _values = [];
+    private readonly List<OrtValue> _inputValues = [];
+    private readonly List<OrtValue> _outputValues = [];
     private readonly List<MemoryHandle> _pins = [];
     private IDisposableReadOnlyCollection<OrtValue>? _results;
+
+    /// <summary>The batch size and output names the outputs are bound for (-1 and null when none are).</summary>
+    private long _outputRows = -1;
+    private IReadOnlyList<string>? _outputNames;
 
     private HostBufferBinding(InferenceSession session, bool batched)
     {
@@ -43,6 +48,10 @@ internal sealed class HostBufferBinding : IBatchBinding
             : null;
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Outputs stay bound after a batch: the next batch of as many rows, asking for the same outputs, runs into them as they are (a lone
+    /// request after another binds only its inputs).
+    /// </remarks>
     public void Bind(IReadOnlyList<TensorData[]> requests, IReadOnlyList<string> outputNames)
     {
         var first = requests[0];
@@ -50,40 +59,31 @@ internal sealed class HostBufferBinding : IBatchBinding
         for (var i = 0; i < first.Length; i++)
         {
             OrtValue value;
+            long[] shape;
             if (requests.Count == 1)
             {
                 value = OrtTensorBridge.ToOrtValue(first[i], out var pin);
                 _pins.Add(pin);
+                shape = first[i].Shape;
             }
             else
             {
-                var (shape, bytes) = BatchTensors.MergedShape(requests, i);
+                (shape, var bytes) = BatchTensors.MergedShape(requests, i);
                 value = _inputBuffers[i].Tensor(first[i].ElementType.ToOrt(), shape, bytes);
                 BatchTensors.CopyRows(requests, i, _inputBuffers[i].Take(bytes));
             }
 
-            _values.Add(value);
+            _inputValues.Add(value);
             _binding.BindInput(first[i].Name, value);
             if (i == 0)
             {
-                var shape = value.GetTensorTypeAndShape().Shape;
                 rows = shape.Length > 0 ? shape[0] : 1;
             }
         }
 
-        foreach (var name in outputNames)
+        if (rows != _outputRows || !ReferenceEquals(outputNames, _outputNames))
         {
-            // An unknown name is left to ONNX Runtime, which refuses it as a plain run does.
-            if (_outputs.TryGetValue(name, out var plan) && plan.Shape(rows) is { } shape)
-            {
-                var value = plan.Buffer.Tensor(plan.Type, shape, checked((int)(TensorShape.ElementCount(shape) * plan.ElementSize)));
-                _values.Add(value);
-                _binding.BindOutput(name, value);
-            }
-            else
-            {
-                _binding.BindOutputToDevice(name, OrtMemoryInfo.DefaultInstance);
-            }
+            BindOutputs(rows, outputNames);
         }
     }
 
@@ -99,11 +99,9 @@ internal sealed class HostBufferBinding : IBatchBinding
     public void Clear()
     {
         _binding.ClearBoundInputs();
-        _binding.ClearBoundOutputs();
         _results?.Dispose();
         _results = null;
-        _values.ForEach(v => v.Dispose());
-        _values.Clear();
+        Dispose(_inputValues);
         _pins.ForEach(p => p.Dispose());
         _pins.Clear();
     }
@@ -112,7 +110,43 @@ internal sealed class HostBufferBinding : IBatchBinding
     public void Dispose()
     {
         Clear();
+        ClearOutputs();
         _binding.Dispose();
+    }
+
+    /// <summary>Binds the outputs of a batch of <paramref name="rows"/>, in place of those bound before.</summary>
+    private void BindOutputs(long rows, IReadOnlyList<string> outputNames)
+    {
+        ClearOutputs();
+        foreach (var name in outputNames)
+        {
+            // An unknown name is left to ONNX Runtime, which refuses it as a plain run does.
+            if (_outputs.TryGetValue(name, out var plan) && plan.Shape(rows) is { } shape)
+            {
+                var value = plan.Buffer.Tensor(plan.Type, shape, checked((int)(TensorShape.ElementCount(shape) * plan.ElementSize)));
+                _outputValues.Add(value);
+                _binding.BindOutput(name, value);
+            }
+            else
+            {
+                _binding.BindOutputToDevice(name, OrtMemoryInfo.DefaultInstance);
+            }
+        }
+
+        (_outputRows, _outputNames) = (rows, outputNames);
+    }
+
+    private void ClearOutputs()
+    {
+        _binding.ClearBoundOutputs();
+        Dispose(_outputValues);
+        (_outputRows, _outputNames) = (-1, null);
+    }
+
+    private static void Dispose(List<OrtValue> values)
+    {
+        values.ForEach(v => v.Dispose());
+        values.Clear();
     }
 
     /// <summary>The name of the first input's first dimension when it is symbolic: the batch dimension outputs may share.</summary>

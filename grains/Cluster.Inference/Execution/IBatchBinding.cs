@@ -12,6 +12,9 @@ internal interface IBatchBinding : IDisposable
     /// <summary>Runs the bound batch; returns the outputs asked for, in that order, valid until <see cref="Clear"/>.</summary>
     IReadOnlyList<OrtValue> Run(RunOptions runOptions);
 
-    /// <summary>Releases the batch's values and bindings; call after every <see cref="Bind"/>, even a failed one.</summary>
+    /// <summary>
+    /// Releases the batch's inputs and results (its outputs may stay bound for the next batch); call after every <see cref="Bind"/>, even a
+    /// failed one.
+    /// </summary>
     void Clear();
 }

@@ -70,6 +70,33 @@ public sealed class IoBindingTests : IDisposable
     }
 
     [Fact]
+    public void RunBatch_LoneRequestsInARow_EachGetsItsOwnOutputsFromTheOutputsLeftBound()
+    {
+        var file = ModelFile("two_in_two_out");
+        using var model = new OnnxRuntimeModel(file, Cpu, maxBatchSize: 8);
+        using var session = OrtSessions.Open(file, Cpu);
+        string[] both = ["sum", "product"];
+        string[] productOnly = ["product"];
+
+        // Same rows and the same output list (kept bound), then another list, then a larger batch, then back to one row.
+        foreach (var (outputs, rows, seed) in new[] { (both, 1, 1), (both, 1, 2), (productOnly, 1, 3), (both, 3, 4), (both, 1, 5), (both, 1, 6) })
+        {
+            var request = Inputs(session, rows, seed);
+
+            var result = model.RunBatch([request], outputs);
+
+            var expected = PlainRun(session, request, outputs);
+            Assert.Equal(outputs.Length, result.Outputs[0].Length);
+            for (var o = 0; o < outputs.Length; o++)
+            {
+                Assert.Equal(outputs[o], result.Outputs[0][o].Name);
+                Assert.Equal(expected[o].Shape, result.Outputs[0][o].Shape);
+                Assert.Equal(expected[o].Data, result.Outputs[0][o].Data);
+            }
+        }
+    }
+
+    [Fact]
     public void RunBatch_OutputShapeUnknownBeforeTheRun_BoundToMemoryOnnxRuntimeAllocates()
     {
         // y [N, -1]: only the batch dimension follows from the inputs, so ONNX Runtime allocates y.
