@@ -245,7 +245,7 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, I
         var result = await new ClosedLoopLoad(callers, slice.Warmup, slice.Measure).RunAsync(Counted);
         callersCpu = Environment.CpuUsage.TotalTime - callersCpu;
         serverCpu = ProcessCounters.CpuTime(path.Server.Process) - serverCpu;
-        switches = ProcessCounters.ContextSwitches(path.Server.Process) - switches;
+        var switched = ProcessCounters.SwitchesBetween(switches, ProcessCounters.ContextSwitches(path.Server.Process));
         allocated = await MetricAsync(path.Server, AllocatedMetric) - allocated;
         peerBatches = isSilo ? 0 : await MetricAsync(path.Server, PeerBatchesMetric) - peerBatches;
         peerRun = isSilo ? 0 : await MetricAsync(path.Server, PeerRunSecondsMetric) - peerRun;
@@ -268,7 +268,7 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, I
         }
 
         var figures = new PathFigures(result, callersCpu.TotalMicroseconds / served, serverCpu.TotalMicroseconds / served, allocatedPerSample,
-            switches / (double)served, meanBatch, runPerBatch / Math.Max(1, meanBatch));
+            switched / (double)served, meanBatch, runPerBatch / Math.Max(1, meanBatch));
         Console.WriteLine(
             $"  {what}, {callers} callers: {result.SamplesPerSecond:N0} samples/s, p50 {result.P50Milliseconds:0.###} ms, p99 {result.P99Milliseconds:0.###} " +
                 "ms; " +
