@@ -114,10 +114,14 @@ internal sealed class HostBufferBinding : IBatchBinding
         _binding.Dispose();
     }
 
-    /// <summary>Binds the outputs of a batch of <paramref name="rows"/>, in place of those bound before.</summary>
+    /// <summary>
+    /// Binds the outputs of a batch of <paramref name="rows"/>, in place of those bound before. They are kept for the next batch only when
+    /// all are this instance's buffers: an output left to ONNX Runtime stays bound to what it allocated, in the last batch's shape.
+    /// </summary>
     private void BindOutputs(long rows, IReadOnlyList<string> outputNames)
     {
         ClearOutputs();
+        var reusable = true;
         foreach (var name in outputNames)
         {
             // An unknown name is left to ONNX Runtime, which refuses it as a plain run does.
@@ -130,10 +134,14 @@ internal sealed class HostBufferBinding : IBatchBinding
             else
             {
                 _binding.BindOutputToDevice(name, OrtMemoryInfo.DefaultInstance);
+                reusable = false;
             }
         }
 
-        (_outputRows, _outputNames) = (rows, outputNames);
+        if (reusable)
+        {
+            (_outputRows, _outputNames) = (rows, outputNames);
+        }
     }
 
     private void ClearOutputs()

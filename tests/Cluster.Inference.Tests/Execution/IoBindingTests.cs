@@ -115,6 +115,24 @@ public sealed class IoBindingTests : IDisposable
     }
 
     [Fact]
+    public void RunBatch_BatchesOfOtherWidths_OutputsOnnxRuntimeAllocatesTakeEachRunsShape()
+    {
+        // scaled [N, S]: ONNX Runtime allocates it, so a batch of as many rows but another width must not find the last one's output still bound.
+        using var model = new OnnxRuntimeModel(ModelFile("int64_scale"), Cpu, maxBatchSize: 8);
+        string[] outputs = ["scaled"];
+
+        var wide = model.RunBatch([[TensorData.FromInt64("ids", [1, 2, 3, 4, 5], 1, 5)], [TensorData.FromInt64("ids", [0, 0, 0, 0, 1], 1, 5)]],
+            outputs);
+        var narrow = model.RunBatch([[TensorData.FromInt64("ids", [6, 7, 8], 1, 3)], [TensorData.FromInt64("ids", [0, 1, 0], 1, 3)]], outputs);
+
+        Assert.Equal([1L, 5L], wide.Outputs[0][0].Shape);
+        Assert.Equal([4L, 7L, 10L, 13L, 16L], wide.Outputs[0][0].AsInt64());
+        Assert.Equal([1L, 3L], narrow.Outputs[0][0].Shape);
+        Assert.Equal([19L, 22L, 25L], narrow.Outputs[0][0].AsInt64());
+        Assert.Equal([1L, 4L, 1L], narrow.Outputs[1][0].AsInt64());
+    }
+
+    [Fact]
     public void Constructor_StringInputs_RunWithoutBinding()
     {
         using var model = new OnnxRuntimeModel(ModelFile("type_zoo"), Cpu, maxBatchSize: 8);
