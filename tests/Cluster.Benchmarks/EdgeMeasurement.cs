@@ -11,7 +11,6 @@ using Cluster.Inference.Repository;
 using Cluster.Inference.Telemetry;
 using Google.Protobuf;
 using HdrHistogram;
-using ModelConfig = Cluster.Contracts.Models.ModelConfig;
 using StatisticDuration = Cluster.Contracts.Models.StatisticDuration;
 
 namespace Cluster.Benchmarks;
@@ -43,6 +42,9 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, I
     internal const string PeerRunSecondsMetric = "peer_run_seconds_total";
 
     private static readonly HttpClient Http = new();
+
+    /// <summary>The model's <c>intra_op_threads</c>, which the silo's and the peer's sessions use, and so the raw run's.</summary>
+    private readonly int _intraOpThreads = ModelConfigReader.Read(Path.Combine(modelFolder, "config.json")).IntraOpThreads;
 
     /// <summary>One path: a label, its call, and the server it loads.</summary>
     private sealed record EdgePath(string Label, Func<int, Task> Call, EdgeServer Server);
@@ -154,7 +156,7 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, I
             SdkCallersCpuMicroseconds = Mean(SdkIndex, f => f.CallersCpuMicroseconds),
             GrpcCallersCpuMicroseconds = Mean(SiloIndex, f => f.CallersCpuMicroseconds),
             Cores = Environment.ProcessorCount,
-            IntraOpThreads = ReadModelConfig().IntraOpThreads,
+            IntraOpThreads = _intraOpThreads,
             ServerGen0Budget = ServingRuntime.Gen0Budget,
             Seconds = options.Seconds,
         };
@@ -283,7 +285,7 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, I
     /// <summary>The median of the model's batch-1 run in a session of this process opened as the silo opens its own.</summary>
     private double RawBatchOneMicroseconds(TensorData[] inputs, string[] outputs)
     {
-        using var model = new OnnxRuntimeModel(Path.Combine(modelFolder, "1", "model.onnx"), DeviceDescriptor.Cpu, ReadModelConfig().IntraOpThreads);
+        using var model = new OnnxRuntimeModel(Path.Combine(modelFolder, "1", "model.onnx"), DeviceDescriptor.Cpu, _intraOpThreads);
         var histogram = new LongHistogram(ClosedLoopLoad.HighestLatencyMicroseconds, 3);
         var warmupEnd = Stopwatch.GetTimestamp() + (long)(options.Warmup.TotalSeconds * Stopwatch.Frequency);
         var end = warmupEnd + (long)(options.Measure.TotalSeconds * Stopwatch.Frequency);
@@ -300,8 +302,6 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, I
         Console.WriteLine($"  raw batch-1 run, this process: p50 {p50} us");
         return p50;
     }
-
-    private ModelConfig ReadModelConfig() => ModelConfigReader.Read(Path.Combine(modelFolder, "config.json"));
 
     /// <summary>The server's allocated bytes so far, from the runtime's counter on its metrics page.</summary>
     private static async Task<double> MetricAsync(EdgeServer server, string metric)

@@ -101,9 +101,8 @@ internal sealed class HostBufferBinding : IBatchBinding
         _binding.ClearBoundInputs();
         _results?.Dispose();
         _results = null;
-        Dispose(_inputValues);
-        _pins.ForEach(p => p.Dispose());
-        _pins.Clear();
+        DisposeAll(_inputValues);
+        DisposeAll(_pins);
     }
 
     /// <inheritdoc />
@@ -147,14 +146,15 @@ internal sealed class HostBufferBinding : IBatchBinding
     private void ClearOutputs()
     {
         _binding.ClearBoundOutputs();
-        Dispose(_outputValues);
+        DisposeAll(_outputValues);
         (_outputRows, _outputNames) = (-1, null);
     }
 
-    private static void Dispose(List<OrtValue> values)
+    private static void DisposeAll<T>(List<T> items)
+        where T : IDisposable
     {
-        values.ForEach(v => v.Dispose());
-        values.Clear();
+        items.ForEach(item => item.Dispose());
+        items.Clear();
     }
 
     /// <summary>The name of the first input's first dimension when it is symbolic: the batch dimension outputs may share.</summary>
