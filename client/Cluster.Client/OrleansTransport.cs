@@ -50,7 +50,7 @@ internal sealed class OrleansTransport(IGrainFactory grains, LocalReplicaLookup?
     }
 
     private async Task<InferenceResponse> ServeLocalAsync(ModelTarget target, InferenceRequest request, string key,
-        Func<InferenceRequest, CancellationToken, Task<InferenceResponse>> serve, CancellationToken cancellationToken)
+        Func<InferenceRequest, CancellationToken, ValueTask<InferenceResponse>> serve, CancellationToken cancellationToken)
     {
         try
         {
@@ -75,7 +75,9 @@ internal sealed class OrleansTransport(IGrainFactory grains, LocalReplicaLookup?
             var key = new ReplicaKey(target.Model, target.Version.Version, 0, target.Arm).ToString();
             try
             {
-                return await (findLocal?.Invoke(key) is { } serve ? serve(request, cancellationToken) : Replica(key).InferAsync(request, cancellationToken));
+                return findLocal?.Invoke(key) is { } serve
+                    ? await serve(request, cancellationToken)
+                    : await Replica(key).InferAsync(request, cancellationToken);
             }
             catch (ReplicaNotStartedException)
             {
@@ -93,11 +95,14 @@ internal sealed class OrleansTransport(IGrainFactory grains, LocalReplicaLookup?
             {
                 using (Router.Track(key))
                 {
-                    var local = findLocal?.Invoke(key);
-                    var call = local is not null ? local(request, cancellationToken) : Replica(key).InferAsync(request, cancellationToken);
+                    if (findLocal?.Invoke(key) is { } local)
+                    {
+                        // A replica in this process is not lost with another silo: only a grain call waits for its silo's death too.
+                        return await local(request, cancellationToken);
+                    }
 
-                    // A replica in this process is not lost with another silo: only a grain call waits for its silo's death too.
-                    if (local is null && chosen?.Silo is { } silo
+                    var call = Replica(key).InferAsync(request, cancellationToken);
+                    if (chosen?.Silo is { } silo
                         && await Task.WhenAny(call, Router.WhenDead(silo)) != call
                         && await Task.WhenAny(call, Task.Delay(LostSiloGrace, CancellationToken.None)) != call)
                     {

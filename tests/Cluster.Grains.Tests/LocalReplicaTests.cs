@@ -37,11 +37,11 @@ public sealed class LocalReplicaTests
 
         await cluster.Client.Grains!.GetGrain<IModelBatcherGrain>(key).StopAsync();
         Assert.Null(silo.GetRequiredService<ILocalReplicas>().Find(key));
-        await Assert.ThrowsAsync<ReplicaNotStartedException>(() => serve(new InferenceRequest { Inputs = Input }, CancellationToken.None));
+        await Assert.ThrowsAsync<ReplicaNotStartedException>(async () => await serve(new InferenceRequest { Inputs = Input }, CancellationToken.None));
 
         // The stopped replica deactivates 5 s later; a request handed to it after that is refused at once too.
         await Task.Delay(TimeSpan.FromSeconds(7));
-        await Assert.ThrowsAsync<ReplicaNotStartedException>(() => serve(new InferenceRequest { Inputs = Input }, CancellationToken.None)
+        await Assert.ThrowsAsync<ReplicaNotStartedException>(() => serve(new InferenceRequest { Inputs = Input }, CancellationToken.None).AsTask()
             .WaitAsync(TimeSpan.FromSeconds(10)));
 
         // The edge's client still answers: the request goes as a grain call, which starts the replica again.

@@ -16,13 +16,13 @@ public sealed partial class ModelBatcherGrain
 
     /// <inheritdoc />
     public Task<InferenceResponse> InferAsync(InferenceRequest request, CancellationToken cancellationToken = default) =>
-        InferOnAsync(null, request, cancellationToken);
+        InferOnAsync(null, request, cancellationToken).AsTask();
 
     /// <summary>Serves a request (<see cref="ServeAsync"/>), measured for the arm when this replica serves an experiment arm.</summary>
-    private Task<InferenceResponse> InferOnAsync(Replica? replica, InferenceRequest request, CancellationToken cancellationToken) =>
+    private ValueTask<InferenceResponse> InferOnAsync(Replica? replica, InferenceRequest request, CancellationToken cancellationToken) =>
         _arm is null ? ServeAsync(replica, request, cancellationToken) : ServeArmAsync(replica, request, cancellationToken);
 
-    private async Task<InferenceResponse> ServeArmAsync(Replica? replica, InferenceRequest request, CancellationToken cancellationToken)
+    private async ValueTask<InferenceResponse> ServeArmAsync(Replica? replica, InferenceRequest request, CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
         bool? failed = true;

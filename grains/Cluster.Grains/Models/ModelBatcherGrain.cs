@@ -82,7 +82,7 @@ public sealed partial class ModelBatcherGrain(
     /// null (a grain call, on the activation). Runs on the caller's thread for a started replica: everything it touches
     /// then is immutable or thread-safe.
     /// </summary>
-    private async Task<InferenceResponse> ServeAsync(Replica? replica, InferenceRequest request, CancellationToken cancellationToken)
+    private ValueTask<InferenceResponse> ServeAsync(Replica? replica, InferenceRequest request, CancellationToken cancellationToken)
     {
         if (_retiring)
         {
@@ -90,7 +90,20 @@ public sealed partial class ModelBatcherGrain(
                 "replica.");
         }
 
-        replica ??= await EnsureReadyAsync();
+        replica ??= _ready is { IsCompletedSuccessfully: true } ready ? ready.Result : null;
+        return replica is null ? ServeOnceReadyAsync(request, cancellationToken) : Enqueue(replica, request, cancellationToken);
+    }
+
+    /// <summary>A request that arrived before the replica started: it waits for the start, then is queued.</summary>
+    private async ValueTask<InferenceResponse> ServeOnceReadyAsync(InferenceRequest request, CancellationToken cancellationToken) =>
+        await Enqueue(await EnsureReadyAsync(), request, cancellationToken);
+
+    /// <summary>
+    /// Queues a valid request, answered by its batch (<see cref="RunBatchAsync"/>) with no frame of its own meanwhile: its success
+    /// is recorded with its batch, a failure here or, once queued, by the batcher's failure observer (<see cref="Failed"/>).
+    /// </summary>
+    private ValueTask<InferenceResponse> Enqueue(Replica replica, InferenceRequest request, CancellationToken cancellationToken)
+    {
         if (replica.Engine is not null)
         {
             throw new InvalidInputException($"Model '{_key.Model}' generates text: call generate (the SDK's GenerateAsync, gRPC ModelStreamInfer or " +
@@ -116,30 +129,30 @@ public sealed partial class ModelBatcherGrain(
                 ? InferenceTracing.StartDetached("queue", ("model", target.Model), ("version", target.Version.Version), ("silo", localSilo.Name),
                     ("request.id", request.Id))
                 : null;
-
-            // Its success is recorded with its batch's (RunBatchAsync); a failure here.
-            var outputs =
-                await replica.Scheduler.EnqueueAsync(new Pending(inputs, OutputIndices(replica.OutputNames, requested), queued, started), batchSize,
-                    replica.FixedShapeKey ?? ShapeKey(inputs),
-                    options);
-            return new InferenceResponse { Model = target.Model, Version = target.Version.Version, Id = request.Id, Outputs = outputs };
+            return replica.Scheduler.EnqueueAsync(new Pending(inputs, OutputIndices(replica.OutputNames, requested), queued, started, request.Id),
+                batchSize, replica.FixedShapeKey ?? ShapeKey(inputs), options);
         }
         catch (Exception e)
         {
-            var failure = FailureReasons.Of(e);
-            replica.Statistics.RecordRequest(failure, time.GetElapsedTime(started));
-            if (failure == FailureReason.Backend)
-            {
-                LogBackendFailure(_key.Model, _key.Version, LogText.Bounded(request.Id), localSilo.Name, LogText.Bounded(e.Message));
-            }
-            else
-            {
-                // Refusals and bad input are the callers' to make, as many as they like: Debug, never above.
-                LogRequestFailed(_key.Model, _key.Version, LogText.Bounded(request.Id), localSilo.Name, InferenceMetrics.Label(failure),
-                    LogText.Bounded(e.Message));
-            }
-
+            Failed(replica.Statistics, request.Id, started, e);
             throw;
+        }
+    }
+
+    /// <summary>Records and logs a request that failed, before its batch or in it.</summary>
+    private void Failed(StatisticsRecorder statistics, string requestId, long started, Exception error)
+    {
+        var failure = FailureReasons.Of(error);
+        statistics.RecordRequest(failure, time.GetElapsedTime(started));
+        if (failure == FailureReason.Backend)
+        {
+            LogBackendFailure(_key.Model, _key.Version, LogText.Bounded(requestId), localSilo.Name, LogText.Bounded(error.Message));
+        }
+        else
+        {
+            // Refusals and bad input are the callers' to make, as many as they like: Debug, never above.
+            LogRequestFailed(_key.Model, _key.Version, LogText.Bounded(requestId), localSilo.Name, InferenceMetrics.Label(failure),
+                LogText.Bounded(error.Message));
         }
     }
 
@@ -149,7 +162,7 @@ public sealed partial class ModelBatcherGrain(
     /// (the batcher is thread-safe); before, it runs on this activation's scheduler, as a call would. One that arrives
     /// after deactivation began did not start and may be retried.
     /// </summary>
-    private Task<InferenceResponse> ServeLocalAsync(InferenceRequest request, CancellationToken cancellationToken)
+    private ValueTask<InferenceResponse> ServeLocalAsync(InferenceRequest request, CancellationToken cancellationToken)
     {
         if (_deactivated)
         {
@@ -158,7 +171,7 @@ public sealed partial class ModelBatcherGrain(
 
         return _ready is { IsCompletedSuccessfully: true } ready
             ? InferOnAsync(ready.Result, request, cancellationToken)
-            : ServeOnActivation(request, cancellationToken);
+            : new(ServeOnActivation(request, cancellationToken));
     }
 
     /// <summary>A local request before the replica started, on the activation; a method of its own, so the started path makes no closure.</summary>
@@ -276,7 +289,7 @@ public sealed partial class ModelBatcherGrain(
         var registry = GrainFactory.GetGrain<IModelRegistryGrain>(0);
         var target = _key.Arm.Length == 0 ? await registry.ResolveRetryingAsync(_key.Model, _key.Version)
             : await registry.ResolveArmAsync(_key.Model, _key.Arm);
-        DynamicBatchScheduler<Pending, TensorData[]>? scheduler = null;
+        DynamicBatchScheduler<Pending, InferenceResponse>? scheduler = null;
         GenerationEngine? engine = null;
         var entry = replicas.Start(_key.ToString(), target.Model, target.Version.Version, localSilo.Name, _devices.Eligible(target), () =>
             Load(scheduler, engine));
@@ -300,10 +313,11 @@ public sealed partial class ModelBatcherGrain(
 
         var outputNames = Array.ConvertAll(target.Version.Outputs, o => o.Name);
         var statistics = new StatisticsRecorder(target.Model, target.Version.Version, time, metrics, localSilo.Name, labels);
-        scheduler = new DynamicBatchScheduler<Pending, TensorData[]>(
+        scheduler = new DynamicBatchScheduler<Pending, InferenceResponse>(
             BatchingPolicy.From(target.Config),
             batch => RunBatchAsync(target, outputNames, statistics, batch),
-            time);
+            time,
+            failed: (pending, error) => Failed(statistics, pending.Id, pending.Arrived, error));
         entry.Serve = ServeLocalAsync;
         entry.Ready = true;
         return new Replica(target, outputNames, scheduler, statistics, entry, engine, FixedShapeKey(target.Version.Inputs));
@@ -311,13 +325,13 @@ public sealed partial class ModelBatcherGrain(
 
     /// <summary>
     /// Runs one batch from the batcher's thread, not on a turn of the activation (thread-safe): records its queue waits, runs it on the
-    /// replica's device (<see cref="ReplicaDevices.RunAsync"/>) and picks each request's outputs.
+    /// replica's device (<see cref="ReplicaDevices.RunAsync"/>) and answers each request with the outputs it asked for.
     /// </summary>
-    private async Task<TensorData[][]> RunBatchAsync(
+    private async Task<InferenceResponse[]> RunBatchAsync(
         ModelTarget target,
         string[] outputNames,
         StatisticsRecorder statistics,
-        IReadOnlyList<QueuedRequest<Pending, TensorData[]>> batch)
+        IReadOnlyList<QueuedRequest<Pending, InferenceResponse>> batch)
     {
         var now = time.GetUtcNow();
         var inputs = new TensorData[batch.Count][];
@@ -348,17 +362,19 @@ public sealed partial class ModelBatcherGrain(
         span?.SetTag("silo", localSilo.Name);
         var result = await _devices.RunAsync(target, inputs, outputNames);
         statistics.RecordBatch(batch.Count, samples, result.Timings, result.Tokens);
-        var outputs = new TensorData[batch.Count][];
+        var responses = new InferenceResponse[batch.Count];
         for (var i = 0; i < batch.Count; i++)
         {
-            outputs[i] = batch[i].Payload.OutputIndices is { } wanted ? Pick(result.Outputs[i], wanted) : result.Outputs[i];
-            waits[i] = time.GetElapsedTime(batch[i].Payload.Arrived);
+            var pending = batch[i].Payload;
+            var outputs = pending.OutputIndices is { } wanted ? Pick(result.Outputs[i], wanted) : result.Outputs[i];
+            responses[i] = new InferenceResponse { Model = target.Model, Version = target.Version.Version, Id = pending.Id, Outputs = outputs };
+            waits[i] = time.GetElapsedTime(pending.Arrived);
         }
 
         // Each request is answered now: the array of queue waits, recorded above, now takes each one's time since arrival.
         statistics.RecordSuccesses(waits);
 
-        return outputs;
+        return responses;
     }
 
     private static TensorData[] Pick(TensorData[] outputs, int[] wanted)
@@ -376,10 +392,10 @@ public sealed partial class ModelBatcherGrain(
     /// Where each requested output is among the model's outputs; null when every output is requested (the request then gets
     /// its outputs from the batch as they are).
     /// </summary>
-    private static int[]? OutputIndices(string[] all, string[] requested)
+    private static int[]? OutputIndices(string[] all, string[]? requested)
     {
         // Requested outputs come in the model's order, each once: as many as the model has are all of them.
-        if (requested.Length == all.Length)
+        if (requested is null || requested.Length == all.Length)
         {
             return null;
         }
@@ -427,13 +443,16 @@ public sealed partial class ModelBatcherGrain(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId} for {Model}:{Version} on {Silo} failed in the model or its device: {Error}")]
     private partial void LogBackendFailure(string model, long version, string requestId, string silo, string error);
 
-    /// <summary>A request in the queue: its inputs in model order and which outputs it wants (null: all of them); held inline in its queue entry.</summary>
-    private readonly record struct Pending(TensorData[] Inputs, int[]? OutputIndices, Activity? Queued, long Arrived);
+    /// <summary>
+    /// A request in the queue: its inputs in model order, which outputs it wants (null: all of them), its queue span, when it arrived
+    /// and its id; held inline in its queue entry.
+    /// </summary>
+    private readonly record struct Pending(TensorData[] Inputs, int[]? OutputIndices, Activity? Queued, long Arrived, string Id);
 
     private sealed record Replica(
         ModelTarget Target,
         string[] OutputNames,
-        DynamicBatchScheduler<Pending, TensorData[]> Scheduler,
+        DynamicBatchScheduler<Pending, InferenceResponse> Scheduler,
         StatisticsRecorder Statistics,
         ReplicaEntry Entry,
         GenerationEngine? Engine,

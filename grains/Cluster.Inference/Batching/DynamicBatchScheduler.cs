@@ -33,6 +33,7 @@ public sealed class DynamicBatchScheduler<TPayload, TResult> : IDisposable
     private readonly OrderedRelease<TPayload, TResult> _release;
     private readonly ITimer _timer;
     private readonly bool _formNextBatchInline;
+    private readonly Action<TPayload, Exception>? _failed;
     /// <summary>Whether the timer may still fire: once disarmed, a request finding nothing to wait for does not touch it again. Under the lock.</summary>
     private bool _timerArmed;
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -46,15 +47,19 @@ public sealed class DynamicBatchScheduler<TPayload, TResult> : IDisposable
     /// <summary>
     /// Creates the scheduler; <paramref name="execute"/> runs one batch and returns one result per request, in order. The batch after
     /// one that ended is formed on the thread pool, unless <paramref name="formNextBatchInline"/> (then at once, on the thread that
-    /// ended it: deterministic, for tests of the scheduling rules).
+    /// ended it: deterministic, for tests of the scheduling rules). <paramref name="failed"/>, when given, hears of each queued request
+    /// that ends in an error (timed out, cancelled, refused once stopped, its batch failed), with its payload, on the caller's thread as
+    /// the caller takes the error: a caller need not keep a frame of its own around the await to account for it.
     /// </summary>
     public DynamicBatchScheduler(
         BatchingPolicy policy,
         Func<IReadOnlyList<QueuedRequest<TPayload, TResult>>, Task<TResult[]>> execute,
         TimeProvider time,
-        bool formNextBatchInline = false)
+        bool formNextBatchInline = false,
+        Action<TPayload, Exception>? failed = null)
     {
         _formNextBatchInline = formNextBatchInline;
+        _failed = failed;
         _policy = policy;
         _execute = execute;
         _time = time;
@@ -186,6 +191,9 @@ public sealed class DynamicBatchScheduler<TPayload, TResult> : IDisposable
             }
         }
     }
+
+    /// <summary>Tells the failure observer of a request whose caller took its error; before the request is recycled.</summary>
+    internal void ReportFailure(TPayload payload, Exception error) => _failed?.Invoke(payload, error);
 
     /// <summary>Refuses new requests with ReplicaNotStartedException; queued ones still run.</summary>
     public void StopAccepting()

@@ -132,6 +132,11 @@ public sealed class QueuedRequest<TPayload, TResult> : IValueTaskSource<TResult>
         {
             return _completion.GetResult(token);
         }
+        catch (Exception error)
+        {
+            Owner.ReportFailure(Payload, error);
+            throw;
+        }
         finally
         {
             Owner.Recycle(this);

@@ -9,5 +9,5 @@ namespace Cluster.Inference.Replicas;
 public interface ILocalReplicas
 {
     /// <summary>The entry point of replica <paramref name="key"/> when it is active here and taking requests; else null.</summary>
-    Func<InferenceRequest, CancellationToken, Task<InferenceResponse>>? Find(string key);
+    Func<InferenceRequest, CancellationToken, ValueTask<InferenceResponse>>? Find(string key);
 }

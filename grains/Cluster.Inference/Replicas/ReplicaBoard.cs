@@ -30,7 +30,7 @@ public sealed class ReplicaBoard : ILocalReplicas
     public void Gone(string key) => _replicas.TryRemove(key, out _);
 
     /// <inheritdoc />
-    public Func<InferenceRequest, CancellationToken, Task<InferenceResponse>>? Find(string key) =>
+    public Func<InferenceRequest, CancellationToken, ValueTask<InferenceResponse>>? Find(string key) =>
         _replicas.TryGetValue(key, out var entry) && entry.Ready && !entry.Retiring ? entry.Serve : null;
 
     /// <summary>Every replica on the board.</summary>
@@ -72,7 +72,7 @@ public sealed class ReplicaEntry(string key, string model, long version, string 
     }
 
     /// <summary>Takes a request handed over inside the silo (see <see cref="ILocalReplicas"/>); null until the replica sets it.</summary>
-    public Func<InferenceRequest, CancellationToken, Task<InferenceResponse>>? Serve { get; set; }
+    public Func<InferenceRequest, CancellationToken, ValueTask<InferenceResponse>>? Serve { get; set; }
 
     /// <summary>Requests queued and batches running now.</summary>
     public (int Queued, int Running) Load => load();

@@ -11,7 +11,10 @@ namespace Cluster.Inference.Tensors;
 /// </summary>
 public static class InputValidator
 {
-    /// <summary>Validates the request; returns its inputs in the model's order and the outputs to return, in the model's order.</summary>
+    /// <summary>
+    /// Validates the request; returns its inputs in the model's order and the outputs it asked for, in the model's order (null when it
+    /// asked for none, which means all of them).
+    /// </summary>
     public static ValidatedRequest Validate(string model, ModelConfig config, ModelVersionDescriptor version, InferenceRequest request)
     {
         foreach (var input in request.Inputs)
@@ -100,11 +103,11 @@ public static class InputValidator
         }
     }
 
-    private static string[] SelectOutputs(string model, ModelVersionDescriptor version, string[] requested)
+    private static string[]? SelectOutputs(string model, ModelVersionDescriptor version, string[] requested)
     {
         if (requested.Length == 0)
         {
-            return Array.ConvertAll(version.Outputs, o => o.Name);
+            return null;
         }
 
         foreach (var name in requested)
@@ -156,5 +159,5 @@ public static class InputValidator
     private static string Names(TensorSpec[] specs) => string.Join(", ", specs.Select(s => s.ToString()));
 }
 
-/// <summary>A request that passed validation: its inputs in the model's order, and the outputs to return.</summary>
-public readonly record struct ValidatedRequest(TensorData[] Inputs, string[] Outputs);
+/// <summary>A request that passed validation: its inputs in the model's order, and the outputs to return (null: all of them).</summary>
+public readonly record struct ValidatedRequest(TensorData[] Inputs, string[]? Outputs);

@@ -27,8 +27,8 @@ public sealed class ReplicaBoardTests
     public void Find_OnlyAReadyReplicaNotRetiring_IsHandedRequests()
     {
         var board = new ReplicaBoard();
-        Func<InferenceRequest, CancellationToken, Task<InferenceResponse>> serve = (_, _) =>
-            Task.FromResult(new InferenceResponse { Model = "m", Version = 1, Outputs = [] });
+        Func<InferenceRequest, CancellationToken, ValueTask<InferenceResponse>> serve = (_, _) =>
+            ValueTask.FromResult(new InferenceResponse { Model = "m", Version = 1, Outputs = [] });
         var entry = board.Start("m:1/0", "m", 1, "s", ["cpu:0"], () => (0, 0));
         entry.Serve = serve;
         Assert.Null(board.Find("m:1/0"));
