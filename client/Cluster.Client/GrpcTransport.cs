@@ -35,7 +35,7 @@ internal sealed class GrpcTransport(GrpcChannel channel, string? apiKey) : IInfe
     /// <summary>The edge this transport calls, as a gRPC target (<c>dns:///host:port</c>).</summary>
     public Uri Endpoint { get; } = new($"dns:///{channel.Target}");
 
-    public async Task<InferenceResponse> InferAsync(ModelTarget target, InferenceRequest request, CancellationToken cancellationToken)
+    public async ValueTask<InferenceResponse> InferAsync(ModelTarget target, InferenceRequest request, CancellationToken cancellationToken)
     {
         var call = new ModelInferRequest { ModelName = target.Model, ModelVersion = AskedVersion(target), Id = request.Id };
         foreach (var input in request.Inputs)

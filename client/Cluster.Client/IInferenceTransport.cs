@@ -6,7 +6,7 @@ namespace Cluster.Client;
 /// <summary>How an <see cref="InferenceClient"/> reaches the cluster: Orleans grain calls or the gRPC edge.</summary>
 internal interface IInferenceTransport
 {
-    Task<InferenceResponse> InferAsync(ModelTarget target, InferenceRequest request, CancellationToken cancellationToken);
+    ValueTask<InferenceResponse> InferAsync(ModelTarget target, InferenceRequest request, CancellationToken cancellationToken);
 
     IAsyncEnumerable<GeneratedToken> GenerateAsync(ModelTarget target, GenerationRequest request, CancellationToken cancellationToken);
 

@@ -78,29 +78,39 @@ public sealed class InferenceClient : IDisposable
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(inputs);
+        return InferOwnedAsync(model, [.. inputs], version, outputs, id, options, cancellationToken).AsTask();
+    }
+
+    /// <summary>
+    /// <see cref="InferAsync"/> for a caller in the silo (the edge) that hands over its <paramref name="inputs"/> array, unchanged from then
+    /// on, and awaits the answer once: a request for a replica in the same silo then costs no task.
+    /// </summary>
+    internal ValueTask<InferenceResponse> InferOwnedAsync(string model, TensorData[] inputs, long? version, IReadOnlyList<string>? outputs,
+        string id, InferOptions? options, CancellationToken cancellationToken)
+    {
         if (Tracing.HasListeners())
         {
-            return InferRoutedAsync(model, inputs, version, outputs, id, options, null, cancellationToken);
+            return new(InferRoutedAsync(model, inputs, version, outputs, id, options, null, cancellationToken));
         }
 
         // Untraced, with the resolution cached, to a model running no experiment: straight to the transport, with no frame here to resume.
         var routing = RouteAsync(model, version);
         if (!routing.IsCompletedSuccessfully)
         {
-            return InferRoutedAsync(model, inputs, version, outputs, id, options, routing, cancellationToken);
+            return new(InferRoutedAsync(model, inputs, version, outputs, id, options, routing, cancellationToken));
         }
 
         var target = routing.Result;
         return target.Experiment is null && target.Arm.Length == 0
             ? _transport.InferAsync(target, NewRequest(inputs, outputs, id, options), cancellationToken)
-            : InferRoutedAsync(model, inputs, version, outputs, id, options, new ValueTask<ModelTarget>(target), cancellationToken);
+            : new(InferRoutedAsync(model, inputs, version, outputs, id, options, new ValueTask<ModelTarget>(target), cancellationToken));
     }
 
     /// <summary>
     /// <see cref="InferAsync"/> with its spans, an experiment's arm, or a resolution still to come (<paramref name="routing"/>, started when
     /// not null).
     /// </summary>
-    private async Task<InferenceResponse> InferRoutedAsync(string model, IReadOnlyList<TensorData> inputs, long? version, IReadOnlyList<string>? outputs,
+    private async Task<InferenceResponse> InferRoutedAsync(string model, TensorData[] inputs, long? version, IReadOnlyList<string>? outputs,
         string id, InferOptions? options, ValueTask<ModelTarget>? routing, CancellationToken cancellationToken)
     {
         using var span = Tracing.StartActivity("infer", ActivityKind.Client);
@@ -129,11 +139,11 @@ public sealed class InferenceClient : IDisposable
         return response;
     }
 
-    private static InferenceRequest NewRequest(IReadOnlyList<TensorData> inputs, IReadOnlyList<string>? outputs, string id, InferOptions? options) => new()
+    private static InferenceRequest NewRequest(TensorData[] inputs, IReadOnlyList<string>? outputs, string id, InferOptions? options) => new()
     {
         AssignmentKey = options?.AssignmentKey ?? "",
         Id = id,
-        Inputs = [.. inputs],
+        Inputs = inputs,
         RequestedOutputs = outputs is null ? [] : [.. outputs],
         Priority = options?.Priority ?? 0,
         TimeoutMicroseconds = options?.Timeout is { } timeout ? (long)timeout.TotalMicroseconds : 0,

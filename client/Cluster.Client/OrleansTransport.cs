@@ -37,36 +37,20 @@ internal sealed class OrleansTransport(IGrainFactory grains, LocalReplicaLookup?
 
     public ReplicaRouter Router { get; } = new(() => grains.GetGrain<IClusterLoadGrain>(0).GetAsync());
 
-    public Task<InferenceResponse> InferAsync(ModelTarget target, InferenceRequest request, CancellationToken cancellationToken)
+    public ValueTask<InferenceResponse> InferAsync(ModelTarget target, InferenceRequest request, CancellationToken cancellationToken)
     {
-        // The router's first choice active in this process: handed over with a small frame, the first attempt of the routed loop.
+        // The router's first choice active in this process: handed over with no frame, the first attempt of the routed loop.
         if (target.Arm.Length == 0 && findLocal is not null && Router.HasFirstTable
             && Router.Choose(target.Model, target.Version.Version, null)?.Key is { } key && findLocal(key) is { } serve)
         {
-            return ServeLocalAsync(target, request, key, serve, cancellationToken);
+            return LocalHandOver.Start(this, target, request, key, serve, cancellationToken);
         }
 
-        return InferRoutedAsync(target, request, null, cancellationToken);
-    }
-
-    private async Task<InferenceResponse> ServeLocalAsync(ModelTarget target, InferenceRequest request, string key,
-        Func<InferenceRequest, CancellationToken, ValueTask<InferenceResponse>> serve, CancellationToken cancellationToken)
-    {
-        try
-        {
-            using (Router.Track(key))
-            {
-                return await serve(request, cancellationToken);
-            }
-        }
-        catch (ReplicaNotStartedException)
-        {
-            return await InferRoutedAsync(target, request, [key], cancellationToken);
-        }
+        return new(InferRoutedAsync(target, request, null, cancellationToken));
     }
 
     /// <summary>Offers the request to replicas until one answers; <paramref name="tried"/> holds those that did not start it.</summary>
-    private async Task<InferenceResponse> InferRoutedAsync(ModelTarget target, InferenceRequest request, List<string>? tried,
+    internal async Task<InferenceResponse> InferRoutedAsync(ModelTarget target, InferenceRequest request, List<string>? tried,
         CancellationToken cancellationToken)
     {
         if (target.Arm.Length > 0)

@@ -28,6 +28,24 @@ public sealed class ProtocolTensorsTests
         TensorData.FromStrings("t", ["a", "ü"], 2),
     };
 
+    [Fact]
+    public void Read_ShapesOfSuccessiveInputs_EachItsOwn_LikeShapesShareOneArray()
+    {
+        var shapes = new long[][] { [1, 2], [1, 2], [2, 1], [1, 2, 1], [1, 2] };
+        var read = shapes.Select(shape => ProtocolTensors.Read("m", RawInput(shape), ByteString.CopyFrom(new byte[8]), maxElements: 100).Shape).ToArray();
+
+        Assert.Equal(shapes, read);
+        Assert.Same(read[0], read[1]);
+        Assert.NotSame(read[1], read[4]);
+
+        static ModelInferRequest.Types.InferInputTensor RawInput(long[] shape)
+        {
+            var input = new ModelInferRequest.Types.InferInputTensor { Name = "t", Datatype = "FP32" };
+            input.Shape.Add(shape);
+            return input;
+        }
+    }
+
     [Theory]
     [MemberData(nameof(EveryTypedDatatype))]
     public void TypedContents_RoundTripEveryDatatype(TensorData tensor)

@@ -17,6 +17,9 @@ namespace Cluster.Silo.Edge;
 internal sealed partial class EdgeGate(RequestDelegate next, ApiKeyAuthorizer keys, SiloSettings settings, IServiceProvider services,
     ILogger<EdgeGate> logger)
 {
+    /// <summary>The application's services, as every call of the inference service finds them.</summary>
+    private readonly RootServices _rootServices = new(services);
+
     private int _inFlight;
 
     public Task InvokeAsync(HttpContext context)
@@ -67,22 +70,17 @@ internal sealed partial class EdgeGate(RequestDelegate next, ApiKeyAuthorizer ke
         if (grpc?.ServiceType == typeof(GrpcInferenceService))
         {
             // A singleton needing nothing scoped: gRPC would otherwise make (and dispose) a DI scope for every call to find it.
-            context.Features.Set<IServiceProvidersFeature>(new RootServices(services));
+            context.Features.Set<IServiceProvidersFeature>(_rootServices);
         }
 
-        return CountedAsync(context);
-    }
-
-    private async Task CountedAsync(HttpContext context)
-    {
-        try
+        // Counted until the server has finished the response, by a callback on the response rather than a frame around the endpoint:
+        // the server keeps its list of callbacks across a connection's requests, so a request costs no allocation for it.
+        context.Response.OnCompleted(static gate =>
         {
-            await next(context);
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _inFlight);
-        }
+            Interlocked.Decrement(ref ((EdgeGate)gate)._inFlight);
+            return Task.CompletedTask;
+        }, this);
+        return next(context);
     }
 
     /// <summary>A trailers-only gRPC answer: the status in the response headers, no body, the request's message never read.</summary>
@@ -100,9 +98,13 @@ internal sealed partial class EdgeGate(RequestDelegate next, ApiKeyAuthorizer ke
     [LoggerMessage(Level = LogLevel.Debug, Message = "{Path} is not served on port {Port}")]
     private partial void LogWrongPort(string path, int port);
 
-    /// <summary>The application's services as a request's: no scope of its own.</summary>
+    /// <summary>The application's services as a request's: no scope of its own. Shared by every call, so nothing may replace them.</summary>
     private sealed class RootServices(IServiceProvider services) : IServiceProvidersFeature
     {
-        public IServiceProvider RequestServices { get; set; } = services;
+        public IServiceProvider RequestServices
+        {
+            get => services;
+            set => throw new NotSupportedException("The inference service's calls use the application's services; a call's cannot be replaced.");
+        }
     }
 }

@@ -26,10 +26,11 @@ public static class InferRequestRunner
     }
 
     /// <summary>
-    /// Validates and starts one request: its response, and whether <see cref="Answer"/> gives the outputs as raw contents. Bad input throws at
-    /// once, before anything runs. A caller with a frame of its own awaits the response there and answers it, needing no frame here.
+    /// Validates and starts one request: its response, to await once, and whether <see cref="Answer"/> gives the outputs as raw contents. Bad
+    /// input throws at once, before anything runs. A caller with a frame of its own awaits the response there and answers it, needing no frame
+    /// here.
     /// </summary>
-    public static (Task<InferenceResponse> Running, bool Raw) Start(
+    public static (ValueTask<InferenceResponse> Running, bool Raw) Start(
         InferenceClient client, EdgeLimits limits, ModelInferRequest request, DateTimeOffset? deadline, CancellationToken cancellationToken)
     {
         var model = request.ModelName;
@@ -71,10 +72,10 @@ public static class InferRequestRunner
             outputs[i] = request.Outputs[i].Name;
         }
 
-        return (client.InferAsync(model, inputs, version, outputs, request.Id, Options(model, request.Parameters, deadline), cancellationToken), useRaw);
+        return (client.InferOwnedAsync(model, inputs, version, outputs, request.Id, Options(model, request.Parameters, deadline), cancellationToken), useRaw);
     }
 
-    private static async Task<ModelInferResponse> AnswerAsync(Task<InferenceResponse> running, bool raw) => Answer(await running, raw);
+    private static async Task<ModelInferResponse> AnswerAsync(ValueTask<InferenceResponse> running, bool raw) => Answer(await running, raw);
 
     /// <summary>The request parameter carrying the experiment assignment key (a user or session id).</summary>
     public const string ExperimentKeyParameter = "experiment_key";

@@ -16,6 +16,13 @@ namespace Cluster.Silo.Edge;
 /// </summary>
 public static class ProtocolTensors
 {
+    /// <summary>
+    /// The last input shape read on this thread. A request of the same shape shares its array: tensors are immutable, so no holder
+    /// changes it, and a stream of like requests allocates no shapes.
+    /// </summary>
+    [ThreadStatic]
+    private static long[]? t_lastShape;
+
     /// <summary>Reads one input, from <paramref name="raw"/> when given, else from its typed contents.</summary>
     public static TensorData Read(string model, InputTensor input, ByteString? raw, long maxElements)
     {
@@ -27,7 +34,7 @@ public static class ProtocolTensors
                 "INT64, FP16, BF16, FP32, FP64, BYTES.");
         }
 
-        var shape = input.Shape.ToArray();
+        var shape = ShapeOf(input.Shape);
         long count = 1;
         foreach (var dimension in shape)
         {
@@ -42,6 +49,25 @@ public static class ProtocolTensors
         }
 
         return raw is not null ? ReadRaw(where, input.Name, type, shape, count, raw) : ReadTyped(where, input, type, shape, count);
+    }
+
+    private static long[] ShapeOf(RepeatedField<long> dimensions)
+    {
+        if (t_lastShape is { } last && last.Length == dimensions.Count)
+        {
+            var same = true;
+            for (var d = 0; d < last.Length && same; d++)
+            {
+                same = last[d] == dimensions[d];
+            }
+
+            if (same)
+            {
+                return last;
+            }
+        }
+
+        return t_lastShape = dimensions.ToArray();
     }
 
     /// <summary>Writes one output into <paramref name="output"/> (an empty one; new when null), typed unless <paramref name="raw"/> gets the bytes.</summary>

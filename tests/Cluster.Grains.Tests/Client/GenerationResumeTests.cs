@@ -88,7 +88,7 @@ public sealed class GenerationResumeTests
             Version = new ModelVersionDescriptor { Version = 1, Inputs = [], Outputs = [], Generates = true },
         });
 
-        public Task<InferenceResponse> InferAsync(ModelTarget target, InferenceRequest request, CancellationToken cancellationToken) =>
+        public ValueTask<InferenceResponse> InferAsync(ModelTarget target, InferenceRequest request, CancellationToken cancellationToken) =>
             throw new NotSupportedException();
 
         public Task<ModelDescriptor[]> GetModelsAsync() => throw new NotSupportedException();
