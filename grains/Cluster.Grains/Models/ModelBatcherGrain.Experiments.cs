@@ -15,8 +15,12 @@ public sealed partial class ModelBatcherGrain
     private ArmRecorder? _arm;
 
     /// <inheritdoc />
-    public Task<InferenceResponse> InferAsync(InferenceRequest request, CancellationToken cancellationToken = default) =>
-        InferOnAsync(null, request, cancellationToken).AsTask();
+    /// <remarks>
+    /// Awaited here, on the activation: the batcher's answer then comes back to the activation in one hand-off, where the grain call's
+    /// response is sent from.
+    /// </remarks>
+    public async Task<InferenceResponse> InferAsync(InferenceRequest request, CancellationToken cancellationToken = default) =>
+        await InferOnAsync(null, request, cancellationToken);
 
     /// <summary>Serves a request (<see cref="ServeAsync"/>), measured for the arm when this replica serves an experiment arm.</summary>
     private ValueTask<InferenceResponse> InferOnAsync(Replica? replica, InferenceRequest request, CancellationToken cancellationToken) =>

@@ -35,16 +35,9 @@ public readonly record struct RequestOptions
 /// One request inside the batcher, and the completion its caller awaits. The scheduler reuses it for a later request once its caller
 /// has taken the result (<see cref="IValueTaskSource{TResult}.GetResult"/>), unless a cancellation callback may still reach it.
 /// </summary>
-/// <remarks>
-/// Its end is delivered on the thread pool, the request itself the work item: the scheduler releases requests under its lock and a
-/// batch ends on its device's thread, where no caller's continuation may run, and a continuation queued by the completion would cost
-/// a work item object unless it were an async method's.
-/// </remarks>
-public sealed class QueuedRequest<TPayload, TResult> : IValueTaskSource<TResult>, IThreadPoolWorkItem
+public sealed class QueuedRequest<TPayload, TResult> : IValueTaskSource<TResult>
 {
-    private ManualResetValueTaskSourceCore<TResult> _completion;
-    private TResult _result = default!;
-    private Exception? _error;
+    private ManualResetValueTaskSourceCore<TResult> _completion = new() { RunContinuationsAsynchronously = true };
 
     internal QueuedRequest(DynamicBatchScheduler<TPayload, TResult> owner)
     {
@@ -118,32 +111,9 @@ public sealed class QueuedRequest<TPayload, TResult> : IValueTaskSource<TResult>
         _completion.Reset();
     }
 
-    internal void Succeed(TResult result)
-    {
-        _result = result;
-        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
-    }
+    internal void Succeed(TResult result) => _completion.SetResult(result);
 
-    internal void Fail(Exception error)
-    {
-        _error = error;
-        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
-    }
-
-    /// <summary>Completes, on a thread-pool thread: the caller's continuation runs here.</summary>
-    void IThreadPoolWorkItem.Execute()
-    {
-        if (_error is { } error)
-        {
-            _error = null;
-            _completion.SetException(error);
-            return;
-        }
-
-        var result = _result;
-        _result = default!;
-        _completion.SetResult(result);
-    }
+    internal void Fail(Exception error) => _completion.SetException(error);
 
     ValueTaskSourceStatus IValueTaskSource<TResult>.GetStatus(short token) => _completion.GetStatus(token);
 
