@@ -73,8 +73,8 @@ internal sealed partial class EdgeGate(RequestDelegate next, ApiKeyAuthorizer ke
             context.Features.Set<IServiceProvidersFeature>(_rootServices);
         }
 
-        // Counted until the server has finished the response, by a callback on the response rather than a frame around the endpoint:
-        // the server keeps its list of callbacks across a connection's requests, so a request costs no allocation for it.
+        // Counted until the server has finished the response, by a callback on the response (a static lambda with the gate as its
+        // state) rather than an async frame around the endpoint, which every request would allocate.
         context.Response.OnCompleted(static gate =>
         {
             Interlocked.Decrement(ref ((EdgeGate)gate)._inFlight);
