@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Threading.Tasks.Sources;
 using Cluster.Contracts.Errors;
 using Cluster.Contracts.Models;
+using Microsoft.Extensions.ObjectPool;
 
 namespace Cluster.Client;
 
@@ -13,10 +14,8 @@ namespace Cluster.Client;
 /// </summary>
 internal sealed class LocalHandOver : IValueTaskSource<InferenceResponse>
 {
-    /// <summary>The most idle hand-overs kept: more than a silo's edge keeps in flight.</summary>
-    private const int MaxSpare = 1024;
-
-    private static readonly Stack<LocalHandOver> Spare = new();
+    /// <summary>Idle hand-overs, at most 1,024 kept: more than a silo's edge keeps in flight.</summary>
+    private static readonly ObjectPool<LocalHandOver> Spare = new DefaultObjectPool<LocalHandOver>(new SparePolicy(), 1024);
 
     private readonly Action _replicaAnswered;
     private readonly Action _routedAnswered;
@@ -58,7 +57,7 @@ internal sealed class LocalHandOver : IValueTaskSource<InferenceResponse>
             return ValueTask.FromException<InferenceResponse>(e);
         }
 
-        var handOver = Rent();
+        var handOver = Spare.Get();
         handOver._transport = transport;
         handOver._target = target;
         handOver._request = request;
@@ -97,12 +96,10 @@ internal sealed class LocalHandOver : IValueTaskSource<InferenceResponse>
         }
         catch (Exception e)
         {
-            _replica = default;
             _completion.SetException(e);
             return;
         }
 
-        _replica = default;
         _completion.SetResult(response);
     }
 
@@ -137,40 +134,26 @@ internal sealed class LocalHandOver : IValueTaskSource<InferenceResponse>
         }
         finally
         {
-            Return(this);
+            Spare.Return(this);
         }
     }
 
-    private static LocalHandOver Rent()
+    /// <summary>Makes hand-overs, and ends a life: drops what it held and moves the completion to its next version.</summary>
+    private sealed class SparePolicy : IPooledObjectPolicy<LocalHandOver>
     {
-        lock (Spare)
-        {
-            if (Spare.TryPop(out var spare))
-            {
-                return spare;
-            }
-        }
+        public LocalHandOver Create() => new();
 
-        return new LocalHandOver();
-    }
-
-    /// <summary>Ends a life: drops what it held and moves the completion to its next version.</summary>
-    private static void Return(LocalHandOver handOver)
-    {
-        handOver._transport = null;
-        handOver._target = null;
-        handOver._request = null;
-        handOver._key = "";
-        handOver._replica = default;
-        handOver._routed = default;
-        handOver._cancellationToken = default;
-        handOver._completion.Reset();
-        lock (Spare)
+        public bool Return(LocalHandOver handOver)
         {
-            if (Spare.Count < MaxSpare)
-            {
-                Spare.Push(handOver);
-            }
+            handOver._transport = null;
+            handOver._target = null;
+            handOver._request = null;
+            handOver._key = "";
+            handOver._replica = default;
+            handOver._routed = default;
+            handOver._cancellationToken = default;
+            handOver._completion.Reset();
+            return true;
         }
     }
 }
