@@ -51,10 +51,11 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, I
 
     /// <summary>
     /// One path's figures over one slice: per sample, CPU time of the callers' process and of the server, and the server's allocation;
-    /// the server's mean batch and its ONNX Runtime run time per sample (the run's wall time over the batch's samples).
+    /// the server's mean batch and its ONNX Runtime run time per sample (the run's wall time over the batch's samples); for the silo,
+    /// the mean time a request spent in it, from arrival at its replica to its answer (NaN for the peer).
     /// </summary>
     private sealed record PathFigures(LoadResult Load, double CallersCpuMicroseconds, double ServerCpuMicroseconds, double AllocatedBytes,
-        double ServerContextSwitches, double MeanBatch, double RunMicrosecondsPerSample);
+        double ServerContextSwitches, double MeanBatch, double RunMicrosecondsPerSample, double InSiloMicroseconds);
 
     /// <summary>Measures every path and writes artifacts/bench/edge.json.</summary>
     public async Task RunAsync(string repositoryRoot)
@@ -136,7 +137,10 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, I
             SdkConcurrency1P50Microseconds = sdkSingle.Load.P50Microseconds,
             RawBatch1P50Microseconds = raw,
             GrainCallP50Microseconds = grainCall.Load.P50Microseconds,
+            SdkConcurrency1SiloRunMicroseconds = Math.Round(sdkSingle.RunMicrosecondsPerSample, 1),
+            SdkConcurrency1InSiloMicroseconds = Math.Round(sdkSingle.InSiloMicroseconds, 1),
             PeerConcurrency1P50Microseconds = peerSingle.Load.P50Microseconds,
+            PeerConcurrency1RunMicroseconds = Math.Round(peerSingle.RunMicrosecondsPerSample, 1),
             SdkSiloCpuMicroseconds = Mean(SdkIndex, f => f.ServerCpuMicroseconds),
             SiloCpuMicroseconds = PerPath(SiloIndex, f => f.ServerCpuMicroseconds),
             PeerCpuMicroseconds = PerPath(PeerIndex, f => f.ServerCpuMicroseconds),
@@ -158,6 +162,7 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, I
             Cores = Environment.ProcessorCount,
             IntraOpThreads = _intraOpThreads,
             ServerGen0Budget = ServingRuntime.Gen0Budget,
+            ServerSpinLimit = ServingRuntime.SpinLimit,
             Seconds = options.Seconds,
         };
         Console.WriteLine();
@@ -225,6 +230,9 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, I
                 $"/ {r.RawBatch1P50Microseconds:0}", $"gRPC {r.PeerConcurrency1P50Microseconds:0}", $"SDK overhead {r.SdkOverheadP50Microseconds:0}"],
             ["1 caller p50: empty grain call to the replica (us)", BenchReport.Number(r.GrainCallP50Microseconds), "",
                 $"SDK overhead beyond it {r.SdkOverheadBeyondGrainCallP50Microseconds:0}"],
+            ["1 caller, mean: batch-1 run in the server / SDK request in the silo (us)",
+                $"{r.SdkConcurrency1SiloRunMicroseconds:0} / {r.SdkConcurrency1InSiloMicroseconds:0}", $"run {r.PeerConcurrency1RunMicroseconds:0}",
+                $"run beyond raw {r.SdkRunBeyondRawMicroseconds:0}; outside the silo {r.SdkOutsideSiloMicroseconds:0}"],
         ]);
 
     private async Task<PathFigures> MeasureAsync(string what, int callers, EdgePath path, BenchOptions slice)
@@ -258,19 +266,20 @@ public sealed class EdgeMeasurement(BenchOptions options, InferenceClient sdk, I
         var meanBatch = served / Math.Max(1, peerBatches);
         var runPerBatch = peerRun * 1e6 / Math.Max(1, peerBatches);
         var batch = isSilo ? "" : $"mean batch {meanBatch:0.0}, run {runPerBatch:0} us per batch, {Allocation(allocatedPerSample)}, ";
+        var inSilo = double.NaN;
         if (before is not null)
         {
             var after = await sdk.GetStatisticsAsync(EdgeScenario.Model);
             meanBatch = (after.InferenceCount - before.InferenceCount) / (double)Math.Max(1, after.ExecutionCount - before.ExecutionCount);
             // Each request is charged its batch's run, as Triton counts it: the mean per request is the mean run.
             runPerBatch = MeanMicroseconds(after.ComputeInfer, before.ComputeInfer);
+            inSilo = MeanMicroseconds(after.Success, before.Success);
             batch = $"mean batch {meanBatch:0.0}, {Allocation(allocatedPerSample)}, " +
-                $"in the silo per request {MeanMicroseconds(after.Success, before.Success):0} us " +
-                $"(queue {MeanMicroseconds(after.Queue, before.Queue):0}, compute {runPerBatch:0}), ";
+                $"in the silo per request {inSilo:0} us (queue {MeanMicroseconds(after.Queue, before.Queue):0}, compute {runPerBatch:0}), ";
         }
 
         var figures = new PathFigures(result, callersCpu.TotalMicroseconds / served, serverCpu.TotalMicroseconds / served, allocatedPerSample,
-            switched / (double)served, meanBatch, runPerBatch / Math.Max(1, meanBatch));
+            switched / (double)served, meanBatch, runPerBatch / Math.Max(1, meanBatch), inSilo);
         Console.WriteLine(
             $"  {what}, {callers} callers: {result.SamplesPerSecond:N0} samples/s, p50 {result.P50Milliseconds:0.###} ms, p99 {result.P99Milliseconds:0.###} " +
                 "ms; " +

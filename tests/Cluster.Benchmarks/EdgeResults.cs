@@ -55,12 +55,33 @@ public sealed record EdgeResults
     /// </summary>
     [JsonPropertyName("grain_call_p50_us")] public required double GrainCallP50Microseconds { get; init; }
 
-    /// <summary>What the SDK overhead adds beyond that round trip: routing, the queue, the device thread and the tensors.</summary>
+    /// <summary>What the SDK overhead adds beyond that round trip: routing, validation and the queue, the tensors, and the run's own cost.</summary>
     [JsonPropertyName("sdk_overhead_beyond_grain_call_p50_us")] public double SdkOverheadBeyondGrainCallP50Microseconds =>
         SdkOverheadP50Microseconds - GrainCallP50Microseconds;
 
+    /// <summary>
+    /// The lone SDK caller's batch-1 runs in the silo, mean (Triton's compute_infer): a run between requests, where the raw run is one
+    /// of a tight loop.
+    /// </summary>
+    [JsonPropertyName("sdk_concurrency1_silo_run_us")] public required double SdkConcurrency1SiloRunMicroseconds { get; init; }
+
+    /// <summary>The lone SDK caller's requests in the silo, mean: from arrival at the replica to its answer (Triton's request success).</summary>
+    [JsonPropertyName("sdk_concurrency1_in_silo_us")] public required double SdkConcurrency1InSiloMicroseconds { get; init; }
+
+    /// <summary>How much longer a batch-1 run between requests takes in the silo than the raw run in a tight loop.</summary>
+    [JsonPropertyName("sdk_run_beyond_raw_us")] public double SdkRunBeyondRawMicroseconds => SdkConcurrency1SiloRunMicroseconds - RawBatch1P50Microseconds;
+
+    /// <summary>
+    /// The lone SDK caller's median less its mean time in the silo: the SDK, Orleans' messaging both ways and the gateway's dispatch to
+    /// the replica's activation.
+    /// </summary>
+    [JsonPropertyName("sdk_outside_silo_us")] public double SdkOutsideSiloMicroseconds => SdkConcurrency1P50Microseconds - SdkConcurrency1InSiloMicroseconds;
+
     /// <summary>A lone gRPC caller's median against the peer.</summary>
     [JsonPropertyName("peer_concurrency1_p50_us")] public required double PeerConcurrency1P50Microseconds { get; init; }
+
+    /// <summary>The peer's batch-1 runs for its lone gRPC caller, mean: its run between requests.</summary>
+    [JsonPropertyName("peer_concurrency1_run_us")] public required double PeerConcurrency1RunMicroseconds { get; init; }
 
     /// <summary>The silo's mean batch (samples per run) per path.</summary>
     [JsonPropertyName("silo_mean_batch")] public required EdgePathFigures SiloMeanBatch { get; init; }
@@ -134,6 +155,9 @@ public sealed record EdgeResults
 
     /// <summary>The gen0 budget the silo and the peer ran with: <c>DOTNET_GCgen0size</c>'s value, or <c>runtime</c> (<see cref="ServingRuntime"/>).</summary>
     [JsonPropertyName("server_gen0_budget")] public required string ServerGen0Budget { get; init; }
+
+    /// <summary>The thread pool's spin limit the silo and the peer ran with (<see cref="ServingRuntime.SpinLimit"/>).</summary>
+    [JsonPropertyName("server_spin_limit")] public required string ServerSpinLimit { get; init; }
 
     [JsonPropertyName("seconds")] public required double Seconds { get; init; }
 

@@ -27,7 +27,7 @@ public sealed class EdgeScenario : IBenchScenario
     public async Task RunAsync(BenchOptions options, string repositoryRoot)
     {
         Console.WriteLine($"edge: {Model}, {Environment.ProcessorCount} cores, {options.Seconds:0.##} s per load, the silo in its own process; silo and " +
-            $"peer with gen0 budget {ServingRuntime.Gen0Budget}");
+            $"peer with gen0 budget {ServingRuntime.Gen0Budget} and thread-pool spin limit {ServingRuntime.SpinLimit}");
         using var redis = await RedisServer.StartAsync();
         var models = Directory.CreateTempSubdirectory("cluster-edge-models-").FullName;
         try

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using Cluster.Contracts.Errors;
 using Cluster.Contracts.Generation;
+using Cluster.Contracts.Models;
 using Cluster.Inference.Batching;
 using Cluster.Inference.Generation;
 using Cluster.Inference.Telemetry;
@@ -142,7 +143,7 @@ public sealed partial class ModelBatcherGrain
     /// The load the replica reports to routers: queued requests and running batches, or for a generation
     /// replica the tokens it still owes (so callers pick the replica with the fewest) and its running sequences.
     /// </summary>
-    private static (int Queued, int Running) Load(DynamicBatchScheduler<Pending, Contracts.Models.InferenceResponse>? scheduler, GenerationEngine? engine) =>
+    private static (int Queued, int Running) Load(DynamicBatchScheduler<Pending, InferenceResponse>? scheduler, GenerationEngine? engine) =>
         engine is not null
             ? ((int)Math.Min(int.MaxValue, engine.OutstandingTokens), engine.RunningCount)
             : scheduler is null ? (0, 0) : (scheduler.QueuedCount, scheduler.RunningBatches);
