@@ -69,13 +69,15 @@ public sealed record EdgeResults
     [JsonPropertyName("sdk_concurrency1_in_silo_us")] public required double SdkConcurrency1InSiloMicroseconds { get; init; }
 
     /// <summary>How much longer a batch-1 run between requests takes in the silo than the raw run in a tight loop.</summary>
-    [JsonPropertyName("sdk_run_beyond_raw_us")] public double SdkRunBeyondRawMicroseconds => SdkConcurrency1SiloRunMicroseconds - RawBatch1P50Microseconds;
+    [JsonPropertyName("sdk_run_beyond_raw_us")] public double SdkRunBeyondRawMicroseconds =>
+        Math.Round(SdkConcurrency1SiloRunMicroseconds - RawBatch1P50Microseconds, 1);
 
     /// <summary>
     /// The lone SDK caller's median less its mean time in the silo: the SDK, Orleans' messaging both ways and the gateway's dispatch to
     /// the replica's activation.
     /// </summary>
-    [JsonPropertyName("sdk_outside_silo_us")] public double SdkOutsideSiloMicroseconds => SdkConcurrency1P50Microseconds - SdkConcurrency1InSiloMicroseconds;
+    [JsonPropertyName("sdk_outside_silo_us")] public double SdkOutsideSiloMicroseconds =>
+        Math.Round(SdkConcurrency1P50Microseconds - SdkConcurrency1InSiloMicroseconds, 1);
 
     /// <summary>A lone gRPC caller's median against the peer.</summary>
     [JsonPropertyName("peer_concurrency1_p50_us")] public required double PeerConcurrency1P50Microseconds { get; init; }

@@ -25,7 +25,6 @@ internal sealed partial class StartupReport(
             ? $"{CollectorBudget.Variable}={gen0}"
             : $"the runtime's own (the launch settings and container images set {CollectorBudget.Variable}={CollectorBudget.Recommended}; see " +
                 "docs/performance.md)");
-        LogThreadPool(ThreadPoolSpin.Effective);
         foreach (var device in devices.All)
         {
             LogDevice(device.Name, device.Kind, device.Health.ToString(), device.HealthReason is { } reason ? $": {reason}" : "");
@@ -121,9 +120,6 @@ internal sealed partial class StartupReport(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Garbage collector: {Mode}, gen0 budget {Gen0Budget}")]
     private partial void LogCollector(string mode, string gen0Budget);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Thread pool: an idle thread spins {SpinLimit} rounds for work before it sleeps")]
-    private partial void LogThreadPool(string spinLimit);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Device {Device} ({Kind}): {Health}{Reason}")]
     private partial void LogDevice(string device, string kind, string health, string reason);
