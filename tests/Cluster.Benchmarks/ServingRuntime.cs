@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Cluster.Silo.Hosting;
 
 namespace Cluster.Benchmarks;
@@ -13,7 +14,13 @@ namespace Cluster.Benchmarks;
 public static class ServingRuntime
 {
     /// <summary>The environment variable of the thread pool's spin limit: how many rounds an idle thread spins for work before it sleeps.</summary>
-    public const string SpinVariable = "DOTNET_ThreadPool_UnfairSemaphoreSpinLimit";
+    private const string SpinVariable = "DOTNET_ThreadPool_UnfairSemaphoreSpinLimit";
+
+    /// <summary>The spin limit <c>CLUSTER_BENCH_SPIN</c> asks for; null when unset (.NET's default).</summary>
+    private static readonly int? SpinRounds = Environment.GetEnvironmentVariable("CLUSTER_BENCH_SPIN") is { Length: > 0 } asked
+        ? int.TryParse(asked, CultureInfo.InvariantCulture, out var rounds) && rounds >= 0 ? rounds
+            : throw new InvalidOperationException($"CLUSTER_BENCH_SPIN='{asked}' is not a spin limit (a whole number of rounds, 0 or more).")
+        : null;
 
     /// <summary>Whether <c>CLUSTER_BENCH_GEN0SIZE=runtime</c> asks for the runtime's own budget.</summary>
     public static bool RuntimeBudget { get; } = Environment.GetEnvironmentVariable("CLUSTER_BENCH_GEN0SIZE") == "runtime";
@@ -21,11 +28,8 @@ public static class ServingRuntime
     /// <summary>The budget the server processes get, as the benchmarks report it.</summary>
     public static string Gen0Budget => RuntimeBudget ? "runtime" : CollectorBudget.Recommended;
 
-    /// <summary>The spin limit the server processes get: <c>CLUSTER_BENCH_SPIN</c>'s value, else <c>default</c> (.NET's, 70).</summary>
-    public static string SpinLimit { get; } = Environment.GetEnvironmentVariable("CLUSTER_BENCH_SPIN") is { Length: > 0 } asked
-        ? int.TryParse(asked, out var rounds) && rounds >= 0 ? asked
-            : throw new InvalidOperationException($"CLUSTER_BENCH_SPIN='{asked}' is not a spin limit (a whole number of rounds, 0 or more).")
-        : "default";
+    /// <summary>The spin limit the server processes get, as the benchmarks report it: <c>CLUSTER_BENCH_SPIN</c>'s value, else <c>default</c>.</summary>
+    public static string SpinLimit => SpinRounds?.ToString(CultureInfo.InvariantCulture) ?? "default";
 
     /// <summary>Gives a server process the deployed budget (or takes it away for the runtime's own), and the spin limit asked for.</summary>
     public static void Apply(ProcessStartInfo start)
@@ -39,7 +43,7 @@ public static class ServingRuntime
             start.Environment[CollectorBudget.Variable] = CollectorBudget.Recommended;
         }
 
-        if (SpinLimit == "default")
+        if (SpinRounds is null)
         {
             start.Environment.Remove(SpinVariable);
         }
