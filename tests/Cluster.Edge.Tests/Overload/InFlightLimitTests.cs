@@ -1,4 +1,3 @@
-using System.Globalization;
 using Cluster.Client.Protocol;
 using Cluster.Edge.Tests.Fuzzing;
 using Cluster.Grains.Tests;
@@ -14,26 +13,15 @@ namespace Cluster.Edge.Tests.Overload;
 [Collection(OverloadCollection.Name)]
 public sealed class InFlightLimitTests : IAsyncLifetime
 {
-    private const string Model = "slow_sim";
+    private const string Model = SlowSimCluster.Model;
 
     private InProcessCluster _cluster = null!;
 
-    public async Task InitializeAsync() => _cluster = await InProcessCluster.StartAsync(
-        ["in-flight"],
-        perSilo: _ => new()
-        {
-            ["Cluster:Edge:MaxConcurrentRequests"] = "1",
-            ["Cluster:Devices:Simulated:0:Profile"] = "slow",
-            ["Cluster:Devices:Simulated:0:FixedLatencyMicroseconds"] = (400_000).ToString(CultureInfo.InvariantCulture),
-            ["Cluster:Devices:Simulated:0:PerItemMicroseconds"] = "0",
-        },
-        prepareRepository: repository =>
-        {
-            var version = Path.Combine(repository, Model, "1");
-            Directory.CreateDirectory(version);
-            File.Copy(Path.Combine(repository, "tiny_classifier", "1", "model.onnx"), Path.Combine(version, "model.onnx"));
-            File.WriteAllText(Path.Combine(repository, Model, "config.json"), """{"max_batch_size": 4, "device_kinds": ["sim"]}""");
-        });
+    public async Task InitializeAsync() => _cluster = await SlowSimCluster.StartAsync(
+        "in-flight",
+        TimeSpan.FromMilliseconds(400),
+        """{"max_batch_size": 4, "device_kinds": ["sim"]}""",
+        new() { ["Cluster:Edge:MaxConcurrentRequests"] = "1" });
 
     public async Task DisposeAsync() => await _cluster.DisposeAsync();
 

@@ -18,7 +18,7 @@ namespace Cluster.Edge.Tests.Overload;
 [Collection(OverloadCollection.Name)]
 public sealed class OverloadTests(ITestOutputHelper output) : IAsyncLifetime
 {
-    private const string Model = "slow_sim";
+    private const string Model = SlowSimCluster.Model;
     private const int BatchMilliseconds = 20;
     private const int MaxBatchSize = 4;
     private const int MaxQueueSize = 8;
@@ -27,24 +27,13 @@ public sealed class OverloadTests(ITestOutputHelper output) : IAsyncLifetime
 
     private InProcessCluster _cluster = null!;
 
-    public async Task InitializeAsync() => _cluster = await InProcessCluster.StartAsync(
-        ["overload"],
-        perSilo: _ => new()
-        {
-            ["Cluster:Devices:Simulated:0:Profile"] = "slow",
-            ["Cluster:Devices:Simulated:0:FixedLatencyMicroseconds"] = (BatchMilliseconds * 1000).ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Cluster:Devices:Simulated:0:PerItemMicroseconds"] = "0",
-        },
-        prepareRepository: repository =>
-        {
-            var version = Path.Combine(repository, Model, "1");
-            Directory.CreateDirectory(version);
-            File.Copy(Path.Combine(repository, "tiny_classifier", "1", "model.onnx"), Path.Combine(version, "model.onnx"));
-            File.WriteAllText(Path.Combine(repository, Model, "config.json"), $$$"""
-                {"max_batch_size": {{{MaxBatchSize}}}, "device_kinds": ["sim"],
-                 "dynamic_batching": {"default_queue_policy": {"max_queue_size": {{{MaxQueueSize}}} } } }
-                """);
-        });
+    public async Task InitializeAsync() => _cluster = await SlowSimCluster.StartAsync(
+        "overload",
+        TimeSpan.FromMilliseconds(BatchMilliseconds),
+        $$$"""
+            {"max_batch_size": {{{MaxBatchSize}}}, "device_kinds": ["sim"],
+             "dynamic_batching": {"default_queue_policy": {"max_queue_size": {{{MaxQueueSize}}} } } }
+            """);
 
     public async Task DisposeAsync() => await _cluster.DisposeAsync();
 

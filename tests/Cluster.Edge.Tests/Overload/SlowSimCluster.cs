@@ -1,0 +1,32 @@
+using System.Globalization;
+using Cluster.Grains.Tests;
+
+namespace Cluster.Edge.Tests.Overload;
+
+/// <summary>
+/// One in-process silo serving <see cref="Model"/>: tiny_classifier's graph on a simulated device that takes the same fixed
+/// time for every batch, whatever its size, so a test knows the model's capacity exactly.
+/// </summary>
+internal static class SlowSimCluster
+{
+    public const string Model = "slow_sim";
+
+    /// <summary>Starts the silo with the model's <paramref name="config"/> (config.json) and any further <paramref name="settings"/>.</summary>
+    public static Task<InProcessCluster> StartAsync(string siloName, TimeSpan batchTime, string config,
+        Dictionary<string, string?>? settings = null) => InProcessCluster.StartAsync(
+        [siloName],
+        perSilo: _ => new(settings ?? [])
+        {
+            ["Cluster:Devices:Simulated:0:Profile"] = "slow",
+            ["Cluster:Devices:Simulated:0:FixedLatencyMicroseconds"] =
+                ((long)batchTime.TotalMicroseconds).ToString(CultureInfo.InvariantCulture),
+            ["Cluster:Devices:Simulated:0:PerItemMicroseconds"] = "0",
+        },
+        prepareRepository: repository =>
+        {
+            var version = Path.Combine(repository, Model, "1");
+            Directory.CreateDirectory(version);
+            File.Copy(Path.Combine(repository, "tiny_classifier", "1", "model.onnx"), Path.Combine(version, "model.onnx"));
+            File.WriteAllText(Path.Combine(repository, Model, "config.json"), config);
+        });
+}
