@@ -71,12 +71,9 @@ public sealed class EdgeFixture : IAsyncLifetime
             prepareRepository: repository =>
             {
                 RepositoryPaths.AddCorruptModel(repository, "broken");
-                var version = Path.Combine(repository, MetricsModel, "1");
-                Directory.CreateDirectory(version);
-                File.Copy(Path.Combine(repository, "tiny_classifier", "1", "model.onnx"), Path.Combine(version, "model.onnx"));
 
                 // Single rows run at once (preferred size 1); a two-row request waits for the 60 s delay, so it can time out or be cancelled.
-                File.WriteAllText(Path.Combine(repository, MetricsModel, "config.json"), """
+                ClassifierCopies.Add(repository, MetricsModel, """
                     {"max_batch_size": 8, "dynamic_batching": {"preferred_batch_size": [1], "max_queue_delay_microseconds": 60000000}}
                     """);
                 var failing = Path.Combine(repository, FailingModel, "1");

@@ -22,11 +22,5 @@ internal static class SlowSimCluster
                 ((long)batchTime.TotalMicroseconds).ToString(CultureInfo.InvariantCulture),
             ["Cluster:Devices:Simulated:0:PerItemMicroseconds"] = "0",
         },
-        prepareRepository: repository =>
-        {
-            var version = Path.Combine(repository, Model, "1");
-            Directory.CreateDirectory(version);
-            File.Copy(Path.Combine(repository, "tiny_classifier", "1", "model.onnx"), Path.Combine(version, "model.onnx"));
-            File.WriteAllText(Path.Combine(repository, Model, "config.json"), config);
-        });
+        prepareRepository: repository => ClassifierCopies.Add(repository, Model, config));
 }

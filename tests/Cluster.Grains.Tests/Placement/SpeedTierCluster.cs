@@ -23,10 +23,7 @@ internal static class SpeedTierCluster
     /// <summary>Adds a copy of tiny_classifier that runs only on simulated devices, with the given replica bounds, and loads it.</summary>
     public static async Task AddModelAsync(InProcessCluster cluster, string name, int minReplicas, int maxReplicas, string autoscaling = "{}")
     {
-        var version = Path.Combine(cluster.ModelRepository, name, "1");
-        Directory.CreateDirectory(version);
-        File.Copy(Path.Combine(cluster.ModelRepository, "tiny_classifier", "1", "model.onnx"), Path.Combine(version, "model.onnx"));
-        File.WriteAllText(Path.Combine(cluster.ModelRepository, name, "config.json"), string.Create(
+        ClassifierCopies.Add(cluster.ModelRepository, name, string.Create(
             CultureInfo.InvariantCulture,
             $$"""
             {"max_batch_size": 4, "device_kinds": ["sim"], "min_replicas": {{minReplicas}}, "max_replicas": {{maxReplicas}},
